@@ -16,3 +16,12 @@ export {
   type PlanResult,
 } from './types.js';
 export { clusterHash, fnv32 } from './hash.js';
+export { parsePreferences, validatePreferences, validatePreferenceAnnotations, type FieldError } from './preferences.js';
+export {
+  replicaState,
+  analysePods,
+  selectorMatches,
+  UNSCHEDULABLE_THRESHOLD_MS,
+  type ClusterWorkload,
+  type ReplicaState,
+} from './replica-state.js';
