@@ -4,7 +4,7 @@
  * (for etcd: a new key prefix on a shared etcd, so revisions are shared but keys are not).
  * Tests assert only ordering of revisions, never absolute values.
  */
-import test from 'ava';
+import avaTest from 'ava';
 import { StoreError, type Store, type StoreEvent } from '../../services/apiserver/storage/types.js';
 
 export type StoreFactory = () => Promise<Store>;
@@ -53,7 +53,13 @@ function codeOf(err: unknown): string | undefined {
   return err instanceof StoreError ? err.code : undefined;
 }
 
-export function storeConformance(name: string, factory: StoreFactory): void {
+export interface ConformanceOptions {
+  /** Run the tests one at a time (etcd: compaction is global to the etcd, so tests sharing one must not overlap). */
+  serial?: boolean;
+}
+
+export function storeConformance(name: string, factory: StoreFactory, options: ConformanceOptions = {}): void {
+  const test = options.serial ? avaTest.serial : avaTest;
   const open = async (t: { teardown(fn: () => Promise<void>): void }): Promise<Store> => {
     const store = await factory();
     t.teardown(() => store.close());

@@ -1,0 +1,316 @@
+import { CompareResult, CompareTarget, Etcd3, type ICompare, type IKeyValue, type IRangeRequest, type ITxnResponse, type Watcher } from 'etcd3';
+import { createLogger } from '../../core/log.js';
+import { StoreError, type KeyValue, type ListOptions, type ListResult, type Store, type StoreEvent, type WatchOptions } from './types.js';
+
+export interface EtcdStoreOptions {
+  /** Every key is stored under this prefix, so several kitfed instances can share an etcd. @default '/kitfed' */
+  keyPrefix?: string;
+  /** Deadline of one store operation, retries included; past it the call fails with `Unavailable`. @default 3000 */
+  requestTimeoutMs?: number;
+}
+
+const log = createLogger('storage', { backend: 'etcd' });
+
+/**
+ * The HA store: etcd v3 through the `etcd3` client. Revisions are etcd's revisions, writes are
+ * transactions comparing `create_revision`/`mod_revision` (CAS), watches are etcd's native
+ * watches (so several API servers on one etcd see each other's writes), and every call carries
+ * a deadline: no quorum or no connection means `StoreError('Unavailable')` within
+ * `requestTimeoutMs`, never a hang. A watch whose stream breaks ends with `Unavailable`; the
+ * caller re-watches from the last revision it saw.
+ */
+export class EtcdStore implements Store {
+  readonly backend = 'etcd';
+  private readonly client: Etcd3;
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  /** Smallest revision etcd still serves history for (etcd's compact revision), as far as we know. */
+  private knownCompact = 1;
+  private readonly stops = new Set<() => void>();
+
+  constructor(
+    readonly endpoints: string[],
+    options: EtcdStoreOptions = {},
+  ) {
+    if (endpoints.length === 0) throw new StoreError('Internal', 'etcd store needs at least one endpoint');
+    this.prefix = options.keyPrefix ?? '/kitfed';
+    this.timeoutMs = options.requestTimeoutMs ?? 3000;
+    this.client = new Etcd3({
+      hosts: endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`)),
+      grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },
+    });
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    const res = await this.call('get', (o) => this.client.kv.range({ key: this.k(key) }, o));
+    const kv = res.kvs[0];
+    return kv && this.toKeyValue(kv);
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    const start = options.startAfter !== undefined && options.startAfter >= prefix ? Buffer.concat([this.k(options.startAfter), Buffer.from([0])]) : this.k(prefix);
+    const req: IRangeRequest = { key: start, range_end: rangeEnd(this.k(prefix)) };
+    if (options.limit && options.limit > 0) req.limit = options.limit;
+    const res = await this.call('list', (o) => this.client.kv.range(req, o));
+    const items = res.kvs.map((kv) => this.toKeyValue(kv));
+    const result: ListResult = { items, revision: Number(res.header.revision), more: res.more };
+    if (res.more) result.remaining = Number(res.count) - items.length;
+    return result;
+  }
+
+  async create(key: string, value: string): Promise<number> {
+    const k = this.k(key);
+    const res = await this.txn('create', [{ key: k, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 }], k, { request_put: { key: k, value: Buffer.from(value) } });
+    if (!res.succeeded) throw new StoreError('KeyExists', `key ${key} already exists`, this.current(res));
+    return Number(res.header.revision);
+  }
+
+  async update(key: string, value: string, expectedModRevision?: number): Promise<number> {
+    const k = this.k(key);
+    const res = await this.txn('update', this.exists(k, expectedModRevision), k, { request_put: { key: k, value: Buffer.from(value) } });
+    if (!res.succeeded) this.refused(key, res, expectedModRevision);
+    return Number(res.header.revision);
+  }
+
+  async delete(key: string, expectedModRevision?: number): Promise<{ revision: number; prev: KeyValue }> {
+    const k = this.k(key);
+    const res = await this.txn('delete', this.exists(k, expectedModRevision), k, { request_delete_range: { key: k, prev_kv: true } });
+    if (!res.succeeded) this.refused(key, res, expectedModRevision);
+    const prev = res.responses[0]?.response_delete_range?.prev_kvs?.[0];
+    if (!prev) throw new StoreError('Internal', `etcd delete of ${key} returned no previous value`);
+    return { revision: Number(res.header.revision), prev: this.toKeyValue(prev) };
+  }
+
+  async revision(): Promise<number> {
+    const res = await this.call('revision', (o) => this.client.kv.range({ key: this.k(''), count_only: true }, o));
+    return Number(res.header.revision);
+  }
+
+  /** Binary search for the oldest revision etcd still serves; watches may start right before it. */
+  async compactedRevision(): Promise<number> {
+    let lo = this.knownCompact;
+    if (await this.readable(lo)) return lo - 1;
+    let hi = await this.revision();
+    while (lo + 1 < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (await this.readable(mid)) hi = mid;
+      else lo = mid;
+    }
+    this.knownCompact = hi;
+    return hi - 1;
+  }
+
+  async watch(prefix: string, options: WatchOptions): Promise<() => void> {
+    const from = options.sinceRevision + 1;
+    if (!(await this.readable(from))) {
+      throw new StoreError('Compacted', `revision ${options.sinceRevision} has been compacted`);
+    }
+    const watcher = this.client.watch().prefix(this.k(prefix)).withPreviousKV().startRevision(String(from)).watcher();
+    const feed = new WatchFeed(this, watcher, options, from - 1);
+    this.stops.add(feed.stop);
+    watcher.once('end', () => this.stops.delete(feed.stop));
+    try {
+      await withTimeout(
+        new Promise<void>((resolve, reject) => {
+          watcher.once('connected', () => resolve());
+          watcher.once('error', (err: Error) => reject(err));
+          watcher.once('disconnected', (err: Error) => reject(err));
+        }),
+        this.timeoutMs,
+      );
+    } catch (err) {
+      feed.stop();
+      throw this.storeError('watch', err);
+    }
+    feed.start();
+    return feed.stop;
+  }
+
+  async compact(revision: number): Promise<void> {
+    const current = await this.revision();
+    const target = Math.min(revision, current);
+    // etcd keeps history from its compact revision on; ours keeps events after `revision`.
+    const etcdRevision = target < current ? target + 1 : target;
+    if (etcdRevision <= this.knownCompact) return;
+    try {
+      await this.call('compact', (o) => this.client.kv.compact({ revision: etcdRevision, physical: false }, o));
+    } catch (err) {
+      if (!(err instanceof StoreError && err.code === 'Compacted')) throw err;
+    }
+    this.knownCompact = Math.max(this.knownCompact, etcdRevision);
+  }
+
+  async close(): Promise<void> {
+    for (const stop of [...this.stops]) stop();
+    this.client.close();
+  }
+
+  /** Strips the store prefix from an etcd key; undefined for a key outside it. */
+  unprefix(key: Buffer): string {
+    return key.toString('utf8').slice(this.prefix.length);
+  }
+
+  toKeyValue(kv: IKeyValue): KeyValue {
+    return { key: this.unprefix(kv.key), value: kv.value.toString('utf8'), modRevision: Number(kv.mod_revision), createRevision: Number(kv.create_revision) };
+  }
+
+  /** True when etcd still serves reads at `revision` (false once compacted; true for future ones). */
+  async readable(revision: number): Promise<boolean> {
+    try {
+      await this.call('probe', (o) => this.client.kv.range({ key: this.k(''), count_only: true, revision }, o));
+      return true;
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'Compacted') return false;
+      if (err instanceof StoreError && /future revision/.test(err.message)) return true;
+      throw err;
+    }
+  }
+
+  storeError(op: string, err: unknown): StoreError {
+    if (err instanceof StoreError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    const name = err instanceof Error ? err.constructor.name : '';
+    if (/required revision has been compacted/.test(message)) return new StoreError('Compacted', `etcd ${op}: ${message}`, undefined, { cause: err });
+    if (/future revision/.test(message)) return new StoreError('Internal', `etcd ${op}: ${message}`, undefined, { cause: err });
+    const unavailable =
+      /Deadline|Unavailable|Cancelled|BrokenCircuit|ClientClosed|WatchStreamEnded|Timeout/.test(name) ||
+      /timed out|no leader|leader changed|not capable|stopped|unhealthy|deadline|unavailable|closed|connect/i.test(message);
+    return new StoreError(unavailable ? 'Unavailable' : 'Internal', `etcd ${op} failed: ${message}`, undefined, { cause: err });
+  }
+
+  private k(key: string): Buffer {
+    return Buffer.from(this.prefix + key, 'utf8');
+  }
+
+  /** Runs one RPC with a deadline shared by the client's retries; maps failures to StoreError. */
+  private async call<T>(op: string, fn: (options: { deadline: number }) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.timeoutMs;
+    try {
+      return await withTimeout(fn({ deadline }), this.timeoutMs + 500);
+    } catch (err) {
+      const mapped = this.storeError(op, err);
+      if (mapped.code === 'Internal' && !/future revision/.test(mapped.message)) log.error({ op, err: mapped.message }, 'etcd call failed');
+      throw mapped;
+    }
+  }
+
+  private txn(op: string, compare: ICompare[], key: Buffer, success: { request_put?: { key: Buffer; value: Buffer }; request_delete_range?: { key: Buffer; prev_kv: boolean } }): Promise<ITxnResponse> {
+    return this.call(op, (o) => this.client.kv.txn({ compare, success: [success], failure: [{ request_range: { key } }] }, o));
+  }
+
+  private exists(key: Buffer, expectedModRevision: number | undefined): ICompare[] {
+    const compare: ICompare[] = [{ key, target: CompareTarget.Create, result: CompareResult.Greater, create_revision: 0 }];
+    if (expectedModRevision !== undefined) compare.push({ key, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: expectedModRevision });
+    return compare;
+  }
+
+  private current(res: ITxnResponse): KeyValue | undefined {
+    const kv = res.responses[0]?.response_range?.kvs[0];
+    return kv && this.toKeyValue(kv);
+  }
+
+  private refused(key: string, res: ITxnResponse, expected: number | undefined): never {
+    const current = this.current(res);
+    if (!current) throw new StoreError('NotFound', `key ${key} not found`);
+    throw new StoreError('Conflict', `key ${key} is at revision ${current.modRevision}, not ${expected}`, current);
+  }
+}
+
+/** Delivers one etcd watcher's events to a store watch, in order, once, until stopped. */
+class WatchFeed {
+  private stopped = false;
+  private live = false;
+  private readonly buffered: StoreEvent[] = [];
+
+  constructor(
+    private readonly store: EtcdStore,
+    private readonly watcher: Watcher,
+    private readonly options: WatchOptions,
+    private lastRevision: number,
+  ) {
+    watcher.on('put', (kv: IKeyValue, prev?: IKeyValue) => {
+      const revision = Number(kv.mod_revision);
+      const event: StoreEvent = { type: 'ADDED', key: store.unprefix(kv.key), value: kv.value.toString('utf8'), revision };
+      if (kv.create_revision !== kv.mod_revision) {
+        event.type = 'MODIFIED';
+        if (prev) event.prevValue = prev.value.toString('utf8');
+      }
+      this.deliver(event);
+    });
+    watcher.on('delete', (kv: IKeyValue, prev?: IKeyValue) => {
+      const value = prev ? prev.value.toString('utf8') : '';
+      this.deliver({ type: 'DELETED', key: store.unprefix(kv.key), value, prevValue: value, revision: Number(kv.mod_revision) });
+    });
+    watcher.on('disconnected', (err: Error) => this.fail(store.storeError('watch', err)));
+    watcher.on('error', (err: Error) => void this.classify(err));
+  }
+
+  /** The watch is established: from now on events go straight to the handler. */
+  start(): void {
+    this.live = true;
+    for (const event of this.buffered.splice(0)) this.emit(event);
+  }
+
+  readonly stop = (): void => {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.watcher.cancel().catch(() => {});
+  };
+
+  private deliver(event: StoreEvent): void {
+    if (this.stopped || event.revision <= this.lastRevision) return;
+    if (this.live) this.emit(event);
+    else this.buffered.push(event);
+  }
+
+  private emit(event: StoreEvent): void {
+    this.lastRevision = event.revision;
+    try {
+      this.options.onEvent(event);
+    } catch (err) {
+      log.error({ err: err instanceof Error ? err.message : String(err), key: event.key }, 'watch handler threw');
+    }
+  }
+
+  private fail(err: StoreError): void {
+    if (this.stopped) return;
+    this.stop();
+    // Before start() the failure surfaces as watch()'s rejection instead.
+    if (this.live) this.options.onError(err);
+  }
+
+  /** etcd cancelled the watch: Compacted when history past our position is gone, else Unavailable. */
+  private async classify(err: Error): Promise<void> {
+    let mapped = this.store.storeError('watch', err);
+    try {
+      if (!(await this.store.readable(this.lastRevision + 1))) mapped = new StoreError('Compacted', `watch position ${this.lastRevision} has been compacted`);
+    } catch {
+      // keep the first mapping
+    }
+    this.fail(mapped.code === 'Internal' ? new StoreError('Unavailable', mapped.message, undefined, { cause: err }) : mapped);
+  }
+}
+
+/** The etcd range end covering every key that starts with `prefix`. */
+function rangeEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i] = end[i]! + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreError('Unavailable', `etcd did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
