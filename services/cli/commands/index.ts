@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as up } from './up.js';
 import { register as apiserver } from './apiserver.js';
 import { register as plan } from './plan.js';
+import { register as render } from './render.js';
 
 /** Every subcommand, in `kitfed --help` order. A new command is one import and one entry. */
-export const commands: Array<(program: Command) => void> = [up, apiserver, plan];
+export const commands: Array<(program: Command) => void> = [up, apiserver, plan, render];

@@ -1,0 +1,66 @@
+/** Reading input files: YAML with parse errors turned into problems, repo-relative names for messages. */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { Problems } from './problems.js';
+
+/** A path as messages show it: relative to the repo when inside it, posix separators. */
+export function displayPath(repo: string, abs: string): string {
+  const rel = path.relative(repo, abs);
+  const shown = rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+  return shown.split(path.sep).join('/');
+}
+
+export async function exists(abs: string): Promise<boolean> {
+  try {
+    await stat(abs);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function isDir(abs: string): Promise<boolean> {
+  try {
+    return (await stat(abs)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Parses YAML text; syntax errors become problems (with line and column) and yield undefined. */
+export function parseYaml(text: string, file: string, problems: Problems): unknown {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) problems.add(file, '', `invalid YAML: ${e.message.split('\n')[0]}`);
+    return undefined;
+  }
+  return doc.toJS({ maxAliasCount: 100 }) as unknown;
+}
+
+/** Reads and parses a YAML file; a missing file is a problem unless `optional`. */
+export async function loadYaml(
+  abs: string,
+  file: string,
+  problems: Problems,
+  optional = false,
+): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (err) {
+    if (!optional || (err as NodeJS.ErrnoException).code !== 'ENOENT') problems.add(file, '', `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+  return parseYaml(text, file, problems);
+}
+
+/** Entries of a directory, sorted by name so every run sees the same order; [] when missing. */
+export async function listDir(abs: string): Promise<import('node:fs').Dirent[]> {
+  try {
+    const entries = await readdir(abs, { withFileTypes: true });
+    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch {
+    return [];
+  }
+}

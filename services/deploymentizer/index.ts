@@ -1,0 +1,141 @@
+/**
+ * The deploymentizer: renders per-cluster manifests from a kit-format repo (kit.md §2).
+ * Validation first (every problem collected), rendering in memory, then one atomic write.
+ */
+import path from 'node:path';
+import { createLogger } from '../core/log.js';
+import { resolveLayout } from './config.js';
+import { ExternalEnv } from './external-env.js';
+import { renderCluster, Templates, type ClusterRender, type Shared } from './generate.js';
+import { checkOutDir, indexOf, writeOutput, type ClusterIndex } from './output.js';
+import { createPlugin } from './plugins.js';
+import { Problems, type Problem } from './problems.js';
+import { loadRepo, type ClusterInput } from './repo.js';
+
+export { RenderError, formatProblem, type Problem } from './problems.js';
+export { INDEX_FILE, SUMMARY_FILE, type ClusterIndex, type IndexEntry, type RenderSummary } from './output.js';
+
+export interface RenderOptions {
+  /** The manifests repo (kit's --workdir). */
+  repo: string;
+  /** Output dir; default: kit.yaml `output.path`, else `<repo>/.kitfed/rendered`. */
+  out?: string;
+  /** kit.yaml to use; default `<repo>/kit.yaml`, then `<repo>/templates/kit.yaml`, else the built-in layout. */
+  conf?: string;
+  /** Only clusters with these `metadata.name`s. */
+  clusters?: string[];
+  /** Only clusters with these `metadata.type`s. */
+  types?: string[];
+  /** Only these resources (keys under `resources`). */
+  resources?: string[];
+  deployId?: string;
+  fastRollback?: boolean;
+  /** Write external env values into the manifests as kit did, instead of a Secret + secretKeyRef. */
+  inlineExternalEnv?: boolean;
+  /** Where external env values come from; default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Validate and render in memory only; write nothing. */
+  check?: boolean;
+}
+
+export interface RenderedFile {
+  /** Absolute path (where it was, or would have been, written). */
+  path: string;
+  file: string;
+  apiVersion: string;
+  kind: string;
+  namespace: string | null;
+  name: string;
+  sha256: string;
+}
+
+export interface RenderedCluster {
+  name: string;
+  type: string;
+  dir: string;
+  digest: string;
+  files: RenderedFile[];
+}
+
+export interface RenderResult {
+  out: string;
+  written: boolean;
+  clusters: RenderedCluster[];
+  warnings: Problem[];
+}
+
+const log = createLogger('deploymentizer');
+
+function optionProblems(o: RenderOptions, problems: Problems): void {
+  if (o.deployId !== undefined && !(o.resources && o.resources.length > 0)) {
+    problems.add('(options)', 'deployId', 'You must include the resource if deploying a specific id');
+  }
+  if (o.fastRollback === true && o.deployId === undefined) {
+    problems.add('(options)', 'fastRollback', 'You must include the id if configuring fastRollbacks');
+  }
+}
+
+function selectClusters(all: ClusterInput[], o: RenderOptions, problems: Problems): ClusterInput[] {
+  for (const n of o.clusters ?? []) if (!all.some((c) => c.cluster.metadata.name === n)) problems.add('(options)', 'clusters', `no cluster named ${JSON.stringify(n)}`);
+  for (const t of o.types ?? []) if (!all.some((c) => c.cluster.metadata.type === t)) problems.add('(options)', 'types', `no cluster has type ${JSON.stringify(t)}`);
+  return all.filter(
+    (c) =>
+      (!o.clusters || o.clusters.includes(c.cluster.metadata.name)) &&
+      (!o.types || o.types.includes(c.cluster.metadata.type ?? '')),
+  );
+}
+
+function resultOf(out: string, written: boolean, renders: ClusterRender[], indexes: ClusterIndex[], warnings: Problem[]): RenderResult {
+  const clusters = renders.map((c, i) => {
+    const dir = path.join(out, c.name);
+    const idx = indexes[i]!;
+    const files = idx.objects.map((o) => ({
+      path: path.join(dir, o.file), file: o.file, apiVersion: o.apiVersion, kind: o.kind, namespace: o.namespace, name: o.name, sha256: o.sha256,
+    }));
+    return { name: c.name, type: c.type, dir, digest: idx.digest, files };
+  });
+  return { out, written, clusters, warnings };
+}
+
+/**
+ * Renders the repo. Throws RenderError (all problems, each naming file and YAML path) before
+ * writing anything; on success the output dir is replaced as a whole.
+ */
+export async function render(options: RenderOptions): Promise<RenderResult> {
+  const problems = new Problems();
+  optionProblems(options, problems);
+  const layout = await resolveLayout(options.repo, options.conf, problems);
+  const out = path.resolve(options.out ?? layout.output ?? path.join(layout.repo, '.kitfed', 'rendered'));
+  const repo = await loadRepo(layout, problems);
+  const plugin = createPlugin(layout, problems);
+  await checkOutDir(out, layout.repo, problems);
+  if (!repo) problems.throwIfAny();
+  const selected = selectClusters(repo!.clusters, options, problems);
+  const warnings: Problem[] = [];
+  const shared: Shared = {
+    repo: repo!,
+    plugin,
+    external: new ExternalEnv(options.inlineExternalEnv ? 'inline' : 'secret', options.env ?? process.env),
+    templates: new Templates(),
+    options: { ...(options.resources && { resources: options.resources }), ...(options.deployId !== undefined && { deployId: options.deployId }), ...(options.fastRollback !== undefined && { fastRollback: options.fastRollback }) },
+    warn: (w) => warnings.push(w),
+  };
+  const renders: ClusterRender[] = [];
+  for (const input of selected) {
+    const t = input.cluster.metadata.type;
+    if (!t || !repo!.types.has(t)) continue;
+    const r = await renderCluster(shared, input, problems);
+    if (r) renders.push(r);
+  }
+  for (const name of options.resources ?? []) {
+    if (!renders.some((r) => r.objects.some((o) => o.resource === name)) && !selected.some((c) => c.cluster.resources?.[name] || repo!.base.resources?.[name])) {
+      problems.add('(options)', 'resources', `no cluster has a resource named ${JSON.stringify(name)}`);
+    }
+  }
+  problems.throwIfAny();
+  for (const w of warnings) log.warn({ file: w.file, path: w.path }, w.message);
+  const indexes = renders.map(indexOf);
+  if (!options.check) await writeOutput(out, renders, indexes);
+  log.info({ out, clusters: renders.length, objects: renders.reduce((n, r) => n + r.objects.length, 0), written: !options.check }, 'rendered');
+  return resultOf(out, !options.check, renders, indexes, warnings);
+}

@@ -1,0 +1,130 @@
+/**
+ * The output tree: `<out>/<cluster>/<file>.yaml`, a per-cluster index `<out>/<cluster>/.kitfed-index.json`
+ * and a run summary `<out>/.kitfed-render.json`. Written to a sibling temp dir and swapped in with renames,
+ * so a failed run leaves the previous output as it was.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { exists } from './files.js';
+import type { ClusterRender } from './generate.js';
+import type { Problems } from './problems.js';
+
+export const INDEX_FILE = '.kitfed-index.json';
+export const SUMMARY_FILE = '.kitfed-render.json';
+export const INDEX_API_VERSION = 'kitfed.io/v1alpha1';
+
+export interface IndexEntry {
+  file: string;
+  apiVersion: string;
+  kind: string;
+  namespace: string | null;
+  name: string;
+  /** kit resource name the object was rendered for. */
+  resource: string;
+  /** Repo-relative template, or `(external env)` for a generated Secret. */
+  source: string;
+  /** `sha256:<hex>` of the file's bytes. */
+  sha256: string;
+}
+
+export interface ClusterIndex {
+  apiVersion: typeof INDEX_API_VERSION;
+  kind: 'RenderIndex';
+  cluster: string;
+  type: string;
+  /** `sha256:<hex>` over the sorted `file sha256` lines: changes iff any file changes. */
+  digest: string;
+  objects: IndexEntry[];
+}
+
+export interface RenderSummary {
+  apiVersion: typeof INDEX_API_VERSION;
+  kind: 'RenderSummary';
+  clusters: Array<{ name: string; type: string; digest: string; objects: number }>;
+}
+
+export function sha256(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+export function indexOf(c: ClusterRender): ClusterIndex {
+  const objects: IndexEntry[] = c.objects.map((o) => ({
+    file: o.file, apiVersion: o.apiVersion, kind: o.kind, namespace: o.namespace, name: o.name,
+    resource: o.resource, source: o.source, sha256: sha256(o.text),
+  }));
+  const digest = sha256(objects.map((o) => `${o.file} ${o.sha256}\n`).join(''));
+  return { apiVersion: INDEX_API_VERSION, kind: 'RenderIndex', cluster: c.name, type: c.type, digest, objects };
+}
+
+export function summaryOf(indexes: ClusterIndex[]): RenderSummary {
+  return {
+    apiVersion: INDEX_API_VERSION,
+    kind: 'RenderSummary',
+    clusters: indexes.map((i) => ({ name: i.cluster, type: i.type, digest: i.digest, objects: i.objects.length })),
+  };
+}
+
+const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
+
+/** Refuses to replace a directory that is not a previous kitfed render output (or is the repo itself). */
+export async function checkOutDir(out: string, repo: string, problems: Problems): Promise<void> {
+  const rel = path.relative(out, repo);
+  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+    problems.add('(options)', 'out', `refusing to write to ${out}: it contains the repo`);
+    return;
+  }
+  let entries: string[];
+  try {
+    entries = await readdir(out);
+  } catch {
+    return;
+  }
+  if (entries.length > 0 && !entries.includes(SUMMARY_FILE)) {
+    problems.add('(options)', 'out', `refusing to replace ${out}: it is not empty and holds no ${SUMMARY_FILE} (not a kitfed render output)`);
+  }
+}
+
+async function writeAll(jobs: Array<[string, string]>, width = 64): Promise<void> {
+  for (let i = 0; i < jobs.length; i += width) {
+    await Promise.all(jobs.slice(i, i + width).map(([f, t]) => writeFile(f, t)));
+  }
+}
+
+/** Writes every cluster folder into a temp dir next to `out`, then swaps it in. */
+export async function writeOutput(out: string, clusters: ClusterRender[], indexes: ClusterIndex[]): Promise<void> {
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = `${out}.tmp-${tag}`;
+  await mkdir(path.dirname(out), { recursive: true });
+  try {
+    await mkdir(tmp);
+    const jobs: Array<[string, string]> = [];
+    for (const [i, c] of clusters.entries()) {
+      const dir = path.join(tmp, c.name);
+      await mkdir(dir);
+      for (const o of c.objects) jobs.push([path.join(dir, o.file), o.text]);
+      jobs.push([path.join(dir, INDEX_FILE), json(indexes[i])]);
+    }
+    jobs.push([path.join(tmp, SUMMARY_FILE), json(summaryOf(indexes))]);
+    await writeAll(jobs);
+    await swapIn(tmp, out, `${out}.old-${tag}`);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function swapIn(tmp: string, out: string, old: string): Promise<void> {
+  if (!(await exists(out))) {
+    await rename(tmp, out);
+    return;
+  }
+  await rename(out, old);
+  try {
+    await rename(tmp, out);
+  } catch (err) {
+    await rename(old, out);
+    throw err;
+  }
+  await rm(old, { recursive: true, force: true });
+}
