@@ -93,6 +93,7 @@ class Member implements EtcdMember {
   constructor(
     private readonly spec: MemberSpec,
     private readonly initialCluster: string,
+    private readonly token: string,
   ) {}
 
   get name(): string {
@@ -123,7 +124,7 @@ class Member implements EtcdMember {
         `--initial-advertise-peer-urls=${peer}`,
         `--initial-cluster=${this.initialCluster}`,
         '--initial-cluster-state=new',
-        `--initial-cluster-token=kitfed-test-${peerPort}`,
+        `--initial-cluster-token=${this.token}`,
         '--heartbeat-interval=50',
         '--election-timeout=500',
         '--logger=zap',
@@ -202,7 +203,8 @@ export async function startEtcdCluster(size: number): Promise<EtcdHandle> {
     specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `m${i}`) });
   }
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
-  const members = specs.map((s) => new Member(s, initialCluster));
+  const token = `kitfed-test-${specs[0]!.peerPort}`;
+  const members = specs.map((s) => new Member(s, initialCluster, token));
   const handle: EtcdHandle = {
     endpoints: members.map((m) => m.endpoint.replace(/^http:\/\//, '')),
     members,
@@ -235,4 +237,25 @@ export async function startEtcdCluster(size: number): Promise<EtcdHandle> {
 /** Starts one etcd member on loopback with a temp data dir. */
 export async function startEtcd(): Promise<EtcdHandle> {
   return startEtcdCluster(1);
+}
+
+/** The member currently leading the cluster, asked of each running member (undefined: no leader). */
+export async function findLeader(handle: EtcdHandle): Promise<EtcdMember | undefined> {
+  const { Etcd3 } = await import('etcd3');
+  const ids = await Promise.all(
+    handle.members.map(async (m) => {
+      if (!m.running) return undefined;
+      const client = new Etcd3({ hosts: m.endpoint });
+      try {
+        const status = await client.maintenance.status({ deadline: Date.now() + 2000 });
+        return { member: m, id: status.header.member_id, leader: status.leader };
+      } catch {
+        return undefined;
+      } finally {
+        client.close();
+      }
+    }),
+  );
+  const leaderId = ids.find((s) => s && s.leader !== '0')?.leader;
+  return ids.find((s) => s && s.id === leaderId)?.member;
 }
