@@ -1,0 +1,59 @@
+/**
+ * The render step: the deploymentizer's `render({ repo, out })` over the run's checkout, then the
+ * per-cluster summary it writes (`<out>/.kitfed-render.json`) read back as the run's cluster list.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RenderOutput, RenderStep } from './pipeline-steps.js';
+
+/** The deploymentizer's `render` as this step uses it (structural, so either side can evolve). */
+export type RenderFn = (opts: { repo: string; out: string }) => Promise<RenderFnResult | unknown>;
+
+export interface RenderFnResult {
+  clusters: Array<{ name: string; digest?: string; files: unknown[] }>;
+}
+
+interface SummaryFile {
+  clusters?: Array<{ name?: unknown; objects?: unknown; digest?: unknown }>;
+}
+
+/** Loads the deploymentizer's `render` if that module is present (it is built alongside this service). */
+export async function loadDeploymentizerRender(): Promise<RenderFn | undefined> {
+  const spec = '../deploymentizer/index.js';
+  try {
+    const mod = (await import(spec)) as { render?: unknown };
+    return typeof mod.render === 'function' ? (mod.render as RenderFn) : undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+export function renderStep(render: RenderFn | undefined): RenderStep {
+  return async (ctx) => {
+    if (!render) throw new Error('render: the deploymentizer is not available in this build');
+    const result = await render({ repo: ctx.checkoutDir, out: ctx.outDir });
+    if (isRenderResult(result)) {
+      return { clusters: result.clusters.map((c) => ({ cluster: c.name, files: c.files.length, ...(c.digest ? { digest: c.digest } : {}) })) };
+    }
+    return readSummary(ctx.outDir);
+  };
+}
+
+function isRenderResult(v: unknown): v is RenderFnResult {
+  const c = (v as { clusters?: unknown } | null)?.clusters;
+  return Array.isArray(c) && c.every((x) => typeof (x as { name?: unknown }).name === 'string' && Array.isArray((x as { files?: unknown }).files));
+}
+
+async function readSummary(out: string): Promise<RenderOutput> {
+  const text = await readFile(join(out, '.kitfed-render.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) throw new Error(`render: no .kitfed-render.json summary written to ${out}`);
+  const summary = JSON.parse(text) as SummaryFile;
+  return {
+    clusters: (summary.clusters ?? []).map((c) => ({
+      cluster: String(c.name),
+      files: typeof c.objects === 'number' ? c.objects : 0,
+      ...(typeof c.digest === 'string' ? { digest: c.digest } : {}),
+    })),
+  };
+}

@@ -1,0 +1,33 @@
+/** `kitfed webhooks`: runs the webhook service until SIGINT/SIGTERM, then drains and stops. */
+import { createLogger } from '../core/log.js';
+import { loadConfig } from './config.js';
+import { loadDeployStep } from './deploy-step.js';
+import { startWebhookService } from './webhook-service.js';
+
+export async function runWebhooks(opts: { config: string }): Promise<void> {
+  const config = loadConfig(opts.config);
+  const log = createLogger('webhooks');
+  const deploy = await loadDeployStep(config.deploy, log);
+  const service = await startWebhookService({ config, log, processMetrics: true, ...(deploy ? { deploy } : {}) });
+  const w = service.wiring;
+  process.stdout.write(
+    `kitfed webhooks listening on ${service.url}\n` +
+      `  POST /hooks/image   ${w.image}\n` +
+      `  POST /hooks/github  ${w.github}\n` +
+      `  render: ${w.render}\n` +
+      `  deploy: ${w.deploy}\n` +
+      `  data:   ${config.dataDir}\n`,
+  );
+  log.info({ url: service.url, ...w, dataDir: config.dataDir }, 'Webhook service started');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'Stopping: finishing image bumps and the runs in flight');
+      service.close().then(resolve, (err: unknown) => {
+        log.error({ err: (err as Error).message }, 'Shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,150 @@
+import test from 'ava';
+import { createHmac } from 'node:crypto';
+import { Webhooks } from '@octokit/webhooks';
+import { BRANCH, devCommit, GITHUB_SECRET, makeRemote, postImage, remoteFile, remoteLog, startService, tempDir, testConfig } from './helpers.js';
+
+const FILE = 'templates/images/acme/web/master.yaml';
+
+test('an image webhook makes exactly one commit with the new image, keeping comments and quoting', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const before = await remoteLog(remote);
+  const res = await postImage(service.url, { image: 'registry.example/acme/web:master-1a2b3c4', repository: 'acme/web', branch: 'master', commit: '1a2b3c4d5e', message: 'feat: faster' });
+  t.is(res.status, 200);
+  t.is(res.body.status, 'committed');
+  t.is(res.body.previous, 'registry.example/acme/web:master-0000000');
+  const after = await remoteLog(remote);
+  t.is(after.length, before.length + 1);
+  t.is(after[0]?.hash, res.body.commit as string);
+  t.regex(after[0]?.message ?? '', /registry\.example\/acme\/web:master-0000000 → registry\.example\/acme\/web:master-1a2b3c4/);
+  t.regex(after[0]?.body ?? '', /Source commit: 1a2b3c4d5e/);
+  t.is(
+    await remoteFile(remote, FILE),
+    "# pinned by CI: kitfed image-deployer rewrites only the value below\nimage: 'registry.example/acme/web:master-1a2b3c4' # current\n",
+  );
+});
+
+test('the same image twice makes no second commit', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const body = { image: 'registry.example/acme/web:master-2b3c4d5', repository: 'acme/web', branch: 'master', commit: '2b3c4d5' };
+  t.is((await postImage(service.url, body)).body.status, 'committed');
+  const count = (await remoteLog(remote)).length;
+  const again = await postImage(service.url, body);
+  t.is(again.status, 200);
+  t.is(again.body.status, 'unchanged');
+  t.is((await remoteLog(remote)).length, count);
+});
+
+test('a new service branch creates its image file', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const res = await postImage(service.url, { image: 'registry.example/acme/api:feature-x-abcdef1', repository: 'acme/api', branch: 'feature/x', commit: 'abcdef1' });
+  t.is(res.body.status, 'committed');
+  t.is(res.body.path, 'templates/images/acme/api/feature-x.yaml');
+  t.is(await remoteFile(remote, 'templates/images/acme/api/feature-x.yaml'), 'image: registry.example/acme/api:feature-x-abcdef1\n');
+});
+
+test('50 concurrent image webhooks for 50 services all land, in far fewer than 50 commits', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const before = (await remoteLog(remote)).length;
+  const n = 50;
+  const replies = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      postImage(service.url, { image: `registry.example/acme/svc-${i}:master-${String(i).padStart(7, 'a')}`, repository: `acme/svc-${i}`, branch: 'master', commit: 'abcdef0' }),
+    ),
+  );
+  t.deepEqual(replies.map((r) => r.status), Array<number>(n).fill(200));
+  t.true(replies.every((r) => r.body.status === 'committed'));
+  for (let i = 0; i < n; i++) {
+    t.is(await remoteFile(remote, `templates/images/acme/svc-${i}/master.yaml`), `image: registry.example/acme/svc-${i}:master-${String(i).padStart(7, 'a')}\n`);
+  }
+  const commits = (await remoteLog(remote)).length - before;
+  t.log(`${n} bumps → ${commits} commits`);
+  t.true(commits <= 10, `${commits} commits`);
+  t.true(commits >= 1);
+});
+
+test('a foreign push to the branch between fetch and push is rebased over and the bump lands', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  // Prime the writer's clone, then move the branch under it.
+  t.is((await postImage(service.url, { image: 'registry.example/acme/web:master-1111111', repository: 'acme/web', branch: 'master', commit: '1111111' })).body.status, 'committed');
+  const foreign = await devCommit(remote, 'clusters/east/notes.txt', 'hand edit\n', 'foreign: a human edits the repo');
+  const res = await postImage(service.url, { image: 'registry.example/acme/web:master-2222222', repository: 'acme/web', branch: 'master', commit: '2222222' });
+  t.is(res.status, 200);
+  t.is(res.body.status, 'committed');
+  const log = await remoteLog(remote);
+  t.is(log[0]?.hash, res.body.commit as string);
+  t.is(log[1]?.hash, foreign);
+  t.is(await remoteFile(remote, 'clusters/east/notes.txt'), 'hand edit\n');
+  t.regex(await remoteFile(remote, FILE), /master-2222222/);
+});
+
+test('a push racing the writer (non-fast-forward) is rebased and retried', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  // Many foreign pushes interleaved with bumps: every bump lands and every foreign commit stays.
+  const foreign: Array<Promise<string>> = [];
+  const bumps = [];
+  for (let i = 0; i < 5; i++) {
+    bumps.push(postImage(service.url, { image: `registry.example/acme/r${i}:master-abcdef${i}`, repository: `acme/r${i}`, branch: 'master', commit: `abcdef${i}` }));
+    foreign.push(devCommit(remote, `notes/${i}.txt`, `${i}\n`));
+    await foreign[i];
+  }
+  const replies = await Promise.all(bumps);
+  t.true(replies.every((r) => r.status === 200 && r.body.status === 'committed'), JSON.stringify(replies.map((r) => r.body)));
+  for (let i = 0; i < 5; i++) {
+    t.is(await remoteFile(remote, `notes/${i}.txt`), `${i}\n`);
+    t.regex(await remoteFile(remote, `templates/images/acme/r${i}/master.yaml`), new RegExp(`master-abcdef${i}`));
+  }
+});
+
+test('unsigned, wrongly signed and malformed image webhooks are refused and commit nothing', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const count = (await remoteLog(remote)).length;
+  const body = { image: 'registry.example/acme/web:master-3333333', repository: 'acme/web', branch: 'master', commit: '3333333' };
+  t.is((await postImage(service.url, body, null)).status, 401);
+  t.is((await postImage(service.url, body, 'wrong-secret')).status, 401);
+  const bad = await postImage(service.url, { ...body, repository: '../../etc' });
+  t.is(bad.status, 400);
+  const missing = await postImage(service.url, { image: body.image, repository: 'acme/web', branch: 'master' });
+  t.is(missing.status, 400);
+  t.regex(String(missing.body.message), /commit/);
+  t.is((await remoteLog(remote)).length, count);
+});
+
+test('a missing manifests repo is a permanent error: 502 at once, not retried', async (t) => {
+  const remote = await makeRemote(t);
+  const config = testConfig(remote, await tempDir(t));
+  config.repos[0] = { ...config.repos[0]!, url: `${remote.tmp}/does-not-exist.git` };
+  const service = await startService(t, config);
+  const res = await postImage(service.url, { image: 'registry.example/acme/web:master-4444444', repository: 'acme/web', branch: 'master', commit: '4444444' });
+  t.is(res.status, 502);
+  t.regex(String(res.body.message), /not retried/);
+});
+
+test('a GitHub package (container published) event bumps the image, verified as a GitHub webhook', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const event = {
+    action: 'published',
+    package: {
+      name: 'web',
+      package_type: 'CONTAINER',
+      owner: { login: 'Acme' },
+      package_version: { container_metadata: { tag: { name: 'master-5555555', digest: 'sha256:00' }, labels: { all_labels: { 'org.opencontainers.image.revision': '5555555aaaa' } } } },
+    },
+  };
+  const raw = JSON.stringify(event);
+  const send = async (headers: Record<string, string>): Promise<Response> =>
+    fetch(`${service.url}/hooks/image`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', 'x-github-event': 'package', 'x-github-delivery': 'd-1', ...headers } });
+  t.is((await send({ 'x-hub-signature': `sha1=${createHmac('sha1', GITHUB_SECRET).update(raw).digest('hex')}` })).status, 401);
+  const res = await send({ 'x-hub-signature-256': await new Webhooks({ secret: GITHUB_SECRET }).sign(raw) });
+  t.is(res.status, 200);
+  t.is(((await res.json()) as { status: string }).status, 'committed');
+  t.is(await remoteFile(remote, 'templates/images/acme/web/master.yaml').then((s) => /ghcr\.io\/acme\/web:master-5555555/.test(s)), true);
+  t.is(BRANCH, 'main');
+});
