@@ -8,7 +8,8 @@ import { MemoryStore } from '../../services/apiserver/storage/memory.js';
 import { SqliteStore } from '../../services/apiserver/storage/sqlite.js';
 import { StoreError } from '../../services/apiserver/storage/types.js';
 import { EventLog, storeConformance } from './conformance.js';
-import { etcdTest, startEtcd } from './etcd-harness.js';
+import { startEtcd } from './etcd-harness.js';
+import { etcdTest } from './etcd-test.js';
 import { tempDir } from './temp.js';
 
 const KEY1 = Buffer.alloc(32, 1).toString('base64');

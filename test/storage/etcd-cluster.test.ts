@@ -1,6 +1,7 @@
 import { EtcdStore } from '../../services/apiserver/storage/etcd.js';
 import { StoreError } from '../../services/apiserver/storage/types.js';
-import { etcdTest, findLeader, startEtcdCluster } from './etcd-harness.js';
+import { findLeader, startEtcdCluster } from './etcd-harness.js';
+import { etcdTest } from './etcd-test.js';
 
 const TIMEOUT_MS = 2000;
 

@@ -6,16 +6,16 @@
  *   t.teardown(() => etcd.stop());
  *   const cluster = await startEtcdCluster(3); // members[i].kill() / .start()
  *
- * When the `etcd` binary is missing, `etcdBinary` is undefined and `etcdTest` skips with a
- * warning, except under CI (the `CI` env is set), where importing this module throws so
- * the suite fails loudly instead of silently skipping.
+ * When the `etcd` binary is missing, `etcdBinary` is undefined (and `etcdTest` from
+ * `./etcd-test.js` skips with a warning), except under CI (the `CI` env is set), where
+ * importing this module throws so the suite fails loudly instead of silently skipping.
+ * This module does not import ava, so benchmarks can use it too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
 
 function findEtcd(): string | undefined {
   const candidates = [process.env.ETCD_BIN, '/usr/bin/etcd', '/usr/local/bin/etcd'].filter((p): p is string => !!p);
@@ -31,9 +31,6 @@ if (!etcdBinary && process.env.CI) {
   throw new Error('etcd is not installed but CI is set: etcd tests must not skip (apt-get install -y etcd-server)');
 }
 if (!etcdBinary) console.warn('etcd-harness: etcd not found, etcd tests are SKIPPED (install etcd-server)');
-
-/** `test` when etcd is installed, `test.skip` otherwise (never under CI: see above). */
-export const etcdTest = etcdBinary ? test : test.skip;
 
 export interface EtcdMember {
   readonly name: string;

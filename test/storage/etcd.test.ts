@@ -2,7 +2,8 @@ import test from 'ava';
 import { EtcdStore } from '../../services/apiserver/storage/etcd.js';
 import { StoreError } from '../../services/apiserver/storage/types.js';
 import { EventLog } from './conformance.js';
-import { etcdTest, startEtcd } from './etcd-harness.js';
+import { startEtcd } from './etcd-harness.js';
+import { etcdTest } from './etcd-test.js';
 
 etcdTest('two stores on one etcd see each other\'s writes through watch', async (t) => {
   const etcd = await startEtcd();

@@ -6,7 +6,8 @@ import { MemoryStore } from '../../services/apiserver/storage/memory.js';
 import { openStore, parseStoreUrl } from '../../services/apiserver/storage/open.js';
 import { SqliteStore } from '../../services/apiserver/storage/sqlite.js';
 import { StoreError } from '../../services/apiserver/storage/types.js';
-import { etcdTest, startEtcd } from './etcd-harness.js';
+import { startEtcd } from './etcd-harness.js';
+import { etcdTest } from './etcd-test.js';
 import { tempDir } from './temp.js';
 
 test('storage URLs name a backend and its location', (t) => {
