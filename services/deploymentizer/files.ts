@@ -1,7 +1,8 @@
 /** Reading input files: YAML with parse errors turned into problems, repo-relative names for messages. */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import * as jsyaml from 'js-yaml';
+import { CORE_SCHEMA, load, YAMLException, type Type } from 'js-yaml';
 import type { Problems } from './problems.js';
 
 /** A path as messages show it: relative to the repo when inside it, posix separators. */
@@ -28,14 +29,23 @@ export async function isDir(abs: string): Promise<boolean> {
   }
 }
 
-/** Parses YAML text; syntax errors become problems (with line and column) and yield undefined. */
+/** YAML 1.2 core types plus `<<` merge keys; no timestamps (dates stay strings, as templates expect). */
+// js-yaml exports its built-in types at run time; @types/js-yaml does not declare them.
+const builtins = (jsyaml as unknown as { types: { merge: Type } }).types;
+export const YAML_SCHEMA = CORE_SCHEMA.extend({ implicit: [builtins.merge] });
+
+/**
+ * Parses YAML text (js-yaml, the parser kit used; duplicate keys are errors). Syntax errors become
+ * problems (with line and column) and yield undefined; an empty file is `null`.
+ */
 export function parseYaml(text: string, file: string, problems: Problems): unknown {
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) problems.add(file, '', `invalid YAML: ${e.message.split('\n')[0]}`);
+  try {
+    return load(text, { filename: file, schema: YAML_SCHEMA }) ?? null;
+  } catch (err) {
+    const why = err instanceof YAMLException ? `${err.reason} (line ${err.mark.line + 1}, column ${err.mark.column + 1})` : String(err);
+    problems.add(file, '', `invalid YAML: ${why}`);
     return undefined;
   }
-  return doc.toJS({ maxAliasCount: 100 }) as unknown;
 }
 
 /** Reads and parses a YAML file; a missing file is a problem unless `optional`. */

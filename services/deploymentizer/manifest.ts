@@ -1,6 +1,10 @@
-/** Checks that a rendered file holds exactly one Kubernetes object (apiVersion, kind, metadata.name). */
-import { parseAllDocuments } from 'yaml';
+/**
+ * Checks that a rendered file holds exactly one Kubernetes object (apiVersion, kind, metadata.name).
+ * js-yaml here: it is ~10× faster than `yaml` on rendered manifests, and this runs once per output file.
+ */
+import { loadAll, YAMLException } from 'js-yaml';
 import { isObject } from '../core/kube.js';
+import { YAML_SCHEMA } from './files.js';
 import type { Problems } from './problems.js';
 
 export interface ObjectIdentity {
@@ -12,18 +16,19 @@ export interface ObjectIdentity {
 
 /** Returns the object's identity, or records problems (prefixed with `context`) and returns undefined. */
 export function checkManifest(text: string, file: string, context: string, problems: Problems): ObjectIdentity | undefined {
-  const docs = parseAllDocuments(text);
-  if (!Array.isArray(docs) || docs.length !== 1) {
-    const n = Array.isArray(docs) ? docs.length : 0;
-    problems.add(file, '', `${context}: must render exactly one Kubernetes object (found ${n} YAML documents)`);
+  let docs: unknown[];
+  try {
+    docs = loadAll(text, undefined, { schema: YAML_SCHEMA });
+  } catch (err) {
+    const why = err instanceof YAMLException ? `${err.reason} (line ${err.mark.line + 1}, column ${err.mark.column + 1})` : String(err);
+    problems.add(file, '', `${context}: rendered YAML does not parse: ${why}`);
     return undefined;
   }
-  const doc = docs[0]!;
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) problems.add(file, '', `${context}: rendered YAML does not parse: ${e.message.split('\n')[0]}`);
+  if (docs.length !== 1) {
+    problems.add(file, '', `${context}: must render exactly one Kubernetes object (found ${docs.length} YAML documents)`);
     return undefined;
   }
-  const obj: unknown = doc.toJS();
+  const obj = docs[0];
   if (!isObject(obj)) {
     problems.add(file, '', `${context}: rendered YAML is not a Kubernetes object (not a mapping)`);
     return undefined;

@@ -12,8 +12,13 @@ import { isObject } from '../core/kube.js';
 
 export type ArrayMerge = 'index' | 'replace';
 
-function clone<T>(value: T): T {
-  return value === undefined ? value : structuredClone(value);
+/** Deep copy of YAML/JSON data (plain objects, arrays, scalars): much cheaper than structuredClone here. */
+export function clone<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v: unknown) => clone(v)) as T;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) out[k] = clone((value as Record<string, unknown>)[k]);
+  return out as T;
 }
 
 function mergeEnv(base: unknown[], override: unknown[]): unknown[] {
@@ -42,7 +47,7 @@ function mergeValue(key: string | number, base: unknown, override: unknown, arra
 
 function mergeObjects(base: Record<string, unknown>, override: Record<string, unknown>, arrays: ArrayMerge): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(base)) out[k] = clone(v);
+  for (const k of Object.keys(base)) if (!(k in override)) out[k] = clone(base[k]);
   for (const [k, v] of Object.entries(override)) {
     const merged = mergeValue(k, base[k], v, arrays);
     if (merged !== undefined) out[k] = merged;

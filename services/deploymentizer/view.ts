@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { displayPath } from './files.js';
 import type { ExternalEnv, ExternalRef } from './external-env.js';
-import { kitMerge, type ArrayMerge } from './merge.js';
+import { clone, kitMerge, type ArrayMerge } from './merge.js';
 import type { ConfigPlugin } from './plugins.js';
 import type { Problems } from './problems.js';
 import type { ClusterNamespace, ContainerSpec, EnvEntry, Repo, ResourceSpec, Vars } from './repo.js';
@@ -83,7 +83,7 @@ async function buildContainer(
   primary: boolean | undefined,
   refs: ExternalRef[],
 ): Promise<Record<string, unknown>> {
-  let c: Record<string, unknown> = structuredClone(slot.spec) as Record<string, unknown>;
+  let c: Record<string, unknown> = clone(slot.spec) as Record<string, unknown>;
   delete c.containers;
   c.name ??= name;
   c.resourceName = name;
@@ -100,7 +100,7 @@ async function buildContainer(
 
 /** Builds the view; problems are recorded in ctx.problems. `refs` collects external env placeholders. */
 export async function buildView(ctx: ViewContext, name: string, resource: ResourceSpec, refs: ExternalRef[]): Promise<Record<string, unknown> | undefined> {
-  const view: Record<string, unknown> = structuredClone(ctx.vars);
+  const view: Record<string, unknown> = clone(ctx.vars);
   const branch = resource.branch ?? ctx.cluster.metadata.branch;
   view.branch = branch;
   view.name = name;
@@ -116,6 +116,6 @@ export async function buildView(ctx: ViewContext, name: string, resource: Resour
   for (const slot of slots) {
     view[slot.key] = await buildContainer(ctx, name, slot, branch, primary.get(slot.key), refs);
   }
-  if (resource.svc) view.svc = structuredClone(resource.svc);
+  if (resource.svc) view.svc = clone(resource.svc);
   return view;
 }
