@@ -62,6 +62,8 @@ export interface RenderResult {
   written: boolean;
   clusters: RenderedCluster[];
   warnings: Problem[];
+  /** Wall time of each phase (not written anywhere: output stays deterministic). */
+  timings: { loadMs: number; renderMs: number; writeMs: number };
 }
 
 const log = createLogger('deploymentizer');
@@ -85,7 +87,7 @@ function selectClusters(all: ClusterInput[], o: RenderOptions, problems: Problem
   );
 }
 
-function resultOf(out: string, written: boolean, renders: ClusterRender[], indexes: ClusterIndex[], warnings: Problem[]): RenderResult {
+function resultOf(out: string, written: boolean, renders: ClusterRender[], indexes: ClusterIndex[], warnings: Problem[], timings: RenderResult['timings']): RenderResult {
   const clusters = renders.map((c, i) => {
     const dir = path.join(out, c.name);
     const idx = indexes[i]!;
@@ -94,7 +96,7 @@ function resultOf(out: string, written: boolean, renders: ClusterRender[], index
     }));
     return { name: c.name, type: c.type, dir, digest: idx.digest, files };
   });
-  return { out, written, clusters, warnings };
+  return { out, written, clusters, warnings, timings };
 }
 
 /**
@@ -102,6 +104,7 @@ function resultOf(out: string, written: boolean, renders: ClusterRender[], index
  * writing anything; on success the output dir is replaced as a whole.
  */
 export async function render(options: RenderOptions): Promise<RenderResult> {
+  const started = performance.now();
   const problems = new Problems();
   optionProblems(options, problems);
   const layout = await resolveLayout(options.repo, options.conf, problems);
@@ -110,6 +113,7 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
   const plugin = createPlugin(layout, problems);
   await checkOutDir(out, layout.repo, problems);
   if (!repo) problems.throwIfAny();
+  const loaded = performance.now();
   const selected = selectClusters(repo!.clusters, options, problems);
   const warnings: Problem[] = [];
   const shared: Shared = {
@@ -133,9 +137,11 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
     }
   }
   problems.throwIfAny();
+  const rendered = performance.now();
   for (const w of warnings) log.warn({ file: w.file, path: w.path }, w.message);
   const indexes = renders.map(indexOf);
   if (!options.check) await writeOutput(out, renders, indexes);
   log.info({ out, clusters: renders.length, objects: renders.reduce((n, r) => n + r.objects.length, 0), written: !options.check }, 'rendered');
-  return resultOf(out, !options.check, renders, indexes, warnings);
+  const timings = { loadMs: loaded - started, renderMs: rendered - loaded, writeMs: performance.now() - rendered };
+  return resultOf(out, !options.check, renders, indexes, warnings, timings);
 }

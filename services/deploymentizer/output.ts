@@ -4,7 +4,8 @@
  * so a failed run leaves the previous output as it was.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { exists } from './files.js';
 import type { ClusterRender } from './generate.js';
@@ -85,10 +86,13 @@ export async function checkOutDir(out: string, repo: string, problems: Problems)
   }
 }
 
-async function writeAll(jobs: Array<[string, string]>, width = 64): Promise<void> {
-  for (let i = 0; i < jobs.length; i += width) {
-    await Promise.all(jobs.slice(i, i + width).map(([f, t]) => writeFile(f, t)));
-  }
+/**
+ * Writes a batch of small files. Synchronous writes skip three thread-pool round trips per file
+ * (5-10× faster on a fast filesystem); the event loop gets a turn between clusters.
+ */
+async function writeBatch(jobs: Array<[string, string]>): Promise<void> {
+  for (const [file, text] of jobs) writeFileSync(file, text);
+  await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /** Writes every cluster folder into a temp dir next to `out`, then swaps it in. */
@@ -98,15 +102,14 @@ export async function writeOutput(out: string, clusters: ClusterRender[], indexe
   await mkdir(path.dirname(out), { recursive: true });
   try {
     await mkdir(tmp);
-    const jobs: Array<[string, string]> = [];
     for (const [i, c] of clusters.entries()) {
       const dir = path.join(tmp, c.name);
       await mkdir(dir);
-      for (const o of c.objects) jobs.push([path.join(dir, o.file), o.text]);
+      const jobs: Array<[string, string]> = c.objects.map((o) => [path.join(dir, o.file), o.text]);
       jobs.push([path.join(dir, INDEX_FILE), json(indexes[i])]);
+      await writeBatch(jobs);
     }
-    jobs.push([path.join(tmp, SUMMARY_FILE), json(summaryOf(indexes))]);
-    await writeAll(jobs);
+    await writeBatch([[path.join(tmp, SUMMARY_FILE), json(summaryOf(indexes))]]);
     await swapIn(tmp, out, `${out}.old-${tag}`);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
