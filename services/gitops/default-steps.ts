@@ -6,7 +6,7 @@ import { renderStep, type RenderFn } from './render-step.js';
 export interface DefaultStepsOptions {
   readonly dataDir: string;
   readonly gitTimeoutMs: number;
-  readonly render: RenderFn | undefined;
+  readonly render: RenderFn;
   readonly deploy: DeployStep | undefined;
 }
 

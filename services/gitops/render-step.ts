@@ -4,7 +4,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { render as deploymentizerRender } from '../deploymentizer/index.js';
 import type { RenderOutput, RenderStep } from './pipeline-steps.js';
+
+/** The deploymentizer's `render`: validates everything first, names file and field on error, writes atomically. */
+export const defaultRender: RenderFn = deploymentizerRender;
 
 /** The deploymentizer's `render` as this step uses it (structural, so either side can evolve). */
 export type RenderFn = (opts: { repo: string; out: string }) => Promise<RenderFnResult | unknown>;
@@ -17,21 +21,8 @@ interface SummaryFile {
   clusters?: Array<{ name?: unknown; objects?: unknown; digest?: unknown }>;
 }
 
-/** Loads the deploymentizer's `render` if that module is present (it is built alongside this service). */
-export async function loadDeploymentizerRender(): Promise<RenderFn | undefined> {
-  const spec = '../deploymentizer/index.js';
-  try {
-    const mod = (await import(spec)) as { render?: unknown };
-    return typeof mod.render === 'function' ? (mod.render as RenderFn) : undefined;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
-    throw err;
-  }
-}
-
-export function renderStep(render: RenderFn | undefined): RenderStep {
+export function renderStep(render: RenderFn): RenderStep {
   return async (ctx) => {
-    if (!render) throw new Error('render: the deploymentizer is not available in this build');
     const result = await render({ repo: ctx.checkoutDir, out: ctx.outDir });
     if (isRenderResult(result)) {
       return { clusters: result.clusters.map((c) => ({ cluster: c.name, files: c.files.length, ...(c.digest ? { digest: c.digest } : {}) })) };

@@ -17,7 +17,7 @@ import { createHttpServer, type Hook } from './http-server.js';
 import { createMetrics } from './metrics.js';
 import { PipelineRunner } from './pipeline-runner.js';
 import type { DeployStep, PipelineSteps } from './pipeline-steps.js';
-import { loadDeploymentizerRender, type RenderFn } from './render-step.js';
+import { defaultRender, type RenderFn } from './render-step.js';
 
 export interface WebhookServiceOptions {
   readonly config: WebhooksConfig;
@@ -49,7 +49,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   const store = new EventStore(config.dataDir);
   const metrics = createMetrics(() => store.pendingCount(), opts.processMetrics ?? false);
   const writer = imageWriter(config, log, () => metrics.imageCommits.inc());
-  const render = opts.render ?? (await loadDeploymentizerRender());
+  const render = opts.render ?? defaultRender;
   const steps = opts.steps ?? defaultSteps({ dataDir: config.dataDir, gitTimeoutMs: config.timeouts.fetchMs, render, deploy: opts.deploy });
   const runner = new PipelineRunner({ store, steps, repos: config.repos, dataDir: config.dataDir, timeouts: config.timeouts, log: log.child({ part: 'pipeline' }), metrics });
 
@@ -77,7 +77,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
     onResult: (r) => metrics.deliveries.inc({ hook: 'github', result: r }),
   });
   const wiring = {
-    render: opts.steps ? 'custom' : render ? 'deploymentizer' : 'not available',
+    render: opts.steps ? 'custom' : opts.render ? 'custom' : 'deploymentizer',
     deploy: opts.steps ? (opts.steps.deploy ? 'custom' : 'not configured') : opts.deploy ? 'deployer' : 'not configured',
     image: writer && config.imageSecrets.length > 0 ? `${config.image.repo} (${config.repos.find((r) => r.name === config.image.repo)?.branch})` : 'off',
     github: config.githubSecrets.length > 0 ? `${config.repos.length} repo(s)` : 'off',

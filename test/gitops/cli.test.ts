@@ -1,0 +1,126 @@
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { RunRecord } from '../../services/gitops/event-store.js';
+import { BRANCH, devCommit, eventually, getJson, GITHUB_SECRET, IMAGE_SECRET, makeRemote, postGithub, pushFromExample, remoteFile, REPO_NAME, startService, tempDir, testConfig, type Remote } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const KITFED = join(ROOT, 'services/cli/kitfed.ts');
+const ENV = { ...process.env, T_GH: GITHUB_SECRET, T_IMG: IMAGE_SECRET, KITFED_LOG_LEVEL: 'warn' };
+
+async function writeConfig(dir: string, remote: Remote, dataDir: string): Promise<string> {
+  const file = join(dir, 'webhooks.yaml');
+  await writeFile(
+    file,
+    stringify({
+      listen: '127.0.0.1:0',
+      dataDir,
+      github: { secret: { env: 'T_GH' } },
+      image: { secret: { env: 'T_IMG' } },
+      repos: [{ url: remote.url, branch: BRANCH, name: REPO_NAME }],
+    }),
+  );
+  return file;
+}
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  stdout: string;
+}
+
+/** Starts `kitfed webhooks` and waits (bounded) for its "listening on" line. */
+async function startCli(t: Parameters<typeof makeRemote>[0], config: string): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', KITFED, 'webhooks', '--config', config], { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`kitfed webhooks exited ${code}: ${stderr}`)));
+  });
+  return { child, url, stdout };
+}
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', KITFED, ...args], { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+}
+
+test('SIGKILL of kitfed webhooks right after accepting a push: after restart the event completes, once', async (t) => {
+  const remote = await makeRemote(t);
+  const dir = await tempDir(t);
+  const config = await writeConfig(dir, remote, join(dir, 'data'));
+  const commit = await devCommit(remote, 'notes/x.txt', 'x\n');
+  const first = await startCli(t, config);
+  t.regex(first.stdout, /deploy: not configured/);
+  const accepted = await postGithub(first.url, await pushFromExample(remote, commit));
+  t.is(accepted.status, 202);
+  first.child.kill('SIGKILL');
+  await once(first.child, 'exit');
+  const second = await startCli(t, config);
+  const done = await eventually(async () => {
+    const runs = (await getJson(`${second.url}/runs`)).body.runs as RunRecord[];
+    return runs.some((r) => r.status === 'rendered') ? runs : undefined;
+  }, 'the resumed run');
+  const forCommit = done.filter((r) => r.commit === commit);
+  t.log(forCommit.map((r) => `${r.id} ${r.status}`).join(', '));
+  t.is(forCommit.filter((r) => r.status === 'rendered').length, 1);
+  t.true(forCommit.every((r) => r.status === 'rendered' || r.status === 'interrupted'));
+  // A replay of the same delivery after the restart is still a duplicate.
+  t.is((await postGithub(second.url, await pushFromExample(remote, commit), { delivery: accepted.delivery })).status, 200);
+  second.child.kill('SIGTERM');
+  const [code] = await once(second.child, 'exit');
+  t.is(code, 0);
+});
+
+test('kitfed webhooks with an invalid config exits 2 naming the key', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'bad.yaml');
+  await writeFile(file, 'listen: 127.0.0.1:8090\ndataDir: x\nrepos:\n  - url: /tmp/x.git\n    name: acme/x\ngithub:\n  secret: { env: NOT_SET_ANYWHERE }\n');
+  const res = await runCli(['webhooks', '--config', file]);
+  t.is(res.code, 2);
+  t.regex(res.stderr, /repos\[0\]\.branch: required/);
+  await writeFile(file, 'listen: 127.0.0.1:8090\ndataDir: x\nrepos:\n  - { url: /tmp/x.git, name: acme/x, branch: main }\ngithub:\n  secret: { env: NOT_SET_ANYWHERE }\n');
+  const res2 = await runCli(['webhooks', '--config', file]);
+  t.is(res2.code, 2);
+  t.regex(res2.stderr, /github\.secret: environment variable NOT_SET_ANYWHERE is not set/);
+});
+
+test('kitfed simulate image/push and kitfed runs drive a running service', async (t) => {
+  const remote = await makeRemote(t);
+  const dir = await tempDir(t);
+  const config = await writeConfig(dir, remote, join(dir, 'data'));
+  const service = await startService(t, testConfig(remote, join(dir, 'service')));
+  const image = await runCli(['simulate', 'image', 'registry.example/acme/web:master-8888888', '--config', config, '--url', service.url]);
+  t.is(image.code, 0, image.stderr);
+  t.regex(image.stdout, /^200\n/);
+  t.regex(await remoteFile(remote, 'templates/images/acme/web/master.yaml'), /master-8888888/);
+  const push = await runCli(['simulate', 'push', '--config', config, '--url', service.url]);
+  t.is(push.code, 0, push.stderr);
+  t.regex(push.stdout, /^202 \(delivery [0-9a-f-]+\)/);
+  await eventually(async () => ((await getJson(`${service.url}/runs`)).body.runs as RunRecord[]).find((r) => r.status === 'rendered'), 'a rendered run');
+  const json = await runCli(['runs', '--url', service.url, '-o', 'json']);
+  t.is(json.code, 0);
+  const runs = JSON.parse(json.stdout) as RunRecord[];
+  t.is(runs[0]?.status, 'rendered');
+  const table = await runCli(['runs', '--url', service.url]);
+  t.regex(table.stdout, /ID\s+STATUS\s+REPO/);
+  t.regex(table.stdout, /rendered\s+acme\/manifests/);
+  t.is((await runCli(['runs', '--url', service.url, '-o', 'yaml'])).code, 2);
+});

@@ -1,0 +1,112 @@
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunRecord } from '../../services/gitops/event-store.js';
+import type { DeployStep } from '../../services/gitops/pipeline-steps.js';
+import { devCommit, eventually, getJson, makeRemote, postGithub, postImage, pushFromExample, startService, tempDir, testConfig } from './helpers.js';
+
+async function finishedRun(url: string, commit: string): Promise<RunRecord> {
+  return eventually(async () => {
+    const runs = (await getJson(`${url}/runs`)).body.runs as RunRecord[];
+    return runs.find((r) => r.commit === commit && r.status !== 'running');
+  }, `a finished run for ${commit}`);
+}
+
+test('image webhook, then push: the run renders the new image for every cluster and records it (deploy not configured)', async (t) => {
+  const remote = await makeRemote(t);
+  const dataDir = await tempDir(t);
+  const service = await startService(t, testConfig(remote, dataDir));
+  t.is(service.wiring.deploy, 'not configured');
+  const bump = await postImage(service.url, { image: 'registry.example/acme/web:master-7777777', repository: 'acme/web', branch: 'master', commit: '7777777' });
+  const commit = bump.body.commit as string;
+  const accepted = await postGithub(service.url, await pushFromExample(remote, commit));
+  t.is(accepted.status, 202);
+  const run = await finishedRun(service.url, commit);
+  t.is(run.status, 'rendered', run.error ?? '');
+  t.is(run.repo, 'acme/manifests');
+  t.is(run.ref, 'refs/heads/main');
+  t.regex(run.trigger, new RegExp(accepted.delivery));
+  t.deepEqual(
+    run.clusters.map((c) => [c.cluster, c.render, c.deploy, c.files]),
+    [
+      ['east', 'ok', 'not-configured', 1],
+      ['west', 'ok', 'not-configured', 1],
+    ],
+  );
+  t.true(run.durations.fetchMs! >= 0 && run.durations.renderMs! >= 0 && run.durations.totalMs! >= 0);
+  t.false('deployMs' in run.durations);
+  const manifest = await readFile(join(dataDir, 'rendered', String(run.id), 'east', 'web-deployment.yaml'), 'utf8');
+  t.regex(manifest, /image: registry\.example\/acme\/web:master-7777777/);
+  t.deepEqual((await getJson(`${service.url}/runs/${run.id}`)).body, run as unknown as Record<string, unknown>);
+});
+
+test('a template error in a push fails the run naming file and field, and nothing is deployed', async (t) => {
+  const remote = await makeRemote(t);
+  const deployed: string[] = [];
+  const deploy: DeployStep = async (_ctx, rendered) => {
+    deployed.push(...rendered.clusters.map((c) => c.cluster));
+    return rendered.clusters.map((c) => ({ cluster: c.cluster, status: 'applied' as const }));
+  };
+  const service = await startService(t, testConfig(remote, await tempDir(t)), { deploy });
+  const base = await readFile(join(remote.devDir, 'templates/base-cluster.yaml'), 'utf8');
+  const commit = await devCommit(remote, 'templates/base-cluster.yaml', base.replace('./web/web-deployment.mustache', './web/typo.mustache'));
+  t.is((await postGithub(service.url, await pushFromExample(remote, commit))).status, 202);
+  const run = await finishedRun(service.url, commit);
+  t.is(run.status, 'failed');
+  t.regex(run.error ?? '', /clusters\/east\/cluster\.yaml: resources\.web\.file: template not found: templates\/resources\/web\/typo\.mustache/);
+  t.deepEqual(run.clusters, []);
+  t.deepEqual(deployed, []);
+});
+
+test('runs deploy what was rendered and record per-cluster results; a failed cluster fails the run', async (t) => {
+  const remote = await makeRemote(t);
+  let failWest = true;
+  const seen: Array<{ commit: string; files: string[] }> = [];
+  // Stands in for the deployer (not yet built): reads the rendered folders it is handed.
+  const deploy: DeployStep = async (ctx, rendered) => {
+    const out = [];
+    for (const c of rendered.clusters) {
+      const text = await readFile(join(ctx.outDir, c.cluster, 'web-deployment.yaml'), 'utf8');
+      seen.push({ commit: ctx.commit, files: [text.includes('kind: Deployment') ? 'web-deployment.yaml' : '?'] });
+      out.push(c.cluster === 'west' && failWest ? { cluster: c.cluster, status: 'failed' as const, error: 'west: connection refused' } : { cluster: c.cluster, status: 'applied' as const, durationMs: 1 });
+    }
+    return out;
+  };
+  const service = await startService(t, testConfig(remote, await tempDir(t)), { deploy });
+  const c1 = await devCommit(remote, 'notes/1.txt', '1\n');
+  await postGithub(service.url, await pushFromExample(remote, c1));
+  const r1 = await finishedRun(service.url, c1);
+  t.is(r1.status, 'failed');
+  t.is(r1.error, 'deploy failed on west');
+  t.deepEqual(r1.clusters.map((c) => [c.cluster, c.deploy, c.error]), [['east', 'applied', undefined], ['west', 'failed', 'west: connection refused']]);
+  failWest = false;
+  const c2 = await devCommit(remote, 'notes/2.txt', '2\n');
+  await postGithub(service.url, await pushFromExample(remote, c2));
+  const r2 = await finishedRun(service.url, c2);
+  t.is(r2.status, 'succeeded');
+  t.true(r2.clusters.every((c) => c.deploy === 'applied'));
+  t.is(seen.length, 4);
+});
+
+test('a push of a commit older than the newest completed one is skipped (never backwards)', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const older = await devCommit(remote, 'notes/a.txt', 'a\n');
+  const newer = await devCommit(remote, 'notes/b.txt', 'b\n');
+  await postGithub(service.url, await pushFromExample(remote, newer));
+  t.is((await finishedRun(service.url, newer)).status, 'rendered');
+  await postGithub(service.url, await pushFromExample(remote, older));
+  const skipped = await finishedRun(service.url, older);
+  t.is(skipped.status, 'skipped');
+  t.regex(skipped.error ?? '', /older than/);
+});
+
+test('a push whose commit is not in the repo fails its run clearly', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const ghost = 'b'.repeat(40);
+  await postGithub(service.url, await pushFromExample(remote, ghost));
+  const run = await finishedRun(service.url, ghost);
+  t.is(run.status, 'failed');
+  t.regex(run.error ?? '', /commit b{40} not found in acme\/manifests/);
+});
