@@ -17,6 +17,7 @@ interface RenderFlags {
   check?: boolean;
   save?: string;
   clean?: string;
+  debug?: string;
   output: string;
 }
 
@@ -30,10 +31,12 @@ function bool(value: string | boolean | undefined, flag: string): boolean | unde
   throw new UsageError(`${flag} must be true or false (got ${JSON.stringify(value)})`);
 }
 
+/** Values of a list flag plus its kit spelling; the kit env variable only when neither flag is given. */
 function list(flag: string[] | undefined, kitFlag: string | undefined, envName: string): string[] | undefined {
-  const fromKit = kitFlag ?? process.env[envName];
-  const all = [...(flag ?? []), ...(fromKit ? collect(fromKit) : [])];
-  return all.length > 0 ? all : undefined;
+  const all = [...(flag ?? []), ...(kitFlag ? collect(kitFlag) : [])];
+  if (all.length > 0) return all;
+  const fromEnv = process.env[envName];
+  return fromEnv ? collect(fromEnv) : undefined;
 }
 
 /** Flags first, then kit's flag spellings, then kit's environment variables. */
@@ -87,11 +90,13 @@ export function register(program: Command): void {
     .addOption(new Option('--fastRollback <boolean>').hideHelp())
     .addOption(new Option('-s, --save <boolean>').hideHelp())
     .addOption(new Option('-c, --clean <boolean>').hideHelp())
+    .addOption(new Option('-d, --debug <boolean>').hideHelp())
     .addHelpText(
       'after',
       `
-kit's flag spellings (--workdir, --clusterName, --clusterType, --deployId, --fastRollback true, --save, --clean)
-are accepted too. Exit codes: 0 ok, 1 render/validation error (every problem listed), 2 usage.
+kit's flag spellings (--workdir, --clusterName, --clusterType, --deployId, --fastRollback true, --save, --clean,
+--debug) and environment variables (WORKDIR, CONF, CLUSTER_NAME, CLUSTER_TYPE, RESOURCE, DEPLOY_ID, FAST_ROLLBACK,
+SAVE, CLEAN) are accepted too; --clean and --debug are ignored. Exit codes: 0 ok, 1 render/validation error (every problem listed), 2 usage.
 
 Examples:
   kitfed render --repo . --out /tmp/rendered
