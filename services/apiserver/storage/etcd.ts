@@ -1,4 +1,5 @@
-import { CompareResult, CompareTarget, Etcd3, type ICompare, type IKeyValue, type IRangeRequest, type ITxnResponse, type Watcher } from 'etcd3';
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from 'cockatiel';
+import { CompareResult, CompareTarget, Etcd3, isRecoverableError, type ICompare, type IKeyValue, type IRangeRequest, type ITxnResponse, type Watcher } from 'etcd3';
 import { createLogger } from '../../core/log.js';
 import { StoreError, type KeyValue, type ListOptions, type ListResult, type Store, type StoreEvent, type WatchOptions } from './types.js';
 
@@ -16,8 +17,10 @@ const log = createLogger('storage', { backend: 'etcd' });
  * transactions comparing `create_revision`/`mod_revision` (CAS), watches are etcd's native
  * watches (so several API servers on one etcd see each other's writes), and every call carries
  * a deadline: no quorum or no connection means `StoreError('Unavailable')` within
- * `requestTimeoutMs`, never a hang. A watch whose stream breaks ends with `Unavailable`; the
- * caller re-watches from the last revision it saw.
+ * `requestTimeoutMs`, never a hang. An established watch survives a lost connection or member:
+ * it reconnects (to any endpoint, backing off from 100 ms up to 2 s) and resumes after the last revision it
+ * delivered, with no gap and no duplicate; it ends with `onError` only when etcd cancels it
+ * (`Compacted` when its position was compacted meanwhile).
  */
 export class EtcdStore implements Store {
   readonly backend = 'etcd';
@@ -38,6 +41,11 @@ export class EtcdStore implements Store {
     this.client = new Etcd3({
       hosts: endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`)),
       grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },
+      faultHandling: {
+        // A member that failed 3 calls in a row is skipped for 1 s (the client's default: 5 s).
+        host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+        watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }).next(),
+      },
     });
   }
 
@@ -220,6 +228,7 @@ export class EtcdStore implements Store {
 class WatchFeed {
   private stopped = false;
   private live = false;
+  private disconnected = false;
   private readonly buffered: StoreEvent[] = [];
 
   constructor(
@@ -241,7 +250,19 @@ class WatchFeed {
       const value = prev ? prev.value.toString('utf8') : '';
       this.deliver({ type: 'DELETED', key: store.unprefix(kv.key), value, prevValue: value, revision: Number(kv.mod_revision) });
     });
-    watcher.on('disconnected', (err: Error) => this.fail(store.storeError('watch', err)));
+    watcher.on('disconnected', (err: Error) => {
+      if (this.stopped) return;
+      if (!this.live) return this.fail(store.storeError('watch', err));
+      // The client re-attaches this watcher with `request.start_revision`: resume right after
+      // the last event delivered (the client's own bookkeeping can run ahead of it).
+      watcher.request.start_revision = String(this.lastRevision + 1);
+      if (!this.disconnected) log.warn({ err: err.message, resumeFrom: this.lastRevision + 1 }, 'etcd watch disconnected; reconnecting');
+      this.disconnected = true;
+    });
+    watcher.on('connected', () => {
+      if (this.disconnected) log.info({ resumeFrom: this.lastRevision + 1 }, 'etcd watch reconnected');
+      this.disconnected = false;
+    });
     watcher.on('error', (err: Error) => void this.classify(err));
   }
 
