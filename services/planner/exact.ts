@@ -43,9 +43,13 @@ function entry(name: string, pref: ClusterPreferences, prefName: string, key: st
   };
 }
 
-function intMap(record: Readonly<Record<string, number>> | undefined, field: string): Map<string, bigint> {
+/** The entries of `record` for the available clusters (Go never sees the others). */
+function intMap(record: Readonly<Record<string, number>> | undefined, clusters: readonly string[], field: string): Map<string, bigint> {
   const out = new Map<string, bigint>();
-  for (const [k, v] of Object.entries(record ?? {})) out.set(k, int(v, `${field}[${JSON.stringify(k)}]`));
+  for (const c of clusters) {
+    const v = getOwn(record, c);
+    if (v !== undefined) out.set(c, int(v, `${field}[${JSON.stringify(c)}]`));
+  }
   return out;
 }
 
@@ -67,8 +71,8 @@ export function planExact(input: PlanInput): PlanResult {
   const plan = new Map<string, bigint>();
   const overflow = new Map<string, bigint>();
   let P = preferenceList(input, plan);
-  const current = intMap(input.currentReplicas, 'currentReplicas');
-  const capacity = intMap(input.estimatedCapacity, 'estimatedCapacity');
+  const current = intMap(input.currentReplicas, input.clusters, 'currentReplicas');
+  const capacity = intMap(input.estimatedCapacity, input.clusters, 'estimatedCapacity');
   const rebalance = input.preferences.rebalance === true;
 
   // Step 2: minimums, in order, capped by what is left and by capacity.
