@@ -113,7 +113,8 @@ export function bindExternal(
   file: string,
   problems: Problems,
 ): { text: string; used: Map<string, string>; doc: Document } | undefined {
-  const doc = parseDocument(text);
+  // YAML 1.1, as Kubernetes reads manifests: `0777` stays octal and is written back as `0777`.
+  const doc = parseDocument(text, { version: '1.1' });
   if (doc.errors.length > 0) return undefined;
   const root = doc.contents as Node | null;
   const kind = isMap(root) ? root.get('kind') : undefined;

@@ -78,7 +78,9 @@ export async function checkOutDir(out: string, repo: string, problems: Problems)
   let entries: string[];
   try {
     entries = await readdir(out);
-  } catch {
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') problems.add('(options)', 'out', `cannot use ${out} as the output dir (${code ?? 'error'})`);
     return;
   }
   if (entries.length > 0 && !entries.includes(SUMMARY_FILE)) {

@@ -123,3 +123,9 @@ test('check mode validates and renders but writes nothing', async (t) => {
   t.deepEqual(result.clusters[0]!.files.map((f) => f.file), ['auth-deployment.yaml']);
   await t.throwsAsync(readTree(out));
 });
+
+test('refuses an output path that is a file', async (t) => {
+  const { repo, out } = await makeRepo(t);
+  await writeFile(out, 'a file');
+  t.deepEqual(await problemsOf(t, { repo, out }), [`(options): out: cannot use ${out} as the output dir (ENOTDIR)`]);
+});

@@ -108,3 +108,44 @@ resources:
   await render({ repo, out, env: ENV, inlineExternalEnv: true });
   t.true((await readTree(out))['eu-1/cm.yaml']!.includes(`token: "${ENV.API_TOKEN}"`));
 });
+
+test('a document rewritten for external env keeps everything else as Kubernetes reads it (0777 stays octal)', async (t) => {
+  const { repo, out } = await makeRepo(t, {
+    'templates/resources/auth/auth-deployment.mustache': `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{{name}}} # a comment
+spec:
+  template:
+    spec:
+      containers:
+        - name: auth
+          env:
+{{#auth-con.env}}
+            - {name: {{{name}}}, value: "{{{value}}}"}
+{{/auth-con.env}}
+      volumes:
+        - name: v
+          configMap: {name: cm, defaultMode: 0777}
+`,
+    'clusters/eu-1/cluster.yaml': CLUSTER,
+  });
+  await render({ repo, out, env: ENV });
+  t.is((await readTree(out))['eu-1/auth-deployment.yaml'], `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: auth # a comment
+spec:
+  template:
+    spec:
+      containers:
+        - name: auth
+          env:
+            - { name: LOG_LEVEL, value: "info" }
+            - { name: API_TOKEN, valueFrom: { secretKeyRef: { name: auth-external-env, key: API_TOKEN } } }
+            - { name: SIGNING_KEY, valueFrom: { secretKeyRef: { name: auth-external-env, key: SIGNING_KEY } } }
+      volumes:
+        - name: v
+          configMap: { name: cm, defaultMode: 0777 }
+`);
+});
