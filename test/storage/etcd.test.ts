@@ -66,6 +66,23 @@ etcdTest('etcd down: calls fail fast with Unavailable; a live watch resumes afte
   t.deepEqual(log.errors, []);
 });
 
+etcdTest('periodic compaction drops history older than the previous tick', async (t) => {
+  const etcd = await startEtcd();
+  t.teardown(() => etcd.stop());
+  const store = new EtcdStore(etcd.endpoints, { compactionIntervalMs: 0 });
+  t.teardown(() => store.close());
+  const r1 = await store.create('/a', '1');
+  await store.compactionTick();
+  t.is(await store.compactedRevision(), 0, 'the first tick only records the revision');
+  await store.update('/a', '2');
+  await store.update('/a', '3');
+  await store.compactionTick();
+  t.is(await store.compactedRevision(), r1);
+  t.is(codeOf(await store.watch('/', { sinceRevision: r1 - 1, onEvent: () => {}, onError: () => {} }).catch((e) => e)), 'Compacted');
+  const stop = await store.watch('/', { sinceRevision: r1, onEvent: () => {}, onError: () => {} });
+  stop();
+});
+
 function codeOf(err: unknown): string | undefined {
   return err instanceof StoreError ? err.code : undefined;
 }

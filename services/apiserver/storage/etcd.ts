@@ -8,6 +8,12 @@ export interface EtcdStoreOptions {
   keyPrefix?: string;
   /** Deadline of one store operation, retries included; past it the call fails with `Unavailable`. @default 3000 */
   requestTimeoutMs?: number;
+  /**
+   * Every interval, compact etcd history older than the revision seen one interval earlier
+   * (kube-apiserver does the same every 5 minutes). Several API servers doing it is harmless.
+   * 0 disables it (e.g. when etcd runs with --auto-compaction-retention). @default 300000
+   */
+  compactionIntervalMs?: number;
 }
 
 const log = createLogger('storage', { backend: 'etcd' });
@@ -30,6 +36,8 @@ export class EtcdStore implements Store {
   /** Smallest revision etcd still serves history for (etcd's compact revision), as far as we know. */
   private knownCompact = 1;
   private readonly stops = new Set<() => void>();
+  private readonly compactionTimer: NodeJS.Timeout | undefined;
+  private lastTickRevision = 0;
 
   constructor(
     readonly endpoints: string[],
@@ -47,6 +55,13 @@ export class EtcdStore implements Store {
         watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }).next(),
       },
     });
+    const interval = options.compactionIntervalMs ?? 300_000;
+    if (interval > 0) {
+      this.compactionTimer = setInterval(() => {
+        this.compactionTick().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'etcd periodic compaction failed'));
+      }, interval);
+      this.compactionTimer.unref();
+    }
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -148,7 +163,15 @@ export class EtcdStore implements Store {
     this.knownCompact = Math.max(this.knownCompact, etcdRevision);
   }
 
+  /** One step of periodic compaction: drops history older than the revision the previous step saw. */
+  async compactionTick(): Promise<void> {
+    const current = await this.revision();
+    if (this.lastTickRevision > 0) await this.compact(this.lastTickRevision);
+    this.lastTickRevision = current;
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.compactionTimer);
     for (const stop of [...this.stops]) stop();
     this.client.close();
   }
