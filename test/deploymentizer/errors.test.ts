@@ -1,12 +1,23 @@
 import test from 'ava';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { render, RenderError, formatProblem } from '../../services/deploymentizer/index.js';
 import { makeRepo, readTree, writeTree } from './helpers.js';
 
-/** Renders, expects a RenderError, and returns its problems as `file: path: message` lines. */
+/**
+ * Renders, expects a RenderError, checks that the output was not touched (still absent, or
+ * byte-identical to before), and returns the problems as `file: path: message` lines.
+ */
 async function problemsOf(t: import('ava').ExecutionContext, options: Parameters<typeof render>[0]): Promise<string[]> {
+  const out = options.out!;
+  const snapshot = async (): Promise<Record<string, string> | string | undefined> => {
+    const s = await stat(out).catch(() => undefined);
+    if (!s) return undefined;
+    return s.isDirectory() ? readTree(out, true) : readFile(out, 'utf8');
+  };
+  const before = await snapshot();
   const err = await t.throwsAsync(render(options), { instanceOf: RenderError });
+  t.deepEqual(await snapshot(), before, 'a failed render leaves the output as it was');
   return err.problems.map(formatProblem);
 }
 
