@@ -252,6 +252,29 @@ function weightedPasses(s: Scratch, k: number, total: number): number {
   return remaining;
 }
 
+/**
+ * Large fleets: records with hundreds of keys are hash tables in V8, where a lookup per cluster
+ * is cheaper than listing their keys; small records are walked (see `spread`).
+ */
+const PROBE_FROM = 256;
+
+function probe(input: PlanInput, names: readonly string[], prefs: Readonly<Record<string, ClusterPreferences>>, star: ClusterPreferences | undefined): boolean {
+  const { cap, cur } = scratch;
+  const capacity = input.estimatedCapacity ?? {};
+  const current = input.currentReplicas ?? {};
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const p = prefs[name];
+    prefOf[i] = p !== undefined && Object.hasOwn(prefs, name) ? p : star;
+    const c = capacity[name];
+    const r = current[name];
+    if ((c !== undefined && !isCount(c)) || (r !== undefined && !isCount(r))) return false;
+    cap[i] = c ?? Infinity; // an inherited number is impossible: Object.prototype has none
+    cur[i] = r ?? ABSENT;
+  }
+  return true;
+}
+
 /** Per-position preference: the cluster's own entry, else `"*"`, else undefined. Scratch, reused. */
 let prefOf: Array<ClusterPreferences | undefined> = [];
 
@@ -262,17 +285,21 @@ function collect(s: Scratch, input: PlanInput, index: Map<string, number>): numb
   const prefs = input.preferences.clusters ?? {};
   const star = Object.hasOwn(prefs, '*') ? prefs['*'] : undefined;
   if (prefOf.length < n) prefOf = new Array<ClusterPreferences | undefined>(n);
-  prefOf.fill(star, 0, n);
-  for (const name of Object.keys(prefs)) {
-    const i = index.get(name);
-    if (i !== undefined) prefOf[i] = prefs[name];
-  }
   const { order, planned, over, cap, cur } = s;
   planned.fill(0, 0, n);
   over.fill(0, 0, n);
-  cap.fill(Infinity, 0, n);
-  cur.fill(ABSENT, 0, n);
-  if (!spread(input.estimatedCapacity, index, cap) || !spread(input.currentReplicas, index, cur)) return -1;
+  if (n < PROBE_FROM) {
+    prefOf.fill(star, 0, n);
+    for (const name of Object.keys(prefs)) {
+      const i = index.get(name);
+      if (i !== undefined) prefOf[i] = prefs[name];
+    }
+    cap.fill(Infinity, 0, n);
+    cur.fill(ABSENT, 0, n);
+    if (!spread(input.estimatedCapacity, index, cap) || !spread(input.currentReplicas, index, cur)) return -1;
+  } else if (!probe(input, names, prefs, star)) {
+    return -1;
+  }
   let k = 0;
   for (let i = 0; i < n; i++) {
     const p = prefOf[i];
