@@ -8,7 +8,7 @@
  * Targets: render ≤ 1 s total, ≥ 20× faster than kustomize.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +120,18 @@ async function isDir(p: string): Promise<boolean> {
   return stat(p).then((s) => s.isDirectory(), () => false);
 }
 
+/** CPU time (user+sys, ms) of this process, and of its waited-for children, from /proc (Linux). */
+async function cpuTimes(): Promise<{ self: number; children: number } | undefined> {
+  try {
+    const stat = (await readFile('/proc/self/stat', 'utf8')).split(') ')[1]!.split(' ');
+    const tick = 1000 / 100; // USER_HZ is 100 on Linux
+    // fields after "(comm) ": index 11 utime, 12 stime, 13 cutime, 14 cstime
+    return { self: (Number(stat[11]) + Number(stat[12])) * tick, children: (Number(stat[13]) + Number(stat[14])) * tick };
+  } catch {
+    return undefined;
+  }
+}
+
 function ms(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
@@ -136,9 +148,11 @@ async function main(): Promise<void> {
     await kitRepo(path.join(dir, 'kit'));
     await kustomizeRepo(path.join(dir, 'kustomize'));
 
+    const cpu0 = await cpuTimes();
     let t0 = process.hrtime.bigint();
     const first = await render({ repo: path.join(dir, 'kit'), out: path.join(dir, 'out-kit') });
     const renderCold = ms(t0);
+    const cpu1 = await cpuTimes();
     const phases = first.timings;
     const manifests = await countFiles(path.join(dir, 'out-kit'));
     const warm: number[] = [];
@@ -168,6 +182,7 @@ async function main(): Promise<void> {
     const cli = ms(t0);
 
     await mkdir(path.join(dir, 'out-kustomize'));
+    const cpu2 = await cpuTimes();
     t0 = process.hrtime.bigint();
     let kustomizeDocs = 0;
     for (let j = 0; j < CLUSTERS; j++) {
@@ -176,6 +191,10 @@ async function main(): Promise<void> {
       await writeFile(path.join(dir, 'out-kustomize', `${cluster(j)}.yaml`), yaml);
     }
     const kustomize = ms(t0);
+    const cpu3 = await cpuTimes();
+    const renderCpu = cpu0 && cpu1 ? cpu1.self - cpu0.self : undefined;
+    const kustomizeCpu = cpu2 && cpu3 ? cpu3.children - cpu2.children : undefined;
+    const cpuRatio = renderCpu && kustomizeCpu ? kustomizeCpu / renderCpu : undefined;
 
     const ratio = kustomize / renderCold;
     const lines = [
@@ -188,6 +207,8 @@ async function main(): Promise<void> {
       `kitfed render CLI process (with node+tsx startup): ${cli.toFixed(0)} ms`,
       `kubectl kustomize, 20 overlays, sequential processes: ${kustomize.toFixed(0)} ms`,
       `ratio kustomize / render (cold): ${ratio.toFixed(1)}×   target ≥ 20×: ${ratio >= 20 ? 'met' : 'MISSED'}`,
+      `CPU time (user+sys; less sensitive to other load): render cold ${renderCpu ?? 'n/a'} ms, kustomize ${kustomizeCpu ?? 'n/a'} ms, ratio ${cpuRatio ? `${cpuRatio.toFixed(1)}×` : 'n/a'}`,
+      `load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (other engineers' runs share this machine)`,
       `ratio kustomize / render (warm): ${(kustomize / renderWarm).toFixed(1)}×; kustomize / CLI process: ${(kustomize / cli).toFixed(1)}×`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -195,6 +216,8 @@ async function main(): Promise<void> {
       bench: 'deploymentizer', services: SERVICES, clusters: CLUSTERS, manifests,
       renderColdMs: Math.round(renderCold), renderWarmMs: Math.round(renderWarm), renderTmpfsMs: tmpfs === undefined ? null : Math.round(tmpfs),
       coldPhasesMs: { load: Math.round(phases.loadMs), render: Math.round(phases.renderMs), write: Math.round(phases.writeMs) }, cliMs: Math.round(cli), kustomizeMs: Math.round(kustomize),
+      renderCpuMs: renderCpu ?? null, kustomizeCpuMs: kustomizeCpu ?? null, ratioCpu: cpuRatio ? Number(cpuRatio.toFixed(1)) : null,
+      loadAvg1m: Number(os.loadavg()[0]!.toFixed(1)),
       ratioCold: Number(ratio.toFixed(1)), ratioWarm: Number((kustomize / renderWarm).toFixed(1)),
       targets: { renderMs: 1000, ratio: 20 }, met: renderCold <= 1000 && ratio >= 20,
     })}\n`);

@@ -1,5 +1,7 @@
 /** Reading input files: YAML with parse errors turned into problems, repo-relative names for messages. */
-import { readFile, readdir, stat } from 'node:fs/promises';
+// Input files are small and few: synchronous reads avoid a thread-pool round trip per file,
+// which dominates on a busy machine. The functions stay async for callers.
+import { readFileSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import * as jsyaml from 'js-yaml';
 import { CORE_SCHEMA, load, YAMLException, type Type } from 'js-yaml';
@@ -14,7 +16,7 @@ export function displayPath(repo: string, abs: string): string {
 
 export async function exists(abs: string): Promise<boolean> {
   try {
-    await stat(abs);
+    statSync(abs);
     return true;
   } catch {
     return false;
@@ -23,7 +25,7 @@ export async function exists(abs: string): Promise<boolean> {
 
 export async function isDir(abs: string): Promise<boolean> {
   try {
-    return (await stat(abs)).isDirectory();
+    return statSync(abs).isDirectory();
   } catch {
     return false;
   }
@@ -57,7 +59,7 @@ export async function loadYaml(
 ): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(abs, 'utf8');
+    text = readFileSync(abs, 'utf8');
   } catch (err) {
     if (!optional || (err as NodeJS.ErrnoException).code !== 'ENOENT') problems.add(file, '', `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     return undefined;
@@ -66,9 +68,9 @@ export async function loadYaml(
 }
 
 /** Entries of a directory, sorted by name so every run sees the same order; [] when missing. */
-export async function listDir(abs: string): Promise<import('node:fs').Dirent[]> {
+export async function listDir(abs: string): Promise<Dirent[]> {
   try {
-    const entries = await readdir(abs, { withFileTypes: true });
+    const entries = readdirSync(abs, { withFileTypes: true });
     return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch {
     return [];

@@ -1,5 +1,5 @@
 /** Renders the objects of one cluster in memory (kit.md §2.5, §2.10). Nothing is written here. */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { bindExternal, type ExternalEnv, type ExternalRef } from './external-env.js';
@@ -36,14 +36,18 @@ export interface GenerateOptions {
 
 /** Reads each template once per run. */
 export class Templates {
-  private readonly cache = new Map<string, Promise<string | undefined>>();
-  read(abs: string): Promise<string | undefined> {
-    let p = this.cache.get(abs);
-    if (!p) {
-      p = readFile(abs, 'utf8').catch(() => undefined);
-      this.cache.set(abs, p);
+  private readonly cache = new Map<string, string | undefined>();
+  async read(abs: string): Promise<string | undefined> {
+    if (!this.cache.has(abs)) {
+      let text: string | undefined;
+      try {
+        text = readFileSync(abs, 'utf8');
+      } catch {
+        text = undefined;
+      }
+      this.cache.set(abs, text);
     }
-    return p;
+    return this.cache.get(abs);
   }
 }
 
