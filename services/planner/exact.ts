@@ -150,12 +150,15 @@ export function planExact(input: PlanInput): PlanResult {
   }
 
   // Step 5: with rebalance false, overflow is clipped to what found no home.
+  // (Results list clusters in input order, like the fast path; Go maps have no order.)
   const out: Record<string, number> = {};
-  for (const [c, v] of overflow) {
+  const planOut: Record<string, number> = {};
+  for (const c of input.clusters) {
+    setOwn(planOut, c, Number(plan.get(c) ?? 0n));
+    const v = overflow.get(c);
+    if (v === undefined || Object.hasOwn(out, c)) continue;
     const clipped = rebalance ? v : min(v, remaining);
     if (rebalance || clipped > 0n) setOwn(out, c, Number(clipped));
   }
-  const planOut: Record<string, number> = {};
-  for (const c of input.clusters) setOwn(planOut, c, Number(plan.get(c) ?? 0n));
   return { plan: planOut, overflow: out };
 }

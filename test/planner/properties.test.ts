@@ -130,3 +130,47 @@ test('the fast path and the BigInt int64 reference port agree on every input', (
   );
   t.pass();
 });
+
+test('large fleets (records probed by name) and repeated cluster lists (compiled result builder) agree with the reference port', (t) => {
+  const fleet = fc.record({
+    size: fc.integer({ min: 250, max: 400 }),
+    seed: fc.array(fc.nat(50), { minLength: 400, maxLength: 400 }),
+    total: fc.nat(5000),
+    rebalance: fc.boolean(),
+    key: fc.string({ maxLength: 20 }),
+  });
+  fc.assert(
+    fc.property(fleet, ({ size, seed, total, rebalance, key }) => {
+      const clusters = Array.from({ length: size }, (_, i) => (i === 7 ? '__proto__' : `member-${i}`));
+      const prefs: Record<string, ClusterPreferences> = { '*': { weight: 1, maxReplicas: 40 } };
+      const current: Record<string, number> = {};
+      const capacity: Record<string, number> = {};
+      clusters.forEach((c, i) => {
+        const r = seed[i]!;
+        if (r % 2 === 0) Object.defineProperty(prefs, c, { value: { minReplicas: r % 4, maxReplicas: r % 3 ? null : r, weight: r % 11 }, enumerable: true });
+        if (r % 5 < 3) Object.defineProperty(current, c, { value: r, enumerable: true });
+        if (r % 17 === 0) Object.defineProperty(capacity, c, { value: r % 7, enumerable: true });
+      });
+      const input: PlanInput = { preferences: { rebalance, clusters: prefs }, totalReplicas: total, clusters, currentReplicas: current, estimatedCapacity: capacity, key };
+      const expected = JSON.stringify(planExact(input));
+      // The second and third plans of the same list use the compiled builder.
+      return [1, 2, 3].every(() => JSON.stringify(plan(input)) === expected) && Object.hasOwn(plan(input).plan, '__proto__');
+    }),
+    { numRuns: 25 },
+  );
+  t.pass();
+});
+
+test('a small cluster list planned repeatedly (compiled builder) keeps every key, __proto__ included', (t) => {
+  const input: PlanInput = {
+    preferences: { rebalance: false, clusters: { '*': { weight: 1 } } },
+    totalReplicas: 9,
+    clusters: ['__proto__', 'constructor', 'a b', '"quoted"', 'ü'],
+    key: 'ns/obj',
+  };
+  const first = plan(input);
+  for (let i = 0; i < 3; i++) t.deepEqual(plan({ ...input, clusters: [...input.clusters] }), first);
+  t.deepEqual(Object.keys(first.plan), input.clusters);
+  t.is(Object.values(first.plan).reduce((a, b) => a + b, 0), 9);
+  t.deepEqual(plan(input), planExact(input));
+});
