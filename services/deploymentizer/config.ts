@@ -9,7 +9,8 @@
  *   cluster   clusters/
  *   output    <repo>/.kitfed/rendered (unless --out)
  *
- * Paths in kit.yaml are relative to the repo (kit's --workdir) unless absolute.
+ * Paths in kit.yaml are relative to the repo (kit's --workdir) unless absolute; `/manifests/…`
+ * (kit's Docker mount point of the repo) is mapped onto the repo.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -28,6 +29,8 @@ export interface RepoLayout {
   type: string;
   resources: string;
   images: string;
+  /** Key holding the image reference in image files (kit.yaml `images.property`, default `image`). */
+  imageProperty: string;
   cluster: string;
   output?: string;
   plugin?: { kind: PluginKind; options: Record<string, unknown> };
@@ -36,13 +39,25 @@ export interface RepoLayout {
 
 interface KitYaml {
   base: { path: string };
-  images: { path: string };
+  images: { path: string; property?: string };
   type: { path: string };
   cluster: { path: string };
   resources: { path: string };
   output?: { path: string };
   plugin?: { path: string; options?: Record<string, unknown> | null };
   kitfed?: { arrayMerge?: ArrayMerge };
+}
+
+/**
+ * kit's Docker image mounted the repo at `/manifests`, so kit.yaml files say `/manifests/images`.
+ * Such paths are mapped onto the repo; other absolute paths stay as they are, relative ones are
+ * relative to the repo.
+ */
+export const KIT_MOUNT = '/manifests';
+
+function repoPath(repo: string, p: string): string {
+  if (p === KIT_MOUNT || p.startsWith(`${KIT_MOUNT}/`)) return path.join(repo, p.slice(KIT_MOUNT.length));
+  return path.resolve(repo, p);
 }
 
 export function defaultLayout(repo: string): RepoLayout {
@@ -53,6 +68,7 @@ export function defaultLayout(repo: string): RepoLayout {
     type: path.join(t, 'type'),
     resources: path.join(t, 'resources'),
     images: path.join(t, 'images'),
+    imageProperty: 'image',
     cluster: path.join(repo, 'clusters'),
     arrayMerge: 'index',
   };
@@ -83,7 +99,7 @@ export async function resolveLayout(repoArg: string, confArg: string | undefined
   const data = parseYaml(await readFile(conf, 'utf8'), file, problems);
   if (data === undefined || !check(kitYamlSchema, data, file, problems)) return defaultLayout(repo);
   const kit = data as KitYaml;
-  const at = (p: string): string => path.resolve(repo, p);
+  const at = (p: string): string => repoPath(repo, p);
   const layout: RepoLayout = {
     repo,
     conf,
@@ -91,6 +107,7 @@ export async function resolveLayout(repoArg: string, confArg: string | undefined
     type: at(kit.type.path),
     resources: at(kit.resources.path),
     images: at(kit.images.path),
+    imageProperty: kit.images.property ?? 'image',
     cluster: at(kit.cluster.path),
     arrayMerge: kit.kitfed?.arrayMerge ?? 'index',
   };

@@ -89,17 +89,17 @@ async function loadTypes(layout: RepoLayout, problems: Problems): Promise<Map<st
   return types;
 }
 
-async function walkImages(root: string, dir: string, repo: string, images: Repo['images'], problems: Problems): Promise<void> {
+async function walkImages(root: string, dir: string, property: string, repo: string, images: Repo['images'], problems: Problems): Promise<void> {
   for (const entry of await listDir(dir)) {
     const abs = path.join(dir, entry.name);
-    if (entry.isDirectory()) await walkImages(root, abs, repo, images, problems);
+    if (entry.isDirectory()) await walkImages(root, abs, property, repo, images, problems);
     else if (entry.isFile() && entry.name.endsWith('.yaml') && dir !== root) {
       const key = path.relative(root, dir).split(path.sep).join('/');
-      const data = (await loadChecked(abs, imageFileSchema, repo, problems)) as { image: string } | undefined;
+      const data = (await loadChecked(abs, imageFileSchema(property), repo, problems)) as Record<string, string> | undefined;
       if (!data) continue;
       let branches = images.get(key);
       if (!branches) images.set(key, (branches = new Map()));
-      branches.set(entry.name.slice(0, -'.yaml'.length), data.image);
+      branches.set(entry.name.slice(0, -'.yaml'.length), data[property]!);
     }
   }
 }
@@ -138,7 +138,7 @@ export async function loadRepo(layout: RepoLayout, problems: Problems): Promise<
     loadClusters(layout, problems),
   ]);
   const images: Repo['images'] = new Map();
-  await walkImages(layout.images, layout.images, layout.repo, images, problems);
+  await walkImages(layout.images, layout.images, layout.imageProperty, layout.repo, images, problems);
   for (const c of clusters) {
     const t = c.cluster.metadata.type;
     if (t && !types.has(t)) problems.add(c.file, 'metadata.type', `UnSupported Type ${t}`);

@@ -89,11 +89,16 @@ export const typeConfigSchema = {
   },
 };
 
-export const imageFileSchema = {
-  type: 'object',
-  required: ['image'],
-  properties: { image: { type: 'string', minLength: 1 } },
-};
+/** An image file holds `<property>: <image reference>` (kit.yaml `images.property`, default `image`). */
+export function imageFileSchema(property: string): object {
+  let schema = imageSchemas.get(property);
+  if (!schema) {
+    schema = { type: 'object', required: [property], properties: { [property]: { type: 'string', minLength: 1 } } };
+    imageSchemas.set(property, schema);
+  }
+  return schema;
+}
+const imageSchemas = new Map<string, object>();
 
 const pathSection = { type: 'object', required: ['path'], properties: { path: { type: 'string', minLength: 1 } } };
 
@@ -103,7 +108,7 @@ export const kitYamlSchema = {
   properties: {
     version: scalar,
     base: pathSection,
-    images: pathSection,
+    images: { ...pathSection, properties: { ...pathSection.properties, property: { type: 'string', minLength: 1 } } },
     type: pathSection,
     cluster: pathSection,
     resources: pathSection,
