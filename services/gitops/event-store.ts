@@ -103,20 +103,56 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS heads (repo TEXT PRIMARY KEY, commit_sha TEXT NOT NULL, run_id INTEGER NOT NULL, updated_at TEXT NOT NULL);
 `;
 
+/**
+ * Two connections to one WAL database: `db` (synchronous=FULL) for accepting events, so a 202 means
+ * the event survives power loss; `runDb` (synchronous=NORMAL) for run bookkeeping, which survives
+ * any process crash and, on power loss, at worst makes an event run again (apply is idempotent).
+ */
 export class EventStore {
   private readonly db: Database.Database;
+  private readonly runDb: Database.Database;
+  private batch: Array<{ e: PushEventInput; resolve: (o: AcceptOutcome) => void; reject: (err: unknown) => void }> = [];
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, 'webhooks.db'));
+    const file = join(dataDir, 'webhooks.db');
+    this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.runDb = new Database(file);
+    this.runDb.pragma('synchronous = NORMAL');
+    this.runDb.pragma('busy_timeout = 5000');
   }
 
   close(): void {
+    this.runDb.close();
     this.db.close();
+  }
+
+  /**
+   * Group commit: events accepted in the same turn of the event loop (a burst arriving while the
+   * previous fsync blocked) are written in one transaction, one fsync for all. Resolves once durable.
+   */
+  acceptDurably(e: PushEventInput): Promise<AcceptOutcome> {
+    return new Promise((resolve, reject) => {
+      this.batch.push({ e, resolve, reject });
+      if (this.batch.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.batch;
+    this.batch = [];
+    let outcomes: AcceptOutcome[];
+    try {
+      outcomes = this.db.transaction(() => batch.map((b) => this.accept(b.e)))();
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    batch.forEach((b, i) => b.resolve(outcomes[i] as AcceptOutcome));
   }
 
   /** Persists a push event unless its delivery id or (repo, ref, after) is known; older pending events of the same repo+ref are superseded. */
@@ -146,12 +182,12 @@ export class EventStore {
 
   /** Marks runs cut short by a crash as interrupted and puts their events back in the queue. */
   recover(): number {
-    return this.db.transaction(() => {
+    return this.runDb.transaction(() => {
       const now = new Date().toISOString();
-      this.db.prepare("UPDATE runs SET status = 'interrupted', finished_at = ?, error = 'interrupted by a restart; the event is run again' WHERE status = 'running'").run(now);
-      const n = this.db.prepare("UPDATE events SET status = 'pending' WHERE status = 'running'").run().changes;
+      this.runDb.prepare("UPDATE runs SET status = 'interrupted', finished_at = ?, error = 'interrupted by a restart; the event is run again' WHERE status = 'running'").run(now);
+      const n = this.runDb.prepare("UPDATE events SET status = 'pending' WHERE status = 'running'").run().changes;
       // If a newer event arrived while one was running, only the newest of each repo+ref stays pending.
-      this.db
+      this.runDb
         .prepare(
           `UPDATE events SET status = 'superseded', superseded_by = (SELECT MAX(id) FROM events n WHERE n.repo = events.repo AND n.ref = events.ref AND n.status = 'pending')
            WHERE status = 'pending' AND id < (SELECT MAX(id) FROM events n WHERE n.repo = events.repo AND n.ref = events.ref AND n.status = 'pending')`,
@@ -172,14 +208,14 @@ export class EventStore {
 
   /** Takes the oldest pending event of a repo and opens a run for it. */
   claimNext(repo: string): ClaimedEvent | undefined {
-    return this.db.transaction((): ClaimedEvent | undefined => {
-      const ev = this.db.prepare("SELECT id, repo, ref, after, trigger FROM events WHERE repo = ? AND status = 'pending' ORDER BY id LIMIT 1").get(repo) as
+    return this.runDb.transaction((): ClaimedEvent | undefined => {
+      const ev = this.runDb.prepare("SELECT id, repo, ref, after, trigger FROM events WHERE repo = ? AND status = 'pending' ORDER BY id LIMIT 1").get(repo) as
         | { id: number; repo: string; ref: string; after: string; trigger: string }
         | undefined;
       if (!ev) return undefined;
-      this.db.prepare("UPDATE events SET status = 'running' WHERE id = ?").run(ev.id);
+      this.runDb.prepare("UPDATE events SET status = 'running' WHERE id = ?").run(ev.id);
       const runId = Number(
-        this.db
+        this.runDb
           .prepare("INSERT INTO runs (event_id, repo, ref, commit_sha, trigger, status, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)")
           .run(ev.id, ev.repo, ev.ref, ev.after, ev.trigger, new Date().toISOString()).lastInsertRowid,
       );
@@ -189,18 +225,18 @@ export class EventStore {
 
   /** Progress written while a run goes (per-cluster results so far). */
   updateRun(runId: number, clusters: ClusterResult[], durations: Record<string, number>): void {
-    this.db.prepare('UPDATE runs SET clusters = ?, durations = ? WHERE id = ?').run(JSON.stringify(clusters), JSON.stringify(durations), runId);
+    this.runDb.prepare('UPDATE runs SET clusters = ?, durations = ? WHERE id = ?').run(JSON.stringify(clusters), JSON.stringify(durations), runId);
   }
 
   finishRun(claim: ClaimedEvent, outcome: RunOutcome): void {
     const now = new Date().toISOString();
-    this.db.transaction(() => {
-      this.db
+    this.runDb.transaction(() => {
+      this.runDb
         .prepare('UPDATE runs SET status = ?, finished_at = ?, durations = ?, clusters = ?, error = ? WHERE id = ?')
         .run(outcome.status, now, JSON.stringify(outcome.durations), JSON.stringify(outcome.clusters), outcome.error ?? null, claim.runId);
-      this.db.prepare("UPDATE events SET status = 'done' WHERE id = ?").run(claim.eventId);
+      this.runDb.prepare("UPDATE events SET status = 'done' WHERE id = ?").run(claim.eventId);
       if (outcome.advanceHead) {
-        this.db
+        this.runDb
           .prepare('INSERT INTO heads (repo, commit_sha, run_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (repo) DO UPDATE SET commit_sha = excluded.commit_sha, run_id = excluded.run_id, updated_at = excluded.updated_at')
           .run(claim.repo, claim.after, claim.runId, now);
       }

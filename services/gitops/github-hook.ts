@@ -75,12 +75,12 @@ export function createGithubHook(opts: GithubHookOptions): (raw: Buffer, headers
   };
 }
 
-function acceptPush(
+async function acceptPush(
   opts: GithubHookOptions,
   push: PushPayload,
   delivery: string,
   result: (r: 'accepted' | 'duplicate' | 'ignored') => void,
-): HookResponse {
+): Promise<HookResponse> {
   const fullName = push.repository?.full_name ?? '';
   const repo = opts.repos.find((r) => r.name.toLowerCase() === fullName.toLowerCase());
   const ignored = (why: string): HookResponse => {
@@ -91,7 +91,7 @@ function acceptPush(
   if (push.ref !== `refs/heads/${repo.branch}`) return ignored(`ref ${push.ref} is not the configured branch ${repo.branch}`);
   if (push.deleted || ZERO_SHA.test(push.after)) return ignored('branch deletion');
   if (!/^[0-9a-f]{40,64}$/.test(push.after)) throw errors.badRequest('push payload: after is not a commit id', [{ field: 'after', message: 'not a commit id' }]);
-  const outcome = opts.store.accept({
+  const outcome = await opts.store.acceptDurably({
     delivery,
     repo: repo.name,
     ref: push.ref,

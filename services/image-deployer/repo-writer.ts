@@ -140,10 +140,12 @@ export class RepoWriter {
         this.opts.log.info({ commit: head, bumps: bumps.length, attempt }, 'Pushed image bump commit');
         return this.results(bumps, edits, head, attempt, 'committed');
       } catch (err) {
-        if (isPermanentGitError(err) && !isNonFastForward(err)) throw new PermanentWriteError(`push refused: ${redactUrls(firstLine(err))}`);
+        if (isPermanentGitError(err)) throw new PermanentWriteError(`push refused: ${redactUrls(firstLine(err))}`);
         lastErr = err;
-        this.opts.log.warn({ attempt, max, nonFastForward: isNonFastForward(err), err: redactUrls(firstLine(err)) }, 'Push failed, retrying');
-        if (attempt < max) await sleep(backoff(attempt, this.opts.backoffMs ?? 100));
+        if (attempt < max) {
+          this.opts.log.warn({ attempt, max, nonFastForward: isNonFastForward(err), err: redactUrls(firstLine(err)) }, 'Push failed, retrying');
+          await sleep(backoff(attempt, this.opts.backoffMs ?? 100));
+        }
       }
     }
     throw new WriteRetriesExhaustedError(

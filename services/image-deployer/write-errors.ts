@@ -20,6 +20,8 @@ const PERMANENT = [
   /returned error: 40[134]/i,
   /couldn't find remote ref/i,
   /invalid username or password/i,
+  /hook declined/i,
+  /protected branch/i,
 ];
 
 /** Removes `user:token@` from URLs so credentials never reach a log or an HTTP response. */
@@ -34,5 +36,5 @@ export function isPermanentGitError(err: unknown): boolean {
 
 export function isNonFastForward(err: unknown): boolean {
   const msg = err instanceof Error ? err.message : String(err);
-  return /non-fast-forward|\[rejected\]|fetch first|failed to push some refs|cannot lock ref|stale info/i.test(msg);
+  return /non-fast-forward|\[rejected\]|fetch first|cannot lock ref|failed to update ref|stale info/i.test(msg);
 }

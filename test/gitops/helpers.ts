@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhooks } from '@octokit/webhooks';
 import type { ExecutionContext } from 'ava';
+import { pino } from 'pino';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { parseConfig, type WebhooksConfig } from '../../services/gitops/config.js';
 import { startWebhookService, type WebhookService, type WebhookServiceOptions } from '../../services/gitops/webhook-service.js';
@@ -99,7 +100,9 @@ export function testConfig(remote: Remote, dataDir: string, extra: Record<string
 }
 
 export async function startService(t: ExecutionContext, config: WebhooksConfig, opts: Omit<WebhookServiceOptions, 'config'> = {}): Promise<WebhookService> {
-  const service = await startWebhookService({ config, ...opts });
+  // Quiet unless asked: KITFED_TEST_LOGS=1 shows the service's logs.
+  const log = opts.log ?? pino({ level: process.env.KITFED_TEST_LOGS ? 'debug' : 'silent' });
+  const service = await startWebhookService({ config, log, ...opts });
   t.teardown(() => service.close(2000));
   return service;
 }

@@ -1,5 +1,7 @@
 import test from 'ava';
 import { createHmac } from 'node:crypto';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Webhooks } from '@octokit/webhooks';
 import { BRANCH, devCommit, GITHUB_SECRET, makeRemote, postImage, remoteFile, remoteLog, startService, tempDir, testConfig } from './helpers.js';
 
@@ -84,7 +86,7 @@ test('a foreign push to the branch between fetch and push is rebased over and th
 
 test('a push racing the writer (non-fast-forward) is rebased and retried', async (t) => {
   const remote = await makeRemote(t);
-  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const service = await startService(t, testConfig(remote, await tempDir(t), { image: { secret: { env: 'T_IMG' }, maxAttempts: 12 } }));
   // Many foreign pushes interleaved with bumps: every bump lands and every foreign commit stays.
   const foreign: Array<Promise<string>> = [];
   const bumps = [];
@@ -147,4 +149,38 @@ test('a GitHub package (container published) event bumps the image, verified as 
   t.is(((await res.json()) as { status: string }).status, 'committed');
   t.is(await remoteFile(remote, 'templates/images/acme/web/master.yaml').then((s) => /ghcr\.io\/acme\/web:master-5555555/.test(s)), true);
   t.is(BRANCH, 'main');
+});
+
+async function hook(remote: { url: string }, script: string): Promise<void> {
+  const file = join(remote.url, 'hooks', 'pre-receive');
+  await writeFile(file, `#!/bin/sh\n${script}\n`);
+  await chmod(file, 0o755);
+}
+
+test('a branch that keeps moving exhausts the bounded retries with a clear 503', async (t) => {
+  const remote = await makeRemote(t);
+  // Another writer always lands first: the hook moves main just before each of our pushes applies.
+  await hook(
+    remote,
+    [
+      'unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES',
+      'tip=$(git rev-parse refs/heads/main)',
+      'c=$(echo busy | GIT_AUTHOR_NAME=b GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=b GIT_COMMITTER_EMAIL=b@b git commit-tree -p "$tip" "$tip^{tree}")',
+      'git update-ref refs/heads/main "$c" "$tip"',
+    ].join('\n'),
+  );
+  const service = await startService(t, testConfig(remote, await tempDir(t), { image: { secret: { env: 'T_IMG' }, maxAttempts: 3 } }));
+  const res = await postImage(service.url, { image: 'registry.example/acme/web:master-6666666', repository: 'acme/web', branch: 'master', commit: '6666666' });
+  t.is(res.status, 503);
+  t.regex(String(res.body.message), /image bump not pushed after 3 attempts to branch main/);
+  t.notRegex(await remoteFile(remote, FILE), /6666666/);
+});
+
+test('a push refused by policy (hook declined, protected branch) is permanent: 502, not retried', async (t) => {
+  const remote = await makeRemote(t);
+  await hook(remote, 'echo "GH006: Protected branch update failed for refs/heads/main." >&2\nexit 1');
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const res = await postImage(service.url, { image: 'registry.example/acme/web:master-6666666', repository: 'acme/web', branch: 'master', commit: '6666666' });
+  t.is(res.status, 502);
+  t.regex(String(res.body.message), /not retried.*(hook declined|Protected branch)/);
 });
