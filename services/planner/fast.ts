@@ -112,7 +112,8 @@ function spread(record: Readonly<Record<string, number>> | undefined, index: Map
 }
 
 /** Loads cluster `i`'s preference into the scratch arrays; false when a value needs the exact port. */
-function load(s: Scratch, i: number, p: ClusterPreferences): boolean {
+function load(s: Scratch, i: number, p: ClusterPreferences | null): boolean {
+  if (typeof p !== 'object' || p === null) return false; // not the declared type: let the exact port decide
   const w = p.weight ?? 0;
   const mn = p.minReplicas ?? 0;
   const mx = p.maxReplicas ?? Infinity;
@@ -162,25 +163,16 @@ function sortByKey(s: Scratch, k: number): void {
 
 /**
  * Orders `order[0..k)` by weight descending, then hash ascending, through one exact double per
- * cluster: `(2^21 - 1 - weight) * 2^32 + hash`. False on a duplicate cluster name (Go keys its
- * maps by name: the exact port reproduces that). Equal keys for different names are a genuine
- * FNV collision, whose order Go's unstable sort leaves unspecified.
+ * cluster: `(2^21 - 1 - weight) * 2^32 + hash`. Names are unique here, so equal keys are a
+ * genuine FNV collision, whose order Go's unstable sort leaves unspecified (kept in list order).
  */
-function sortOrder(s: Scratch, k: number, names: readonly string[]): boolean {
+function sortOrder(s: Scratch, k: number): void {
   const { order, sortKey, weight, hash } = s;
   for (let a = 0; a < k; a++) {
     const i = order[a]!;
     sortKey[i] = (WEIGHT_KEY_LIMIT - 1 - weight[i]!) * 4294967296 + hash[i]!;
   }
   sortByKey(s, k);
-  for (let a = 1; a < k; a++) {
-    const ka = sortKey[order[a]!];
-    if (ka !== sortKey[order[a - 1]!]) continue;
-    for (let b = a - 1; b >= 0 && sortKey[order[b]!] === ka; b--) {
-      if (names[order[b]!] === names[order[a]!]) return false;
-    }
-  }
-  return true;
 }
 
 /** Steps 2 and 3: minimums, then (rebalance false) the replicas already running. Returns `remaining`. */
@@ -258,8 +250,9 @@ function weightedPasses(s: Scratch, k: number, total: number): number {
  */
 const PROBE_FROM = 256;
 
-function probe(input: PlanInput, names: readonly string[], prefs: Readonly<Record<string, ClusterPreferences>>, star: ClusterPreferences | undefined): boolean {
-  const { cap, cur } = scratch;
+function probe(s: Scratch, input: PlanInput, prefs: Readonly<Record<string, ClusterPreferences>>, star: ClusterPreferences | undefined): boolean {
+  const { cap, cur } = s;
+  const names = input.clusters;
   const capacity = input.estimatedCapacity ?? {};
   const current = input.currentReplicas ?? {};
   for (let i = 0; i < names.length; i++) {
@@ -297,7 +290,7 @@ function collect(s: Scratch, input: PlanInput, index: Map<string, number>): numb
     cap.fill(Infinity, 0, n);
     cur.fill(ABSENT, 0, n);
     if (!spread(input.estimatedCapacity, index, cap) || !spread(input.currentReplicas, index, cur)) return -1;
-  } else if (!probe(input, names, prefs, star)) {
+  } else if (!probe(s, input, prefs, star)) {
     return -1;
   }
   let k = 0;
@@ -334,7 +327,7 @@ export function planFast(input: PlanInput): PlanResult | undefined {
   const k = collect(s, input, list.index);
   if (k < 0 || !withinDoubleRange(s, k, total)) return undefined;
   hashKey(s, k, encodeKey(input.key), list.nameStates);
-  if (!sortOrder(s, k, names)) return undefined;
+  sortOrder(s, k);
   const rebalance = input.preferences.rebalance === true;
   const remaining = weightedPasses(s, k, minimumsAndKeep(s, k, total, rebalance));
 

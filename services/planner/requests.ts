@@ -68,20 +68,24 @@ function strings(node: JsonNode | undefined, field: string): string[] {
   });
 }
 
+function key(node: JsonNode, field: string): string {
+  if (isNull(node)) return '';
+  const s = scalar(node);
+  if (s.kind !== 'string') throw new BadField(field, 'must be a string');
+  return s.value;
+}
+
 function request(node: JsonNode, at: string): PlanInput {
   const fields = members(node);
   if (!fields) throw new BadField(at, 'must be an object');
   const f = new Map(fields);
   const total = f.get('totalReplicas');
   if (total === undefined) throw new BadField(join(at, 'totalReplicas'), 'is required');
-  const key = f.get('key');
-  const keyValue = key === undefined || isNull(key) ? '' : scalar(key);
-  if (typeof keyValue !== 'string' && keyValue.kind !== 'string') throw new BadField(join(at, 'key'), 'must be a string');
   const input: PlanInput = {
     preferences: preferences(f.get('preferences'), join(at, 'preferences')),
     totalReplicas: int(total, join(at, 'totalReplicas')),
     clusters: strings(f.get('clusters'), join(at, 'clusters')),
-    key: typeof keyValue === 'string' ? keyValue : keyValue.value,
+    key: key(f.get('key') ?? null, join(at, 'key')),
   };
   const current = intRecord(f.get('currentReplicas') ?? null, join(at, 'currentReplicas'));
   const capacity = intRecord(f.get('estimatedCapacity') ?? null, join(at, 'estimatedCapacity'));

@@ -52,3 +52,10 @@ test('the user-guide example depends on the key: A16 B17 C17 with "", A17 B17 C1
   t.deepEqual(plan({ ...base, key: '' }).plan, { A: 16, B: 17, C: 17 });
   t.deepEqual(plan({ ...base, key: 'test-ns/test-deployment' }).plan, { A: 17, B: 17, C: 16 });
 });
+
+test('a cluster entry that is not an object (possible only from JavaScript callers) is handled like the reference port', (t) => {
+  const clusters = { '*': { weight: 1 }, B: null } as unknown as Record<string, { weight: number }>;
+  const input = { preferences: { rebalance: false, clusters }, totalReplicas: 10, clusters: ['A', 'B', 'C', 'D'], key: 'ns/x' };
+  t.deepEqual(plan(input), planExact(input));
+  t.is(Object.values(plan(input).plan).reduce((a, b) => a + b, 0), 10);
+});
