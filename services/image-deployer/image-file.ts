@@ -3,9 +3,11 @@
  * with `images` read from the repo's `kit.yaml`. Edits are made in place on the YAML document so
  * comments, key order and quoting survive.
  */
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
-import { Document, isMap, isScalar, parse, parseDocument } from 'yaml';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { Document, isMap, isScalar, parseDocument } from 'yaml';
+import { resolveLayout } from '../deploymentizer/config.js';
+import { formatProblem, Problems } from '../deploymentizer/problems.js';
 import type { ImageBump } from './image-bump.js';
 import { PermanentWriteError } from './write-errors.js';
 
@@ -16,33 +18,17 @@ export interface ImagesLayout {
 }
 
 /**
- * Reads `images.path`/`images.property` from the repo's `kit.yaml` (or `templates/kit.yaml`, where
- * the deploymentizer also looks). Without one: the deploymentizer's built-in layout
- * (`templates/images`) when the repo has `templates/`, else kit's `images`; property `image`.
+ * Where image files live, read exactly as the deploymentizer reads it (so what is written is what
+ * renders): the repo's `kit.yaml` or `templates/kit.yaml` `images.path` (kit's `/manifests/…` mount
+ * paths mapped onto the repo) and `images.property`; without one, `templates/images` and `image`.
  */
 export async function readImagesLayout(dir: string): Promise<ImagesLayout> {
-  for (const rel of ['kit.yaml', 'templates/kit.yaml']) {
-    const text = await readFile(join(dir, rel), 'utf8').catch(() => undefined);
-    if (text !== undefined) return layoutFromKitYaml(text, rel);
-  }
-  const hasTemplates = await stat(join(dir, 'templates')).then((s) => s.isDirectory(), () => false);
-  return { path: hasTemplates ? 'templates/images' : 'images', property: 'image' };
-}
-
-function layoutFromKitYaml(text: string, file: string): ImagesLayout {
-  let kit: unknown;
-  try {
-    kit = parse(text);
-  } catch (err) {
-    throw new PermanentWriteError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  const images = (kit as { images?: { path?: unknown; property?: unknown } } | null)?.images;
-  const rawPath = typeof images?.path === 'string' ? images.path : 'images';
-  // kit strips one leading "/": `/manifests/images` is repo-relative.
-  const path = posix.normalize(rawPath.replace(/^\.?\//, '')).replace(/\/$/, '');
-  if (path.startsWith('..')) throw new PermanentWriteError(`${file}: images.path ${rawPath} points outside the repo`);
-  const property = typeof images?.property === 'string' && images.property ? images.property : 'image';
-  return { path, property };
+  const problems = new Problems();
+  const layout = await resolveLayout(dir, undefined, problems);
+  if (problems.size > 0) throw new PermanentWriteError(`manifests repo layout: ${problems.list.map(formatProblem).join('; ')}`);
+  const rel = relative(resolve(dir), layout.images).split(sep).join('/');
+  if (rel.startsWith('..') || isAbsolute(rel)) throw new PermanentWriteError(`kit.yaml: images.path points outside the repo (${layout.images})`);
+  return { path: rel || '.', property: layout.imageProperty };
 }
 
 /** The repo-relative file a bump writes: `images/acme/web/feature-x.yaml` for branch `feature/x`. */

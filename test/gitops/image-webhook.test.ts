@@ -184,3 +184,24 @@ test('a push refused by policy (hook declined, protected branch) is permanent: 5
   t.is(res.status, 502);
   t.regex(String(res.body.message), /not retried.*(hook declined|Protected branch)/);
 });
+
+test("kit's own kit.yaml (/manifests mount paths, a custom images.property) decides where and what is written", async (t) => {
+  const remote = await makeRemote(t);
+  await devCommit(
+    remote,
+    'kit.yaml',
+    [
+      "version: '2'",
+      'base: {path: /manifests/templates}',
+      'images: {path: /manifests/images, property: ref}',
+      'type: {path: /manifests/templates/type}',
+      'cluster: {path: /manifests/clusters}',
+      'resources: {path: /manifests/templates/resources}',
+      '',
+    ].join('\n'),
+  );
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const res = await postImage(service.url, { image: 'quay.io/invision/node-test:master-9ce261f', repository: 'invision/node-test', branch: 'master', commit: '9ce261f' });
+  t.is(res.body.path, 'images/invision/node-test/master.yaml');
+  t.is(await remoteFile(remote, 'images/invision/node-test/master.yaml'), 'ref: quay.io/invision/node-test:master-9ce261f\n');
+});
