@@ -49,6 +49,13 @@ export class Templates {
     }
     return this.cache.get(abs);
   }
+  private readonly names = new Map<string, string>();
+  /** The repo-relative name of a template, computed once. */
+  displayName(abs: string, repo: string): string {
+    let name = this.names.get(abs);
+    if (name === undefined) this.names.set(abs, (name = displayPath(repo, abs)));
+    return name;
+  }
 }
 
 export interface Shared {
@@ -71,7 +78,7 @@ async function templateOutputs(sh: Shared, ctx: ViewContext, name: string, r: Re
   const out: Output[] = [];
   const add = async (rel: string, yamlPath: string, outName?: string): Promise<void> => {
     const abs = path.resolve(layout.resources, rel);
-    const source = displayPath(layout.repo, abs);
+    const source = sh.templates.displayName(abs, layout.repo);
     const ext = path.extname(rel);
     if (ext !== '.yaml' && ext !== '.mustache') {
       ctx.problems.add(ctx.file, yamlPath, `Unknown file type: ${ext || '(none)'} (${source}); use .mustache or .yaml`);

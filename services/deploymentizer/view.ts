@@ -58,12 +58,12 @@ function resolveImage(ctx: ViewContext, name: string, slot: ContainerSlot, c: Re
   }
   const want = (typeof c.branch === 'string' ? c.branch : undefined) ?? branch;
   const branches = ctx.repo.images.get(tag);
-  const dir = displayPath(ctx.repo.layout.repo, path.join(ctx.repo.layout.images, tag));
+  const dir = (): string => displayPath(ctx.repo.layout.repo, path.join(ctx.repo.layout.images, tag));
   if (!branches) {
-    ctx.problems.add(ctx.file, `${slot.path}.image_tag`, `no images for ${JSON.stringify(tag)} (${dir} does not exist)`);
+    ctx.problems.add(ctx.file, `${slot.path}.image_tag`, `no images for ${JSON.stringify(tag)} (${dir()} does not exist)`);
   } else if (!want || !branches.has(want)) {
     const has = [...branches.keys()].sort().join(', ');
-    ctx.problems.add(ctx.file, `${slot.path}.image_tag`, `no image for branch ${JSON.stringify(want ?? '')} (${dir} has: ${has})`);
+    ctx.problems.add(ctx.file, `${slot.path}.image_tag`, `no image for branch ${JSON.stringify(want ?? '')} (${dir()} has: ${has})`);
   } else c.image = branches.get(want);
 }
 
