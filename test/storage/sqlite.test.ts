@@ -92,3 +92,16 @@ test('online backup copies a consistent database that opens as a store', async (
   t.is(await copy.revision(), rev);
   t.deepEqual((await copy.list('/b/')).items.map((i) => i.value), ['1', '2']);
 });
+
+test('a second opener of the same file is refused while the first holds it', async (t) => {
+  const path = join(tempDir(t), 'owned.db');
+  const first = new SqliteStore(path);
+  await first.create('/a', '1');
+  const err = t.throws(() => new SqliteStore(path), { instanceOf: StoreError });
+  t.is(err?.code, 'Unavailable');
+  t.regex(err!.message, /in use by another process/);
+  await first.close();
+  const second = new SqliteStore(path);
+  t.teardown(() => second.close());
+  t.is((await second.get('/a'))?.value, '1');
+});

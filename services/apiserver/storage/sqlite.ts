@@ -56,7 +56,8 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0
  * write is acknowledged only after its transaction is on disk. Writes issued in the same
  * event-loop turn share one transaction (group commit: one fsync for many writes), and each
  * caller is answered only after that commit. A bounded `events` table lets watches resume
- * from a recent revision. One process owns a database file at a time.
+ * from a recent revision. One process owns a database file at a time (an exclusive lock,
+ * held until close): a second opener fails with `Unavailable`.
  */
 export class SqliteStore implements Store {
   readonly backend = 'sqlite';
@@ -81,12 +82,22 @@ export class SqliteStore implements Store {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     try {
       this.db = new Database(path);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
-      this.db.exec(SCHEMA);
     } catch (err) {
       throw new StoreError('Unavailable', `cannot open SQLite database ${path}: ${messageOf(err)}`, undefined, { cause: err });
+    }
+    try {
+      // One process owns the file (revisions and watches live in it): the exclusive lock is
+      // taken by the first write below and held until close; the OS drops it if we crash.
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('busy_timeout = 1000');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.exec(SCHEMA);
+    } catch (err) {
+      this.db.close();
+      const busy = (err as { code?: string }).code?.startsWith('SQLITE_BUSY');
+      const why = busy ? 'it is in use by another process (one kitfed API server per SQLite file; use etcd for several)' : messageOf(err);
+      throw new StoreError('Unavailable', `cannot open SQLite database ${path}: ${why}`, undefined, { cause: err });
     }
     this.stmts = prepare(this.db);
     this.rev = this.stmts.getMeta.get('revision') as number;
