@@ -102,6 +102,14 @@ test('unreadable values fail with an error naming the key, never the data', asyn
   // Plaintext written before encryption: readable only with an identity provider.
   await inner.create('/registry/secrets/ns/legacy', '{"old":true}');
   t.is(((await store.get('/registry/secrets/ns/legacy').catch((e) => e)) as StoreError).code, 'Internal');
+  // A watch meeting an undecryptable value ends with an error instead of skipping it.
+  const log = new EventLog();
+  t.teardown(await wrong.watch('/registry/secrets/', { sinceRevision: 0, ...log.handlers }));
+  await inner.create('/registry/secrets/ns/after', 'plain');
+  t.deepEqual(log.events, []);
+  t.is(log.errors.length, 1);
+  t.is(log.errors[0]!.code, 'Internal');
+  t.notRegex(log.errors[0]!.message, /hunter2/);
   const withIdentity = new EncryptedStore(inner, parseEncryptionConfig(config([['key1', KEY1]], true)));
   t.is((await withIdentity.get('/registry/secrets/ns/legacy'))?.value, '{"old":true}');
 });

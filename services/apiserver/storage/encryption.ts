@@ -134,22 +134,36 @@ export class EncryptedStore implements Store {
     return this.inner.compactedRevision();
   }
 
-  watch(prefix: string, options: WatchOptions): Promise<() => void> {
-    return this.inner.watch(prefix, {
+  async watch(prefix: string, options: WatchOptions): Promise<() => void> {
+    let ended = false;
+    let stopInner: (() => void) | undefined;
+    const end = () => {
+      ended = true;
+      stopInner?.();
+    };
+    stopInner = await this.inner.watch(prefix, {
       sinceRevision: options.sinceRevision,
-      onError: options.onError,
+      onError: (err) => {
+        if (!ended) options.onError(err);
+        end();
+      },
       onEvent: (event) => {
+        if (ended) return;
         let opened: StoreEvent;
         try {
           opened = { ...event, value: this.decrypt(event.key, event.value) };
           if (event.prevValue !== undefined) opened.prevValue = this.decrypt(event.key, event.prevValue);
         } catch (err) {
+          // An undecryptable value ends the watch: the caller must not miss an event silently.
+          end();
           options.onError(err as StoreError);
           return;
         }
         options.onEvent(opened);
       },
     });
+    if (ended) stopInner();
+    return end;
   }
 
   compact(revision: number): Promise<void> {
