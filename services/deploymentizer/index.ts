@@ -8,9 +8,9 @@ import { resolveLayout } from './config.js';
 import { ExternalEnv } from './external-env.js';
 import { renderCluster, Templates, type ClusterRender, type Shared } from './generate.js';
 import { checkOutDir, indexOf, writeOutput, type ClusterIndex } from './output.js';
-import { createPlugin } from './plugins.js';
-import { Problems, type Problem } from './problems.js';
-import { loadRepo, type ClusterInput } from './repo.js';
+import { createPlugin, type ConfigPlugin } from './plugins.js';
+import { Problems, RenderError, type Problem } from './problems.js';
+import { loadRepo, type ClusterInput, type Repo } from './repo.js';
 
 export { RenderError, formatProblem, type Problem } from './problems.js';
 export { INDEX_FILE, SUMMARY_FILE, type ClusterIndex, type IndexEntry, type RenderSummary } from './output.js';
@@ -99,6 +99,41 @@ function resultOf(out: string, written: boolean, renders: ClusterRender[], index
   return { out, written, clusters, warnings, timings };
 }
 
+function sharedFor(repo: Repo, plugin: ConfigPlugin | undefined, options: RenderOptions, warnings: Problem[]): Shared {
+  const generate: Shared['options'] = {};
+  if (options.resources) generate.resources = options.resources;
+  if (options.deployId !== undefined) generate.deployId = options.deployId;
+  if (options.fastRollback !== undefined) generate.fastRollback = options.fastRollback;
+  return {
+    repo,
+    plugin,
+    external: new ExternalEnv(options.inlineExternalEnv ? 'inline' : 'secret', options.env ?? process.env),
+    templates: new Templates(),
+    options: generate,
+    warn: (w) => warnings.push(w),
+  };
+}
+
+/** Renders every selected cluster whose type exists (the others already have a problem recorded). */
+async function renderAll(shared: Shared, selected: ClusterInput[], problems: Problems): Promise<ClusterRender[]> {
+  const renders: ClusterRender[] = [];
+  for (const input of selected) {
+    const t = input.cluster.metadata.type;
+    if (!t || !shared.repo.types.has(t)) continue;
+    const r = await renderCluster(shared, input, problems);
+    if (r) renders.push(r);
+  }
+  return renders;
+}
+
+function checkResourceFilter(repo: Repo, selected: ClusterInput[], wanted: string[] | undefined, problems: Problems): void {
+  for (const name of wanted ?? []) {
+    if (!selected.some((c) => c.cluster.resources?.[name] || repo.base.resources?.[name])) {
+      problems.add('(options)', 'resources', `no cluster has a resource named ${JSON.stringify(name)}`);
+    }
+  }
+}
+
 /**
  * Renders the repo. Throws RenderError (all problems, each naming file and YAML path) before
  * writing anything; on success the output dir is replaced as a whole.
@@ -112,30 +147,12 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
   const repo = await loadRepo(layout, problems);
   const plugin = createPlugin(layout, problems);
   await checkOutDir(out, layout.repo, problems);
-  if (!repo) problems.throwIfAny();
+  if (!repo) throw new RenderError(problems.list);
   const loaded = performance.now();
-  const selected = selectClusters(repo!.clusters, options, problems);
+  const selected = selectClusters(repo.clusters, options, problems);
   const warnings: Problem[] = [];
-  const shared: Shared = {
-    repo: repo!,
-    plugin,
-    external: new ExternalEnv(options.inlineExternalEnv ? 'inline' : 'secret', options.env ?? process.env),
-    templates: new Templates(),
-    options: { ...(options.resources && { resources: options.resources }), ...(options.deployId !== undefined && { deployId: options.deployId }), ...(options.fastRollback !== undefined && { fastRollback: options.fastRollback }) },
-    warn: (w) => warnings.push(w),
-  };
-  const renders: ClusterRender[] = [];
-  for (const input of selected) {
-    const t = input.cluster.metadata.type;
-    if (!t || !repo!.types.has(t)) continue;
-    const r = await renderCluster(shared, input, problems);
-    if (r) renders.push(r);
-  }
-  for (const name of options.resources ?? []) {
-    if (!renders.some((r) => r.objects.some((o) => o.resource === name)) && !selected.some((c) => c.cluster.resources?.[name] || repo!.base.resources?.[name])) {
-      problems.add('(options)', 'resources', `no cluster has a resource named ${JSON.stringify(name)}`);
-    }
-  }
+  const renders = await renderAll(sharedFor(repo, plugin, options, warnings), selected, problems);
+  checkResourceFilter(repo, selected, options.resources, problems);
   problems.throwIfAny();
   const rendered = performance.now();
   for (const w of warnings) log.warn({ file: w.file, path: w.path }, w.message);

@@ -12,12 +12,18 @@ import { isObject } from '../core/kube.js';
 
 export type ArrayMerge = 'index' | 'replace';
 
+/** Sets a key, `__proto__` included (as an own property, never the prototype). */
+function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
 /** Deep copy of YAML/JSON data (plain objects, arrays, scalars): much cheaper than structuredClone here. */
 export function clone<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map((v: unknown) => clone(v)) as T;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value)) out[k] = clone((value as Record<string, unknown>)[k]);
+  for (const k of Object.keys(value)) setKey(out, k, clone((value as Record<string, unknown>)[k]));
   return out as T;
 }
 
@@ -47,10 +53,10 @@ function mergeValue(key: string | number, base: unknown, override: unknown, arra
 
 function mergeObjects(base: Record<string, unknown>, override: Record<string, unknown>, arrays: ArrayMerge): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(base)) if (!(k in override)) out[k] = clone(base[k]);
+  for (const k of Object.keys(base)) if (!Object.hasOwn(override, k)) setKey(out, k, clone(base[k]));
   for (const [k, v] of Object.entries(override)) {
-    const merged = mergeValue(k, base[k], v, arrays);
-    if (merged !== undefined) out[k] = merged;
+    const merged = mergeValue(k, Object.hasOwn(base, k) ? base[k] : undefined, v, arrays);
+    if (merged !== undefined) setKey(out, k, merged);
   }
   return out;
 }
