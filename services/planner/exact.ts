@@ -59,8 +59,8 @@ function preferenceList(input: PlanInput, plan: Map<string, bigint>): Entry[] {
   const list: Entry[] = [];
   for (const c of input.clusters) {
     const own = getOwn(prefs, c);
-    if (own) list.push(entry(c, own, c, input.key));
-    else if (star) list.push(entry(c, star, '*', input.key));
+    if (own) list.push(entry(c, own, c, input.key ?? ''));
+    else if (star) list.push(entry(c, star, '*', input.key ?? ''));
     else plan.set(c, 0n);
   }
   // Weight descending, then hash ascending (unsigned 32-bit).

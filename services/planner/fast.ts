@@ -326,7 +326,7 @@ export function planFast(input: PlanInput): PlanResult | undefined {
   if (!list.unique) return undefined;
   const k = collect(s, input, list.index);
   if (k < 0 || !withinDoubleRange(s, k, total)) return undefined;
-  hashKey(s, k, encodeKey(input.key), list.nameStates);
+  hashKey(s, k, encodeKey(input.key ?? ''), list.nameStates); // key is required by the type; tolerate JSON callers omitting it
   sortOrder(s, k);
   const rebalance = input.preferences.rebalance === true;
   const remaining = weightedPasses(s, k, minimumsAndKeep(s, k, total, rebalance));

@@ -59,3 +59,9 @@ test('a cluster entry that is not an object (possible only from JavaScript calle
   t.deepEqual(plan(input), planExact(input));
   t.is(Object.values(plan(input).plan).reduce((a, b) => a + b, 0), 10);
 });
+
+test('JSON callers may omit key and currentReplicas/estimatedCapacity (key defaults to "")', (t) => {
+  const input = JSON.parse('{"preferences":{"clusters":{"*":{"weight":1}}},"totalReplicas":50,"clusters":["A","B","C"]}') as PlanInput;
+  t.deepEqual(plan(input), { plan: { A: 16, B: 17, C: 17 }, overflow: {} });
+  t.deepEqual(planExact(input), plan(input));
+});
