@@ -35,6 +35,8 @@ export interface WebhooksConfig {
   };
   repos: RepoConfig[];
   deploy: { kubeconfig?: string; target?: 'clusters' | 'federation' } | undefined;
+  /** Signed JSON webhook per finished run. */
+  notify: { url: string; secret: string } | undefined;
   timeouts: { fetchMs: number; renderMs: number; deployMs: number };
 }
 
@@ -93,6 +95,12 @@ const schema = {
         target: { enum: ['clusters', 'federation'] },
       },
     },
+    notify: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url', 'secret'],
+      properties: { url: { type: 'string', pattern: '^https?://' }, secret: secretSpec },
+    },
     timeouts: {
       type: 'object',
       additionalProperties: false,
@@ -118,6 +126,7 @@ interface RawConfig {
   };
   repos: RepoConfig[];
   deploy?: { kubeconfig?: string; target?: 'clusters' | 'federation' };
+  notify?: { url: string; secret: SecretRef | SecretRef[] };
   timeouts?: { fetchSeconds?: number; renderSeconds?: number; deploySeconds?: number };
 }
 
@@ -197,6 +206,7 @@ export function parseConfig(raw: unknown, file = '<config>', baseDir = process.c
   const problems: string[] = [];
   const githubSecrets = readSecrets(raw.github?.secret, 'github.secret', baseDir, env, problems);
   const imageSecrets = readSecrets(raw.image?.secret, 'image.secret', baseDir, env, problems);
+  const notifySecret = readSecrets(raw.notify?.secret, 'notify.secret', baseDir, env, problems)[0];
   const names = raw.repos.map((r) => r.name);
   names.forEach((n, i) => {
     if (names.indexOf(n) !== i) problems.push(`repos[${i}].name: duplicate repo name ${n}`);
@@ -220,6 +230,7 @@ export function parseConfig(raw: unknown, file = '<config>', baseDir = process.c
     deploy: raw.deploy
       ? { ...raw.deploy, ...(raw.deploy.kubeconfig ? { kubeconfig: resolve(baseDir, raw.deploy.kubeconfig) } : {}) }
       : undefined,
+    notify: raw.notify && notifySecret ? { url: raw.notify.url, secret: notifySecret } : undefined,
     timeouts: {
       fetchMs: (t.fetchSeconds ?? 120) * 1000,
       renderMs: (t.renderSeconds ?? 120) * 1000,

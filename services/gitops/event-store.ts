@@ -98,7 +98,8 @@ CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   event_id INTEGER NOT NULL, repo TEXT NOT NULL, ref TEXT NOT NULL, commit_sha TEXT NOT NULL, trigger TEXT NOT NULL,
   status TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
-  durations TEXT NOT NULL DEFAULT '{}', clusters TEXT NOT NULL DEFAULT '[]', error TEXT
+  durations TEXT NOT NULL DEFAULT '{}', clusters TEXT NOT NULL DEFAULT '[]', error TEXT,
+  notified_at TEXT
 );
 CREATE TABLE IF NOT EXISTS heads (repo TEXT PRIMARY KEY, commit_sha TEXT NOT NULL, run_id INTEGER NOT NULL, updated_at TEXT NOT NULL);
 `;
@@ -246,6 +247,17 @@ export class EventStore {
   /** The newest commit a run completed for this repo (deployed, or rendered when no deployer is wired). */
   head(repo: string): string | undefined {
     return (this.db.prepare('SELECT commit_sha FROM heads WHERE repo = ?').get(repo) as { commit_sha: string } | undefined)?.commit_sha;
+  }
+
+  /** Finished runs whose notification was not delivered yet (oldest first). */
+  unnotifiedRuns(limit = 100): RunRecord[] {
+    return (
+      this.runDb.prepare("SELECT * FROM runs WHERE notified_at IS NULL AND status NOT IN ('running') ORDER BY id LIMIT ?").all(limit) as RunRow[]
+    ).map(toRecord);
+  }
+
+  markNotified(runId: number): void {
+    this.runDb.prepare('UPDATE runs SET notified_at = ? WHERE id = ?').run(new Date().toISOString(), runId);
   }
 
   /** Per-cluster results of the run that set the repo's head. */

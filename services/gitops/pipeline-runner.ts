@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { RepoConfig, WebhooksConfig } from './config.js';
-import type { ClaimedEvent, ClusterResult, EventStore, RunOutcome } from './event-store.js';
+import type { ClaimedEvent, ClusterResult, EventStore, RunOutcome, RunRecord } from './event-store.js';
 import type { WebhookMetrics } from './metrics.js';
 import { withTimeout, type PipelineSteps, type StepContext } from './pipeline-steps.js';
 
@@ -22,6 +22,8 @@ export interface PipelineRunnerOptions {
   readonly metrics?: WebhookMetrics;
   /** Rendered output of this many most recent runs is kept (default 10). */
   readonly keepOutputs?: number;
+  /** Called with every finished run record (notifications). */
+  readonly onFinished?: (run: RunRecord) => void;
 }
 
 export class PipelineRunner {
@@ -104,6 +106,8 @@ export class PipelineRunner {
       return; // stays "running" in the store: recover() re-queues it
     }
     this.opts.store.finishRun(claim, outcome);
+    const record = this.opts.store.getRun(claim.runId);
+    if (record) this.opts.onFinished?.(record);
     this.opts.metrics?.runs.inc({ status: outcome.status });
     this.opts.metrics?.runSeconds.observe({ status: outcome.status }, outcome.durations.totalMs / 1000);
     log.info({ status: outcome.status, durations: outcome.durations, error: outcome.error }, 'Pipeline run finished');

@@ -16,6 +16,7 @@ export async function runWebhooks(opts: { config: string }): Promise<void> {
       `  POST /hooks/github  ${w.github}\n` +
       `  render: ${w.render}\n` +
       `  deploy: ${w.deploy}\n` +
+      `  notify: ${w.notify}\n` +
       `  data:   ${config.dataDir}\n`,
   );
   log.info({ url: service.url, ...w, dataDir: config.dataDir }, 'Webhook service started');

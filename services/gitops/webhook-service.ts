@@ -11,11 +11,12 @@ import { createImageHook } from '../image-deployer/image-hook.js';
 import { RepoWriter } from '../image-deployer/repo-writer.js';
 import type { WebhooksConfig } from './config.js';
 import { defaultSteps } from './default-steps.js';
-import { EventStore } from './event-store.js';
+import { EventStore, type RunRecord } from './event-store.js';
 import { createGithubHook, githubVerifier } from './github-hook.js';
 import { createHttpServer, type Hook } from './http-server.js';
 import { createMetrics } from './metrics.js';
 import { PipelineRunner } from './pipeline-runner.js';
+import { RunNotifier } from './run-notifier.js';
 import type { DeployStep, PipelineSteps } from './pipeline-steps.js';
 import { defaultRender, type RenderFn } from './render-step.js';
 
@@ -38,7 +39,7 @@ export interface WebhookService {
   readonly runner: PipelineRunner;
   readonly writer: RepoWriter | undefined;
   /** What each part is wired to, as `kitfed webhooks` prints it. */
-  readonly wiring: { render: string; deploy: string; image: string; github: string };
+  readonly wiring: { render: string; deploy: string; image: string; github: string; notify: string };
   close(graceMs?: number): Promise<void>;
 }
 
@@ -51,7 +52,17 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   const writer = imageWriter(config, log, () => metrics.imageCommits.inc());
   const render = opts.render ?? defaultRender;
   const steps = opts.steps ?? defaultSteps({ dataDir: config.dataDir, gitTimeoutMs: config.timeouts.fetchMs, render, deploy: opts.deploy });
-  const runner = new PipelineRunner({ store, steps, repos: config.repos, dataDir: config.dataDir, timeouts: config.timeouts, log: log.child({ part: 'pipeline' }), metrics });
+  const notifier = config.notify ? new RunNotifier({ ...config.notify, store, log: log.child({ part: 'notify' }) }) : undefined;
+  const runner = new PipelineRunner({
+    store,
+    steps,
+    repos: config.repos,
+    dataDir: config.dataDir,
+    timeouts: config.timeouts,
+    log: log.child({ part: 'pipeline' }),
+    metrics,
+    ...(notifier ? { onFinished: (run: RunRecord) => notifier.notify(run) } : {}),
+  });
 
   const imageHook: Hook =
     writer && config.imageSecrets.length > 0
@@ -81,6 +92,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
     deploy: opts.steps ? (opts.steps.deploy ? 'custom' : 'not configured') : opts.deploy ? 'deployer' : 'not configured',
     image: writer && config.imageSecrets.length > 0 ? `${config.image.repo} (${config.repos.find((r) => r.name === config.image.repo)?.branch})` : 'off',
     github: config.githubSecrets.length > 0 ? `${config.repos.length} repo(s)` : 'off',
+    notify: config.notify ? new URL(config.notify.url).origin : 'off',
   };
   const server = createHttpServer({
     hooks: { image: imageHook, github: githubHook },
@@ -94,6 +106,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
   runner.start();
+  notifier?.resume();
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   let closed: Promise<void> | undefined;
@@ -109,6 +122,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
         server.closeIdleConnections();
         await writer?.idle();
         await runner.stop(graceMs);
+        await notifier?.drain(graceMs);
         server.closeAllConnections();
         await stopped;
         store.close();

@@ -105,6 +105,7 @@ export class RepoWriter {
       }
     }
     const repo = gitClient(this.opts.workDir, this.opts.gitTimeoutMs ?? 60_000);
+    await repo.remote(['set-url', 'origin', this.opts.url]); // the config may have changed since the clone
     await repo.addConfig('user.name', this.opts.committer.name);
     await repo.addConfig('user.email', this.opts.committer.email);
     this.cloned = true;

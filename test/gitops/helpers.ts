@@ -17,6 +17,7 @@ export const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures',
 export const GITHUB_SECRET = 'gh-test-secret';
 export const OLD_GITHUB_SECRET = 'gh-old-secret';
 export const IMAGE_SECRET = 'image-test-secret';
+export const NOTIFY_SECRET = 'notify-secret';
 export const REPO_NAME = 'acme/manifests';
 export const BRANCH = 'main';
 
@@ -95,7 +96,7 @@ export function testConfig(remote: Remote, dataDir: string, extra: Record<string
     },
     'test',
     process.cwd(),
-    { T_GH: GITHUB_SECRET, T_GH_OLD: OLD_GITHUB_SECRET, T_IMG: IMAGE_SECRET },
+    { T_GH: GITHUB_SECRET, T_GH_OLD: OLD_GITHUB_SECRET, T_IMG: IMAGE_SECRET, T_NOTIFY: NOTIFY_SECRET },
   );
 }
 

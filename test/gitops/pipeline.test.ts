@@ -1,8 +1,11 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RunRecord } from '../../services/gitops/event-store.js';
 import type { DeployStep } from '../../services/gitops/pipeline-steps.js';
+import { verifyImageSignature } from '../../services/image-deployer/image-hook.js';
 import { devCommit, eventually, getJson, makeRemote, postGithub, postImage, pushFromExample, startService, tempDir, testConfig } from './helpers.js';
 
 async function finishedRun(url: string, commit: string): Promise<RunRecord> {
@@ -109,4 +112,35 @@ test('a push whose commit is not in the repo fails its run clearly', async (t) =
   const run = await finishedRun(service.url, ghost);
   t.is(run.status, 'failed');
   t.regex(run.error ?? '', /commit b{40} not found in acme\/manifests/);
+});
+
+test('every finished run is notified with a signed JSON webhook, retried until the receiver takes it', async (t) => {
+  const remote = await makeRemote(t);
+  const got: Array<{ status: number; signed: boolean; body: { event: string; run: RunRecord } }> = [];
+  let calls = 0;
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const status = ++calls === 1 ? 503 : 200; // the first delivery fails
+      got.push({ status, signed: verifyImageSignature(['notify-secret'], raw, req.headers['x-kitfed-signature-256'] as string), body: JSON.parse(raw.toString()) });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  t.teardown(() => receiver.close());
+  const port = (receiver.address() as AddressInfo).port;
+  const config = testConfig(remote, await tempDir(t), { notify: { url: `http://127.0.0.1:${port}/kitfed`, secret: { env: 'T_NOTIFY' } } });
+  t.is(config.notify?.secret, 'notify-secret');
+  const service = await startService(t, config);
+  const commit = await devCommit(remote, 'notes/n.txt', 'n\n');
+  await postGithub(service.url, await pushFromExample(remote, commit));
+  const run = await finishedRun(service.url, commit);
+  await eventually(() => (got.some((g) => g.status === 200) ? true : undefined), 'the notification');
+  t.is(got.length, 2);
+  t.true(got.every((g) => g.signed));
+  t.is(got[1]?.body.event, 'run.finished');
+  t.is(got[1]?.body.run.id, run.id);
+  t.is(got[1]?.body.run.status, 'rendered');
 });
