@@ -93,14 +93,23 @@ export function analysePods(pods: readonly KubeObject[], now: number): { running
 }
 
 /**
+ * `workloads`: one entry per selected ready cluster, as a list or keyed by cluster name.
  * Per cluster whose copy of the object exists: if `spec.replicas` (default 1) equals
  * `status.readyReplicas`, `current` is that; otherwise the pods in the object's namespace
  * matching its `spec.selector` are analysed: `current` = Running pods with `Ready=True`, and if
  * some pods have been Unschedulable for over 60 s, `estimatedCapacity` = `spec.replicas` minus them.
  */
-export function replicaState(workloads: Iterable<ClusterWorkload>, now: number = Date.now()): ReplicaState {
+export function replicaState(
+  workloads: Iterable<ClusterWorkload> | Readonly<Record<string, Omit<ClusterWorkload, 'cluster'>>>,
+  now: number | Date = Date.now(),
+): ReplicaState {
+  const at = typeof now === 'number' ? now : now.getTime();
+  const list: Iterable<ClusterWorkload> =
+    Symbol.iterator in workloads
+      ? (workloads as Iterable<ClusterWorkload>)
+      : Object.entries(workloads).map(([cluster, w]) => ({ ...w, cluster }));
   const state: ReplicaState = { current: {}, estimatedCapacity: {} };
-  for (const w of workloads) {
+  for (const w of list) {
     const obj = w.object;
     if (!obj) continue;
     const replicas = num(field(obj.spec, 'replicas'), 1);
@@ -113,7 +122,7 @@ export function replicaState(workloads: Iterable<ClusterWorkload>, now: number =
     const pods = (w.pods ?? []).filter(
       (p) => (p.metadata.namespace ?? '') === (obj.metadata.namespace ?? '') && selectorMatches(selector, p.metadata.labels),
     );
-    const a = analysePods(pods, now);
+    const a = analysePods(pods, at);
     setOwn(state.current, w.cluster, a.runningAndReady);
     if (a.unschedulable > 0) setOwn(state.estimatedCapacity, w.cluster, replicas - a.unschedulable);
     if (a.recheckAt !== undefined) state.recheckAt = Math.min(state.recheckAt ?? Infinity, a.recheckAt);

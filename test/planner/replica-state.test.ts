@@ -83,3 +83,8 @@ test('the measured state feeds the planner: running replicas stay, capacity prod
   });
   t.deepEqual(result, { plan: { A: 16, B: 4 }, overflow: {} });
 });
+
+test('workloads may also be keyed by cluster name, and now may be a Date', (t) => {
+  const state = replicaState({ a: { object: rs(2, 2) }, b: { object: rs(3, 1), pods: [pod('p', ready('True'))] }, c: {} }, new Date(NOW));
+  t.deepEqual(state, { current: { a: 2, b: 1 }, estimatedCapacity: {} });
+});
