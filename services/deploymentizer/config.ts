@@ -35,6 +35,8 @@ export interface RepoLayout {
   output?: string;
   plugin?: { kind: PluginKind; options: Record<string, unknown> };
   arrayMerge: ArrayMerge;
+  /** kit.yaml `kitfed.strict`: undefined template variables are errors. */
+  strict: boolean;
 }
 
 interface KitYaml {
@@ -45,7 +47,7 @@ interface KitYaml {
   resources: { path: string };
   output?: { path: string };
   plugin?: { path: string; options?: Record<string, unknown> | null };
-  kitfed?: { arrayMerge?: ArrayMerge };
+  kitfed?: { arrayMerge?: ArrayMerge; strict?: boolean };
 }
 
 /**
@@ -71,6 +73,7 @@ export function defaultLayout(repo: string): RepoLayout {
     imageProperty: 'image',
     cluster: path.join(repo, 'clusters'),
     arrayMerge: 'index',
+    strict: false,
   };
 }
 
@@ -110,6 +113,7 @@ export async function resolveLayout(repoArg: string, confArg: string | undefined
     imageProperty: kit.images.property ?? 'image',
     cluster: at(kit.cluster.path),
     arrayMerge: kit.kitfed?.arrayMerge ?? 'index',
+    strict: kit.kitfed?.strict ?? false,
   };
   if (kit.output) layout.output = at(kit.output.path);
   if (kit.plugin) {

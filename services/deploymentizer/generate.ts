@@ -30,6 +30,8 @@ export interface ClusterRender {
 
 export interface GenerateOptions {
   resources?: string[];
+  /** Undefined variables in `{{x}}` tags are errors. */
+  strict?: boolean;
   deployId?: string;
   fastRollback?: boolean;
 }
@@ -92,7 +94,11 @@ async function templateOutputs(sh: Shared, ctx: ViewContext, name: string, r: Re
     const file = outName ?? `${path.basename(rel, ext)}.yaml`;
     if (ext === '.yaml') return void out.push({ source, file, text });
     try {
-      out.push({ source, file, text: renderTemplate(text, view) });
+      const rendered = renderTemplate(text, view, sh.options.strict === true);
+      for (const name of rendered.missing) {
+        ctx.problems.add(source, '', `rendered for cluster ${ctx.cluster.metadata.name}: undefined variable {{${name}}} (strict mode)`);
+      }
+      out.push({ source, file, text: rendered.text });
     } catch (err) {
       ctx.problems.add(source, '', `template does not render: ${(err as Error).message}`);
     }

@@ -36,6 +36,8 @@ export interface RenderOptions {
   env?: Record<string, string | undefined>;
   /** Validate and render in memory only; write nothing. */
   check?: boolean;
+  /** Undefined variables in `{{x}}`/`{{{x}}}` tags are errors (default: kit.yaml `kitfed.strict`, else false). */
+  strict?: boolean;
 }
 
 export interface RenderedFile {
@@ -104,6 +106,7 @@ function sharedFor(repo: Repo, plugin: ConfigPlugin | undefined, options: Render
   if (options.resources) generate.resources = options.resources;
   if (options.deployId !== undefined) generate.deployId = options.deployId;
   if (options.fastRollback !== undefined) generate.fastRollback = options.fastRollback;
+  generate.strict = options.strict ?? repo.layout.strict;
   return {
     repo,
     plugin,

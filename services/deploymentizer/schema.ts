@@ -121,7 +121,7 @@ export const kitYamlSchema = {
     kitfed: {
       type: 'object',
       additionalProperties: false,
-      properties: { arrayMerge: { enum: ['index', 'replace'] } },
+      properties: { arrayMerge: { enum: ['index', 'replace'] }, strict: { type: 'boolean' } },
     },
   },
 };

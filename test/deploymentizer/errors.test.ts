@@ -140,3 +140,16 @@ test('refuses an output path that is a file', async (t) => {
   await writeFile(out, 'a file');
   t.deepEqual(await problemsOf(t, { repo, out }), [`(options): out: cannot use ${out} as the output dir (ENOTDIR)`]);
 });
+
+test('strict mode: an undefined variable is an error (kit rendered it as empty); sections may test optional values', async (t) => {
+  const files = {
+    'templates/resources/auth/auth-deployment.mustache': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{name}}}\ndata:\n  replicas: "{{deployment.replicas}}"\n  typo: "{{{auth-con.imgae}}}"\n{{#deployment.id}}\n  id: {{deployment.id}}\n{{/deployment.id}}\n',
+  };
+  const { repo, out } = await makeRepo(t, files);
+  t.deepEqual(await problemsOf(t, { repo, out, strict: true }), [
+    'templates/resources/auth/auth-deployment.mustache: rendered for cluster eu-1: undefined variable {{auth-con.imgae}} (strict mode)',
+    'templates/resources/auth/auth-deployment.mustache: rendered for cluster eu-1: undefined variable {{deployment.replicas}} (strict mode)',
+  ]);
+  await render({ repo, out });
+  t.is((await readTree(out))['eu-1/auth-deployment.yaml'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: auth\ndata:\n  replicas: ""\n  typo: ""\n');
+});

@@ -15,6 +15,7 @@ interface RenderFlags {
   fastRollback?: boolean | string;
   inlineExternalEnv?: boolean;
   check?: boolean;
+  strict?: boolean;
   save?: string;
   clean?: string;
   debug?: string;
@@ -56,6 +57,7 @@ function toOptions(f: RenderFlags): import('../../deploymentizer/index.js').Rend
     fastRollback,
     inlineExternalEnv: f.inlineExternalEnv === true,
   };
+  if (f.strict) opts.strict = true;
   const conf = f.conf ?? (env.CONF || undefined);
   if (conf) opts.conf = conf;
   if (f.out) opts.out = f.out;
@@ -82,6 +84,7 @@ export function register(program: Command): void {
     .option('--fast-rollback', 'set deployment.fastRollback; needs --deploy-id (env FAST_ROLLBACK=true)')
     .option('--inline-external-env', "write external env values into manifests as kit did (default: a Secret + secretKeyRef)")
     .option('--check', 'validate and render in memory; write nothing (env SAVE=false)')
+    .option('--strict', 'undefined template variables are errors (also kit.yaml kitfed.strict: true)')
     .option('-o, --output <format>', 'text or json', 'text')
     .addOption(new Option('-w, --workdir <dir>').hideHelp())
     .addOption(new Option('--clusterName <name>').hideHelp())
