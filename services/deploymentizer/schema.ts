@@ -36,6 +36,7 @@ const resource = {
   type: ['object', 'null'],
   properties: {
     ...container.properties,
+    env: { type: ['array', 'null'], items: { $ref: '#/$defs/envEntry' } },
     file: { type: 'string', minLength: 1 },
     disable: { type: 'boolean' },
     kind: { type: 'string' },
@@ -45,12 +46,16 @@ const resource = {
     },
     containers: {
       type: ['object', 'null'],
-      additionalProperties: container,
+      additionalProperties: { $ref: '#/$defs/container' },
     },
   },
 };
 
 export const clusterNamespaceSchema = {
+  $defs: {
+    envEntry,
+    container: { ...container, properties: { ...container.properties, env: { type: ['array', 'null'], items: { $ref: '#/$defs/envEntry' } } } },
+  },
   type: 'object',
   required: ['kind', 'metadata'],
   properties: {
@@ -131,7 +136,7 @@ export const pluginResultSchema = {
   properties: { env: { type: ['array', 'null'], items: envEntry }, branch: { type: 'string' } },
 };
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
 const cache = new Map<object, ValidateFunction>();
 
 function compiled(schema: object): ValidateFunction {
