@@ -62,7 +62,7 @@ export async function withTimeout<T>(name: string, ms: number, parent: AbortSign
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const err = new StepTimeoutError(`${name} timed out after ${Math.round(ms / 1000)}s`);
+      const err = new StepTimeoutError(`${name} timed out after ${ms / 1000}s`);
       ctrl.abort(err);
       reject(err);
     }, ms);

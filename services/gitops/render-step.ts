@@ -4,17 +4,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { render as deploymentizerRender } from '../deploymentizer/index.js';
 import type { RenderOutput, RenderStep } from './pipeline-steps.js';
 
-/** The deploymentizer's `render`: validates everything first, names file and field on error, writes atomically. */
-export const defaultRender: RenderFn = deploymentizerRender;
-
-/** The deploymentizer's `render` as this step uses it (structural, so either side can evolve). */
-export type RenderFn = (opts: { repo: string; out: string }) => Promise<RenderFnResult | unknown>;
+/**
+ * The deploymentizer's `render` as this step uses it (structural, so either side can evolve). The
+ * service runs the real one in a worker thread (render-thread.ts); `signal` aborts it.
+ */
+export type RenderFn = (opts: { repo: string; out: string; signal?: AbortSignal }) => Promise<RenderFnResult | unknown>;
 
 export interface RenderFnResult {
-  clusters: Array<{ name: string; digest?: string; files: unknown[] }>;
+  /** `files`: the rendered files, or their count. */
+  clusters: Array<{ name: string; digest?: string; files: unknown[] | number }>;
 }
 
 interface SummaryFile {
@@ -23,9 +23,11 @@ interface SummaryFile {
 
 export function renderStep(render: RenderFn): RenderStep {
   return async (ctx) => {
-    const result = await render({ repo: ctx.checkoutDir, out: ctx.outDir });
+    const result = await render({ repo: ctx.checkoutDir, out: ctx.outDir, signal: ctx.signal });
     if (isRenderResult(result)) {
-      return { clusters: result.clusters.map((c) => ({ cluster: c.name, files: c.files.length, ...(c.digest ? { digest: c.digest } : {}) })) };
+      return {
+        clusters: result.clusters.map((c) => ({ cluster: c.name, files: typeof c.files === 'number' ? c.files : c.files.length, ...(c.digest ? { digest: c.digest } : {}) })),
+      };
     }
     return readSummary(ctx.outDir);
   };
@@ -33,7 +35,7 @@ export function renderStep(render: RenderFn): RenderStep {
 
 function isRenderResult(v: unknown): v is RenderFnResult {
   const c = (v as { clusters?: unknown } | null)?.clusters;
-  return Array.isArray(c) && c.every((x) => typeof (x as { name?: unknown }).name === 'string' && Array.isArray((x as { files?: unknown }).files));
+  return Array.isArray(c) && c.every((x) => typeof (x as { name?: unknown }).name === 'string' && (Array.isArray((x as { files?: unknown }).files) || typeof (x as { files?: unknown }).files === 'number'));
 }
 
 async function readSummary(out: string): Promise<RenderOutput> {

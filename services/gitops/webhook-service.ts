@@ -18,7 +18,8 @@ import { createMetrics } from './metrics.js';
 import { PipelineRunner } from './pipeline-runner.js';
 import { RunNotifier } from './run-notifier.js';
 import type { DeployStep, PipelineSteps } from './pipeline-steps.js';
-import { defaultRender, type RenderFn } from './render-step.js';
+import type { RenderFn } from './render-step.js';
+import { RenderThread } from './render-thread.js';
 
 export interface WebhookServiceOptions {
   readonly config: WebhooksConfig;
@@ -50,7 +51,8 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   const store = new EventStore(config.dataDir);
   const metrics = createMetrics(() => store.pendingCount(), opts.processMetrics ?? false);
   const writer = imageWriter(config, log, () => metrics.imageCommits.inc());
-  const render = opts.render ?? defaultRender;
+  const thread = opts.render || opts.steps ? undefined : new RenderThread();
+  const render: RenderFn = opts.render ?? ((o) => (thread as RenderThread).render(o, o.signal));
   const steps = opts.steps ?? defaultSteps({ dataDir: config.dataDir, gitTimeoutMs: config.timeouts.fetchMs, render, deploy: opts.deploy });
   const notifier = config.notify ? new RunNotifier({ ...config.notify, store, log: log.child({ part: 'notify' }) }) : undefined;
   const runner = new PipelineRunner({
@@ -88,7 +90,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
     onResult: (r) => metrics.deliveries.inc({ hook: 'github', result: r }),
   });
   const wiring = {
-    render: opts.steps ? 'custom' : opts.render ? 'custom' : 'deploymentizer',
+    render: opts.steps || opts.render ? 'custom' : 'deploymentizer (worker thread)',
     deploy: opts.steps ? (opts.steps.deploy ? 'custom' : 'not configured') : opts.deploy ? 'deployer' : 'not configured',
     image: writer && config.imageSecrets.length > 0 ? `${config.image.repo} (${config.repos.find((r) => r.name === config.image.repo)?.branch})` : 'off',
     github: config.githubSecrets.length > 0 ? `${config.repos.length} repo(s)` : 'off',
@@ -105,6 +107,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
+  thread?.warm();
   runner.start();
   notifier?.resume();
   const addr = server.address() as AddressInfo;
@@ -123,6 +126,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
         await writer?.idle();
         await runner.stop(graceMs);
         await notifier?.drain(graceMs);
+        thread?.stop();
         server.closeAllConnections();
         await stopped;
         store.close();

@@ -144,3 +144,24 @@ test('every finished run is notified with a signed JSON webhook, retried until t
   t.is(got[1]?.body.run.id, run.id);
   t.is(got[1]?.body.run.status, 'rendered');
 });
+
+test('a step past its deadline fails the run with the step named, and the next push runs normally', async (t) => {
+  const remote = await makeRemote(t);
+  let hang = true;
+  const service = await startService(t, testConfig(remote, await tempDir(t), { timeouts: { renderSeconds: 0.3 } }), {
+    // A render that never finishes on its own (it ends only when its signal aborts), then a quick one.
+    render: (o) =>
+      hang
+        ? new Promise((_, reject) => o.signal?.addEventListener('abort', () => reject(new Error('aborted'))))
+        : Promise.resolve({ clusters: [{ name: 'east', files: 1 }] }),
+  });
+  const c1 = await devCommit(remote, 'notes/t1.txt', '1\n');
+  await postGithub(service.url, await pushFromExample(remote, c1));
+  const r1 = await finishedRun(service.url, c1);
+  t.is(r1.status, 'failed');
+  t.is(r1.error, 'render timed out after 0.3s');
+  hang = false;
+  const c2 = await devCommit(remote, 'notes/t2.txt', '2\n');
+  await postGithub(service.url, await pushFromExample(remote, c2));
+  t.is((await finishedRun(service.url, c2)).status, 'rendered');
+});
