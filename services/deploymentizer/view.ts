@@ -61,10 +61,14 @@ function resolveImage(ctx: ViewContext, name: string, slot: ContainerSlot, c: Re
   const dir = (): string => displayPath(ctx.repo.layout.repo, path.join(ctx.repo.layout.images, tag));
   if (!branches) {
     ctx.problems.add(ctx.file, `${slot.path}.image_tag`, `no images for ${JSON.stringify(tag)} (${dir()} does not exist)`);
-  } else if (!want || !branches.has(want)) {
+    return;
+  }
+  // kitfed's image-deployer writes branch `feature/x` to `feature-x.yaml` (a `/` cannot be in a file name).
+  const file = want === undefined ? undefined : [want, want.replaceAll('/', '-')].find((b) => branches.has(b));
+  if (file === undefined) {
     const has = [...branches.keys()].sort().join(', ');
     ctx.problems.add(ctx.file, `${slot.path}.image_tag`, `no image for branch ${JSON.stringify(want ?? '')} (${dir()} has: ${has})`);
-  } else c.image = branches.get(want);
+  } else c.image = branches.get(file);
 }
 
 function resolveEnv(ctx: ViewContext, slot: ContainerSlot, env: EnvEntry[], refs: ExternalRef[]): EnvEntry[] {

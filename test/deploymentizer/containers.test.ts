@@ -115,3 +115,12 @@ resources:
   t.true(tree['eu-1/auth-deployment.yaml']!.includes('image: quay.io/invision/node-auth:release-bbbb\n'));
   t.is(tree['eu-1/b.yaml'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  image: quay.io/invision/node-auth:master-aaaa\n  branch: master\n');
 });
+
+test('a branch with a slash finds the image file the image-deployer writes (feature/x → feature-x.yaml)', async (t) => {
+  const { repo, out } = await makeRepo(t, {
+    'templates/images/invision/node-auth/feature-login.yaml': 'image: quay.io/invision/node-auth:feature-login-eeee\n',
+    'clusters/eu-1/cluster.yaml': 'kind: ClusterNamespace\nmetadata: {name: eu-1, type: staging, branch: feature/login}\n',
+  });
+  await render({ repo, out });
+  t.true((await readTree(out))['eu-1/auth-deployment.yaml']!.includes('image: quay.io/invision/node-auth:feature-login-eeee\n'));
+});
