@@ -56,11 +56,20 @@ export interface EtcdHandle {
   kill(): Promise<void>;
   /** Resolves once the cluster has a leader and serves requests (bounded by `timeoutMs`). */
   waitHealthy(timeoutMs?: number): Promise<void>;
+  /** Lets this process exit while etcd runs (it is still killed, and its data removed, at exit). */
+  unref(): void;
 }
 
-const live = new Set<ChildProcess>();
+/** Pids of running etcd processes, SIGKILLed when this process exits. */
+const live = new Set<number>();
 process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
+  for (const pid of live) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 });
 
 async function freePort(): Promise<number> {
@@ -84,8 +93,11 @@ interface MemberSpec {
 
 class Member implements EtcdMember {
   private child: ChildProcess | undefined;
+  /** Pid of etcd itself (the child is its watchdog shell). */
+  private pid: number | undefined;
   private exited: Promise<void> = Promise.resolve();
   private readonly logTail: string[] = [];
+  private unrefd = false;
 
   constructor(
     private readonly spec: MemberSpec,
@@ -110,9 +122,14 @@ class Member implements EtcdMember {
     if (this.child) return;
     const { name, clientPort, peerPort, dataDir } = this.spec;
     const peer = `http://127.0.0.1:${peerPort}`;
+    // etcd runs under a small sh watchdog holding a pipe from this process: when this process
+    // dies, even by SIGKILL, the pipe closes and the watchdog SIGKILLs etcd (no stray etcds).
     const child = spawn(
-      etcdBinary!,
+      'sh',
       [
+        '-c',
+        'exec 3<&0; "$0" "$@" 3<&- </dev/null & pid=$!; echo "kitfed-etcd-pid $pid" >&2; (read _ <&3; kill -9 $pid 2>/dev/null) & wait $pid',
+        etcdBinary!,
         `--name=${name}`,
         `--data-dir=${dataDir}`,
         `--listen-client-urls=${this.endpoint}`,
@@ -127,18 +144,29 @@ class Member implements EtcdMember {
         '--logger=zap',
         '--log-level=error',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { stdio: ['pipe', 'ignore', 'pipe'] },
     );
-    live.add(child);
     this.child = child;
+    this.pid = undefined;
+    if (this.unrefd) this.unref();
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.logTail.push(...chunk.split('\n').filter(Boolean));
+      for (const line of chunk.split('\n').filter(Boolean)) {
+        const pid = /^kitfed-etcd-pid (\d+)$/.exec(line);
+        if (pid && this.child === child) {
+          this.pid = Number(pid[1]);
+          live.add(this.pid);
+        } else this.logTail.push(line);
+      }
       this.logTail.splice(0, Math.max(0, this.logTail.length - 30));
     });
     this.exited = new Promise((resolve) =>
       child.once('exit', () => {
-        live.delete(child);
-        if (this.child === child) this.child = undefined;
+        if (this.pid !== undefined) live.delete(this.pid);
+        child.stdin!.destroy();
+        if (this.child === child) {
+          this.child = undefined;
+          this.pid = undefined;
+        }
         resolve();
       }),
     );
@@ -146,13 +174,32 @@ class Member implements EtcdMember {
   }
 
   async stop(): Promise<void> {
-    this.child?.kill('SIGTERM');
+    this.signal('SIGTERM');
     await this.exited;
   }
 
   async kill(): Promise<void> {
-    this.child?.kill('SIGKILL');
+    this.signal('SIGKILL');
     await this.exited;
+  }
+
+  /** Signals etcd itself (not its watchdog); before its pid is known, closing the pipe kills it. */
+  private signal(signal: NodeJS.Signals): void {
+    if (!this.child) return;
+    if (this.pid === undefined) this.child.stdin!.end();
+    else {
+      try {
+        process.kill(this.pid, signal);
+      } catch {
+        this.child.stdin!.end();
+      }
+    }
+  }
+
+  unref(): void {
+    this.unrefd = true;
+    this.child?.unref();
+    for (const stream of [this.child?.stderr, this.child?.stdin]) (stream as { unref?: () => void } | null | undefined)?.unref?.();
   }
 
   /** Last lines etcd wrote to stderr, for failure messages. */
@@ -211,6 +258,10 @@ export async function startEtcdCluster(size: number): Promise<EtcdHandle> {
     },
     async kill() {
       await Promise.all(members.map((m) => m.kill()));
+    },
+    unref() {
+      for (const m of members) m.unref();
+      process.on('exit', () => rmSync(root, { recursive: true, force: true }));
     },
     async waitHealthy(timeoutMs = 15_000) {
       const up = members.filter((m) => m.running);
