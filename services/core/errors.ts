@@ -59,12 +59,12 @@ export const errors = {
       kind: ref.plural,
     });
   },
-  conflict(ref: ResourceRef, why: string): KitfedError {
+  conflict(ref: ResourceRef, why: string, causes?: StatusCause[]): KitfedError {
     return new KitfedError(
       `Operation cannot be fulfilled on ${resourceName(ref.group, ref.plural, ref.name)}: ${why}`,
       409,
       'Conflict',
-      { name: ref.name, group: ref.group, kind: ref.plural },
+      { name: ref.name, group: ref.group, kind: ref.plural, ...(causes ? { causes } : {}) },
     );
   },
   invalid(ref: { group: string; kind: string; name: string }, causes: StatusCause[]): KitfedError {

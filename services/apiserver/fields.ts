@@ -1,0 +1,246 @@
+import { errors } from '../core/errors.js';
+import { cloneJson, isObject, type KubeObject, type ManagedFieldsEntry } from '../core/kube.js';
+import { childType, isSetList, listKeysOf, type TypeRef } from './schema.js';
+
+/**
+ * Field ownership for server-side apply, in the FieldsV1 vocabulary of structured-merge-diff:
+ * a path is a list of segments `f:<field>`, `k:<json of list keys>` (keyed list item) or
+ * `v:<json value>` (set-list member). Leaf paths are tracked; keyed list items also carry `.`.
+ */
+
+type Path = string[];
+const SEP = '\u0000';
+
+/** Top-level fields nobody owns. */
+const UNTRACKED = new Set(['apiVersion', 'kind', 'status']);
+const UNTRACKED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink']);
+
+export function fieldSet(obj: unknown, t: TypeRef): Set<string> {
+  const out = new Set<string>();
+  if (!isObject(obj)) return out;
+  for (const [k, v] of Object.entries(obj)) {
+    if (UNTRACKED.has(k)) continue;
+    if (k === 'metadata' && isObject(v)) {
+      const mt = childType(t, 'metadata');
+      for (const [mk, mv] of Object.entries(v)) {
+        if (UNTRACKED_META.has(mk)) continue;
+        collect(mv, childType(mt, mk), ['f:metadata', `f:${mk}`], out, mt, mk);
+      }
+      continue;
+    }
+    collect(v, childType(t, k), [`f:${k}`], out, t, k);
+  }
+  return out;
+}
+
+function collect(value: unknown, t: TypeRef, path: Path, out: Set<string>, parent: TypeRef, field: string): void {
+  if (Array.isArray(value)) {
+    const elem = t.kind === 'array' ? t.of : undefined;
+    const keys = elem?.kind === 'object' ? listKeysOf(elem.name) : undefined;
+    if (keys && elem) {
+      for (const item of value) {
+        if (!isObject(item)) continue;
+        const itemPath = [...path, keySegment(item, keys)];
+        out.add([...itemPath, '.'].join(SEP));
+        for (const [k, v] of Object.entries(item)) collect(v, childType(elem, k), [...itemPath, `f:${k}`], out, elem, k);
+      }
+      return;
+    }
+    if (parent.kind === 'object' && isSetList(parent.name, field)) {
+      for (const v of value) out.add([...path, `v:${JSON.stringify(v)}`].join(SEP));
+      return;
+    }
+    out.add(path.join(SEP));
+    return;
+  }
+  if (isObject(value) && Object.keys(value).length > 0) {
+    for (const [k, v] of Object.entries(value)) collect(v, childType(t, k), [...path, `f:${k}`], out, t, k);
+    return;
+  }
+  out.add(path.join(SEP));
+}
+
+function keySegment(item: Record<string, unknown>, keys: string[]): string {
+  const k: Record<string, unknown> = {};
+  for (const key of keys) if (item[key] !== undefined) k[key] = item[key];
+  return `k:${JSON.stringify(k)}`;
+}
+
+/** Encodes a path set as a FieldsV1 tree. */
+export function toFieldsV1(set: Set<string>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const p of set) {
+    let node = root;
+    for (const seg of p.split(SEP)) {
+      node[seg] ??= {};
+      node = node[seg] as Record<string, unknown>;
+    }
+  }
+  return root;
+}
+
+export function fromFieldsV1(tree: Record<string, unknown> | undefined): Set<string> {
+  const out = new Set<string>();
+  const walk = (node: Record<string, unknown>, path: string[]) => {
+    const entries = Object.entries(node);
+    if (entries.length === 0 && path.length > 0) out.add(path.join(SEP));
+    for (const [k, v] of entries) walk(isObject(v) ? v : {}, [...path, k]);
+  };
+  if (tree) walk(tree, []);
+  return out;
+}
+
+/** Reads the value at a field path; `undefined` when absent. */
+export function valueAt(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const seg of path.split(SEP)) {
+    if (seg === '.') continue;
+    if (seg.startsWith('f:')) {
+      cur = isObject(cur) ? cur[seg.slice(2)] : undefined;
+    } else if (seg.startsWith('k:')) {
+      const want = JSON.parse(seg.slice(2)) as Record<string, unknown>;
+      cur = Array.isArray(cur) ? cur.find((x) => isObject(x) && Object.entries(want).every(([k, v]) => x[k] === v)) : undefined;
+    } else if (seg.startsWith('v:')) {
+      const want = seg.slice(2);
+      cur = Array.isArray(cur) ? cur.find((x) => JSON.stringify(x) === want) : undefined;
+    }
+    if (cur === undefined) return undefined;
+  }
+  return cur;
+}
+
+/** Removes the field at `path` from `obj` (in place). */
+export function removeAt(obj: unknown, path: string): void {
+  const segs = path.split(SEP).filter((s) => s !== '.');
+  let cur: unknown = obj;
+  for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i]!;
+    const last = i === segs.length - 1;
+    if (seg.startsWith('f:')) {
+      if (!isObject(cur)) return;
+      if (last) delete cur[seg.slice(2)];
+      else cur = cur[seg.slice(2)];
+    } else if (Array.isArray(cur)) {
+      const idx = seg.startsWith('k:')
+        ? (() => {
+            const want = JSON.parse(seg.slice(2)) as Record<string, unknown>;
+            return cur.findIndex((x) => isObject(x) && Object.entries(want).every(([k, v]) => x[k] === v));
+          })()
+        : cur.findIndex((x) => JSON.stringify(x) === seg.slice(2));
+      if (idx < 0) return;
+      if (last) cur.splice(idx, 1);
+      else cur = cur[idx];
+    } else return;
+  }
+}
+
+/** Human form of a path for conflict messages: `.spec.replicas`, `.spec.containers[name="web"].image`. */
+export function describePath(path: string): string {
+  return path
+    .split(SEP)
+    .filter((s) => s !== '.')
+    .map((s) => {
+      if (s.startsWith('f:')) return `.${s.slice(2)}`;
+      if (s.startsWith('k:')) {
+        const keys = JSON.parse(s.slice(2)) as Record<string, unknown>;
+        return `[${Object.entries(keys).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+      }
+      return `[${s.slice(2)}]`;
+    })
+    .join('');
+}
+
+function equal(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function entriesOf(obj: KubeObject): ManagedFieldsEntry[] {
+  return obj.metadata.managedFields ?? [];
+}
+
+function managerId(e: { manager: string; operation: string; subresource?: string }): string {
+  return `${e.manager}${SEP}${e.operation}${SEP}${e.subresource ?? ''}`;
+}
+
+/**
+ * Records an Update by `manager`: fields whose value changed are now owned by it and
+ * released by every other manager; fields that disappeared are released by all.
+ */
+export function recordUpdate(oldObj: KubeObject | undefined, newObj: KubeObject, t: TypeRef, manager: string, subresource?: string): void {
+  const newSet = fieldSet(newObj, t);
+  const oldSet = oldObj ? fieldSet(oldObj, t) : new Set<string>();
+  const changed = new Set<string>();
+  for (const p of newSet) if (!oldSet.has(p) || !equal(valueAt(oldObj, p), valueAt(newObj, p))) changed.add(p);
+  const entries = (oldObj ? entriesOf(oldObj) : entriesOf(newObj)).map((e) => ({ e, set: fromFieldsV1(e.fieldsV1) }));
+  const me = { manager, operation: 'Update' as const, subresource };
+  let mine = entries.find((x) => managerId(x.e) === managerId(me));
+  if (!mine) {
+    mine = { e: { manager, operation: 'Update', apiVersion: newObj.apiVersion, fieldsType: 'FieldsV1', fieldsV1: {}, ...(subresource ? { subresource } : {}) }, set: new Set() };
+    entries.push(mine);
+  }
+  for (const x of entries) {
+    if (x === mine) continue;
+    for (const p of changed) x.set.delete(p);
+  }
+  for (const p of changed) mine.set.add(p);
+  for (const x of entries) for (const p of [...x.set]) if (!newSet.has(p)) x.set.delete(p);
+  if (changed.size > 0) mine.e.time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  writeEntries(newObj, entries);
+}
+
+function writeEntries(obj: KubeObject, entries: Array<{ e: ManagedFieldsEntry; set: Set<string> }>): void {
+  const out = entries.filter((x) => x.set.size > 0).map((x) => ({ ...x.e, fieldsV1: toFieldsV1(x.set) }));
+  if (out.length > 0) obj.metadata.managedFields = out;
+  else delete obj.metadata.managedFields;
+}
+
+export interface ApplyResult {
+  object: KubeObject;
+}
+
+/**
+ * Server-side apply of `applied` (a partial object) by `manager` onto `live` (undefined
+ * when creating). Conflicts with other managers' fields throw 409 unless `force`.
+ */
+export function serverSideApply(live: KubeObject | undefined, applied: KubeObject, t: TypeRef, manager: string, force: boolean, merge: (target: unknown, patch: unknown) => unknown): KubeObject {
+  const appliedSet = fieldSet(applied, t);
+  const base: KubeObject = live ? cloneJson(live) : { apiVersion: applied.apiVersion, kind: applied.kind, metadata: {} };
+  const entries = entriesOf(base).map((e) => ({ e, set: fromFieldsV1(e.fieldsV1) }));
+  const me = { manager, operation: 'Apply' as const };
+  let mine = entries.find((x) => managerId(x.e) === managerId(me));
+  const conflicts: Array<{ manager: string; path: string }> = [];
+  for (const x of entries) {
+    if (x === mine) continue;
+    for (const p of appliedSet) {
+      if (x.set.has(p) && !p.endsWith(`${SEP}.`) && !equal(valueAt(base, p), valueAt(applied, p))) {
+        if (force) x.set.delete(p);
+        else conflicts.push({ manager: x.e.manager, path: p });
+      }
+    }
+  }
+  if (conflicts.length > 0) {
+    const causes = conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: describePath(c.path) }));
+    throw errors.conflict(
+      { group: '', plural: applied.kind.toLowerCase(), name: applied.metadata.name ?? '' },
+      `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${causes.map((c) => `${c.message}: ${c.field}`).join('; ')}`,
+      causes,
+    );
+  }
+  const othersOwn = new Set<string>();
+  for (const x of entries) if (x !== mine) for (const p of x.set) othersOwn.add(p);
+  if (mine) {
+    for (const p of mine.set) if (!appliedSet.has(p) && !othersOwn.has(p)) removeAt(base, p);
+  }
+  const { managedFields: _ignored, ...appliedMeta } = applied.metadata;
+  void _ignored;
+  const merged = merge(base, { ...applied, metadata: appliedMeta }) as KubeObject;
+  if (!mine) {
+    mine = { e: { manager, operation: 'Apply', apiVersion: applied.apiVersion, fieldsType: 'FieldsV1', fieldsV1: {} }, set: new Set() };
+    entries.push(mine);
+  }
+  mine.set = appliedSet;
+  mine.e.time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  mine.e.apiVersion = applied.apiVersion;
+  writeEntries(merged, entries);
+  return merged;
+}

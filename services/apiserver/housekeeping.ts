@@ -1,0 +1,215 @@
+import PQueue from 'p-queue';
+import { KitfedError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import { isObject, type KubeObject } from '../core/kube.js';
+import type { Registry } from './registry.js';
+import type { ResourceType } from './resources.js';
+import type { CachedEvent } from './watch-cache.js';
+
+const log = createLogger('housekeeping');
+
+interface Ref {
+  type: ResourceType;
+  namespace?: string;
+  name: string;
+}
+
+/**
+ * The in-process controllers every Kubernetes API needs and kube-controller-manager would
+ * otherwise run: the garbage collector (ownerReferences: background, foreground and
+ * orphan deletion) and the namespace lifecycle (a Terminating namespace's content is
+ * deleted, then the namespace). Driven by the watch cache, so it reacts immediately.
+ */
+export class Housekeeper {
+  private readonly queue = new PQueue({ concurrency: 8 });
+  /** owner uid → dependents */
+  private readonly dependents = new Map<string, Map<string, Ref>>();
+  /** object key → the owner uids it references */
+  private readonly ownersOf = new Map<string, string[]>();
+  /** uid → ref, for owners in foreground deletion */
+  private readonly byUid = new Map<string, Ref>();
+  private stopWatch: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(private readonly registry: Registry) {}
+
+  async start(): Promise<void> {
+    const rev = this.registry.cache.revision;
+    for (const t of this.registry.catalog.all) {
+      const list = await this.registry.list(t, undefined);
+      for (const o of list.items) this.index(`${t.group}/${t.plural}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, t, o);
+    }
+    this.stopWatch = this.registry.cache.subscribe('/registry/', rev, (e) => this.onEvent(e));
+    for (const t of this.registry.catalog.all) {
+      const list = await this.registry.list(t, undefined);
+      for (const o of list.items) if (o.metadata.deletionTimestamp) this.schedule(t, o);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stopWatch?.();
+    this.queue.clear();
+  }
+
+  private typeOfKey(key: string): ResourceType | undefined {
+    const parts = key.split('/');
+    const group = parts[2] === 'core' ? '' : parts[2];
+    return this.registry.catalog.all.find((t) => t.group === group && t.plural === parts[3]);
+  }
+
+  private index(key: string, t: ResourceType, o: KubeObject | undefined): void {
+    for (const uid of this.ownersOf.get(key) ?? []) this.dependents.get(uid)?.delete(key);
+    this.ownersOf.delete(key);
+    if (!o) return;
+    const owners = (o.metadata.ownerReferences ?? []).map((r) => r.uid);
+    if (owners.length === 0) return;
+    this.ownersOf.set(key, owners);
+    for (const uid of owners) {
+      let deps = this.dependents.get(uid);
+      if (!deps) this.dependents.set(uid, (deps = new Map()));
+      deps.set(key, { type: t, namespace: o.metadata.namespace, name: o.metadata.name! });
+    }
+  }
+
+  private onEvent(e: CachedEvent): void {
+    if (e.revision < 0 || this.stopped) return;
+    const t = this.typeOfKey(e.key);
+    if (!t) return;
+    const key = `${t.group}/${t.plural}/${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
+    this.index(key, t, e.type === 'DELETED' ? undefined : e.object);
+    const uid = e.object.metadata.uid;
+    if (e.type === 'DELETED') {
+      if (uid && this.dependents.get(uid)?.size) this.enqueue(() => this.collectDependents(uid));
+      // A dependent went away: an owner waiting in foreground deletion may be done.
+      for (const ref of e.object.metadata.ownerReferences ?? []) {
+        const owner = this.byUid.get(ref.uid);
+        if (owner) this.enqueue(() => this.finalizeOwner(owner));
+      }
+      const ns = e.object.metadata.namespace;
+      if (ns) this.enqueue(() => this.finishNamespace(ns));
+    } else if (e.object.metadata.deletionTimestamp) {
+      this.schedule(t, e.object);
+    }
+  }
+
+  private schedule(t: ResourceType, o: KubeObject): void {
+    const ref: Ref = { type: t, namespace: o.metadata.namespace, name: o.metadata.name! };
+    if (t.kind === 'Namespace') {
+      this.enqueue(() => this.drainNamespace(o.metadata.name!));
+      return;
+    }
+    const f = o.metadata.finalizers ?? [];
+    if (f.includes('orphan') || f.includes('foregroundDeletion')) {
+      if (o.metadata.uid) this.byUid.set(o.metadata.uid, ref);
+      this.enqueue(() => this.finalizeOwner(ref));
+    }
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    if (this.stopped) return;
+    void this.queue.add(async () => {
+      try {
+        await task();
+      } catch (err) {
+        if (!(err instanceof KitfedError && (err.code === 404 || err.code === 409))) log.warn({ err: (err as Error).message }, 'housekeeping task failed');
+      }
+    });
+  }
+
+  /** Background collection: the owner is gone; delete every dependent that has no other live owner. */
+  private async collectDependents(uid: string): Promise<void> {
+    for (const dep of [...(this.dependents.get(uid)?.values() ?? [])]) {
+      const obj = await this.registry.tryGet(dep.type, dep.namespace, dep.name);
+      if (!obj) continue;
+      const remaining = (obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
+      if (remaining.length > 0) {
+        await this.registry.mutate(dep.type, dep.namespace, dep.name, (o) => ({ ...o, metadata: { ...o.metadata, ownerReferences: remaining } }));
+      } else {
+        await this.registry.delete(dep.type, dep.namespace, dep.name, { propagationPolicy: 'Background' });
+      }
+    }
+    this.dependents.delete(uid);
+  }
+
+  /** Orphan: strip references, then drop the finalizer. Foreground: delete dependents, then drop it. */
+  private async finalizeOwner(ref: Ref): Promise<void> {
+    const owner = await this.registry.tryGet(ref.type, ref.namespace, ref.name);
+    if (!owner?.metadata.deletionTimestamp) return;
+    const uid = owner.metadata.uid!;
+    const f = owner.metadata.finalizers ?? [];
+    const deps = [...(this.dependents.get(uid)?.values() ?? [])];
+    if (f.includes('orphan')) {
+      for (const dep of deps) {
+        await this.registry.mutate(dep.type, dep.namespace, dep.name, (o) => {
+          const refs = (o.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
+          const { ownerReferences: _old, ...meta } = o.metadata;
+          void _old;
+          return { ...o, metadata: refs.length > 0 ? { ...meta, ownerReferences: refs } : meta };
+        });
+      }
+      await this.removeFinalizer(ref, 'orphan');
+      this.byUid.delete(uid);
+      return;
+    }
+    if (f.includes('foregroundDeletion')) {
+      let live = 0;
+      for (const dep of deps) {
+        const obj = await this.registry.tryGet(dep.type, dep.namespace, dep.name);
+        if (!obj) continue;
+        live++;
+        if (!obj.metadata.deletionTimestamp) await this.registry.delete(dep.type, dep.namespace, dep.name, { propagationPolicy: 'Foreground' });
+      }
+      if (live === 0) {
+        await this.removeFinalizer(ref, 'foregroundDeletion');
+        this.byUid.delete(uid);
+      }
+    }
+  }
+
+  private async removeFinalizer(ref: Ref, finalizer: string): Promise<void> {
+    await this.registry.mutate(ref.type, ref.namespace, ref.name, (o) => ({ ...o, metadata: { ...o.metadata, finalizers: (o.metadata.finalizers ?? []).filter((x) => x !== finalizer) } }));
+  }
+
+  private namespaceType(): ResourceType | undefined {
+    return this.registry.catalog.byKind('', 'v1', 'Namespace');
+  }
+
+  /** Deletes everything in a Terminating namespace. */
+  private async drainNamespace(namespace: string): Promise<void> {
+    const nsType = this.namespaceType();
+    const ns = nsType ? await this.registry.tryGet(nsType, undefined, namespace) : undefined;
+    if (!ns?.metadata.deletionTimestamp) return;
+    for (const t of this.registry.catalog.all) {
+      if (!t.namespaced) continue;
+      const list = await this.registry.list(t, namespace);
+      for (const o of list.items) {
+        if (o.metadata.deletionTimestamp) continue;
+        try {
+          await this.registry.delete(t, namespace, o.metadata.name!, { propagationPolicy: 'Background' });
+        } catch (err) {
+          if (!(err instanceof KitfedError && err.code === 404)) throw err;
+        }
+      }
+    }
+    await this.finishNamespace(namespace);
+  }
+
+  /** Removes a Terminating namespace once it is empty. */
+  private async finishNamespace(namespace: string): Promise<void> {
+    const nsType = this.namespaceType();
+    if (!nsType) return;
+    const ns = await this.registry.tryGet(nsType, undefined, namespace);
+    if (!ns?.metadata.deletionTimestamp) return;
+    for (const t of this.registry.catalog.all) {
+      if (!t.namespaced) continue;
+      const list = await this.registry.list(t, namespace, { limit: 1 });
+      if (list.items.length > 0) return;
+    }
+    await this.registry.mutate(nsType, undefined, namespace, (o) => {
+      const spec = isObject(o.spec) ? { ...o.spec } : {};
+      spec.finalizers = ((spec.finalizers as string[] | undefined) ?? []).filter((f) => f !== 'kubernetes');
+      return { ...o, spec };
+    });
+  }
+}

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import type { ResourceCatalog, ResourceType } from './resources.js';
+import { fieldsOf, listKeysOf, isSetList, type TypeRef } from './schema.js';
+
+/**
+ * OpenAPI v3 documents per group/version, generated from the resource table and the
+ * client-node models: paths (with the `fieldValidation` parameter, so kubectl validates
+ * server-side) and component schemas (with patch merge keys and list-map keys).
+ */
+
+type Schema = Record<string, unknown>;
+
+function primitive(t: TypeRef & { kind: 'primitive' }): Schema {
+  switch (t.name) {
+    case 'number':
+      return { type: 'integer', format: 'int64' };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'date':
+      return { type: 'string', format: 'date-time' };
+    case 'int-or-string':
+      return { 'x-kubernetes-int-or-string': true };
+    default:
+      return { type: 'string' };
+  }
+}
+
+class SchemaBuilder {
+  readonly components: Record<string, Schema> = {};
+
+  ref(t: TypeRef, parent?: string, field?: string): Schema {
+    switch (t.kind) {
+      case 'primitive':
+        return primitive(t);
+      case 'any':
+        return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+      case 'map':
+        return { type: 'object', additionalProperties: this.ref(t.of) };
+      case 'array': {
+        const s: Schema = { type: 'array', items: this.ref(t.of) };
+        const keys = t.of.kind === 'object' ? listKeysOf(t.of.name) : undefined;
+        if (keys) {
+          s['x-kubernetes-patch-merge-key'] = keys[0];
+          s['x-kubernetes-patch-strategy'] = 'merge';
+          s['x-kubernetes-list-type'] = 'map';
+          s['x-kubernetes-list-map-keys'] = keys;
+        } else if (parent && field && isSetList(parent, field)) {
+          s['x-kubernetes-patch-strategy'] = 'merge';
+          s['x-kubernetes-list-type'] = 'set';
+        }
+        return s;
+      }
+      case 'object':
+        this.define(t.name);
+        return { allOf: [{ $ref: `#/components/schemas/${t.name}` }] };
+    }
+  }
+
+  define(name: string, gvk?: { group: string; version: string; kind: string }): void {
+    if (this.components[name]) {
+      if (gvk) this.components[name]!['x-kubernetes-group-version-kind'] = [gvk];
+      return;
+    }
+    const s: Schema = { type: 'object', properties: {} };
+    this.components[name] = s;
+    const props: Record<string, Schema> = {};
+    for (const [field, ft] of fieldsOf(name) ?? []) props[field] = this.ref(ft, name, field);
+    s.properties = props;
+    if (gvk) s['x-kubernetes-group-version-kind'] = [gvk];
+  }
+}
+
+function params(names: string[]): object[] {
+  return names.map((name) => ({ name, in: 'query', schema: { type: name === 'force' ? 'boolean' : 'string' }, uniqueItems: true }));
+}
+
+export function openApiV3(catalog: ResourceCatalog, group: string, version: string): object | undefined {
+  const gv = catalog.groupVersions().get(`${group}/${version}`);
+  if (!gv) return undefined;
+  const b = new SchemaBuilder();
+  const paths: Record<string, object> = {};
+  const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
+  for (const t of gv.types) {
+    const gvk = { group, version, kind: t.kind };
+    const schemaName = t.model ?? `${group}.${version}.${t.kind}`;
+    if (t.model) b.define(t.model, gvk);
+    else b.components[schemaName] = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, 'x-kubernetes-group-version-kind': [gvk] };
+    const body = { content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } };
+    const ok = { '200': { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } } };
+    const ext = { 'x-kubernetes-group-version-kind': gvk };
+    const coll = t.namespaced ? `${base}/namespaces/{namespace}/${t.plural}` : `${base}/${t.plural}`;
+    const write = params(['dryRun', 'fieldManager', 'fieldValidation']);
+    paths[coll] = {
+      get: { operationId: `list${t.kind}`, 'x-kubernetes-action': 'list', ...ext, responses: ok },
+      post: { operationId: `create${t.kind}`, 'x-kubernetes-action': 'post', ...ext, parameters: write, requestBody: body, responses: ok },
+      delete: { operationId: `deletecollection${t.kind}`, 'x-kubernetes-action': 'deletecollection', ...ext, responses: ok },
+    };
+    const item = {
+      get: { operationId: `read${t.kind}`, 'x-kubernetes-action': 'get', ...ext, responses: ok },
+      put: { operationId: `replace${t.kind}`, 'x-kubernetes-action': 'put', ...ext, parameters: write, requestBody: body, responses: ok },
+      patch: { operationId: `patch${t.kind}`, 'x-kubernetes-action': 'patch', ...ext, parameters: params(['dryRun', 'fieldManager', 'fieldValidation', 'force']), responses: ok },
+      delete: { operationId: `delete${t.kind}`, 'x-kubernetes-action': 'delete', ...ext, responses: ok },
+      parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+    };
+    paths[`${coll}/{name}`] = item;
+    for (const sub of t.subresources ?? []) paths[`${coll}/{name}/${sub}`] = { ...item, delete: undefined };
+  }
+  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0-kitfed' }, paths, components: { schemas: b.components } };
+}
+
+const docCaches = new WeakMap<ResourceCatalog, Map<string, { json: string; hash: string }>>();
+
+export function openApiV3Doc(catalog: ResourceCatalog, group: string, version: string): { json: string; hash: string } | undefined {
+  const key = `${group}/${version}`;
+  let docCache = docCaches.get(catalog);
+  if (!docCache) docCaches.set(catalog, (docCache = new Map()));
+  let doc = docCache.get(key);
+  if (doc) return doc;
+  const spec = openApiV3(catalog, group, version);
+  if (!spec) return undefined;
+  const json = JSON.stringify(spec);
+  doc = { json, hash: createHash('sha512').update(json).digest('hex').slice(0, 128).toUpperCase() };
+  docCache.set(key, doc);
+  return doc;
+}
+
+export function openApiV3Index(catalog: ResourceCatalog): object {
+  const paths: Record<string, { serverRelativeURL: string }> = {};
+  for (const gv of catalog.groupVersions().values()) {
+    const p = gv.group ? `apis/${gv.group}/${gv.version}` : `api/${gv.version}`;
+    const doc = openApiV3Doc(catalog, gv.group, gv.version)!;
+    paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${doc.hash}` };
+  }
+  return { paths };
+}
+
+export type { ResourceType };

@@ -1,0 +1,766 @@
+import { randomUUID } from 'node:crypto';
+import YAML from 'yaml';
+import { errors, KitfedError } from '../core/errors.js';
+import { cloneJson, isObject, parseApiVersion, type KubeList, type KubeObject, type StatusCause } from '../core/kube.js';
+import { convertForServing } from './serving.js';
+import { toStorageVersion } from './conversion.js';
+import { applyDefaults } from './defaults.js';
+import { recordUpdate, serverSideApply } from './fields.js';
+import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
+import { keyPrefix, storageKey, type ResourceCatalog, type ResourceType } from './resources.js';
+import { pruneUnknownFields, type TypeRef } from './schema.js';
+import { fromLabelSelector, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, selectorToString, type FieldRequirement, type Selector } from './selectors.js';
+import { StoreError, type KeyValue, type Store } from './storage/types.js';
+import { validateMetadata, validateName, validateSchema } from './validation.js';
+import { WatchCache, type CachedEvent } from './watch-cache.js';
+
+export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+export type Operation = 'CREATE' | 'UPDATE';
+export type Propagation = 'Orphan' | 'Background' | 'Foreground';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+  fieldValidation?: FieldValidation;
+  /** Server-side apply: take ownership of conflicting fields. */
+  force?: boolean;
+  subresource?: 'status' | 'scale';
+  /** The group/version the client spoke (for conversion of the request body). */
+  group?: string;
+  version?: string;
+  /** Warnings collected for the `Warning` response header. */
+  warnings?: string[];
+  /** Internal: this update starts a graceful deletion (sets deletionTimestamp). */
+  deleting?: boolean;
+}
+
+export interface DeleteOptions {
+  propagationPolicy?: Propagation;
+  orphanDependents?: boolean;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+  gracePeriodSeconds?: number;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export interface WatchOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** "" or undefined: current state as ADDED then changes; "0": same; a revision: changes after it. */
+  resourceVersion?: string;
+  sendInitialEvents?: boolean;
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: KubeObject;
+}
+
+/**
+ * Admission: plugins mutate and validate objects before they are stored. Returning
+ * causes rejects the write with 422 naming the fields.
+ */
+export interface AdmissionPlugin {
+  name: string;
+  kinds?: string[];
+  admit(op: Operation, t: ResourceType, obj: KubeObject, old: KubeObject | undefined): StatusCause[] | void;
+}
+
+export interface RegistryOptions {
+  admission?: AdmissionPlugin[];
+  now?: () => Date;
+}
+
+const MAX_RETRIES = 16;
+
+function nowIso(d: Date): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+function typeRef(t: ResourceType): TypeRef {
+  return t.model ? { kind: 'object', name: t.model } : { kind: 'any' };
+}
+
+/** Everything except metadata and status: what bumps `generation` when it changes. */
+function specOf(o: KubeObject): string {
+  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
+  void _m, _s, _a, _k;
+  return JSON.stringify(rest);
+}
+
+/** Compares two objects ignoring resourceVersion and managedFields timestamps. */
+function sameObject(a: KubeObject, b: KubeObject): boolean {
+  const norm = (o: KubeObject) => {
+    const m = { ...o.metadata };
+    delete m.resourceVersion;
+    if (m.managedFields) m.managedFields = m.managedFields.map((e) => ({ ...e, time: '' }));
+    return JSON.stringify({ ...o, metadata: m });
+  };
+  return norm(a) === norm(b);
+}
+
+/**
+ * The API server's object registry: every verb on every served kind, over a Store.
+ * Used by the HTTP layer and, in-process, by the sandbox simulator.
+ */
+export class Registry {
+  readonly cache: WatchCache;
+  private readonly admission: AdmissionPlugin[];
+  private readonly now: () => Date;
+
+  constructor(
+    readonly store: Store,
+    readonly catalog: ResourceCatalog,
+    options: RegistryOptions = {},
+  ) {
+    this.admission = options.admission ?? [];
+    this.now = options.now ?? (() => new Date());
+    this.cache = new WatchCache(store, (value, revision) => this.decode(value, revision));
+  }
+
+  async start(): Promise<void> {
+    await this.cache.start();
+    const ns = this.catalog.byKind('', 'v1', 'Namespace');
+    if (ns) {
+      for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+        try {
+          await this.create(ns, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+        } catch (err) {
+          if (!(err instanceof KitfedError && err.code === 409)) throw err;
+        }
+      }
+    }
+  }
+
+  close(): void {
+    this.cache.close();
+  }
+
+  decode(value: string, revision: number): KubeObject {
+    const obj = JSON.parse(value) as KubeObject;
+    obj.metadata.resourceVersion = String(revision);
+    return obj;
+  }
+
+  private encode(obj: KubeObject): string {
+    const { resourceVersion: _rv, ...meta } = obj.metadata;
+    void _rv;
+    return JSON.stringify({ ...obj, metadata: meta });
+  }
+
+  private ref(t: ResourceType, name: string) {
+    return { group: t.group, plural: t.plural, kind: t.kind, name };
+  }
+
+  private mapStoreError(err: unknown, t: ResourceType, name: string): never {
+    if (err instanceof StoreError) {
+      switch (err.code) {
+        case 'KeyExists':
+          throw errors.alreadyExists(this.ref(t, name));
+        case 'NotFound':
+          throw errors.notFound(this.ref(t, name));
+        case 'Conflict':
+          throw errors.conflict(this.ref(t, name), 'the object has been modified; please apply your changes to the latest version and try again');
+        case 'Compacted':
+          throw errors.gone(err.message);
+        case 'Unavailable':
+          throw errors.unavailable(`storage unavailable: ${err.message}`, err);
+        default:
+          throw errors.internal(err.message, err);
+      }
+    }
+    throw err;
+  }
+
+  // ---- reads -------------------------------------------------------------------------
+
+  async get(t: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject> {
+    let kv: KeyValue | undefined;
+    try {
+      kv = await this.store.get(storageKey(t, namespace, name));
+    } catch (err) {
+      this.mapStoreError(err, t, name);
+    }
+    if (!kv) throw errors.notFound(this.ref(t, name));
+    return this.decode(kv.value, kv.modRevision);
+  }
+
+  async tryGet(t: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    try {
+      return await this.get(t, namespace, name);
+    } catch (err) {
+      if (err instanceof KitfedError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  private selectors(t: ResourceType, opts: { labelSelector?: string; fieldSelector?: string }): { labels: Selector; fields: FieldRequirement[] } {
+    return {
+      labels: opts.labelSelector ? parseLabelSelector(opts.labelSelector) : [],
+      fields: opts.fieldSelector ? parseFieldSelector(opts.fieldSelector, ['metadata.name', 'metadata.namespace', ...(t.fieldSelectors ?? [])]) : [],
+    };
+  }
+
+  private prefix(t: ResourceType, namespace: string | undefined): string {
+    return t.namespaced && namespace ? `${keyPrefix(t)}${namespace}/` : keyPrefix(t);
+  }
+
+  async list(t: ResourceType, namespace: string | undefined, opts: ListOptions = {}): Promise<KubeList> {
+    const { labels, fields } = this.selectors(t, opts);
+    const prefix = this.prefix(t, namespace);
+    let startAfter: string | undefined;
+    if (opts.continue) {
+      try {
+        const token = JSON.parse(Buffer.from(opts.continue, 'base64url').toString('utf8')) as { start?: string; prefix?: string };
+        if (typeof token.start !== 'string' || token.prefix !== prefix) throw new Error('mismatch');
+        startAfter = token.start;
+      } catch {
+        throw errors.badRequest('continue key is not valid: the provided continue parameter is invalid for this request');
+      }
+    }
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
+    const items: KubeObject[] = [];
+    let revision = 0;
+    let more = false;
+    let remaining: number | undefined;
+    let lastKey: string | undefined;
+    const filtering = labels.length > 0 || fields.length > 0;
+    try {
+      for (;;) {
+        const page = await this.store.list(prefix, { limit: limit ? limit - items.length + (filtering ? 50 : 0) : 0, startAfter });
+        revision = Math.max(revision, page.revision);
+        for (const kv of page.items) {
+          lastKey = kv.key;
+          const obj = this.decode(kv.value, kv.modRevision);
+          if (labels.length && !matchesLabels(labels, obj.metadata.labels)) continue;
+          if (fields.length && !matchesFields(fields, obj)) continue;
+          items.push(obj);
+          if (limit && items.length >= limit) break;
+        }
+        const cutShort = limit > 0 && items.length >= limit && lastKey !== page.items.at(-1)?.key;
+        if (cutShort || (limit && items.length >= limit && page.more)) {
+          more = true;
+          remaining = filtering ? undefined : page.remaining !== undefined ? page.remaining + (cutShort ? page.items.length - page.items.findIndex((i) => i.key === lastKey) - 1 : 0) : undefined;
+          break;
+        }
+        if (limit && items.length >= limit) break;
+        if (!page.more) break;
+        startAfter = page.items.at(-1)?.key;
+      }
+    } catch (err) {
+      this.mapStoreError(err, t, '');
+    }
+    const list: KubeList = {
+      apiVersion: t.group ? `${t.group}/${t.version}` : t.version,
+      kind: `${t.kind}List`,
+      metadata: { resourceVersion: String(revision) },
+      items,
+    };
+    if (more && lastKey) {
+      list.metadata.continue = Buffer.from(JSON.stringify({ start: lastKey, prefix, rv: revision })).toString('base64url');
+      if (remaining !== undefined) list.metadata.remainingItemCount = remaining;
+    }
+    return list;
+  }
+
+  // ---- watch -------------------------------------------------------------------------
+
+  /**
+   * Watches a type (optionally one namespace) with selectors. Returns a stop function.
+   * Throws 410 when `resourceVersion` is older than the retained history.
+   */
+  async watch(t: ResourceType, namespace: string | undefined, opts: WatchOptions, onEvent: (e: WatchEvent) => void): Promise<() => void> {
+    const { labels, fields } = this.selectors(t, opts);
+    const matches = (o: KubeObject | undefined) => !!o && (labels.length === 0 || matchesLabels(labels, o.metadata.labels)) && (fields.length === 0 || matchesFields(fields, o));
+    const prefix = this.prefix(t, namespace);
+    let since: number;
+    const rv = opts.resourceVersion;
+    const initial = rv === undefined || rv === '' || rv === '0' || opts.sendInitialEvents === true;
+    if (initial) {
+      const list = await this.list(t, namespace, { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector });
+      since = Number(list.metadata.resourceVersion);
+      if (rv !== undefined && rv !== '' && rv !== '0') since = Number(rv);
+      for (const o of list.items) onEvent({ type: 'ADDED', object: o });
+    } else {
+      since = Number(rv);
+      if (!Number.isInteger(since) || since < 0) throw errors.badRequest(`invalid resourceVersion: ${rv}`);
+    }
+    const handler = (e: CachedEvent) => {
+      if (e.revision < 0) {
+        onEvent({ type: 'DELETED', object: e.object });
+        return;
+      }
+      const now = e.type === 'DELETED' ? false : matches(e.object);
+      const before = e.type === 'ADDED' ? false : matches(e.prev ?? (e.type === 'DELETED' ? e.object : undefined));
+      if (e.type === 'DELETED') {
+        if (before || matches(e.object)) onEvent({ type: 'DELETED', object: e.object });
+      } else if (now && before) onEvent({ type: 'MODIFIED', object: e.object });
+      else if (now && !before) onEvent({ type: 'ADDED', object: e.object });
+      else if (!now && before) onEvent({ type: 'DELETED', object: e.object });
+    };
+    try {
+      return this.cache.subscribe(prefix, since, handler);
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'Compacted') throw errors.gone(`too old resource version: ${since} (${this.cache.revision})`);
+      throw err;
+    }
+  }
+
+  // ---- writes ------------------------------------------------------------------------
+
+  private async admit(op: Operation, t: ResourceType, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions): Promise<void> {
+    const causes: StatusCause[] = [];
+    if (!opts.subresource) {
+      causes.push(...validateMetadata(obj, t));
+      for (const plugin of this.admission) {
+        if (plugin.kinds && !plugin.kinds.includes(t.kind)) continue;
+        causes.push(...(plugin.admit(op, t, obj, old) ?? []));
+      }
+    }
+    if (causes.length === 0) causes.push(...validateSchema(obj, t));
+    if (causes.length === 0) causes.push(...kindRules(t, obj, old));
+    if (causes.length > 0) throw errors.invalid({ group: t.group, kind: t.kind, name: obj.metadata.name ?? '' }, causes);
+  }
+
+  /** Parses and normalises a request body into the storage version of `t`. */
+  decodeBody(t: ResourceType, body: unknown, opts: WriteOptions, expectName?: string): KubeObject {
+    if (!isObject(body)) throw errors.badRequest('the request body must be a Kubernetes object');
+    const obj = body as KubeObject;
+    const { group, version } = obj.apiVersion ? parseApiVersion(String(obj.apiVersion)) : { group: opts.group ?? t.group, version: opts.version ?? t.version };
+    if (obj.kind === undefined || obj.apiVersion === undefined) {
+      obj.kind ??= t.kind;
+      obj.apiVersion ??= group ? `${group}/${version}` : version;
+    }
+    const served = this.catalog.byKind(group, version, String(obj.kind));
+    if (!served || served !== t) {
+      throw errors.badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${t.group ? `${t.group}/` : ''}${t.version}) or kind ${String(obj.kind)} does not match ${t.kind}`);
+    }
+    if (!isObject(obj.metadata)) obj.metadata = {};
+    const stored = toStorageVersion(obj, t, group);
+    const warnings: string[] = [];
+    const pruned = t.model ? pruneUnknownFields(stored, typeRef(t)) : [];
+    if (pruned.length > 0) {
+      const validation = opts.fieldValidation ?? 'Warn';
+      if (validation === 'Strict') {
+        throw errors.badRequest(`strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`, pruned.map((p) => ({ reason: 'FieldValueInvalid', field: p, message: `unknown field "${p}"` })));
+      }
+      if (validation === 'Warn') warnings.push(...pruned.map((p) => `unknown field "${p}"`));
+    }
+    opts.warnings?.push(...warnings);
+    if (expectName !== undefined && stored.metadata.name !== undefined && stored.metadata.name !== expectName) {
+      throw errors.badRequest(`the name of the object (${stored.metadata.name}) does not match the name on the URL (${expectName})`);
+    }
+    return stored;
+  }
+
+  private checkNamespace(t: ResourceType, namespace: string | undefined, obj: KubeObject): void {
+    if (!t.namespaced) {
+      delete obj.metadata.namespace;
+      return;
+    }
+    if (!namespace) throw errors.badRequest('namespace is required for a namespaced resource');
+    if (obj.metadata.namespace && obj.metadata.namespace !== namespace) {
+      throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    obj.metadata.namespace = namespace;
+  }
+
+  private async namespaceAcceptsWrites(t: ResourceType, namespace: string | undefined): Promise<void> {
+    if (!t.namespaced || !namespace) return;
+    const nsType = this.catalog.byKind('', 'v1', 'Namespace');
+    if (!nsType) return;
+    const ns = await this.tryGet(nsType, undefined, namespace);
+    if (!ns) throw errors.notFound({ group: '', plural: 'namespaces', name: namespace });
+    if (ns.metadata.deletionTimestamp) {
+      throw new KitfedError(`${t.kind.toLowerCase()}s "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`.replace('"" ', ''), 403, 'Forbidden', {
+        kind: t.plural,
+        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
+      });
+    }
+  }
+
+  async create(t: ResourceType, namespace: string | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    const obj = this.decodeBody(t, body, opts);
+    this.checkNamespace(t, namespace, obj);
+    return this.createDecoded(t, obj, opts);
+  }
+
+  private async createDecoded(t: ResourceType, obj: KubeObject, opts: WriteOptions): Promise<KubeObject> {
+    const meta = obj.metadata;
+    if (!meta.name && meta.generateName) {
+      const causes = validateName(`${meta.generateName}a`, 'dns1123-subdomain', 'metadata.generateName');
+      if (causes.length) throw errors.invalid({ group: t.group, kind: t.kind, name: '' }, causes);
+      meta.name = `${meta.generateName}${randomSuffix()}`;
+    }
+    await this.namespaceAcceptsWrites(t, meta.namespace);
+    const now = this.now();
+    meta.uid = randomUUID();
+    meta.creationTimestamp = nowIso(now);
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    if (t.hasStatus) {
+      meta.generation = 1;
+      delete obj.status;
+    } else delete meta.generation;
+    if (t.kind === 'Namespace') obj.status = { phase: 'Active' };
+    applyDefaults(obj);
+    await this.admit('CREATE', t, obj, undefined, opts);
+    delete obj.metadata.managedFields;
+    recordUpdate(undefined, obj, typeRef(t), opts.fieldManager ?? 'unknown');
+    if (opts.dryRun) return obj;
+    const key = storageKey(t, meta.namespace, meta.name!);
+    try {
+      const rev = await this.store.create(key, this.encode(obj));
+      meta.resourceVersion = String(rev);
+      return obj;
+    } catch (err) {
+      this.mapStoreError(err, t, meta.name!);
+    }
+  }
+
+  /**
+   * Read-modify-write with compare-and-swap, retried on conflicts unless the caller pinned
+   * a resourceVersion. `mutate` returns the desired object (or the same one for no change).
+   * With `allowCreate`, `mutate` is called with undefined when the object is absent.
+   */
+  private async guaranteedUpdate(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    opts: WriteOptions,
+    mutate: (current: KubeObject | undefined) => KubeObject,
+    allowCreate = false,
+  ): Promise<KubeObject> {
+    const key = storageKey(t, namespace, name);
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      let kv: KeyValue | undefined;
+      try {
+        kv = await this.store.get(key);
+      } catch (err) {
+        this.mapStoreError(err, t, name);
+      }
+      if (!kv) {
+        if (!allowCreate) throw errors.notFound(this.ref(t, name));
+        const created = mutate(undefined);
+        this.checkNamespace(t, namespace, created);
+        try {
+          return await this.createDecoded(t, created, opts);
+        } catch (err) {
+          if (err instanceof KitfedError && err.reason === 'AlreadyExists') continue;
+          throw err;
+        }
+      }
+      const current = this.decode(kv.value, kv.modRevision);
+      const desired = mutate(cloneJson(current));
+      const pinned = desired.metadata.resourceVersion;
+      if (pinned !== undefined && pinned !== '' && pinned !== current.metadata.resourceVersion) {
+        throw errors.conflict(this.ref(t, name), 'the object has been modified; please apply your changes to the latest version and try again');
+      }
+      const next = await this.prepareUpdate(t, current, desired, opts);
+      if (sameObject(current, next)) return current;
+      if (opts.dryRun) return next;
+      try {
+        if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !(t.kind === 'Namespace' && namespaceFinalizers(next).length > 0)) {
+          const { revision } = await this.store.delete(key, kv.modRevision);
+          next.metadata.resourceVersion = String(revision);
+          return next;
+        }
+        const rev = await this.store.update(key, this.encode(next), kv.modRevision);
+        next.metadata.resourceVersion = String(rev);
+        return next;
+      } catch (err) {
+        if (err instanceof StoreError && err.code === 'Conflict' && (pinned === undefined || pinned === '')) continue;
+        if (err instanceof StoreError && err.code === 'NotFound') throw errors.notFound(this.ref(t, name));
+        this.mapStoreError(err, t, name);
+      }
+    }
+    throw errors.conflict(this.ref(t, name), `too many concurrent updates (gave up after ${MAX_RETRIES} attempts)`);
+  }
+
+  /** Applies kind semantics to an update: immutable metadata, status vs main resource, generation. */
+  private async prepareUpdate(t: ResourceType, current: KubeObject, desired: KubeObject, opts: WriteOptions): Promise<KubeObject> {
+    const next = desired;
+    const m = next.metadata;
+    const c = current.metadata;
+    m.name = c.name;
+    m.namespace = c.namespace;
+    m.uid = c.uid;
+    m.creationTimestamp = c.creationTimestamp;
+    m.resourceVersion = c.resourceVersion;
+    if (c.deletionTimestamp) m.deletionTimestamp = c.deletionTimestamp;
+    else if (!opts.deleting) delete m.deletionTimestamp;
+    if (c.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = c.deletionGracePeriodSeconds;
+    if (opts.subresource === 'status') {
+      const status = next.status;
+      const merged: KubeObject = { ...cloneJson(current), status };
+      if (status === undefined) delete merged.status;
+      merged.metadata.managedFields = next.metadata.managedFields ?? current.metadata.managedFields;
+      if (t.kind === 'Namespace' && isObject(status) && current.metadata.deletionTimestamp) (merged.status as Record<string, unknown>).phase = 'Terminating';
+      recordUpdate(current, merged, typeRef(t), opts.fieldManager ?? 'unknown', 'status');
+      await this.admit('UPDATE', t, merged, current, opts);
+      return merged;
+    }
+    if (t.hasStatus) {
+      if (current.status === undefined) delete next.status;
+      else next.status = cloneJson(current.status);
+    }
+    if (t.hasStatus) m.generation = specOf(next) !== specOf(current) ? (c.generation ?? 1) + 1 : (c.generation ?? 1);
+    else delete m.generation;
+    if (m.deletionTimestamp && !opts.deleting) {
+      const added = (m.finalizers ?? []).filter((f) => !(c.finalizers ?? []).includes(f));
+      if (added.length > 0) {
+        throw errors.invalid({ group: t.group, kind: t.kind, name: m.name ?? '' }, [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` }]);
+      }
+    }
+    applyDefaults(next);
+    await this.admit('UPDATE', t, next, current, opts);
+    recordUpdate(current, next, typeRef(t), opts.fieldManager ?? 'unknown');
+    return next;
+  }
+
+  async update(t: ResourceType, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    if (opts.subresource === 'scale') return this.updateScale(t, namespace, name, body, opts);
+    const obj = this.decodeBody(t, body, opts, name);
+    this.checkNamespace(t, namespace, obj);
+    const rv = obj.metadata.resourceVersion;
+    return this.guaranteedUpdate(t, namespace, name, opts, (current) => {
+      if (!current) return obj;
+      return { ...obj, metadata: { ...obj.metadata, resourceVersion: rv ?? '' } };
+    });
+  }
+
+  async patch(t: ResourceType, namespace: string | undefined, name: string, type: PatchType, patchBody: string, opts: WriteOptions = {}): Promise<KubeObject> {
+    if (opts.subresource === 'scale') {
+      const scale = await this.getScale(t, namespace, name);
+      const patched = applyPatch(type, scale, parsePatchBody(type, patchBody), { kind: 'object', name: 'V1Scale' });
+      return this.updateScale(t, namespace, name, patched, opts);
+    }
+    if (type === 'apply') return this.apply(t, namespace, name, patchBody, opts);
+    if (type === 'strategic' && !t.model) {
+      throw errors.unsupportedMediaType(`application/strategic-merge-patch+json is not supported for ${t.kind} (use a JSON merge patch)`);
+    }
+    const patch = parsePatchBody(type, patchBody);
+    const servedGroup = opts.group ?? t.group;
+    const servedVersion = opts.version ?? t.version;
+    return this.guaranteedUpdate(t, namespace, name, opts, (current) => {
+      const served = convertForServing(current!, t, servedGroup, servedVersion);
+      const rvBefore = served.metadata.resourceVersion;
+      const patched = applyPatch(type, served, patch, typeRef(t));
+      if (!isObject(patched)) throw errors.badRequest('the patch produced a value that is not an object');
+      const obj = this.decodeBody(t, patched, { ...opts, fieldValidation: opts.fieldValidation ?? 'Ignore' }, name);
+      // A resourceVersion in the patch is a precondition; otherwise the update is unconditional.
+      if (obj.metadata.resourceVersion === rvBefore) obj.metadata.resourceVersion = '';
+      return obj;
+    });
+  }
+
+  private async apply(t: ResourceType, namespace: string | undefined, name: string, body: string, opts: WriteOptions): Promise<KubeObject> {
+    if (!opts.fieldManager) throw errors.badRequest('PATCH with application/apply-patch+yaml requires the fieldManager query parameter');
+    let parsed: unknown;
+    try {
+      parsed = YAML.parse(body);
+    } catch (err) {
+      throw errors.badRequest(`error decoding YAML: ${(err as Error).message}`);
+    }
+    const applied = this.decodeBody(t, parsed, opts, name);
+    if (!applied.metadata.name) applied.metadata.name = name;
+    const manager = opts.fieldManager;
+    const tr = typeRef(t);
+    const merge = (target: unknown, patch: unknown) => strategicMergePatch(target, patch, tr);
+    return this.guaranteedUpdate(
+      t,
+      namespace,
+      name,
+      { ...opts, fieldManager: manager },
+      (current) => {
+        const pinned = applied.metadata.resourceVersion;
+        const result = serverSideApply(current, applied, tr, manager, opts.force === true, merge);
+        result.metadata.resourceVersion = pinned ?? '';
+        if (!current) {
+          result.metadata.name = name;
+          if (t.namespaced) result.metadata.namespace = namespace;
+        }
+        return result;
+      },
+      true,
+    );
+  }
+
+  async getScale(t: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject> {
+    const obj = await this.get(t, namespace, name);
+    const spec = (obj.spec ?? {}) as Record<string, unknown>;
+    const status = (obj.status ?? {}) as Record<string, unknown>;
+    const selector = fromLabelSelector(spec.selector as Parameters<typeof fromLabelSelector>[0]);
+    return {
+      apiVersion: 'autoscaling/v1',
+      kind: 'Scale',
+      metadata: { name, namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp },
+      spec: { replicas: spec.replicas ?? 0 },
+      status: { replicas: status.replicas ?? 0, selector: selectorToString(selector) },
+    };
+  }
+
+  private async updateScale(t: ResourceType, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions): Promise<KubeObject> {
+    if (!isObject(body) || !isObject(body.spec)) throw errors.badRequest('expected an autoscaling/v1 Scale object');
+    const replicas = body.spec.replicas;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+      throw errors.invalid({ group: 'autoscaling', kind: 'Scale', name }, [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
+    }
+    const rv = isObject(body.metadata) ? (body.metadata.resourceVersion as string | undefined) : undefined;
+    await this.guaranteedUpdate(t, namespace, name, { ...opts, subresource: undefined }, (current) => {
+      const next = cloneJson(current!);
+      (next.spec as Record<string, unknown>).replicas = replicas;
+      next.metadata.resourceVersion = rv ?? '';
+      return next;
+    });
+    return this.getScale(t, namespace, name);
+  }
+
+  // ---- delete ------------------------------------------------------------------------
+
+  async delete(t: ResourceType, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
+    const current = await this.get(t, namespace, name);
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== current.metadata.uid) {
+      throw errors.conflict(this.ref(t, name), `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`);
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
+      throw errors.conflict(this.ref(t, name), `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`);
+    }
+    const policy: Propagation = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : 'Background');
+    const addFinalizer = policy === 'Orphan' ? 'orphan' : policy === 'Foreground' ? 'foregroundDeletion' : undefined;
+    const finalizers = current.metadata.finalizers ?? [];
+    const graceful = t.kind === 'Namespace' || finalizers.length > 0 || addFinalizer !== undefined;
+    if (opts.dryRun) return current;
+    if (!graceful) {
+      try {
+        const { revision } = await this.store.delete(storageKey(t, namespace, name), Number(current.metadata.resourceVersion));
+        return { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) } };
+      } catch (err) {
+        if (err instanceof StoreError && err.code === 'Conflict') return this.delete(t, namespace, name, opts);
+        this.mapStoreError(err, t, name);
+      }
+    }
+    return this.guaranteedUpdate(t, namespace, name, { fieldManager: 'kitfed-apiserver', deleting: true }, (cur) => {
+      const next = cloneJson(cur!);
+      next.metadata.resourceVersion = '';
+      if (!next.metadata.deletionTimestamp) {
+        next.metadata.deletionTimestamp = nowIso(this.now());
+        next.metadata.deletionGracePeriodSeconds = 0;
+      }
+      const f = next.metadata.finalizers ?? [];
+      if (addFinalizer && !f.includes(addFinalizer) && !cur!.metadata.deletionTimestamp) next.metadata.finalizers = [...f, addFinalizer];
+      if (t.kind === 'Namespace') next.status = { ...(isObject(next.status) ? next.status : {}), phase: 'Terminating' };
+      return next;
+    });
+  }
+
+  async deleteCollection(t: ResourceType, namespace: string | undefined, listOpts: ListOptions, opts: DeleteOptions = {}): Promise<KubeList> {
+    const list = await this.list(t, namespace, listOpts);
+    const deleted: KubeObject[] = [];
+    for (const item of list.items) {
+      try {
+        deleted.push(await this.delete(t, item.metadata.namespace, item.metadata.name!, opts));
+      } catch (err) {
+        if (!(err instanceof KitfedError && err.code === 404)) throw err;
+      }
+    }
+    return { ...list, items: deleted };
+  }
+
+  /** Internal write used by controllers in the API server process (GC, namespace lifecycle). */
+  async mutate(t: ResourceType, namespace: string | undefined, name: string, fn: (o: KubeObject) => KubeObject | undefined, subresource?: 'status'): Promise<KubeObject | undefined> {
+    try {
+      return await this.guaranteedUpdate(t, namespace, name, { fieldManager: 'kitfed-apiserver', subresource }, (cur) => {
+        const next = fn(cloneJson(cur!)) ?? cur!;
+        next.metadata.resourceVersion = '';
+        return next;
+      });
+    } catch (err) {
+      if (err instanceof KitfedError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+}
+
+function namespaceFinalizers(ns: KubeObject): string[] {
+  const spec = ns.spec;
+  return isObject(spec) && Array.isArray(spec.finalizers) ? (spec.finalizers as string[]) : [];
+}
+
+function randomSuffix(): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  let s = '';
+  for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return s;
+}
+
+function parsePatchBody(type: PatchType, body: string): unknown {
+  try {
+    return type === 'apply' ? YAML.parse(body) : JSON.parse(body);
+  } catch (err) {
+    throw errors.badRequest(`error decoding patch: ${(err as Error).message}`);
+  }
+}
+
+function applyPatch(type: PatchType, target: KubeObject, patch: unknown, t: TypeRef): unknown {
+  switch (type) {
+    case 'json':
+      return jsonPatch(target, patch);
+    case 'merge':
+      return mergePatch(target, patch);
+    case 'strategic':
+      return strategicMergePatch(target, patch, t);
+    default:
+      throw errors.unsupportedMediaType(type);
+  }
+}
+
+/** Kind-specific rules beyond the schema (what kube's validation packages check). */
+function kindRules(t: ResourceType, obj: KubeObject, old: KubeObject | undefined): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const spec = isObject(obj.spec) ? obj.spec : {};
+  if (t.kind === 'ReplicaSet' || t.kind === 'Deployment') {
+    const selector = spec.selector as Parameters<typeof fromLabelSelector>[0];
+    const reqs = fromLabelSelector(selector);
+    if (!selector || reqs.length === 0) causes.push({ reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value' });
+    const template = isObject(spec.template) ? spec.template : {};
+    const labels = isObject(template.metadata) ? (template.metadata.labels as Record<string, string> | undefined) : undefined;
+    if (reqs.length > 0 && !matchesLabels(reqs, labels)) {
+      causes.push({ reason: 'FieldValueInvalid', field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\`` });
+    }
+    const containers = isObject(template.spec) ? template.spec.containers : undefined;
+    if (!Array.isArray(containers) || containers.length === 0) causes.push({ reason: 'FieldValueRequired', field: 'spec.template.spec.containers', message: 'Required value' });
+    if (typeof spec.replicas === 'number' && spec.replicas < 0) causes.push({ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${spec.replicas}: must be greater than or equal to 0` });
+    if (old && JSON.stringify((old.spec as Record<string, unknown> | undefined)?.selector) !== JSON.stringify(selector) && t.kind !== 'ReplicaSet') {
+      causes.push({ reason: 'FieldValueInvalid', field: 'spec.selector', message: 'Invalid value: field is immutable' });
+    }
+  }
+  if (t.kind === 'ConfigMap' || t.kind === 'Secret') {
+    for (const field of ['data', 'binaryData', 'stringData']) {
+      for (const key of Object.keys(isObject(obj[field]) ? (obj[field] as object) : {})) {
+        if (!/^[-._a-zA-Z0-9]+$/.test(key) || key.length > 253) {
+          causes.push({ reason: 'FieldValueInvalid', field: `${field}[${key}]`, message: `Invalid value: ${JSON.stringify(key)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'` });
+        }
+      }
+    }
+    if (t.kind === 'Secret' && isObject(obj.stringData)) {
+      const data = (isObject(obj.data) ? obj.data : {}) as Record<string, string>;
+      for (const [k, v] of Object.entries(obj.stringData)) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+      obj.data = data;
+      delete obj.stringData;
+    }
+    if (old && old.immutable === true && JSON.stringify(old.data) !== JSON.stringify(obj.data)) {
+      causes.push({ reason: 'FieldValueForbidden', field: 'data', message: 'Forbidden: field is immutable when `immutable` is set' });
+    }
+  }
+  return causes;
+}

@@ -1,0 +1,202 @@
+/**
+ * The table of served resource types. Adding a kind is one entry here: discovery, routing,
+ * storage keys, OpenAPI, validation and `kubectl get` columns all derive from it.
+ */
+
+export type Subresource = 'status' | 'scale';
+
+export interface TableColumn {
+  name: string;
+  type: 'string' | 'integer' | 'date' | 'number' | 'boolean';
+  format?: string;
+  description?: string;
+  priority?: number;
+  /** Dotted path into the object, or a function computing the cell. */
+  value: string | ((obj: Record<string, unknown>) => unknown);
+}
+
+export interface ResourceType {
+  group: string;
+  /** The storage (preferred) version. */
+  version: string;
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames?: string[];
+  categories?: string[];
+  namespaced: boolean;
+  subresources?: Subresource[];
+  /** Other group/versions accepted and served for this type (same schema; stored as `group/version`). */
+  aliases?: Array<{ group: string; version: string }>;
+  /** Extra printer columns after NAME (AGE is added last). */
+  columns?: TableColumn[];
+  /** Name of the client-node model for the schema (e.g. `V1Deployment`). */
+  model?: string;
+  /** Kinds whose `spec` changes bump `metadata.generation` (true for kinds with a spec and status). */
+  hasStatus?: boolean;
+  /** Field selector paths beyond metadata.name and metadata.namespace. */
+  fieldSelectors?: string[];
+}
+
+
+function path(p: string): TableColumn['value'] {
+  return p;
+}
+
+const replicaColumns: TableColumn[] = [
+  { name: 'Desired', type: 'integer', value: path('spec.replicas') },
+  { name: 'Current', type: 'integer', value: (o) => get(o, 'status.replicas') ?? 0 },
+  { name: 'Ready', type: 'integer', value: (o) => get(o, 'status.readyReplicas') ?? 0 },
+];
+
+export const RESOURCES: ResourceType[] = [
+  {
+    group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', singular: 'namespace', shortNames: ['ns'],
+    namespaced: false, subresources: ['status'], hasStatus: true, model: 'V1Namespace',
+    fieldSelectors: ['status.phase'],
+    columns: [{ name: 'Status', type: 'string', value: path('status.phase') }],
+  },
+  {
+    group: '', version: 'v1', kind: 'Secret', plural: 'secrets', singular: 'secret', namespaced: true, model: 'V1Secret',
+    fieldSelectors: ['type'],
+    columns: [
+      { name: 'Type', type: 'string', value: path('type') },
+      { name: 'Data', type: 'integer', value: (o) => Object.keys((o.data as object | undefined) ?? {}).length },
+    ],
+  },
+  {
+    group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', singular: 'configmap', shortNames: ['cm'],
+    namespaced: true, model: 'V1ConfigMap',
+    columns: [{ name: 'Data', type: 'integer', value: (o) => Object.keys((o.data as object | undefined) ?? {}).length + Object.keys((o.binaryData as object | undefined) ?? {}).length }],
+  },
+  {
+    group: '', version: 'v1', kind: 'Event', plural: 'events', singular: 'event', shortNames: ['ev'], namespaced: true,
+    model: 'CoreV1Event',
+    fieldSelectors: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+    columns: [
+      { name: 'Type', type: 'string', value: path('type') },
+      { name: 'Reason', type: 'string', value: path('reason') },
+      { name: 'Object', type: 'string', value: (o) => `${String(get(o, 'involvedObject.kind') ?? '').toLowerCase()}/${String(get(o, 'involvedObject.name') ?? '')}` },
+      { name: 'Message', type: 'string', value: path('message') },
+    ],
+  },
+  {
+    group: '', version: 'v1', kind: 'Service', plural: 'services', singular: 'service', shortNames: ['svc'], namespaced: true,
+    subresources: ['status'], hasStatus: true, model: 'V1Service', categories: ['all'],
+    columns: [
+      { name: 'Type', type: 'string', value: (o) => get(o, 'spec.type') ?? 'ClusterIP' },
+      { name: 'Cluster-IP', type: 'string', value: (o) => get(o, 'spec.clusterIP') ?? '<none>' },
+      { name: 'External-IP', type: 'string', value: (o) => lbAddresses(o) },
+      { name: 'Port(s)', type: 'string', value: (o) => ((get(o, 'spec.ports') as Array<Record<string, unknown>> | undefined) ?? []).map((p) => `${String(p.port)}${p.nodePort ? `:${String(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`).join(',') },
+    ],
+  },
+  {
+    group: 'apps', version: 'v1', kind: 'ReplicaSet', plural: 'replicasets', singular: 'replicaset', shortNames: ['rs'],
+    namespaced: true, subresources: ['status', 'scale'], hasStatus: true, model: 'V1ReplicaSet', categories: ['all'],
+    aliases: [{ group: 'extensions', version: 'v1beta1' }],
+    columns: replicaColumns,
+  },
+  {
+    group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', singular: 'deployment', shortNames: ['deploy'],
+    namespaced: true, subresources: ['status', 'scale'], hasStatus: true, model: 'V1Deployment', categories: ['all'],
+    aliases: [{ group: 'extensions', version: 'v1beta1' }],
+    columns: [
+      { name: 'Ready', type: 'string', value: (o) => `${String(get(o, 'status.readyReplicas') ?? 0)}/${String(get(o, 'spec.replicas') ?? 1)}` },
+      { name: 'Up-to-date', type: 'integer', value: (o) => get(o, 'status.updatedReplicas') ?? 0 },
+      { name: 'Available', type: 'integer', value: (o) => get(o, 'status.availableReplicas') ?? 0 },
+    ],
+  },
+  {
+    group: 'networking.k8s.io', version: 'v1', kind: 'Ingress', plural: 'ingresses', singular: 'ingress', shortNames: ['ing'],
+    namespaced: true, subresources: ['status'], hasStatus: true, model: 'V1Ingress',
+    aliases: [{ group: 'extensions', version: 'v1beta1' }],
+    columns: [
+      { name: 'Class', type: 'string', value: (o) => get(o, 'spec.ingressClassName') ?? '<none>' },
+      { name: 'Hosts', type: 'string', value: (o) => ((get(o, 'spec.rules') as Array<Record<string, unknown>> | undefined) ?? []).map((r) => r.host ?? '*').join(',') || '*' },
+      { name: 'Address', type: 'string', value: (o) => lbAddresses(o, '') },
+    ],
+  },
+  {
+    group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true,
+    model: 'V1Lease',
+    columns: [{ name: 'Holder', type: 'string', value: path('spec.holderIdentity') }],
+  },
+  {
+    group: 'federation.kitfed.io', version: 'v1beta1', kind: 'Cluster', plural: 'clusters', singular: 'cluster',
+    namespaced: false, subresources: ['status'], hasStatus: true,
+    columns: [
+      { name: 'Ready', type: 'string', value: (o) => conditionStatus(o, 'Ready') },
+      { name: 'Region', type: 'string', value: (o) => get(o, 'status.region') ?? '' },
+      { name: 'Zones', type: 'string', value: (o) => ((get(o, 'status.zones') as string[] | undefined) ?? []).join(',') },
+    ],
+  },
+];
+
+/** Dotted-path read of plain JSON. */
+export function get(obj: unknown, dotted: string): unknown {
+  let cur: unknown = obj;
+  for (const part of dotted.split('.')) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+function conditionStatus(obj: Record<string, unknown>, type: string): string {
+  const conditions = (get(obj, 'status.conditions') as Array<{ type: string; status: string }> | undefined) ?? [];
+  return conditions.find((c) => c.type === type)?.status ?? 'Unknown';
+}
+
+function lbAddresses(obj: Record<string, unknown>, none = '<none>'): string {
+  const ingress = (get(obj, 'status.loadBalancer.ingress') as Array<{ ip?: string; hostname?: string }> | undefined) ?? [];
+  if (ingress.length === 0) return get(obj, 'spec.type') === 'LoadBalancer' ? '<pending>' : none;
+  return ingress.map((i) => i.ip ?? i.hostname ?? '').join(',');
+}
+
+/** Lookups over a resource table (the federation's, or a member cluster's extended one). */
+export class ResourceCatalog {
+  readonly all: readonly ResourceType[];
+  private readonly byGvr = new Map<string, ResourceType>();
+  private readonly byGvk = new Map<string, ResourceType>();
+
+  constructor(types: readonly ResourceType[]) {
+    this.all = types;
+    for (const t of types) {
+      for (const gv of [{ group: t.group, version: t.version }, ...(t.aliases ?? [])]) {
+        this.byGvr.set(`${gv.group}/${gv.version}/${t.plural}`, t);
+        this.byGvk.set(`${gv.group}/${gv.version}/${t.kind}`, t);
+      }
+    }
+  }
+
+  byResource(group: string, version: string, plural: string): ResourceType | undefined {
+    return this.byGvr.get(`${group}/${version}/${plural}`);
+  }
+
+  byKind(group: string, version: string, kind: string): ResourceType | undefined {
+    return this.byGvk.get(`${group}/${version}/${kind}`);
+  }
+
+  /** Every group/version served, with its resource types. */
+  groupVersions(): Map<string, { group: string; version: string; types: ResourceType[] }> {
+    const out = new Map<string, { group: string; version: string; types: ResourceType[] }>();
+    for (const t of this.all) {
+      for (const gv of [{ group: t.group, version: t.version }, ...(t.aliases ?? [])]) {
+        const k = `${gv.group}/${gv.version}`;
+        let entry = out.get(k);
+        if (!entry) out.set(k, (entry = { ...gv, types: [] }));
+        entry.types.push(t);
+      }
+    }
+    return out;
+  }
+}
+
+/** Storage key prefix of a type: `/registry/<group or core>/<plural>/`. */
+export function keyPrefix(t: ResourceType): string {
+  return `/registry/${t.group || 'core'}/${t.plural}/`;
+}
+
+export function storageKey(t: ResourceType, namespace: string | undefined, name: string): string {
+  return t.namespaced ? `${keyPrefix(t)}${namespace}/${name}` : `${keyPrefix(t)}${name}`;
+}

@@ -1,0 +1,587 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import YAML from 'yaml';
+import { errors, KitfedError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import { isObject, type KubeObject } from '../core/kube.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { Housekeeper } from './housekeeping.js';
+import { openApiV3Doc, openApiV3Index } from './openapi.js';
+import { Registry, type AdmissionPlugin, type DeleteOptions, type FieldValidation, type PatchType, type Propagation, type WatchEvent, type WriteOptions } from './registry.js';
+import { RESOURCES, ResourceCatalog, type ResourceType } from './resources.js';
+import { convertForServing } from './serving.js';
+import { MemoryStore } from './storage/memory.js';
+import type { Store } from './storage/types.js';
+import { tableRow, toTable, type IncludeObject } from './table.js';
+
+const log = createLogger('apiserver');
+
+export interface Authenticator {
+  /** Returns the user name, or undefined for an anonymous request. */
+  authenticate(req: IncomingMessage): string | undefined;
+}
+
+export interface ApiServerOptions {
+  /** @default a new MemoryStore */
+  store?: Store;
+  /** @default the federation's resource table */
+  resources?: readonly ResourceType[];
+  admission?: AdmissionPlugin[];
+  host?: string;
+  /** @default 0 (a free port) */
+  port?: number;
+  /** @default 3 MiB */
+  maxBodyBytes?: number;
+  /** Non-watch requests fail with 504 after this. @default 60000 */
+  requestTimeoutMs?: number;
+  /** Interval of BOOKMARK events for watches that allow them. @default 10000 */
+  bookmarkIntervalMs?: number;
+  /** Most concurrent watches one client (user or address) may hold. @default 500 */
+  maxWatchesPerClient?: number;
+  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
+  authenticator?: Authenticator;
+  /** Intercepts every request first (fault injection in sandboxes); return true when handled. */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  /** Counts requests by verb (sandbox statistics). */
+  onRequest?: (verb: string, path: string) => void;
+}
+
+export interface ApiServer {
+  readonly url: string;
+  readonly port: number;
+  readonly registry: Registry;
+  readonly catalog: ResourceCatalog;
+  close(): Promise<void>;
+}
+
+interface Route {
+  group: string;
+  version: string;
+  type: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
+  const store = options.store ?? new MemoryStore();
+  const catalog = new ResourceCatalog(options.resources ?? RESOURCES);
+  const registry = new Registry(store, catalog, { admission: options.admission });
+  await registry.start();
+  const housekeeper = new Housekeeper(registry);
+  await housekeeper.start();
+  const handler = new Handler(registry, catalog, options);
+  const listener = (req: IncomingMessage, res: ServerResponse) => void handler.handle(req, res);
+  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: !!options.tls.ca, rejectUnauthorized: false }, listener) : http.createServer(listener);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host ?? '127.0.0.1';
+  const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  handler.address = `${host}:${port}`;
+  return {
+    url,
+    port,
+    registry,
+    catalog,
+    async close() {
+      handler.closing = true;
+      housekeeper.stop();
+      handler.endWatches();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5000).unref();
+      });
+      registry.close();
+      await store.close();
+    },
+  };
+}
+
+function mediaTypes(accept: string | undefined): Array<{ type: string; params: Record<string, string> }> {
+  return (accept ?? 'application/json')
+    .split(',')
+    .map((part) => {
+      const [type, ...rest] = part.split(';').map((s) => s.trim());
+      const params: Record<string, string> = {};
+      for (const p of rest) {
+        const eq = p.indexOf('=');
+        if (eq > 0) params[p.slice(0, eq)] = p.slice(eq + 1);
+      }
+      return { type: (type ?? '').toLowerCase(), params };
+    })
+    .filter((m) => m.type);
+}
+
+type Output = 'json' | 'yaml' | 'table';
+
+function negotiate(accept: string | undefined, allowTable: boolean): Output {
+  for (const m of mediaTypes(accept)) {
+    if (m.type === 'application/json' && m.params.as === 'Table') {
+      if (allowTable && m.params.g === 'meta.k8s.io') return 'table';
+      continue;
+    }
+    if (m.params.as) continue;
+    if (m.type === 'application/json' || m.type === '*/*' || m.type === 'application/*') return 'json';
+    if (m.type === 'application/yaml') return 'yaml';
+  }
+  if (mediaTypes(accept).some((m) => m.type === 'application/vnd.kubernetes.protobuf')) return 'json';
+  throw errors.notAcceptable(`only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io`);
+}
+
+class Handler {
+  address = '127.0.0.1';
+  closing = false;
+  private readonly watches = new Set<() => void>();
+  private readonly watchesByClient = new Map<string, number>();
+  private readonly maxBody: number;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly catalog: ResourceCatalog,
+    private readonly options: ApiServerOptions,
+  ) {
+    this.maxBody = options.maxBodyBytes ?? 3 * 1024 * 1024;
+    this.timeoutMs = options.requestTimeoutMs ?? 60_000;
+  }
+
+  endWatches(): void {
+    for (const end of [...this.watches]) end();
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://x');
+    try {
+      if (this.options.intercept && (await this.options.intercept(req, res))) return;
+      if (this.options.authenticator && !PUBLIC_PATHS.has(url.pathname)) {
+        const user = this.options.authenticator.authenticate(req);
+        if (!user) throw errors.unauthorized();
+      }
+      await this.route(req, res, url);
+    } catch (err) {
+      this.fail(res, err, req);
+    } finally {
+      if (log.isLevelEnabled('debug')) {
+        log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+      }
+    }
+  }
+
+  private fail(res: ServerResponse, err: unknown, req?: IncomingMessage): void {
+    const e = err instanceof KitfedError ? err : errors.internal(err instanceof Error ? err.message : String(err), err);
+    if (e.code >= 500) log.error({ method: req?.method, path: req?.url?.split('?')[0], code: e.code, err: e.message }, 'request failed');
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (e.code === 503 || e.code === 429) res.setHeader('Retry-After', String(e.details.retryAfterSeconds ?? 1));
+    this.send(res, e.code, e.toStatus(), 'json');
+  }
+
+  private send(res: ServerResponse, code: number, body: unknown, output: Output, warnings?: string[]): void {
+    if (warnings && warnings.length > 0) res.setHeader('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+    if (output === 'yaml') {
+      res.writeHead(code, { 'Content-Type': 'application/yaml' });
+      res.end(YAML.stringify(body));
+      return;
+    }
+    const text = JSON.stringify(body);
+    res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private text(res: ServerResponse, code: number, body: string): void {
+    res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    res.end(body);
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const p = url.pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+    switch (p) {
+      case '/healthz':
+      case '/livez':
+      case '/readyz':
+        if (this.closing) return this.text(res, 503, 'shutting down');
+        return this.text(res, 200, url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${p.slice(1)} check passed\n` : 'ok');
+      case '/version':
+        return this.send(res, 200, { major: '1', minor: '32', gitVersion: 'v1.32.0-kitfed', gitCommit: 'kitfed', gitTreeState: 'clean', buildDate: '2026-11-22T00:00:00Z', goVersion: `node${process.versions.node}`, compiler: 'tsc', platform: `${process.platform}/${process.arch}` }, 'json');
+      case '/api':
+        return this.send(res, 200, apiVersions(this.address), 'json');
+      case '/apis':
+        return this.send(res, 200, apiGroupList(this.catalog), 'json');
+      case '/openapi/v3':
+        return this.send(res, 200, openApiV3Index(this.catalog), 'json');
+      case '/openapi/v2':
+        throw errors.notFound({ group: '', plural: 'openapi', name: 'v2' });
+      default:
+        break;
+    }
+    if (p.startsWith('/openapi/v3/')) {
+      const rest = p.slice('/openapi/v3/'.length).split('/');
+      const [group, version] = rest[0] === 'api' ? ['', rest[1] ?? ''] : [rest[1] ?? '', rest[2] ?? ''];
+      const doc = openApiV3Doc(this.catalog, group, version);
+      if (!doc) throw errors.notFound({ group: '', plural: 'openapi', name: p });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': url.searchParams.has('hash') ? 'public, immutable' : 'no-cache', Etag: `"${doc.hash}"` });
+      res.end(doc.json);
+      return;
+    }
+    const segs = p.split('/').filter(Boolean);
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (segs[0] === 'api' && segs.length >= 2) {
+      group = '';
+      version = segs[1]!;
+      rest = segs.slice(2);
+    } else if (segs[0] === 'apis' && segs.length >= 2) {
+      group = segs[1]!;
+      if (segs.length === 2) {
+        const g = apiGroup(this.catalog, group);
+        if (!g) throw errors.notFound({ group: '', plural: 'groups', name: group });
+        return this.send(res, 200, g, 'json');
+      }
+      version = segs[2]!;
+      rest = segs.slice(3);
+    } else {
+      throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
+    }
+    if (rest.length === 0) {
+      const list = apiResourceList(this.catalog, group, version);
+      if (!list) throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
+      return this.send(res, 200, list, 'json');
+    }
+    const route = this.resolve(group, version, rest);
+    this.options.onRequest?.(method, p);
+    await this.dispatch(req, res, url, method, route);
+  }
+
+  private resolve(group: string, version: string, rest: string[]): Route {
+    let namespace: string | undefined;
+    let parts = rest;
+    if (rest[0] === 'namespaces' && rest.length >= 3) {
+      const t = this.catalog.byResource(group, version, rest[2]!);
+      if (t?.namespaced) {
+        namespace = rest[1];
+        parts = rest.slice(2);
+      }
+    }
+    const t = this.catalog.byResource(group, version, parts[0]!);
+    if (!t || parts.length > 3) throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
+    const route: Route = { group, version, type: t, namespace, name: parts[1], subresource: parts[2] };
+    if (route.subresource && !(t.subresources as string[] | undefined)?.includes(route.subresource) && !(t.kind === 'Namespace' && route.subresource === 'finalize')) {
+      throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
+    }
+    return route;
+  }
+
+  private async readBody(req: IncomingMessage): Promise<string> {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.maxBody) {
+      req.resume();
+      throw errors.tooLarge(`the request is too large: limit is ${this.maxBody} bytes`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > this.maxBody) {
+        req.resume();
+        throw errors.tooLarge(`the request is too large: limit is ${this.maxBody} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  private parseBody(req: IncomingMessage, text: string): unknown {
+    const ct = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+    if (text.trim() === '') return undefined;
+    try {
+      if (ct === 'application/json' || ct === '') return JSON.parse(text);
+      if (ct === 'application/yaml' || ct === 'application/x-yaml' || ct === 'text/yaml') return YAML.parse(text);
+    } catch (err) {
+      throw errors.badRequest(`the body of the request could not be decoded as ${ct}: ${(err as Error).message.split('\n')[0]}`);
+    }
+    throw errors.unsupportedMediaType(ct);
+  }
+
+  private writeOptions(url: URL, req: IncomingMessage, route: Route): WriteOptions {
+    const q = url.searchParams;
+    const dryRun = q.getAll('dryRun');
+    if (dryRun.some((d) => d !== 'All')) throw errors.badRequest(`invalid dryRun value ${JSON.stringify(dryRun)}: only "All" is supported`);
+    const fv = q.get('fieldValidation');
+    if (fv && !['Strict', 'Warn', 'Ignore'].includes(fv)) throw errors.badRequest(`fieldValidation must be one of Strict, Warn, Ignore (got ${JSON.stringify(fv)})`);
+    const ua = String(req.headers['user-agent'] ?? 'unknown');
+    return {
+      dryRun: dryRun.length > 0,
+      fieldManager: q.get('fieldManager') ?? (ua.split('/')[0] || 'unknown'),
+      fieldValidation: (fv as FieldValidation | null) ?? undefined,
+      force: q.get('force') === 'true',
+      subresource: route.subresource === 'status' || route.subresource === 'scale' ? route.subresource : undefined,
+      group: route.group,
+      version: route.version,
+      warnings: [],
+    };
+  }
+
+  private output(obj: KubeObject, route: Route): KubeObject {
+    if (obj.kind === 'Scale') return obj;
+    return convertForServing(obj, route.type, route.group, route.version);
+  }
+
+  private respondObject(req: IncomingMessage, res: ServerResponse, url: URL, route: Route, code: number, obj: KubeObject, warnings?: string[]): void {
+    const out = negotiate(req.headers.accept, obj.kind !== 'Scale');
+    const served = this.output(obj, route);
+    if (out === 'table') {
+      return this.send(res, code, toTable(route.type, [served], { resourceVersion: served.metadata.resourceVersion }, includeObject(url)), 'json', warnings);
+    }
+    this.send(res, code, served, out, warnings);
+  }
+
+  private async withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(errors.timeout(`the request did not complete within ${this.timeoutMs / 1000}s (${what})`)), this.timeoutMs);
+    });
+    try {
+      return await Promise.race([p, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse, url: URL, method: string, route: Route): Promise<void> {
+    const { type: t, namespace, name } = route;
+    const q = url.searchParams;
+    if (t.namespaced && !namespace && name) throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
+    if (!name) {
+      switch (method) {
+        case 'GET':
+          if (q.get('watch') === 'true' || q.get('watch') === '1') return this.watch(req, res, url, route);
+          return this.list(req, res, url, route);
+        case 'POST': {
+          if (t.namespaced && !namespace) throw errors.methodNotAllowed();
+          const opts = this.writeOptions(url, req, route);
+          const body = this.parseBody(req, await this.readBody(req));
+          const created = await this.withTimeout(this.registry.create(t, namespace, body, opts), 'create');
+          return this.respondObject(req, res, url, route, 201, created, opts.warnings);
+        }
+        case 'DELETE': {
+          const opts = deleteOptions(url, this.parseBody(req, await this.readBody(req)));
+          const list = await this.withTimeout(this.registry.deleteCollection(t, namespace, { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined }, opts), 'deletecollection');
+          return this.send(res, 200, { ...list, items: list.items.map((o) => this.output(o, route)) }, negotiate(req.headers.accept, false) === 'yaml' ? 'yaml' : 'json');
+        }
+        default:
+          throw errors.methodNotAllowed();
+      }
+    }
+    switch (method) {
+      case 'GET': {
+        if (q.get('watch') === 'true' || q.get('watch') === '1') {
+          url.searchParams.set('fieldSelector', `metadata.name=${name}`);
+          return this.watch(req, res, url, { ...route, name: undefined });
+        }
+        const obj = route.subresource === 'scale' ? await this.registry.getScale(t, namespace, name) : await this.registry.get(t, namespace, name);
+        return this.respondObject(req, res, url, route, 200, obj);
+      }
+      case 'PUT': {
+        const opts = this.writeOptions(url, req, route);
+        const body = this.parseBody(req, await this.readBody(req));
+        if (route.subresource === 'finalize') {
+          const updated = await this.withTimeout(this.registry.mutate(t, namespace, name, (cur) => ({ ...cur, spec: isObject(body) ? body.spec : cur.spec })), 'finalize');
+          if (!updated) throw errors.notFound({ group: t.group, plural: t.plural, name });
+          return this.respondObject(req, res, url, route, 200, updated);
+        }
+        const existed = opts.subresource ? true : (await this.registry.tryGet(t, namespace, name)) !== undefined;
+        if (!existed) {
+          const created = await this.withTimeout(this.registry.create(t, namespace, body, opts), 'create');
+          return this.respondObject(req, res, url, route, 201, created, opts.warnings);
+        }
+        const updated = await this.withTimeout(this.registry.update(t, namespace, name, body, opts), 'update');
+        return this.respondObject(req, res, url, route, 200, updated, opts.warnings);
+      }
+      case 'PATCH': {
+        const opts = this.writeOptions(url, req, route);
+        const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const type = patchType(ct);
+        const body = await this.readBody(req);
+        const existed = type === 'apply' ? (await this.registry.tryGet(t, namespace, name)) !== undefined : true;
+        const patched = await this.withTimeout(this.registry.patch(t, namespace, name, type, body, opts), 'patch');
+        return this.respondObject(req, res, url, route, existed ? 200 : 201, patched, opts.warnings);
+      }
+      case 'DELETE': {
+        const opts = deleteOptions(url, this.parseBody(req, await this.readBody(req)));
+        const deleted = await this.withTimeout(this.registry.delete(t, namespace, name, opts), 'delete');
+        return this.respondObject(req, res, url, route, 200, deleted);
+      }
+      default:
+        throw errors.methodNotAllowed();
+    }
+  }
+
+  private async list(req: IncomingMessage, res: ServerResponse, url: URL, route: Route): Promise<void> {
+    const out = negotiate(req.headers.accept, true);
+    const q = url.searchParams;
+    const limit = q.get('limit');
+    if (limit !== null && !/^\d+$/.test(limit)) throw errors.badRequest(`invalid limit: ${limit}`);
+    const list = await this.withTimeout(
+      this.registry.list(route.type, route.namespace, {
+        labelSelector: q.get('labelSelector') ?? undefined,
+        fieldSelector: q.get('fieldSelector') ?? undefined,
+        limit: limit ? Number(limit) : undefined,
+        continue: q.get('continue') ?? undefined,
+      }),
+      'list',
+    );
+    const items = list.items.map((o) => this.output(o, route));
+    if (out === 'table') return this.send(res, 200, toTable(route.type, items, list.metadata, includeObject(url)), 'json');
+    const apiVersion = route.group ? `${route.group}/${route.version}` : route.version;
+    this.send(res, 200, { apiVersion, kind: list.kind, metadata: list.metadata, items }, out);
+  }
+
+  private clientId(req: IncomingMessage): string {
+    return this.options.authenticator?.authenticate(req) ?? req.socket.remoteAddress ?? 'unknown';
+  }
+
+  private async watch(req: IncomingMessage, res: ServerResponse, url: URL, route: Route): Promise<void> {
+    const out = negotiate(req.headers.accept, true);
+    const q = url.searchParams;
+    const client = this.clientId(req);
+    const max = this.options.maxWatchesPerClient ?? 500;
+    const held = this.watchesByClient.get(client) ?? 0;
+    if (held >= max) throw errors.tooManyRequests(`too many concurrent watches for this client (limit ${max})`);
+    const include = includeObject(url);
+    let first = true;
+    const encode = (e: WatchEvent | { type: 'BOOKMARK' | 'ERROR'; object: object }): string => {
+      if ((e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED') && out === 'table') {
+        const served = this.output(e.object, route);
+        const table = toTable(route.type, [], { resourceVersion: served.metadata.resourceVersion }, include, first);
+        table.rows = [tableRow(route.type, served, include)];
+        first = false;
+        return `${JSON.stringify({ type: e.type, object: table })}\n`;
+      }
+      if (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED') return `${JSON.stringify({ type: e.type, object: this.output(e.object, route) })}\n`;
+      return `${JSON.stringify(e)}\n`;
+    };
+    const buffered: string[] = [];
+    let started = false;
+    const write = (line: string) => {
+      if (!started) buffered.push(line);
+      else res.write(line);
+    };
+    let lastRv = '0';
+    let stop: (() => void) | undefined;
+    try {
+      stop = await this.registry.watch(
+        route.type,
+        route.namespace,
+        {
+          labelSelector: q.get('labelSelector') ?? undefined,
+          fieldSelector: q.get('fieldSelector') ?? undefined,
+          resourceVersion: q.get('resourceVersion') ?? undefined,
+          sendInitialEvents: q.get('sendInitialEvents') === 'true',
+        },
+        (e) => {
+          if (e.object.kind === 'Status') {
+            write(`${JSON.stringify({ type: 'ERROR', object: errors.gone('watch cache lost its store watch; re-list').toStatus() })}\n`);
+            end();
+            return;
+          }
+          lastRv = e.object.metadata.resourceVersion ?? lastRv;
+          write(encode(e));
+        },
+      );
+    } catch (err) {
+      if (err instanceof KitfedError && err.code === 410) {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+        res.end(`${JSON.stringify({ type: 'ERROR', object: err.toStatus() })}\n`);
+        return;
+      }
+      throw err;
+    }
+    this.watchesByClient.set(client, held + 1);
+    res.writeHead(200, { 'Content-Type': out === 'yaml' ? 'application/json' : 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
+    res.flushHeaders();
+    started = true;
+    for (const line of buffered) res.write(line);
+    const bookmarks = q.get('allowWatchBookmarks') === 'true';
+    const kindInfo = { apiVersion: route.group ? `${route.group}/${route.version}` : route.version, kind: route.type.kind };
+    const bookmark = () => {
+      const rv = String(Math.max(Number(lastRv), this.registry.cache.revision));
+      res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { ...kindInfo, metadata: { resourceVersion: rv, annotations: { 'k8s.io/initial-events-end': 'true' } } } })}\n`);
+    };
+    if (bookmarks && q.get('sendInitialEvents') === 'true') bookmark();
+    const timer = bookmarks ? setInterval(bookmark, this.options.bookmarkIntervalMs ?? 10_000) : undefined;
+    const timeoutSeconds = Number(q.get('timeoutSeconds') ?? 1800 + Math.floor(Math.random() * 1800));
+    const deadline = setTimeout(() => end(), timeoutSeconds * 1000);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      stop?.();
+      clearInterval(timer);
+      clearTimeout(deadline);
+      this.watches.delete(end);
+      const n = (this.watchesByClient.get(client) ?? 1) - 1;
+      if (n <= 0) this.watchesByClient.delete(client);
+      else this.watchesByClient.set(client, n);
+      if (!res.writableEnded) res.end();
+    };
+    this.watches.add(end);
+    req.on('close', end);
+    res.on('close', end);
+  }
+}
+
+function includeObject(url: URL): IncludeObject {
+  const v = url.searchParams.get('includeObject');
+  return v === 'None' || v === 'Object' ? v : 'Metadata';
+}
+
+function patchType(contentType: string): PatchType {
+  switch (contentType) {
+    case 'application/json-patch+json':
+      return 'json';
+    case 'application/merge-patch+json':
+      return 'merge';
+    case 'application/strategic-merge-patch+json':
+      return 'strategic';
+    case 'application/apply-patch+yaml':
+    case 'application/apply-patch+json':
+      return 'apply';
+    default:
+      throw errors.unsupportedMediaType(contentType);
+  }
+}
+
+function deleteOptions(url: URL, body: unknown): DeleteOptions {
+  const q = url.searchParams;
+  const b = isObject(body) ? body : {};
+  const policy = (q.get('propagationPolicy') ?? b.propagationPolicy) as string | undefined;
+  if (policy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(policy)) {
+    throw errors.badRequest(`propagationPolicy must be one of Orphan, Background, Foreground (got ${JSON.stringify(policy)})`);
+  }
+  const orphan = q.get('orphanDependents') ?? b.orphanDependents;
+  const dryRun = [...q.getAll('dryRun'), ...(Array.isArray(b.dryRun) ? (b.dryRun as string[]) : [])];
+  const pre = isObject(b.preconditions) ? (b.preconditions as DeleteOptions['preconditions']) : undefined;
+  return {
+    propagationPolicy: policy as Propagation | undefined,
+    orphanDependents: orphan === true || orphan === 'true' ? true : undefined,
+    preconditions: pre,
+    dryRun: dryRun.length > 0,
+    gracePeriodSeconds: q.get('gracePeriodSeconds') !== null ? Number(q.get('gracePeriodSeconds')) : undefined,
+  };
+}
+
