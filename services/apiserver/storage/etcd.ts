@@ -23,10 +23,10 @@ const log = createLogger('storage', { backend: 'etcd' });
  * transactions comparing `create_revision`/`mod_revision` (CAS), watches are etcd's native
  * watches (so several API servers on one etcd see each other's writes), and every call carries
  * a deadline: no quorum or no connection means `StoreError('Unavailable')` within
- * `requestTimeoutMs`, never a hang. An established watch survives a lost connection or member:
- * it reconnects (to any endpoint, backing off from 100 ms up to 2 s) and resumes after the last revision it
- * delivered, with no gap and no duplicate; it ends with `onError` only when etcd cancels it
- * (`Compacted` when its position was compacted meanwhile).
+ * `requestTimeoutMs`, never a hang. An established watch survives a lost connection or
+ * member: it reconnects (to any endpoint, backing off from 100 ms up to 2 s) and resumes after
+ * the last revision it delivered, with no gap and no duplicate; it ends with `onError` only
+ * when etcd cancels it (`Compacted` when its position was compacted meanwhile).
  */
 export class EtcdStore implements Store {
   readonly backend = 'etcd';
@@ -176,7 +176,7 @@ export class EtcdStore implements Store {
     this.client.close();
   }
 
-  /** Strips the store prefix from an etcd key; undefined for a key outside it. */
+  /** Strips the store prefix from an etcd key (every key this store reads is under it). */
   unprefix(key: Buffer): string {
     return key.toString('utf8').slice(this.prefix.length);
   }
