@@ -34,6 +34,17 @@ etcdTest('key prefixes isolate stores sharing one etcd', async (t) => {
   t.is(await b.get('/k'), undefined);
   await b.create('/k', 'b');
   t.deepEqual((await a.list('/')).items.map((i) => i.value), ['a']);
+  // A prefix that extends another one stays separate, even for list('') and watch('').
+  const c = new EtcdStore(etcd.endpoints, { keyPrefix: '/one-more' });
+  t.teardown(() => c.close());
+  const log = new EventLog();
+  t.teardown(await a.watch('', { sinceRevision: 0, ...log.handlers }));
+  await c.create('/k', 'c');
+  const r = await a.update('/k', 'a2');
+  t.deepEqual((await a.list('')).items.map((i) => i.value), ['a2']);
+  t.deepEqual((await log.waitFor(2)).map((e) => [e.value, e.revision > 0]), [['a', true], ['a2', true]]);
+  t.is(log.events.at(-1)!.revision, r);
+  t.is(codeOf(await a.create('no-slash', 'x').catch((e) => e)), 'Internal');
 });
 
 etcdTest('etcd down: calls fail fast with Unavailable; a live watch resumes after etcd returns, without gap or duplicate', async (t) => {

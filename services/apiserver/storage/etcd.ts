@@ -209,8 +209,13 @@ export class EtcdStore implements Store {
     return new StoreError(unavailable ? 'Unavailable' : 'Internal', `etcd ${op} failed: ${message}`, undefined, { cause: err });
   }
 
+  /**
+   * The etcd key of a store key. Under a key prefix, store keys must start with `/` (the API
+   * server's all do) so that prefixes like `/kitfed` and `/kitfed-b` never see each other's keys.
+   */
   private k(key: string): Buffer {
-    return Buffer.from(this.prefix + key, 'utf8');
+    if (this.prefix && key !== '' && !key.startsWith('/')) throw new StoreError('Internal', `etcd store keys must start with "/" (got ${JSON.stringify(key)})`);
+    return Buffer.from(this.prefix + (key === '' && this.prefix ? '/' : key), 'utf8');
   }
 
   /** Runs one RPC with a deadline shared by the client's retries; maps failures to StoreError. */
