@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import YAML from 'yaml';
 import { createLogger } from '../core/log.js';
+import { federationAdmission } from './federation-admission.js';
 import { startApiServer, type ApiServer } from './server.js';
 
 const log = createLogger('apiserver');
@@ -35,7 +36,7 @@ export function kubeconfigFor(server: string, context: string): string {
 /** Runs the API server until SIGINT/SIGTERM. */
 export async function runApiServer(opts: RunApiServerOptions): Promise<void> {
   const { host, port } = parseListen(opts.listen);
-  const server: ApiServer = await startApiServer({ host, port });
+  const server: ApiServer = await startApiServer({ host, port, admission: federationAdmission() });
   log.info({ url: server.url, storage: server.registry.store.backend }, 'API server listening');
   if (opts.kubeconfigOut) {
     await mkdir(dirname(opts.kubeconfigOut), { recursive: true });

@@ -1,0 +1,338 @@
+import http from 'node:http';
+import https from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+import { errors, KitfedError } from './errors.js';
+import { isObject, parseApiVersion, type KubeList, type KubeObject, type Status } from './kube.js';
+
+/**
+ * A small Kubernetes client for kitfed's controllers, deployer and CLI. Credentials and TLS
+ * come from @kubernetes/client-node's KubeConfig (every auth method it supports); requests
+ * go over one keep-alive agent per client with a timeout on every call, and failures are
+ * KitfedErrors carrying the server's Status code and reason.
+ */
+
+export interface ResourceInfo {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+export interface KubeClientOptions {
+  /** Per-request timeout. @default 30000 */
+  timeoutMs?: number;
+  /** @default 'kitfed' */
+  userAgent?: string;
+  /** Keep-alive sockets per client. @default 32 */
+  maxSockets?: number;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  contentType?: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  timeoutMs?: number;
+  accept?: string;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchHandle {
+  stop(): void;
+  /** Resolves when the stream ends (stopped, timed out or broken); rejects never. */
+  done: Promise<KitfedError | undefined>;
+}
+
+export type PatchKind = 'merge' | 'strategic' | 'json';
+
+const PATCH_TYPES: Record<PatchKind, string> = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+};
+
+export class KubeClient {
+  readonly server: string;
+  private readonly agent: http.Agent;
+  private readonly baseOptions: https.RequestOptions;
+  private readonly timeoutMs: number;
+  private readonly userAgent: string;
+  private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
+
+  private constructor(server: string, baseOptions: https.RequestOptions, options: KubeClientOptions) {
+    this.server = server.replace(/\/+$/, '');
+    this.baseOptions = baseOptions;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.userAgent = options.userAgent ?? 'kitfed';
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
+    this.agent = this.server.startsWith('https:') ? new https.Agent({ ...agentOptions, ...pickTls(baseOptions) }) : new http.Agent(agentOptions);
+  }
+
+  /** A client for `context` (default: current-context) of a kubeconfig file or text. */
+  static async fromKubeconfig(source: { file: string } | { text: string }, context?: string, options: KubeClientOptions = {}): Promise<KubeClient> {
+    const kc = new KubeConfig();
+    if ('file' in source) kc.loadFromFile(source.file);
+    else kc.loadFromString(source.text);
+    if (context) {
+      if (!kc.getContextObject(context)) throw errors.badRequest(`kubeconfig has no context ${JSON.stringify(context)} (has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+      kc.setCurrentContext(context);
+    }
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw errors.badRequest(`kubeconfig context ${JSON.stringify(kc.getCurrentContext())} has no cluster`);
+    const opts: https.RequestOptions = {};
+    if (cluster.server.startsWith('https:')) await kc.applyToHTTPSOptions(opts);
+    else {
+      // client-node refuses plain HTTP; loopback sandboxes use it, with at most a bearer token.
+      const token = kc.getCurrentUser()?.token;
+      if (token) opts.headers = { Authorization: `Bearer ${token}` };
+    }
+    return new KubeClient(cluster.server, opts, options);
+  }
+
+  /** Context names of a kubeconfig, in file order. */
+  static contexts(source: { file: string } | { text: string }): string[] {
+    const kc = new KubeConfig();
+    if ('file' in source) kc.loadFromFile(source.file);
+    else kc.loadFromString(source.text);
+    return kc.getContexts().map((c) => c.name);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** One HTTP request; JSON in and out; non-2xx → KitfedError from the Status body. */
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.raw(method, path, opts);
+    const text = res.body;
+    if (res.status >= 200 && res.status < 300) {
+      if (!text) return undefined as T;
+      return (res.contentType.includes('json') ? JSON.parse(text) : text) as T;
+    }
+    throw statusError(res.status, text, `${method} ${path}`);
+  }
+
+  private raw(method: string, path: string, opts: RequestOptions): Promise<{ status: number; body: string; contentType: string }> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    const timeout = opts.timeoutMs ?? this.timeoutMs;
+    const mod = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(
+        url,
+        {
+          ...this.baseOptions,
+          method,
+          agent: this.agent,
+          headers: {
+            ...(this.baseOptions.headers as Record<string, string> | undefined),
+            Accept: opts.accept ?? 'application/json',
+            'User-Agent': this.userAgent,
+            ...(payload !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: String(res.headers['content-type'] ?? '') });
+          });
+          res.on('error', (err) => {
+            clearTimeout(timer);
+            reject(errors.unavailable(`${this.server}: ${err.message}`, err));
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(errors.timeout(`${method} ${this.server}${path}: no answer within ${timeout} ms`));
+      }, timeout);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(errors.unavailable(`${this.server}: ${err.message}`, err));
+      });
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  /** True when `/readyz` (or `/healthz` where readyz is absent) answers ok within the timeout. */
+  async healthy(timeoutMs = 5000): Promise<{ ok: boolean; reason: string }> {
+    for (const path of ['/readyz', '/healthz']) {
+      try {
+        const res = await this.raw('GET', path, { timeoutMs, accept: 'text/plain' });
+        if (res.status === 404 && path === '/readyz') continue;
+        return res.status === 200 ? { ok: true, reason: 'ok' } : { ok: false, reason: `${path} returned ${res.status}` };
+      } catch (err) {
+        return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    return { ok: false, reason: 'no health endpoint' };
+  }
+
+  // ---- discovery ---------------------------------------------------------------------
+
+  /** Resolves apiVersion+kind to its REST resource through discovery (cached per group/version). */
+  async resource(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    const { group, version } = parseApiVersion(apiVersion);
+    const gv = group ? `${group}/${version}` : version;
+    let entry = this.discovery.get(gv);
+    if (!entry) {
+      entry = this.request<{ resources: Array<{ name: string; kind: string; namespaced: boolean }> }>('GET', group ? `/apis/${gv}` : `/api/${version}`).then((list) => {
+        const byKind = new Map<string, ResourceInfo>();
+        for (const r of list.resources) if (!r.name.includes('/')) byKind.set(r.kind, { group, version, kind: r.kind, plural: r.name, namespaced: r.namespaced });
+        return byKind;
+      });
+      entry.catch(() => this.discovery.delete(gv));
+      this.discovery.set(gv, entry);
+    }
+    let info: ResourceInfo | undefined;
+    try {
+      info = (await entry).get(kind);
+    } catch (err) {
+      if (err instanceof KitfedError && err.code === 404) info = undefined;
+      else throw err;
+    }
+    if (!info) throw new KitfedError(`the server ${this.server} does not serve ${kind} in ${gv}`, 404, 'NotFound', { kind });
+    return info;
+  }
+
+  /** The REST path of a collection (no name) or object. */
+  async path(apiVersion: string, kind: string, namespace?: string, name?: string): Promise<string> {
+    const r = await this.resource(apiVersion, kind);
+    return resourcePath(r, namespace, name);
+  }
+
+  // ---- verbs -------------------------------------------------------------------------
+
+  async get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<T> {
+    return this.request<T>('GET', await this.path(apiVersion, kind, namespace, name));
+  }
+
+  async tryGet<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<T | undefined> {
+    try {
+      return await this.get<T>(apiVersion, kind, namespace, name);
+    } catch (err) {
+      if (err instanceof KitfedError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async list<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace?: string, query: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string; resourceVersion?: string } = {}): Promise<KubeList<T>> {
+    return this.request<KubeList<T>>('GET', await this.path(apiVersion, kind, namespace), { query });
+  }
+
+  async create<T extends KubeObject = KubeObject>(obj: KubeObject, opts: { dryRun?: boolean; fieldManager?: string } = {}): Promise<T> {
+    return this.request<T>('POST', await this.path(obj.apiVersion, obj.kind, obj.metadata.namespace), { body: obj, query: writeQuery(opts) });
+  }
+
+  async update<T extends KubeObject = KubeObject>(obj: KubeObject, opts: { dryRun?: boolean; fieldManager?: string; subresource?: 'status' } = {}): Promise<T> {
+    const p = await this.path(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);
+    return this.request<T>('PUT', opts.subresource ? `${p}/${opts.subresource}` : p, { body: obj, query: writeQuery(opts) });
+  }
+
+  async patch<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string, patch: unknown, type: PatchKind = 'merge', opts: { dryRun?: boolean; fieldManager?: string; subresource?: 'status' } = {}): Promise<T> {
+    const p = await this.path(apiVersion, kind, namespace, name);
+    return this.request<T>('PATCH', opts.subresource ? `${p}/${opts.subresource}` : p, { body: patch, contentType: PATCH_TYPES[type], query: writeQuery(opts) });
+  }
+
+  /** Server-side apply of a (partial) object. */
+  async apply<T extends KubeObject = KubeObject>(obj: KubeObject, opts: { fieldManager: string; force?: boolean; dryRun?: boolean; subresource?: 'status' }): Promise<T> {
+    const p = await this.path(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);
+    return this.request<T>('PATCH', opts.subresource ? `${p}/${opts.subresource}` : p, {
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+      query: { ...writeQuery(opts), force: opts.force ? true : undefined },
+    });
+  }
+
+  async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string, opts: { propagationPolicy?: 'Orphan' | 'Background' | 'Foreground'; preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: boolean } = {}): Promise<KubeObject | Status> {
+    const body = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: opts.propagationPolicy, preconditions: opts.preconditions, dryRun: opts.dryRun ? ['All'] : undefined };
+    return this.request('DELETE', await this.path(apiVersion, kind, namespace, name), { body });
+  }
+
+  /**
+   * Streams watch events of a collection. `onEvent` gets every event (ERROR included: a 410
+   * means re-list). The handle's `done` resolves when the stream ends.
+   */
+  async watch(apiVersion: string, kind: string, namespace: string | undefined, query: { resourceVersion?: string; labelSelector?: string; fieldSelector?: string; allowWatchBookmarks?: boolean; timeoutSeconds?: number }, onEvent: (type: WatchEventType, obj: KubeObject) => void): Promise<WatchHandle> {
+    const url = new URL(this.server + (await this.path(apiVersion, kind, namespace)));
+    url.searchParams.set('watch', 'true');
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    const mod = url.protocol === 'https:' ? https : http;
+    let stopRequested = false;
+    let resolveDone!: (e: KitfedError | undefined) => void;
+    const done = new Promise<KitfedError | undefined>((r) => (resolveDone = r));
+    const req = mod.request(url, { ...this.baseOptions, method: 'GET', agent: this.agent, headers: { ...(this.baseOptions.headers as Record<string, string> | undefined), Accept: 'application/json', 'User-Agent': this.userAgent } });
+    const connectTimer = setTimeout(() => req.destroy(errors.timeout(`watch ${url.pathname}: no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    req.on('response', (res) => {
+      clearTimeout(connectTimer);
+      if (res.statusCode !== 200) {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolveDone(statusError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), `watch ${url.pathname}`)));
+        return;
+      }
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (!line) continue;
+          try {
+            const e = JSON.parse(line) as { type: WatchEventType; object: KubeObject };
+            onEvent(e.type, e.object);
+          } catch {
+            // A malformed line ends the stream; the caller re-lists.
+            req.destroy();
+          }
+        }
+      });
+      res.on('end', () => resolveDone(undefined));
+      res.on('error', () => resolveDone(stopRequested ? undefined : errors.unavailable(`watch ${url.pathname} broke`)));
+    });
+    req.on('error', (err) => {
+      clearTimeout(connectTimer);
+      resolveDone(stopRequested ? undefined : err instanceof KitfedError ? err : errors.unavailable(`${this.server}: ${err.message}`, err));
+    });
+    req.end();
+    return {
+      stop: () => {
+        stopRequested = true;
+        req.destroy();
+        resolveDone(undefined);
+      },
+      done,
+    };
+  }
+}
+
+export function resourcePath(r: ResourceInfo, namespace?: string, name?: string): string {
+  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+  const ns = r.namespaced ? `/namespaces/${encodeURIComponent(namespace ?? 'default')}` : '';
+  return `${base}${ns}/${r.plural}${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
+}
+
+function writeQuery(opts: { dryRun?: boolean; fieldManager?: string }): Record<string, string | undefined> {
+  return { dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager };
+}
+
+function pickTls(o: https.RequestOptions): https.AgentOptions {
+  return { ca: o.ca, cert: o.cert, key: o.key, rejectUnauthorized: o.rejectUnauthorized, servername: o.servername };
+}
+
+function statusError(code: number, body: string, what: string): KitfedError {
+  try {
+    const s = JSON.parse(body) as Partial<Status>;
+    if (isObject(s) && s.kind === 'Status') return new KitfedError(s.message ?? `${what}: HTTP ${code}`, s.code ?? code, s.reason ?? 'Unknown', s.details ?? {});
+  } catch {
+    // not a Status
+  }
+  return new KitfedError(`${what}: HTTP ${code}${body ? `: ${body.slice(0, 200)}` : ''}`, code, code >= 500 ? 'InternalError' : 'Unknown');
+}
