@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhooks } from '@octokit/webhooks';
 import { pino } from 'pino';
-import { simpleGit } from 'simple-git';
+import { gitClient } from '../services/image-deployer/git-client.js';
 import { parseConfig } from '../services/gitops/config.js';
 import type { RunRecord } from '../services/gitops/event-store.js';
 import { pushPayload } from '../services/gitops/simulate.js';
@@ -75,11 +75,11 @@ async function main(): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'kitfed-bench-gitops-'));
   try {
     const bare = path.join(tmp, 'origin.git');
-    await simpleGit().raw(['init', '--bare', '--initial-branch', 'main', bare]);
+    await gitClient(undefined, 60_000).raw(['init', '--bare', '--initial-branch', 'main', bare]);
     const devDir = path.join(tmp, 'dev');
     await cp(FIXTURE, devDir, { recursive: true });
     await generateServices(devDir);
-    const dev = simpleGit(devDir);
+    const dev = gitClient(devDir, 60_000);
     await dev.init(['--initial-branch', 'main']);
     await dev.addConfig('user.name', 'Bench');
     await dev.addConfig('user.email', 'bench@example.com');
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
 
     const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
     const acceptP99 = pct(acceptMs, 99);
-    console.log(`machine: ${cpu} × ${os.cpus().length}, node ${process.version}, git ${(await simpleGit().version()).major}.${(await simpleGit().version()).minor}`);
+    console.log(`machine: ${cpu} × ${os.cpus().length}, node ${process.version}, git ${(await gitClient(undefined, 60_000).version()).major}.${(await gitClient(undefined, 60_000).version()).minor}`);
     console.log(`image webhook → commit pushed (${IMAGE_BUMPS} sequential): p50 ${ms(pct(bumpMs, 50))}, p95 ${ms(pct(bumpMs, 95))}`);
     console.log(
       `push acceptance, ${BURST} deliveries at ${BURST_RATE}/s: p50 ${ms(pct(acceptMs, 50))}, p99 ${ms(acceptP99)}, max ${ms(Math.max(...acceptMs))} ` +

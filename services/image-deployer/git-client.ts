@@ -17,6 +17,8 @@ export function gitClient(baseDir: string | undefined, timeoutMs: number): Simpl
   return simpleGit({
     ...(baseDir ? { baseDir } : {}),
     timeout: { block: timeoutMs },
+    // Output is complete only at `close`; treating `exit` as the end can drop stdout under load.
+    completion: { onClose: true, onExit: false },
     unsafe: { allowUnsafeSshCommand: true },
     allowEnvironment: ['GIT_TERMINAL_PROMPT', 'GIT_SSH_COMMAND'],
     errors(error, result) {

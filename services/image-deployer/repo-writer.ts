@@ -13,7 +13,7 @@ import type { SimpleGit } from 'simple-git';
 import { gitClient } from './git-client.js';
 import type { Logger } from '../core/log.js';
 import type { ImageBump } from './image-bump.js';
-import { readImagesLayout, writeImage, type FileEdit } from './image-file.js';
+import { imageFilePath, readImagesLayout, writeImage, type FileEdit } from './image-file.js';
 import { isNonFastForward, isPermanentGitError, PermanentWriteError, redactUrls, WriteRetriesExhaustedError } from './write-errors.js';
 
 export interface RepoWriterOptions {
@@ -84,7 +84,11 @@ export class RepoWriter {
     this.pending = [];
     try {
       const results = await this.writeBatch(batch.map((p) => p.bump));
-      batch.forEach((p, i) => p.resolve(results[i] as BumpResult));
+      batch.forEach((p, i) => {
+        const r = results[i] as BumpResult | Error;
+        if (r instanceof Error) p.reject(r);
+        else p.resolve(r);
+      });
     } catch (err) {
       const e = new Error(redactUrls((err as Error).message));
       e.name = (err as Error).name;
@@ -106,17 +110,19 @@ export class RepoWriter {
     }
     const repo = gitClient(this.opts.workDir, this.opts.gitTimeoutMs ?? 60_000);
     await repo.remote(['set-url', 'origin', this.opts.url]); // the config may have changed since the clone
+    await repo.rebase(['--abort']).catch(() => undefined); // a rebase cut short by a crash
     await repo.addConfig('user.name', this.opts.committer.name);
     await repo.addConfig('user.email', this.opts.committer.email);
     this.cloned = true;
     return repo;
   }
 
-  private async writeBatch(bumps: ImageBump[]): Promise<BumpResult[]> {
+  /** One commit for the whole batch; a bump whose own file cannot be edited fails alone. */
+  private async writeBatch(bumps: ImageBump[]): Promise<Array<BumpResult | Error>> {
     const repo = await this.ensureClone();
     const max = this.opts.maxAttempts ?? 5;
     const remoteRef = `origin/${this.opts.branch}`;
-    let edits: FileEdit[] = [];
+    let edits: BatchEdit[] = [];
     let fresh = true;
     let lastErr: unknown;
     for (let attempt = 1; attempt <= max; attempt++) {
@@ -175,28 +181,39 @@ export class RepoWriter {
   }
 
   /** Applies bumps in arrival order; a later bump of the same file wins. */
-  private async applyAll(repo: SimpleGit, bumps: ImageBump[]): Promise<FileEdit[]> {
+  private async applyAll(repo: SimpleGit, bumps: ImageBump[]): Promise<BatchEdit[]> {
     const dir = this.opts.workDir;
     const layout = await readImagesLayout(dir);
-    const edits: FileEdit[] = [];
+    const edits: BatchEdit[] = [];
     const firstPrevious = new Map<string, string | undefined>();
     for (const bump of bumps) {
-      const edit = await writeImage(dir, layout, bump);
+      let edit: BatchEdit;
+      try {
+        edit = await writeImage(dir, layout, bump);
+      } catch (err) {
+        if (!(err instanceof PermanentWriteError)) throw err;
+        edits.push({ path: imageFilePath(layout, bump), previous: undefined, image: bump.image, changed: false, error: err });
+        continue;
+      }
       if (!firstPrevious.has(edit.path)) firstPrevious.set(edit.path, edit.previous);
       edits.push(edit);
     }
     // A file bumped twice in one batch is changed iff its final content differs from the branch tip.
     const diff = new Set((await repo.raw(['status', '--porcelain', '-uall'])).split('\n').map((l) => l.slice(3).trim()).filter(Boolean));
-    return edits.map((e) => ({ ...e, previous: firstPrevious.get(e.path), changed: diff.has(e.path) }));
+    return edits.map((e) => (e.error ? e : { ...e, previous: firstPrevious.get(e.path), changed: diff.has(e.path) }));
   }
 
-  private results(bumps: ImageBump[], edits: FileEdit[], commit: string, attempts: number, status: BumpResult['status']): BumpResult[] {
+  private results(bumps: ImageBump[], edits: BatchEdit[], commit: string, attempts: number, status: BumpResult['status']): Array<BumpResult | Error> {
     return bumps.map((_, i) => {
-      const e = edits[i] as FileEdit;
+      const e = edits[i] as BatchEdit;
+      if (e.error) return e.error;
       return { status: status === 'committed' && e.changed ? 'committed' : 'unchanged', path: e.path, previous: e.previous, image: e.image, commit, batchSize: bumps.length, attempts };
     });
   }
 }
+
+/** A file edit, or why this bump's file could not be edited. */
+type BatchEdit = FileEdit & { error?: PermanentWriteError };
 
 function firstLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);

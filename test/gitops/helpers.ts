@@ -8,7 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhooks } from '@octokit/webhooks';
 import type { ExecutionContext } from 'ava';
 import { pino } from 'pino';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
+import { gitClient } from '../../services/image-deployer/git-client.js';
 import { parseConfig, type WebhooksConfig } from '../../services/gitops/config.js';
 import { startWebhookService, type WebhookService, type WebhookServiceOptions } from '../../services/gitops/webhook-service.js';
 import { signImageBody } from '../../services/image-deployer/image-hook.js';
@@ -20,6 +21,11 @@ export const IMAGE_SECRET = 'image-test-secret';
 export const NOTIFY_SECRET = 'notify-secret';
 export const REPO_NAME = 'acme/manifests';
 export const BRANCH = 'main';
+
+/** The same unattended simple-git setup the service uses (complete output, no prompts). */
+function git(dir?: string): SimpleGit {
+  return gitClient(dir, 60_000);
+}
 
 export interface Remote {
   tmp: string;
@@ -40,10 +46,10 @@ export async function tempDir(t: ExecutionContext, prefix = 'kitfed-gitops-'): P
 export async function makeRemote(t: ExecutionContext, fixture = FIXTURE): Promise<Remote> {
   const tmp = await tempDir(t);
   const url = join(tmp, 'origin.git');
-  await simpleGit().raw(['init', '--bare', '--initial-branch', BRANCH, url]);
+  await git().raw(['init', '--bare', '--initial-branch', BRANCH, url]);
   const devDir = join(tmp, 'dev');
   await cp(fixture, devDir, { recursive: true });
-  const dev = simpleGit(devDir);
+  const dev = git(devDir);
   await dev.init(['--initial-branch', BRANCH]);
   await dev.addConfig('user.name', 'Dev');
   await dev.addConfig('user.email', 'dev@example.com');
@@ -76,11 +82,11 @@ export async function devCommit(remote: Remote, file: string, content: string, m
 
 /** A file's content at the tip of the remote branch. */
 export async function remoteFile(remote: Remote, file: string): Promise<string> {
-  return simpleGit(remote.url).show([`${BRANCH}:${file}`]);
+  return git(remote.url).show([`${BRANCH}:${file}`]);
 }
 
 export async function remoteLog(remote: Remote): Promise<Array<{ hash: string; message: string; body: string }>> {
-  const log = await simpleGit(remote.url).log([BRANCH]);
+  const log = await git(remote.url).log([BRANCH]);
   return log.all.map((c) => ({ hash: c.hash, message: c.message, body: c.body }));
 }
 

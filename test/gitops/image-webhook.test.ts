@@ -205,3 +205,17 @@ test("kit's own kit.yaml (/manifests mount paths, a custom images.property) deci
   t.is(res.body.path, 'images/invision/node-test/master.yaml');
   t.is(await remoteFile(remote, 'images/invision/node-test/master.yaml'), 'ref: quay.io/invision/node-test:master-9ce261f\n');
 });
+
+test('a bump whose image file is not a YAML mapping fails alone; the rest of its batch lands', async (t) => {
+  const remote = await makeRemote(t);
+  await devCommit(remote, 'templates/images/acme/broken/master.yaml', '- not\n- a mapping\n');
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const [bad, ...good] = await Promise.all([
+    postImage(service.url, { image: 'registry.example/acme/broken:master-abcdef0', repository: 'acme/broken', branch: 'master', commit: 'abcdef0' }),
+    ...[1, 2, 3].map((i) => postImage(service.url, { image: `registry.example/acme/ok-${i}:master-abcdef${i}`, repository: `acme/ok-${i}`, branch: 'master', commit: `abcdef${i}` })),
+  ]);
+  t.is(bad?.status, 502);
+  t.regex(String(bad?.body.message), /templates\/images\/acme\/broken\/master\.yaml: only YAML mappings can be updated/);
+  t.deepEqual(good.map((g) => g.body.status), ['committed', 'committed', 'committed']);
+  t.is(await remoteFile(remote, 'templates/images/acme/broken/master.yaml'), '- not\n- a mapping\n');
+});
