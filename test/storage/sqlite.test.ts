@@ -105,3 +105,14 @@ test('a second opener of the same file is refused while the first holds it', asy
   t.teardown(() => second.close());
   t.is((await second.get('/a'))?.value, '1');
 });
+
+test('a watch handler that throws harms neither the write nor other watchers', async (t) => {
+  const store = new SqliteStore(join(tempDir(t), 'throwing.db'));
+  t.teardown(() => store.close());
+  t.teardown(await store.watch('/', { sinceRevision: 0, onEvent: () => { throw new Error('handler bug'); }, onError: () => {} }));
+  const log = new EventLog();
+  t.teardown(await store.watch('/', { sinceRevision: 0, ...log.handlers }));
+  const rev = await store.create('/x', '1');
+  t.deepEqual(log.events.map((e) => e.revision), [rev]);
+  t.is((await store.get('/x'))?.value, '1');
+});
