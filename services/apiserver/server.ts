@@ -52,6 +52,10 @@ export interface ApiServer {
   readonly port: number;
   readonly registry: Registry;
   readonly catalog: ResourceCatalog;
+  /** Stops listening and drops every connection, keeping all state (a sandbox cluster going down). */
+  pause(): Promise<void>;
+  /** Listens again on the same port after `pause`. */
+  resume(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -87,11 +91,32 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const host = options.host ?? '127.0.0.1';
   const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   handler.address = `${host}:${port}`;
+  let paused = false;
   return {
     url,
     port,
     registry,
     catalog,
+    async pause() {
+      if (paused) return;
+      paused = true;
+      handler.endWatches();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+    async resume() {
+      if (!paused) return;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      paused = false;
+    },
     async close() {
       handler.closing = true;
       housekeeper.stop();
