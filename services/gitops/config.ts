@@ -37,6 +37,8 @@ export interface WebhooksConfig {
   deploy: { kubeconfig?: string; target?: 'clusters' | 'federation' } | undefined;
   /** Signed JSON webhook per finished run. */
   notify: { url: string; secret: string } | undefined;
+  /** Polling backstop interval; 0 = off. */
+  pollMs: number;
   timeouts: { fetchMs: number; renderMs: number; deployMs: number };
 }
 
@@ -95,6 +97,7 @@ const schema = {
         target: { enum: ['clusters', 'federation'] },
       },
     },
+    pollSeconds: { type: 'number', minimum: 0 },
     notify: {
       type: 'object',
       additionalProperties: false,
@@ -127,6 +130,7 @@ interface RawConfig {
   repos: RepoConfig[];
   deploy?: { kubeconfig?: string; target?: 'clusters' | 'federation' };
   notify?: { url: string; secret: SecretRef | SecretRef[] };
+  pollSeconds?: number;
   timeouts?: { fetchSeconds?: number; renderSeconds?: number; deploySeconds?: number };
 }
 
@@ -231,6 +235,7 @@ export function parseConfig(raw: unknown, file = '<config>', baseDir = process.c
       ? { ...raw.deploy, ...(raw.deploy.kubeconfig ? { kubeconfig: resolve(baseDir, raw.deploy.kubeconfig) } : {}) }
       : undefined,
     notify: raw.notify && notifySecret ? { url: raw.notify.url, secret: notifySecret } : undefined,
+    pollMs: (raw.pollSeconds ?? 0) * 1000,
     timeouts: {
       fetchMs: (t.fetchSeconds ?? 120) * 1000,
       renderMs: (t.renderSeconds ?? 120) * 1000,

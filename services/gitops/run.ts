@@ -17,6 +17,7 @@ export async function runWebhooks(opts: { config: string }): Promise<void> {
       `  render: ${w.render}\n` +
       `  deploy: ${w.deploy}\n` +
       `  notify: ${w.notify}\n` +
+      `  poll:   ${w.poll}\n` +
       `  data:   ${config.dataDir}\n`,
   );
   log.info({ url: service.url, ...w, dataDir: config.dataDir }, 'Webhook service started');

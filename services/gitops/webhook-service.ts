@@ -11,6 +11,7 @@ import { createImageHook } from '../image-deployer/image-hook.js';
 import { RepoWriter } from '../image-deployer/repo-writer.js';
 import type { WebhooksConfig } from './config.js';
 import { defaultSteps } from './default-steps.js';
+import { BranchPoller } from './branch-poller.js';
 import { EventStore, type RunRecord } from './event-store.js';
 import { createGithubHook, githubVerifier } from './github-hook.js';
 import { createHttpServer, type Hook } from './http-server.js';
@@ -40,7 +41,7 @@ export interface WebhookService {
   readonly runner: PipelineRunner;
   readonly writer: RepoWriter | undefined;
   /** What each part is wired to, as `kitfed webhooks` prints it. */
-  readonly wiring: { render: string; deploy: string; image: string; github: string; notify: string };
+  readonly wiring: { render: string; deploy: string; image: string; github: string; notify: string; poll: string };
   close(graceMs?: number): Promise<void>;
 }
 
@@ -95,6 +96,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
     image: writer && config.imageSecrets.length > 0 ? `${config.image.repo} (${config.repos.find((r) => r.name === config.image.repo)?.branch})` : 'off',
     github: config.githubSecrets.length > 0 ? `${config.repos.length} repo(s)` : 'off',
     notify: config.notify ? new URL(config.notify.url).origin : 'off',
+    poll: config.pollMs > 0 ? `every ${config.pollMs / 1000}s` : 'off',
   };
   const server = createHttpServer({
     hooks: { image: imageHook, github: githubHook },
@@ -110,6 +112,11 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   thread?.warm();
   runner.start();
   notifier?.resume();
+  const poller =
+    config.pollMs > 0
+      ? new BranchPoller({ repos: config.repos, store, intervalMs: config.pollMs, log: log.child({ part: 'poll' }), onAccepted: (repo) => runner.kick(repo) })
+      : undefined;
+  poller?.start();
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   let closed: Promise<void> | undefined;
@@ -123,6 +130,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
       closed ??= (async () => {
         const stopped = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections();
+        await poller?.stop();
         await writer?.idle();
         await runner.stop(graceMs);
         await notifier?.drain(graceMs);

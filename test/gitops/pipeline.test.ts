@@ -165,3 +165,17 @@ test('a step past its deadline fails the run with the step named, and the next p
   await postGithub(service.url, await pushFromExample(remote, c2));
   t.is((await finishedRun(service.url, c2)).status, 'rendered');
 });
+
+test('with pollSeconds, a branch head that no webhook announced is found and run (trigger poll), once', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t), { pollSeconds: 0.1 }));
+  const commit = await devCommit(remote, 'notes/p.txt', 'p\n');
+  const run = await finishedRun(service.url, commit);
+  t.is(run.trigger, 'poll');
+  t.is(run.status, 'rendered');
+  // A late webhook for the same commit is a duplicate, not a second run.
+  const late = await postGithub(service.url, await pushFromExample(remote, commit));
+  t.is(late.status, 200);
+  t.is(late.body.by, 'commit');
+  t.is(((await getJson(`${service.url}/runs`)).body.runs as RunRecord[]).filter((r) => r.commit === commit).length, 1);
+});
