@@ -33,6 +33,8 @@ export interface WriteOptions {
   warnings?: string[];
   /** Internal: this update starts a graceful deletion (sets deletionTimestamp). */
   deleting?: boolean;
+  /** Internal: a server-side apply, whose managedFields are already computed. */
+  applying?: boolean;
 }
 
 export interface DeleteOptions {
@@ -413,8 +415,10 @@ export class Registry {
     if (t.kind === 'Namespace') obj.status = { phase: 'Active' };
     applyDefaults(obj);
     await this.admit('CREATE', t, obj, undefined, opts);
-    delete obj.metadata.managedFields;
-    recordUpdate(undefined, obj, typeRef(t), opts.fieldManager ?? 'unknown');
+    if (!opts.applying) {
+      delete obj.metadata.managedFields;
+      recordUpdate(undefined, obj, typeRef(t), opts.fieldManager ?? 'unknown');
+    }
     if (opts.dryRun) return obj;
     const key = storageKey(t, meta.namespace, meta.name!);
     try {
@@ -522,7 +526,7 @@ export class Registry {
     }
     applyDefaults(next);
     await this.admit('UPDATE', t, next, current, opts);
-    recordUpdate(current, next, typeRef(t), opts.fieldManager ?? 'unknown');
+    if (!opts.applying) recordUpdate(current, next, typeRef(t), opts.fieldManager ?? 'unknown');
     return next;
   }
 
@@ -579,7 +583,7 @@ export class Registry {
       t,
       namespace,
       name,
-      { ...opts, fieldManager: manager },
+      { ...opts, fieldManager: manager, applying: true },
       (current) => {
         const pinned = applied.metadata.resourceVersion;
         const result = serverSideApply(current, applied, tr, manager, opts.force === true, merge);

@@ -56,6 +56,8 @@ export interface ApiServer {
   pause(): Promise<void>;
   /** Listens again on the same port after `pause`. */
   resume(): Promise<void>;
+  /** Ends every open watch stream (clients reconnect); used on shutdown and to test client resumption. */
+  dropWatches(): void;
   close(): Promise<void>;
 }
 
@@ -97,6 +99,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     port,
     registry,
     catalog,
+    dropWatches: () => handler.endWatches(),
     async pause() {
       if (paused) return;
       paused = true;

@@ -111,6 +111,12 @@ export class WatchCache {
     };
   }
 
+  /** Forgets events up to `revision`: watches from older revisions get 410 (as after an etcd compaction). */
+  compact(revision: number): void {
+    while (this.events.length > 0 && this.events[0]!.revision <= revision) this.events.shift();
+    this.oldest = Math.max(this.oldest, Math.min(revision, this.seen));
+  }
+
   get watcherCount(): number {
     return this.subs.size;
   }
