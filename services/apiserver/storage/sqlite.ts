@@ -117,20 +117,17 @@ export class SqliteStore implements Store {
     const end = prefixEnd(prefix);
     const after = options.startAfter !== undefined && options.startAfter >= prefix ? options.startAfter : undefined;
     const limit = options.limit && options.limit > 0 ? options.limit : -1;
-    const read = this.db.transaction(() => {
-      const stmt = this.stmts.list[after === undefined ? 'from' : 'after'][end === undefined ? 'open' : 'bounded'];
-      const rows = stmt.all({ start: after ?? prefix, end, limit: limit < 0 ? -1 : limit + 1 }) as Row[];
-      const more = limit >= 0 && rows.length > limit;
-      const items = (more ? rows.slice(0, limit) : rows).map(toKeyValue);
-      const result: ListResult = { items, revision: this.rev, more };
-      if (more) {
-        const last = items[items.length - 1]!.key;
-        const count = this.stmts.list.count[end === undefined ? 'open' : 'bounded'];
-        result.remaining = count.get({ start: last, end }) as number;
-      }
-      return result;
-    });
-    return read();
+    // Both statements run in one synchronous turn and this process is the only writer: consistent.
+    const stmt = this.stmts.list[after === undefined ? 'from' : 'after'][end === undefined ? 'open' : 'bounded'];
+    const rows = stmt.all({ start: after ?? prefix, end, limit: limit < 0 ? -1 : limit + 1 }) as Row[];
+    const more = limit >= 0 && rows.length > limit;
+    const items = (more ? rows.slice(0, limit) : rows).map(toKeyValue);
+    const result: ListResult = { items, revision: this.rev, more };
+    if (more) {
+      const count = this.stmts.list.count[end === undefined ? 'open' : 'bounded'];
+      result.remaining = count.get({ start: items[items.length - 1]!.key, end }) as number;
+    }
+    return result;
   }
 
   create(key: string, value: string): Promise<number> {
