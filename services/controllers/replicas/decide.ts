@@ -1,0 +1,204 @@
+/**
+ * One reconcile of a federated ReplicaSet/Deployment as pure code: from the federated object,
+ * the Ready clusters and what the controller sees in them, decide the member writes and the
+ * federated status (reference §3.3–3.4 and §1.5, with the differences documented in
+ * docs/federation.md "ReplicaSets and Deployments").
+ */
+import isEqual from 'lodash/isEqual.js';
+import { KitfedError } from '../../core/errors.js';
+import { cloneJson, isObject, objectKey, type Condition, type KubeObject } from '../../core/kube.js';
+import { CLUSTER_SELECTOR_ANNOTATION, clusterMatches, parseClusterSelector } from './cluster-selector.js';
+import { ADOPT_ANNOTATION, FEDERATED_UID_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, adoptionAllowed, ownedBy } from './ownership.js';
+import { schedule, workloadKind, type MemberState, type Schedule, type WorkloadKind } from './schedule.js';
+import { PROPAGATED_CONDITION, SCHEDULED_CONDITION, aggregateStatus, recordedPlan, statusDiffers, type MemberContribution } from './status.js';
+
+/** Deployment revision annotation: set by each member's deployment controller, never propagated or compared. */
+export const DEPLOYMENT_REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+
+export interface ClusterInfo {
+  name: string;
+  labels?: Record<string, string> | undefined;
+}
+
+export interface DecideInput {
+  federated: KubeObject;
+  /** Clusters whose `Ready` condition is True; the others are neither read nor written. */
+  readyClusters: readonly ClusterInfo[];
+  /** Per Ready cluster: its object of the same name (owned or not) and its pods. */
+  members: Readonly<Record<string, MemberState>>;
+  now?: number;
+}
+
+export type Operation =
+  | { type: 'create'; cluster: string; object: KubeObject; replicas: number }
+  | { type: 'update'; cluster: string; object: KubeObject; replicas: number; previousReplicas: number }
+  | { type: 'delete'; cluster: string; object: KubeObject };
+
+export interface Decision {
+  key: string;
+  kind: WorkloadKind;
+  selected: string[];
+  unselected: string[];
+  schedule?: Schedule;
+  /** Why nothing was scheduled (bad selector or preferences); no member is written then. */
+  error?: { reason: 'InvalidClusterSelector' | 'InvalidPreferences'; message: string };
+  operations: Operation[];
+  /** Selected clusters holding a same-named object kitfed did not create (left alone). */
+  notOwned: string[];
+  /** The federated object's new status, and whether it differs from the current one. */
+  status: Record<string, unknown>;
+  statusChanged: boolean;
+  /** Reconcile again at this time (ms since epoch), e.g. when a pending pod turns unschedulable. */
+  recheckAt?: number;
+}
+
+/** The member copy kitfed wants in a cluster: name, namespace, labels, annotations and spec with the planned replicas. */
+export function desiredMember(federated: KubeObject, replicas: number): KubeObject {
+  const kind = workloadKind(federated);
+  const annotations = { ...(federated.metadata.annotations ?? {}) };
+  if (kind === 'Deployment') delete annotations[DEPLOYMENT_REVISION_ANNOTATION];
+  delete annotations[ADOPT_ANNOTATION];
+  annotations[FEDERATED_UID_ANNOTATION] = federated.metadata.uid ?? '';
+  const spec = isObject(federated.spec) ? cloneJson(federated.spec) : {};
+  spec.replicas = replicas;
+  const metadata: KubeObject['metadata'] = {
+    name: federated.metadata.name!,
+    labels: { ...(federated.metadata.labels ?? {}), [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+    annotations,
+  };
+  if (federated.metadata.namespace) metadata.namespace = federated.metadata.namespace;
+  return { apiVersion: federated.apiVersion, kind, metadata, spec };
+}
+
+function comparableAnnotations(kind: WorkloadKind, a: Record<string, string> | undefined): Record<string, string> {
+  const out = { ...(a ?? {}) };
+  if (kind === 'Deployment') delete out[DEPLOYMENT_REVISION_ANNOTATION];
+  return out;
+}
+
+/** v1's `Equivalent`: labels, annotations (Deployment revision ignored) and spec deep-equal. */
+export function equivalent(desired: KubeObject, actual: KubeObject): boolean {
+  const kind = workloadKind(desired);
+  return (
+    isEqual(desired.metadata.labels ?? {}, actual.metadata.labels ?? {}) &&
+    isEqual(comparableAnnotations(kind, desired.metadata.annotations), comparableAnnotations(kind, actual.metadata.annotations)) &&
+    isEqual(desired.spec ?? {}, actual.spec ?? {})
+  );
+}
+
+/** The update to send: the member's object with kitfed's labels, annotations and spec (its revision annotation kept). */
+function updatedMember(desired: KubeObject, actual: KubeObject): KubeObject {
+  const next = cloneJson(actual);
+  const annotations = { ...(desired.metadata.annotations ?? {}) };
+  const revision = actual.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION];
+  if (desired.kind === 'Deployment' && revision !== undefined) annotations[DEPLOYMENT_REVISION_ANNOTATION] = revision;
+  next.metadata.labels = { ...(desired.metadata.labels ?? {}) };
+  next.metadata.annotations = annotations;
+  next.spec = cloneJson(desired.spec);
+  delete next.status;
+  delete next.metadata.managedFields;
+  return next;
+}
+
+const replicasOf = (o: KubeObject): number => (isObject(o.spec) && typeof o.spec.replicas === 'number' ? o.spec.replicas : 1);
+
+export function decide(input: DecideInput): Decision {
+  const { federated } = input;
+  const now = input.now ?? Date.now();
+  const kind = workloadKind(federated);
+  const key = objectKey(federated);
+  const ready = [...input.readyClusters].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const decision: Decision = { key, kind, selected: [], unselected: [], operations: [], notOwned: [], status: {}, statusChanged: false };
+  const member = (c: string): KubeObject | undefined => input.members[c]?.object ?? undefined;
+  const mine = (c: string): KubeObject | undefined => {
+    const o = member(c);
+    return o && ownedBy(o, federated) ? o : undefined;
+  };
+  const conditions: Array<Omit<Condition, 'lastTransitionTime'>> = [];
+
+  let selectorError: string | undefined;
+  try {
+    const requirements = parseClusterSelector(federated.metadata.annotations?.[CLUSTER_SELECTOR_ANNOTATION]);
+    for (const c of ready) (clusterMatches(requirements, c.labels) ? decision.selected : decision.unselected).push(c.name);
+  } catch (err) {
+    selectorError = err instanceof Error ? err.message : String(err);
+  }
+
+  const contributions: MemberContribution[] = [];
+  if (selectorError !== undefined) {
+    decision.error = { reason: 'InvalidClusterSelector', message: selectorError };
+    conditions.push({ type: SCHEDULED_CONDITION, status: 'False', reason: 'InvalidClusterSelector', message: selectorError });
+    for (const c of ready) {
+      const o = mine(c.name);
+      if (o) contributions.push({ cluster: c.name, object: o, upToDate: false });
+    }
+  } else {
+    const planningMembers: Record<string, MemberState> = {};
+    for (const c of decision.selected) planningMembers[c] = { object: mine(c) ?? (adoptionAllowed(federated) ? member(c) : undefined), pods: input.members[c]?.pods };
+    let sched: Schedule | undefined;
+    try {
+      sched = schedule(federated, decision.selected, planningMembers, now);
+    } catch (err) {
+      if (!(err instanceof KitfedError)) throw err;
+      decision.error = { reason: 'InvalidPreferences', message: err.message };
+      conditions.push({ type: SCHEDULED_CONDITION, status: 'False', reason: 'InvalidPreferences', message: err.message });
+    }
+    if (sched) {
+      decision.schedule = sched;
+      if (sched.recheckAt !== undefined) decision.recheckAt = sched.recheckAt;
+      const message = JSON.stringify({ plan: sched.plan, overflow: sched.overflow, unplaced: sched.unplaced });
+      if (decision.selected.length === 0) conditions.push({ type: SCHEDULED_CONDITION, status: 'False', reason: 'NoClusters', message });
+      else if (sched.unplaced > 0) conditions.push({ type: SCHEDULED_CONDITION, status: 'False', reason: 'ReplicasUnplaced', message });
+      else conditions.push({ type: SCHEDULED_CONDITION, status: 'True', reason: Object.keys(sched.overflow).length > 0 ? 'Overflow' : 'Planned', message });
+      for (const c of decision.selected) {
+        const replicas = sched.replicas[c] ?? 0;
+        const existing = member(c);
+        const owned = existing !== undefined && ownedBy(existing, federated);
+        if (existing && !owned && !adoptionAllowed(federated)) {
+          decision.notOwned.push(c);
+          continue;
+        }
+        const desired = desiredMember(federated, replicas);
+        if (!existing) {
+          // Era A: a cluster planned 0 gets no new object; an existing one is scaled to 0 and kept.
+          if (replicas > 0) decision.operations.push({ type: 'create', cluster: c, object: desired, replicas });
+          continue;
+        }
+        const upToDate = owned && equivalent(desired, existing);
+        if (!upToDate) decision.operations.push({ type: 'update', cluster: c, object: updatedMember(desired, existing), replicas, previousReplicas: replicasOf(existing) });
+        if (owned) contributions.push({ cluster: c, object: existing, upToDate });
+      }
+    }
+  }
+  if (selectorError === undefined) {
+    for (const c of decision.unselected) {
+      const o = mine(c);
+      if (o) decision.operations.push({ type: 'delete', cluster: c, object: o });
+    }
+  }
+
+  if (decision.notOwned.length > 0) {
+    conditions.push({ type: PROPAGATED_CONDITION, status: 'False', reason: 'NotOwned', message: `a ${kind} of the same name that kitfed did not create exists in: ${decision.notOwned.join(', ')} (left alone; annotate ${ADOPT_ANNOTATION}="true" to adopt it)` });
+  } else if (decision.error) {
+    conditions.push({ type: PROPAGATED_CONDITION, status: 'False', reason: decision.error.reason, message: decision.error.message });
+  } else if (decision.operations.length > 0) {
+    const clusters = [...new Set(decision.operations.map((o) => o.cluster))];
+    conditions.push({ type: PROPAGATED_CONDITION, status: 'False', reason: 'Pending', message: `writing to ${clusters.join(', ')}` });
+  } else {
+    conditions.push({ type: PROPAGATED_CONDITION, status: 'True', reason: 'InSync', message: `${contributions.length} member object(s) match` });
+  }
+
+  decision.status = aggregateStatus({
+    kind,
+    federated,
+    members: contributions,
+    allWritten: decision.error === undefined && decision.operations.length === 0 && decision.notOwned.length === 0,
+    conditions,
+    now: new Date(now),
+  });
+  decision.statusChanged = statusDiffers(federated, decision.status);
+  return decision;
+}
+
+/** The plan recorded in the federated object's status (the `Scheduled` condition), for users and tests. */
+export { recordedPlan };

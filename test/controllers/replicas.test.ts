@@ -1,0 +1,312 @@
+import { readFileSync } from 'node:fs';
+import test from 'ava';
+import { parse } from 'yaml';
+import type { Condition, KubeObject } from '../../services/core/kube.js';
+import { plan } from '../../services/planner/index.js';
+import {
+  ADOPT_ANNOTATION,
+  CLUSTER_SELECTOR_ANNOTATION,
+  FEDERATED_UID_ANNOTATION,
+  MANAGED_BY_LABEL,
+  clusterMatches,
+  decide,
+  desiredMember,
+  parseClusterSelector,
+  recordedPlan,
+  type ClusterInfo,
+  type DecideInput,
+} from '../../services/controllers/replicas/index.js';
+
+const SEED = '/work/shared/data/seed-walkthrough';
+const NOW = Date.parse('2026-01-01T12:00:00Z');
+const ago = (s: number): string => new Date(NOW - s * 1000).toISOString();
+const CLUSTERS = ['gce-asia-east1-a', 'gce-asia-east1-b', 'gce-asia-east1-c', 'gce-europe-west1-b', 'gce-europe-west1-c', 'gce-europe-west1-d', 'gce-us-central1-a', 'gce-us-central1-b', 'gce-us-central1-c'];
+const ready = (names = CLUSTERS): ClusterInfo[] => names.map((name) => ({ name, labels: { region: name.replace(/-[a-z]$/, '') } }));
+
+/** A seed manifest as the federation API stores it (apps/v1, selector defaulted from the template, uid, generation). */
+function federated(file: string, patch: (o: KubeObject) => void = () => {}): KubeObject {
+  const o = parse(readFileSync(`${SEED}/${file}`, 'utf8')) as KubeObject;
+  o.apiVersion = 'apps/v1';
+  o.metadata = { ...o.metadata, namespace: 'default', uid: 'fed-uid-1', generation: 1, resourceVersion: '10' };
+  const spec = o.spec as { selector?: unknown; template: { metadata: { labels: Record<string, string> } } };
+  spec.selector ??= { matchLabels: { ...spec.template.metadata.labels } };
+  patch(o);
+  return o;
+}
+
+/** kitfed's copy in a member, with a member-side status. */
+function member(fed: KubeObject, replicas: number, status: Record<string, unknown> = {}, generation = 1): KubeObject {
+  const m = desiredMember(fed, replicas);
+  m.metadata.uid = `member-${Math.random()}`;
+  m.metadata.generation = generation;
+  m.status = { observedGeneration: generation, replicas, fullyLabeledReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas, ...status };
+  return m;
+}
+
+function pod(name: string, status: Record<string, unknown>): KubeObject {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels: { app: 'nginx' } }, status };
+}
+const running = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };
+const stuck = (s: number) => ({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', lastTransitionTime: ago(s) }] });
+
+const condition = (status: Record<string, unknown>, type: string): Condition | undefined => (status.conditions as Condition[] | undefined)?.find((c) => c.type === type);
+const input = (fed: KubeObject, members: DecideInput['members'], clusters = ready()): DecideInput => ({ federated: fed, readyClusters: clusters, members, now: NOW });
+
+test('seed nginx-rs: 9 replicas over 9 fresh clusters → one create of 1 replica per cluster, member copies marked as kitfed\'s', (t) => {
+  const fed = federated('nginx-rs.yaml');
+  const d = decide(input(fed, {}));
+  t.is(d.key, 'default/nginx');
+  t.deepEqual(d.selected, CLUSTERS);
+  t.deepEqual(d.operations.map((o) => [o.type, o.cluster, o.type === 'delete' ? -1 : o.replicas]), CLUSTERS.map((c) => ['create', c, 1]));
+  const created = d.operations[0]!.object;
+  t.is(created.metadata.labels?.[MANAGED_BY_LABEL], 'kitfed');
+  t.is(created.metadata.labels?.app, 'nginx');
+  t.is(created.metadata.annotations?.[FEDERATED_UID_ANNOTATION], 'fed-uid-1');
+  t.is(created.metadata.uid, undefined);
+  t.is(created.metadata.resourceVersion, undefined);
+  t.deepEqual((created.spec as { template: unknown }).template, (fed.spec as { template: unknown }).template);
+  // The plan is in the status, per cluster; nothing has been seen yet, so no observedGeneration.
+  t.deepEqual(recordedPlan({ ...fed, status: d.status }), { plan: Object.fromEntries(CLUSTERS.map((c) => [c, 1])), overflow: {}, unplaced: 0 });
+  t.like(d.status, { replicas: 0, readyReplicas: 0, availableReplicas: 0, fullyLabeledReplicas: 0 });
+  t.is(d.status.observedGeneration, undefined);
+  t.like(condition(d.status, 'Scheduled'), { status: 'True', reason: 'Planned' });
+  t.like(condition(d.status, 'Propagated'), { status: 'False', reason: 'Pending' });
+  t.true(d.statusChanged);
+});
+
+test('seed nginx-rs converged: status sums the members, observedGeneration = generation, nothing to write', (t) => {
+  const fed = federated('nginx-rs.yaml');
+  const members = Object.fromEntries(CLUSTERS.map((c) => [c, { object: member(fed, 1) }]));
+  const d = decide(input(fed, members));
+  t.deepEqual(d.operations, []);
+  t.like(d.status, { observedGeneration: 1, replicas: 9, fullyLabeledReplicas: 9, readyReplicas: 9, availableReplicas: 9 });
+  t.like(condition(d.status, 'Propagated'), { status: 'True', reason: 'InSync' });
+  // Idempotent: the same inputs with the written status change nothing.
+  const again = decide(input({ ...fed, status: d.status }, members));
+  t.false(again.statusChanged);
+});
+
+test('observedGeneration stays at the last generation every member has seen', (t) => {
+  const fed = federated('nginx-rs.yaml', (o) => {
+    o.metadata.generation = 2;
+    o.status = { observedGeneration: 1 };
+  });
+  const members = Object.fromEntries(CLUSTERS.map((c) => [c, { object: member(fed, 1) }]));
+  // One member's controller has not processed its latest spec yet.
+  members['gce-asia-east1-b'] = { object: member(fed, 1, { observedGeneration: 1 }, 2) };
+  t.is(decide(input(fed, members)).status.observedGeneration, 1);
+  members['gce-asia-east1-b'] = { object: member(fed, 1, { observedGeneration: 2 }, 2) };
+  t.is(decide(input(fed, members)).status.observedGeneration, 2);
+  // A member whose copy differs from the federated spec has not seen it either.
+  const stale = member(fed, 1);
+  (stale.spec as { minReadySeconds?: number }).minReadySeconds = 5;
+  members['gce-asia-east1-b'] = { object: stale };
+  const d = decide(input(fed, members));
+  t.is(d.status.observedGeneration, 1);
+  t.deepEqual(d.operations.map((o) => [o.type, o.cluster]), [['update', 'gce-asia-east1-b']]);
+  t.is((d.operations[0]!.object.spec as { minReadySeconds?: number }).minReadySeconds, undefined);
+});
+
+test('seed nginx-us-rs: v1 plan - only gce-us-central1-a, min 2 raised to max 4; 5 replicas unplaced are reported', (t) => {
+  const fed = federated('nginx-us-rs.yaml');
+  const d = decide(input(fed, {}));
+  const expected = plan({ preferences: { rebalance: true, clusters: { 'gce-us-central1-a': { minReplicas: 2, maxReplicas: 4, weight: 1 } } }, totalReplicas: 9, clusters: CLUSTERS, key: 'default/nginx-us' });
+  t.is(expected.plan['gce-us-central1-a'], 4);
+  t.deepEqual(d.schedule?.plan, Object.fromEntries(CLUSTERS.map((c) => [c, expected.plan[c]])));
+  // Clusters planned 0 get no object (documented choice); the one cluster gets 4.
+  t.deepEqual(d.operations.map((o) => [o.type, o.cluster, o.type === 'delete' ? -1 : o.replicas]), [['create', 'gce-us-central1-a', 4]]);
+  t.like(condition(d.status, 'Scheduled'), { status: 'False', reason: 'ReplicasUnplaced' });
+  t.is(recordedPlan({ ...fed, status: d.status })?.unplaced, 5);
+});
+
+test('an existing member copy planned 0 is scaled to 0 and kept, not deleted', (t) => {
+  const fed = federated('nginx-us-rs.yaml');
+  const d = decide(input(fed, { 'gce-asia-east1-a': { object: member(fed, 3) }, 'gce-us-central1-a': { object: member(fed, 4) } }));
+  t.deepEqual(d.operations.map((o) => [o.type, o.cluster, o.type === 'delete' ? -1 : o.replicas]), [['update', 'gce-asia-east1-a', 0]]);
+  t.like(d.operations[0], { previousReplicas: 3 });
+});
+
+test('a cluster that stops being Ready: its share moves to the others; when it returns, rebalance decides', (t) => {
+  const fed = federated('nginx-rs.yaml');
+  const down = 'gce-europe-west1-c';
+  const up = CLUSTERS.filter((c) => c !== down);
+  const members = Object.fromEntries(up.map((c) => [c, { object: member(fed, 1) }]));
+  const d = decide(input(fed, members, ready(up)));
+  t.false(d.selected.includes(down));
+  t.is(Object.values(d.schedule!.replicas).reduce((a, b) => a + b, 0), 9);
+  const updates = d.operations.filter((o) => o.type === 'update');
+  t.is(updates.length, 1);
+  t.like(updates[0], { replicas: 2, previousReplicas: 1 });
+  const doubled = updates[0]!.cluster;
+
+  // The cluster returns, still running its old replica. rebalance:false keeps running replicas
+  // where they are (v1 stickiness), so the doubled cluster keeps 2 and the returning one is starved or kept.
+  const after = { ...members, [doubled]: { object: member(fed, 2) }, [down]: { object: member(fed, 1) } };
+  const sticky = decide(input(fed, after));
+  const stickyPlan = sticky.schedule!.replicas;
+  t.is(Object.values(stickyPlan).reduce((a, b) => a + b, 0), 9);
+  t.is(stickyPlan[doubled], 2);
+
+  // rebalance:true spreads evenly again: every cluster back to 1.
+  const rebalanced = federated('nginx-rs.yaml', (o) => {
+    o.metadata.annotations = { 'federation.kubernetes.io/replica-set-preferences': '{"rebalance":true,"clusters":{"*":{"weight":1}}}' };
+  });
+  const afterR = Object.fromEntries(Object.entries(after).map(([c, m]) => [c, { object: member(rebalanced, (m.object.spec as { replicas: number }).replicas) }]));
+  const r = decide(input(rebalanced, afterR));
+  t.deepEqual(r.schedule!.replicas, Object.fromEntries(CLUSTERS.map((c) => [c, 1])));
+  t.deepEqual(r.operations.map((o) => [o.type, o.cluster, o.type === 'delete' ? -1 : o.replicas]), [['update', doubled, 1]]);
+});
+
+test('capacity: pods unschedulable for over 60 s cap a cluster; its overflow goes elsewhere and it is asked for plan + overflow', (t) => {
+  const fed = federated('nginx-rs.yaml', (o) => {
+    (o.spec as { replicas: number }).replicas = 30;
+    o.metadata.annotations = { 'federation.kubernetes.io/replica-set-preferences': '{"rebalance":true,"clusters":{"*":{"weight":1}}}' };
+  });
+  const three = ['gce-us-central1-a', 'gce-us-central1-b', 'gce-us-central1-c'];
+  const small = 'gce-us-central1-b';
+  const members: DecideInput['members'] = {
+    'gce-us-central1-a': { object: member(fed, 10) },
+    'gce-us-central1-c': { object: member(fed, 10) },
+    // 10 wanted, 2 run, 8 unschedulable for 2 minutes → capacity 2.
+    [small]: { object: member(fed, 10, { readyReplicas: 2, availableReplicas: 2 }), pods: [pod('r1', running), pod('r2', running), ...Array.from({ length: 8 }, (_, i) => pod(`p${i}`, stuck(120)))] },
+  };
+  const d = decide(input(fed, members, ready(three)));
+  t.deepEqual(d.schedule!.estimatedCapacity, { [small]: 2 });
+  t.is(d.schedule!.plan[small], 2);
+  t.is(d.schedule!.plan['gce-us-central1-a']! + d.schedule!.plan['gce-us-central1-c']!, 28);
+  t.true(d.schedule!.overflow[small]! > 0);
+  t.is(d.schedule!.replicas[small], 2 + d.schedule!.overflow[small]!);
+  t.like(condition(d.status, 'Scheduled'), { status: 'True', reason: 'Overflow' });
+
+  // Pods unschedulable for only 30 s do not count yet; the decision asks for a recheck when they will.
+  const young = { ...members, [small]: { object: members[small]!.object, pods: [pod('r1', running), pod('r2', running), ...Array.from({ length: 8 }, (_, i) => pod(`p${i}`, stuck(30)))] } };
+  const y = decide(input(fed, young, ready(three)));
+  t.deepEqual(y.schedule!.estimatedCapacity, {});
+  t.is(y.recheckAt, NOW + 30_000);
+});
+
+test('cluster selector: only matching Ready clusters are planned; kitfed copies in clusters that stop matching are deleted', (t) => {
+  const fed = federated('nginx-rs.yaml', (o) => {
+    o.metadata.annotations = { [CLUSTER_SELECTOR_ANNOTATION]: '[{"key":"region","operator":"in","values":["gce-europe-west1"]}]' };
+  });
+  const d = decide(input(fed, { 'gce-asia-east1-a': { object: member(fed, 1) } }));
+  t.deepEqual(d.selected, ['gce-europe-west1-b', 'gce-europe-west1-c', 'gce-europe-west1-d']);
+  t.deepEqual(d.operations.map((o) => [o.type, o.cluster, o.type === 'delete' ? -1 : o.replicas]), [
+    ['create', 'gce-europe-west1-b', 3],
+    ['create', 'gce-europe-west1-c', 3],
+    ['create', 'gce-europe-west1-d', 3],
+    ['delete', 'gce-asia-east1-a', -1],
+  ]);
+  // The annotation is copied as v1 did.
+  t.is(d.operations[0]!.object.metadata.annotations?.[CLUSTER_SELECTOR_ANNOTATION], fed.metadata.annotations![CLUSTER_SELECTOR_ANNOTATION]);
+});
+
+test('a bad cluster selector writes nothing and says why in the status', (t) => {
+  const fed = federated('nginx-rs.yaml', (o) => {
+    o.metadata.annotations = { [CLUSTER_SELECTOR_ANNOTATION]: 'federation.kubernetes.io/federation-control-plane=true' };
+  });
+  const d = decide(input(fed, { 'gce-asia-east1-a': { object: member(fed, 1) } }));
+  t.deepEqual(d.operations, []);
+  t.is(d.error?.reason, 'InvalidClusterSelector');
+  t.like(condition(d.status, 'Scheduled'), { status: 'False', reason: 'InvalidClusterSelector' });
+  t.is(d.status.replicas, 1);
+});
+
+test('preferences that cannot be decoded (stored before admission checked them) write nothing', (t) => {
+  const fed = federated('nginx-rs.yaml', (o) => {
+    o.metadata.annotations = { 'federation.kubernetes.io/replica-set-preferences': '{"clusters":{"*":{"weight":1.5}}}' };
+  });
+  const d = decide(input(fed, {}));
+  t.deepEqual(d.operations, []);
+  t.is(d.error?.reason, 'InvalidPreferences');
+  t.regex(condition(d.status, 'Scheduled')?.message ?? '', /weight/);
+});
+
+test('a same-named member object kitfed did not create is left alone and reported, unless adoption is opted into', (t) => {
+  const fed = federated('nginx-rs.yaml');
+  const foreign = member(fed, 5);
+  delete foreign.metadata.labels![MANAGED_BY_LABEL];
+  delete foreign.metadata.annotations![FEDERATED_UID_ANNOTATION];
+  const d = decide(input(fed, { 'gce-asia-east1-a': { object: foreign } }));
+  t.deepEqual(d.notOwned, ['gce-asia-east1-a']);
+  t.false(d.operations.some((o) => o.cluster === 'gce-asia-east1-a'));
+  t.like(condition(d.status, 'Propagated'), { status: 'False', reason: 'NotOwned' });
+  t.is(d.status.replicas, 0, 'a foreign object does not count in the status');
+  // Another federated object's copy (different uid) is not ours either.
+  const other = member(federated('nginx-rs.yaml', (o) => (o.metadata.uid = 'other')), 1);
+  t.deepEqual(decide(input(fed, { 'gce-asia-east1-a': { object: other } })).notOwned, ['gce-asia-east1-a']);
+
+  const adopting = federated('nginx-rs.yaml', (o) => (o.metadata.annotations = { [ADOPT_ANNOTATION]: 'true' }));
+  const a = decide(input(adopting, { 'gce-asia-east1-a': { object: foreign } }));
+  const op = a.operations.find((o) => o.cluster === 'gce-asia-east1-a');
+  // Its 5 running replicas count as current (rebalance false keeps them): the update only marks it as kitfed's.
+  t.like(op, { type: 'update', replicas: 5, previousReplicas: 5 });
+  t.is(Object.values(a.schedule!.replicas).reduce((x, y) => x + y, 0), 9);
+  t.is(op!.object.metadata.labels?.[MANAGED_BY_LABEL], 'kitfed');
+  t.is(op!.object.metadata.annotations?.[FEDERATED_UID_ANNOTATION], 'fed-uid-1');
+  t.is(op!.object.metadata.annotations?.[ADOPT_ANNOTATION], undefined);
+  t.is(op!.object.metadata.uid, foreign.metadata.uid, 'an update keeps the member object identity');
+});
+
+test('Deployment: revision annotation neither propagated nor compared; updated/unavailable summed; member conditions merged', (t) => {
+  const fed: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop', uid: 'dep-uid', generation: 3, annotations: { 'deployment.kubernetes.io/revision': '7', 'federation.kubernetes.io/deployment-preferences': '{"rebalance":true,"clusters":{"a":{"weight":2},"b":{"weight":1}}}' } },
+    spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
+  };
+  const copy = (replicas: number, status: Record<string, unknown>): KubeObject => {
+    const m = desiredMember(fed, replicas);
+    m.metadata.annotations!['deployment.kubernetes.io/revision'] = '1';
+    m.metadata.generation = 1;
+    m.status = { observedGeneration: 1, ...status };
+    return m;
+  };
+  t.is(desiredMember(fed, 1).metadata.annotations?.['deployment.kubernetes.io/revision'], undefined);
+  const d = decide({
+    federated: fed,
+    readyClusters: [{ name: 'a' }, { name: 'b' }],
+    members: {
+      a: { object: copy(2, { replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2, conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }] }) },
+      b: { object: copy(1, { replicas: 1, updatedReplicas: 0, readyReplicas: 0, availableReplicas: 0, unavailableReplicas: 1, conditions: [{ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' }, { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated' }] }) },
+    },
+    now: NOW,
+  });
+  t.deepEqual(d.operations, [], 'member revision annotations differ from the federated one without an update');
+  t.like(d.status, { observedGeneration: 3, replicas: 3, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2, unavailableReplicas: 1 });
+  t.is(d.status.fullyLabeledReplicas, undefined);
+  t.like(condition(d.status, 'Available'), { status: 'False', reason: 'MinimumReplicasUnavailable', message: 'b: Deployment does not have minimum availability.' });
+  t.like(condition(d.status, 'Progressing'), { status: 'True' });
+  t.truthy(condition(d.status, 'Available')?.lastTransitionTime);
+});
+
+test('condition transition times are kept while the status does not change', (t) => {
+  const fed = federated('nginx-rs.yaml');
+  const members = Object.fromEntries(CLUSTERS.map((c) => [c, { object: member(fed, 1) }]));
+  const first = decide(input(fed, members));
+  const later = decide({ ...input({ ...fed, status: first.status }, members), now: NOW + 60_000 });
+  t.deepEqual(later.status, first.status);
+  const down = decide({ ...input({ ...fed, status: first.status }, members, ready(CLUSTERS.slice(1))), now: NOW + 60_000 });
+  t.not(condition(down.status, 'Propagated')?.lastTransitionTime, condition(first.status, 'Propagated')?.lastTransitionTime);
+  t.is(condition(down.status, 'Scheduled')?.lastTransitionTime, condition(first.status, 'Scheduled')?.lastTransitionTime);
+});
+
+test('cluster selector: v1 syntax and examples (labels location=europe, environment=prod, version=15)', (t) => {
+  const labels = { location: 'europe', environment: 'prod', version: '15' };
+  const m = (s: string) => clusterMatches(parseClusterSelector(s), labels);
+  t.true(m('[{"key":"location","operator":"in","values":["europe"]}]'));
+  t.false(m('[{"key":"location","operator":"in","values":["europe"]},{"key":"environment","operator":"==","values":["test"]}]'));
+  t.true(m('[{"key":"version","operator":">","values":["14"]}]'));
+  t.false(m('[{"key":"version","operator":"gt","values":["15"]}]'));
+  t.true(m('[{"key":"version","operator":"Lt","values":["16"]}]'));
+  t.true(m('[{"key":"tier","operator":"!","values":[]}]'));
+  t.true(m('[{"key":"location","operator":"Exists"}]'));
+  t.true(m('[{"key":"environment","operator":"!=","values":["test"]}]'));
+  t.true(m('[{"key":"environment","operator":"NotIn","values":["test"]}]'));
+  t.true(clusterMatches(parseClusterSelector(undefined), {}));
+  t.throws(() => parseClusterSelector('{bad'), { message: /invalid cluster selector: invalid JSON/ });
+  t.throws(() => parseClusterSelector('[{"key":"a","operator":"like","values":["x"]}]'), { message: /operator/ });
+  t.throws(() => parseClusterSelector('[{"key":"a","operator":"in","values":[]}]'), { message: /at least one/ });
+  t.throws(() => parseClusterSelector('[{"key":"a","operator":"gt","values":["x"]}]'), { message: /integer/ });
+  t.throws(() => parseClusterSelector('[{"key":"a","operator":"toString","values":["x"]}]'), { message: /operator/ });
+});
