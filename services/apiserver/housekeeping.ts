@@ -3,7 +3,7 @@ import { KitfedError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { isObject, type KubeObject } from '../core/kube.js';
 import type { Registry } from './registry.js';
-import type { ResourceType } from './resources.js';
+import { keyPrefix, type ResourceType } from './resources.js';
 import type { CachedEvent } from './watch-cache.js';
 
 const log = createLogger('housekeeping');
@@ -53,9 +53,7 @@ export class Housekeeper {
   }
 
   private typeOfKey(key: string): ResourceType | undefined {
-    const parts = key.split('/');
-    const group = parts[2] === 'core' ? '' : parts[2];
-    return this.registry.catalog.all.find((t) => t.group === group && t.plural === parts[3]);
+    return this.registry.catalog.all.find((t) => key.startsWith(keyPrefix(t)));
   }
 
   private index(key: string, t: ResourceType, o: KubeObject | undefined): void {

@@ -192,9 +192,9 @@ export class ResourceCatalog {
   }
 }
 
-/** Storage key prefix of a type: `/registry/<group or core>/<plural>/`. */
+/** Storage key prefix of a type, kube's etcd layout: `/registry/<plural>/` (core), `/registry/<group>/<plural>/`. */
 export function keyPrefix(t: ResourceType): string {
-  return `/registry/${t.group || 'core'}/${t.plural}/`;
+  return t.group ? `/registry/${t.group}/${t.plural}/` : `/registry/${t.plural}/`;
 }
 
 export function storageKey(t: ResourceType, namespace: string | undefined, name: string): string {
