@@ -10,6 +10,7 @@ import { Housekeeper } from './housekeeping.js';
 import { openApiV3Doc, openApiV3Index } from './openapi.js';
 import { Registry, type AdmissionPlugin, type DeleteOptions, type FieldValidation, type PatchType, type Propagation, type WatchEvent, type WriteOptions } from './registry.js';
 import { RESOURCES, ResourceCatalog, type ResourceType } from './resources.js';
+import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import { convertForServing } from './serving.js';
 import { MemoryStore } from './storage/memory.js';
 import type { Store } from './storage/types.js';
@@ -314,7 +315,7 @@ class Handler {
     return route;
   }
 
-  private async readBody(req: IncomingMessage): Promise<string> {
+  private async readBody(req: IncomingMessage): Promise<Buffer> {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > this.maxBody) {
       req.resume();
@@ -330,11 +331,13 @@ class Handler {
       }
       chunks.push(chunk as Buffer);
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
   }
 
-  private parseBody(req: IncomingMessage, text: string): unknown {
+  private parseBody(req: IncomingMessage, body: Buffer): unknown {
     const ct = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+    if (ct === PROTOBUF_MEDIA_TYPE) return body.length === 0 ? undefined : decodeKubeProtobuf(body);
+    const text = body.toString('utf8');
     if (text.trim() === '') return undefined;
     try {
       if (ct === 'application/json' || ct === '') return JSON.parse(text);
@@ -444,7 +447,7 @@ class Handler {
         const opts = this.writeOptions(url, req, route);
         const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         const type = patchType(ct);
-        const body = await this.readBody(req);
+        const body = (await this.readBody(req)).toString('utf8');
         const existed = type === 'apply' ? (await this.registry.tryGet(t, namespace, name)) !== undefined : true;
         const patched = await this.withTimeout(this.registry.patch(t, namespace, name, type, body, opts), 'patch');
         return this.respondObject(req, res, url, route, existed ? 200 : 201, patched, opts.warnings);
