@@ -1,16 +1,40 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { createLogger } from '../core/log.js';
 import { federationAdmission } from './federation-admission.js';
+import { ensurePki, ensureTokenFile, makeAuthenticator } from './security.js';
 import { startApiServer, type ApiServer } from './server.js';
+import { openStore } from './storage/open.js';
 
 const log = createLogger('apiserver');
 
-export interface RunApiServerOptions {
+export interface FederationApiServerOptions {
+  /** `host:port`. */
   listen: string;
+  /** State directory: SQLite database, PKI, token file, encryption key. @default .kitfed */
+  dataDir?: string;
+  /** Storage URL (`sqlite://…`, `etcd://h:p,…`, `memory://`). @default sqlite in the data dir */
+  storage?: string;
+  /** Serving certificate and key files (otherwise generated in the data dir). */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** kube static token CSV (otherwise `<dataDir>/tokens.csv`, created with an admin token). */
+  tokenAuthFile?: string;
+  /** EncryptionConfiguration file (otherwise `<dataDir>/encryption-config.yaml`, created with a fresh AES-GCM key). */
+  encryptionProviderConfig?: string;
+  /** Plain HTTP without authentication (loopback development only). */
+  insecure?: boolean;
   kubeconfigOut?: string;
+  /** @default federation */
   contextName?: string;
+}
+
+export interface RunningFederationApiServer {
+  server: ApiServer;
+  /** A kubeconfig (CA data + admin token) for the server. */
+  kubeconfig: string;
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
@@ -21,34 +45,69 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: listen.slice(0, idx).replace(/^\[|\]$/g, ''), port };
 }
 
-/** A kubeconfig with one context pointing at `server`. */
-export function kubeconfigFor(server: string, context: string): string {
+/** A kubeconfig with one context pointing at `server` (optionally with CA data and a bearer token). */
+export function kubeconfigFor(server: string, context: string, auth: { caCert?: string; token?: string } = {}): string {
   return YAML.stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: context, cluster: { server } }],
-    users: [{ name: context, user: {} }],
+    clusters: [{ name: context, cluster: { server, ...(auth.caCert ? { 'certificate-authority-data': Buffer.from(auth.caCert).toString('base64') } : {}) } }],
+    users: [{ name: context, user: auth.token ? { token: auth.token } : {} }],
     contexts: [{ name: context, context: { cluster: context, user: context } }],
     'current-context': context,
   });
 }
 
-/** Runs the API server until SIGINT/SIGTERM. */
-export async function runApiServer(opts: RunApiServerOptions): Promise<void> {
+async function ensureEncryptionConfig(path: string): Promise<string> {
+  try {
+    await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const config = {
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'EncryptionConfiguration',
+      resources: [{ resources: ['secrets'], providers: [{ aesgcm: { keys: [{ name: 'key1', secret: randomBytes(32).toString('base64') }] } }, { identity: {} }] }],
+    };
+    await writeFile(path, YAML.stringify(config), { mode: 0o600 });
+    log.info({ file: path }, 'generated an encryption key for Secrets at rest');
+  }
+  return path;
+}
+
+/** Starts the federation API server with durable storage, TLS, authentication and encryption at rest. */
+export async function startFederationApiServer(opts: FederationApiServerOptions): Promise<RunningFederationApiServer> {
   const { host, port } = parseListen(opts.listen);
-  const server: ApiServer = await startApiServer({ host, port, admission: federationAdmission() });
+  const dataDir = resolve(opts.dataDir ?? '.kitfed');
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const encryptionConfigFile = await ensureEncryptionConfig(opts.encryptionProviderConfig ?? join(dataDir, 'encryption-config.yaml'));
+  const store = await openStore(opts.storage ?? `sqlite://${join(dataDir, 'federation.db')}`, { baseDir: dataDir, encryptionConfigFile });
+  const context = opts.contextName ?? 'federation';
+  const common = { store, host, port, admission: federationAdmission() };
+  if (opts.insecure) {
+    const server = await startApiServer(common);
+    return { server, kubeconfig: kubeconfigFor(server.url, context) };
+  }
+  const pki = await ensurePki(dataDir, [host, 'localhost', '127.0.0.1']);
+  const tls = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey), ca: pki.caCert } : { cert: pki.cert, key: pki.key, ca: pki.caCert };
+  const { entries, adminToken } = await ensureTokenFile(opts.tokenAuthFile ?? join(dataDir, 'tokens.csv'));
+  const server = await startApiServer({ ...common, tls, authenticator: makeAuthenticator(entries) });
+  return { server, kubeconfig: kubeconfigFor(server.url, context, { caCert: pki.caCert, token: adminToken }) };
+}
+
+/** Runs the federation API server until SIGINT/SIGTERM. */
+export async function runApiServer(opts: FederationApiServerOptions): Promise<void> {
+  const { server, kubeconfig } = await startFederationApiServer(opts);
   log.info({ url: server.url, storage: server.registry.store.backend }, 'API server listening');
   if (opts.kubeconfigOut) {
     await mkdir(dirname(opts.kubeconfigOut), { recursive: true });
-    await writeFile(opts.kubeconfigOut, kubeconfigFor(server.url, opts.contextName ?? 'federation'), { mode: 0o600 });
+    await writeFile(opts.kubeconfigOut, kubeconfig, { mode: 0o600 });
     log.info({ file: opts.kubeconfigOut }, 'kubeconfig written');
   }
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      log.info('shutting down');
-      void server.close().then(resolve);
+      log.info('shutting down: draining in-flight requests');
+      void server.close().then(done);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

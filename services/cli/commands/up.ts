@@ -9,6 +9,6 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  kitfed up\n  kitfed up --data-dir /tmp/kf --port-base 17000\n')
     .action(async (opts: { dataDir: string; portBase: string }) => {
       const { runApiServer } = await import('../../apiserver/run.js');
-      await runApiServer({ listen: `127.0.0.1:${opts.portBase}`, kubeconfigOut: `${opts.dataDir}/kubeconfig` });
+      await runApiServer({ listen: `127.0.0.1:${opts.portBase}`, dataDir: opts.dataDir, kubeconfigOut: `${opts.dataDir}/kubeconfig` });
     });
 }

@@ -1,0 +1,157 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { join } from 'node:path';
+import forge from 'node-forge';
+import { createLogger } from '../core/log.js';
+import type { Authenticator } from './server.js';
+
+const log = createLogger('apiserver-security');
+
+/**
+ * The API server's identity and authentication: a CA and serving certificate generated
+ * on first start and kept in the data dir (or given), bearer tokens from a static token
+ * file (kube's CSV format), and client certificates signed by the CA.
+ */
+
+export interface Pki {
+  caCert: string;
+  caKey: string;
+  cert: string;
+  key: string;
+}
+
+export interface TokenEntry {
+  token: string;
+  user: string;
+  uid: string;
+  groups: string[];
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function serial(): string {
+  return `01${randomBytes(15).toString('hex')}`;
+}
+
+function newCert(subject: forge.pki.CertificateField[], publicKey: forge.pki.PublicKey, issuer: forge.pki.CertificateField[], signKey: forge.pki.rsa.PrivateKey, extensions: object[], years: number): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = publicKey;
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + years * 365 * 24 * 3600_000);
+  cert.setSubject(subject);
+  cert.setIssuer(issuer);
+  cert.setExtensions(extensions);
+  cert.sign(signKey, forge.md.sha256.create());
+  return cert;
+}
+
+/** A CA (10 years) and a serving certificate for `hosts` (1 year) signed by it. */
+export function generatePki(hosts: string[]): Pki {
+  const caKeys = forge.pki.rsa.generateKeyPair(2048);
+  const caSubject = [{ name: 'commonName', value: 'kitfed-ca' }];
+  const ca = newCert(caSubject, caKeys.publicKey, caSubject, caKeys.privateKey, [{ name: 'basicConstraints', cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true }], 10);
+  const keys = forge.pki.rsa.generateKeyPair(2048);
+  const altNames = hosts.map((h) => (/^[\d.]+$/.test(h) || h.includes(':') ? { type: 7, ip: h } : { type: 2, value: h }));
+  const cert = newCert([{ name: 'commonName', value: 'kitfed-apiserver' }], keys.publicKey, caSubject, caKeys.privateKey, [
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames },
+  ], 1);
+  return {
+    caCert: forge.pki.certificateToPem(ca),
+    caKey: forge.pki.privateKeyToPem(caKeys.privateKey),
+    cert: forge.pki.certificateToPem(cert),
+    key: forge.pki.privateKeyToPem(keys.privateKey),
+  };
+}
+
+/** A client certificate for `user` (CN) in `groups` (O), signed by the CA. */
+export function issueClientCert(pki: Pki, user: string, groups: string[] = []): { cert: string; key: string } {
+  const keys = forge.pki.rsa.generateKeyPair(2048);
+  const ca = forge.pki.certificateFromPem(pki.caCert);
+  const subject = [{ name: 'commonName', value: user }, ...groups.map((g) => ({ name: 'organizationName', value: g }))];
+  const cert = newCert(subject, keys.publicKey, ca.subject.attributes, forge.pki.privateKeyFromPem(pki.caKey) as forge.pki.rsa.PrivateKey, [{ name: 'basicConstraints', cA: false }, { name: 'keyUsage', digitalSignature: true, keyEncipherment: true }, { name: 'extKeyUsage', clientAuth: true }], 1);
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+/** Loads the PKI from `<dir>/pki`, generating it on first start. */
+export async function ensurePki(dir: string, hosts: string[]): Promise<Pki> {
+  const pkiDir = join(dir, 'pki');
+  const files = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'apiserver.crt', key: 'apiserver.key' } as const;
+  const loaded = await Promise.all(Object.values(files).map((f) => readIfExists(join(pkiDir, f))));
+  if (loaded.every((x) => x !== undefined)) {
+    const [caCert, caKey, cert, key] = loaded as string[];
+    return { caCert: caCert!, caKey: caKey!, cert: cert!, key: key! };
+  }
+  log.info({ dir: pkiDir }, 'generating a CA and serving certificate');
+  const pki = generatePki(hosts);
+  await mkdir(pkiDir, { recursive: true, mode: 0o700 });
+  for (const [k, f] of Object.entries(files)) {
+    await writeFile(join(pkiDir, f), pki[k as keyof Pki], { mode: f.endsWith('.key') ? 0o600 : 0o644 });
+  }
+  return pki;
+}
+
+/** Parses kube's static token file: `token,user,uid[,"group1,group2"]` per line. */
+export function parseTokenFile(text: string, file = 'token file'): TokenEntry[] {
+  const out: TokenEntry[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const fields = line.match(/("[^"]*"|[^,]+)/g)?.map((f) => f.replace(/^"|"$/g, '').trim()) ?? [];
+    if (fields.length < 3 || !fields[0] || !fields[1]) throw new Error(`${file}:${i + 1}: expected token,user,uid[,"groups"]`);
+    out.push({ token: fields[0], user: fields[1], uid: fields[2]!, groups: fields[3] ? fields[3].split(',').map((g) => g.trim()).filter(Boolean) : [] });
+  });
+  return out;
+}
+
+/** Loads the token file, creating it with one admin token on first start. Returns the entries and the admin token. */
+export async function ensureTokenFile(path: string): Promise<{ entries: TokenEntry[]; adminToken: string }> {
+  let text = await readIfExists(path);
+  if (text === undefined) {
+    const token = randomBytes(24).toString('base64url');
+    text = `${token},kitfed-admin,kitfed-admin,"system:masters"\n`;
+    await writeFile(path, text, { mode: 0o600 });
+  }
+  await chmod(path, 0o600).catch(() => undefined);
+  const entries = parseTokenFile(text, path);
+  const admin = entries.find((e) => e.groups.includes('system:masters')) ?? entries[0];
+  if (!admin) throw new Error(`${path}: no tokens`);
+  return { entries, adminToken: admin.token };
+}
+
+/** Bearer tokens, then client certificates verified against the CA. */
+export function makeAuthenticator(tokens: TokenEntry[]): Authenticator {
+  const byToken = new Map(tokens.map((e) => [e.token, e.user]));
+  return {
+    authenticate(req: IncomingMessage): string | undefined {
+      const auth = req.headers.authorization;
+      if (auth?.startsWith('Bearer ')) {
+        const presented = auth.slice(7).trim();
+        for (const [token, user] of byToken) {
+          const a = Buffer.from(token);
+          const b = Buffer.from(presented);
+          if (a.length === b.length && timingSafeEqual(a, b)) return user;
+        }
+        return undefined;
+      }
+      const socket = req.socket as Partial<TLSSocket>;
+      if (socket.authorized && typeof socket.getPeerCertificate === 'function') {
+        const cn = socket.getPeerCertificate().subject?.CN;
+        if (cn) return Array.isArray(cn) ? cn[0] : cn;
+      }
+      return undefined;
+    },
+  };
+}
