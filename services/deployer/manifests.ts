@@ -1,0 +1,166 @@
+/**
+ * Reads the deploymentizer's output: one folder per cluster, `*.yaml` files each holding Kubernetes
+ * objects. With a `.kitfed-index.json` the index names the files and their sha256 (checked); without
+ * one every `*.yaml` is read. Every folder is read and checked before any cluster is touched: one
+ * bad manifest anywhere fails the whole deploy with every problem listed.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { ClusterIndex } from '../deploymentizer/output.js';
+import { KitfedError } from '../core/errors.js';
+import { isObject, type KubeObject } from '../core/kube.js';
+import { dependencySelector } from './order.js';
+import { parseSelector } from './selector.js';
+
+export const INDEX_FILE = '.kitfed-index.json';
+const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+export interface Manifest {
+  /** File name inside the cluster folder (`#<n>` appended for the n-th document of a multi-document file). */
+  file: string;
+  obj: KubeObject;
+  /** `sha256:<hex>` over the object's JSON: what `kitfed.io/applied-digest` records. */
+  digest: string;
+}
+
+export interface Problem {
+  file: string;
+  message: string;
+}
+
+export class ManifestError extends KitfedError {
+  override readonly name = 'ManifestError';
+  constructor(readonly problems: Problem[]) {
+    super(
+      `invalid manifests, nothing was deployed (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p.file}: ${p.message}`).join('\n')}`,
+      422,
+      'Invalid',
+      { causes: problems.map((p) => ({ field: p.file, message: p.message })) },
+    );
+  }
+}
+
+export function sha256(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** Folder names (one per cluster) of a render output, sorted. */
+export async function listFolders(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw new KitfedError(`manifests dir ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 400, 'BadRequest');
+  }
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+}
+
+async function filesOf(folder: string, problems: Problem[], rel: string): Promise<Array<{ file: string; sha?: string }>> {
+  const indexPath = path.join(folder, INDEX_FILE);
+  const indexText = await readFile(indexPath, 'utf8').catch(() => undefined);
+  if (indexText === undefined) {
+    const names = (await readdir(folder)).filter((n) => n.endsWith('.yaml') && !n.startsWith('.')).sort();
+    return names.map((file) => ({ file }));
+  }
+  try {
+    const index = JSON.parse(indexText) as ClusterIndex;
+    if (!Array.isArray(index.objects)) throw new Error('no objects array');
+    return index.objects.map((o) => ({ file: o.file, sha: o.sha256 }));
+  } catch (err) {
+    problems.push({ file: `${rel}/${INDEX_FILE}`, message: `unreadable index: ${(err as Error).message}` });
+    return [];
+  }
+}
+
+function checkObject(doc: unknown, where: string, problems: Problem[]): KubeObject | undefined {
+  const bad = (message: string): undefined => {
+    problems.push({ file: where, message });
+    return undefined;
+  };
+  if (!isObject(doc)) return bad('not a Kubernetes object (expected a mapping)');
+  if (typeof doc.apiVersion !== 'string' || !doc.apiVersion) return bad('apiVersion is required');
+  if (typeof doc.kind !== 'string' || !doc.kind) return bad('kind is required');
+  if (doc.kind.endsWith('List')) return bad(`kind ${doc.kind}: lists are not supported, one object per document`);
+  const meta = doc.metadata;
+  if (!isObject(meta)) return bad('metadata is required');
+  if (typeof meta.name !== 'string' || !meta.name) return bad('metadata.name is required');
+  if (!NAME.test(meta.name) || meta.name.length > 253) return bad(`metadata.name ${JSON.stringify(meta.name)} is not a valid name`);
+  if (meta.namespace !== undefined && (typeof meta.namespace !== 'string' || !NAME.test(meta.namespace))) return bad(`metadata.namespace ${JSON.stringify(meta.namespace)} is not a valid namespace`);
+  for (const key of ['labels', 'annotations'] as const) {
+    const m = meta[key];
+    if (m === undefined || m === null) continue;
+    if (!isObject(m) || Object.values(m).some((v) => typeof v !== 'string')) return bad(`metadata.${key} must map strings to strings`);
+  }
+  const sel = dependencySelector(doc as KubeObject);
+  if (sel !== undefined) {
+    try {
+      parseSelector(sel);
+    } catch (err) {
+      return bad(`annotation kit-deployer/dependency-selector: ${(err as Error).message}`);
+    }
+  }
+  return doc as KubeObject;
+}
+
+function parseFile(text: string, file: string, rel: string, problems: Problem[]): Manifest[] {
+  const docs = YAML.parseAllDocuments(text, { version: '1.1', uniqueKeys: true });
+  if (!Array.isArray(docs)) return [];
+  const out: Manifest[] = [];
+  const live = docs.filter((d) => d.contents !== null);
+  live.forEach((d, i) => {
+    const where = `${rel}/${file}${live.length > 1 ? `#${i + 1}` : ''}`;
+    if (d.errors.length > 0) {
+      problems.push({ file: where, message: `YAML: ${d.errors[0]!.message.split('\n')[0]}` });
+      return;
+    }
+    const obj = checkObject(d.toJS({ maxAliasCount: 100 }), where, problems);
+    if (obj) out.push({ file: live.length > 1 ? `${file}#${i + 1}` : file, obj, digest: sha256(JSON.stringify(obj)) });
+  });
+  if (live.length === 0) problems.push({ file: `${rel}/${file}`, message: 'empty file: expected a Kubernetes object' });
+  return out;
+}
+
+function objectId(o: KubeObject): string {
+  return `${o.apiVersion.split('/').length > 1 ? o.apiVersion.split('/')[0] : ''}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+}
+
+/** Reads one cluster folder; problems are appended to `problems`. */
+export async function readFolder(dir: string, folder: string, problems: Problem[]): Promise<Manifest[]> {
+  const abs = path.join(dir, folder);
+  const files = await filesOf(abs, problems, folder);
+  const perFile: Manifest[][] = files.map(() => []);
+  await Promise.all(
+    files.map(async ({ file, sha }, i) => {
+      const text = await readFile(path.join(abs, file), 'utf8').catch((err: NodeJS.ErrnoException) => {
+        problems.push({ file: `${folder}/${file}`, message: `cannot read: ${err.code ?? err.message}` });
+        return undefined;
+      });
+      if (text === undefined) return;
+      if (sha && sha256(text) !== sha) problems.push({ file: `${folder}/${file}`, message: `sha256 differs from ${INDEX_FILE} (file changed after rendering)` });
+      perFile[i] = parseFile(text, file, folder, problems);
+    }),
+  );
+  const flat = perFile.flat();
+  const seen = new Map<string, string>();
+  for (const m of flat) {
+    const id = objectId(m.obj);
+    const prev = seen.get(id);
+    if (prev) problems.push({ file: `${folder}/${m.file}`, message: `${m.obj.kind} ${m.obj.metadata.name} is also defined in ${prev}` });
+    else seen.set(id, m.file);
+  }
+  return flat;
+}
+
+/** Reads the given folders; throws ManifestError listing every problem of every folder. */
+export async function readFolders(dir: string, folders: string[]): Promise<Map<string, Manifest[]>> {
+  const problems: Problem[] = [];
+  const out = new Map<string, Manifest[]>();
+  for (const f of folders) {
+    if (!(await stat(path.join(dir, f)).then((s) => s.isDirectory(), () => false))) continue;
+    out.set(f, await readFolder(dir, f, problems));
+  }
+  if (problems.length > 0) throw new ManifestError(problems);
+  return out;
+}
