@@ -1,0 +1,165 @@
+import { startApiServer, type ApiServer } from '../apiserver/server.js';
+import type { Registry } from '../apiserver/registry.js';
+import { memberDefaults } from './admission.js';
+import type { SimulatorConfig } from './context.js';
+import { FaultInjector, type FaultAction, type FaultState } from './faults.js';
+import { MEMBER_RESOURCES } from './resources.js';
+import { Simulator } from './simulator.js';
+
+export type Verb = 'get' | 'create' | 'update' | 'patch' | 'delete';
+
+const VERBS: Record<string, Verb> = { GET: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+
+/** API requests served, by verb (reads include list and watch). Discovery and health are not counted. */
+export interface RequestCounts {
+  get: number;
+  create: number;
+  update: number;
+  patch: number;
+  delete: number;
+  /** create + update + patch + delete */
+  writes: number;
+  /** The last writes (method and path), newest last, at most 100. */
+  recentWrites: string[];
+}
+
+export interface SandboxClusterInfo {
+  name: string;
+  url: string;
+  region: string;
+  zones: string[];
+  capacity: number;
+  faults: FaultState;
+  requests: RequestCounts;
+  pods: { bound: number; unschedulable: number };
+}
+
+function zeroCounts(): RequestCounts {
+  return { get: 0, create: 0, update: 0, patch: 0, delete: 0, writes: 0, recentWrites: [] };
+}
+
+/** One simulated member cluster: its own API server (own port and store) and workload simulator. */
+export class SandboxCluster {
+  private counts = zeroCounts();
+  private readonly simulator: Simulator;
+
+  private constructor(
+    private config: SimulatorConfig,
+    private readonly server: ApiServer,
+    private readonly faults: FaultInjector,
+  ) {
+    this.simulator = new Simulator(server.registry, config);
+  }
+
+  static async start(config: SimulatorConfig, options: { host?: string; port?: number } = {}): Promise<SandboxCluster> {
+    let self: SandboxCluster | undefined;
+    const faults = new FaultInjector();
+    const server = await startApiServer({
+      resources: MEMBER_RESOURCES,
+      admission: [memberDefaults],
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 0,
+      intercept: faults.intercept,
+      onRequest: (method, path) => self?.count(method, path),
+    });
+    self = new SandboxCluster(config, server, faults);
+    try {
+      await self.simulator.start();
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+    return self;
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  get port(): number {
+    return this.server.port;
+  }
+
+  get region(): string {
+    return this.config.region;
+  }
+
+  get zones(): string[] {
+    return this.config.zones;
+  }
+
+  /** The in-process registry (no HTTP, not counted, not subject to faults). */
+  get registry(): Registry {
+    return this.server.registry;
+  }
+
+  get requests(): RequestCounts {
+    return { ...this.counts, recentWrites: [...this.counts.recentWrites] };
+  }
+
+  resetRequests(): void {
+    this.counts = zeroCounts();
+  }
+
+  private count(method: string, path: string): void {
+    const verb = VERBS[method];
+    if (!verb) return;
+    this.counts[verb]++;
+    if (verb === 'get') return;
+    this.counts.writes++;
+    this.counts.recentWrites.push(`${method} ${path}`);
+    if (this.counts.recentWrites.length > 100) this.counts.recentWrites.shift();
+  }
+
+  get faultState(): FaultState {
+    return { ...this.faults.state };
+  }
+
+  /** Injects or clears a fault: `down`, `up` (clears everything), `hang`, `latency MS`, `errors RATE`, `unhealthy`, `healthy`. */
+  async fault(action: FaultAction, value?: number): Promise<FaultState> {
+    if ((action === 'latency' || action === 'errors') && (value === undefined || !Number.isFinite(value) || value < 0)) {
+      throw new RangeError(`fault ${action} needs a non-negative number`);
+    }
+    if (action === 'errors' && value! > 1) throw new RangeError('fault errors RATE must be between 0 and 1');
+    this.faults.apply(action, value);
+    if (action === 'down') await this.server.pause();
+    if (action === 'up') await this.server.resume();
+    return this.faultState;
+  }
+
+  /** Stops listening (connection refused), keeping every object. */
+  async stop(): Promise<void> {
+    await this.fault('down');
+  }
+
+  /** Listens again on the same port and clears faults. */
+  async start(): Promise<void> {
+    await this.fault('up');
+  }
+
+  /** Changes the pod capacity at run time. */
+  async setCapacity(capacity: number): Promise<void> {
+    this.config = { ...this.config, capacity };
+    await this.simulator.setCapacity(capacity);
+  }
+
+  /** Resolves when the simulator has nothing queued (readiness timers may still be armed). */
+  idle(): Promise<void> {
+    return this.simulator.idle();
+  }
+
+  info(): SandboxClusterInfo {
+    const s = this.simulator.stats;
+    return { name: this.name, url: this.url, region: this.region, zones: this.zones, capacity: this.config.capacity, faults: this.faultState, requests: this.requests, pods: { bound: s.boundPods, unschedulable: s.unschedulablePods } };
+  }
+
+  async close(): Promise<void> {
+    this.simulator.stop();
+    this.faults.apply('up');
+    await this.server.close();
+  }
+}

@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import type { KubeObject } from '../core/kube.js';
+import type { Logger } from '../core/log.js';
+import type { Registry } from '../apiserver/registry.js';
+import type { ResourceType } from '../apiserver/resources.js';
+import { nowIso } from './util.js';
+
+/**
+ * core/v1 Events as kube's event recorders write them (involvedObject, reason, source),
+ * so `kubectl describe` and `kubectl get events` show what the simulator did.
+ */
+export class EventRecorder {
+  constructor(
+    private readonly registry: Registry,
+    private readonly eventType: ResourceType,
+    private readonly log: Logger,
+  ) {}
+
+  emit(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string, fieldPath?: string): void {
+    const now = nowIso();
+    const namespace = involved.metadata.namespace ?? 'default';
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${involved.metadata.name}.${randomBytes(8).toString('hex')}`, namespace },
+      involvedObject: {
+        apiVersion: involved.apiVersion,
+        kind: involved.kind,
+        name: involved.metadata.name,
+        namespace: involved.metadata.namespace,
+        uid: involved.metadata.uid,
+        resourceVersion: involved.metadata.resourceVersion,
+        ...(fieldPath ? { fieldPath } : {}),
+      },
+      reason,
+      message,
+      source: host ? { component, host } : { component },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+      type,
+      reportingComponent: component,
+      reportingInstance: host ?? '',
+    };
+    this.registry.create(this.eventType, namespace, event, { fieldManager: component }).catch((err: unknown) => {
+      this.log.debug({ err: err instanceof Error ? err.message : String(err), reason }, 'event not recorded');
+    });
+  }
+}

@@ -1,0 +1,116 @@
+import type { KubeObject } from '../core/kube.js';
+import type { Registry } from '../apiserver/registry.js';
+import { keyPrefix, type ResourceType } from '../apiserver/resources.js';
+import type { CachedEvent } from '../apiserver/watch-cache.js';
+
+export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+export type ChangeHandler = (type: ChangeType, kind: string, obj: KubeObject) => void;
+
+export function keyOf(o: KubeObject): string {
+  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name!;
+}
+
+/**
+ * The simulator's informer: the current objects of the kinds it controls, kept from the
+ * registry's watch cache (in process, no HTTP), indexed by controller owner uid.
+ */
+export class ObjectCache {
+  private readonly byKind = new Map<string, Map<string, KubeObject>>();
+  private readonly byOwner = new Map<string, Map<string, KubeObject>>();
+  private readonly byPrefix = new Map<string, ResourceType>();
+  private stop: (() => void) | undefined;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly types: ResourceType[],
+  ) {
+    for (const t of types) {
+      this.byKind.set(t.kind, new Map());
+      this.byPrefix.set(keyPrefix(t), t);
+    }
+  }
+
+  async start(onChange: ChangeHandler): Promise<void> {
+    const rev = this.registry.cache.revision;
+    const initial: Array<[string, KubeObject]> = [];
+    for (const t of this.types) {
+      for (const o of (await this.registry.list(t, undefined)).items) {
+        this.put(t.kind, o);
+        initial.push([t.kind, o]);
+      }
+    }
+    this.stop = this.registry.cache.subscribe('/registry/', rev, (e) => this.onEvent(e, onChange));
+    for (const [kind, o] of initial) onChange('ADDED', kind, o);
+  }
+
+  close(): void {
+    this.stop?.();
+  }
+
+  private onEvent(e: CachedEvent, onChange: ChangeHandler): void {
+    if (e.revision < 0) return;
+    const t = this.typeOfKey(e.key);
+    if (!t) return;
+    if (e.type === 'DELETED') this.remove(t.kind, e.object);
+    else this.put(t.kind, e.object);
+    onChange(e.type, t.kind, e.object);
+  }
+
+  /** The type whose storage prefix (`keyPrefix`) starts `key`. */
+  private typeOfKey(key: string): ResourceType | undefined {
+    for (const [prefix, t] of this.byPrefix) if (key.startsWith(prefix)) return t;
+    return undefined;
+  }
+
+  private ownerKey(kind: string, o: KubeObject): string {
+    return `${kind}|${keyOf(o)}`;
+  }
+
+  private put(kind: string, o: KubeObject): void {
+    const map = this.byKind.get(kind)!;
+    const prev = map.get(keyOf(o));
+    if (prev) this.unindex(kind, prev);
+    map.set(keyOf(o), o);
+    const owner = o.metadata.ownerReferences?.find((r) => r.controller)?.uid;
+    if (owner) {
+      let m = this.byOwner.get(owner);
+      if (!m) this.byOwner.set(owner, (m = new Map()));
+      m.set(this.ownerKey(kind, o), o);
+    }
+  }
+
+  private unindex(kind: string, o: KubeObject): void {
+    const owner = o.metadata.ownerReferences?.find((r) => r.controller)?.uid;
+    if (!owner) return;
+    const m = this.byOwner.get(owner);
+    m?.delete(this.ownerKey(kind, o));
+    if (m?.size === 0) this.byOwner.delete(owner);
+  }
+
+  private remove(kind: string, o: KubeObject): void {
+    const map = this.byKind.get(kind)!;
+    const prev = map.get(keyOf(o));
+    if (prev) this.unindex(kind, prev);
+    map.delete(keyOf(o));
+  }
+
+  get(kind: string, key: string): KubeObject | undefined {
+    return this.byKind.get(kind)?.get(key);
+  }
+
+  list(kind: string): KubeObject[] {
+    return [...(this.byKind.get(kind)?.values() ?? [])];
+  }
+
+  count(kind: string): number {
+    return this.byKind.get(kind)?.size ?? 0;
+  }
+
+  /** Objects of `kind` whose controller ownerReference is `uid`. */
+  owned(uid: string | undefined, kind: string): KubeObject[] {
+    if (!uid) return [];
+    const out: KubeObject[] = [];
+    for (const [k, o] of this.byOwner.get(uid) ?? []) if (k.startsWith(`${kind}|`)) out.push(o);
+    return out;
+  }
+}

@@ -1,0 +1,88 @@
+import { cloneJson, type KubeObject } from '../core/kube.js';
+import { CONTROLLER_MANAGER, type SimContext } from './context.js';
+import { asObj, byCreation, isPodActive, isPodReady, num, omitZero, ownerRef, podPhase, specOf, statusOf, type Obj } from './util.js';
+
+/** The ReplicaSet controller: keeps `spec.replicas` pods and reports their counts in status. */
+
+const BURST = 500;
+
+/** kube's deletion ranking: unbound < pending < not ready < ready, newest first. */
+function deletionRank(p: KubeObject): number {
+  if (!specOf(p).nodeName) return 0;
+  if (podPhase(p) === 'Pending') return 1;
+  if (!isPodReady(p)) return 2;
+  return 3;
+}
+
+export function podFromTemplate(owner: KubeObject, extraLabels: Record<string, string> = {}, nodeName?: string): KubeObject {
+  const template = asObj(specOf(owner).template);
+  const meta = asObj(template.metadata);
+  const spec = cloneJson(asObj(template.spec));
+  if (nodeName) spec.nodeName = nodeName;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      generateName: `${owner.metadata.name}-`,
+      namespace: owner.metadata.namespace,
+      labels: { ...((meta.labels as Record<string, string> | undefined) ?? {}), ...extraLabels },
+      ...(meta.annotations ? { annotations: cloneJson(meta.annotations as Record<string, string>) } : {}),
+      ownerReferences: [ownerRef(owner)],
+    },
+    spec,
+  };
+}
+
+export async function createPods(ctx: SimContext, owner: KubeObject, count: number, make: () => KubeObject): Promise<KubeObject[]> {
+  const created: KubeObject[] = [];
+  for (let i = 0; i < Math.min(count, BURST); i++) {
+    const pod = await ctx.registry.create(ctx.types.Pod, owner.metadata.namespace, make(), { fieldManager: CONTROLLER_MANAGER });
+    created.push(pod);
+    ctx.events.emit(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, `${owner.kind.toLowerCase()}-controller`);
+  }
+  return created;
+}
+
+export async function deletePods(ctx: SimContext, owner: KubeObject, pods: KubeObject[]): Promise<void> {
+  for (const p of pods) {
+    try {
+      await ctx.registry.delete(ctx.types.Pod, p.metadata.namespace, p.metadata.name!, { preconditions: { uid: p.metadata.uid } });
+      ctx.events.emit(owner, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, `${owner.kind.toLowerCase()}-controller`);
+    } catch (err) {
+      if (!(err instanceof Error && 'code' in err && ((err as { code: number }).code === 404 || (err as { code: number }).code === 409))) throw err;
+    }
+  }
+}
+
+export async function writeStatus(ctx: SimContext, kind: 'ReplicaSet' | 'Deployment' | 'DaemonSet' | 'Job', obj: KubeObject, status: Obj): Promise<void> {
+  if (JSON.stringify(statusOf(obj)) === JSON.stringify(status)) return;
+  await ctx.registry.mutate(ctx.types[kind], obj.metadata.namespace, obj.metadata.name!, (o) => (o.metadata.uid === obj.metadata.uid ? { ...o, status } : undefined), 'status');
+}
+
+export async function syncReplicaSet(ctx: SimContext, rs: KubeObject): Promise<void> {
+  if (rs.metadata.deletionTimestamp) return;
+  const wanted = num(specOf(rs).replicas, 1);
+  let active = ctx.cache.owned(rs.metadata.uid, 'Pod').filter(isPodActive);
+  const diff = wanted - active.length;
+  if (diff > 0) {
+    active = [...active, ...(await createPods(ctx, rs, diff, () => podFromTemplate(rs)))];
+  } else if (diff < 0) {
+    const victims = [...active].sort((a, b) => deletionRank(a) - deletionRank(b) || byCreation(b, a)).slice(0, -diff);
+    await deletePods(ctx, rs, victims);
+    active = active.filter((p) => !victims.includes(p));
+  }
+  const ready = active.filter(isPodReady).length;
+  const status = omitZero(
+    {
+      replicas: active.length,
+      fullyLabeledReplicas: active.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      observedGeneration: rs.metadata.generation ?? 1,
+    },
+    ['replicas'],
+  );
+  const conditions = statusOf(rs).conditions;
+  if (conditions) status.conditions = conditions;
+  await writeStatus(ctx, 'ReplicaSet', rs, status);
+}
