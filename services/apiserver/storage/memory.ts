@@ -39,9 +39,8 @@ export class MemoryStore implements Store {
     const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
     for (; i < keys.length && keys[i]!.startsWith(prefix); i++) {
       if (items.length >= limit) {
-        let remaining = 0;
-        for (let j = i; j < keys.length && keys[j]!.startsWith(prefix); j++) remaining++;
-        return { items, revision: this.rev, more: true, remaining };
+        const end = lowerBound(keys, `${prefix}\uffff`);
+        return { items, revision: this.rev, more: true, remaining: end - i };
       }
       items.push(this.data.get(keys[i]!)!);
     }
