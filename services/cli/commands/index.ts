@@ -3,9 +3,10 @@ import { register as up } from './up.js';
 import { register as apiserver } from './apiserver.js';
 import { register as plan } from './plan.js';
 import { register as render } from './render.js';
+import { register as deploy } from './deploy.js';
 import { register as webhooks } from './webhooks.js';
 import { register as runs } from './runs.js';
 import { register as simulate } from './simulate.js';
 
 /** Every subcommand, in `kitfed --help` order. A new command is one import and one entry. */
-export const commands: Array<(program: Command) => void> = [up, apiserver, plan, render, webhooks, runs, simulate];
+export const commands: Array<(program: Command) => void> = [up, apiserver, plan, render, deploy, webhooks, runs, simulate];
