@@ -12,10 +12,12 @@
  * This module does not import ava, so benchmarks can use it too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeTestPki, type TestPki } from './pki.js';
 
 function findEtcd(): string | undefined {
   const candidates = [process.env.ETCD_BIN, '/usr/bin/etcd', '/usr/local/bin/etcd'].filter((p): p is string => !!p);
@@ -46,9 +48,22 @@ export interface EtcdMember {
   kill(): Promise<void>;
 }
 
+export interface EtcdClientTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export interface EtcdOptions {
+  /** Serve clients over TLS and require client certificates signed by a generated CA. */
+  tls?: boolean;
+}
+
 export interface EtcdHandle {
   /** `host:port` client endpoints (the form `etcd://` URLs and the etcd3 client take). */
   readonly endpoints: string[];
+  /** With `tls: true`: the CA and a client certificate accepted by this etcd. */
+  readonly tls?: EtcdClientTls;
   readonly members: EtcdMember[];
   /** Stops every member and removes the data dirs. */
   stop(): Promise<void>;
@@ -103,13 +118,14 @@ class Member implements EtcdMember {
     private readonly spec: MemberSpec,
     private readonly initialCluster: string,
     private readonly token: string,
+    private readonly pki: TestPki | undefined,
   ) {}
 
   get name(): string {
     return this.spec.name;
   }
   get endpoint(): string {
-    return `http://127.0.0.1:${this.spec.clientPort}`;
+    return `${this.pki ? 'https' : 'http'}://127.0.0.1:${this.spec.clientPort}`;
   }
   get dataDir(): string {
     return this.spec.dataDir;
@@ -143,6 +159,9 @@ class Member implements EtcdMember {
         '--election-timeout=500',
         '--logger=zap',
         '--log-level=error',
+        ...(this.pki
+          ? [`--cert-file=${this.pki.serverCertFile}`, `--key-file=${this.pki.serverKeyFile}`, `--trusted-ca-file=${this.pki.caFile}`, '--client-cert-auth']
+          : []),
       ],
       { stdio: ['pipe', 'ignore', 'pipe'] },
     );
@@ -217,14 +236,25 @@ async function portOpen(port: number): Promise<boolean> {
   });
 }
 
-async function healthy(endpoint: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(2000) });
-    const body = (await res.json()) as { health?: string };
-    return body.health === 'true';
-  } catch {
-    return false;
+async function healthy(endpoint: string, tls: EtcdClientTls | undefined): Promise<boolean> {
+  if (!tls) {
+    try {
+      const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(2000) });
+      return ((await res.json()) as { health?: string }).health === 'true';
+    } catch {
+      return false;
+    }
   }
+  return new Promise((resolve) => {
+    const req = request(`${endpoint}/health`, { ca: readFileSync(tls.caFile), cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body.includes('"health":"true"')));
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => (req.destroy(), resolve(false)));
+    req.end();
+  });
 }
 
 /** Polls `check` every 50 ms until true; throws `describe()` after `timeoutMs` or when `abort()` says so. */
@@ -239,19 +269,22 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, descr
 }
 
 /** Starts an n-member etcd cluster on loopback; resolves once it has a leader. */
-export async function startEtcdCluster(size: number): Promise<EtcdHandle> {
+export async function startEtcdCluster(size: number, options: EtcdOptions = {}): Promise<EtcdHandle> {
   if (!etcdBinary) throw new Error('etcd is not installed');
   const root = mkdtempSync(join(tmpdir(), 'kitfed-etcd-'));
+  const pki = options.tls ? makeTestPki(root) : undefined;
+  const tls = pki && { caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile };
   const specs: MemberSpec[] = [];
   for (let i = 0; i < size; i++) {
     specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `m${i}`) });
   }
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
   const token = `kitfed-test-${specs[0]!.peerPort}`;
-  const members = specs.map((s) => new Member(s, initialCluster, token));
+  const members = specs.map((s) => new Member(s, initialCluster, token, pki));
   const handle: EtcdHandle = {
-    endpoints: members.map((m) => m.endpoint.replace(/^http:\/\//, '')),
+    endpoints: members.map((m) => m.endpoint.replace(/^https?:\/\//, '')),
     members,
+    ...(tls ? { tls } : {}),
     async stop() {
       await Promise.all(members.map((m) => m.kill()));
       rmSync(root, { recursive: true, force: true });
@@ -266,7 +299,7 @@ export async function startEtcdCluster(size: number): Promise<EtcdHandle> {
     async waitHealthy(timeoutMs = 15_000) {
       const up = members.filter((m) => m.running);
       await waitUntil(
-        async () => (await Promise.all(up.map((m) => healthy(m.endpoint)))).some(Boolean),
+        async () => (await Promise.all(up.map((m) => healthy(m.endpoint, tls)))).some(Boolean),
         timeoutMs,
         () => `etcd cluster not healthy after ${timeoutMs} ms:\n${members.map((m) => `${m.name}: ${m.log()}`).join('\n')}`,
       );
@@ -283,8 +316,8 @@ export async function startEtcdCluster(size: number): Promise<EtcdHandle> {
 }
 
 /** Starts one etcd member on loopback with a temp data dir. */
-export async function startEtcd(): Promise<EtcdHandle> {
-  return startEtcdCluster(1);
+export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdHandle> {
+  return startEtcdCluster(1, options);
 }
 
 /** The member currently leading the cluster, asked of each running member (undefined: no leader). */
@@ -293,7 +326,9 @@ export async function findLeader(handle: EtcdHandle): Promise<EtcdMember | undef
   const ids = await Promise.all(
     handle.members.map(async (m) => {
       if (!m.running) return undefined;
-      const client = new Etcd3({ hosts: m.endpoint });
+      const t = handle.tls;
+      const credentials = t && { rootCertificate: readFileSync(t.caFile), certChain: readFileSync(t.certFile), privateKey: readFileSync(t.keyFile) };
+      const client = new Etcd3({ hosts: m.endpoint, ...(credentials ? { credentials } : {}) });
       try {
         const status = await client.maintenance.status({ deadline: Date.now() + 2000 });
         return { member: m, id: status.header.member_id, leader: status.leader };

@@ -14,6 +14,14 @@ export interface EtcdStoreOptions {
    * 0 disables it (e.g. when etcd runs with --auto-compaction-retention). @default 300000
    */
   compactionIntervalMs?: number;
+  /** Talk to etcd over TLS (https endpoints): PEM contents of the CA and, for client-cert auth, a certificate and key. */
+  tls?: EtcdTls;
+}
+
+export interface EtcdTls {
+  ca: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
 }
 
 const log = createLogger('storage', { backend: 'etcd' });
@@ -46,8 +54,10 @@ export class EtcdStore implements Store {
     if (endpoints.length === 0) throw new StoreError('Internal', 'etcd store needs at least one endpoint');
     this.prefix = options.keyPrefix ?? '/kitfed';
     this.timeoutMs = options.requestTimeoutMs ?? 3000;
+    const tls = options.tls;
     this.client = new Etcd3({
-      hosts: endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`)),
+      hosts: endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `${tls ? 'https' : 'http'}://${e}`)),
+      ...(tls ? { credentials: { rootCertificate: Buffer.from(tls.ca), ...(tls.cert && tls.key ? { certChain: Buffer.from(tls.cert), privateKey: Buffer.from(tls.key) } : {}) } } : {}),
       grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },
       faultHandling: {
         // A member that failed 3 calls in a row is skipped for 1 s (the client's default: 5 s).

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { EncryptedStore, loadEncryptionConfig, type EncryptionRule } from './encryption.js';
 import { EtcdStore, type EtcdStoreOptions } from './etcd.js';
@@ -15,18 +16,20 @@ export interface OpenStoreOptions {
   encryptionConfigFile?: string;
   /** Encryption rules given directly (instead of, or besides, the file). */
   encryption?: EncryptionRule[];
+  /** For `etcds://`: PEM files of the CA that signed etcd's certificate and of our client certificate (kube's --etcd-cafile/--etcd-certfile/--etcd-keyfile). */
+  etcdTls?: { caFile: string; certFile?: string; keyFile?: string };
 }
 
 export type StoreLocation =
   | { backend: 'memory' }
   | { backend: 'sqlite'; path: string }
-  | { backend: 'etcd'; endpoints: string[]; keyPrefix?: string };
+  | { backend: 'etcd'; endpoints: string[]; keyPrefix?: string; tls?: boolean };
 
 /**
  * Parses a storage URL:
  * - `memory://`
  * - `sqlite:///abs/path.db`, `sqlite://relative.db` (against `baseDir`), or a bare file path
- * - `etcd://host:port[,host:port...][/key-prefix]`
+ * - `etcd://host:port[,host:port...][/key-prefix]`, or `etcds://...` for TLS
  */
 export function parseStoreUrl(url: string, baseDir = process.cwd()): StoreLocation {
   const match = /^([a-z0-9+]+):\/\/(.*)$/i.exec(url);
@@ -43,7 +46,8 @@ export function parseStoreUrl(url: string, baseDir = process.cwd()): StoreLocati
       if (!rest) throw new StoreError('Internal', 'sqlite:// URL needs a file path');
       return { backend: 'sqlite', path: isAbsolute(rest) ? rest : resolve(baseDir, rest) };
     }
-    case 'etcd': {
+    case 'etcd':
+    case 'etcds': {
       const slash = rest.indexOf('/');
       const hosts = slash < 0 ? rest : rest.slice(0, slash);
       const endpoints = hosts.split(',').map((h) => h.trim()).filter(Boolean);
@@ -51,11 +55,12 @@ export function parseStoreUrl(url: string, baseDir = process.cwd()): StoreLocati
         throw new StoreError('Internal', `etcd URL needs host:port endpoints, got "${hosts}"`);
       }
       const location: StoreLocation = { backend: 'etcd', endpoints };
+      if (scheme === 'etcds') location.tls = true;
       if (slash >= 0 && rest.length > slash + 1) location.keyPrefix = rest.slice(slash).replace(/\/$/, '');
       return location;
     }
     default:
-      throw new StoreError('Internal', `unknown storage scheme "${scheme}" (use memory://, sqlite://, etcd://)`);
+      throw new StoreError('Internal', `unknown storage scheme "${scheme}" (use memory://, sqlite://, etcd://, etcds://)`);
   }
 }
 
@@ -80,6 +85,12 @@ async function openLocation(location: StoreLocation, options: OpenStoreOptions):
     case 'etcd': {
       const etcdOptions: EtcdStoreOptions = { ...options.etcd };
       if (location.keyPrefix) etcdOptions.keyPrefix = location.keyPrefix;
+      if (location.tls) {
+        const files = options.etcdTls;
+        if (!files) throw new StoreError('Internal', 'etcds:// needs the etcd CA file (and a client certificate and key when etcd requires them)');
+        etcdOptions.tls = { ca: await readFile(files.caFile) };
+        if (files.certFile && files.keyFile) Object.assign(etcdOptions.tls, { cert: await readFile(files.certFile), key: await readFile(files.keyFile) });
+      }
       const store = new EtcdStore(location.endpoints, etcdOptions);
       try {
         await store.revision();
