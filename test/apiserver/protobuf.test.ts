@@ -293,3 +293,74 @@ test('malformed protobuf bodies are 400 naming what failed; unknown kinds are 41
   const json = await post(server, '/api/v1/namespaces/default/configmaps', Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'j' }, data: { a: 'b' } })), 'application/json');
   t.is(json.status, 201);
 });
+
+/** Hand-built protobuf: field `n` as a varint. */
+function vi(n: number, value: number): Buffer {
+  const out: number[] = [n << 3];
+  let v = BigInt.asUintN(64, BigInt(value));
+  do {
+    out.push(Number(v & 0x7fn) | (v > 0x7fn ? 0x80 : 0));
+    v >>= 7n;
+  } while (v > 0n);
+  return Buffer.from(out);
+}
+
+test('Time, MicroTime, pointer zeros and DeleteOptions map to their JSON forms', async (t) => {
+  const midnight = Date.UTC(2026, 10, 22) / 1000;
+  const event = Buffer.concat([
+    ld(1, Buffer.concat([ld(1, Buffer.from('e1')), ld(8, Buffer.alloc(0))])), // metadata: name, zero creationTimestamp
+    ld(2, Buffer.concat([ld(1, Buffer.from('Pod')), ld(3, Buffer.from('p'))])), // involvedObject
+    ld(6, vi(1, midnight)), // firstTimestamp
+    ld(10, Buffer.concat([vi(1, midnight), vi(2, 123_456_789)])), // eventTime (MicroTime)
+    vi(8, 3), // count
+  ]);
+  t.deepEqual(decodeKubeProtobuf(envelope('v1', 'Event', event)), {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: 'e1' },
+    involvedObject: { kind: 'Pod', name: 'p' },
+    firstTimestamp: '2026-11-22T00:00:00Z',
+    eventTime: '2026-11-22T00:00:00.123456Z',
+    count: 3,
+  });
+
+  // spec.replicas and rollingUpdate.maxSurge are Go pointers: an explicit 0 must survive; a
+  // value-typed zero (minReadySeconds) is left out like Go's omitempty would.
+  const intOrString = (n: number) => Buffer.concat([vi(1, 0), vi(2, n), ld(3, Buffer.alloc(0))]);
+  const deployment = Buffer.concat([
+    ld(1, ld(1, Buffer.from('d'))),
+    ld(2, Buffer.concat([vi(1, 0), ld(4, Buffer.concat([ld(1, Buffer.from('RollingUpdate')), ld(2, Buffer.concat([ld(1, intOrString(1)), ld(2, intOrString(0))]))])), vi(5, 0)])),
+    ld(3, Buffer.alloc(0)),
+  ]);
+  t.deepEqual(decodeKubeProtobuf(envelope('apps/v1', 'Deployment', deployment)), {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'd' },
+    spec: { replicas: 0, strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } } },
+    status: {},
+  });
+
+  // client-go sends DeleteOptions as protobuf too; any group version's envelope is accepted.
+  const del = Buffer.concat([vi(1, 0), ld(4, Buffer.from('Foreground'))]);
+  t.deepEqual(decodeKubeProtobuf(envelope('meta.k8s.io/v1', 'DeleteOptions', del)), {
+    apiVersion: 'meta.k8s.io/v1',
+    kind: 'DeleteOptions',
+    gracePeriodSeconds: 0,
+    propagationPolicy: 'Foreground',
+  });
+  const server = await startApiServer();
+  t.teardown(() => server.close());
+  t.is((await post(server, '/api/v1/namespaces/default/configmaps', envelope('v1', 'ConfigMap', ld(1, ld(1, Buffer.from('gone')))))).status, 201);
+  const deleteWith = (policy: string) =>
+    fetch(`${server.url}/api/v1/namespaces/default/configmaps/gone`, {
+      method: 'DELETE',
+      headers: { 'Content-Type': PROTOBUF_MEDIA_TYPE },
+      body: envelope('v1', 'DeleteOptions', Buffer.concat([vi(1, 0), ld(4, Buffer.from(policy))])),
+    });
+  const sideways = await deleteWith('Sideways');
+  t.is(sideways.status, 400, 'the decoded DeleteOptions reach the server’s validation');
+  t.regex(((await sideways.json()) as { message: string }).message, /propagationPolicy must be one of/);
+  const res = await deleteWith('Background');
+  t.is(res.status, 200, await res.text());
+  t.is((await fetch(`${server.url}/api/v1/namespaces/default/configmaps/gone`)).status, 404);
+});
