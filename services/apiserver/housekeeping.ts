@@ -138,6 +138,9 @@ export class Housekeeper {
     const f = owner.metadata.finalizers ?? [];
     const deps = [...(this.dependents.get(uid)?.values() ?? [])];
     if (f.includes('orphan')) {
+      // Orphaning goes last: controllers holding their own finalizers (e.g. kitfed's federation
+      // controllers) must still see the orphan intent; their finalizer removal brings us back here.
+      if (f.some((x) => x !== 'orphan' && x !== 'foregroundDeletion')) return;
       for (const dep of deps) {
         await this.registry.mutate(dep.type, dep.namespace, dep.name, (o) => {
           const refs = (o.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);

@@ -1,0 +1,22 @@
+/**
+ * Retries `fn` until it returns without throwing (and, if it returns a boolean, returns
+ * true), or fails with its last error after `timeoutMs`. For bounded waits in tests.
+ */
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 5000, intervalMs = 20): Promise<Exclude<T, false>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== false) return v as Exclude<T, false>;
+      last = new Error('condition still false');
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      const msg = last instanceof Error ? last.message : String(last);
+      throw new Error(`not within ${timeoutMs} ms: ${msg}`, { cause: last });
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
