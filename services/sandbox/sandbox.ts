@@ -42,6 +42,8 @@ export interface SandboxOptions {
   portBase?: number;
   /** Serve the fault/admin endpoint on this port (0: a free one); omitted: no admin endpoint. */
   adminPort?: number;
+  /** @default `host` */
+  adminHost?: string;
 }
 
 export interface Sandbox {
@@ -151,7 +153,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       await Promise.all(clusters.map((c) => c.close()));
     },
   };
-  if (opts.adminPort !== undefined) admin = await startAdminServer(sandbox, { host: opts.host, port: opts.adminPort });
+  if (opts.adminPort !== undefined) admin = await startAdminServer(sandbox, { host: opts.adminHost ?? opts.host, port: opts.adminPort });
   log.info({ clusters: clusters.length, ms: Date.now() - started }, 'sandbox clusters started');
   return sandbox;
 }

@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import { UsageError } from '../main.js';
+
+interface SandboxFlags {
+  clusters: string;
+  names?: string;
+  regions?: string;
+  zones: string;
+  capacity?: string;
+  readyDelay: string;
+  kubeconfigOut?: string;
+  portBase?: string;
+  host: string;
+  adminListen: string;
+  failImage?: string;
+}
+
+const ACTIONS = ['down', 'up', 'hang', 'latency', 'errors', 'unhealthy', 'healthy'];
+
+function int(flag: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  return n;
+}
+
+function list(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function listen(value: string): { host: string; port: number } {
+  const idx = value.lastIndexOf(':');
+  const port = Number(value.slice(idx + 1));
+  if (idx < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--admin-listen must be host:port (got ${JSON.stringify(value)})`);
+  return { host: value.slice(0, idx).replace(/^\[|\]$/g, ''), port };
+}
+
+function registerFault(sandbox: Command): void {
+  sandbox
+    .command('fault')
+    .description('Inject or clear a fault in a running sandbox cluster: down|up|hang|latency MS|errors RATE|unhealthy|healthy')
+    .argument('<cluster>', 'cluster name (its kubeconfig context)')
+    .argument('<action>', ACTIONS.join('|'))
+    .argument('[value]', 'milliseconds for latency, probability 0-1 for errors')
+    .option('--admin <url>', 'the sandbox admin endpoint (default: $KITFED_SANDBOX_ADMIN or http://127.0.0.1:7480)')
+    .addHelpText('after', '\nExamples:\n  kitfed sandbox fault cluster-2 down\n  kitfed sandbox fault cluster-2 latency 500\n  kitfed sandbox fault cluster-2 errors 0.3\n  kitfed sandbox fault cluster-2 up      # back up, every fault cleared\n')
+    .action(async (cluster: string, action: string, value: string | undefined, opts: { admin?: string }) => {
+      if (!ACTIONS.includes(action)) throw new UsageError(`action must be one of ${ACTIONS.join(', ')} (got ${JSON.stringify(action)})`);
+      const needsValue = action === 'latency' || action === 'errors';
+      if (needsValue && value === undefined) throw new UsageError(`${action} needs a value (${action === 'latency' ? 'milliseconds' : 'a probability from 0 to 1'})`);
+      if (!needsValue && value !== undefined) throw new UsageError(`${action} takes no value`);
+      const n = value === undefined ? undefined : Number(value);
+      if (n !== undefined && (!Number.isFinite(n) || n < 0 || (action === 'errors' && n > 1))) throw new UsageError(`invalid ${action} value ${JSON.stringify(value)}`);
+      const { sendFault } = await import('../../sandbox/run.js');
+      const admin = opts.admin ?? process.env.KITFED_SANDBOX_ADMIN ?? 'http://127.0.0.1:7480';
+      const res = await sendFault(admin, cluster, action, n);
+      process.stdout.write(`${JSON.stringify(res.body, null, 2)}\n`);
+      if (res.status === 404 || res.status === 400) throw new UsageError(typeof res.body === 'object' && res.body !== null ? String((res.body as { error?: string }).error) : String(res.body));
+      if (res.status >= 400) process.exitCode = 1;
+    });
+}
+
+export function register(program: Command): void {
+  const sandbox = program
+    .command('sandbox')
+    .description('Run simulated member clusters (real API endpoints, simulated workloads, fault injection) until interrupted')
+    .option('--clusters <n>', 'number of clusters', '3')
+    .option('--names <a,b,c>', 'cluster names (default cluster-1..N)')
+    .option('--regions <r1,r2>', 'regions, cycled over the clusters (default us-east1,europe-west1,asia-east1)')
+    .option('--zones <n>', 'zones per cluster, one node each (<region>-a, -b, ...)', '3')
+    .option('--capacity <pods>', 'pod capacity per cluster (default 110 per node)')
+    .option('--ready-delay <ms>', 'time for a pod to become Running and Ready', '1000')
+    .option('--kubeconfig-out <file>', 'write a kubeconfig with one context per cluster (required)')
+    .option('--port-base <port>', 'cluster i listens on port-base + i (default: free ports)')
+    .option('--host <host>', 'address the clusters listen on', '127.0.0.1')
+    .option('--admin-listen <host:port>', 'admin endpoint for fault injection', '127.0.0.1:7480')
+    .option('--fail-image <regex>', 'images matching this never pull (default bad|invalid|doesnotexist|does-not-exist|nonexistent)')
+    .addHelpText('after', '\nExamples:\n  kitfed sandbox --clusters 3 --kubeconfig-out .kitfed/sandbox.kubeconfig\n  kitfed sandbox --clusters 2 --names east,west --regions us-east1,us-west1 --capacity 20 --kubeconfig-out /tmp/kc\n  kubectl --kubeconfig /tmp/kc --context east get nodes -L topology.kubernetes.io/zone\n')
+    .action(async (flags: SandboxFlags) => {
+      if (!flags.kubeconfigOut) throw new UsageError("required option '--kubeconfig-out <file>' not specified");
+      const kubeconfigOut = flags.kubeconfigOut;
+      const clusters = int('--clusters', flags.clusters, 1, 1000)!;
+      const names = list(flags.names);
+      if (names && names.length !== clusters) throw new UsageError(`--names lists ${names.length} names for ${clusters} clusters`);
+      const failImage = flags.failImage;
+      if (failImage !== undefined) {
+        try {
+          new RegExp(failImage);
+        } catch (err) {
+          throw new UsageError(`--fail-image: ${(err as Error).message}`);
+        }
+      }
+      const admin = listen(flags.adminListen);
+      const { runSandbox } = await import('../../sandbox/run.js');
+      try {
+        await runSandbox({
+          clusters,
+          names,
+          regions: list(flags.regions),
+          zones: int('--zones', flags.zones, 1, 26)!,
+          capacity: int('--capacity', flags.capacity, 0),
+          readyDelayMs: int('--ready-delay', flags.readyDelay, 0)!,
+          kubeconfigOut,
+          portBase: int('--port-base', flags.portBase, 1, 65535),
+          host: flags.host,
+          adminHost: admin.host,
+          adminPort: admin.port,
+          failImage,
+        });
+      } catch (err) {
+        if (err instanceof RangeError) throw new UsageError(err.message);
+        throw err;
+      }
+    });
+  registerFault(sandbox);
+}

@@ -1,0 +1,86 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createLogger } from '../core/log.js';
+import { startSandbox, type SandboxClusterSpec } from './sandbox.js';
+
+const log = createLogger('sandbox');
+
+export const DEFAULT_REGIONS = ['us-east1', 'europe-west1', 'asia-east1'];
+export const DEFAULT_ADMIN = '127.0.0.1:7480';
+
+export interface RunSandboxOptions {
+  clusters: number;
+  names?: string[];
+  regions?: string[];
+  /** Zones per cluster (`<region>-a`, `-b`, ...). */
+  zones: number;
+  capacity?: number;
+  readyDelayMs: number;
+  kubeconfigOut: string;
+  portBase?: number;
+  host: string;
+  adminHost: string;
+  adminPort: number;
+  failImage?: string;
+}
+
+export function clusterSpecs(opts: Pick<RunSandboxOptions, 'clusters' | 'names' | 'regions' | 'zones' | 'capacity'>): SandboxClusterSpec[] {
+  const regions = opts.regions && opts.regions.length > 0 ? opts.regions : DEFAULT_REGIONS;
+  return Array.from({ length: opts.clusters }, (_, i) => {
+    const region = regions[i % regions.length]!;
+    return {
+      name: opts.names?.[i] ?? `cluster-${i + 1}`,
+      region,
+      zones: Array.from({ length: opts.zones }, (_, z) => `${region}-${String.fromCharCode(97 + z)}`),
+      ...(opts.capacity !== undefined ? { capacity: opts.capacity } : {}),
+    };
+  });
+}
+
+/** Runs sandbox clusters until SIGINT/SIGTERM, with the kubeconfig written and the admin endpoint up. */
+export async function runSandbox(opts: RunSandboxOptions): Promise<void> {
+  const sandbox = await startSandbox({
+    clusters: clusterSpecs(opts),
+    readyDelayMs: opts.readyDelayMs,
+    host: opts.host,
+    portBase: opts.portBase,
+    adminPort: opts.adminPort,
+    adminHost: opts.adminHost,
+    ...(opts.failImage ? { failImagePattern: new RegExp(opts.failImage) } : {}),
+  });
+  await mkdir(dirname(opts.kubeconfigOut), { recursive: true });
+  const tmp = `${opts.kubeconfigOut}.${process.pid}.tmp`;
+  await writeFile(tmp, sandbox.kubeconfig(), { mode: 0o600 });
+  await rename(tmp, opts.kubeconfigOut);
+  for (const c of sandbox.clusters) process.stdout.write(`cluster ${c.name} ${c.url} region=${c.region} zones=${c.zones.join(',')}\n`);
+  process.stdout.write(`admin ${sandbox.adminUrl ?? ''}\nkubeconfig ${opts.kubeconfigOut}\n`);
+  log.info({ clusters: sandbox.clusters.length, admin: sandbox.adminUrl, kubeconfig: opts.kubeconfigOut }, 'sandbox running');
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      log.info('shutting down');
+      void sandbox.close().then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** `kitfed sandbox fault`: posts an action to a running sandbox's admin endpoint. */
+export async function sendFault(adminUrl: string, cluster: string, action: string, value?: number): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${adminUrl.replace(/\/+$/, '')}/clusters/${encodeURIComponent(cluster)}/fault`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(value === undefined ? { action } : { action, value }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body };
+}
