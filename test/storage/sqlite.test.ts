@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import test from 'ava';
 import { SqliteStore } from '../../services/apiserver/storage/sqlite.js';
@@ -115,4 +116,13 @@ test('a watch handler that throws harms neither the write nor other watchers', a
   const rev = await store.create('/x', '1');
   t.deepEqual(log.events.map((e) => e.revision), [rev]);
   t.is((await store.get('/x'))?.value, '1');
+});
+
+test('a throwing watch handler is logged without its message, which may quote Secret data', async (t) => {
+  const fixture = join(import.meta.dirname, 'fixtures', 'throwing-watch.ts');
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fixture, join(tempDir(t), 'quiet.db')], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, KITFED_LOG_LEVEL: 'info' } });
+  t.is(child.status, 0, child.stderr);
+  t.regex(child.stderr, /watch handler threw/);
+  t.regex(child.stdout, /value survived: true/);
+  t.false(child.stderr.includes('hunter2'));
 });

@@ -353,7 +353,8 @@ class WatcherSet {
       try {
         w.options.onEvent(event);
       } catch (err) {
-        log.error({ err: messageOf(err), key: event.key }, 'watch handler threw');
+        // Not the message: a handler's error (a JSON parse error, say) may quote the value, which may be Secret data.
+        log.error({ error: err instanceof Error ? err.name : typeof err, key: event.key, revision: event.revision }, 'watch handler threw');
       }
     }
   }
