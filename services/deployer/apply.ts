@@ -7,11 +7,11 @@
  */
 import { hasCode, messageOf } from '../core/errors.js';
 import type { ClusterConn } from './conn.js';
-import { evaluate, isWorkload } from './health.js';
+import { isWorkload } from './health.js';
 import { DIGEST_ANNOTATION, ensureNamespace, refText } from './inventory.js';
 import { orderForApply, type Ordered } from './order.js';
 import type { Item } from './plan.js';
-import { podLabelsOf, waitHealthy, type Waiting } from './wait.js';
+import { waitHealthy, waitingFor } from './wait.js';
 import type { ObjectAction } from './types.js';
 
 export interface ApplyOptions {
@@ -49,8 +49,19 @@ async function applyOne(conn: ClusterConn, item: Item, opts: ApplyOptions): Prom
     item.live = await conn.call((c) => c.apply(item.obj, { fieldManager: opts.fieldManager, force: true, dryRun: opts.dryRun }), { write: true });
     set(item, 'applied', undefined, opts);
   } catch (err) {
-    // A dry run cannot place objects in a namespace the same deploy would create.
-    if (opts.dryRun && hasCode(err, 404) && item.namespaced) return set(item, 'applied', `namespace ${item.ref.namespace ?? ''} does not exist yet`, opts);
+    // A dry run cannot place objects in a namespace the same deploy would create: validate the object in `default` instead.
+    if (opts.dryRun && hasCode(err, 404) && item.namespaced) return dryRunElsewhere(conn, item, opts);
+    set(item, 'failed', messageOf(err), opts);
+    throw err;
+  }
+}
+
+async function dryRunElsewhere(conn: ClusterConn, item: Item, opts: ApplyOptions): Promise<void> {
+  const moved = { ...item.obj, metadata: { ...item.obj.metadata, namespace: 'default' } };
+  try {
+    await conn.call((c) => c.apply(moved, { fieldManager: opts.fieldManager, force: true, dryRun: true }), { write: true });
+    set(item, 'applied', `namespace ${item.ref.namespace ?? ''} does not exist yet (validated in default)`, opts);
+  } catch (err) {
     set(item, 'failed', messageOf(err), opts);
     throw err;
   }
@@ -58,9 +69,7 @@ async function applyOne(conn: ClusterConn, item: Item, opts: ApplyOptions): Prom
 
 async function healthyOne(conn: ClusterConn, item: Item, opts: ApplyOptions): Promise<void> {
   if (opts.dryRun || !isWorkload(item.ref.kind) || !item.live) return;
-  const w: Waiting = { ref: item.ref, health: evaluate(item.live) };
-  const labels = podLabelsOf(item.obj);
-  if (labels) w.podLabels = labels;
+  const w = waitingFor(item.ref, item.live, item.obj);
   item.report.health = w.health.state;
   await waitHealthy(conn, [w], { pollMs: opts.pollMs, since: opts.since, onChange: () => undefined });
   item.report.health = w.health.state;

@@ -7,14 +7,14 @@ import { applyAll, ensureNamespaces } from './apply.js';
 import { ClusterConn } from './conn.js';
 import { objectDiff } from './diff.js';
 import { checkNotBackwards } from './guard.js';
-import { evaluate, isWorkload } from './health.js';
+import { isWorkload } from './health.js';
 import { refKey, refText, sameInventory, writeInventory, type Inventory } from './inventory.js';
 import type { Manifest } from './manifests.js';
 import { plan, type Item, type Plan } from './plan.js';
 import { prune, pruneCandidates } from './prune.js';
 import type { Target } from './targets.js';
 import type { ClusterReport, DeployEvent, ObjectRef } from './types.js';
-import { failureText, pendingText, podLabelsOf, waitHealthy, type Waiting } from './wait.js';
+import { failureText, pendingText, waitHealthy, waitingFor, type Waiting } from './wait.js';
 
 export interface ClusterRunOptions {
   commit?: string;
@@ -146,7 +146,7 @@ async function saveInventory(run: Run, p: Plan, inv: Inventory): Promise<void> {
 async function waitAll(run: Run, items: Item[]): Promise<void> {
   const waiting: Waiting[] = items
     .filter((i) => isWorkload(i.ref.kind) && i.live && i.report.action !== 'failed' && i.report.health !== 'healthy')
-    .map((i) => ({ ref: i.ref, health: evaluate(i.live!), ...(podLabelsOf(i.obj) ? { podLabels: podLabelsOf(i.obj)! } : {}) }));
+    .map((i) => waitingFor(i.ref, i.live!, i.obj));
   const byKey = new Map(items.map((i) => [refKey(i.ref), i]));
   const sync = (w: Waiting): void => {
     const it = byKey.get(refKey(w.ref))!;

@@ -14,6 +14,8 @@ export interface Waiting {
   ref: ObjectRef;
   /** Selector labels of the workload's pods (matchLabels), when it has one. */
   podLabels?: Record<string, string>;
+  /** Container name → image of the desired pod template: pods of older rollouts are not this deploy's. */
+  images?: Record<string, string>;
   health: Health;
 }
 
@@ -22,6 +24,29 @@ const EVENT_REASONS = new Set(['Failed', 'BackOff', ...FATAL_REASONS]);
 export function podLabelsOf(o: KubeObject): Record<string, string> | undefined {
   const sel = (o.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector;
   return sel?.matchLabels && Object.keys(sel.matchLabels).length > 0 ? sel.matchLabels : undefined;
+}
+
+export function imagesOf(o: KubeObject): Record<string, string> | undefined {
+  const containers = (o.spec as { template?: { spec?: { containers?: Array<{ name: string; image?: string }> } } } | undefined)?.template?.spec?.containers;
+  if (!containers) return undefined;
+  return Object.fromEntries(containers.map((c) => [c.name, c.image ?? '']));
+}
+
+/** True when the pod runs the desired template's images (not a leftover of an earlier rollout). */
+function current(w: Waiting, p: KubeObject): boolean {
+  if (!w.images) return true;
+  const containers = (p.spec as { containers?: Array<{ name: string; image?: string }> } | undefined)?.containers ?? [];
+  return containers.every((c) => w.images![c.name] === undefined || w.images![c.name] === c.image);
+}
+
+/** What to watch for one workload: its live health, pod selector and desired images. */
+export function waitingFor(ref: ObjectRef, live: KubeObject, desired: KubeObject): Waiting {
+  const w: Waiting = { ref, health: evaluate(live) };
+  const labels = podLabelsOf(desired);
+  if (labels) w.podLabels = labels;
+  const images = imagesOf(desired);
+  if (images) w.images = images;
+  return w;
 }
 
 function selects(labels: Record<string, string>, podLabels: Record<string, string> | undefined): boolean {
@@ -39,9 +64,9 @@ async function servesPods(conn: ClusterConn): Promise<boolean> {
 }
 
 /** A fatal pod state or Warning Event of the workload in `pods`/`events`, if any. */
-function fatalOf(w: Waiting, pods: KubeObject[], events: KubeObject[], since: number): string | undefined {
+function fatalOf(w: Waiting, pods: KubeObject[] | undefined, events: KubeObject[], since: number): string | undefined {
   if (!w.podLabels) return undefined;
-  const mine = pods.filter((p) => selects(w.podLabels!, p.metadata.labels));
+  const mine = (pods ?? []).filter((p) => selects(w.podLabels!, p.metadata.labels) && current(w, p));
   for (const p of mine) {
     const f = podFailure(p);
     if (f) return f;
@@ -54,7 +79,8 @@ function fatalOf(w: Waiting, pods: KubeObject[], events: KubeObject[], since: nu
     if (!io?.name || !EVENT_REASONS.has(reason) || (Number.isFinite(at) && at < since)) continue;
     const msg = String(e.message ?? '');
     const fatal = FATAL_REASONS.has(reason) || [...FATAL_REASONS].some((r) => msg.includes(r)) || /pull/i.test(msg);
-    if (fatal && io.kind === 'Pod' && (names.has(io.name) || io.name.startsWith(`${w.ref.name}-`))) return `pod ${io.name}: ${reason}: ${msg}`;
+    // Without a pod API (a bare API server) the pod is recognised by name, as kit did.
+    if (fatal && io.kind === 'Pod' && (names.has(io.name) || (!pods && io.name.startsWith(`${w.ref.name}-`)))) return `pod ${io.name}: ${reason}: ${msg}`;
   }
   return undefined;
 }
@@ -67,7 +93,7 @@ async function probeNamespace(conn: ClusterConn, ns: string, group: Waiting[], p
   ]);
   for (const w of group) {
     if (w.health.state !== 'progressing') continue;
-    const f = fatalOf(w, podList?.items ?? [], eventList?.items ?? [], since);
+    const f = fatalOf(w, podList?.items, eventList?.items ?? [], since);
     if (f) w.health = { state: 'failed', message: f };
   }
 }

@@ -71,7 +71,7 @@ export async function writeFolder(manifests: string, folder: string, objects: Ku
   const d = path.join(manifests, folder);
   if (opts.clean) await rm(d, { recursive: true, force: true });
   await mkdir(d, { recursive: true });
-  await Promise.all(objects.map((o) => writeFile(path.join(d, `${o.kind}-${o.metadata.name}.yaml`.toLowerCase()), YAML.stringify(o))));
+  await Promise.all(objects.map((o) => writeFile(path.join(d, `${o.kind}-${o.metadata.name}.yaml`.toLowerCase()), YAML.stringify(o, { version: '1.1' }))));
 }
 
 export function configMap(name: string, data: Record<string, string>, namespace?: string, extra: Partial<KubeObject['metadata']> = {}): KubeObject {
@@ -97,4 +97,39 @@ export function service(name: string, namespace?: string): KubeObject {
 
 export function namespace(name: string): KubeObject {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+}
+
+export interface SandboxFixture {
+  dir: string;
+  manifests: string;
+  kubeconfig: string;
+  sandbox: import('../../services/sandbox/index.js').Sandbox;
+  close(): Promise<void>;
+}
+
+/** Sandbox member clusters (Deployments become available, bad images fail to pull) + temp dirs. */
+export async function startSandboxClusters(names: string[], opts: { readyDelayMs?: number } = {}): Promise<SandboxFixture> {
+  const { startSandbox } = await import('../../services/sandbox/index.js');
+  const dir = await mkdtemp(path.join(tmpdir(), 'kitfed-deployer-sb-'));
+  const sandbox = await startSandbox({ clusters: names.map((name, i) => ({ name, region: `r${i}` })), readyDelayMs: opts.readyDelayMs ?? 100 });
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, sandbox.kubeconfig());
+  const manifests = path.join(dir, 'manifests');
+  await mkdir(manifests);
+  return {
+    dir,
+    manifests,
+    kubeconfig,
+    sandbox,
+    close: async () => {
+      await sandbox.close().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A KubeClient for one context of a fixture's kubeconfig (closed at teardown by the caller). */
+export async function clientFor(kubeconfig: string, context: string): Promise<import('../../services/core/kube-client.js').KubeClient> {
+  const { KubeClient } = await import('../../services/core/kube-client.js');
+  return KubeClient.fromKubeconfig({ file: kubeconfig }, context, { timeoutMs: 5000 });
 }
