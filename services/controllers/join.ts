@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import YAML from 'yaml';
 import { KitfedError } from '../core/errors.js';
-import { KubeClient } from '../core/kube-client.js';
+import { ALL_NAMESPACES, KubeClient } from '../core/kube-client.js';
 import type { KubeObject } from '../core/kube.js';
 import { CLUSTER_API_VERSION, FEDERATION_NAMESPACE, type ClusterObject } from '../core/controller/index.js';
 import { cleanupConfigMapName } from './cleanups.js';
@@ -126,7 +126,7 @@ export async function unjoinCluster(federation: KubeClient, name: string, opts: 
       for (const k of kinds) {
         let items: KubeObject[];
         try {
-          items = (await member.list(k.apiVersion, k.kind, undefined, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` })).items;
+          items = (await member.list(k.apiVersion, k.kind, ALL_NAMESPACES, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` })).items;
         } catch (err) {
           if (err instanceof KitfedError && err.code === 404) continue;
           throw err;

@@ -149,6 +149,16 @@ export class SyncController {
   }
 
   private async reconcile(key: string): Promise<{ requeueAfterMs?: number } | void> {
+    try {
+      return await this.reconcileKey(key);
+    } catch (err) {
+      // Our cache was behind the federation: the watch brings the newer object (and the key) back.
+      if (err instanceof KitfedError && err.code === 409) return { requeueAfterMs: 200 };
+      throw err;
+    }
+  }
+
+  private async reconcileKey(key: string): Promise<{ requeueAfterMs?: number } | void> {
     const fed = this.federated.get(key);
     if (!fed || federationOnly(fed)) return;
     if (fed.metadata.deletionTimestamp) return this.finalize(key, fed);

@@ -313,9 +313,13 @@ export class KubeClient {
   }
 }
 
+/** As client-go's metav1.NamespaceAll: list/watch a namespaced kind across every namespace. */
+export const ALL_NAMESPACES = '';
+
+/** The REST path; a namespaced kind with no namespace means `default`, with ALL_NAMESPACES ('') every namespace. */
 export function resourcePath(r: ResourceInfo, namespace?: string, name?: string): string {
   const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
-  const ns = r.namespaced ? `/namespaces/${encodeURIComponent(namespace ?? 'default')}` : '';
+  const ns = r.namespaced && (namespace !== ALL_NAMESPACES || name !== undefined) ? `/namespaces/${encodeURIComponent(namespace || 'default')}` : '';
   return `${base}${ns}/${r.plural}${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
 }
 

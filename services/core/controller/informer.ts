@@ -1,7 +1,7 @@
 import { createLogger } from '../log.js';
 import { KitfedError, messageOf } from '../errors.js';
 import type { KubeObject } from '../kube.js';
-import type { KubeClient, WatchHandle } from '../kube-client.js';
+import { ALL_NAMESPACES, type KubeClient, type WatchHandle } from '../kube-client.js';
 
 export interface InformerOptions {
   apiVersion: string;
@@ -145,7 +145,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private async relist(): Promise<void> {
-    const { apiVersion, kind, namespace, labelSelector, fieldSelector } = this.options;
+    const { apiVersion, kind, labelSelector, fieldSelector } = this.options;
+    const namespace = this.options.namespace ?? ALL_NAMESPACES;
     const fresh = new Map<string, T>();
     let cont: string | undefined;
     let rv = '';
@@ -177,7 +178,8 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** Watches until stopped (false) or until a re-list is needed (true). */
   private async watchLoop(): Promise<boolean> {
-    const { apiVersion, kind, namespace, labelSelector, fieldSelector } = this.options;
+    const { apiVersion, kind, labelSelector, fieldSelector } = this.options;
+    const namespace = this.options.namespace ?? ALL_NAMESPACES;
     let failures = 0;
     while (!this.stopped) {
       let gone = false;
