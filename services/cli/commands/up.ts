@@ -1,14 +1,47 @@
 import type { Command } from 'commander';
+import { UsageError } from '../main.js';
+
+interface Flags {
+  dataDir: string;
+  portBase: string;
+  clusters: string;
+  readyDelay: string;
+}
+
+function int(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  return n;
+}
 
 export function register(program: Command): void {
   program
     .command('up')
-    .description('Bring up the embedded default: the federation API server (more services join as they land)')
-    .option('--data-dir <dir>', 'state directory', '.kitfed')
-    .option('--port-base <port>', 'first port to use', '6443')
-    .addHelpText('after', '\nExamples:\n  kitfed up\n  kitfed up --data-dir /tmp/kf --port-base 17000\n')
-    .action(async (opts: { dataDir: string; portBase: string }) => {
-      const { runApiServer } = await import('../../apiserver/run.js');
-      await runApiServer({ listen: `127.0.0.1:${opts.portBase}`, dataDir: opts.dataDir, kubeconfigOut: `${opts.dataDir}/kubeconfig` });
+    .description('Bring up the embedded default: federation API server, controllers, sandbox member clusters, webhooks, a local manifests repo, then an initial render + deploy')
+    .option('--data-dir <dir>', 'state directory (SQLite, PKI, kubeconfig, manifests repo, webhook queue)', '.kitfed')
+    .option('--port-base <port>', 'federation API port; members use the next ports, webhooks +90 (0: free ports)', '6443')
+    .option('--clusters <n>', 'number of sandbox member clusters', '3')
+    .option('--ready-delay <ms>', 'simulated pod start-up time', '500')
+    .addHelpText('after', '\nExamples:\n  kitfed up\n  kitfed up --clusters 5 --data-dir /tmp/kf --port-base 17000\n')
+    .action(async (flags: Flags) => {
+      const opts = {
+        dataDir: flags.dataDir,
+        portBase: int(flags.portBase, '--port-base', 0, 65000),
+        clusters: int(flags.clusters, '--clusters', 1, 100),
+        readyDelayMs: int(flags.readyDelay, '--ready-delay', 0, 600_000),
+      };
+      const { startEmbedded, summary } = await import('../embedded.js');
+      const embedded = await startEmbedded(opts);
+      process.stdout.write(`${summary(embedded)}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          process.stdout.write('stopping…\n');
+          void embedded.stop().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
     });
 }

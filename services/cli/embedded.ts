@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { simpleGit } from 'simple-git';
+import YAML from 'yaml';
+import { startFederationApiServer } from '../apiserver/run.js';
+import { startControllers, type RunningControllers } from '../controllers/index.js';
+import { joinCluster } from '../controllers/join.js';
+import { KubeClient } from '../core/kube-client.js';
+import { createLogger } from '../core/log.js';
+import { loadConfig } from '../gitops/config.js';
+import { loadDeployStep } from '../gitops/deploy-step.js';
+import { simulatePush } from '../gitops/simulate.js';
+import { startWebhookService, type WebhookService } from '../gitops/webhook-service.js';
+import { startSandbox, type Sandbox, type SandboxClusterSpec } from '../sandbox/index.js';
+
+const log = createLogger('up');
+
+/** The three example clusters of the top-level manifests repo (`clusters/`), in three regions. */
+const DEFAULT_CLUSTERS: Array<{ name: string; region: string }> = [
+  { name: 'us-east', region: 'us-east1' },
+  { name: 'eu-west', region: 'europe-west1' },
+  { name: 'asia-east', region: 'asia-east1' },
+];
+
+export interface EmbeddedOptions {
+  /** @default .kitfed */
+  dataDir?: string;
+  /** @default 3 */
+  clusters?: number;
+  /** Federation API on portBase, members on portBase+1…, webhooks on portBase+90, sandbox admin on +91. 0: free ports. @default 6443 */
+  portBase?: number;
+  /** Pod readiness delay in the sandbox members. @default 500 */
+  readyDelayMs?: number;
+  /** Cluster health probe period. @default 2000 */
+  clusterMonitorPeriodMs?: number;
+  /** Skip the initial render + deploy. */
+  skipInitialDeploy?: boolean;
+}
+
+export interface Embedded {
+  readonly dataDir: string;
+  readonly kubeconfig: string;
+  readonly federationUrl: string;
+  readonly webhooksUrl: string;
+  readonly webhooksConfig: string;
+  readonly sandbox: Sandbox;
+  readonly controllers: RunningControllers;
+  readonly webhooks: WebhookService;
+  readonly manifestsRepo: string;
+  stop(): Promise<void>;
+}
+
+/** The repository root: templates/ and clusters/ of the example manifests repo live there. */
+export function repoRoot(): string {
+  return resolve(fileURLToPath(new URL('../..', import.meta.url)));
+}
+
+function clusterSpecs(n: number, portBase: number): SandboxClusterSpec[] {
+  return Array.from({ length: n }, (_, i) => {
+    const base = DEFAULT_CLUSTERS[i] ?? { name: `cluster-${i + 1}`, region: `region-${i + 1}` };
+    return { name: base.name, region: base.region, zones: [`${base.region}-a`, `${base.region}-b`], ...(portBase ? { port: portBase + 1 + i } : {}) };
+  });
+}
+
+/** Merges kubeconfigs (first one's current-context wins). */
+export function mergeKubeconfigs(texts: string[]): string {
+  const docs = texts.map((t) => YAML.parse(t) as { clusters: unknown[]; users: unknown[]; contexts: unknown[]; 'current-context'?: string });
+  return YAML.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: docs.flatMap((d) => d.clusters),
+    users: docs.flatMap((d) => d.users),
+    contexts: docs.flatMap((d) => d.contexts),
+    'current-context': docs[0]?.['current-context'],
+  });
+}
+
+async function secretFile(path: string): Promise<string> {
+  if (!existsSync(path)) await writeFile(path, randomBytes(24).toString('hex'), { mode: 0o600 });
+  return path;
+}
+
+/** A local bare repository seeded once from the example `templates/` and `clusters/`. */
+async function ensureManifestsRepo(dataDir: string): Promise<string> {
+  const bare = join(dataDir, 'manifests.git');
+  if (existsSync(join(bare, 'HEAD'))) return bare;
+  await simpleGit().raw(['init', '--bare', '--initial-branch=main', bare]);
+  const work = await mkdtemp(join(tmpdir(), 'kitfed-seed-'));
+  try {
+    const root = repoRoot();
+    await cp(join(root, 'templates'), join(work, 'templates'), { recursive: true });
+    await cp(join(root, 'clusters'), join(work, 'clusters'), { recursive: true });
+    const git = simpleGit(work);
+    await git.init(['--initial-branch=main']);
+    await git.addConfig('user.name', 'kitfed').addConfig('user.email', 'kitfed@localhost');
+    await git.add('.').commit('Seed the manifests repo from kitfed\'s example templates/ and clusters/');
+    await git.push(bare, 'main');
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  log.info({ repo: bare }, 'manifests repo seeded');
+  return bare;
+}
+
+/** Brings up the whole product on this machine: see `kitfed up --help`. */
+export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embedded> {
+  const dataDir = resolve(options.dataDir ?? '.kitfed');
+  const portBase = options.portBase ?? 6443;
+  const n = options.clusters ?? 3;
+  await mkdir(join(dataDir, 'secrets'), { recursive: true, mode: 0o700 });
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'stop failed'));
+  };
+  try {
+    const fed = await startFederationApiServer({ listen: `127.0.0.1:${portBase}`, dataDir });
+    stops.push(() => fed.server.close());
+    const sandbox = await startSandbox({ clusters: clusterSpecs(n, portBase), readyDelayMs: options.readyDelayMs ?? 500, adminPort: portBase ? portBase + 91 : 0 });
+    stops.push(() => sandbox.close());
+    const kubeconfig = join(dataDir, 'kubeconfig');
+    await writeFile(kubeconfig, mergeKubeconfigs([fed.kubeconfig, sandbox.kubeconfig()]), { mode: 0o600 });
+    const membersKubeconfig = join(dataDir, 'members.kubeconfig');
+    await writeFile(membersKubeconfig, sandbox.kubeconfig(), { mode: 0o600 });
+
+    const federation = await KubeClient.fromKubeconfig({ file: kubeconfig }, 'federation', { timeoutMs: 15_000, maxSockets: 64 });
+    stops.push(async () => federation.close());
+    for (const c of sandbox.clusters) await joinCluster(federation, c.name, { file: kubeconfig, context: c.name }, { 'kitfed.io/region': DEFAULT_CLUSTERS.find((d) => d.name === c.name)?.region ?? '' });
+    const controllers = await startControllers({ federation, leaderElect: false, clusterMonitorPeriodMs: options.clusterMonitorPeriodMs ?? 2000 });
+    stops.push(() => controllers.stop());
+
+    const manifestsRepo = await ensureManifestsRepo(dataDir);
+    const webhooksConfig = join(dataDir, 'webhooks.yaml');
+    await writeFile(
+      webhooksConfig,
+      YAML.stringify({
+        listen: `127.0.0.1:${portBase ? portBase + 90 : 0}`,
+        dataDir: join(dataDir, 'webhooks'),
+        github: { secret: { file: await secretFile(join(dataDir, 'secrets', 'github-webhook-secret')) } },
+        image: { secret: { file: await secretFile(join(dataDir, 'secrets', 'image-webhook-secret')) }, repo: 'local/manifests' },
+        repos: [{ url: manifestsRepo, branch: 'main', name: 'local/manifests' }],
+        deploy: { kubeconfig: membersKubeconfig, target: 'clusters' },
+      }),
+    );
+    const config = loadConfig(webhooksConfig);
+    const deploy = await loadDeployStep(config.deploy, log);
+    const webhooks = await startWebhookService({ config, log: createLogger('webhooks'), ...(deploy ? { deploy } : {}) });
+    stops.push(() => webhooks.close());
+    if (!portBase) {
+      // Free ports: record the real webhook address so `kitfed simulate --config` finds it.
+      const actual = YAML.parse(await readFile(webhooksConfig, 'utf8')) as Record<string, unknown>;
+      actual.listen = new URL(webhooks.url).host;
+      await writeFile(webhooksConfig, YAML.stringify(actual));
+    }
+    if (!options.skipInitialDeploy) {
+      const res = await simulatePush(loadConfig(webhooksConfig), { url: webhooks.url });
+      log.info({ status: res.status }, 'initial render + deploy queued');
+    }
+    return {
+      dataDir,
+      kubeconfig,
+      federationUrl: fed.server.url,
+      webhooksUrl: webhooks.url,
+      webhooksConfig,
+      sandbox,
+      controllers,
+      webhooks,
+      manifestsRepo,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** What `kitfed up` prints once everything runs. */
+export function summary(e: Embedded): string {
+  const rel = (p: string) => (p.startsWith(process.cwd()) ? p.slice(process.cwd().length + 1) : p);
+  const kc = rel(e.kubeconfig);
+  const cfg = rel(e.webhooksConfig);
+  return [
+    'kitfed is up:',
+    `  federation API   ${e.federationUrl}   (SQLite in ${rel(e.dataDir)}, Secrets encrypted at rest)`,
+    ...e.sandbox.clusters.map((c) => `  member ${c.name.padEnd(10)} ${c.url}`),
+    `  webhooks         ${e.webhooksUrl}   (render: ${e.webhooks.wiring.render}; deploy: ${e.webhooks.wiring.deploy})`,
+    `  manifests repo   ${rel(e.manifestsRepo)}`,
+    `  kubeconfig       ${kc}   (contexts: federation, ${e.sandbox.clusters.map((c) => c.name).join(', ')})`,
+    '',
+    'Try (the 2016 federation walkthrough):',
+    `  export KUBECONFIG=${kc}`,
+    '  kubectl --context=federation get clusters',
+    '  kubectl --context=federation create -f test/fixtures/seed-walkthrough/nginx-rs.yaml',
+    `  kubectl --context=${e.sandbox.clusters[0]?.name ?? 'us-east'} get rs,pods`,
+    '  npm run kitfed -- describe rs nginx',
+    '  npm run kitfed -- get clusters',
+    '',
+    'GitOps:',
+    `  npm run kitfed -- simulate push --config ${cfg}`,
+    `  npm run kitfed -- simulate image registry.local/acme/nginx:1.27 --config ${cfg}`,
+    `  npm run kitfed -- runs --config ${cfg}`,
+    '',
+    'Ctrl-C stops everything; `npm start` again resumes the federation state.',
+  ].join('\n');
+}
