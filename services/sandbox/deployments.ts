@@ -1,7 +1,7 @@
 import { cloneJson, type Condition, type KubeObject } from '../core/kube.js';
 import { CONTROLLER_MANAGER, type SimContext } from './context.js';
 import { writeStatus } from './replicasets.js';
-import { asObj, byCreation, condition, conditions, intOrPercent, num, omitZero, ownerRef, setCondition, specOf, statusOf, templateHash, type Obj } from './util.js';
+import { asObj, byCreation, canonicalJson, condition, conditions, intOrPercent, num, omitZero, ownerRef, setCondition, specOf, statusOf, templateHash, type Obj } from './util.js';
 
 /**
  * The Deployment controller, after kube's: a ReplicaSet per pod template
@@ -89,10 +89,19 @@ async function createNewRS(ctx: SimContext, p: Plan, hash: string, replicas: num
   return created;
 }
 
+/** kube's EqualIgnoreHash: the ReplicaSet's pod template is the Deployment's, but for the hash label. */
+function sameTemplate(rs: KubeObject, d: KubeObject): boolean {
+  const template = cloneJson(asObj(specOf(rs).template));
+  const labels = { ...((asObj(template.metadata).labels as Record<string, string> | undefined) ?? {}) };
+  delete labels[HASH];
+  template.metadata = { ...asObj(template.metadata), labels };
+  return canonicalJson(template) === canonicalJson(specOf(d).template);
+}
+
 /** The new ReplicaSet, created or brought to the newest revision. */
 async function ensureNewRS(ctx: SimContext, p: Plan, owned: KubeObject[]): Promise<void> {
   const hash = templateHash(specOf(p.d).template);
-  p.newRS = owned.find((rs) => rs.metadata.labels?.[HASH] === hash);
+  p.newRS = owned.find((rs) => sameTemplate(rs, p.d));
   p.old = owned.filter((rs) => rs !== p.newRS).sort(byCreation);
   const maxOld = Math.max(0, ...p.old.map(revisionOf));
   if (p.newRS) {
@@ -236,7 +245,7 @@ export async function syncDeployment(ctx: SimContext, d: KubeObject, timers: Map
   const replicas = num(specOf(d).replicas, 1);
   const p: Plan = { d, replicas, ...limits(d, replicas), old: [] };
   const owned = ctx.cache.owned(d.metadata.uid, 'ReplicaSet').filter((rs) => !rs.metadata.deletionTimestamp);
-  const hadNew = owned.some((rs) => rs.metadata.labels?.[HASH] === templateHash(specOf(d).template));
+  const hadNew = owned.some((rs) => sameTemplate(rs, d));
   await ensureNewRS(ctx, p, owned);
   const createdNow = !hadNew && p.newRS !== undefined;
   if (p.newRS && !specOf(d).paused) {

@@ -24,13 +24,13 @@ export function num(v: unknown, fallback = 0): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
 }
 
-/** JSON with sorted keys: equal objects give equal text whatever their key order. */
+/** JSON with sorted keys and without null fields: equal objects give equal text whatever their key order. */
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (typeof v === 'object' && v !== null) {
     return `{${Object.keys(v)
       .sort()
-      .filter((k) => (v as Obj)[k] !== undefined)
+      .filter((k) => (v as Obj)[k] !== undefined && (v as Obj)[k] !== null)
       .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Obj)[k])}`)
       .join(',')}}`;
   }
