@@ -185,6 +185,7 @@ export class MemberClusters {
 
   private async refresh(): Promise<void> {
     const seen = new Set<string>();
+    const changedNames: string[] = [];
     for (const c of this.clusters.list()) {
       const name = c.metadata.name!;
       seen.add(name);
@@ -211,20 +212,21 @@ export class MemberClusters {
           log.warn({ cluster: name, err: m.error }, 'no client for cluster');
         }
       }
-      if (changed) for (const fn of this.clusterListeners) fn(name, c);
+      if (changed) changedNames.push(name);
     }
     for (const [name, m] of this.members) {
       if (seen.has(name)) continue;
       m.queue.clear();
       m.client?.close();
       this.members.delete(name);
-      for (const fn of this.clusterListeners) fn(name, undefined);
+      changedNames.push(name);
     }
     const next = new Set([...this.members.values()].filter((m) => m.client && isClusterReady(m.cluster)).map((m) => m.name));
     const added = [...next].filter((n) => !this.readySet.has(n));
     const removed = [...this.readySet].filter((n) => !next.has(n));
-    if (added.length === 0 && removed.length === 0) return;
     this.readySet = next;
+    for (const name of changedNames) for (const fn of this.clusterListeners) fn(name, this.members.get(name)?.cluster);
+    if (added.length === 0 && removed.length === 0) return;
     log.info({ ready: [...next].sort(), added, removed }, 'ready clusters changed');
     for (const fn of this.listeners) fn({ ready: this.ready(), added, removed });
   }
