@@ -1,17 +1,17 @@
 /**
- * Crash safety through the API: a writer gets 2xx for N ConfigMap creates, the API server is
- * SIGKILLed mid-loop and restarted on the same storage; every acknowledged object is there.
+ * Crash safety through the API: a writer gets 2xx for N ConfigMap creates, `kitfed apiserver`
+ * is SIGKILLed mid-loop and restarted on the same storage; every acknowledged object is there.
+ * (Plain HTTP via --insecure: TLS and tokens are not what this test is about.)
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import test, { type ExecutionContext } from 'ava';
 import { startEtcd } from './etcd-harness.js';
 import { etcdTest } from './etcd-test.js';
 import { tempDir } from './temp.js';
 
-const SERVER = join(import.meta.dirname, 'fixtures', 'apiserver.ts');
+const CLI = join(import.meta.dirname, '..', '..', 'services', 'cli', 'kitfed.ts');
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -29,25 +29,32 @@ interface Running {
   kill(): Promise<void>;
 }
 
-/** Starts the API server on `storage`; resolves once it listens (bounded). */
-async function startServer(t: ExecutionContext, storage: string, port: number): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, storage, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `kitfed apiserver` on `storage`; resolves once /readyz answers 200 (bounded). */
+async function startServer(t: ExecutionContext, storage: string, port: number, dataDir: string): Promise<Running> {
+  const args = ['--import', 'tsx', CLI, 'apiserver', '--listen', `127.0.0.1:${port}`, '--storage', storage, '--data-dir', dataDir, '--insecure'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KITFED_LOG_LEVEL: 'warn' } });
   t.teardown(() => child.kill('SIGKILL'));
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`API server did not start within 30 s: ${stderr}`)), 30_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('listening ')) (clearTimeout(timer), resolve(line.slice('listening '.length)));
-    });
-    void exited.then(() => reject(new Error(`API server exited: ${stderr}`)));
-  });
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) throw new Error(`kitfed apiserver exited: ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`kitfed apiserver not ready within 30 s: ${stderr}`);
+    const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
     url,
     async kill() {
       child.kill('SIGKILL');
-      await exited;
+      await exit;
     },
   };
 }
@@ -94,9 +101,10 @@ async function listNames(url: string): Promise<Set<string>> {
 
 async function crashAndCheck(t: ExecutionContext, storage: string): Promise<void> {
   const port = await freePort();
-  const first = await startServer(t, storage, port);
+  const dataDir = tempDir(t);
+  const first = await startServer(t, storage, port, dataDir);
   const acked = await writeThenKill(first, 300);
-  const second = await startServer(t, storage, port);
+  const second = await startServer(t, storage, port, dataDir);
   t.teardown(() => second.kill());
   const stored = await listNames(second.url);
   const lost = [...acked].filter((n) => !stored.has(n));
