@@ -34,7 +34,7 @@ export interface WebhooksConfig {
     maxAttempts: number;
   };
   repos: RepoConfig[];
-  deploy: { kubeconfig?: string; target?: 'clusters' | 'federation' } | undefined;
+  deploy: { kubeconfig?: string; target?: 'clusters' | 'federation'; context?: string; folder?: string; prune?: boolean } | undefined;
   /** Signed JSON webhook per finished run. */
   notify: { url: string; secret: string } | undefined;
   /** Polling backstop interval; 0 = off. */
@@ -92,9 +92,13 @@ const schema = {
     deploy: {
       type: 'object',
       additionalProperties: false,
+      required: ['kubeconfig'],
       properties: {
         kubeconfig: { type: 'string', minLength: 1 },
         target: { enum: ['clusters', 'federation'] },
+        context: { type: 'string', minLength: 1 },
+        folder: { type: 'string', minLength: 1 },
+        prune: { type: 'boolean' },
       },
     },
     pollSeconds: { type: 'number', minimum: 0 },
@@ -128,7 +132,7 @@ interface RawConfig {
     maxAttempts?: number;
   };
   repos: RepoConfig[];
-  deploy?: { kubeconfig?: string; target?: 'clusters' | 'federation' };
+  deploy?: { kubeconfig?: string; target?: 'clusters' | 'federation'; context?: string; folder?: string; prune?: boolean };
   notify?: { url: string; secret: SecretRef | SecretRef[] };
   pollSeconds?: number;
   timeouts?: { fetchSeconds?: number; renderSeconds?: number; deploySeconds?: number };

@@ -7,7 +7,7 @@ import { startWebhookService } from './webhook-service.js';
 export async function runWebhooks(opts: { config: string }): Promise<void> {
   const config = loadConfig(opts.config);
   const log = createLogger('webhooks');
-  const deploy = await loadDeployStep(config.deploy, log);
+  const deploy = await loadDeployStep(config.deploy, log, config.timeouts.deployMs);
   const service = await startWebhookService({ config, log, processMetrics: true, ...(deploy ? { deploy } : {}) });
   const w = service.wiring;
   process.stdout.write(

@@ -5,14 +5,16 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { KubeClient } from '../../services/core/kube-client.js';
 import type { RunRecord } from '../../services/gitops/event-store.js';
+import { startSandbox } from '../../services/sandbox/index.js';
 import { BRANCH, devCommit, eventually, getJson, GITHUB_SECRET, IMAGE_SECRET, makeRemote, postGithub, pushFromExample, remoteFile, REPO_NAME, startService, tempDir, testConfig, type Remote } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KITFED = join(ROOT, 'services/cli/kitfed.ts');
 const ENV = { ...process.env, T_GH: GITHUB_SECRET, T_IMG: IMAGE_SECRET, KITFED_LOG_LEVEL: 'warn' };
 
-async function writeConfig(dir: string, remote: Remote, dataDir: string): Promise<string> {
+async function writeConfig(dir: string, remote: Remote, dataDir: string, kubeconfig?: string): Promise<string> {
   const file = join(dir, 'webhooks.yaml');
   await writeFile(
     file,
@@ -22,6 +24,7 @@ async function writeConfig(dir: string, remote: Remote, dataDir: string): Promis
       github: { secret: { env: 'T_GH' } },
       image: { secret: { env: 'T_IMG' } },
       repos: [{ url: remote.url, branch: BRANCH, name: REPO_NAME }],
+      ...(kubeconfig ? { deploy: { kubeconfig }, timeouts: { deploySeconds: 30 } } : {}),
     }),
   );
   return file;
@@ -62,13 +65,17 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
   return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
 }
 
-test('SIGKILL of kitfed webhooks right after accepting a push: after restart the event completes, once', async (t) => {
+test('SIGKILL of kitfed webhooks during a run: after restart the event completes and every cluster is applied, once', async (t) => {
+  const sandbox = await startSandbox({ clusters: [{ name: 'east', region: 'r0' }, { name: 'west', region: 'r1' }], readyDelayMs: 50 });
+  t.teardown(() => sandbox.close());
   const remote = await makeRemote(t);
   const dir = await tempDir(t);
-  const config = await writeConfig(dir, remote, join(dir, 'data'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, sandbox.kubeconfig());
+  const config = await writeConfig(dir, remote, join(dir, 'data'), kubeconfig);
   const commit = await devCommit(remote, 'notes/x.txt', 'x\n');
   const first = await startCli(t, config);
-  t.regex(first.stdout, /deploy: not configured/);
+  t.regex(first.stdout, /deploy: deployer/);
   const accepted = await postGithub(first.url, await pushFromExample(remote, commit));
   t.is(accepted.status, 202);
   first.child.kill('SIGKILL');
@@ -76,12 +83,18 @@ test('SIGKILL of kitfed webhooks right after accepting a push: after restart the
   const second = await startCli(t, config);
   const done = await eventually(async () => {
     const runs = (await getJson(`${second.url}/runs`)).body.runs as RunRecord[];
-    return runs.some((r) => r.status === 'rendered') ? runs : undefined;
+    return runs.some((r) => r.commit === commit && r.status !== 'running' && r.status !== 'interrupted') ? runs : undefined;
   }, 'the resumed run');
   const forCommit = done.filter((r) => r.commit === commit);
-  t.log(forCommit.map((r) => `${r.id} ${r.status}`).join(', '));
-  t.is(forCommit.filter((r) => r.status === 'rendered').length, 1);
-  t.true(forCommit.every((r) => r.status === 'rendered' || r.status === 'interrupted'));
+  t.log(forCommit.map((r) => `run ${r.id} ${r.status}`).join(', '));
+  t.deepEqual(forCommit.filter((r) => r.status !== 'interrupted').map((r) => r.status), ['succeeded']);
+  t.true(forCommit[0]?.clusters.every((c) => c.deploy === 'applied'));
+  for (const name of ['east', 'west']) {
+    const client = await KubeClient.fromKubeconfig({ file: kubeconfig }, name, { timeoutMs: 5000 });
+    t.teardown(() => client.close());
+    const d = await client.get('apps/v1', 'Deployment', 'default', 'web');
+    t.is(d.metadata.generation, 1, `${name}: applied once, not rewritten`);
+  }
   // A replay of the same delivery after the restart is still a duplicate.
   t.is((await postGithub(second.url, await pushFromExample(remote, commit), { delivery: accepted.delivery })).status, 200);
   second.child.kill('SIGTERM');

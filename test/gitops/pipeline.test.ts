@@ -1,12 +1,26 @@
 import test from 'ava';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RunRecord } from '../../services/gitops/event-store.js';
-import type { DeployStep } from '../../services/gitops/pipeline-steps.js';
+import type { ExecutionContext } from 'ava';
+import type { KubeObject } from '../../services/core/kube.js';
+import { KubeClient } from '../../services/core/kube-client.js';
+import { deployerStep } from '../../services/gitops/deploy-step.js';
+import { startSandbox, type Sandbox } from '../../services/sandbox/index.js';
 import { verifyImageSignature } from '../../services/image-deployer/image-hook.js';
 import { devCommit, eventually, getJson, makeRemote, postGithub, postImage, pushFromExample, startService, tempDir, testConfig } from './helpers.js';
+
+/** Sandbox member clusters (the real API server in member mode) and a kubeconfig with one context each. */
+async function sandboxFixture(t: ExecutionContext, names: string[]): Promise<{ dir: string; kubeconfig: string; sandbox: Sandbox }> {
+  const sandbox = await startSandbox({ clusters: names.map((name, i) => ({ name, region: `r${i}` })), readyDelayMs: 50 });
+  t.teardown(() => sandbox.close());
+  const dir = await tempDir(t);
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, sandbox.kubeconfig());
+  return { dir, kubeconfig, sandbox };
+}
 
 async function finishedRun(url: string, commit: string): Promise<RunRecord> {
   return eventually(async () => {
@@ -43,14 +57,10 @@ test('image webhook, then push: the run renders the new image for every cluster 
   t.deepEqual((await getJson(`${service.url}/runs/${run.id}`)).body, run as unknown as Record<string, unknown>);
 });
 
-test('a template error in a push fails the run naming file and field, and nothing is deployed', async (t) => {
+test('a template error in a push fails the run naming file and field, and no cluster is touched', async (t) => {
+  const fx = await sandboxFixture(t, ['east', 'west']);
   const remote = await makeRemote(t);
-  const deployed: string[] = [];
-  const deploy: DeployStep = async (_ctx, rendered) => {
-    deployed.push(...rendered.clusters.map((c) => c.cluster));
-    return rendered.clusters.map((c) => ({ cluster: c.cluster, status: 'applied' as const }));
-  };
-  const service = await startService(t, testConfig(remote, await tempDir(t)), { deploy });
+  const service = await startService(t, testConfig(remote, join(fx.dir, 'data')), { deploy: deployerStep({ kubeconfig: fx.kubeconfig }, 20_000) });
   const base = await readFile(join(remote.devDir, 'templates/base-cluster.yaml'), 'utf8');
   const commit = await devCommit(remote, 'templates/base-cluster.yaml', base.replace('./web/web-deployment.mustache', './web/typo.mustache'));
   t.is((await postGithub(service.url, await pushFromExample(remote, commit))).status, 202);
@@ -58,37 +68,28 @@ test('a template error in a push fails the run naming file and field, and nothin
   t.is(run.status, 'failed');
   t.regex(run.error ?? '', /clusters\/east\/cluster\.yaml: resources\.web\.file: template not found: templates\/resources\/web\/typo\.mustache/);
   t.deepEqual(run.clusters, []);
-  t.deepEqual(deployed, []);
+  t.false('deployMs' in run.durations);
+  for (const c of fx.sandbox.clusters) t.is(c.requests.writes, 0, c.name);
 });
 
-test('runs deploy what was rendered and record per-cluster results; a failed cluster fails the run', async (t) => {
+test('a cluster that is down fails alone: the run fails naming it, the other cluster is applied; the next push succeeds', async (t) => {
+  const fx = await sandboxFixture(t, ['east', 'west']);
   const remote = await makeRemote(t);
-  let failWest = true;
-  const seen: Array<{ commit: string; files: string[] }> = [];
-  // Stands in for the deployer (not yet built): reads the rendered folders it is handed.
-  const deploy: DeployStep = async (ctx, rendered) => {
-    const out = [];
-    for (const c of rendered.clusters) {
-      const text = await readFile(join(ctx.outDir, c.cluster, 'web-deployment.yaml'), 'utf8');
-      seen.push({ commit: ctx.commit, files: [text.includes('kind: Deployment') ? 'web-deployment.yaml' : '?'] });
-      out.push(c.cluster === 'west' && failWest ? { cluster: c.cluster, status: 'failed' as const, error: 'west: connection refused' } : { cluster: c.cluster, status: 'applied' as const, durationMs: 1 });
-    }
-    return out;
-  };
-  const service = await startService(t, testConfig(remote, await tempDir(t)), { deploy });
+  const service = await startService(t, testConfig(remote, join(fx.dir, 'data')), { deploy: deployerStep({ kubeconfig: fx.kubeconfig }, 10_000) });
+  await fx.sandbox.cluster('west').stop();
   const c1 = await devCommit(remote, 'notes/1.txt', '1\n');
   await postGithub(service.url, await pushFromExample(remote, c1));
   const r1 = await finishedRun(service.url, c1);
   t.is(r1.status, 'failed');
   t.is(r1.error, 'deploy failed on west');
-  t.deepEqual(r1.clusters.map((c) => [c.cluster, c.deploy, c.error]), [['east', 'applied', undefined], ['west', 'failed', 'west: connection refused']]);
-  failWest = false;
+  t.deepEqual(r1.clusters.map((c) => [c.cluster, c.deploy]), [['east', 'applied'], ['west', 'failed']]);
+  t.regex(r1.clusters[1]?.error ?? '', /ECONNREFUSED|refused|connect/i);
+  await fx.sandbox.cluster('west').start();
   const c2 = await devCommit(remote, 'notes/2.txt', '2\n');
   await postGithub(service.url, await pushFromExample(remote, c2));
   const r2 = await finishedRun(service.url, c2);
-  t.is(r2.status, 'succeeded');
+  t.is(r2.status, 'succeeded', r2.error ?? '');
   t.true(r2.clusters.every((c) => c.deploy === 'applied'));
-  t.is(seen.length, 4);
 });
 
 test('a push of a commit older than the newest completed one is skipped (never backwards)', async (t) => {
@@ -178,4 +179,25 @@ test('with pollSeconds, a branch head that no webhook announced is found and run
   t.is(late.status, 200);
   t.is(late.body.by, 'commit');
   t.is(((await getJson(`${service.url}/runs`)).body.runs as RunRecord[]).filter((r) => r.commit === commit).length, 1);
+});
+
+test('with deploy configured, an image bump and its push are rendered and applied to every sandbox cluster', async (t) => {
+  const fx = await sandboxFixture(t, ['east', 'west']);
+  const remote = await makeRemote(t);
+  const config = testConfig(remote, join(fx.dir, 'data'), { deploy: { kubeconfig: fx.kubeconfig } });
+  const service = await startService(t, config, { deploy: deployerStep(config.deploy!, 20_000) });
+  t.is(service.wiring.deploy, 'deployer');
+  const bump = await postImage(service.url, { image: 'registry.example/acme/web:master-9999999', repository: 'acme/web', branch: 'master', commit: '9999999' });
+  const commit = bump.body.commit as string;
+  await postGithub(service.url, await pushFromExample(remote, commit));
+  const run = await finishedRun(service.url, commit);
+  t.is(run.status, 'succeeded', run.error ?? '');
+  t.deepEqual(run.clusters.map((c) => [c.cluster, c.render, c.deploy]), [['east', 'ok', 'applied'], ['west', 'ok', 'applied']]);
+  t.true(run.durations.deployMs! >= 0);
+  for (const name of ['east', 'west']) {
+    const client = await KubeClient.fromKubeconfig({ file: fx.kubeconfig }, name, { timeoutMs: 5000 });
+    t.teardown(() => client.close());
+    const d = await client.get<KubeObject & { spec: { template: { spec: { containers: Array<{ image: string }> } } } }>('apps/v1', 'Deployment', 'default', 'web');
+    t.is(d.spec.template.spec.containers[0]?.image, 'registry.example/acme/web:master-9999999', name);
+  }
 });
