@@ -7,8 +7,9 @@
 import isEqual from 'lodash/isEqual.js';
 import { KitfedError } from '../../core/errors.js';
 import { cloneJson, isObject, objectKey, type Condition, type KubeObject } from '../../core/kube.js';
-import { CLUSTER_SELECTOR_ANNOTATION, clusterMatches, parseClusterSelector } from './cluster-selector.js';
-import { ADOPT_ANNOTATION, FEDERATED_UID_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, adoptionAllowed, ownedBy } from './ownership.js';
+import { CLUSTER_SELECTOR_ANNOTATION } from '../constants.js';
+import { matchesSelector, parseClusterSelector } from '../selector.js';
+import { ADOPT_ANNOTATION, KITFED_PREFIX, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ORIGIN_UID_ANNOTATION, adoptionAllowed, ownedBy } from './ownership.js';
 import { schedule, workloadKind, type MemberState, type Schedule, type WorkloadKind } from './schedule.js';
 import { PROPAGATED_CONDITION, SCHEDULED_CONDITION, aggregateStatus, recordedPlan, statusDiffers, type MemberContribution } from './status.js';
 
@@ -55,10 +56,10 @@ export interface Decision {
 /** The member copy kitfed wants in a cluster: name, namespace, labels, annotations and spec with the planned replicas. */
 export function desiredMember(federated: KubeObject, replicas: number): KubeObject {
   const kind = workloadKind(federated);
-  const annotations = { ...(federated.metadata.annotations ?? {}) };
+  const annotations: Record<string, string> = {};
+  for (const [k, v] of Object.entries(federated.metadata.annotations ?? {})) if (!k.startsWith(KITFED_PREFIX)) annotations[k] = v;
   if (kind === 'Deployment') delete annotations[DEPLOYMENT_REVISION_ANNOTATION];
-  delete annotations[ADOPT_ANNOTATION];
-  annotations[FEDERATED_UID_ANNOTATION] = federated.metadata.uid ?? '';
+  annotations[ORIGIN_UID_ANNOTATION] = federated.metadata.uid ?? '';
   const spec = isObject(federated.spec) ? cloneJson(federated.spec) : {};
   spec.replicas = replicas;
   const metadata: KubeObject['metadata'] = {
@@ -119,9 +120,9 @@ export function decide(input: DecideInput): Decision {
   let selectorError: string | undefined;
   try {
     const requirements = parseClusterSelector(federated.metadata.annotations?.[CLUSTER_SELECTOR_ANNOTATION]);
-    for (const c of ready) (clusterMatches(requirements, c.labels) ? decision.selected : decision.unselected).push(c.name);
+    for (const c of ready) (matchesSelector(requirements, c.labels) ? decision.selected : decision.unselected).push(c.name);
   } catch (err) {
-    selectorError = err instanceof Error ? err.message : String(err);
+    selectorError = `invalid cluster selector: ${err instanceof Error ? err.message : String(err)}`;
   }
 
   const contributions: MemberContribution[] = [];
@@ -159,6 +160,7 @@ export function decide(input: DecideInput): Decision {
           continue;
         }
         const desired = desiredMember(federated, replicas);
+        if (existing && owned && existing.metadata.deletionTimestamp) continue; // being deleted: recreated once gone
         if (!existing) {
           // Era A: a cluster planned 0 gets no new object; an existing one is scaled to 0 and kept.
           if (replicas > 0) decision.operations.push({ type: 'create', cluster: c, object: desired, replicas });

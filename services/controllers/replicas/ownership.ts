@@ -1,22 +1,26 @@
 /**
- * How the replica controller marks and recognises the member objects it manages.
- * Member objects carry the managed-by label and the federated object's uid; an object of the
- * same name without them (or with another uid) is not kitfed's and is left alone and reported,
- * unless the federated object opts into adoption.
+ * How the replica controller marks and recognises the member objects it manages, following
+ * the controllers' shared convention (services/controllers/constants.ts): the managed-by label
+ * and the federated object's uid. A same-named object without them (or with another uid) is not
+ * kitfed's: it is left alone and reported, unless the federated object opts into adoption.
  */
 import type { KubeObject } from '../../core/kube.js';
+import { ADOPT_ANNOTATION, KITFED_PREFIX, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ORIGIN_UID_ANNOTATION } from '../constants.js';
 
-/** Label on every member object kitfed created: `kitfed.io/managed-by: kitfed`. */
-export const MANAGED_BY_LABEL = 'kitfed.io/managed-by';
-export const MANAGED_BY_VALUE = 'kitfed';
-/** Annotation on member objects: the uid of the federated object they were created from. */
-export const FEDERATED_UID_ANNOTATION = 'kitfed.io/federated-uid';
-/** Annotation on a federated object: `"true"` lets kitfed take over same-named member objects it did not create. */
-export const ADOPT_ANNOTATION = 'kitfed.io/adopt';
+export { ADOPT_ANNOTATION, KITFED_PREFIX, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ORIGIN_UID_ANNOTATION };
 
-/** True when `member` was created by kitfed for `federated` (same uid). */
-export function ownedBy(member: KubeObject, federated: KubeObject): boolean {
-  return member.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && member.metadata.annotations?.[FEDERATED_UID_ANNOTATION] === federated.metadata.uid;
+/**
+ * True when kitfed created (or adopted) `member` (the managed-by label), as the sync controller
+ * decides it. A copy made for an earlier federated object of the same name (another uid) is
+ * still kitfed's: the next write re-marks it with the current uid.
+ */
+export function ownedBy(member: KubeObject, _federated?: KubeObject): boolean {
+  return member.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+}
+
+/** True when `member` was made from exactly this federated object (same uid). */
+export function madeFrom(member: KubeObject, federated: KubeObject): boolean {
+  return ownedBy(member) && member.metadata.annotations?.[ORIGIN_UID_ANNOTATION] === federated.metadata.uid;
 }
 
 /** True when the federated object opts into adopting existing member objects. */
