@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../core/kube.js';
 import type { Logger } from '../core/log.js';
 import type { Registry } from '../apiserver/registry.js';
@@ -9,6 +8,14 @@ import { nowIso } from './util.js';
  * core/v1 Events as kube's event recorders write them (involvedObject, reason, source),
  * so `kubectl describe` and `kubectl get events` show what the simulator did.
  */
+let sequence = 0;
+
+/** kube names Events `<object>.<hex timestamp>`; a sequence keeps names unique within a nanosecond. */
+function eventName(object: string): string {
+  sequence = (sequence + 1) % 4096;
+  return `${object}.${(process.hrtime.bigint() * 4096n + BigInt(sequence)).toString(16)}`;
+}
+
 export class EventRecorder {
   constructor(
     private readonly registry: Registry,
@@ -22,7 +29,7 @@ export class EventRecorder {
     const event = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${involved.metadata.name}.${randomBytes(8).toString('hex')}`, namespace },
+      metadata: { name: eventName(involved.metadata.name ?? 'unknown'), namespace },
       involvedObject: {
         apiVersion: involved.apiVersion,
         kind: involved.kind,

@@ -1,8 +1,26 @@
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Condition, KubeObject } from '../core/kube.js';
 import type { SimContext } from './context.js';
 import { keyOf } from './informer.js';
 import { asObj, isPodActive, nowIso, setCondition, specOf, statusOf, type Obj } from './util.js';
+
+const imageIds = new Map<string, string>();
+let containers = 0;
+
+/** A stable fake digest per image (no registry is contacted). */
+function imageId(image: string): string {
+  let id = imageIds.get(image);
+  if (!id) {
+    id = `${image.replace(/[:@].*$/, '')}@sha256:${createHash('sha256').update(image).digest('hex')}`;
+    if (imageIds.size < 10_000) imageIds.set(image, id);
+  }
+  return id;
+}
+
+function containerId(): string {
+  containers = (containers + 1) % 0x1000000;
+  return `sandbox://${Date.now().toString(16)}${containers.toString(16).padStart(6, '0')}`;
+}
 
 type Stage = 'start' | 'creating' | 'pull-error' | 'backoff' | 'running' | 'done';
 
@@ -117,8 +135,8 @@ export class Kubelet {
     return this.containers(pod).map((c) => ({
       name: c.name,
       image: c.image ?? '',
-      imageID: started ? `${c.image ?? ''}@sha256:${randomBytes(32).toString('hex')}` : '',
-      ...(started ? { containerID: `sandbox://${randomBytes(16).toString('hex')}` } : {}),
+      imageID: started ? imageId(c.image ?? '') : '',
+      ...(started ? { containerID: containerId() } : {}),
       ready,
       restartCount: 0,
       started,

@@ -59,7 +59,15 @@ export class WorkQueue {
   }
 
   private async drain(): Promise<void> {
+    let slice = performance.now();
     while (!this.stopped && this.pending.size > 0) {
+      // Tasks over an in-memory store complete in microtasks: yield now and then so the
+      // API servers' sockets (and the other clusters) are served while a cluster is busy.
+      if (performance.now() - slice > 4) {
+        await new Promise((resolve) => setImmediate(resolve));
+        slice = performance.now();
+        if (this.stopped || this.pending.size === 0) break;
+      }
       const [key, task] = this.pending.entries().next().value as [string, Task];
       this.pending.delete(key);
       try {
