@@ -113,10 +113,14 @@ async function startEnv(t: ExecutionContext, clusters: Array<{ name: string; cap
 const conditions = (o: KubeObject): Condition[] => ((o.status as { conditions?: Condition[] } | undefined)?.conditions ?? []);
 
 /** Per member: the spec.replicas of its copy of `kind/name` (absent when there is none). */
-async function memberReplicas(env: Env, clusters: readonly string[], kind: string, name: string): Promise<Record<string, number>> {
+function memberReplicas(env: Env, clusters: readonly string[], kind: string, name: string): Promise<Record<string, number>> {
+  return memberReplicasIn(env, clusters, kind, 'default', name);
+}
+
+async function memberReplicasIn(env: Env, clusters: readonly string[], kind: string, namespace: string, name: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const c of clusters) {
-    const o = await (await env.member(c)).tryGet('apps/v1', kind, 'default', name);
+    const o = await (await env.member(c)).tryGet('apps/v1', kind, namespace, name);
     if (o) out[c] = (o.spec as { replicas: number }).replicas;
   }
   return out;
@@ -269,4 +273,58 @@ test.serial('a capacity-limited cluster: unschedulable pods cap it and its overf
   const r = await memberReplicas(env, names, 'Deployment', 'api');
   t.is(r[small], 2 + p.overflow[small]!);
   t.log(r);
+});
+
+test.serial('Deployment: kubectl scale and rollout status follow the aggregated status; a non-default namespace; orphan delete keeps member copies without markers', async (t) => {
+  const names = ['gce-asia-east1-a', 'gce-asia-east1-b'];
+  const env = await startEnv(t, names.map((name) => ({ name })));
+  const { kubectl } = env;
+  await eventually(t, '2 Ready clusters', async () => (await env.controllers.context()?.members.ready().length) === 2);
+  t.is((await kubectl(['--context=federation', 'create', 'namespace', 'shop'])).code, 0);
+  const created = await kubectl(['--context=federation', '-n', 'shop', 'create', 'deployment', 'web', '--image=nginx', '--replicas=4']);
+  t.is(created.code, 0, created.stderr);
+  const rollout = await kubectl(['--context=federation', '-n', 'shop', 'rollout', 'status', 'deployment/web', '--timeout=30s']);
+  t.is(rollout.code, 0, rollout.stderr);
+  t.regex(rollout.stdout, /successfully rolled out/);
+  t.deepEqual(await memberReplicasIn(env, names, 'Deployment', 'shop', 'web'), { 'gce-asia-east1-a': 2, 'gce-asia-east1-b': 2 });
+
+  t.is((await kubectl(['--context=federation', '-n', 'shop', 'scale', 'deployment/web', '--replicas=7'])).code, 0);
+  const scaled = await kubectl(['--context=federation', '-n', 'shop', 'rollout', 'status', 'deployment/web', '--timeout=30s']);
+  t.is(scaled.code, 0, scaled.stderr);
+  const dep = await env.fed.get('apps/v1', 'Deployment', 'shop', 'web');
+  t.like(dep.status, { observedGeneration: dep.metadata.generation, replicas: 7, updatedReplicas: 7, readyReplicas: 7, availableReplicas: 7 });
+  const r = await memberReplicasIn(env, names, 'Deployment', 'shop', 'web');
+  t.is(r['gce-asia-east1-a']! + r['gce-asia-east1-b']!, 7);
+  const wide = await kubectl(['--context=federation', '-n', 'shop', 'get', 'deployment', 'web']);
+  t.regex(wide.stdout, /^web\s+7\/7\s+7\s+7\s/m, wide.stdout);
+
+  const del = await kubectl(['--context=federation', '-n', 'shop', 'delete', 'deployment', 'web', '--cascade=orphan']);
+  t.is(del.code, 0, del.stderr);
+  await eventually(t, 'federated Deployment gone', async () => (await env.fed.tryGet('apps/v1', 'Deployment', 'shop', 'web')) === undefined);
+  for (const c of names) {
+    const copy = await (await env.member(c)).get('apps/v1', 'Deployment', 'shop', 'web');
+    t.is(copy.metadata.labels?.['kitfed.io/managed-by'], undefined, `${c}: ownership label removed`);
+    t.is(copy.metadata.annotations?.['kitfed.io/origin-uid'], undefined);
+  }
+});
+
+test.serial('cascade delete while a member is offline: the federated object goes at once; the copy goes when the member returns', async (t) => {
+  const names = ['gce-us-central1-a', 'gce-us-central1-b', 'gce-us-central1-c'];
+  const env = await startEnv(t, names.map((name) => ({ name })));
+  await eventually(t, '3 Ready clusters', async () => (await env.controllers.context()?.members.ready().length) === 3);
+  t.is((await env.kubectl(['--context=federation', 'create', '-f', `${SEED}/nginx-rs.yaml`])).code, 0);
+  await eventually(t, '3 per cluster', async () => JSON.stringify(await memberReplicas(env, names, 'ReplicaSet', 'nginx')) === JSON.stringify(Object.fromEntries(names.map((c) => [c, 3]))));
+  const down = 'gce-us-central1-b';
+  await env.sandbox.cluster(down).stop();
+  await eventually(t, 'cluster not Ready', async () => env.controllers.context()?.members.isReady(down) === false);
+  const del = await env.kubectl(['--context=federation', 'delete', 'rs', 'nginx', '--timeout=20s']);
+  t.is(del.code, 0, del.stderr);
+  const up = names.filter((c) => c !== down);
+  await eventually(t, 'copies in available members deleted', async () => Object.keys(await memberReplicas(env, up, 'ReplicaSet', 'nginx')).length === 0);
+  await env.sandbox.cluster(down).start();
+  await eventually(t, 'copy in the returning member deleted', async () => Object.keys(await memberReplicas(env, [down], 'ReplicaSet', 'nginx')).length === 0);
+  const events = await env.kubectl(['--context=federation', 'get', 'events', '-o', 'json']);
+  const reasons = (JSON.parse(events.stdout) as { items: Array<{ reason: string }> }).items.map((e) => e.reason);
+  t.true(reasons.includes('CleanupDeferred'));
+  t.true(reasons.includes('DeferredCleanupDone'));
 });

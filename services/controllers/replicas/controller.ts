@@ -342,7 +342,18 @@ export class ReplicaController {
       const cached = this.caches.get(op.cluster)?.workloads.get(fed.kind as WorkloadKind)?.get(keyOf(fed));
       const written = await members.run(op.cluster, async (client): Promise<KubeObject | null> => {
         if (op.type === 'create') return client.create(op.object, { fieldManager: 'kitfed' });
-        if (op.type === 'update' || op.type === 'orphan') return client.update(op.object, { fieldManager: 'kitfed' });
+        if (op.type === 'update' || op.type === 'orphan') {
+          // A patch guarded by uid, not a PUT guarded by resourceVersion: the member's own status
+          // updates must not make kitfed's spec writes conflict (v1 wrote unconditionally).
+          const o = op.object;
+          const patch = [
+            { op: 'test', path: '/metadata/uid', value: o.metadata.uid },
+            { op: 'add', path: '/metadata/labels', value: o.metadata.labels ?? {} },
+            { op: 'add', path: '/metadata/annotations', value: o.metadata.annotations ?? {} },
+            ...(op.type === 'update' ? [{ op: 'add', path: '/spec', value: o.spec }] : []),
+          ];
+          return client.patch(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name!, patch, 'json', { fieldManager: 'kitfed' });
+        }
         try {
           await client.delete(op.object.apiVersion, op.object.kind, op.object.metadata.namespace, op.object.metadata.name!, { propagationPolicy: 'Background', preconditions: { uid: op.object.metadata.uid! } });
         } catch (err) {
@@ -356,8 +367,10 @@ export class ReplicaController {
       const since = this.observedAt.get(`${fed.kind}|${keyOf(fed)}`);
       if (since !== undefined && op.type !== 'delete' && op.type !== 'orphan') this.options.metrics?.propagationSeconds.observe({ kind: fed.kind }, (Date.now() - since) / 1000);
     } catch (err) {
-      // A write racing our own cache (409: exists / modified) is settled by the member informer's next event.
-      if (!(err instanceof KitfedError && err.code === 409)) events.record(fed, 'Warning', r.failed, `Failed to ${op.type} ${what}: ${messageOf(err)}`, op.cluster);
+      // A write racing our own cache (409: exists / modified) is settled by the member informer's next event;
+      // a create answered 404 waits for the sync controller to create the namespace in the member.
+      const benign = err instanceof KitfedError && (err.code === 409 || (op.type === 'create' && err.code === 404));
+      if (!benign) events.record(fed, 'Warning', r.failed, `Failed to ${op.type} ${what}: ${messageOf(err)}`, op.cluster);
       throw err;
     }
   }
