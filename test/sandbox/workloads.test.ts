@@ -52,6 +52,18 @@ test('kubectl apply of a Deployment creates a ReplicaSet and pods; rollout statu
   await waitFor('pods gone', async () => (await s.sandbox.clusters[0]!.registry.list(Pod, 'default')).items.length === 0);
 });
 
+test('kubectl create deployment (a protobuf body) rolls out and kubectl scale follows', async (t) => {
+  const s = await startTestSandbox(t);
+  const created = await s.kubectl(['create', 'deployment', 'pb', '--image=nginx:1.25', '--replicas=2']);
+  t.is(created.code, 0, created.stderr);
+  const rollout = await s.kubectl(['rollout', 'status', 'deployment/pb', '--timeout=30s']);
+  t.is(rollout.code, 0, rollout.stderr);
+  t.is((await s.kubectl(['scale', 'deployment/pb', '--replicas=4'])).code, 0);
+  t.is((await s.kubectl(['rollout', 'status', 'deployment/pb', '--timeout=30s'])).code, 0);
+  t.regex((await s.kubectl(['get', 'deployment', 'pb'])).stdout, /pb\s+4\/4\s+4\s+4/);
+  t.is((await s.kubectl(['get', 'pods', '-l', 'app=pb', '-o', 'name'])).stdout.trim().split('\n').length, 4);
+});
+
 test('a rolling update replaces every pod within maxSurge and maxUnavailable', async (t) => {
   const s = await startTestSandbox(t, { readyDelayMs: 40 });
   const registry = s.sandbox.clusters[0]!.registry;
