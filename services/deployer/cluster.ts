@@ -2,6 +2,7 @@
  * One cluster's deploy, start to end, under its own deadline: plan (reads) → guard → apply →
  * health → prune → inventory. Never throws: the result and error go into its ClusterReport.
  */
+import { setMaxListeners } from 'node:events';
 import { errors, hasCode, messageOf } from '../core/errors.js';
 import { applyAll, ensureNamespaces } from './apply.js';
 import { ClusterConn } from './conn.js';
@@ -212,6 +213,8 @@ async function body(run: Run): Promise<void> {
 /** Deploys one cluster; never throws. */
 export async function deployCluster(target: Target, manifests: Manifest[], o: ClusterRunOptions): Promise<ClusterReport> {
   const run = new Run(target, manifests, o);
+  // Every queued call races the deadline: many listeners on one signal are expected.
+  setMaxListeners(0, run.ctrl.signal);
   const timer = setTimeout(() => run.ctrl.abort(errors.timeout(`timed out after ${o.timeoutMs / 1000}s`)), o.timeoutMs);
   const onCancel = (): void => run.ctrl.abort(new CancelledError('cancelled: another cluster failed (--fail-fast)'));
   if (o.cancel.aborted) onCancel();

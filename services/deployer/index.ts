@@ -3,6 +3,7 @@
  * parallel (server-side apply, ordered, health-checked, pruned, never backwards) and reports per
  * cluster. `deploy()` is the library API the GitOps pipeline and `kitfed deploy` use.
  */
+import { setMaxListeners } from 'node:events';
 import { errors } from '../core/errors.js';
 import { deployCluster, type ClusterRunOptions } from './cluster.js';
 import { listFolders, readFolders } from './manifests.js';
@@ -66,6 +67,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const mode: DeployReport['mode'] = options.diff ? 'diff' : options.dryRun ? 'dry-run' : 'apply';
   emit({ type: 'start', clusters: targets.map((t) => t.cluster), unknownFolders, missingFolders, mode });
   const cancel = new AbortController();
+  setMaxListeners(0, cancel.signal);
   const onOuter = (): void => cancel.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onOuter, { once: true });
   const ro = runOptions(options, emit, cancel.signal);

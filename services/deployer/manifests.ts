@@ -104,6 +104,27 @@ function checkObject(doc: unknown, where: string, problems: Problem[]): KubeObje
   return doc as KubeObject;
 }
 
+/**
+ * Parsed files by content digest: a long-running caller (the GitOps pipeline) redeploying mostly
+ * unchanged output parses each distinct file once. Only valid files are cached. Manifest objects are
+ * never mutated (the apply builds its own copy), so entries are shared.
+ */
+const parsed = new Map<string, Array<{ file: string; obj: KubeObject; digest: string }>>();
+const PARSED_MAX = 20_000;
+
+function cachedParse(text: string, file: string, rel: string, problems: Problem[]): Manifest[] {
+  const key = `${file}\0${sha256(text)}`;
+  const hit = parsed.get(key);
+  if (hit) return hit.map((m) => ({ ...m }));
+  const before = problems.length;
+  const out = parseFile(text, file, rel, problems);
+  if (problems.length === before) {
+    if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value!);
+    parsed.set(key, out.map((m) => ({ ...m })));
+  }
+  return out;
+}
+
 function parseFile(text: string, file: string, rel: string, problems: Problem[]): Manifest[] {
   const docs = YAML.parseAllDocuments(text, { version: '1.1', uniqueKeys: true });
   if (!Array.isArray(docs)) return [];
@@ -139,7 +160,7 @@ export async function readFolder(dir: string, folder: string, problems: Problem[
       });
       if (text === undefined) return;
       if (sha && sha256(text) !== sha) problems.push({ file: `${folder}/${file}`, message: `sha256 differs from ${INDEX_FILE} (file changed after rendering)` });
-      perFile[i] = parseFile(text, file, folder, problems);
+      perFile[i] = cachedParse(text, file, folder, problems);
     }),
   );
   const flat = perFile.flat();
