@@ -5,6 +5,7 @@ import type { SimulatorConfig } from './context.js';
 import { FaultInjector, type FaultAction, type FaultState } from './faults.js';
 import { MEMBER_RESOURCES } from './resources.js';
 import { Simulator } from './simulator.js';
+import type { ClusterIdentity } from './tls.js';
 
 export type Verb = 'get' | 'create' | 'update' | 'patch' | 'delete';
 
@@ -47,11 +48,12 @@ export class SandboxCluster {
     private config: SimulatorConfig,
     private readonly server: ApiServer,
     private readonly faults: FaultInjector,
+    private readonly identity: ClusterIdentity | undefined,
   ) {
     this.simulator = new Simulator(server.registry, config);
   }
 
-  static async start(config: SimulatorConfig, options: { host?: string; port?: number } = {}): Promise<SandboxCluster> {
+  static async start(config: SimulatorConfig, options: { host?: string; port?: number; identity?: ClusterIdentity } = {}): Promise<SandboxCluster> {
     let self: SandboxCluster | undefined;
     const faults = new FaultInjector();
     const server = await startApiServer({
@@ -61,8 +63,9 @@ export class SandboxCluster {
       port: options.port ?? 0,
       intercept: faults.intercept,
       onRequest: (method, path) => self?.count(method, path),
+      ...(options.identity ? { tls: { cert: options.identity.cert, key: options.identity.key }, authenticator: options.identity.authenticator } : {}),
     });
-    self = new SandboxCluster(config, server, faults);
+    self = new SandboxCluster(config, server, faults, options.identity);
     try {
       await self.simulator.start();
     } catch (err) {
@@ -78,6 +81,16 @@ export class SandboxCluster {
 
   get url(): string {
     return this.server.url;
+  }
+
+  /** With TLS: the bearer token this cluster accepts (also in the sandbox kubeconfig). */
+  get token(): string | undefined {
+    return this.identity?.token;
+  }
+
+  /** With TLS: the CA certificate (PEM) that signed this cluster's serving certificate. */
+  get caCert(): string | undefined {
+    return this.identity?.caCert;
   }
 
   get port(): number {

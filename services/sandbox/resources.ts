@@ -128,6 +128,16 @@ export const MEMBER_KINDS: ResourceType[] = [
     ],
   },
   {
+    group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers', singular: 'horizontalpodautoscaler',
+    shortNames: ['hpa'], namespaced: true, subresources: ['status'], hasStatus: true, model: 'V2HorizontalPodAutoscaler', categories: ['all'],
+    columns: [
+      { name: 'Reference', type: 'string', value: (o) => `${String(get(o, 'spec.scaleTargetRef.kind') ?? '')}/${String(get(o, 'spec.scaleTargetRef.name') ?? '')}` },
+      { name: 'MinPods', type: 'integer', value: (o) => get(o, 'spec.minReplicas') ?? 1 },
+      { name: 'MaxPods', type: 'integer', value: (o) => get(o, 'spec.maxReplicas') ?? 0 },
+      { name: 'Replicas', type: 'integer', value: (o) => get(o, 'status.currentReplicas') ?? 0 },
+    ],
+  },
+  {
     group: 'apps', version: 'v1', kind: 'ControllerRevision', plural: 'controllerrevisions', singular: 'controllerrevision',
     namespaced: true, model: 'V1ControllerRevision',
     columns: [

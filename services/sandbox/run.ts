@@ -22,6 +22,7 @@ export interface RunSandboxOptions {
   adminHost: string;
   adminPort: number;
   failImage?: string;
+  tls?: boolean;
 }
 
 export function clusterSpecs(opts: Pick<RunSandboxOptions, 'clusters' | 'names' | 'regions' | 'zones' | 'capacity'>): SandboxClusterSpec[] {
@@ -46,6 +47,7 @@ export async function runSandbox(opts: RunSandboxOptions): Promise<void> {
     portBase: opts.portBase,
     adminPort: opts.adminPort,
     adminHost: opts.adminHost,
+    tls: opts.tls,
     ...(opts.failImage ? { failImagePattern: new RegExp(opts.failImage) } : {}),
   });
   await mkdir(dirname(opts.kubeconfigOut), { recursive: true });

@@ -3,6 +3,7 @@ import { createLogger } from '../core/log.js';
 import { SandboxCluster } from './cluster.js';
 import type { SimulatorConfig } from './context.js';
 import { startAdminServer, type AdminServer } from './admin.js';
+import { SandboxCa } from './tls.js';
 
 const log = createLogger('sandbox');
 
@@ -44,6 +45,8 @@ export interface SandboxOptions {
   adminPort?: number;
   /** @default `host` */
   adminHost?: string;
+  /** Serve HTTPS with a sandbox CA and require a bearer token (each cluster its own certificate and token). @default false */
+  tls?: boolean;
 }
 
 export interface Sandbox {
@@ -111,12 +114,12 @@ function configFor(opts: SandboxOptions, s: SandboxClusterSpec, index: number): 
   };
 }
 
-export function kubeconfigFor(clusters: Array<{ name: string; url: string }>): string {
+export function kubeconfigFor(clusters: Array<{ name: string; url: string; caCert?: string; token?: string }>): string {
   return YAML.stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: clusters.map((c) => ({ name: c.name, cluster: { server: c.url } })),
-    users: clusters.map((c) => ({ name: c.name, user: {} })),
+    clusters: clusters.map((c) => ({ name: c.name, cluster: { server: c.url, ...(c.caCert ? { 'certificate-authority-data': Buffer.from(c.caCert).toString('base64') } : {}) } })),
+    users: clusters.map((c) => ({ name: c.name, user: c.token ? { token: c.token } : {} })),
     contexts: clusters.map((c) => ({ name: c.name, context: { cluster: c.name, user: c.name } })),
     'current-context': clusters[0]?.name ?? '',
   });
@@ -126,8 +129,11 @@ export function kubeconfigFor(clusters: Array<{ name: string; url: string }>): s
 export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   checkSpecs(opts.clusters);
   const started = Date.now();
+  const ca = opts.tls ? new SandboxCa([opts.host ?? '127.0.0.1']) : undefined;
   const results = await Promise.allSettled(
-    opts.clusters.map((s, i) => SandboxCluster.start(configFor(opts, s, i), { host: opts.host, port: s.port ?? (opts.portBase ? opts.portBase + i : 0) })),
+    opts.clusters.map((s, i) =>
+      SandboxCluster.start(configFor(opts, s, i), { host: opts.host, port: s.port ?? (opts.portBase ? opts.portBase + i : 0), identity: ca?.identity(s.name) }),
+    ),
   );
   const clusters = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -144,7 +150,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       if (!c) throw new RangeError(`no sandbox cluster named ${name}`);
       return c;
     },
-    kubeconfig: () => kubeconfigFor(clusters),
+    kubeconfig: () => kubeconfigFor(clusters.map((c) => ({ name: c.name, url: c.url, caCert: c.caCert, token: c.token }))),
     get adminUrl() {
       return admin?.url;
     },

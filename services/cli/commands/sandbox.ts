@@ -13,6 +13,7 @@ interface SandboxFlags {
   host: string;
   adminListen: string;
   failImage?: string;
+  tls?: boolean;
 }
 
 const ACTIONS = ['down', 'up', 'hang', 'latency', 'errors', 'unhealthy', 'healthy'];
@@ -74,6 +75,7 @@ export function register(program: Command): void {
     .option('--port-base <port>', 'cluster i listens on port-base + i (default: free ports)')
     .option('--host <host>', 'address the clusters listen on', '127.0.0.1')
     .option('--admin-listen <host:port>', 'admin endpoint for fault injection', '127.0.0.1:7480')
+    .option('--tls', 'serve HTTPS with a sandbox CA and require bearer tokens (in the kubeconfig)')
     .option('--fail-image <regex>', 'images matching this never pull (default bad|invalid|doesnotexist|does-not-exist|nonexistent)')
     .addHelpText('after', '\nExamples:\n  kitfed sandbox --clusters 3 --kubeconfig-out .kitfed/sandbox.kubeconfig\n  kitfed sandbox --clusters 2 --names east,west --regions us-east1,us-west1 --capacity 20 --kubeconfig-out /tmp/kc\n  kubectl --kubeconfig /tmp/kc --context east get nodes -L topology.kubernetes.io/zone\n')
     .action(async (flags: SandboxFlags) => {
@@ -106,6 +108,7 @@ export function register(program: Command): void {
           adminHost: admin.host,
           adminPort: admin.port,
           failImage,
+          tls: flags.tls === true,
         });
       } catch (err) {
         if (err instanceof RangeError) throw new UsageError(err.message);
