@@ -8,6 +8,8 @@ import { EventRecorder } from './events.js';
 import { BUILTIN_KINDS, configuredKind, type SyncKind } from './kinds.js';
 import { controllers as registered, type ControllerContext, type ControllerRegistration, type StartedController } from './registry.js';
 import { SyncController } from './sync.js';
+// The ReplicaSet/Deployment scheduler registers itself with the controller registry.
+import './replicas/register.js';
 
 export { controllers, type ControllerContext, type ControllerRegistration, type StartedController } from './registry.js';
 export { SyncController, federationOnly } from './sync.js';
