@@ -143,6 +143,8 @@ test.serial('seed walkthrough: 9 clusters Ready; Service, Ingress and the 9-repl
     t.is(r.code, 0, r.stderr);
   }
   const started = Date.now();
+  await eventually(t, 'a copy in every member', async () => Object.keys(await memberReplicas(env, SEED_CLUSTERS, 'ReplicaSet', 'nginx')).length === 9);
+  t.log(`a copy in all 9 members ${Date.now() - started} ms after create`);
   // Every member: nginx with DESIRED 1, CURRENT 1, READY 1.
   for (const c of SEED_CLUSTERS) {
     const line = await eventually(t, `nginx 1/1/1 in ${c}`, async () => {
@@ -168,6 +170,11 @@ test.serial('seed walkthrough: 9 clusters Ready; Service, Ingress and the 9-repl
   const copy = await (await env.member('gce-asia-east1-a')).get('apps/v1', 'ReplicaSet', 'default', 'nginx');
   t.is(copy.metadata.labels?.['kitfed.io/managed-by'], 'kitfed');
   t.is(copy.metadata.annotations?.['kitfed.io/origin-uid'], fedStatus.metadata.uid);
+
+  // Drift made by hand in a member is reverted; a deleted copy comes back.
+  t.is((await kubectl(['--context=gce-asia-east1-b', 'scale', 'rs', 'nginx', '--replicas=3'])).code, 0);
+  t.is((await kubectl(['--context=gce-asia-east1-c', 'delete', 'rs', 'nginx'])).code, 0);
+  await eventually(t, 'drift reverted', async () => JSON.stringify(await memberReplicas(env, ['gce-asia-east1-b', 'gce-asia-east1-c'], 'ReplicaSet', 'nginx')) === '{"gce-asia-east1-b":1,"gce-asia-east1-c":1}');
 
   // Events in the federation API.
   const events = await eventually(t, 'CreateInCluster event', async () => {

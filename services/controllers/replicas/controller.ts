@@ -243,10 +243,9 @@ export class ReplicaController {
     }
 
     this.recordDecisionEvents(fed, decision);
-    // Status first (v1 §3.3 step 8): the plan is visible even while members are being written.
-    if (decision.statusChanged) await this.writeStatus(current, decision.status);
-
-    const results = await Promise.allSettled(decision.operations.map((op) => this.execute(fed, op)));
+    // The status (with the plan) and the member writes go out together; none waits for another.
+    const [status, ...results] = await Promise.allSettled([decision.statusChanged ? this.writeStatus(current, decision.status) : Promise.resolve(), ...decision.operations.map((op) => this.execute(fed, op))]);
+    if (status!.status === 'rejected') throw status!.reason;
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length > 0) throw new KitfedError(`${failed.length} member write(s) failed: ${failed.map((f) => messageOf(f.reason)).join('; ')}`, 503, 'ServiceUnavailable');
     if (decision.recheckAt !== undefined) return { requeueAfterMs: Math.max(0, decision.recheckAt - Date.now()) + 10 };
@@ -265,7 +264,7 @@ export class ReplicaController {
     const uid = fed.metadata.uid ?? '';
     const available = new Set(usable.map((c) => c.name));
     const entry: CleanupEntry = { apiVersion: API_VERSION, kind, namespace: fed.metadata.namespace, name: fed.metadata.name!, uid, action: orphan ? 'orphan' : 'delete' };
-    const ops: Array<Promise<void>> = [];
+    const ops: Array<() => Promise<void>> = [];
     let waiting = false;
     for (const cluster of this.options.members.names()) {
       if (!available.has(cluster)) {
@@ -281,9 +280,9 @@ export class ReplicaController {
       if (!local || !madeFrom(local, fed)) continue;
       if (!orphan && local.metadata.deletionTimestamp) continue;
       waiting = true;
-      ops.push(this.execute(fed, orphan ? { type: 'orphan', cluster, object: withoutMarkers(local) } : { type: 'delete', cluster, object: local }));
+      ops.push(() => this.execute(fed, orphan ? { type: 'orphan', cluster, object: withoutMarkers(local) } : { type: 'delete', cluster, object: local }));
     }
-    const failed = (await Promise.allSettled(ops)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failed = (await Promise.allSettled(ops.map((op) => op()))).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length > 0) throw new KitfedError(`${failed.length} member write(s) failed: ${failed.map((f) => messageOf(f.reason)).join('; ')}`, 503, 'ServiceUnavailable');
     // Confirmed by the member caches: come back until no copy is left.
     if (waiting) return { requeueAfterMs: 200 };
