@@ -21,6 +21,8 @@ export interface SimulatorConfig {
   failImage: RegExp;
   /** Addresses handed to LoadBalancer Services and Ingresses. */
   lbPool: string[];
+  /** Events the simulator keeps; older ones are deleted. */
+  maxEvents: number;
 }
 
 export const SIMULATED_KINDS = ['Pod', 'Node', 'ReplicaSet', 'Deployment', 'DaemonSet', 'Job', 'Service', 'Ingress'] as const;

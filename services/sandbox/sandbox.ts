@@ -45,6 +45,8 @@ export interface SandboxOptions {
   adminPort?: number;
   /** @default `host` */
   adminHost?: string;
+  /** Events the simulator keeps per cluster (older ones are deleted). @default 2000 */
+  maxEvents?: number;
   /** Serve HTTPS with a sandbox CA and require a bearer token (each cluster its own certificate and token). @default false */
   tls?: boolean;
 }
@@ -111,6 +113,7 @@ function configFor(opts: SandboxOptions, s: SandboxClusterSpec, index: number): 
     readyDelayMs: s.readyDelayMs ?? opts.readyDelayMs ?? 500,
     failImage: typeof pattern === 'string' ? new RegExp(pattern) : pattern,
     lbPool,
+    maxEvents: opts.maxEvents ?? 2000,
   };
 }
 

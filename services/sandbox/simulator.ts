@@ -43,7 +43,7 @@ export class Simulator {
       cache,
       queue,
       log,
-      events: new EventRecorder(registry, eventType, log),
+      events: new EventRecorder(registry, eventType, log, config.maxEvents),
       enqueue: (kind, key) => queue.add(`${kind}:${key}`, () => this.reconcile(kind, key)),
     };
     this.scheduler = new Scheduler(this.ctx);

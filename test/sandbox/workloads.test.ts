@@ -238,3 +238,13 @@ spec:
   t.regex((await s.kubectl(['get', 'job', 'once'])).stdout, /once\s+Complete\s+2\/2/);
   t.regex((await s.kubectl(['get', 'pods', '-l', 'job-name=once'])).stdout, /Completed/);
 });
+
+test('the simulator keeps at most maxEvents of its events per cluster', async (t) => {
+  const s = await startTestSandbox(t, { maxEvents: 10 });
+  t.is((await s.kubectl(['apply', '-f', await s.file('e.yaml', deploymentYaml('ev', { replicas: 4 }))])).code, 0);
+  t.is((await s.kubectl(['rollout', 'status', 'deployment/ev', '--timeout=30s'])).code, 0);
+  const registry = s.sandbox.clusters[0]!.registry;
+  await waitFor('at most 10 events', async () => (await registry.list(memberType('Event'), 'default')).items.length <= 10);
+  const reasons = (await registry.list(memberType('Event'), 'default')).items.map((e) => e.reason);
+  t.true(reasons.includes('Started'), 'the newest are kept');
+});
