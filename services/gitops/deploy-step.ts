@@ -1,13 +1,15 @@
 /**
- * The deploy step: the deployer's `deploy()` over the run's rendered folders, with the run's commit
+ * The deploy step: the deployer's `deploy()` (in a worker thread) over the run's rendered folders, with the run's commit
  * and commit time (the deployer's never-backwards guard), per-cluster results mapped onto the run.
  * Without `deploy:` in the config there is no deploy step and runs say "deploy: not configured".
  */
 import type { Logger } from '../core/log.js';
-import { deploy, type ClusterReport, type DeployReport } from '../deployer/index.js';
+import type { ClusterReport, DeployEvent, DeployReport } from '../deployer/index.js';
 import { gitClient } from '../image-deployer/git-client.js';
 import type { WebhooksConfig } from './config.js';
+import type { DeployRequest } from './deploy-worker.js';
 import type { DeployedCluster, DeployStep } from './pipeline-steps.js';
+import { StepThread } from './step-thread.js';
 
 export type DeployConfig = NonNullable<WebhooksConfig['deploy']>;
 
@@ -19,10 +21,16 @@ export async function loadDeployStep(config: WebhooksConfig['deploy'], log: Logg
   return deployerStep(config, timeoutMs);
 }
 
+/**
+ * The deployer in a worker thread (its apply, health waits and YAML work never block webhook
+ * acceptance); aborting the step (timeout, shutdown) cancels the deploy in the worker.
+ */
 export function deployerStep(config: DeployConfig, timeoutMs: number): DeployStep {
-  return async (ctx) => {
+  const thread = new StepThread<DeployRequest, DeployReport, DeployEvent>('deploy-worker', 'message');
+  const step: DeployStep = async (ctx) => {
     const commitTime = (await gitClient(ctx.checkoutDir, 30_000).raw(['show', '-s', '--format=%cI', ctx.commit])).trim();
-    const report = await deploy({
+    const req: DeployRequest = {
+      runId: ctx.runId,
       dir: ctx.outDir,
       ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
       target: config.target ?? 'clusters',
@@ -33,8 +41,9 @@ export function deployerStep(config: DeployConfig, timeoutMs: number): DeploySte
       commitTime,
       // The per-cluster deadline sits inside the step's own deadline.
       timeoutMs: Math.max(1000, Math.floor(timeoutMs * 0.9)),
+    };
+    const report = await thread.call(req, {
       signal: ctx.signal,
-      log: ctx.log,
       onEvent: (e) => {
         if (e.type === 'cluster-done') ctx.log.info({ cluster: e.cluster, result: e.result, counts: e.counts, durationMs: e.durationMs, error: e.error }, 'Cluster deployed');
       },
@@ -42,6 +51,9 @@ export function deployerStep(config: DeployConfig, timeoutMs: number): DeploySte
     if (report.missingFolders.length > 0) ctx.log.warn({ clusters: report.missingFolders }, 'Clusters in the kubeconfig have no rendered folder: nothing deployed there');
     return resultsOf(report, config.target ?? 'clusters');
   };
+  step.close = () => thread.stop();
+  thread.warm();
+  return step;
 }
 
 function resultOf(r: ClusterReport): DeployedCluster {

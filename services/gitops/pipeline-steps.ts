@@ -38,7 +38,10 @@ export interface DeployedCluster {
 
 export type FetchStep = (ctx: StepContext) => Promise<void>;
 export type RenderStep = (ctx: StepContext) => Promise<RenderOutput>;
-export type DeployStep = (ctx: StepContext, rendered: RenderOutput) => Promise<DeployedCluster[]>;
+export type DeployStep = ((ctx: StepContext, rendered: RenderOutput) => Promise<DeployedCluster[]>) & {
+  /** Releases what the step holds (its worker thread); called when the service stops. */
+  close?: () => void;
+};
 
 export interface PipelineSteps {
   fetch: FetchStep;

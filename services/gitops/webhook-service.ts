@@ -20,7 +20,8 @@ import { PipelineRunner } from './pipeline-runner.js';
 import { RunNotifier } from './run-notifier.js';
 import type { DeployStep, PipelineSteps } from './pipeline-steps.js';
 import type { RenderFn } from './render-step.js';
-import { RenderThread } from './render-thread.js';
+import type { RenderReply, RenderRequest } from './render-worker.js';
+import { StepThread } from './step-thread.js';
 
 export interface WebhookServiceOptions {
   readonly config: WebhooksConfig;
@@ -52,8 +53,8 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   const store = new EventStore(config.dataDir);
   const metrics = createMetrics(() => store.pendingCount(), opts.processMetrics ?? false);
   const writer = imageWriter(config, log, () => metrics.imageCommits.inc());
-  const thread = opts.render || opts.steps ? undefined : new RenderThread();
-  const render: RenderFn = opts.render ?? ((o) => (thread as RenderThread).render(o, o.signal));
+  const thread = opts.render || opts.steps ? undefined : new StepThread<RenderRequest, RenderReply>('render-worker', 'terminate');
+  const render: RenderFn = opts.render ?? ((o) => (thread as StepThread<RenderRequest, RenderReply>).call({ repo: o.repo, out: o.out }, { signal: o.signal }));
   const steps = opts.steps ?? defaultSteps({ dataDir: config.dataDir, gitTimeoutMs: config.timeouts.fetchMs, render, deploy: opts.deploy });
   const notifier = config.notify ? new RunNotifier({ ...config.notify, store, log: log.child({ part: 'notify' }) }) : undefined;
   const runner = new PipelineRunner({
@@ -135,6 +136,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
         await runner.stop(graceMs);
         await notifier?.drain(graceMs);
         thread?.stop();
+        (opts.deploy ?? opts.steps?.deploy)?.close?.();
         server.closeAllConnections();
         await stopped;
         store.close();

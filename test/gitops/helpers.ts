@@ -184,7 +184,7 @@ export async function pushFromExample(remote: Remote, after: string, before = '0
 }
 
 /** Polls until `fn` returns a value (bounded: `tries` × `intervalMs`), then returns it; throws if it never does. */
-export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, tries = 600, intervalMs = 50): Promise<T> {
+export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, tries = 2400, intervalMs = 50): Promise<T> {
   for (let i = 0; i < tries; i++) {
     const v = await fn();
     if (v !== undefined) return v;
