@@ -64,9 +64,10 @@ export function terminalBars(stream: NodeJS.WriteStream): Progress {
       } else if (e.type === 'object') {
         const b = bars.get(e.cluster);
         if (!b) return;
-        if (e.action === 'applied' || e.action === 'unchanged' || e.action === 'failed') {
-          if (!e.health || e.health === 'progressing') b.c.done++;
-          if (e.action !== 'failed' && !e.health) b.c[e.action]++;
+        // Apply results carry no health; health changes of the same object come as later events.
+        if (!e.health && (e.action === 'applied' || e.action === 'unchanged' || e.action === 'failed')) {
+          b.c.done++;
+          if (e.action !== 'failed') b.c[e.action]++;
         }
         if (e.health === 'healthy') b.c.healthy++;
         if (e.action === 'failed' || e.health === 'failed') b.c.failed++;
@@ -76,7 +77,7 @@ export function terminalBars(stream: NodeJS.WriteStream): Progress {
         if (!b) return;
         b.c.phase = e.result === 'succeeded' ? pc.green('succeeded') : pc.red(e.result);
         b.bar.setTotal(Math.max(1, e.counts.objects));
-        b.bar.update(e.counts.objects, { cluster: e.cluster.padEnd(width.n), ...b.c, applied: e.counts.applied, unchanged: e.counts.unchanged, healthy: e.counts.healthy, failed: e.counts.failed });
+        b.bar.update(e.counts.applied + e.counts.unchanged, { cluster: e.cluster.padEnd(width.n), ...b.c, applied: e.counts.applied, unchanged: e.counts.unchanged, healthy: e.counts.healthy, failed: e.counts.failed });
       }
     },
     stop: () => multi.stop(),

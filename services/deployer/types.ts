@@ -2,8 +2,6 @@
  * The deployer's public shapes: what `deploy()` takes, what it reports, and the progress
  * events it emits while it runs. Documented in docs/deployer.md.
  */
-import type { Logger } from '../core/log.js';
-
 export interface DeployOptions {
   /** The deploymentizer's output: `<dir>/<cluster>/*.yaml` (+ `.kitfed-index.json`). */
   dir: string;
@@ -52,7 +50,6 @@ export interface DeployOptions {
   pollMs?: number;
   onEvent?: (event: DeployEvent) => void;
   signal?: AbortSignal;
-  log?: Logger;
 }
 
 export interface ObjectRef {
