@@ -241,6 +241,11 @@ test.serial('a cluster going offline: its replicas move to the others; back with
   await env.sandbox.cluster(down).start();
   await eventually(t, 'replicas moved back (rebalance)', async () => JSON.stringify(await memberReplicas(env, names, 'ReplicaSet', 'web')) === JSON.stringify(even));
   t.log(`replicas back ${Date.now() - t1} ms after the cluster returned`);
+
+  // Cluster selector: labelling a cluster so it stops matching moves its replicas and deletes its copy.
+  t.is((await env.kubectl(['--context=federation', 'annotate', 'rs', 'web', `federation.alpha.kubernetes.io/cluster-selector=[{"key":"tier","operator":"!"}]`])).code, 0);
+  t.is((await env.kubectl(['--context=federation', 'label', 'cluster', 'gce-europe-west1-d', 'tier=edge'])).code, 0);
+  await eventually(t, 'unselected cluster emptied', async () => JSON.stringify(await memberReplicas(env, names, 'ReplicaSet', 'web')) === '{"gce-europe-west1-b":3,"gce-europe-west1-c":3}');
   t.pass();
 });
 

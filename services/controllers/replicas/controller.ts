@@ -78,6 +78,9 @@ export class ReplicaController {
   private readonly syncGraceMs: number;
   private stopped = false;
   private readonly deferred = new Set<string>();
+  private readonly clusterLabels = new Map<string, string>();
+  /** Federated object keys by namespace, so a pod event only looks at its namespace's objects. */
+  private readonly byNamespace = new Map<string, Set<Key>>();
   /** Writes not yet seen in the member caches: `cluster\0key` → what was written (null: deleted). */
   private readonly expectations = new Map<string, { written: KubeObject | null; previousRv: string | undefined }>();
   /** When a federated object's change was first observed (for the propagation-lag metric). */
@@ -90,11 +93,16 @@ export class ReplicaController {
       const inf = new Informer(options.federation, { apiVersion: API_VERSION, kind, name: `federated-${kind}` });
       const enqueue = (o: KubeObject) => {
         const key = makeKey(kind, keyOf(o));
+        const ns = o.metadata.namespace ?? '';
+        let keys = this.byNamespace.get(ns);
+        if (!keys) this.byNamespace.set(ns, (keys = new Set()));
+        keys.add(key);
         this.observedAt.set(key, Date.now());
         this.queue.add(key);
       };
       inf.onAdd(enqueue).onUpdate((_old, o) => enqueue(o)).onDelete((o) => {
         const key = makeKey(kind, keyOf(o));
+        this.byNamespace.get(o.metadata.namespace ?? '')?.delete(key);
         this.observedAt.delete(key);
         this.queue.add(key);
       });
@@ -110,6 +118,11 @@ export class ReplicaController {
       this.enqueueAll();
     });
     members.onClusterChange((name, cluster) => {
+      // New Cluster labels may change what cluster selectors select.
+      const labels = JSON.stringify(cluster?.metadata.labels ?? {});
+      const before = this.clusterLabels.get(name);
+      this.clusterLabels.set(name, labels);
+      if (before !== undefined && before !== labels) this.enqueueAll();
       // A new client (credentials or address changed) means new member caches.
       const caches = this.caches.get(name);
       if (!caches) return;
@@ -190,13 +203,11 @@ export class ReplicaController {
 
   /** A member pod changed: reconcile the federated objects in its namespace whose selector matches it. */
   private enqueueForPod(pod: KubeObject): void {
-    const ns = pod.metadata.namespace ?? '';
-    for (const [kind, inf] of this.federated) {
-      for (const fed of inf.list()) {
-        if ((fed.metadata.namespace ?? '') !== ns) continue;
-        const spec = isObject(fed.spec) ? fed.spec : {};
-        if (selectorMatches(spec.selector, pod.metadata.labels)) this.queue.add(makeKey(kind, keyOf(fed)));
-      }
+    for (const key of this.byNamespace.get(pod.metadata.namespace ?? '') ?? []) {
+      const { kind, objKey } = parseKey(key);
+      const fed = this.federated.get(kind)?.get(objKey);
+      const spec = fed && isObject(fed.spec) ? fed.spec : undefined;
+      if (spec && selectorMatches(spec.selector, pod.metadata.labels)) this.queue.add(key);
     }
   }
 
@@ -230,7 +241,8 @@ export class ReplicaController {
     for (const c of clusters) {
       const caches = this.caches.get(c.name)!;
       const object = this.memberObject(c.name, kind, objKey);
-      members[c.name] = { object, pods: object ? caches.pods.list().filter((p) => (p.metadata.namespace ?? '') === ns) : [] };
+      // Pods are only looked at when the copy is not fully ready (v1 §1.6).
+      members[c.name] = { object, pods: object && !fullyReady(object) ? caches.pods.list().filter((p) => (p.metadata.namespace ?? '') === ns) : [] };
     }
     const decision = decide({ federated: fed, readyClusters: clusters, members });
 
@@ -404,6 +416,12 @@ export class ReplicaController {
     const pAfter = conditionOf(d.status, PROPAGATED_CONDITION);
     if (pAfter?.reason === 'NotOwned' && pAfter.message !== pBefore?.message) events.record(fed, 'Warning', 'NotOwned', pAfter.message ?? '');
   }
+}
+
+function fullyReady(o: KubeObject): boolean {
+  const replicas = isObject(o.spec) && typeof o.spec.replicas === 'number' ? o.spec.replicas : 1;
+  const ready = isObject(o.status) && typeof o.status.readyReplicas === 'number' ? o.status.readyReplicas : 0;
+  return replicas === ready;
 }
 
 function conditionOf(status: unknown, type: string): Condition | undefined {
