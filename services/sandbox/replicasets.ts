@@ -1,3 +1,4 @@
+import { KitfedError } from '../core/errors.js';
 import { cloneJson, type KubeObject } from '../core/kube.js';
 import { CONTROLLER_MANAGER, type SimContext } from './context.js';
 import { asObj, byCreation, isPodActive, isPodReady, num, omitZero, ownerRef, podPhase, specOf, statusOf, type Obj } from './util.js';
@@ -49,7 +50,8 @@ export async function deletePods(ctx: SimContext, owner: KubeObject, pods: KubeO
       await ctx.registry.delete(ctx.types.Pod, p.metadata.namespace, p.metadata.name!, { preconditions: { uid: p.metadata.uid } });
       ctx.events.emit(owner, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, `${owner.kind.toLowerCase()}-controller`);
     } catch (err) {
-      if (!(err instanceof Error && 'code' in err && ((err as { code: number }).code === 404 || (err as { code: number }).code === 409))) throw err;
+      // Already gone, or replaced by a pod of the same name: nothing to delete.
+      if (!(err instanceof KitfedError && (err.code === 404 || err.code === 409))) throw err;
     }
   }
 }

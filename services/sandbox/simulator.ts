@@ -33,10 +33,10 @@ export class Simulator {
     const cache = new ObjectCache(registry, Object.values(types));
     const queue = new WorkQueue(log);
     const eventType = registry.catalog.byKind('', 'v1', 'Event')!;
-    const self = this;
+    const current = () => this.config;
     this.ctx = {
       get config() {
-        return self.config;
+        return current();
       },
       registry,
       types,
