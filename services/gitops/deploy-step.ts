@@ -30,7 +30,6 @@ export function deployerStep(config: DeployConfig, timeoutMs: number): DeploySte
   const step: DeployStep = async (ctx) => {
     const commitTime = (await gitClient(ctx.checkoutDir, 30_000).raw(['show', '-s', '--format=%cI', ctx.commit])).trim();
     const req: DeployRequest = {
-      runId: ctx.runId,
       dir: ctx.outDir,
       ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
       target: config.target ?? 'clusters',
