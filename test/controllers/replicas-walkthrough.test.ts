@@ -166,6 +166,14 @@ test.serial('seed walkthrough: 9 clusters Ready; Service, Ingress and the 9-repl
   t.regex(get.stdout, /^nginx\s+9\s+9\s+9\s/m, get.stdout);
   t.log(get.stdout);
 
+  // Steady state: no more writes, neither to the federated object nor to the members.
+  await new Promise((r) => setTimeout(r, 500));
+  const rv = (await env.fed.get('apps/v1', 'ReplicaSet', 'default', 'nginx')).metadata.resourceVersion;
+  for (const c of env.sandbox.clusters) c.resetRequests();
+  await new Promise((r) => setTimeout(r, 1500));
+  t.is((await env.fed.get('apps/v1', 'ReplicaSet', 'default', 'nginx')).metadata.resourceVersion, rv, 'no status rewrites when nothing changes');
+  t.deepEqual(env.sandbox.clusters.map((c) => c.requests.writes), SEED_CLUSTERS.map(() => 0), 'no member writes when nothing changes');
+
   // Member copies are kitfed's: managed-by label and the federated uid.
   const copy = await (await env.member('gce-asia-east1-a')).get('apps/v1', 'ReplicaSet', 'default', 'nginx');
   t.is(copy.metadata.labels?.['kitfed.io/managed-by'], 'kitfed');

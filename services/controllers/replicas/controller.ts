@@ -16,6 +16,7 @@ import { FEDERATION_FINALIZER, ORPHAN_FINALIZER, Reasons } from '../constants.js
 import type { EventRecorder } from '../events.js';
 import { withoutMarkers } from '../ownership.js';
 import type { ControllerContext, StartedController } from '../registry.js';
+import { federationOnly } from '../sync.js';
 import { decide, type ClusterInfo, type Decision, type Operation } from './decide.js';
 import { ORIGIN_UID_ANNOTATION, madeFrom, ownedBy } from './ownership.js';
 import { SCHEDULED_CONDITION, PROPAGATED_CONDITION } from './status.js';
@@ -231,7 +232,7 @@ export class ReplicaController {
   async reconcile(key: Key): Promise<{ requeueAfterMs?: number } | void> {
     const { kind, objKey } = parseKey(key);
     const fed = this.federated.get(kind)?.get(objKey);
-    if (!fed) return; // gone: its member copies were handled while it was being deleted (finalizer)
+    if (!fed || federationOnly(fed)) return; // gone (its copies were handled under the finalizer), or federation-only (kitfed-system, ...)
     const { clusters, wait } = this.usableClusters();
     if (wait) return { requeueAfterMs: 100 };
     if (fed.metadata.deletionTimestamp) return this.finalize(kind, objKey, fed, clusters);
