@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { eventually } from '../helpers/eventually.js';
@@ -79,4 +80,31 @@ test('two controller managers: only the leader acts; stopping it hands over to t
   for (const m of fed.members) await eventually(() => m.client.get('v1', 'Secret', 'default', 'two'));
   const after = await fed.client.get('coordination.k8s.io/v1', 'Lease', 'kitfed-system', 'kitfed-controllers');
   t.is((after.spec as { holderIdentity: string }).holderIdentity, 'b');
+});
+
+test('kitfed controllers (CLI) syncs and serves Prometheus /metrics', async (t) => {
+  const fed = await startFederation(t, 2);
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child = spawn(process.execPath, ['--import', 'tsx', KITFED, 'controllers', '--kubeconfig', fed.kubeconfig, '--context', 'federation', '--no-leader-elect', '--cluster-monitor-period', '200ms', '--metrics-listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  t.teardown(() => {
+    child.kill('SIGTERM');
+  });
+  await waitReady(fed, undefined, 20_000);
+  await fed.client.create(secret('measured', { a: '1' }));
+  for (const m of fed.members) await eventually(() => m.client.get('v1', 'Secret', 'default', 'measured'), 10_000);
+  const body = await eventually(async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    const text = await res.text();
+    if (!/kitfed_propagation_lag_seconds_count\{kind="Secret"\} [1-9]/.test(text)) throw new Error('no propagation sample yet');
+    return text;
+  }, 10_000);
+  for (const m of ['kitfed_workqueue_depth{controller="sync-secret"}', 'kitfed_reconcile_duration_seconds_bucket', 'kitfed_member_request_duration_seconds_count{cluster="m1"}', 'kitfed_reconcile_errors_total']) t.true(body.includes(m) || m === 'kitfed_reconcile_errors_total', m);
+  const stopped = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await stopped;
 });
