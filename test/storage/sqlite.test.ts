@@ -126,3 +126,20 @@ test('a throwing watch handler is logged without its message, which may quote Se
   t.regex(child.stdout, /value survived: true/);
   t.false(child.stderr.includes('hunter2'));
 });
+
+test('close() commits writes still queued, and the revision survives a fully compacted history', async (t) => {
+  const path = join(tempDir(t), 'queued.db');
+  const store = new SqliteStore(path);
+  const pending = [store.create('/q/a', '1'), store.create('/q/b', '2')];
+  await store.close();
+  const revs = await Promise.all(pending);
+  const reopened = new SqliteStore(path);
+  t.deepEqual((await reopened.list('/q/')).items.map((i) => i.value), ['1', '2']);
+  await reopened.compact(Math.max(...revs));
+  await reopened.close();
+  const again = new SqliteStore(path);
+  t.teardown(() => again.close());
+  t.is(await again.revision(), Math.max(...revs));
+  t.is(await again.compactedRevision(), Math.max(...revs));
+  t.true((await again.create('/q/c', '3')) > Math.max(...revs));
+});
