@@ -248,3 +248,24 @@ test('the simulator keeps at most maxEvents of its events per cluster', async (t
   const reasons = (await registry.list(memberType('Event'), 'default')).items.map((e) => e.reason);
   t.true(reasons.includes('Started'), 'the newest are kept');
 });
+
+test('a Recreate Deployment removes every old pod before starting new ones', async (t) => {
+  const s = await startTestSandbox(t, { readyDelayMs: 30 });
+  const yaml = deploymentYaml('rec', { replicas: 3 }).replace('  selector:', '  strategy: {type: Recreate}\n  selector:');
+  t.is((await s.kubectl(['apply', '-f', await s.file('rec.yaml', yaml)])).code, 0);
+  t.is((await s.kubectl(['rollout', 'status', 'deployment/rec', '--timeout=30s'])).code, 0);
+  const registry = s.sandbox.clusters[0]!.registry;
+  const initial = await registry.list(Pod, 'default', { labelSelector: 'app=rec' });
+  const pods = new Map<string, KubeObject>(initial.items.map((p) => [p.metadata.name!, p]));
+  let mixed = false;
+  const stop = await registry.watch(Pod, 'default', { labelSelector: 'app=rec', resourceVersion: initial.metadata.resourceVersion }, (e) => {
+    if (e.type === 'DELETED') pods.delete(e.object.metadata.name!);
+    else pods.set(e.object.metadata.name!, e.object);
+    if (new Set([...pods.values()].map((p) => p.metadata.labels?.['pod-template-hash'])).size > 1) mixed = true;
+  });
+  t.teardown(stop);
+  t.is((await s.kubectl(['set', 'image', 'deployment/rec', 'main=nginx:1.26'])).code, 0);
+  t.is((await s.kubectl(['rollout', 'status', 'deployment/rec', '--timeout=30s'])).code, 0);
+  t.false(mixed, 'old and new pods never coexist');
+  t.is((await registry.list(Pod, 'default', { labelSelector: 'app=rec' })).items.length, 3);
+});
