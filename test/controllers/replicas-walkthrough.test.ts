@@ -16,7 +16,9 @@ import { federationAdmission } from '../../services/apiserver/federation-admissi
 import { startSandbox, type Sandbox } from '../../services/sandbox/index.js';
 import { startControllers, type RunningControllers } from '../../services/controllers/index.js';
 import { joinCluster } from '../../services/controllers/join.js';
-import { startReplicaController, recordedPlan } from '../../services/controllers/replicas/index.js';
+import { recordedPlan } from '../../services/controllers/replicas/index.js';
+// The controller manager runs the scheduler through the registry (services/controllers/registry.ts).
+import '../../services/controllers/replicas/register.js';
 import { plan, parsePreferences } from '../../services/planner/index.js';
 
 const SEED = '/work/shared/data/seed-walkthrough';
@@ -81,7 +83,7 @@ async function startEnv(t: ExecutionContext, clusters: Array<{ name: string; cap
   const fed = await KubeClient.fromKubeconfig({ file: kubeconfig }, 'federation');
   const memberClients = new Map<string, KubeClient>();
   for (const c of clusters) await joinCluster(fed, c.name, { file: membersFile, context: c.name }, { region: regionOf(c.name) });
-  const controllers = await startControllers({ federation: fed, leaderElect: false, clusterMonitorPeriodMs: 300, controllers: [{ name: 'replicas', start: (ctx) => startReplicaController(ctx) }] });
+  const controllers = await startControllers({ federation: fed, leaderElect: false, clusterMonitorPeriodMs: 300 });
   const kubectl: Kubectl = (args, input) =>
     new Promise((resolve) => {
       const child = execFile('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args], { timeout: 30_000, env: { ...process.env, KUBECTL_KUBERC: 'false' } }, (err, stdout, stderr) => {
