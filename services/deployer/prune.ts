@@ -1,7 +1,8 @@
 /**
  * Prune: objects in the cluster's inventory that are no longer in the folder are deleted, in
  * reverse apply order, but only while they still carry kitfed's label (an object someone took
- * over by removing the label is kept and forgotten). Objects already gone are forgotten.
+ * over by removing the label is kept and forgotten). Objects already gone are forgotten. Namespaces
+ * and CRDs are never deleted (their deletion would take objects kitfed did not apply with them).
  */
 import { hasCode, messageOf } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
@@ -29,10 +30,14 @@ async function liveOf(conn: ClusterConn, r: ObjectRef): Promise<KubeObject | und
   }
 }
 
+/** Deleting these deletes everything in them (objects kitfed never applied): they are left to people. */
+const CASCADING = new Set(['Namespace', 'CustomResourceDefinition']);
+
 /** Deletes one candidate; the report says what happened. */
 async function pruneOne(conn: ClusterConn, r: ObjectRef, dryRun: boolean): Promise<ObjectReport> {
   const live = await liveOf(conn, r);
   if (!live) return { ...r, file: '', action: 'pruned', message: 'already gone' };
+  if (CASCADING.has(r.kind)) return { ...r, file: '', action: 'kept', message: `not deleted: deleting a ${r.kind} deletes everything in it; delete it by hand if it is empty` };
   if (live.metadata.labels?.[MANAGED_LABEL] !== MANAGED_VALUE) return { ...r, file: '', action: 'kept', message: `not deleted: no longer labelled ${MANAGED_LABEL}=${MANAGED_VALUE}` };
   try {
     await conn.call((c) => c.delete(r.apiVersion, r.kind, r.namespace, r.name, { propagationPolicy: 'Background', dryRun, preconditions: { uid: live.metadata.uid } }), { write: true });

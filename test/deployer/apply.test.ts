@@ -1,7 +1,7 @@
 import test from 'ava';
 import { writeFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { deploy, ManifestError } from '../../services/deployer/index.js';
+import { deploy, ManifestError, pipelineResults } from '../../services/deployer/index.js';
 import type { KubeObject } from '../../services/core/kube.js';
 import { clientFor, configMap, deployment, namespace, service, startClusters, writeFolder } from './helpers.js';
 
@@ -128,7 +128,7 @@ test('prune deletes what left git and nothing kitfed did not apply', async (t) =
   t.teardown(() => f.close());
   const c = await clientFor(f.kubeconfig, 'a');
   t.teardown(() => c.close());
-  await writeFolder(f.manifests, 'a', [configMap('keep', {}), configMap('drop', {}), configMap('handover', {}), service('old-svc')]);
+  await writeFolder(f.manifests, 'a', [configMap('keep', {}), configMap('drop', {}), configMap('handover', {}), service('old-svc'), namespace('old-ns'), configMap('in-old-ns', {}, 'old-ns')]);
   t.true((await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, wait: false })).ok);
   await c.create(configMap('by-hand', {}, 'default'));
   // Someone takes `handover` over: without kitfed's label it is not kitfed's to delete.
@@ -140,7 +140,9 @@ test('prune deletes what left git and nothing kitfed did not apply', async (t) =
   const pruned = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, wait: false, prune: true });
   t.true(pruned.ok, pruned.clusters[0]!.error);
   const actions = Object.fromEntries(pruned.clusters[0]!.objects.map((o) => [o.name, o.action]));
-  t.deepEqual(actions, { keep: 'unchanged', drop: 'pruned', 'old-svc': 'pruned', handover: 'kept' });
+  t.deepEqual(actions, { keep: 'unchanged', drop: 'pruned', 'old-svc': 'pruned', handover: 'kept', 'in-old-ns': 'pruned', 'old-ns': 'kept' });
+  t.regex(pruned.clusters[0]!.objects.find((o) => o.name === 'old-ns')!.message!, /deleting a Namespace deletes everything in it/);
+  t.truthy(await c.tryGet('v1', 'Namespace', undefined, 'old-ns'), 'namespaces are never pruned');
   t.is(await c.tryGet('v1', 'ConfigMap', 'default', 'drop'), undefined);
   t.is(await c.tryGet('v1', 'Service', 'default', 'old-svc'), undefined);
   t.truthy(await c.tryGet('v1', 'ConfigMap', 'default', 'keep'));
@@ -167,6 +169,7 @@ test('never backwards: an older commit is refused per cluster, --force overrides
   t.deepEqual(old.clusters.map((c) => [c.cluster, c.result]), [['a', 'refused'], ['b', 'succeeded']]);
   t.regex(old.clusters[0]!.error!, /refusing to deploy commit old of 2026-11-01T12:00:00.000Z over the newer commit new of 2026-11-02T00:00:00.000Z/);
   t.is(f.writes('a'), 0, 'nothing written to the refused cluster');
+  t.deepEqual(pipelineResults(old).map((r) => [r.cluster, r.status, r.error?.split(':')[0]]), [['a', 'failed', 'refused'], ['b', 'applied', undefined]]);
   const c = await clientFor(f.kubeconfig, 'a');
   t.teardown(() => c.close());
   t.is(((await c.get('v1', 'ConfigMap', 'default', 'cfg')) as unknown as { data: { v: string } }).data.v, '1');
