@@ -143,6 +143,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
         image: { secret: { file: await secretFile(join(dataDir, 'secrets', 'image-webhook-secret')) }, repo: 'local/manifests' },
         repos: [{ url: manifestsRepo, branch: 'main', name: 'local/manifests' }],
         deploy: { kubeconfig: membersKubeconfig, target: 'clusters' },
+        // The local bare repo has no GitHub to announce pushes: poll it (image bumps, hand pushes).
+        pollSeconds: 2,
       }),
     );
     const config = loadConfig(webhooksConfig);

@@ -22,7 +22,10 @@ function report(res: { status: number; body: unknown; delivery?: string }): void
 }
 
 export function register(program: Command): void {
-  const sim = program.command('simulate').description('Send correctly signed webhooks to a running `kitfed webhooks` (secrets from its config)');
+  const sim = program
+    .command('simulate')
+    .description('Send correctly signed webhooks to a running `kitfed webhooks` (secrets from its config)')
+    .addHelpText('after', '\nExamples:\n  kitfed simulate push --config .kitfed/webhooks.yaml\n  kitfed simulate image ghcr.io/kitfed-demo/hello:master-9f8e7d6 --config .kitfed/webhooks.yaml\n');
   sim
     .command('push')
     .description('Send a GitHub push event for a configured repo (default: the first) at its branch head or --commit')
