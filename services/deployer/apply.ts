@@ -6,7 +6,7 @@
  * live object's `kitfed.io/applied-digest` is not written at all.
  */
 import { hasCode, messageOf } from '../core/errors.js';
-import type { ClusterConn } from './conn.js';
+import { sleep, type ClusterConn } from './conn.js';
 import { isWorkload } from './health.js';
 import { DIGEST_ANNOTATION, ensureNamespace, refText } from './inventory.js';
 import { orderForApply, type Ordered } from './order.js';
@@ -18,6 +18,8 @@ export interface ApplyOptions {
   fieldManager: string;
   dryRun: boolean;
   reapply: boolean;
+  /** Delete and re-create a kitfed object whose change touches an immutable field. */
+  recreate: boolean;
   pollMs: number;
   since: number;
   onObject: (item: Item) => void;
@@ -49,9 +51,24 @@ async function applyOne(conn: ClusterConn, item: Item, opts: ApplyOptions): Prom
     item.live = await conn.call((c) => c.apply(item.obj, { fieldManager: opts.fieldManager, force: true, dryRun: opts.dryRun }), { write: true });
     set(item, 'applied', undefined, opts);
   } catch (err) {
+    if (opts.recreate && !opts.dryRun && item.live && hasCode(err, 422) && /immutable/i.test(messageOf(err))) return recreate(conn, item, opts);
     // A dry run cannot place objects in a namespace the same deploy would create: validate the object in `default` instead.
     if (opts.dryRun && hasCode(err, 404) && item.namespaced) return dryRunElsewhere(conn, item, opts);
     set(item, 'failed', messageOf(err), opts);
+    throw err;
+  }
+}
+
+/** Flux's `force`: an immutable-field change becomes delete (uid precondition) + apply. */
+async function recreate(conn: ClusterConn, item: Item, opts: ApplyOptions): Promise<void> {
+  const { apiVersion, kind, namespace, name } = item.ref;
+  try {
+    await conn.call((c) => c.delete(apiVersion, kind, namespace, name, { propagationPolicy: 'Background', preconditions: { uid: item.live!.metadata.uid } }), { write: true });
+    for (let i = 0; (await conn.call((c) => c.tryGet(apiVersion, kind, namespace, name))) !== undefined; i++) await sleep(Math.min(500, 50 * 2 ** i), conn.signal);
+    item.live = await conn.call((c) => c.apply(item.obj, { fieldManager: opts.fieldManager, force: true }), { write: true });
+    set(item, 'applied', 'recreated: an immutable field changed', opts);
+  } catch (err) {
+    set(item, 'failed', `recreate: ${messageOf(err)}`, opts);
     throw err;
   }
 }

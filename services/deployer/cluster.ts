@@ -26,6 +26,7 @@ export interface ClusterRunOptions {
   prune: boolean;
   wait: boolean;
   reapply: boolean;
+  recreate: boolean;
   timeoutMs: number;
   requestTimeoutMs: number;
   concurrency: number;
@@ -174,7 +175,7 @@ async function applyCluster(run: Run, p: Plan): Promise<void> {
   await run.timed('applyMs', async () => {
     await saveInventory(run, p, nextInventory(run, p, union));
     await ensureNamespaces(run.conn!, p.items, o.dryRun);
-    await applyAll(run.conn!, p.items, { fieldManager: o.fieldManager, dryRun: o.dryRun, reapply: o.reapply, pollMs: o.pollMs, since: Date.now() - 5000, onObject: (i) => run.objectEvent(i) });
+    await applyAll(run.conn!, p.items, { fieldManager: o.fieldManager, dryRun: o.dryRun, reapply: o.reapply, recreate: o.recreate, pollMs: o.pollMs, since: Date.now() - 5000, onObject: (i) => run.objectEvent(i) });
   });
   run.report.objects.push(...p.items.map((i) => i.report));
   const failed = p.items.filter((i) => i.report.action === 'failed' || i.report.health === 'failed');
@@ -216,7 +217,10 @@ export async function deployCluster(target: Target, manifests: Manifest[], o: Cl
   // Every queued call races the deadline: many listeners on one signal are expected.
   setMaxListeners(0, run.ctrl.signal);
   const timer = setTimeout(() => run.ctrl.abort(errors.timeout(`timed out after ${o.timeoutMs / 1000}s`)), o.timeoutMs);
-  const onCancel = (): void => run.ctrl.abort(new CancelledError('cancelled: another cluster failed (--fail-fast)'));
+  const onCancel = (): void => {
+    const why: unknown = o.cancel.reason;
+    run.ctrl.abort(new CancelledError(why instanceof FailFast ? 'cancelled: another cluster failed (--fail-fast)' : `cancelled${why instanceof Error ? `: ${why.message}` : ''}`));
+  };
   if (o.cancel.aborted) onCancel();
   o.cancel.addEventListener('abort', onCancel, { once: true });
   try {
@@ -237,4 +241,9 @@ export async function deployCluster(target: Target, manifests: Manifest[], o: Cl
 
 export class CancelledError extends Error {
   override readonly name = 'CancelledError';
+}
+
+/** The reason fail-fast aborts the other clusters with. */
+export class FailFast extends Error {
+  override readonly name = 'FailFast';
 }

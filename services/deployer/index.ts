@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { errors } from '../core/errors.js';
-import { deployCluster, type ClusterRunOptions } from './cluster.js';
+import { deployCluster, FailFast, type ClusterRunOptions } from './cluster.js';
 import { listFolders, readFolders } from './manifests.js';
 import { orderForApply } from './order.js';
 import { resolveTargets } from './targets.js';
@@ -32,6 +32,7 @@ function runOptions(o: DeployOptions, emit: (e: DeployEvent) => void, cancel: Ab
     prune: o.prune === true,
     wait: o.wait !== false,
     reapply: o.reapply === true,
+    recreate: o.recreate === true,
     timeoutMs,
     requestTimeoutMs: o.requestTimeoutMs ?? Math.min(30_000, timeoutMs),
     concurrency: o.concurrency ?? 8,
@@ -74,7 +75,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const reports: ClusterReport[] = await Promise.all(
     targets.map(async (t) => {
       const r = await deployCluster(t, manifests.get(t.folder) ?? [], ro);
-      if (options.failFast && r.result !== 'succeeded' && r.result !== 'cancelled' && !r.allowFailure) cancel.abort(new Error('fail-fast'));
+      if (options.failFast && r.result !== 'succeeded' && r.result !== 'cancelled' && !r.allowFailure) cancel.abort(new FailFast(`${r.cluster} ${r.result}`));
       return r;
     }),
   );

@@ -32,6 +32,8 @@ export interface DeployOptions {
   wait?: boolean;
   /** Re-apply objects even when their digest says unchanged (reverts hand-made drift). */
   reapply?: boolean;
+  /** Delete and re-create an object kitfed manages when its change touches an immutable field (Flux's `force`). */
+  recreate?: boolean;
   /** Per-cluster deadline for the whole cluster (plan, apply, health, prune). @default 300000 */
   timeoutMs?: number;
   /** Per-request timeout. @default min(30000, timeoutMs) */

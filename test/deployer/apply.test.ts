@@ -205,3 +205,26 @@ test('diff: per-cluster unified diff of live vs desired without status, managed 
   t.false(text.includes('new-secret-value') || text.includes('hunter2'), 'no Secret values');
   t.regex(text, /redacted, sha256/);
 });
+
+test('an immutable-field change fails the cluster; with recreate the object is deleted and re-created', async (t) => {
+  const f = await startClusters(['a']);
+  t.teardown(() => f.close());
+  await writeFolder(f.manifests, 'a', [deployment('web', 'nginx:1')]);
+  t.true((await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, wait: false })).ok);
+  const c = await clientFor(f.kubeconfig, 'a');
+  t.teardown(() => c.close());
+  const uid = (await c.get('apps/v1', 'Deployment', 'default', 'web')).metadata.uid;
+  const changed = deployment('web', 'nginx:1');
+  (changed.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels = { app: 'web', tier: 'front' };
+  (changed.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels = { app: 'web', tier: 'front' };
+  await writeFolder(f.manifests, 'a', [changed]);
+  const refused = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, wait: false });
+  t.false(refused.ok);
+  t.regex(refused.clusters[0]!.error!, /spec\.selector: Invalid value: field is immutable/);
+  const recreated = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, wait: false, recreate: true });
+  t.true(recreated.ok, recreated.clusters[0]!.error);
+  t.is(recreated.clusters[0]!.objects[0]!.message, 'recreated: an immutable field changed');
+  const live = await c.get('apps/v1', 'Deployment', 'default', 'web');
+  t.not(live.metadata.uid, uid);
+  t.deepEqual((live.spec as { selector: unknown }).selector, { matchLabels: { app: 'web', tier: 'front' } });
+});

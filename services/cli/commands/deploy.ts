@@ -19,6 +19,7 @@ interface DeployFlags {
   prune?: boolean;
   wait: boolean;
   reapply?: boolean;
+  recreate?: boolean;
   timeout: string;
   requestTimeout?: string;
   concurrency: string;
@@ -65,6 +66,7 @@ function toOptions(dirArg: string | undefined, f: DeployFlags): import('../../de
     prune: f.prune === true,
     wait: f.wait,
     reapply: f.reapply === true,
+    recreate: f.recreate === true,
     timeoutMs: parseDuration(f.timeout, '--timeout'),
     concurrency,
     failFast: f.failFast === true,
@@ -103,6 +105,7 @@ export function register(program: Command): void {
     .option('--prune', 'delete objects kitfed applied before that are no longer in the folder')
     .option('--no-wait', 'do not wait for workloads to become healthy')
     .option('--reapply', 'apply every object even when unchanged since the last deploy (reverts hand-made drift)')
+    .option('--recreate', 'delete and re-create an object whose change touches an immutable field (e.g. a selector)')
     .option('--timeout <duration>', 'per-cluster deadline (plan, apply, health, prune)', '5m')
     .option('--request-timeout <duration>', 'per-request timeout (default: min(30s, --timeout))')
     .option('--concurrency <n>', 'concurrent requests per cluster', '8')
