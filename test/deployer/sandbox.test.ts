@@ -108,3 +108,18 @@ test("dependency ordering: kit's dependency-selector holds an object back until 
   t.true(appAdded > dbAvailable, seen.join('\n'));
   t.true(cfgAdded > dbAvailable, `a ConfigMap (earlier kind wave) still waits for its dependency\n${seen.join('\n')}`);
 });
+
+test('health of DaemonSets and Jobs: available on every node, complete', async (t) => {
+  const f = await startSandboxClusters(['one'], { readyDelayMs: 100 });
+  t.teardown(() => f.close());
+  const ds: KubeObject = { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent' }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'agent', image: 'fluentbit:3' }] } } } };
+  const job: KubeObject = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'migrate:1' }] } } } };
+  await writeFolder(f.manifests, 'one', [ds, job]);
+  const report = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, timeoutMs: 20_000 });
+  t.true(report.ok, report.clusters[0]!.error);
+  const by = Object.fromEntries(report.clusters[0]!.objects.map((o) => [o.kind, o]));
+  t.is(by.DaemonSet!.health, 'healthy');
+  t.regex(by.DaemonSet!.message!, /pods available/);
+  t.is(by.Job!.health, 'healthy');
+  t.is(by.Job!.message, 'complete');
+});
