@@ -218,10 +218,12 @@ export class ReplicaController {
     const clusters: ClusterInfo[] = [];
     let wait = false;
     for (const name of members.ready()) {
+      if (!this.caches.has(name)) this.addMember(name); // e.g. its client appeared after the Ready change
       const caches = this.caches.get(name);
-      const synced = caches && [...caches.workloads.values()].every((i) => i.hasSynced()) && caches.pods.hasSynced();
+      if (!caches) continue; // no client: not usable
+      const synced = [...caches.workloads.values()].every((i) => i.hasSynced()) && caches.pods.hasSynced();
       if (!synced) {
-        if (!caches || Date.now() - caches.readySince < this.syncGraceMs) wait = true;
+        if (Date.now() - caches.readySince < this.syncGraceMs) wait = true;
         continue;
       }
       clusters.push({ name, labels: members.cluster(name)?.metadata.labels });
