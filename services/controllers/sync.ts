@@ -132,13 +132,18 @@ export class SyncController {
       this.memberInformers.set(name, inf);
       inf.start();
       void inf.synced.then(async () => {
-        if (this.memberInformers.get(name) !== inf) return;
-        try {
-          await this.runCleanups(name, inf);
-        } catch (err) {
-          this.log.warn({ cluster: name, err: messageOf(err) }, 'deferred cleanups failed; retried on the next return');
+        // Deferred cleanups first (retried with backoff while the member stays Ready), then every key.
+        for (let attempt = 0; this.memberInformers.get(name) === inf && !this.stopped; attempt++) {
+          try {
+            await this.runCleanups(name, inf);
+            break;
+          } catch (err) {
+            this.log.warn({ cluster: name, attempt, err: messageOf(err) }, 'deferred cleanups failed; retrying');
+            if (attempt === 0) this.enqueueAll();
+            await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 30_000)));
+          }
         }
-        this.enqueueAll();
+        if (this.memberInformers.get(name) === inf) this.enqueueAll();
       });
     }
   }
