@@ -9,7 +9,7 @@ import { run, tempDir, waitFor } from './helpers.js';
 const KITFED = ['--import', 'tsx', 'services/cli/kitfed.ts'];
 
 function kitfed(args: string[]) {
-  return run(process.execPath, [...KITFED, ...args], { timeoutMs: 30_000 });
+  return run(process.execPath, [...KITFED, ...args], { timeoutMs: 90_000 });
 }
 
 test('kitfed sandbox runs N clusters with one kubeconfig context each, takes faults, and exits cleanly on SIGTERM', async (t) => {
@@ -22,7 +22,7 @@ test('kitfed sandbox runs N clusters with one kubeconfig context each, takes fau
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  const admin = await waitFor('admin line', () => /^admin (\S+)$/m.exec(stdout)?.[1], 30_000);
+  const admin = await waitFor('admin line', () => /^admin (\S+)$/m.exec(stdout)?.[1], 90_000);
   t.true(existsSync(kubeconfig));
   const config = YAML.parse(await readFile(kubeconfig, 'utf8')) as { contexts: Array<{ name: string }>; 'current-context': string };
   t.deepEqual(config.contexts.map((c) => c.name), ['east', 'west']);
