@@ -297,7 +297,7 @@ test.serial('a capacity-limited cluster: unschedulable pods cap it and its overf
   t.log(r);
 });
 
-test.serial('Deployment: kubectl scale and rollout status follow the aggregated status; a non-default namespace; orphan delete keeps member copies without markers', async (t) => {
+test.serial('Deployment: kubectl scale, set image and rollout status follow the aggregated status; a non-default namespace; orphan delete keeps member copies without markers', async (t) => {
   const names = ['gce-asia-east1-a', 'gce-asia-east1-b'];
   const env = await startEnv(t, names.map((name) => ({ name })));
   const { kubectl } = env;
@@ -319,6 +319,17 @@ test.serial('Deployment: kubectl scale and rollout status follow the aggregated 
   t.is(r['gce-asia-east1-a']! + r['gce-asia-east1-b']!, 7);
   const wide = await kubectl(['--context=federation', '-n', 'shop', 'get', 'deployment', 'web']);
   t.regex(wide.stdout, /^web\s+7\/7\s+7\s+7\s/m, wide.stdout);
+
+  // A rolling update: the new template reaches every member, rollout status waits for all of them.
+  t.is((await kubectl(['--context=federation', '-n', 'shop', 'set', 'image', 'deployment/web', 'nginx=nginx:1.27'])).code, 0);
+  const updated = await kubectl(['--context=federation', '-n', 'shop', 'rollout', 'status', 'deployment/web', '--timeout=30s']);
+  t.is(updated.code, 0, updated.stderr);
+  for (const c of names) {
+    const copy = await (await env.member(c)).get('apps/v1', 'Deployment', 'shop', 'web');
+    t.is((copy.spec as { template: { spec: { containers: Array<{ image: string }> } } }).template.spec.containers[0]!.image, 'nginx:1.27', c);
+  }
+  const after = await env.fed.get('apps/v1', 'Deployment', 'shop', 'web');
+  t.like(after.status, { observedGeneration: after.metadata.generation, updatedReplicas: 7, availableReplicas: 7 });
 
   const del = await kubectl(['--context=federation', '-n', 'shop', 'delete', 'deployment', 'web', '--cascade=orphan']);
   t.is(del.code, 0, del.stderr);
