@@ -51,6 +51,7 @@ interface Member {
   source?: unknown;
   queue: PQueue;
   error?: string;
+  wasReady?: boolean;
 }
 
 const log = createLogger('member-clusters');
@@ -200,7 +201,10 @@ export class MemberClusters {
       const secret = secretName ? this.secrets.get(`${FEDERATION_NAMESPACE}/${secretName}`) : undefined;
       const server = c.spec?.serverAddressByClientCIDRs?.[0]?.serverAddress;
       const source = { server, secretName, secretRv: secret?.metadata.resourceVersion };
-      if (!isEqual(source, m.source)) {
+      // A member coming back gets a fresh client: keep-alive sockets from before the outage are dead.
+      const back = isClusterReady(c) && !this.readySet.has(name) && m.client !== undefined && m.wasReady === false;
+      m.wasReady = isClusterReady(c);
+      if (back || !isEqual(source, m.source)) {
         m.source = source;
         m.client?.close();
         m.client = undefined;
