@@ -214,10 +214,13 @@ test('preferences that cannot be decoded (stored before admission checked them) 
   const fed = federated('nginx-rs.yaml', (o) => {
     o.metadata.annotations = { 'federation.kubernetes.io/replica-set-preferences': '{"clusters":{"*":{"weight":1.5}}}' };
   });
-  const d = decide(input(fed, {}));
+  const d = decide(input(fed, { 'gce-asia-east1-a': { object: member(fed, 2) } }));
   t.deepEqual(d.operations, []);
   t.is(d.error?.reason, 'InvalidPreferences');
   t.regex(condition(d.status, 'Scheduled')?.message ?? '', /weight/);
+  t.like(condition(d.status, 'Propagated'), { status: 'False', reason: 'InvalidPreferences' });
+  t.is(d.status.replicas, 2, 'existing copies still count');
+  t.is(d.status.observedGeneration, undefined);
 });
 
 test('a same-named member object kitfed did not create is left alone and reported, unless adoption is opted into', (t) => {

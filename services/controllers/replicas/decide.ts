@@ -11,7 +11,7 @@ import { CLUSTER_SELECTOR_ANNOTATION } from '../constants.js';
 import { matchesSelector, parseClusterSelector } from '../selector.js';
 import { ADOPT_ANNOTATION, KITFED_PREFIX, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ORIGIN_UID_ANNOTATION, adoptionAllowed, ownedBy } from './ownership.js';
 import { schedule, workloadKind, type MemberState, type Schedule, type WorkloadKind } from './schedule.js';
-import { PROPAGATED_CONDITION, SCHEDULED_CONDITION, aggregateStatus, recordedPlan, statusDiffers, type MemberContribution } from './status.js';
+import { PROPAGATED_CONDITION, SCHEDULED_CONDITION, aggregateStatus, statusDiffers, type MemberContribution } from './status.js';
 
 /** Deployment revision annotation: set by each member's deployment controller, never propagated or compared. */
 export const DEPLOYMENT_REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -103,92 +103,111 @@ function updatedMember(desired: KubeObject, actual: KubeObject): KubeObject {
 
 const replicasOf = (o: KubeObject): number => (isObject(o.spec) && typeof o.spec.replicas === 'number' ? o.spec.replicas : 1);
 
+/** Every owned member copy counts in the status when nothing could be scheduled. */
+function ownedContributions(clusters: readonly string[], mine: (c: string) => KubeObject | undefined): MemberContribution[] {
+  return clusters.flatMap((c) => {
+    const o = mine(c);
+    return o ? [{ cluster: c, object: o, upToDate: false }] : [];
+  });
+}
+
+function scheduledCondition(sched: Schedule, selected: number): Omit<Condition, 'lastTransitionTime'> {
+  const message = JSON.stringify({ plan: sched.plan, overflow: sched.overflow, unplaced: sched.unplaced });
+  if (selected === 0) return { type: SCHEDULED_CONDITION, status: 'False', reason: 'NoClusters', message };
+  if (sched.unplaced > 0) return { type: SCHEDULED_CONDITION, status: 'False', reason: 'ReplicasUnplaced', message };
+  return { type: SCHEDULED_CONDITION, status: 'True', reason: Object.keys(sched.overflow).length > 0 ? 'Overflow' : 'Planned', message };
+}
+
+/** Creates/updates for the selected clusters; records not-owned clusters and the copies that count in the status. */
+function planMembers(federated: KubeObject, sched: Schedule, selected: readonly string[], member: (c: string) => KubeObject | undefined, decision: Decision): MemberContribution[] {
+  const contributions: MemberContribution[] = [];
+  const adopt = adoptionAllowed(federated);
+  for (const c of selected) {
+    const replicas = sched.replicas[c] ?? 0;
+    const existing = member(c);
+    const owned = existing !== undefined && ownedBy(existing, federated);
+    if (existing && !owned && !adopt) {
+      decision.notOwned.push(c);
+      continue;
+    }
+    if (existing && owned && existing.metadata.deletionTimestamp) continue; // being deleted: recreated once gone
+    const desired = desiredMember(federated, replicas);
+    if (!existing) {
+      // Era A: a cluster planned 0 gets no new object; an existing one is scaled to 0 and kept.
+      if (replicas > 0) decision.operations.push({ type: 'create', cluster: c, object: desired, replicas });
+      continue;
+    }
+    const upToDate = owned && equivalent(desired, existing);
+    if (!upToDate) decision.operations.push({ type: 'update', cluster: c, object: updatedMember(desired, existing), replicas, previousReplicas: replicasOf(existing) });
+    if (owned) contributions.push({ cluster: c, object: existing, upToDate });
+  }
+  return contributions;
+}
+
+function propagatedCondition(decision: Decision, matching: number): Omit<Condition, 'lastTransitionTime'> {
+  if (decision.notOwned.length > 0) {
+    return { type: PROPAGATED_CONDITION, status: 'False', reason: 'NotOwned', message: `a ${decision.kind} of the same name that kitfed did not create exists in: ${decision.notOwned.join(', ')} (left alone; annotate ${ADOPT_ANNOTATION}="true" to adopt it)` };
+  }
+  if (decision.error) return { type: PROPAGATED_CONDITION, status: 'False', reason: decision.error.reason, message: decision.error.message };
+  if (decision.operations.length > 0) {
+    const clusters = [...new Set(decision.operations.map((o) => o.cluster))];
+    return { type: PROPAGATED_CONDITION, status: 'False', reason: 'Pending', message: `writing to ${clusters.join(', ')}` };
+  }
+  return { type: PROPAGATED_CONDITION, status: 'True', reason: 'InSync', message: `${matching} member object(s) match` };
+}
+
+/**
+ * One reconcile as pure code: cluster selection, the schedule, the member writes (creates and
+ * updates in selected clusters, deletes of kitfed's copies in unselected ones) and the new status.
+ * A bad selector or undecodable preferences write nothing and are reported in the status.
+ */
 export function decide(input: DecideInput): Decision {
   const { federated } = input;
   const now = input.now ?? Date.now();
   const kind = workloadKind(federated);
-  const key = objectKey(federated);
-  const ready = [...input.readyClusters].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const decision: Decision = { key, kind, selected: [], unselected: [], operations: [], notOwned: [], status: {}, statusChanged: false };
+  const ready = input.readyClusters.map((c) => c.name).sort();
+  const labels = new Map(input.readyClusters.map((c) => [c.name, c.labels]));
+  const decision: Decision = { key: objectKey(federated), kind, selected: [], unselected: [], operations: [], notOwned: [], status: {}, statusChanged: false };
   const member = (c: string): KubeObject | undefined => input.members[c]?.object ?? undefined;
   const mine = (c: string): KubeObject | undefined => {
     const o = member(c);
     return o && ownedBy(o, federated) ? o : undefined;
   };
   const conditions: Array<Omit<Condition, 'lastTransitionTime'>> = [];
+  let contributions: MemberContribution[] = [];
 
-  let selectorError: string | undefined;
   try {
     const requirements = parseClusterSelector(federated.metadata.annotations?.[CLUSTER_SELECTOR_ANNOTATION]);
-    for (const c of ready) (matchesSelector(requirements, c.labels) ? decision.selected : decision.unselected).push(c.name);
+    for (const c of ready) (matchesSelector(requirements, labels.get(c)) ? decision.selected : decision.unselected).push(c);
   } catch (err) {
-    selectorError = `invalid cluster selector: ${err instanceof Error ? err.message : String(err)}`;
+    const message = `invalid cluster selector: ${err instanceof Error ? err.message : String(err)}`;
+    decision.error = { reason: 'InvalidClusterSelector', message };
+    conditions.push({ type: SCHEDULED_CONDITION, status: 'False', reason: 'InvalidClusterSelector', message });
+    contributions = ownedContributions(ready, mine);
   }
 
-  const contributions: MemberContribution[] = [];
-  if (selectorError !== undefined) {
-    decision.error = { reason: 'InvalidClusterSelector', message: selectorError };
-    conditions.push({ type: SCHEDULED_CONDITION, status: 'False', reason: 'InvalidClusterSelector', message: selectorError });
-    for (const c of ready) {
-      const o = mine(c.name);
-      if (o) contributions.push({ cluster: c.name, object: o, upToDate: false });
-    }
-  } else {
+  if (!decision.error) {
     const planningMembers: Record<string, MemberState> = {};
-    for (const c of decision.selected) planningMembers[c] = { object: mine(c) ?? (adoptionAllowed(federated) ? member(c) : undefined), pods: input.members[c]?.pods };
-    let sched: Schedule | undefined;
+    const adopt = adoptionAllowed(federated);
+    for (const c of decision.selected) planningMembers[c] = { object: mine(c) ?? (adopt ? member(c) : undefined), pods: input.members[c]?.pods };
     try {
-      sched = schedule(federated, decision.selected, planningMembers, now);
+      const sched = schedule(federated, decision.selected, planningMembers, now);
+      decision.schedule = sched;
+      if (sched.recheckAt !== undefined) decision.recheckAt = sched.recheckAt;
+      conditions.push(scheduledCondition(sched, decision.selected.length));
+      contributions = planMembers(federated, sched, decision.selected, member, decision);
+      for (const c of decision.unselected) {
+        const o = mine(c);
+        if (o) decision.operations.push({ type: 'delete', cluster: c, object: o });
+      }
     } catch (err) {
       if (!(err instanceof KitfedError)) throw err;
       decision.error = { reason: 'InvalidPreferences', message: err.message };
       conditions.push({ type: SCHEDULED_CONDITION, status: 'False', reason: 'InvalidPreferences', message: err.message });
-    }
-    if (sched) {
-      decision.schedule = sched;
-      if (sched.recheckAt !== undefined) decision.recheckAt = sched.recheckAt;
-      const message = JSON.stringify({ plan: sched.plan, overflow: sched.overflow, unplaced: sched.unplaced });
-      if (decision.selected.length === 0) conditions.push({ type: SCHEDULED_CONDITION, status: 'False', reason: 'NoClusters', message });
-      else if (sched.unplaced > 0) conditions.push({ type: SCHEDULED_CONDITION, status: 'False', reason: 'ReplicasUnplaced', message });
-      else conditions.push({ type: SCHEDULED_CONDITION, status: 'True', reason: Object.keys(sched.overflow).length > 0 ? 'Overflow' : 'Planned', message });
-      for (const c of decision.selected) {
-        const replicas = sched.replicas[c] ?? 0;
-        const existing = member(c);
-        const owned = existing !== undefined && ownedBy(existing, federated);
-        if (existing && !owned && !adoptionAllowed(federated)) {
-          decision.notOwned.push(c);
-          continue;
-        }
-        const desired = desiredMember(federated, replicas);
-        if (existing && owned && existing.metadata.deletionTimestamp) continue; // being deleted: recreated once gone
-        if (!existing) {
-          // Era A: a cluster planned 0 gets no new object; an existing one is scaled to 0 and kept.
-          if (replicas > 0) decision.operations.push({ type: 'create', cluster: c, object: desired, replicas });
-          continue;
-        }
-        const upToDate = owned && equivalent(desired, existing);
-        if (!upToDate) decision.operations.push({ type: 'update', cluster: c, object: updatedMember(desired, existing), replicas, previousReplicas: replicasOf(existing) });
-        if (owned) contributions.push({ cluster: c, object: existing, upToDate });
-      }
+      contributions = ownedContributions(decision.selected, mine);
     }
   }
-  if (selectorError === undefined) {
-    for (const c of decision.unselected) {
-      const o = mine(c);
-      if (o) decision.operations.push({ type: 'delete', cluster: c, object: o });
-    }
-  }
-
-  if (decision.notOwned.length > 0) {
-    conditions.push({ type: PROPAGATED_CONDITION, status: 'False', reason: 'NotOwned', message: `a ${kind} of the same name that kitfed did not create exists in: ${decision.notOwned.join(', ')} (left alone; annotate ${ADOPT_ANNOTATION}="true" to adopt it)` });
-  } else if (decision.error) {
-    conditions.push({ type: PROPAGATED_CONDITION, status: 'False', reason: decision.error.reason, message: decision.error.message });
-  } else if (decision.operations.length > 0) {
-    const clusters = [...new Set(decision.operations.map((o) => o.cluster))];
-    conditions.push({ type: PROPAGATED_CONDITION, status: 'False', reason: 'Pending', message: `writing to ${clusters.join(', ')}` });
-  } else {
-    conditions.push({ type: PROPAGATED_CONDITION, status: 'True', reason: 'InSync', message: `${contributions.length} member object(s) match` });
-  }
+  conditions.push(propagatedCondition(decision, contributions.length));
 
   decision.status = aggregateStatus({
     kind,
@@ -201,6 +220,3 @@ export function decide(input: DecideInput): Decision {
   decision.statusChanged = statusDiffers(federated, decision.status);
   return decision;
 }
-
-/** The plan recorded in the federated object's status (the `Scheduled` condition), for users and tests. */
-export { recordedPlan };
