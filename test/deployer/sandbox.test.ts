@@ -34,7 +34,7 @@ test('one cluster down and one hanging: only they fail, each within its own time
   await f.sandbox.cluster('hang').fault('hang');
   t.teardown(() => f.sandbox.cluster('hang').fault('up').then(() => undefined));
   const started = Date.now();
-  const report = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, timeoutMs: 6000 });
+  const report = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, timeoutMs: 10_000 });
   const took = Date.now() - started;
   t.false(report.ok);
   const by = Object.fromEntries(report.clusters.map((c) => [c.cluster, c]));
@@ -42,11 +42,11 @@ test('one cluster down and one hanging: only they fail, each within its own time
   t.is(by.ok2!.result, 'succeeded', by.ok2!.error);
   t.is(by.down!.result, 'failed');
   t.regex(by.down!.error!, /plan: .*ECONNREFUSED/);
-  t.true(by.down!.durations.totalMs < 6000, 'connection refused fails without waiting for the timeout');
+  t.true(by.down!.durations.totalMs < 10_000, 'connection refused fails without waiting for the timeout');
   t.is(by.hang!.result, 'failed');
-  t.regex(by.hang!.error!, /timed out after 6s/);
-  t.true(by.hang!.durations.totalMs >= 5900 && by.hang!.durations.totalMs < 8000, String(by.hang!.durations.totalMs));
-  t.true(took < 9000, `deploy returned after ${took} ms`);
+  t.regex(by.hang!.error!, /timed out after 10s/);
+  t.true(by.hang!.durations.totalMs >= 9900 && by.hang!.durations.totalMs < 13_000, String(by.hang!.durations.totalMs));
+  t.true(took < 14_000, `deploy returned after ${took} ms`);
 });
 
 test('bad image: fails fast with the pod and its reason; the other clusters succeed', async (t) => {
