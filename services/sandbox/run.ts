@@ -86,3 +86,14 @@ export async function sendFault(adminUrl: string, cluster: string, action: strin
   }
   return { status: res.status, body };
 }
+
+/** `kitfed sandbox status`: the clusters of a running sandbox, from its admin endpoint. */
+export async function sandboxStatus(adminUrl: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${adminUrl.replace(/\/+$/, '')}/clusters`, { signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) as unknown };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}

@@ -46,6 +46,10 @@ test('kitfed sandbox runs N clusters with one kubeconfig context each, takes fau
   t.like(JSON.parse(latency.stdout), { name: 'west', faults: { latencyMs: 200 } });
   t.is(noValue.code, 2);
   t.is(unknown.code, 2);
+  const status = await kitfed(['sandbox', 'status', '--admin', admin]);
+  t.is(status.code, 0, status.stderr);
+  t.regex(status.stdout, /east .*us-east1/);
+  t.regex(status.stdout, /west .*us-west1.*latency 200ms/);
   child.kill('SIGTERM');
   t.is(await exited, 0);
 });

@@ -269,3 +269,26 @@ test('a Recreate Deployment removes every old pod before starting new ones', asy
   t.false(mixed, 'old and new pods never coexist');
   t.is((await registry.list(Pod, 'default', { labelSelector: 'app=rec' })).items.length, 3);
 });
+
+test('a DaemonSet image change rolls out to every node', async (t) => {
+  const s = await startTestSandbox(t, { readyDelayMs: 30, clusters: [{ name: 'c1', region: 'r1', zones: ['r1-a', 'r1-b', 'r1-c'] }] });
+  const yaml = `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: default}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: busybox:1.36}]
+`;
+  t.is((await s.kubectl(['apply', '-f', await s.file('ds.yaml', yaml)])).code, 0);
+  t.is((await s.kubectl(['rollout', 'status', 'daemonset/agent', '--timeout=30s'])).code, 0);
+  t.is((await s.kubectl(['set', 'image', 'daemonset/agent', 'agent=busybox:1.37'])).code, 0);
+  const rollout = await s.kubectl(['rollout', 'status', 'daemonset/agent', '--timeout=30s']);
+  t.is(rollout.code, 0, rollout.stderr);
+  const pods = (await s.sandbox.clusters[0]!.registry.list(Pod, 'default', { labelSelector: 'app=agent' })).items;
+  t.is(pods.length, 3);
+  t.true(pods.every((p) => JSON.stringify(p.spec).includes('busybox:1.37')));
+  t.is(new Set(pods.map((p) => (p.spec as { nodeName: string }).nodeName)).size, 3);
+});

@@ -61,6 +61,49 @@ function registerFault(sandbox: Command): void {
     });
 }
 
+interface ClusterRow {
+  name: string;
+  url: string;
+  region: string;
+  zones: string[];
+  capacity: number;
+  faults: { down: boolean; hang: boolean; latencyMs: number; errorRate: number; unhealthy: boolean };
+  requests: { writes: number; get: number };
+  pods: { bound: number; unschedulable: number };
+}
+
+function faultText(f: ClusterRow['faults']): string {
+  const parts = [f.down ? 'down' : '', f.hang ? 'hang' : '', f.latencyMs ? `latency ${f.latencyMs}ms` : '', f.errorRate ? `errors ${f.errorRate}` : '', f.unhealthy ? 'unhealthy' : ''].filter(Boolean);
+  return parts.join(', ') || '-';
+}
+
+function registerStatus(sandbox: Command): void {
+  sandbox
+    .command('status')
+    .description('List the clusters of a running sandbox: URL, region, zones, pods, faults, API requests')
+    .option('--admin <url>', 'the sandbox admin endpoint (default: $KITFED_SANDBOX_ADMIN or http://127.0.0.1:7480)')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (opts: { admin?: string; output: string }) => {
+      if (opts.output !== 'table' && opts.output !== 'json') throw new UsageError(`--output must be table or json (got ${JSON.stringify(opts.output)})`);
+      const { sandboxStatus } = await import('../../sandbox/run.js');
+      const res = await sandboxStatus(opts.admin ?? process.env.KITFED_SANDBOX_ADMIN ?? 'http://127.0.0.1:7480');
+      if (res.status !== 200) {
+        process.stderr.write(`${JSON.stringify(res.body)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const clusters = (res.body as { clusters: ClusterRow[] }).clusters;
+      if (opts.output === 'json') {
+        process.stdout.write(`${JSON.stringify(clusters, null, 2)}\n`);
+        return;
+      }
+      const { default: Table } = await import('cli-table3');
+      const table = new Table({ head: ['NAME', 'URL', 'REGION', 'ZONES', 'PODS', 'UNSCHEDULABLE', 'CAPACITY', 'FAULTS', 'WRITES'], style: { head: [], border: [] } });
+      for (const c of clusters) table.push([c.name, c.url, c.region, c.zones.join(','), c.pods.bound, c.pods.unschedulable, c.capacity, faultText(c.faults), c.requests.writes]);
+      process.stdout.write(`${table.toString()}\n`);
+    });
+}
+
 export function register(program: Command): void {
   const sandbox = program
     .command('sandbox')
@@ -116,4 +159,5 @@ export function register(program: Command): void {
       }
     });
   registerFault(sandbox);
+  registerStatus(sandbox);
 }
