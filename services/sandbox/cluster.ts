@@ -172,6 +172,7 @@ export class SandboxCluster {
 
   async close(): Promise<void> {
     this.simulator.stop();
+    this.faults.dropHung();
     this.faults.apply('up');
     await this.server.close();
   }

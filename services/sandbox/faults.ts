@@ -29,7 +29,7 @@ const HEALTH = new Set(['/healthz', '/livez', '/readyz']);
 
 export class FaultInjector {
   state: FaultState = noFaults();
-  private readonly hung = new Set<(handled: boolean) => void>();
+  private readonly hung = new Map<(handled: boolean) => void, ServerResponse>();
 
   /** Applies an action to the state (not `down`/`up` listening, which the cluster does). */
   apply(action: FaultAction, value?: number): void {
@@ -61,7 +61,16 @@ export class FaultInjector {
 
   /** Lets hung requests through (they are served normally). */
   private release(): void {
-    for (const resolve of [...this.hung]) resolve(false);
+    for (const resolve of [...this.hung.keys()]) resolve(false);
+    this.hung.clear();
+  }
+
+  /** Drops hung requests' connections (the cluster is closing). */
+  dropHung(): void {
+    for (const [resolve, res] of [...this.hung]) {
+      resolve(true);
+      res.socket?.destroy();
+    }
     this.hung.clear();
   }
 
@@ -74,7 +83,7 @@ export class FaultInjector {
           this.hung.delete(done);
           resolve(v);
         };
-        this.hung.add(done);
+        this.hung.set(done, res);
         res.once('close', () => done(true));
       });
       if (handled || res.destroyed) return true;
