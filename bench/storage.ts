@@ -6,7 +6,7 @@
  *   node --import tsx bench/storage.ts [--seconds 2] [--concurrency 16] [--dir /path/on/real/disk] [--backends memory,sqlite,etcd]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EtcdStore } from '../services/apiserver/storage/etcd.js';
@@ -74,7 +74,8 @@ function report(name: string, f: Figures, base?: Figures): void {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(args.dir ?? tmpdir(), 'kitfed-bench-storage-'));
   const results: Record<string, Figures> = {};
-  console.log(`storage bench: ${SECONDS}s per phase, ${CONCURRENCY} concurrent callers, data in ${dir}`);
+  const load = loadavg().map((l) => Number(l.toFixed(1)));
+  console.log(`storage bench: ${SECONDS}s per phase, ${CONCURRENCY} concurrent callers, data in ${dir}, load average ${load.join(' ')} (figures are noisy on a shared machine)`);
   try {
     if (BACKENDS.has('memory')) {
       const memory = new MemoryStore();
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
     const r = (a: number, b: number) => Number((a / b).toFixed(3));
     ratios[name] = { createsPerSec: r(f.createsPerSec, m.createsPerSec), getsPerSec: r(f.getsPerSec, m.getsPerSec), list100PerSec: r(f.list100PerSec, m.list100PerSec) };
   }
-  console.log(JSON.stringify({ bench: 'storage', seconds: SECONDS, concurrency: CONCURRENCY, results, ratiosVsMemory: ratios }));
+  console.log(JSON.stringify({ bench: 'storage', seconds: SECONDS, concurrency: CONCURRENCY, loadAverage: loadavg().map((l) => Number(l.toFixed(1))), results, ratiosVsMemory: ratios }));
 }
 
 await main();
