@@ -7,12 +7,12 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import YAML from 'yaml';
 import type { ClusterIndex } from '../deploymentizer/output.js';
 import { KitfedError } from '../core/errors.js';
 import { isObject, type KubeObject } from '../core/kube.js';
 import { dependencySelector } from './order.js';
 import { parseSelector } from './selector.js';
+import { loadDocuments } from './yaml11.js';
 
 export const INDEX_FILE = '.kitfed-index.json';
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -125,21 +125,28 @@ function cachedParse(text: string, file: string, rel: string, problems: Problem[
   return out;
 }
 
+const ALIAS = /(?:^|[\s,[{])\*[^\s,\]}]+/g;
+
 function parseFile(text: string, file: string, rel: string, problems: Problem[]): Manifest[] {
-  const docs = YAML.parseAllDocuments(text, { version: '1.1', uniqueKeys: true });
-  if (!Array.isArray(docs)) return [];
+  // Aliases are shared references: a few nested ones expand exponentially in JSON ("billion laughs").
+  if ((text.match(ALIAS)?.length ?? 0) > 100) {
+    problems.push({ file: `${rel}/${file}`, message: 'YAML: more than 100 aliases' });
+    return [];
+  }
+  let docs: unknown[];
+  try {
+    docs = loadDocuments(text).filter((d) => d !== null && d !== undefined);
+  } catch (err) {
+    problems.push({ file: `${rel}/${file}`, message: `YAML: ${(err as Error).message.split('\n')[0]}` });
+    return [];
+  }
+  if (docs.length === 0) problems.push({ file: `${rel}/${file}`, message: 'empty file: expected a Kubernetes object' });
   const out: Manifest[] = [];
-  const live = docs.filter((d) => d.contents !== null);
-  live.forEach((d, i) => {
-    const where = `${rel}/${file}${live.length > 1 ? `#${i + 1}` : ''}`;
-    if (d.errors.length > 0) {
-      problems.push({ file: where, message: `YAML: ${d.errors[0]!.message.split('\n')[0]}` });
-      return;
-    }
-    const obj = checkObject(d.toJS({ maxAliasCount: 100 }), where, problems);
-    if (obj) out.push({ file: live.length > 1 ? `${file}#${i + 1}` : file, obj, digest: sha256(JSON.stringify(obj)) });
+  docs.forEach((doc, i) => {
+    const name = docs.length > 1 ? `${file}#${i + 1}` : file;
+    const obj = checkObject(doc, `${rel}/${name}`, problems);
+    if (obj) out.push({ file: name, obj, digest: sha256(JSON.stringify(obj)) });
   });
-  if (live.length === 0) problems.push({ file: `${rel}/${file}`, message: 'empty file: expected a Kubernetes object' });
   return out;
 }
 
