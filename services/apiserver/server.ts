@@ -435,11 +435,8 @@ class Handler {
           if (!updated) throw errors.notFound({ group: t.group, plural: t.plural, name });
           return this.respondObject(req, res, url, route, 200, updated);
         }
-        const existed = opts.subresource ? true : (await this.registry.tryGet(t, namespace, name)) !== undefined;
-        if (!existed) {
-          const created = await this.withTimeout(this.registry.create(t, namespace, body, opts), 'create');
-          return this.respondObject(req, res, url, route, 201, created, opts.warnings);
-        }
+        // No create-on-update: like kube's built-in kinds (AllowCreateOnUpdate false), a PUT to a
+        // missing object is 404, so a client replaying a stale copy cannot resurrect a deleted object.
         const updated = await this.withTimeout(this.registry.update(t, namespace, name, body, opts), 'update');
         return this.respondObject(req, res, url, route, 200, updated, opts.warnings);
       }

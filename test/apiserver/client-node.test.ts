@@ -112,3 +112,15 @@ test('watch from a compacted resourceVersion answers 410 Expired; bookmarks come
   t.is(event.type, 'BOOKMARK');
   t.is(event.object.metadata.resourceVersion, String(server.registry.cache.revision));
 });
+
+test('a PUT to a missing object is 404, not a create (a stale copy cannot resurrect a deleted object)', async (t) => {
+  const server = await startApiServer();
+  t.teardown(() => server.close());
+  const res = await fetch(`${server.url}/api/v1/namespaces/default/configmaps/ghost`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ghost', resourceVersion: '68' } }),
+  });
+  t.is(res.status, 404);
+  t.is(((await res.json()) as { reason: string }).reason, 'NotFound');
+});
