@@ -42,7 +42,8 @@ function load(file: string): KubeConfig {
   try {
     kc.loadFromFile(file);
   } catch (err) {
-    throw errors.badRequest(`kubeconfig ${file}: ${(err as Error).message}`);
+    // Only the first line: parser messages go on with an excerpt of the file, which may hold credentials.
+    throw errors.badRequest(`kubeconfig ${file}: ${(err as Error).message.split('\n')[0]}`);
   }
   return kc;
 }
@@ -59,7 +60,12 @@ async function fromKitDir(dir: string, allow: Set<string>): Promise<Target[]> {
   const out: Target[] = [];
   for (const name of names) {
     const file = path.join(dir, name);
-    const doc: unknown = YAML.parse(await readFile(file, 'utf8'));
+    let doc: unknown;
+    try {
+      doc = YAML.parse(await readFile(file, 'utf8'));
+    } catch (err) {
+      throw errors.badRequest(`kubeconfig ${file}: ${(err as Error).message.split('\n')[0]}`);
+    }
     if (!isObject(doc) || doc.kind !== 'Config') throw errors.badRequest(`Expected kind: 'Config', found kind: '${isObject(doc) ? String(doc.kind) : typeof doc}' in ${file}`);
     const meta = isObject(doc.metadata) ? doc.metadata : {};
     if (typeof meta.name !== 'string' || !meta.name) throw errors.badRequest(`Missing required 'metadata.name' property for ${file}`);

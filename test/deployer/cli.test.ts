@@ -95,6 +95,11 @@ test("kitfed deploy --kubeconfigs DIR (kit's layout): metadata.name picks the fo
   const bad = await kitfed([f.manifests, '--kubeconfigs', dir]);
   t.is(bad.code, 1);
   t.regex(bad.stderr, /Missing required 'metadata.name' property for .*bad\.yaml/);
+  await writeFile(path.join(dir, 'bad.yaml'), 'kind: Config\nusers:\n- name: u\n  user: {token: s3cr3t-token\n');
+  const broken = await kitfed([f.manifests, '--kubeconfigs', dir]);
+  t.is(broken.code, 1);
+  t.regex(broken.stderr, /kubeconfig .*bad\.yaml: /);
+  t.false(broken.stderr.includes('s3cr3t-token'), broken.stderr);
 });
 
 test('kitfed deploy --target federation: one folder to the federation API as one cluster; kubectl sees kitfed as the field manager', async (t) => {
