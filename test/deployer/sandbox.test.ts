@@ -123,3 +123,24 @@ test('health of DaemonSets and Jobs: available on every node, complete', async (
   t.is(by.Job!.health, 'healthy');
   t.is(by.Job!.message, 'complete');
 });
+
+test("end to end: this repo's example renders (deploymentizer, with its index) and deploys healthy to sandbox clusters of the same names", async (t) => {
+  const { render } = await import('../../services/deploymentizer/index.js');
+  const path = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const f = await startSandboxClusters(['us-east', 'eu-west', 'asia-east'], { readyDelayMs: 100 });
+  t.teardown(() => f.close());
+  const out = path.join(f.dir, 'rendered');
+  await render({ repo: root, out });
+  const report = await deploy({ dir: out, kubeconfig: f.kubeconfig, commit: 'e2e', commitTime: '2026-11-22T01:00:00Z', timeoutMs: 30_000 });
+  t.true(report.ok, JSON.stringify(report.clusters.map((c) => c.error)));
+  t.deepEqual(report.unknownFolders, []);
+  for (const c of report.clusters) {
+    t.is(c.counts.applied, 6);
+    t.deepEqual(c.objects.filter((o) => o.kind === 'Deployment').map((o) => o.health), ['healthy', 'healthy']);
+  }
+  for (const c of f.sandbox.clusters) c.resetRequests();
+  t.true((await deploy({ dir: out, kubeconfig: f.kubeconfig, commit: 'e2e', commitTime: '2026-11-22T01:00:00Z', timeoutMs: 30_000 })).ok);
+  t.is(f.sandbox.clusters.reduce((n, c) => n + c.requests.writes, 0), 0);
+});
