@@ -78,6 +78,8 @@ export interface AdmissionPlugin {
 export interface RegistryOptions {
   admission?: AdmissionPlugin[];
   now?: () => Date;
+  /** Events the watch cache keeps for resumption. @default 20000 */
+  watchCacheSize?: number;
 }
 
 const MAX_RETRIES = 16;
@@ -124,7 +126,7 @@ export class Registry {
   ) {
     this.admission = options.admission ?? [];
     this.now = options.now ?? (() => new Date());
-    this.cache = new WatchCache(store, (value, revision) => this.decode(value, revision));
+    this.cache = new WatchCache(store, (value, revision) => this.decode(value, revision), options.watchCacheSize);
   }
 
   async start(): Promise<void> {

@@ -38,6 +38,8 @@ export interface ApiServerOptions {
   requestTimeoutMs?: number;
   /** Interval of BOOKMARK events for watches that allow them. @default 10000 */
   bookmarkIntervalMs?: number;
+  /** Events kept in the watch cache for clients resuming a watch (older → 410). @default 20000 */
+  watchCacheSize?: number;
   /** Most concurrent watches one client (user or address) may hold. @default 500 */
   maxWatchesPerClient?: number;
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
@@ -76,7 +78,7 @@ const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
   const store = options.store ?? new MemoryStore();
   const catalog = new ResourceCatalog(options.resources ?? RESOURCES);
-  const registry = new Registry(store, catalog, { admission: options.admission });
+  const registry = new Registry(store, catalog, { admission: options.admission, watchCacheSize: options.watchCacheSize });
   await registry.start();
   const housekeeper = new Housekeeper(registry);
   await housekeeper.start();

@@ -62,6 +62,8 @@ export class SandboxCluster {
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 0,
       intercept: faults.intercept,
+      // Members are watched by few clients (controllers, deployer) that resume quickly: a smaller history keeps 100 clusters light.
+      watchCacheSize: 5000,
       onRequest: (method, path) => self?.count(method, path),
       ...(options.identity ? { tls: { cert: options.identity.cert, key: options.identity.key }, authenticator: options.identity.authenticator } : {}),
     });
