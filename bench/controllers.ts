@@ -114,7 +114,7 @@ async function setUp(n: number) {
   const fed = await KubeClient.fromKubeconfig({ file: kubeconfig }, 'federation', { maxSockets: 64 });
   await fed.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
   for (const name of names) await joinCluster(fed, name, { file: kubeconfig, context: name }, {});
-  const controllers = await startControllers({ federation: fed, leaderElect: false, clusterMonitorPeriodMs: 1000 });
+  const controllers = await startControllers({ federation: fed, leaderElect: false, clusterMonitorPeriodMs: 2000 });
   // Wait for every cluster Ready in the controllers' view.
   for (;;) {
     if (controllers.context()?.members.ready().length === n) break;

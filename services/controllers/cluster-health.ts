@@ -12,6 +12,8 @@ export interface ClusterHealthOptions {
   probeTimeoutMs?: number;
   /** Rewrite an unchanged status at most this often (refreshes lastProbeTime). @default max(30000, 3 periods) */
   refreshMs?: number;
+  /** Consecutive failed probes before a Ready cluster is marked not Ready. @default 2 */
+  failureThreshold?: number;
 }
 
 const ZONE_LABELS = ['topology.kubernetes.io/zone', 'failure-domain.beta.kubernetes.io/zone'];
@@ -78,6 +80,8 @@ export function startClusterHealth(ctx: ControllerContext, options: ClusterHealt
   const probeTimeoutMs = options.probeTimeoutMs ?? Math.min(5000, Math.max(periodMs, 1000));
   const refreshMs = options.refreshMs ?? Math.max(30_000, 3 * periodMs);
   const lastWrite = new Map<string, number>();
+  const failures = new Map<string, number>();
+  const failureThreshold = options.failureThreshold ?? 2;
   const probing = new Set<string>();
   let stopped = false;
 
@@ -101,6 +105,15 @@ export function startClusterHealth(ctx: ControllerContext, options: ClusterHealt
     }
     if (stopped) return;
     const previous = cluster.status?.conditions;
+    // One failed probe of a Ready cluster is forgiven (a busy member or a lost packet must not
+    // reshuffle the federation); the second in a row counts.
+    const wasReadyNow = previous?.some((c) => c.type === 'Ready' && c.status === 'True');
+    if (!result!.ok && wasReadyNow) {
+      const n = (failures.get(name) ?? 0) + 1;
+      failures.set(name, n);
+      if (n < failureThreshold) return;
+    }
+    if (result!.ok) failures.delete(name);
     const probeTime = now();
     const conditions = mergeConditions(previous, probeConditions(result!), probeTime);
     const same = (a: ClusterCondition[] | undefined, b: ClusterCondition[]) => isEqual((a ?? []).map(({ lastProbeTime: _p, ...c }) => c), b.map(({ lastProbeTime: _p, ...c }) => c));

@@ -50,6 +50,8 @@ export class SyncController {
   private readonly reported = new Map<string, string>();
   private readonly deferred = new Set<string>();
   private readonly clusterLabels = new Map<string, string>();
+  /** Members whose deferred cleanups ran since their informer started. */
+  private readonly cleanupsDone = new Set<string>();
   private runner: RunningController | undefined;
   private stopped = false;
   private readonly log;
@@ -118,6 +120,7 @@ export class SyncController {
       }
       if (!ready.has(name) || client !== inf.client) {
         this.memberInformers.delete(name);
+        this.cleanupsDone.delete(name);
         void inf.stop();
       }
     }
@@ -136,6 +139,7 @@ export class SyncController {
         for (let attempt = 0; this.memberInformers.get(name) === inf && !this.stopped; attempt++) {
           try {
             await this.runCleanups(name, inf);
+            if (this.memberInformers.get(name) === inf) this.cleanupsDone.add(name);
             break;
           } catch (err) {
             this.log.warn({ cluster: name, attempt, err: messageOf(err) }, 'deferred cleanups failed; retrying');
@@ -143,7 +147,9 @@ export class SyncController {
             await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 30_000)));
           }
         }
-        if (this.memberInformers.get(name) === inf) this.enqueueAll();
+        if (this.memberInformers.get(name) !== inf) return;
+        this.enqueueAll();
+        for (const o of inf.list()) if (isManaged(o) && !this.federated.get(keyOf(o))) this.queue.add(keyOf(o));
       });
     }
   }
@@ -159,19 +165,35 @@ export class SyncController {
     } catch (err) {
       // Our cache was behind the federation: the watch brings the newer object (and the key) back.
       if (err instanceof KitfedError && err.code === 409) return { requeueAfterMs: 200 };
+      // The federated object went away meanwhile: its delete event brings the key back.
+      if (err instanceof KitfedError && err.code === 404 && !this.federated.get(key)?.metadata.uid) return;
+      if (err instanceof KitfedError && err.code === 404) return { requeueAfterMs: 200 };
       throw err;
     }
   }
 
   private async reconcileKey(key: string): Promise<{ requeueAfterMs?: number } | void> {
     const fed = this.federated.get(key);
-    if (!fed || federationOnly(fed)) return;
+    if (!fed) return this.collectLeftovers(key);
+    if (federationOnly(fed)) return;
     if (fed.metadata.deletionTimestamp) return this.finalize(key, fed);
     let obj = fed;
+    // The finalizer write runs alongside the member creates (one round trip less per object);
+    // should the object be deleted before it lands, collectLeftovers removes the copies.
+    let finalizerWrite: Promise<KubeObject> | undefined;
     if (!(obj.metadata.finalizers ?? []).includes(FEDERATION_FINALIZER)) {
-      obj = await this.ctx.federation.update({ ...obj, metadata: { ...obj.metadata, finalizers: [...(obj.metadata.finalizers ?? []), FEDERATION_FINALIZER] } });
-      obj = { ...obj, apiVersion: this.kind.apiVersion, kind: this.kind.kind };
+      finalizerWrite = this.ctx.federation.update({ ...obj, metadata: { ...obj.metadata, finalizers: [...(obj.metadata.finalizers ?? []), FEDERATION_FINALIZER] } });
+      finalizerWrite.catch(() => undefined);
     }
+    try {
+      return await this.sync(key, obj, finalizerWrite);
+    } finally {
+      await finalizerWrite?.catch(() => undefined);
+    }
+  }
+
+  private async sync(key: string, fed: KubeObject, finalizerWrite: Promise<KubeObject> | undefined): Promise<void> {
+    let obj = fed;
     let reqs;
     try {
       reqs = parseClusterSelector(obj.metadata.annotations?.[CLUSTER_SELECTOR_ANNOTATION]);
@@ -201,6 +223,7 @@ export class SyncController {
         this.dispatch(cluster, key, obj, 'delete', () => local);
       }
     }
+    if (finalizerWrite) obj = { ...(await finalizerWrite), apiVersion: this.kind.apiVersion, kind: this.kind.kind };
     if (notOwned.length > 0) {
       await this.report(key, obj, Reasons.NotOwned, `an object with this name exists in cluster(s) ${notOwned.join(', ')} and was not created by kitfed; it is left alone (annotate the federated object ${ADOPT_ANNOTATION}="true" to adopt it)`);
     } else {
@@ -209,6 +232,22 @@ export class SyncController {
     const status = this.kind.aggregateStatus?.(obj, locals);
     if (status) {
       await this.ctx.federation.update({ ...obj, status }, { subresource: 'status' });
+    }
+  }
+
+  /**
+   * A member copy kitfed made whose federated object is gone without kitfed's finalizer having
+   * run (deleted before the finalizer landed, or a cluster re-joined with leftovers): deleted.
+   */
+  private async collectLeftovers(key: string): Promise<void> {
+    for (const cluster of this.available()) {
+      // Only once the member's deferred cleanups ran: an orphaned copy must lose its markers, not be deleted.
+      if (!this.cleanupsDone.has(cluster)) continue;
+      const local = this.memberInformers.get(cluster)!.get(key);
+      if (!local || !isManaged(local) || local.metadata.deletionTimestamp || federationOnly(local)) continue;
+      const ghost: KubeObject = { apiVersion: this.kind.apiVersion, kind: this.kind.kind, metadata: { name: local.metadata.name, namespace: local.metadata.namespace, uid: originUid(local) } };
+      if (this.kind.kind === 'Namespace') await this.deleteMemberNamespace(cluster, key, ghost, local);
+      else this.dispatch(cluster, key, ghost, 'delete', () => local);
     }
   }
 

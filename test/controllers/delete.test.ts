@@ -96,3 +96,15 @@ test('a federated Namespace delete cascades, but only deletes in members what ki
   t.falsy(kept.metadata.deletionTimestamp);
   t.truthy(await m2.client.get('v1', 'ConfigMap', 'team', 'local-only'));
 });
+
+test('a member copy kitfed made whose federated object is gone (no finalizer ran) is deleted; unmarked objects are not', async (t) => {
+  const fed = await startFederation(t, 1);
+  const m = fed.members[0]!;
+  const marked = secret('leftover', { a: '1' }, 'default', { labels: { 'kitfed.io/managed-by': 'kitfed' }, annotations: { 'kitfed.io/origin-uid': 'gone' } });
+  await m.client.create(marked);
+  await m.client.create(secret('mine', { a: '1' }));
+  await fed.startControllers();
+  await waitReady(fed);
+  await gone(() => m.client.tryGet('v1', 'Secret', 'default', 'leftover'), 'leftover');
+  t.truthy(await m.client.get('v1', 'Secret', 'default', 'mine'));
+});
