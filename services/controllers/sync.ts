@@ -2,7 +2,7 @@ import isEqual from 'lodash/isEqual.js';
 import { KitfedError, messageOf } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import type { KubeObject } from '../core/kube.js';
-import { Informer, keyOf, runController, splitKey, WorkQueue, type RunningController } from '../core/controller/index.js';
+import { dropManagedFields, Informer, keyOf, runController, splitKey, WorkQueue, type RunningController } from '../core/controller/index.js';
 import type { CleanupEntry } from './cleanups.js';
 import { ADOPT_ANNOTATION, CLUSTER_SELECTOR_ANNOTATION, CONDITIONS_ANNOTATION, FEDERATION_FINALIZER, FEDERATION_ONLY_NAMESPACES, ORPHAN_FINALIZER, Reasons, UNSYNCED_NAMESPACE_OBJECTS } from './constants.js';
 import type { SyncKind } from './kinds.js';
@@ -63,7 +63,7 @@ export class SyncController {
   ) {
     this.name = `sync-${kind.kind.toLowerCase()}`;
     this.log = createLogger(`controller:${this.name}`);
-    this.federated = new Informer(ctx.federation, { apiVersion: kind.apiVersion, kind: kind.kind, name: `federation-${kind.kind}` });
+    this.federated = new Informer(ctx.federation, { apiVersion: kind.apiVersion, kind: kind.kind, name: `federation-${kind.kind}`, transform: dropManagedFields });
     const enqueue = (o: KubeObject) => {
       const key = keyOf(o);
       this.observedAt.set(key, Date.now());
@@ -126,7 +126,7 @@ export class SyncController {
     }
     for (const name of ready) {
       if (this.memberInformers.has(name)) continue;
-      const inf = new Informer(this.ctx.members.client(name), { apiVersion: this.kind.apiVersion, kind: this.kind.kind, name: `${name}-${this.kind.kind}` });
+      const inf = new Informer(this.ctx.members.client(name), { apiVersion: this.kind.apiVersion, kind: this.kind.kind, name: `${name}-${this.kind.kind}`, transform: dropManagedFields });
       const onMember = (o: KubeObject) => {
         const key = keyOf(o);
         if (this.federated.get(key) || isManaged(o)) this.queue.add(key);

@@ -1,5 +1,5 @@
 /** Controller machinery shared by every kitfed controller (controller-runtime's ideas in TypeScript). */
-export { Informer, keyOf, splitKey, type InformerOptions } from './informer.js';
+export { Informer, keyOf, splitKey, dropManagedFields, type InformerOptions } from './informer.js';
 export { WorkQueue, type WorkQueueOptions } from './workqueue.js';
 export { runController, TerminalError, type ControllerOptions, type ReconcileResult, type RunningController } from './controller.js';
 export { LeaderElector, type LeaderElectorOptions } from './leader.js';

@@ -16,6 +16,16 @@ export interface InformerOptions {
   pageSize?: number;
   /** For logs. */
   name?: string;
+  /** Applied to every object before it is cached (e.g. `dropManagedFields` to save memory). */
+  transform?: (obj: KubeObject) => KubeObject;
+}
+
+/** A transform that leaves `metadata.managedFields` out of the cache (often half an object's size). */
+export function dropManagedFields(obj: KubeObject): KubeObject {
+  if (!obj.metadata?.managedFields) return obj;
+  const { managedFields: _m, ...metadata } = obj.metadata;
+  void _m;
+  return { ...obj, metadata };
 }
 
 /** The cache key: `namespace/name`, or `name` for cluster-scoped objects. */
@@ -154,7 +164,8 @@ export class Informer<T extends KubeObject = KubeObject> {
       const page = await this.client.list<T>(apiVersion, kind, namespace, { labelSelector, fieldSelector, limit: this.options.pageSize ?? 1000, continue: cont });
       for (const item of page.items) {
         // Lists leave apiVersion/kind off items; handlers expect whole objects.
-        fresh.set(keyOf(item), { ...item, apiVersion, kind });
+        const o = { ...item, apiVersion, kind };
+        fresh.set(keyOf(item), (this.options.transform ? this.options.transform(o) : o) as T);
       }
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion ?? rv;
@@ -196,7 +207,8 @@ export class Informer<T extends KubeObject = KubeObject> {
           const rv = obj.metadata?.resourceVersion;
           if (rv) this.resourceVersion = rv;
           if (type === 'BOOKMARK') return;
-          const o = { ...obj, apiVersion: obj.apiVersion ?? apiVersion, kind: obj.kind ?? kind } as T;
+          const raw = { ...obj, apiVersion: obj.apiVersion ?? apiVersion, kind: obj.kind ?? kind };
+          const o = (this.options.transform ? this.options.transform(raw) : raw) as T;
           const key = keyOf(o);
           const prev = this.cache.get(key);
           if (type === 'DELETED') {
