@@ -97,25 +97,3 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   return report;
 }
 
-/** One cluster's outcome in the GitOps pipeline's terms (`DeployedCluster` of services/gitops/pipeline-steps.ts). */
-export interface PipelineClusterResult {
-  cluster: string;
-  status: 'applied' | 'failed' | 'skipped';
-  durationMs: number;
-  error?: string;
-}
-
-/**
- * Maps a report to the pipeline's per-cluster results: `succeeded` → applied; failed, refused
- * (an older commit) and cancelled → failed with the error. Clusters without a folder → skipped.
- */
-export function pipelineResults(report: DeployReport): PipelineClusterResult[] {
-  const out: PipelineClusterResult[] = report.clusters.map((c) => ({
-    cluster: c.cluster,
-    status: c.result === 'succeeded' ? 'applied' : 'failed',
-    durationMs: c.durations.totalMs,
-    ...(c.result !== 'succeeded' ? { error: `${c.result}: ${c.error ?? ''}`.trim() } : {}),
-  }));
-  for (const m of report.missingFolders) out.push({ cluster: m, status: 'skipped', durationMs: 0 });
-  return out;
-}

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { writeFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { deploy, ManifestError, pipelineResults } from '../../services/deployer/index.js';
+import { deploy, ManifestError } from '../../services/deployer/index.js';
 import type { KubeObject } from '../../services/core/kube.js';
 import { clientFor, configMap, deployment, namespace, service, startClusters, writeFolder } from './helpers.js';
 
@@ -169,7 +169,6 @@ test('never backwards: an older commit is refused per cluster, --force overrides
   t.deepEqual(old.clusters.map((c) => [c.cluster, c.result]), [['a', 'refused'], ['b', 'succeeded']]);
   t.regex(old.clusters[0]!.error!, /refusing to deploy commit old of 2026-11-01T12:00:00.000Z over the newer commit new of 2026-11-02T00:00:00.000Z/);
   t.is(f.writes('a'), 0, 'nothing written to the refused cluster');
-  t.deepEqual(pipelineResults(old).map((r) => [r.cluster, r.status, r.error?.split(':')[0]]), [['a', 'failed', 'refused'], ['b', 'applied', undefined]]);
   const c = await clientFor(f.kubeconfig, 'a');
   t.teardown(() => c.close());
   t.is(((await c.get('v1', 'ConfigMap', 'default', 'cfg')) as unknown as { data: { v: string } }).data.v, '1');
