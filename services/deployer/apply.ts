@@ -27,6 +27,11 @@ export interface ApplyOptions {
 
 class Skipped extends Error {}
 
+/** True when applyAll would write `item` (its digest is not on the live object). */
+export function needsWrite(item: Item, reapply: boolean): boolean {
+  return reapply || item.live?.metadata.annotations?.[DIGEST_ANNOTATION] !== item.manifest.digest;
+}
+
 /** Creates the namespaces objects go to that are not applied as Namespace objects themselves. */
 export async function ensureNamespaces(conn: ClusterConn, items: Item[], dryRun: boolean): Promise<void> {
   const own = new Set(items.filter((i) => i.ref.kind === 'Namespace').map((i) => i.ref.name));
@@ -42,8 +47,7 @@ function set(item: Item, action: ObjectAction, message: string | undefined, opts
 }
 
 async function applyOne(conn: ClusterConn, item: Item, opts: ApplyOptions): Promise<void> {
-  const liveDigest = item.live?.metadata.annotations?.[DIGEST_ANNOTATION];
-  if (!opts.reapply && liveDigest === item.manifest.digest) {
+  if (!needsWrite(item, opts.reapply)) {
     set(item, 'unchanged', undefined, opts);
     return;
   }

@@ -4,7 +4,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { errors, hasCode, messageOf } from '../core/errors.js';
-import { applyAll, ensureNamespaces } from './apply.js';
+import { applyAll, ensureNamespaces, needsWrite } from './apply.js';
 import { ClusterConn } from './conn.js';
 import { objectDiff } from './diff.js';
 import { checkNotBackwards } from './guard.js';
@@ -174,7 +174,8 @@ async function applyCluster(run: Run, p: Plan): Promise<void> {
   run.enter('apply');
   await run.timed('applyMs', async () => {
     await saveInventory(run, p, nextInventory(run, p, union));
-    await ensureNamespaces(run.conn!, p.items, o.dryRun);
+    // Nothing to write means every object exists, and so do their namespaces.
+    if (p.items.some((i) => needsWrite(i, o.reapply))) await ensureNamespaces(run.conn!, p.items, o.dryRun);
     await applyAll(run.conn!, p.items, { fieldManager: o.fieldManager, dryRun: o.dryRun, reapply: o.reapply, recreate: o.recreate, pollMs: o.pollMs, since: Date.now() - 5000, onObject: (i) => run.objectEvent(i) });
   });
   run.report.objects.push(...p.items.map((i) => i.report));

@@ -112,8 +112,8 @@ function checkObject(doc: unknown, where: string, problems: Problem[]): KubeObje
 const parsed = new Map<string, Array<{ file: string; obj: KubeObject; digest: string }>>();
 const PARSED_MAX = 20_000;
 
-function cachedParse(text: string, file: string, rel: string, problems: Problem[]): Manifest[] {
-  const key = `${file}\0${sha256(text)}`;
+function cachedParse(text: string, sha: string, file: string, rel: string, problems: Problem[]): Manifest[] {
+  const key = `${file}\0${sha}`;
   const hit = parsed.get(key);
   if (hit) return hit.map((m) => ({ ...m }));
   const before = problems.length;
@@ -166,8 +166,9 @@ export async function readFolder(dir: string, folder: string, problems: Problem[
         return undefined;
       });
       if (text === undefined) return;
-      if (sha && sha256(text) !== sha) problems.push({ file: `${folder}/${file}`, message: `sha256 differs from ${INDEX_FILE} (file changed after rendering)` });
-      perFile[i] = cachedParse(text, file, folder, problems);
+      const actual = sha256(text);
+      if (sha && actual !== sha) problems.push({ file: `${folder}/${file}`, message: `sha256 differs from ${INDEX_FILE} (file changed after rendering)` });
+      perFile[i] = cachedParse(text, actual, file, folder, problems);
     }),
   );
   const flat = perFile.flat();

@@ -4,7 +4,7 @@
  * the objects kitfed manages (one list per kind and namespace) and the inventory.
  */
 import { KitfedError, messageOf } from '../core/errors.js';
-import { cloneJson, type KubeObject } from '../core/kube.js';
+import type { KubeObject } from '../core/kube.js';
 import type { ClusterConn } from './conn.js';
 import { newestRecorded, type Recorded } from './guard.js';
 import {
@@ -47,16 +47,16 @@ export interface PlanOptions {
   inventoryNamespace: string;
 }
 
+/** The object as applied: metadata copied and extended; the rest shared with the (never mutated) manifest. */
 function desired(m: Manifest, namespaced: boolean, defaultNs: string, commit: Recorded | undefined): KubeObject {
-  const o = cloneJson(m.obj);
-  if (namespaced) o.metadata.namespace ??= defaultNs;
-  else delete o.metadata.namespace;
-  o.metadata.labels = { ...(o.metadata.labels ?? {}), [MANAGED_LABEL]: MANAGED_VALUE };
-  const ann: Record<string, string> = { ...(o.metadata.annotations ?? {}), [DIGEST_ANNOTATION]: m.digest };
+  const { namespace, ...meta } = m.obj.metadata;
+  const ann: Record<string, string> = { ...(meta.annotations ?? {}), [DIGEST_ANNOTATION]: m.digest };
   if (commit?.commit) ann[COMMIT_ANNOTATION] = commit.commit;
   if (commit?.commitTime) ann[COMMIT_TIME_ANNOTATION] = commit.commitTime;
-  o.metadata.annotations = ann;
-  return o;
+  return {
+    ...m.obj,
+    metadata: { ...meta, ...(namespaced ? { namespace: namespace ?? defaultNs } : {}), labels: { ...(meta.labels ?? {}), [MANAGED_LABEL]: MANAGED_VALUE }, annotations: ann },
+  };
 }
 
 async function resolveKinds(conn: ClusterConn, manifests: Manifest[]): Promise<Map<string, boolean>> {
