@@ -245,7 +245,7 @@ export class ReplicaController {
       const caches = this.caches.get(c.name)!;
       const object = this.memberObject(c.name, kind, objKey);
       // Pods are only looked at when the copy is not fully ready (v1 §1.6).
-      members[c.name] = { object, pods: object && !fullyReady(object) ? caches.pods.list().filter((p) => (p.metadata.namespace ?? '') === ns) : [] };
+      members[c.name] = { object, pods: object && !fullyReady(object) ? ownedPods(object, caches.pods.list().filter((p) => (p.metadata.namespace ?? '') === ns), caches.workloads.get('ReplicaSet')?.list() ?? []) : [] };
     }
     const decision = decide({ federated: fed, readyClusters: clusters, members });
 
@@ -419,6 +419,28 @@ export class ReplicaController {
     const pAfter = conditionOf(d.status, PROPAGATED_CONDITION);
     if (pAfter?.reason === 'NotOwned' && pAfter.message !== pBefore?.message) events.record(fed, 'Warning', 'NotOwned', pAfter.message ?? '');
   }
+}
+
+function controllerUid(o: KubeObject): string | undefined {
+  return o.metadata.ownerReferences?.find((r) => r.controller)?.uid;
+}
+
+/**
+ * The member pods that belong to `object`: controlled by it (a ReplicaSet) or by one of its
+ * ReplicaSets (a Deployment). A selector alone is not enough: another workload's pods with the
+ * same labels (e.g. a Deployment of the same app deployed by GitOps) must not count as this
+ * object's replicas or capacity, or the plan drifts. Pods with no controller are kept, as the
+ * member's own controller would adopt them.
+ */
+export function ownedPods(object: KubeObject, pods: KubeObject[], replicaSets: KubeObject[]): KubeObject[] {
+  const uid = object.metadata.uid;
+  if (!uid) return pods;
+  const owners = new Set([uid]);
+  if (object.kind === 'Deployment') for (const rs of replicaSets) if (controllerUid(rs) === uid && rs.metadata.uid) owners.add(rs.metadata.uid);
+  return pods.filter((p) => {
+    const owner = controllerUid(p);
+    return owner === undefined || owners.has(owner);
+  });
 }
 
 function fullyReady(o: KubeObject): boolean {
