@@ -28,6 +28,8 @@ const OP_REASONS: Record<Op, { ok: string; failed: string; verb: string }> = {
   orphan: { ok: Reasons.OrphanInCluster, failed: Reasons.OrphanInClusterFailed, verb: 'Released (ownership markers removed)' },
 };
 
+const MEMBER_EVENT_COALESCE_MS = 10;
+
 /** True for federated objects that stay in the federation (its own namespaces and their content). */
 export function federationOnly(obj: KubeObject): boolean {
   if (obj.kind === 'Namespace') return UNSYNCED_NAMESPACE_OBJECTS.has(obj.metadata.name ?? '');
@@ -127,9 +129,11 @@ export class SyncController {
     for (const name of ready) {
       if (this.memberInformers.has(name)) continue;
       const inf = new Informer(this.ctx.members.client(name), { apiVersion: this.kind.apiVersion, kind: this.kind.kind, name: `${name}-${this.kind.kind}`, transform: dropManagedFields });
+      // Member events are coalesced for a few ms: a write to 100 members echoes back as 100
+      // events for one key, which one reconcile covers (drift is still reverted within ms).
       const onMember = (o: KubeObject) => {
         const key = keyOf(o);
-        if (this.federated.get(key) || isManaged(o)) this.queue.add(key);
+        if (this.federated.get(key) || isManaged(o)) this.queue.addAfter(key, MEMBER_EVENT_COALESCE_MS);
       };
       inf.onAdd(onMember).onUpdate((_a, b) => onMember(b)).onDelete(onMember);
       this.memberInformers.set(name, inf);
