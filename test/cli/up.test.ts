@@ -99,6 +99,12 @@ test('kitfed up brings up the fleet: every context works, the seed ReplicaSet sp
     await eventually(t, 'new image in us-east', async () => (await k['us-east']!(['get', 'deployment', 'hello', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).stdout === image, 90_000),
   );
 
+  // GitOps-deployed objects and federated ones live side by side: neither manager removes the other's.
+  for (const ctx of ['us-east', 'eu-west', 'asia-east']) {
+    const svc = await k[ctx]!(['get', 'service', 'nginx', 'hello', '-o', 'name']);
+    t.is(svc.code, 0, `${ctx}: the GitOps services are still there (${svc.stderr})`);
+  }
+
   const stopped = await stop(first);
   t.is(stopped.code, 0);
   t.true(stopped.ms < 5000, `stopped in ${stopped.ms} ms`);

@@ -34,7 +34,7 @@ test('applies every folder to its cluster in kind order (Namespace, config, Serv
     const order = [await rv('v1', 'Namespace', 'shop'), await rv('v1', 'ConfigMap', 'web-config', 'shop'), await rv('v1', 'Service', 'web', 'shop'), await rv('apps/v1', 'Deployment', 'web', 'shop'), await rv('networking.k8s.io/v1', 'Ingress', 'web', 'shop')];
     t.deepEqual([...order].sort((a, b) => a - b), order, `${name}: created in kind order`);
     const d = await c.get('apps/v1', 'Deployment', 'shop', 'web');
-    t.is(d.metadata.labels?.['kitfed.io/managed-by'], 'kitfed');
+    t.is(d.metadata.labels?.['kitfed.io/managed-by'], 'kitfed-deployer');
     t.regex(d.metadata.annotations?.['kitfed.io/applied-digest'] ?? '', /^sha256:[0-9a-f]{64}$/);
     t.true(d.metadata.managedFields?.some((m) => m.manager === 'kitfed' && m.operation === 'Apply'));
   }
