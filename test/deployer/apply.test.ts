@@ -227,3 +227,24 @@ test('an immutable-field change fails the cluster; with recreate the object is d
   t.not(live.metadata.uid, uid);
   t.deepEqual((live.spec as { selector: unknown }).selector, { matchLabels: { app: 'web', tier: 'front' } });
 });
+
+test('files are recognised by their stat only when old enough: a same-size rewrite is always read again', async (t) => {
+  const { readFolders } = await import('../../services/deployer/manifests.js');
+  const { mkdtemp, mkdir, utimes, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const d = await mkdtemp(path.join(tmpdir(), 'kitfed-statcache-'));
+  t.teardown(() => rm(d, { recursive: true, force: true }));
+  await mkdir(path.join(d, 'c'));
+  const file = path.join(d, 'c', 'a.yaml');
+  const cm = (v: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: "${v}"}\n`;
+  await writeFile(file, cm('1'));
+  const old = new Date(Date.now() - 10_000);
+  await utimes(file, old, old);
+  const data = async (): Promise<unknown> => (await readFolders(d, ['c'])).get('c')![0]!.obj.data;
+  t.deepEqual(await data(), { v: '1' });
+  t.deepEqual(await data(), { v: '1' });
+  await writeFile(file, cm('2'));
+  t.deepEqual(await data(), { v: '2' });
+  await writeFile(file, cm('3'));
+  t.deepEqual(await data(), { v: '3' }, 'a file read while fresh is never trusted by its stat');
+});
