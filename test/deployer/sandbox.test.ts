@@ -46,8 +46,9 @@ test('one cluster down and one hanging: only they fail, each within its own time
   t.true(by.down!.durations.totalMs < 10_000, 'connection refused fails without waiting for the timeout');
   t.is(by.hang!.result, 'failed');
   t.regex(by.hang!.error!, /timed out after 10s/);
-  t.true(by.hang!.durations.totalMs >= 9900 && by.hang!.durations.totalMs < 13_000, String(by.hang!.durations.totalMs));
-  t.true(took < 14_000, `deploy returned after ${took} ms`);
+  // Bounded by its own deadline (slack for a loaded machine), not by the other clusters.
+  t.true(by.hang!.durations.totalMs >= 9900 && by.hang!.durations.totalMs < 15_000, String(by.hang!.durations.totalMs));
+  t.true(took < 20_000, `deploy returned after ${took} ms`);
 });
 
 test('bad image: fails fast with the pod and its reason; the other clusters succeed', async (t) => {
