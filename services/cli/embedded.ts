@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { simpleGit } from 'simple-git';
 import YAML from 'yaml';
 import { startFederationApiServer } from '../apiserver/run.js';
+import { openStore } from '../apiserver/storage/open.js';
 import { startControllers, type RunningControllers } from '../controllers/index.js';
 import { joinCluster } from '../controllers/join.js';
 import { KubeClient } from '../core/kube-client.js';
@@ -119,7 +120,14 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   try {
     const fed = await startFederationApiServer({ listen: `127.0.0.1:${portBase}`, dataDir });
     stops.push(() => fed.server.close());
-    const sandbox = await startSandbox({ clusters: clusterSpecs(n, portBase), readyDelayMs: options.readyDelayMs ?? 500, adminPort: portBase ? portBase + 91 : 0 });
+    // Members keep their state in the data dir too, so a restart resumes them as they were.
+    await mkdir(join(dataDir, 'members'), { recursive: true });
+    const sandbox = await startSandbox({
+      clusters: clusterSpecs(n, portBase),
+      readyDelayMs: options.readyDelayMs ?? 500,
+      adminPort: portBase ? portBase + 91 : 0,
+      store: (name) => openStore(`sqlite://${join(dataDir, 'members', `${name}.db`)}`, { sqlite: { synchronous: 'NORMAL' } }),
+    });
     stops.push(() => sandbox.close());
     const kubeconfig = join(dataDir, 'kubeconfig');
     await writeFile(kubeconfig, mergeKubeconfigs([fed.kubeconfig, sandbox.kubeconfig()]), { mode: 0o600 });
@@ -148,7 +156,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       }),
     );
     const config = loadConfig(webhooksConfig);
-    const deploy = await loadDeployStep(config.deploy, log);
+    const deploy = await loadDeployStep(config.deploy, log, config.timeouts.deployMs);
     const webhooks = await startWebhookService({ config, log: createLogger('webhooks'), ...(deploy ? { deploy } : {}) });
     stops.push(() => webhooks.close());
     if (!portBase) {

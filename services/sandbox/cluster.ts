@@ -2,6 +2,7 @@ import { startApiServer, type ApiServer } from '../apiserver/server.js';
 import type { Registry } from '../apiserver/registry.js';
 import { memberDefaults } from './admission.js';
 import type { SimulatorConfig } from './context.js';
+import type { Store } from '../apiserver/storage/types.js';
 import { FaultInjector, type FaultAction, type FaultState } from './faults.js';
 import { MEMBER_RESOURCES } from './resources.js';
 import { Simulator } from './simulator.js';
@@ -53,11 +54,12 @@ export class SandboxCluster {
     this.simulator = new Simulator(server.registry, config);
   }
 
-  static async start(config: SimulatorConfig, options: { host?: string; port?: number; identity?: ClusterIdentity } = {}): Promise<SandboxCluster> {
+  static async start(config: SimulatorConfig, options: { host?: string; port?: number; identity?: ClusterIdentity; store?: Store | undefined } = {}): Promise<SandboxCluster> {
     let self: SandboxCluster | undefined;
     const faults = new FaultInjector();
     const server = await startApiServer({
       resources: MEMBER_RESOURCES,
+      ...(options.store ? { store: options.store } : {}),
       admission: [memberDefaults],
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 0,

@@ -2,6 +2,7 @@ import YAML from 'yaml';
 import { createLogger } from '../core/log.js';
 import { SandboxCluster } from './cluster.js';
 import type { SimulatorConfig } from './context.js';
+import type { Store } from '../apiserver/storage/types.js';
 import { startAdminServer, type AdminServer } from './admin.js';
 import { SandboxCa } from './tls.js';
 
@@ -27,6 +28,8 @@ export interface SandboxClusterSpec {
 
 export interface SandboxOptions {
   clusters: SandboxClusterSpec[];
+  /** Each cluster's store (e.g. SQLite in a data dir, so a restart keeps the members' state). @default a new MemoryStore */
+  store?: (clusterName: string) => Promise<Store>;
   /** Pod start to Running and Ready. @default 500 */
   readyDelayMs?: number;
   /** Images matching this never pull. @default /bad|invalid|doesnotexist|does-not-exist|nonexistent/i */
@@ -134,8 +137,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const started = Date.now();
   const ca = opts.tls ? new SandboxCa([opts.host ?? '127.0.0.1']) : undefined;
   const results = await Promise.allSettled(
-    opts.clusters.map((s, i) =>
-      SandboxCluster.start(configFor(opts, s, i), { host: opts.host, port: s.port ?? (opts.portBase ? opts.portBase + i : 0), identity: ca?.identity(s.name) }),
+    opts.clusters.map(async (s, i) =>
+      SandboxCluster.start(configFor(opts, s, i), { host: opts.host, port: s.port ?? (opts.portBase ? opts.portBase + i : 0), identity: ca?.identity(s.name), store: await opts.store?.(s.name) }),
     ),
   );
   const clusters = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));

@@ -114,5 +114,8 @@ test('kitfed up brings up the fleet: every context works, the seed ReplicaSet sp
   const kk = kubectlFor(kubeconfig, join(dir, 'cache-2'), 'federation');
   const again = jsonOf(await kk(['-n', 'walkthrough', 'get', 'rs', 'nginx', '-o', 'json']));
   t.is(again.spec?.replicas, 9, 'the federated ReplicaSet survived the restart');
+  const member = kubectlFor(kubeconfig, join(dir, 'cache-3'), 'us-east');
+  const hello = await member(['get', 'deployment', 'hello', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
+  t.is(hello.stdout, image, 'members resume their state too');
   t.is((await stop(second)).code, 0);
 });

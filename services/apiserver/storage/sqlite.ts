@@ -11,6 +11,12 @@ export interface SqliteStoreOptions {
   compactionIntervalMs?: number;
   /** Most writes sharing one transaction (one fsync). @default 512 */
   maxBatch?: number;
+  /**
+   * `FULL` (default): a write is acknowledged once on disk, surviving power loss. `NORMAL`: it
+   * survives a crash of the process but not of the machine; for stores that can be rebuilt
+   * (sandbox member clusters).
+   */
+  synchronous?: 'FULL' | 'NORMAL';
 }
 
 type Op =
@@ -91,7 +97,7 @@ export class SqliteStore implements Store {
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('busy_timeout = 1000');
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      this.db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
       this.db.exec(SCHEMA);
     } catch (err) {
       this.db.close();
