@@ -17,6 +17,9 @@ export interface RunControllersOptions {
   kubeconfig: string;
   context?: string;
   leaderElect: boolean;
+  leaderElectLeaseDuration?: string;
+  leaderElectRenewDeadline?: string;
+  leaderElectRetryPeriod?: string;
   clusterMonitorPeriod: string;
   metricsListen?: string;
   syncKinds?: string[];
@@ -32,7 +35,11 @@ export async function runControllers(opts: RunControllersOptions): Promise<void>
     if (i < 0) throw new Error(`--sync-kind wants apiVersion/Kind (got ${JSON.stringify(spec)})`);
     return { apiVersion: s.slice(0, i), kind: s.slice(i + 1), namespaced: !cluster };
   });
-  const running = await startControllers({ kubeconfig: { file: opts.kubeconfig }, context: opts.context, leaderElect: opts.leaderElect, clusterMonitorPeriodMs: parseDuration(opts.clusterMonitorPeriod), extraKinds });
+  const running = await startControllers({ kubeconfig: { file: opts.kubeconfig }, context: opts.context, leaderElect: opts.leaderElect,
+    leaseDurationMs: opts.leaderElectLeaseDuration ? parseDuration(opts.leaderElectLeaseDuration) : undefined,
+    renewDeadlineMs: opts.leaderElectRenewDeadline ? parseDuration(opts.leaderElectRenewDeadline) : undefined,
+    retryPeriodMs: opts.leaderElectRetryPeriod ? parseDuration(opts.leaderElectRetryPeriod) : undefined,
+    clusterMonitorPeriodMs: parseDuration(opts.clusterMonitorPeriod), extraKinds });
   let server: http.Server | undefined;
   if (opts.metricsListen) {
     const i = opts.metricsListen.lastIndexOf(':');

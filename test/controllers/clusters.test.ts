@@ -108,3 +108,38 @@ test('kitfed controllers (CLI) syncs and serves Prometheus /metrics', async (t) 
   child.kill('SIGTERM');
   await stopped;
 });
+
+test('two kitfed controllers processes: the leader is killed (SIGKILL, no release) and the other takes over when the lease expires', async (t) => {
+  const fed = await startFederation(t, 2);
+  const start = () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', KITFED, 'controllers', '--kubeconfig', fed.kubeconfig, '--context', 'federation', '--cluster-monitor-period', '200ms', '--leader-elect-lease-duration', '2s', '--leader-elect-renew-deadline', '1500ms', '--leader-elect-retry-period', '200ms'], { stdio: 'ignore' });
+    t.teardown(() => {
+      child.kill('SIGKILL');
+    });
+    return child;
+  };
+  const holder = async () => ((await fed.client.tryGet('coordination.k8s.io/v1', 'Lease', 'kitfed-system', 'kitfed-controllers'))?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
+  const a = start();
+  const first = await eventually(async () => {
+    const h = await holder();
+    if (!h) throw new Error('no leader yet');
+    return h;
+  }, 20_000);
+  const b = start();
+  await waitReady(fed, undefined, 20_000);
+  await fed.client.create(secret('before', { a: '1' }));
+  for (const m of fed.members) await eventually(() => m.client.get('v1', 'Secret', 'default', 'before'), 15_000);
+  t.is(await holder(), first, 'the first process keeps leading while the second campaigns');
+  const killed = new Promise((r) => a.once('exit', r));
+  a.kill('SIGKILL');
+  await killed;
+  const second = await eventually(async () => {
+    const h = await holder();
+    if (!h || h === first) throw new Error(`still ${h}`);
+    return h;
+  }, 20_000);
+  t.not(second, first);
+  await fed.client.create(secret('after', { a: '2' }));
+  for (const m of fed.members) await eventually(() => m.client.get('v1', 'Secret', 'default', 'after'), 15_000);
+  b.kill('SIGTERM');
+});
