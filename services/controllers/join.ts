@@ -112,11 +112,13 @@ export async function joinCluster(federation: KubeClient, name: string, member: 
 export async function unjoinCluster(federation: KubeClient, name: string, opts: { cleanup?: boolean } = {}): Promise<string[]> {
   const deleted: string[] = [];
   const cluster = await federation.tryGet<ClusterObject>(CLUSTER_API_VERSION, 'Cluster', undefined, name);
-  if (!cluster) throw new KitfedError(`clusters.federation.kitfed.io "${name}" not found`, 404, 'NotFound');
-  const secretName = cluster.spec?.secretRef?.name ?? credentialSecretName(name);
-  const secret = await federation.tryGet(  'v1', 'Secret', FEDERATION_NAMESPACE, secretName);
-  // The Cluster goes first so the controllers stop writing to the member.
-  await federation.delete(CLUSTER_API_VERSION, 'Cluster', undefined, name);
+  const secretName = cluster?.spec?.secretRef?.name ?? credentialSecretName(name);
+  const secret = await federation.tryGet('v1', 'Secret', FEDERATION_NAMESPACE, secretName);
+  // Without the Cluster but with its credentials, an interrupted unjoin is being finished.
+  if (!cluster && !secret) throw new KitfedError(`clusters.federation.kitfed.io "${name}" not found`, 404, 'NotFound');
+  // The Cluster goes first so the controllers stop writing to the member; the credentials go
+  // last, so a failed cleanup (member unreachable) can be retried with the same command.
+  if (cluster) await federation.delete(CLUSTER_API_VERSION, 'Cluster', undefined, name);
   if (opts.cleanup) {
     const kc = (secret?.data as Record<string, string> | undefined)?.kubeconfig;
     if (!kc) throw new KitfedError(`cluster ${name} has no stored credentials; nothing cleaned up`, 400, 'BadRequest');
