@@ -41,22 +41,62 @@ export class WatchCache {
     private readonly size = 20_000,
   ) {}
 
+  private closed = false;
+
   async start(): Promise<void> {
     const rev = await this.store.revision();
     this.seen = rev;
     this.oldest = rev;
+    await this.watchStore(rev);
+  }
+
+  private async watchStore(since: number): Promise<void> {
     this.stop = await this.store.watch('/registry/', {
-      sinceRevision: rev,
+      sinceRevision: since,
       onEvent: (e) => this.push(e),
-      onError: (err) => {
-        this.failed = err;
-        log.error({ err: err.message }, 'store watch failed; clients must re-list');
-        for (const s of [...this.subs]) s.onEvent({ type: 'DELETED', key: '\u0000error', revision: -1, object: { apiVersion: 'v1', kind: 'Status', metadata: {} } });
-      },
+      onError: (err) => this.recover(err),
     });
   }
 
+  /**
+   * The store watch ended (e.g. etcd compacted past it): client watches get an ERROR (410) and
+   * re-list, new ones are refused until the cache watches the store again, which it retries
+   * with backoff, from where it stopped if the store still has that history, else from now.
+   */
+  private recover(err: StoreError): void {
+    if (this.closed || this.failed) return;
+    this.failed = err;
+    log.error({ err: err.message }, 'store watch failed; clients must re-list; re-watching');
+    for (const s of [...this.subs]) s.onEvent({ type: 'DELETED', key: '\u0000error', revision: -1, object: { apiVersion: 'v1', kind: 'Status', metadata: {} } });
+    const retry = (delay: number) => {
+      setTimeout(() => {
+        if (this.closed) return;
+        void (async () => {
+          try {
+            try {
+              await this.watchStore(this.seen);
+            } catch (e) {
+              if (!(e instanceof StoreError && e.code === 'Compacted')) throw e;
+              const rev = await this.store.revision();
+              this.events.length = 0;
+              this.seen = rev;
+              this.oldest = rev;
+              await this.watchStore(rev);
+            }
+            this.failed = undefined;
+            log.info({ revision: this.seen }, 'watching the store again');
+          } catch (e) {
+            log.warn({ err: (e as Error).message }, 're-watching the store failed; retrying');
+            retry(Math.min(delay * 2, 5000));
+          }
+        })();
+      }, delay).unref();
+    };
+    retry(200);
+  }
+
   close(): void {
+    this.closed = true;
     this.stop?.();
     this.subs.clear();
   }
