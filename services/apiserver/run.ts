@@ -24,6 +24,10 @@ export interface FederationApiServerOptions {
   tokenAuthFile?: string;
   /** EncryptionConfiguration file (otherwise `<dataDir>/encryption-config.yaml`, created with a fresh AES-GCM key). */
   encryptionProviderConfig?: string;
+  /** etcd over TLS (`etcds://`): CA, client certificate and key files (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile). */
+  etcdCafile?: string;
+  etcdCertfile?: string;
+  etcdKeyfile?: string;
   /** Plain HTTP without authentication (loopback development only). */
   insecure?: boolean;
   kubeconfigOut?: string;
@@ -79,7 +83,8 @@ export async function startFederationApiServer(opts: FederationApiServerOptions)
   const dataDir = resolve(opts.dataDir ?? '.kitfed');
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const encryptionConfigFile = await ensureEncryptionConfig(opts.encryptionProviderConfig ?? join(dataDir, 'encryption-config.yaml'));
-  const store = await openStore(opts.storage ?? `sqlite://${join(dataDir, 'federation.db')}`, { baseDir: dataDir, encryptionConfigFile });
+  const etcdTls = opts.etcdCafile ? { caFile: opts.etcdCafile, ...(opts.etcdCertfile ? { certFile: opts.etcdCertfile } : {}), ...(opts.etcdKeyfile ? { keyFile: opts.etcdKeyfile } : {}) } : undefined;
+  const store = await openStore(opts.storage ?? `sqlite://${join(dataDir, 'federation.db')}`, { baseDir: dataDir, encryptionConfigFile, ...(etcdTls ? { etcdTls } : {}) });
   const context = opts.contextName ?? 'federation';
   const common = { store, host, port, admission: federationAdmission() };
   if (opts.insecure) {
