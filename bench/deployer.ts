@@ -120,10 +120,11 @@ async function main(): Promise<void> {
   try {
     const dirs = { kubectl: path.join(tmp, 'kubectl'), kitfed: path.join(tmp, 'kitfed'), cli: path.join(tmp, 'cli') };
     const kc = { kubectl: path.join(tmp, 'kubectl.kubeconfig'), kitfed: path.join(tmp, 'kitfed.kubeconfig'), cli: path.join(tmp, 'cli.kubeconfig') };
+    // The render output exists before any deploy starts (as in the pipeline): written up front.
+    for (const key of Object.keys(dirs) as Array<keyof typeof dirs>) await writeTree(dirs[key], Array.from({ length: CLUSTERS }, (_, j) => `${key}-${pad(j)}`));
     const setup = async (key: keyof typeof dirs): Promise<Child> => {
       const c = await sandbox(key);
       clusters.push(c);
-      await writeTree(dirs[key], c.names);
       await writeFile(kc[key], c.kubeconfig);
       return c;
     };
