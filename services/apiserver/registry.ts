@@ -129,10 +129,21 @@ export class Registry {
     this.cache = new WatchCache(store, (value, revision) => this.decode(value, revision), options.watchCacheSize);
   }
 
+  /** Namespaces as the watch cache last saw them: admission reads them here, not from the store. */
+  private readonly namespaces = new Map<string, KubeObject>();
+
   async start(): Promise<void> {
     await this.cache.start();
     const ns = this.catalog.byKind('', 'v1', 'Namespace');
     if (ns) {
+      const list = await this.list(ns, undefined);
+      for (const o of list.items) this.namespaces.set(o.metadata.name!, o);
+      const prefix = keyPrefix(ns);
+      this.cache.subscribe(prefix, Number(list.metadata.resourceVersion), (e) => {
+        if (e.revision < 0 || !e.key.startsWith(prefix)) return;
+        if (e.type === 'DELETED') this.namespaces.delete(e.object.metadata.name!);
+        else this.namespaces.set(e.object.metadata.name!, e.object);
+      });
       for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
         try {
           await this.create(ns, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -380,7 +391,9 @@ export class Registry {
     if (!t.namespaced || !namespace) return;
     const nsType = this.catalog.byKind('', 'v1', 'Namespace');
     if (!nsType) return;
-    const ns = await this.tryGet(nsType, undefined, namespace);
+    // The cache answers without a storage round trip; a namespace it has not seen yet (another
+    // API server on the same etcd created it a moment ago) is read from the store.
+    const ns = this.namespaces.get(namespace) ?? (await this.tryGet(nsType, undefined, namespace));
     if (!ns) throw errors.notFound({ group: '', plural: 'namespaces', name: namespace });
     if (ns.metadata.deletionTimestamp) {
       throw new KitfedError(`${t.kind.toLowerCase()}s "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`.replace('"" ', ''), 403, 'Forbidden', {
