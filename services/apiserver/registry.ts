@@ -585,7 +585,7 @@ export class Registry {
     if (!opts.fieldManager) throw errors.badRequest('PATCH with application/apply-patch+yaml requires the fieldManager query parameter');
     let parsed: unknown;
     try {
-      parsed = YAML.parse(body);
+      parsed = parseYamlOrJson(body);
     } catch (err) {
       throw errors.badRequest(`error decoding YAML: ${(err as Error).message}`);
     }
@@ -715,6 +715,19 @@ function namespaceFinalizers(ns: KubeObject): string[] {
   return isObject(spec) && Array.isArray(spec.finalizers) ? (spec.finalizers as string[]) : [];
 }
 
+/** YAML that is JSON (what most apply clients send) takes the fast JSON parser. */
+function parseYamlOrJson(body: string): unknown {
+  const first = body.trimStart()[0];
+  if (first === '{' || first === '[') {
+    try {
+      return JSON.parse(body);
+    } catch {
+      // flow-style YAML that is not JSON: fall through
+    }
+  }
+  return YAML.parse(body);
+}
+
 function randomSuffix(): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   let s = '';
@@ -724,7 +737,7 @@ function randomSuffix(): string {
 
 function parsePatchBody(type: PatchType, body: string): unknown {
   try {
-    return type === 'apply' ? YAML.parse(body) : JSON.parse(body);
+    return type === 'apply' ? parseYamlOrJson(body) : JSON.parse(body);
   } catch (err) {
     throw errors.badRequest(`error decoding patch: ${(err as Error).message}`);
   }
