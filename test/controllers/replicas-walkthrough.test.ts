@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 /**
  * End to end: the federation API server, sandbox member clusters joined with the join helper,
  * the controller manager with the replica scheduler, and the real kubectl. The seed
@@ -21,7 +22,7 @@ import { recordedPlan } from '../../services/controllers/replicas/index.js';
 import '../../services/controllers/replicas/register.js';
 import { plan, parsePreferences } from '../../services/planner/index.js';
 
-const SEED = '/work/shared/data/seed-walkthrough';
+const SEED = fileURLToPath(new URL('../fixtures/seed-walkthrough', import.meta.url));
 const SEED_CLUSTERS = ['gce-asia-east1-a', 'gce-asia-east1-b', 'gce-asia-east1-c', 'gce-europe-west1-b', 'gce-europe-west1-c', 'gce-europe-west1-d', 'gce-us-central1-a', 'gce-us-central1-b', 'gce-us-central1-c'];
 
 interface Kubectl {

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { parse } from 'yaml';
@@ -15,7 +16,7 @@ import {
   type DecideInput,
 } from '../../services/controllers/replicas/index.js';
 
-const SEED = '/work/shared/data/seed-walkthrough';
+const SEED = fileURLToPath(new URL('../fixtures/seed-walkthrough', import.meta.url));
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 const ago = (s: number): string => new Date(NOW - s * 1000).toISOString();
 const CLUSTERS = ['gce-asia-east1-a', 'gce-asia-east1-b', 'gce-asia-east1-c', 'gce-europe-west1-b', 'gce-europe-west1-c', 'gce-europe-west1-d', 'gce-us-central1-a', 'gce-us-central1-b', 'gce-us-central1-c'];

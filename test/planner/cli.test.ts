@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const VECTORS = readFileSync(new URL('../../../shared/data/planner-vectors.json', import.meta.url), 'utf8');
+const VECTORS = readFileSync(new URL('../fixtures/planner-vectors.json', import.meta.url), 'utf8');
 
 /** Runs `kitfed plan` as a real child process with `stdin` as input. */
 function kitfedPlan(stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {

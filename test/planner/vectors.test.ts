@@ -10,7 +10,7 @@ interface Vector extends PlanInput {
   expectedOverflow: Record<string, number>;
 }
 
-const vectors = JSON.parse(readFileSync(new URL('../../../shared/data/planner-vectors.json', import.meta.url), 'utf8')) as Vector[];
+const vectors = JSON.parse(readFileSync(new URL('../fixtures/planner-vectors.json', import.meta.url), 'utf8')) as Vector[];
 
 test('the public vector file holds the 40 upstream cases', (t) => {
   t.is(vectors.length, 40);
