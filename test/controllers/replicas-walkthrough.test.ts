@@ -357,8 +357,13 @@ test.serial('cascade delete while a member is offline: the federated object goes
   await eventually(t, 'copies in available members deleted', async () => Object.keys(await memberReplicas(env, up, 'ReplicaSet', 'nginx')).length === 0);
   await env.sandbox.cluster(down).start();
   await eventually(t, 'copy in the returning member deleted', async () => Object.keys(await memberReplicas(env, [down], 'ReplicaSet', 'nginx')).length === 0);
-  const events = await env.kubectl(['--context=federation', 'get', 'events', '-o', 'json']);
-  const reasons = (JSON.parse(events.stdout) as { items: Array<{ reason: string }> }).items.map((e) => e.reason);
-  t.true(reasons.includes('CleanupDeferred'));
-  t.true(reasons.includes('DeferredCleanupDone'));
+  // The event is recorded right after the deletion it reports: wait for it rather than race it.
+  let reasons: string[] = [];
+  await eventually(t, 'cleanup events recorded', async () => {
+    const events = await env.kubectl(['--context=federation', 'get', 'events', '-o', 'json']);
+    reasons = (JSON.parse(events.stdout) as { items: Array<{ reason: string }> }).items.map((e) => e.reason);
+    return reasons.includes('CleanupDeferred') && reasons.includes('DeferredCleanupDone');
+  });
+  t.true(reasons.includes('CleanupDeferred'), reasons.join(','));
+  t.true(reasons.includes('DeferredCleanupDone'), reasons.join(','));
 });
