@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleGit } from 'simple-git';
 import YAML from 'yaml';
@@ -55,9 +55,15 @@ export interface Embedded {
   stop(): Promise<void>;
 }
 
-/** The repository root: templates/ and clusters/ of the example manifests repo live there. */
+/** The repository root (templates/ and clusters/ of the example manifests repo), from source or from dist/. */
 export function repoRoot(): string {
-  return resolve(fileURLToPath(new URL('../..', import.meta.url)));
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!(existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'templates')))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the kitfed repository root (package.json and templates/) above the CLI');
+    dir = parent;
+  }
+  return dir;
 }
 
 function clusterSpecs(n: number, portBase: number): SandboxClusterSpec[] {
