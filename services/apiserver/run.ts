@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { createLogger } from '../core/log.js';
+import { runUntilSignal } from '../core/process.js';
 import { federationAdmission } from './federation-admission.js';
 import { ensurePki, ensureTokenFile, makeAuthenticator } from './security.js';
 import { startApiServer, type ApiServer } from './server.js';
@@ -107,14 +108,5 @@ export async function runApiServer(opts: FederationApiServerOptions): Promise<vo
     await writeFile(opts.kubeconfigOut, kubeconfig, { mode: 0o600 });
     log.info({ file: opts.kubeconfigOut }, 'kubeconfig written');
   }
-  await new Promise<void>((done) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      log.info('shutting down: draining in-flight requests');
-      void server.close().then(done);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await runUntilSignal(() => server.close(), log, 'shutting down: draining in-flight requests');
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { createLogger } from '../core/log.js';
+import { runUntilSignal } from '../core/process.js';
 import { startControllers } from './index.js';
 
 const log = createLogger('controller-manager');
@@ -64,17 +65,8 @@ export async function runControllers(opts: RunControllersOptions): Promise<void>
     log.info({ metrics: typeof addr === 'object' && addr ? `http://${host}:${addr.port}/metrics` : opts.metricsListen }, 'metrics listening');
   }
   log.info({ identity: running.identity, leaderElect: opts.leaderElect }, 'controller manager running');
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      log.info('shutting down');
-      void running
-        .stop()
-        .then(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())))
-        .then(resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await runUntilSignal(async () => {
+    await running.stop();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  }, log);
 }

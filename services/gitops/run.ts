@@ -1,5 +1,6 @@
 /** `kitfed webhooks`: runs the webhook service until SIGINT/SIGTERM, then drains and stops. */
 import { createLogger } from '../core/log.js';
+import { runUntilSignal } from '../core/process.js';
 import { loadConfig } from './config.js';
 import { loadDeployStep } from './deploy-step.js';
 import { startWebhookService } from './webhook-service.js';
@@ -21,15 +22,5 @@ export async function runWebhooks(opts: { config: string }): Promise<void> {
       `  data:   ${config.dataDir}\n`,
   );
   log.info({ url: service.url, ...w, dataDir: config.dataDir }, 'Webhook service started');
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'Stopping: finishing image bumps and the runs in flight');
-      service.close().then(resolve, (err: unknown) => {
-        log.error({ err: (err as Error).message }, 'Shutdown failed');
-        resolve();
-      });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  await runUntilSignal(() => service.close(), log, 'Stopping: finishing image bumps and the runs in flight');
 }

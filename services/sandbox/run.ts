@@ -1,6 +1,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createLogger } from '../core/log.js';
+import { runUntilSignal } from '../core/process.js';
 import { startSandbox, type SandboxClusterSpec } from './sandbox.js';
 
 const log = createLogger('sandbox');
@@ -57,16 +58,7 @@ export async function runSandbox(opts: RunSandboxOptions): Promise<void> {
   for (const c of sandbox.clusters) process.stdout.write(`cluster ${c.name} ${c.url} region=${c.region} zones=${c.zones.join(',')}\n`);
   process.stdout.write(`admin ${sandbox.adminUrl ?? ''}\nkubeconfig ${opts.kubeconfigOut}\n`);
   log.info({ clusters: sandbox.clusters.length, admin: sandbox.adminUrl, kubeconfig: opts.kubeconfigOut }, 'sandbox running');
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      log.info('shutting down');
-      void sandbox.close().then(resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await runUntilSignal(() => sandbox.close(), log);
 }
 
 /** `kitfed sandbox fault`: posts an action to a running sandbox's admin endpoint. */

@@ -33,15 +33,11 @@ export function register(program: Command): void {
       const { startEmbedded, summary } = await import('../embedded.js');
       const embedded = await startEmbedded(opts);
       process.stdout.write(`${summary(embedded)}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          process.stdout.write('stopping…\n');
-          void embedded.stop().then(resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      const { runUntilSignal } = await import('../../core/process.js');
+      const { createLogger } = await import('../../core/log.js');
+      await runUntilSignal(async () => {
+        process.stdout.write('stopping…\n');
+        await embedded.stop();
+      }, createLogger('up'));
     });
 }
