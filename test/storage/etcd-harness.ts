@@ -6,9 +6,9 @@
  *   t.teardown(() => etcd.stop());
  *   const cluster = await startEtcdCluster(3); // members[i].kill() / .start()
  *
- * When the `etcd` binary is missing, `etcdBinary` is undefined (and `etcdTest` from
- * `./etcd-test.js` skips with a warning), except under CI (the `CI` env is set), where
- * importing this module throws so the suite fails loudly instead of silently skipping.
+ * When the `etcd` binary is missing, `etcdBinary` is undefined and every `etcdTest` from
+ * `./etcd-test.js` fails saying how to install it; under CI (the `CI` env is set) importing
+ * this module throws, so the suite fails loudly instead of silently skipping.
  * This module does not import ava, so benchmarks can use it too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -32,7 +32,7 @@ export const etcdBinary = findEtcd();
 if (!etcdBinary && process.env.CI) {
   throw new Error('etcd is not installed but CI is set: etcd tests must not skip (apt-get install -y etcd-server)');
 }
-if (!etcdBinary) console.warn('etcd-harness: etcd not found, etcd tests are SKIPPED (install etcd-server)');
+if (!etcdBinary) console.warn('etcd-harness: etcd not found: the etcd tests will fail (install etcd-server)');
 
 export interface EtcdMember {
   readonly name: string;
