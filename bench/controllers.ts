@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import PQueue from 'p-queue';
-import YAML from 'yaml';
+import { buildKubeconfig } from '../services/core/kubeconfig.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,7 +39,7 @@ if (values.role === 'watch') {
   const urls = JSON.parse(values.host ?? '[]') as string[];
   const seen = new Map<string, number>();
   for (const url of urls) {
-    const c = await KubeClient.fromKubeconfig({ text: JSON.stringify({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'm', cluster: { server: url } }], users: [{ name: 'u', user: {} }], contexts: [{ name: 'm', context: { cluster: 'm', user: 'u' } }], 'current-context': 'm' }) });
+    const c = await KubeClient.fromKubeconfig({ text: buildKubeconfig([{ name: 'm', server: url }]) });
     await c.watch('v1', 'Secret', 'bench', { timeoutSeconds: 3600 }, (type, obj) => {
       if (type !== 'ADDED') return;
       const name = obj.metadata.name!;
@@ -100,17 +100,7 @@ async function setUp(n: number) {
   const dir = await mkdtemp(join(tmpdir(), 'kitfed-bench-'));
   const names = host.members.map((_, i) => `c${i + 1}`);
   const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(
-    kubeconfig,
-    YAML.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'federation', cluster: { server: host.federation } }, ...names.map((name, i) => ({ name, cluster: { server: host.members[i] } }))],
-      users: [{ name: 'u', user: {} }],
-      contexts: ['federation', ...names].map((name) => ({ name, context: { cluster: name, user: 'u' } })),
-      'current-context': 'federation',
-    }),
-  );
+  await writeFile(kubeconfig, buildKubeconfig([{ name: 'federation', server: host.federation }, ...names.map((name, i) => ({ name, server: host.members[i]! }))]));
   const fed = await KubeClient.fromKubeconfig({ file: kubeconfig }, 'federation', { maxSockets: 64 });
   await fed.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
   for (const name of names) await joinCluster(fed, name, { file: kubeconfig, context: name }, {});

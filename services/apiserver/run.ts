@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
+import { buildKubeconfig } from '../core/kubeconfig.js';
 import { createLogger } from '../core/log.js';
 import { runUntilSignal } from '../core/process.js';
 import { federationAdmission } from './federation-admission.js';
@@ -52,14 +53,7 @@ export function parseListen(listen: string): { host: string; port: number } {
 
 /** A kubeconfig with one context pointing at `server` (optionally with CA data and a bearer token). */
 export function kubeconfigFor(server: string, context: string, auth: { caCert?: string; token?: string } = {}): string {
-  return YAML.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: context, cluster: { server, ...(auth.caCert ? { 'certificate-authority-data': Buffer.from(auth.caCert).toString('base64') } : {}) } }],
-    users: [{ name: context, user: auth.token ? { token: auth.token } : {} }],
-    contexts: [{ name: context, context: { cluster: context, user: context } }],
-    'current-context': context,
-  });
+  return buildKubeconfig([{ name: context, server, ...auth }]);
 }
 
 async function ensureEncryptionConfig(path: string): Promise<string> {

@@ -11,6 +11,7 @@ import { openStore } from '../apiserver/storage/open.js';
 import { startControllers, type RunningControllers } from '../controllers/index.js';
 import { joinCluster } from '../controllers/join.js';
 import { KubeClient } from '../core/kube-client.js';
+import { mergeKubeconfigs } from '../core/kubeconfig.js';
 import { createLogger } from '../core/log.js';
 import { loadConfig } from '../gitops/config.js';
 import { loadDeployStep } from '../gitops/deploy-step.js';
@@ -70,19 +71,6 @@ function clusterSpecs(n: number, portBase: number): SandboxClusterSpec[] {
   return Array.from({ length: n }, (_, i) => {
     const base = DEFAULT_CLUSTERS[i] ?? { name: `cluster-${i + 1}`, region: `region-${i + 1}` };
     return { name: base.name, region: base.region, zones: [`${base.region}-a`, `${base.region}-b`], ...(portBase ? { port: portBase + 1 + i } : {}) };
-  });
-}
-
-/** Merges kubeconfigs (first one's current-context wins). */
-export function mergeKubeconfigs(texts: string[]): string {
-  const docs = texts.map((t) => YAML.parse(t) as { clusters: unknown[]; users: unknown[]; contexts: unknown[]; 'current-context'?: string });
-  return YAML.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: docs.flatMap((d) => d.clusters),
-    users: docs.flatMap((d) => d.users),
-    contexts: docs.flatMap((d) => d.contexts),
-    'current-context': docs[0]?.['current-context'],
   });
 }
 

@@ -1,4 +1,4 @@
-import YAML from 'yaml';
+import { buildKubeconfig } from '../core/kubeconfig.js';
 import { createLogger } from '../core/log.js';
 import { SandboxCluster } from './cluster.js';
 import type { SimulatorConfig } from './context.js';
@@ -121,14 +121,7 @@ function configFor(opts: SandboxOptions, s: SandboxClusterSpec, index: number): 
 }
 
 export function kubeconfigFor(clusters: Array<{ name: string; url: string; caCert?: string; token?: string }>): string {
-  return YAML.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: clusters.map((c) => ({ name: c.name, cluster: { server: c.url, ...(c.caCert ? { 'certificate-authority-data': Buffer.from(c.caCert).toString('base64') } : {}) } })),
-    users: clusters.map((c) => ({ name: c.name, user: c.token ? { token: c.token } : {} })),
-    contexts: clusters.map((c) => ({ name: c.name, context: { cluster: c.name, user: c.name } })),
-    'current-context': clusters[0]?.name ?? '',
-  });
+  return buildKubeconfig(clusters.map(({ url, ...c }) => ({ ...c, server: url })));
 }
 
 /** Starts N simulated member clusters in this process. */

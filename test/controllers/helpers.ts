@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import YAML from 'yaml';
+import { buildKubeconfig } from '../../services/core/kubeconfig.js';
 import { startApiServer, type ApiServer } from '../../services/apiserver/server.js';
 import { federationAdmission } from '../../services/apiserver/federation-admission.js';
 import { KubeClient } from '../../services/core/kube-client.js';
@@ -33,14 +33,7 @@ export interface Federation {
 }
 
 function kubeconfigOf(entries: Array<{ name: string; url: string }>): string {
-  return YAML.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: entries.map((e) => ({ name: e.name, cluster: { server: e.url } })),
-    users: [{ name: 'u', user: {} }],
-    contexts: entries.map((e) => ({ name: e.name, context: { cluster: e.name, user: 'u' } })),
-    'current-context': 'federation',
-  });
+  return buildKubeconfig(entries.map((e) => ({ name: e.name, server: e.url })), 'federation');
 }
 
 /** A federation API server and `n` member API servers (plain kitfed API servers) on loopback. */

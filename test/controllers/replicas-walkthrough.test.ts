@@ -21,6 +21,7 @@ import { recordedPlan } from '../../services/controllers/replicas/index.js';
 // The controller manager runs the scheduler through the registry (services/controllers/registry.ts).
 import '../../services/controllers/replicas/register.js';
 import { plan, parsePreferences } from '../../services/planner/index.js';
+import { buildKubeconfig, mergeKubeconfigs } from '../../services/core/kubeconfig.js';
 
 const SEED = fileURLToPath(new URL('../fixtures/seed-walkthrough', import.meta.url));
 const SEED_CLUSTERS = ['gce-asia-east1-a', 'gce-asia-east1-b', 'gce-asia-east1-c', 'gce-europe-west1-b', 'gce-europe-west1-c', 'gce-europe-west1-d', 'gce-us-central1-a', 'gce-us-central1-b', 'gce-us-central1-c'];
@@ -68,19 +69,8 @@ async function startEnv(t: ExecutionContext, clusters: Array<{ name: string; cap
   const membersText = sandbox.kubeconfig();
   await writeFile(membersFile, membersText);
   // One kubeconfig for kubectl: the federation context plus every member's.
-  const members = YAML.parse(membersText) as { clusters: unknown[]; users: unknown[]; contexts: unknown[] };
   const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(
-    kubeconfig,
-    YAML.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'federation', cluster: { server: server.url } }, ...members.clusters],
-      users: [{ name: 'federation', user: {} }, ...members.users],
-      contexts: [{ name: 'federation', context: { cluster: 'federation', user: 'federation' } }, ...members.contexts],
-      'current-context': 'federation',
-    }),
-  );
+  await writeFile(kubeconfig, mergeKubeconfigs([buildKubeconfig([{ name: 'federation', server: server.url }]), membersText]));
   const fed = await KubeClient.fromKubeconfig({ file: kubeconfig }, 'federation');
   const memberClients = new Map<string, KubeClient>();
   for (const c of clusters) await joinCluster(fed, c.name, { file: membersFile, context: c.name }, { region: regionOf(c.name) });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { startApiServer, type ApiServer } from '../../services/apiserver/server.js';
 import type { KubeObject } from '../../services/core/kube.js';
+import { buildKubeconfig } from '../../services/core/kubeconfig.js';
 
 export interface Cluster {
   name: string;
@@ -27,14 +28,7 @@ export interface Fixture {
 }
 
 export function kubeconfigText(clusters: Array<{ name: string; url: string; namespace?: string }>): string {
-  return YAML.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: clusters.map((c) => ({ name: c.name, cluster: { server: c.url } })),
-    users: [{ name: 'u', user: {} }],
-    contexts: clusters.map((c) => ({ name: c.name, context: { cluster: c.name, user: 'u', ...(c.namespace ? { namespace: c.namespace } : {}) } })),
-    'current-context': clusters[0]?.name ?? '',
-  });
+  return buildKubeconfig(clusters.map(({ url, ...c }) => ({ ...c, server: url })));
 }
 
 const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'CREATE', 'UPDATE', 'APPLY']);

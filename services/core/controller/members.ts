@@ -4,6 +4,7 @@ import { createLogger } from '../log.js';
 import { errors, messageOf } from '../errors.js';
 import type { KubeObject } from '../kube.js';
 import { KubeClient } from '../kube-client.js';
+import { buildKubeconfig } from '../kubeconfig.js';
 import { Informer } from './informer.js';
 import { ControllerMetrics } from './metrics.js';
 
@@ -248,13 +249,6 @@ async function buildClient(server: string | undefined, secret: KubeObject | unde
   if (!server) throw new Error('the Cluster has no spec.serverAddressByClientCIDRs[0].serverAddress and no credentials');
   const token = decode('token');
   const ca = decode('ca.crt');
-  const text = JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'member', cluster: { server, ...(ca ? { 'certificate-authority-data': Buffer.from(ca).toString('base64') } : {}) } }],
-    users: [{ name: 'member', user: token ? { token } : {} }],
-    contexts: [{ name: 'member', context: { cluster: 'member', user: 'member' } }],
-    'current-context': 'member',
-  });
+  const text = buildKubeconfig([{ name: 'member', server, ...(ca ? { caCert: ca } : {}), ...(token ? { token } : {}) }]);
   return KubeClient.fromKubeconfig({ text }, undefined, { timeoutMs: 10_000 });
 }
