@@ -8,7 +8,8 @@ import { isObject, type KubeObject } from '../core/kube.js';
 
 type Obj = Record<string, unknown>;
 
-function obj(parent: Obj, key: string): Obj {
+/** `parent[key]` as an object, created empty when absent (defaulters fill nested fields). */
+export function obj(parent: Obj, key: string): Obj {
   const v = parent[key];
   if (isObject(v)) return v;
   const created: Obj = {};

@@ -1,5 +1,5 @@
-import { isObject, type KubeObject } from '../core/kube.js';
-import { defaultPodSpec } from '../apiserver/defaults.js';
+import type { KubeObject } from '../core/kube.js';
+import { defaultPodSpec, obj } from '../apiserver/defaults.js';
 import type { AdmissionPlugin } from '../apiserver/registry.js';
 
 /**
@@ -9,13 +9,7 @@ import type { AdmissionPlugin } from '../apiserver/registry.js';
 
 type Obj = Record<string, unknown>;
 
-function child(parent: Obj, key: string): Obj {
-  const v = parent[key];
-  if (isObject(v)) return v;
-  const created: Obj = {};
-  parent[key] = created;
-  return created;
-}
+const child = obj;
 
 function defaultFullPodSpec(spec: Obj): void {
   defaultPodSpec(spec);
