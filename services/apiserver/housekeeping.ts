@@ -35,15 +35,17 @@ export class Housekeeper {
 
   async start(): Promise<void> {
     const rev = this.registry.cache.revision;
+    const deleting: Array<{ t: ResourceType; o: KubeObject }> = [];
     for (const t of this.registry.catalog.all) {
       const list = await this.registry.list(t, undefined);
-      for (const o of list.items) this.index(`${t.group}/${t.plural}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, t, o);
+      for (const o of list.items) {
+        this.index(`${t.group}/${t.plural}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, t, o);
+        if (o.metadata.deletionTimestamp) deleting.push({ t, o });
+      }
     }
     this.stopWatch = this.registry.cache.subscribe('/registry/', rev, (e) => this.onEvent(e));
-    for (const t of this.registry.catalog.all) {
-      const list = await this.registry.list(t, undefined);
-      for (const o of list.items) if (o.metadata.deletionTimestamp) this.schedule(t, o);
-    }
+    // Deletions in progress when the server stopped are resumed (their later changes arrive as events).
+    for (const { t, o } of deleting) this.schedule(t, o);
   }
 
   stop(): void {
