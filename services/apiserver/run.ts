@@ -102,5 +102,5 @@ export async function runApiServer(opts: FederationApiServerOptions): Promise<vo
     await writeFile(opts.kubeconfigOut, kubeconfig, { mode: 0o600 });
     log.info({ file: opts.kubeconfigOut }, 'kubeconfig written');
   }
-  await runUntilSignal(() => server.close(), log, 'shutting down: draining in-flight requests');
+  await runUntilSignal(() => server.close(), log, { message: 'shutting down: draining in-flight requests' });
 }

@@ -107,13 +107,19 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   const portBase = options.portBase ?? 6443;
   const n = options.clusters ?? 3;
   await mkdir(join(dataDir, 'secrets'), { recursive: true, mode: 0o700 });
-  const stops: Array<() => Promise<void>> = [];
+  const stops: Array<[part: string, stop: () => Promise<void>]> = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'stop failed'));
+    for (const [part, stop] of stops.reverse()) {
+      const started = Date.now();
+      await stop().then(
+        () => log.info({ part, ms: Date.now() - started }, 'stopped'),
+        (err: unknown) => log.warn({ part, err: (err as Error).message }, 'stop failed'),
+      );
+    }
   };
   try {
     const fed = await startFederationApiServer({ listen: `127.0.0.1:${portBase}`, dataDir });
-    stops.push(() => fed.server.close());
+    stops.push(['federation API server', () => fed.server.close()]);
     // Members keep their state in the data dir too, so a restart resumes them as they were.
     await mkdir(join(dataDir, 'members'), { recursive: true });
     const sandbox = await startSandbox({
@@ -122,17 +128,17 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       adminPort: portBase ? portBase + 91 : 0,
       store: (name) => openStore(`sqlite://${join(dataDir, 'members', `${name}.db`)}`, { sqlite: { synchronous: 'NORMAL' } }),
     });
-    stops.push(() => sandbox.close());
+    stops.push(['sandbox clusters', () => sandbox.close()]);
     const kubeconfig = join(dataDir, 'kubeconfig');
     await writeFile(kubeconfig, mergeKubeconfigs([fed.kubeconfig, sandbox.kubeconfig()]), { mode: 0o600 });
     const membersKubeconfig = join(dataDir, 'members.kubeconfig');
     await writeFile(membersKubeconfig, sandbox.kubeconfig(), { mode: 0o600 });
 
     const federation = await KubeClient.fromKubeconfig({ file: kubeconfig }, 'federation', { timeoutMs: 15_000, maxSockets: 64 });
-    stops.push(async () => federation.close());
+    stops.push(['federation client', async () => federation.close()]);
     for (const c of sandbox.clusters) await joinCluster(federation, c.name, { file: kubeconfig, context: c.name }, { 'kitfed.io/region': DEFAULT_CLUSTERS.find((d) => d.name === c.name)?.region ?? '' });
     const controllers = await startControllers({ federation, leaderElect: false, clusterMonitorPeriodMs: options.clusterMonitorPeriodMs ?? 2000 });
-    stops.push(() => controllers.stop());
+    stops.push(['controllers', () => controllers.stop()]);
 
     const manifestsRepo = await ensureManifestsRepo(dataDir);
     const webhooksConfig = join(dataDir, 'webhooks.yaml');
@@ -152,7 +158,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     const config = loadConfig(webhooksConfig);
     const deploy = await loadDeployStep(config.deploy, log, config.timeouts.deployMs);
     const webhooks = await startWebhookService({ config, log: createLogger('webhooks'), ...(deploy ? { deploy } : {}) });
-    stops.push(() => webhooks.close());
+    stops.push(['webhooks', () => webhooks.close()]);
     if (!portBase) {
       // Free ports: record the real webhook address so `kitfed simulate --config` finds it.
       const actual = YAML.parse(await readFile(webhooksConfig, 'utf8')) as Record<string, unknown>;

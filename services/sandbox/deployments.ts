@@ -234,10 +234,11 @@ function armDeadline(ctx: SimContext, d: KubeObject, timers: Map<string, NodeJS.
   if (!cond || cond.status !== 'True' || cond.reason === 'NewReplicaSetAvailable' || typeof deadline !== 'number') return;
   const since = Date.parse(cond.lastUpdateTime ?? '') || Date.now();
   const ms = Math.max(10, since + deadline * 1000 - Date.now() + 5);
-  timers.set(key, ctx.queue.after(ms, `Deployment:${key}`, async () => {
+  const timer = ctx.queue.after(ms, `Deployment:${key}`, async () => {
     timers.delete(key);
     ctx.enqueue('Deployment', key);
-  }));
+  });
+  if (timer) timers.set(key, timer);
 }
 
 export async function syncDeployment(ctx: SimContext, d: KubeObject, timers: Map<string, NodeJS.Timeout>): Promise<void> {

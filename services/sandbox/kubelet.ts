@@ -88,7 +88,7 @@ export class Kubelet {
       const cur = this.ctx.cache.get('Pod', key);
       if (cur && cur.metadata.uid === pod.metadata.uid) await this.advance(cur);
     });
-    this.timers.set(key, timer);
+    if (timer) this.timers.set(key, timer);
   }
 
   private async writeStatus(pod: KubeObject, fn: (status: Obj) => void): Promise<void> {

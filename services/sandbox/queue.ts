@@ -28,8 +28,13 @@ export class WorkQueue {
     }
   }
 
-  /** Runs `task` under `key` after `ms` (timers are the only clock the simulator has). */
-  after(ms: number, key: string, task: Task): NodeJS.Timeout {
+  /**
+   * Runs `task` under `key` after `ms` (timers are the only clock the simulator has). A stopped
+   * queue arms nothing: a task still finishing during `stop()` must not leave a timer behind
+   * (a Deployment's 600 s progress deadline kept `kitfed up` alive for 10 minutes after Ctrl-C).
+   */
+  after(ms: number, key: string, task: Task): NodeJS.Timeout | undefined {
+    if (this.stopped) return undefined;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.add(key, task);

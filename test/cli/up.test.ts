@@ -10,21 +10,23 @@ const CLI = ['--import', 'tsx', 'services/cli/kitfed.ts'];
 interface Up {
   child: ChildProcess;
   output: () => string;
+  logs: () => string;
   exited: Promise<number | null>;
 }
 
 async function up(dataDir: string): Promise<Up> {
   const child = spawn(process.execPath, [...CLI, 'up', '--data-dir', dataDir, '--port-base', '0', '--ready-delay', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let logs = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', () => undefined);
+  child.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   for (let i = 0; i < 600 && !out.includes('kitfed is up'); i++) {
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   if (!out.includes('kitfed is up')) throw new Error(`kitfed up did not come up: ${out}`);
-  return { child, output: () => out, exited };
+  return { child, output: () => out, logs: () => logs, exited };
 }
 
 async function eventually(t: { log: (m: string) => void }, what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<boolean> {
@@ -106,8 +108,10 @@ test('kitfed up brings up the fleet: every context works, the seed ReplicaSet sp
   }
 
   const stopped = await stop(first);
-  t.is(stopped.code, 0);
+  const shutdownLogs = first.logs().slice(first.logs().indexOf('"signal":"SIGINT"') - 100);
+  t.is(stopped.code, 0, shutdownLogs);
   t.true(stopped.ms < 5000, `stopped in ${stopped.ms} ms`);
+  t.false(first.logs().includes('still running after shutdown'), `nothing is left running once every part has stopped: ${shutdownLogs}`);
 
   const second = await up(join(dir, 'state'));
   t.teardown(() => second.child.kill('SIGKILL'));
@@ -117,5 +121,6 @@ test('kitfed up brings up the fleet: every context works, the seed ReplicaSet sp
   const member = kubectlFor(kubeconfig, join(dir, 'cache-3'), 'us-east');
   const hello = await member(['get', 'deployment', 'hello', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
   t.is(hello.stdout, image, 'members resume their state too');
-  t.is((await stop(second)).code, 0);
+  t.is((await stop(second)).code, 0, second.logs().slice(-3000));
+  t.false(second.logs().includes('still running after shutdown'));
 });
