@@ -20,7 +20,6 @@ export interface ApplyOptions {
   reapply: boolean;
   /** Delete and re-create a kitfed object whose change touches an immutable field. */
   recreate: boolean;
-  pollMs: number;
   since: number;
   onObject: (item: Item) => void;
 }
@@ -92,7 +91,7 @@ async function healthyOne(conn: ClusterConn, item: Item, opts: ApplyOptions): Pr
   if (opts.dryRun || !isWorkload(item.ref.kind) || !item.live) return;
   const w = waitingFor(item.ref, item.live, item.obj);
   item.report.health = w.health.state;
-  await waitHealthy(conn, [w], { pollMs: opts.pollMs, since: opts.since, onChange: () => undefined });
+  await waitHealthy(conn, [w], { since: opts.since, onChange: () => undefined });
   item.report.health = w.health.state;
   if (w.health.state === 'failed') throw new Error(`${refText(item.ref)}: ${w.health.message}`);
 }

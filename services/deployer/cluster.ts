@@ -32,7 +32,6 @@ export interface ClusterRunOptions {
   concurrency: number;
   fieldManager: string;
   inventoryNamespace: string;
-  pollMs: number;
   emit: (e: DeployEvent) => void;
   /** Fired by fail-fast or the caller: the cluster stops as `cancelled`. */
   cancel: AbortSignal;
@@ -158,7 +157,7 @@ async function waitAll(run: Run, items: Item[]): Promise<void> {
   };
   waiting.forEach(sync);
   try {
-    await waitHealthy(run.conn!, waiting, { pollMs: run.o.pollMs, since: Date.now() - 5000, onChange: sync });
+    await waitHealthy(run.conn!, waiting, { since: Date.now() - 5000, onChange: sync });
   } catch (err) {
     throw new Error(`${messageOf(err)} waiting for ${pendingText(waiting) || 'health'}`);
   }
@@ -176,7 +175,7 @@ async function applyCluster(run: Run, p: Plan): Promise<void> {
     await saveInventory(run, p, nextInventory(run, p, union));
     // Nothing to write means every object exists, and so do their namespaces.
     if (p.items.some((i) => needsWrite(i, o.reapply))) await ensureNamespaces(run.conn!, p.items, o.dryRun);
-    await applyAll(run.conn!, p.items, { fieldManager: o.fieldManager, dryRun: o.dryRun, reapply: o.reapply, recreate: o.recreate, pollMs: o.pollMs, since: Date.now() - 5000, onObject: (i) => run.objectEvent(i) });
+    await applyAll(run.conn!, p.items, { fieldManager: o.fieldManager, dryRun: o.dryRun, reapply: o.reapply, recreate: o.recreate, since: Date.now() - 5000, onObject: (i) => run.objectEvent(i) });
   });
   run.report.objects.push(...p.items.map((i) => i.report));
   const failed = p.items.filter((i) => i.report.action === 'failed' || i.report.health === 'failed');

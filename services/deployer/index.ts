@@ -38,7 +38,6 @@ function runOptions(o: DeployOptions, emit: (e: DeployEvent) => void, cancel: Ab
     concurrency: o.concurrency ?? 8,
     fieldManager: o.fieldManager ?? 'kitfed',
     inventoryNamespace: o.inventoryNamespace ?? 'kube-system',
-    pollMs: o.pollMs ?? 500,
     emit,
     cancel,
   };

@@ -48,8 +48,6 @@ export interface DeployOptions {
   fieldManager?: string;
   /** Namespace of the per-cluster inventory ConfigMap. @default 'kube-system' */
   inventoryNamespace?: string;
-  /** Poll interval of the health wait. @default 500 */
-  pollMs?: number;
   onEvent?: (event: DeployEvent) => void;
   signal?: AbortSignal;
 }

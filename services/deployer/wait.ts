@@ -1,11 +1,12 @@
 /**
- * Waits until workloads are healthy, polling the objects and, per namespace, their Pods and
+ * Waits until workloads are healthy, watching the objects and, per namespace, their Pods and
  * Warning Events: a pod stuck in ErrImagePull/ImagePullBackOff/CrashLoopBackOff (or an Event
  * saying so) fails the wait at once with the pod and the message. The cluster's deadline bounds it.
  */
 import type { KubeObject } from '../core/kube.js';
 import { hasCode } from '../core/errors.js';
-import { sleep, type ClusterConn } from './conn.js';
+import { dropManagedFields, Informer } from '../core/controller/informer.js';
+import { raceAbort, type ClusterConn } from './conn.js';
 import { evaluate, FATAL_REASONS, podFailure, type Health } from './health.js';
 import { refText } from './inventory.js';
 import type { ObjectRef } from './types.js';
@@ -85,46 +86,93 @@ function fatalOf(w: Waiting, pods: KubeObject[] | undefined, events: KubeObject[
   return undefined;
 }
 
-async function probeNamespace(conn: ClusterConn, ns: string, group: Waiting[], pods: boolean, since: number): Promise<void> {
-  const needPods = group.some((w) => w.podLabels && w.health.state !== 'healthy');
-  const [podList, eventList] = await Promise.all([
-    needPods && pods ? conn.call((c) => c.list('v1', 'Pod', ns)) : undefined,
-    needPods ? conn.call((c) => c.list('v1', 'Event', ns, { fieldSelector: 'type=Warning' })).catch(() => undefined) : undefined,
-  ]);
-  for (const w of group) {
-    if (w.health.state !== 'progressing') continue;
-    const f = fatalOf(w, podList?.items, eventList?.items ?? [], since);
-    if (f) w.health = { state: 'failed', message: f };
+/**
+ * The watches of one wait: an informer (list+watch, resumed on a broken stream) per namespace and
+ * kind waited on, plus that namespace's Pods and Warning Events when a workload has pods. They use
+ * the cluster's client directly, not its request queue: a watch would hold a queue slot for the
+ * whole wait.
+ */
+class Watches {
+  private readonly informers = new Map<string, Informer>();
+  private wake: (() => void) | undefined;
+  private dirty = true;
+
+  constructor(private readonly conn: ClusterConn) {}
+
+  /** The informer of `kind` in `namespace`, started on first use; every change wakes `changed()`. */
+  of(apiVersion: string, kind: string, namespace: string, fieldSelector?: string): Informer {
+    const key = `${namespace}|${apiVersion}|${kind}`;
+    let inf = this.informers.get(key);
+    if (!inf) {
+      inf = new Informer(this.conn.client, { apiVersion, kind, namespace, ...(fieldSelector ? { fieldSelector } : {}), name: `deployer:${kind}`, transform: dropManagedFields });
+      const poke = (): void => {
+        this.dirty = true;
+        this.wake?.();
+      };
+      inf.onAdd(poke).onUpdate(poke).onDelete(poke).start();
+      this.informers.set(key, inf);
+    }
+    return inf;
+  }
+
+  /** Resolves once every informer but the optional ones (`Event`) has its first list. */
+  synced(): Promise<void> {
+    return raceAbort(Promise.all([...this.informers].filter(([k]) => !k.endsWith('|Event')).map(([, i]) => i.synced)).then(() => undefined), this.conn.signal);
+  }
+
+  /** Resolves after the next change seen by any watch (at once if one came since the last call). */
+  async changed(): Promise<void> {
+    if (!this.dirty) await raceAbort(new Promise<void>((resolve) => (this.wake = resolve)), this.conn.signal).finally(() => (this.wake = undefined));
+    // Let a burst of events (a rollout touches many pods at once) land before re-evaluating.
+    await new Promise((resolve) => setImmediate(resolve));
+    this.dirty = false;
+  }
+
+  stop(): Promise<void> {
+    return Promise.all([...this.informers.values()].map((i) => i.stop())).then(() => undefined);
   }
 }
 
 /**
- * Polls until every item is healthy or one failed (returns early), or the cluster signal fires
- * (throws). `onChange` sees every state change.
+ * Waits until every item is healthy or one failed (returns early), or the cluster signal fires
+ * (throws). Driven by watches: each change to a waited-on workload, its pods or the namespace's
+ * Warning Events re-evaluates the items from the watch caches, so a rollout is seen done, and a
+ * pod failing to pull seen failed, as soon as the cluster says so. `onChange` sees every state change.
  */
-export async function waitHealthy(conn: ClusterConn, items: Waiting[], opts: { pollMs: number; since: number; onChange: (w: Waiting) => void }): Promise<void> {
+export async function waitHealthy(conn: ClusterConn, items: Waiting[], opts: { since: number; onChange: (w: Waiting) => void }): Promise<void> {
+  const pending = (): Waiting[] => items.filter((w) => w.health.state === 'progressing');
+  if (pending().length === 0 || items.some((w) => w.health.state === 'failed')) return;
   const pods = await servesPods(conn);
-  let delay = Math.min(100, opts.pollMs);
-  for (;;) {
-    const pending = items.filter((w) => w.health.state === 'progressing');
-    if (pending.length === 0 || items.some((w) => w.health.state === 'failed')) return;
-    await Promise.all(
-      pending.map(async (w) => {
-        const live = await conn.call((c) => c.get(w.ref.apiVersion, w.ref.kind, w.ref.namespace, w.ref.name));
-        const h = evaluate(live);
+  const watches = new Watches(conn);
+  const nsOf = (w: Waiting): string => w.ref.namespace ?? 'default';
+  for (const w of pending()) {
+    watches.of(w.ref.apiVersion, w.ref.kind, nsOf(w));
+    if (w.podLabels) {
+      if (pods) watches.of('v1', 'Pod', nsOf(w));
+      watches.of('v1', 'Event', nsOf(w), 'type=Warning');
+    }
+  }
+  try {
+    await watches.synced();
+    for (;;) {
+      for (const w of pending()) {
+        const live = watches.of(w.ref.apiVersion, w.ref.kind, nsOf(w)).get(`${nsOf(w)}/${w.ref.name}`);
+        let h: Health = live ? evaluate(live) : { state: 'failed', message: 'deleted while waiting for it to become healthy' };
+        if (h.state === 'progressing' && w.podLabels) {
+          const podList = pods ? watches.of('v1', 'Pod', nsOf(w)).list() : undefined;
+          const f = fatalOf(w, podList, watches.of('v1', 'Event', nsOf(w), 'type=Warning').list(), opts.since);
+          if (f) h = { state: 'failed', message: f };
+        }
         if (h.state !== w.health.state || h.message !== w.health.message) {
           w.health = h;
           opts.onChange(w);
         }
-      }),
-    );
-    const byNs = new Map<string, Waiting[]>();
-    for (const w of pending) if (w.health.state === 'progressing') byNs.set(w.ref.namespace ?? '', [...(byNs.get(w.ref.namespace ?? '') ?? []), w]);
-    await Promise.all([...byNs].map(([ns, group]) => probeNamespace(conn, ns, group, pods, opts.since)));
-    for (const w of pending) if (w.health.state === 'failed') opts.onChange(w);
-    if (items.some((w) => w.health.state === 'failed')) return;
-    await sleep(delay, conn.signal);
-    delay = Math.min(opts.pollMs, delay * 2);
+      }
+      if (pending().length === 0 || items.some((w) => w.health.state === 'failed')) return;
+      await watches.changed();
+    }
+  } finally {
+    await watches.stop();
   }
 }
 

@@ -40,8 +40,6 @@ export function deployerStep(config: DeployConfig, timeoutMs: number): DeploySte
       commitTime,
       // The per-cluster deadline sits inside the step's own deadline.
       timeoutMs: Math.max(1000, Math.floor(timeoutMs * 0.9)),
-      // Health is polled 4×/s: a rollout is seen done within 250 ms (the deployer's default is 500).
-      pollMs: 250,
     };
     const report = await thread.call(req, {
       signal: ctx.signal,

@@ -146,3 +146,23 @@ test("end to end: this repo's example renders (deploymentizer, with its index) a
   t.true((await deploy({ dir: out, kubeconfig: f.kubeconfig, commit: 'e2e', commitTime: '2026-11-22T01:00:00Z', timeoutMs: 30_000 })).ok);
   t.is(f.sandbox.clusters.reduce((n, c) => n + c.requests.writes, 0), 0);
 });
+
+test('health is watched, not polled: a 3 s rollout costs no more reads than a 0.1 s one', async (t) => {
+  const reads: Record<string, number> = {};
+  await Promise.all(
+    [100, 3000].map(async (readyDelayMs) => {
+      const f = await startSandboxClusters(['c'], { readyDelayMs });
+      t.teardown(() => f.close());
+      await writeFolder(f.manifests, 'c', web());
+      f.sandbox.cluster('c').resetRequests();
+      const r = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, timeoutMs: 30_000 });
+      t.true(r.ok, r.clusters[0]?.error);
+      t.is(r.clusters[0]!.objects.find((o) => o.kind === 'Deployment')!.health, 'healthy');
+      t.true(r.clusters[0]!.durations.healthMs >= readyDelayMs, 'the wait lasted the whole rollout');
+      reads[readyDelayMs] = f.sandbox.cluster('c').requests.get;
+    }),
+  );
+  // One list+watch per kind waited on (Deployment, Pods, Warning Events), whatever the rollout's length.
+  t.log(reads);
+  t.true(reads[3000]! <= reads[100]! + 2, JSON.stringify(reads));
+});
