@@ -75,7 +75,7 @@ test('two controller managers: only the leader acts; stopping it hands over to t
   // distinguishable here, so check that b holds no running controllers at all.
   t.is(b.context(), undefined);
   await a.stop();
-  await eventually(() => b.isLeader(), 3000);
+  await eventually(() => b.isLeader(), 10_000);
   await fed.client.create(secret('two', { a: '2' }));
   for (const m of fed.members) await eventually(() => m.client.get('v1', 'Secret', 'default', 'two'));
   const after = await fed.client.get('coordination.k8s.io/v1', 'Lease', 'kitfed-system', 'kitfed-controllers');

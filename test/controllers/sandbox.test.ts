@@ -59,7 +59,8 @@ test('sandbox members: region and zones from Node labels; unhealthy and hung mem
   await fed.create(secret('while-degraded', { a: '1' }));
   const euClient = await KubeClient.fromKubeconfig({ file: members }, 'eu-1');
   t.teardown(() => euClient.close());
-  await eventually(() => euClient.get('v1', 'Secret', 'default', 'while-degraded'), 3000);
+  // Within 8 s: before the hung cluster's 10 s request timeout, so the healthy member did not wait for it.
+  await eventually(() => euClient.get('v1', 'Secret', 'default', 'while-degraded'), 8000);
 
   await sandbox.cluster('us-1').fault('healthy');
   await sandbox.cluster('asia-1').fault('up');
