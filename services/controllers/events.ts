@@ -20,7 +20,7 @@ const log = createLogger('events');
 
 /**
  * Records core/v1 Events in the federation API only (never in members), attached to the
- * federated object. Events of one object with the same reason within `windowMs` are
+ * federated object. Events of one object with the same reason and message within `windowMs` are
  * coalesced into one naming every cluster ("... in clusters a, b"), so a create in 100
  * members is one Event, not 100. Best effort: a full backlog drops (and counts) events.
  */
@@ -41,7 +41,8 @@ export class EventRecorder {
   /** An event about `obj`; `cluster` (if any) is merged with same-reason events of other clusters. */
   record(obj: KubeObject, type: EventType, reason: string, message: string, cluster?: string): void {
     if (this.stopped) return;
-    const key = `${obj.metadata.uid ?? obj.metadata.name}|${reason}|${cluster ? '' : message}`;
+    // Only identical messages merge: "replicas 3 → 2" in one cluster and "3 → 4" in another stay two events.
+    const key = `${obj.metadata.uid ?? obj.metadata.name}|${reason}|${message}`;
     let p = this.pending.get(key);
     if (!p) {
       if (this.pending.size + this.queue.size >= this.maxBacklog) {
