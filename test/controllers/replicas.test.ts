@@ -294,3 +294,49 @@ test('condition transition times are kept while the status does not change', (t)
   t.not(condition(down.status, 'Propagated')?.lastTransitionTime, condition(first.status, 'Propagated')?.lastTransitionTime);
   t.is(condition(down.status, 'Scheduled')?.lastTransitionTime, condition(first.status, 'Scheduled')?.lastTransitionTime);
 });
+
+/** kitfed's copy in a member created `s` seconds ago, still rolling out (`ready` of its replicas ready). */
+function youngMember(fed: KubeObject, replicas: number, ready: number, s: number): KubeObject {
+  const m = member(fed, replicas, { readyReplicas: ready, availableReplicas: ready });
+  m.metadata.creationTimestamp = ago(s);
+  return m;
+}
+const young = (name: string, s: number, status: Record<string, unknown> = { phase: 'Pending' }): KubeObject => ({ ...pod(name, status), metadata: { ...pod(name, status).metadata, creationTimestamp: ago(s) } });
+const backoff = { phase: 'Pending', containerStatuses: [{ name: 'frontend', ready: false, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image' } } }] };
+
+test('rebalance false: replicas still starting keep their place, so an uneven rollout is not re-planned (v1 would move them mid-rollout)', (t) => {
+  // The plan kitfed recorded when it created the copies 3/3/3.
+  const fed = federated('nginx-rs.yaml', (o) => {
+    o.status = { conditions: [{ type: 'Scheduled', status: 'True', reason: 'Planned', message: JSON.stringify({ plan: { a: 3, b: 3, c: 3 }, overflow: {}, unplaced: 0 }) }] };
+  });
+  const clusters = ready(['a', 'b', 'c']);
+  // a: copy created 2 s ago, no pods yet; b: 1 ready + 2 starting; c: 3 pods pending for 3 s.
+  const members = (startingInB: KubeObject[]): DecideInput['members'] => ({
+    a: { object: youngMember(fed, 3, 0, 2), pods: [] },
+    b: { object: youngMember(fed, 3, 1, 5), pods: [young('b-1', 5, running), ...startingInB] },
+    c: { object: youngMember(fed, 3, 0, 3), pods: [young('c-1', 3), young('c-2', 3), young('c-3', 3)] },
+  });
+  const v1 = (current: Record<string, number>) => plan({ preferences: { rebalance: false, clusters: { '*': { weight: 1 } } }, totalReplicas: 9, clusters: ['a', 'b', 'c'], currentReplicas: current, key: 'default/nginx' }).plan;
+  // What v1's ready-pods-only state gives here: one replica moves from b to a, to come back later.
+  t.deepEqual(v1({ a: 0, b: 1, c: 0 }), { a: 4, b: 2, c: 3 });
+
+  const d = decide(input(fed, members([young('b-2', 5), young('b-3', 5)]), clusters));
+  t.deepEqual(d.schedule?.plan, { a: 3, b: 3, c: 3 });
+  t.deepEqual(d.operations, [], 'nothing to write while the rollout proceeds');
+  t.is(d.recheckAt, NOW + 55_000, 'the plan is looked at again when the first grace ends (b\'s pods, 5 s old)');
+
+  // A pod that will not start by itself (ImagePullBackOff) ends b's grace at once: v1's count.
+  const stuckB = decide(input(fed, members([young('b-2', 5, backoff), young('b-3', 5)]), clusters));
+  t.deepEqual(stuckB.schedule?.plan, v1({ a: 3, b: 1, c: 3 }));
+
+  // Past the grace, pods not ready count as v1 counts them: not at all.
+  const later = decide({ ...input(fed, members([young('b-2', 5), young('b-3', 5)]), clusters), now: NOW + 60_000 });
+  t.deepEqual(later.schedule?.plan, v1({ a: 0, b: 1, c: 0 }));
+
+  // A member scaled up by hand (b: 3 → 5, 2 new pods starting) is drift: only what kitfed asked for counts.
+  const drift = members([young('b-2', 5), young('b-3', 5), young('b-4', 1), young('b-5', 1)]);
+  drift.b!.object!.spec = { ...(drift.b!.object!.spec as object), replicas: 5 };
+  const reverted = decide(input(fed, drift, clusters));
+  t.deepEqual(reverted.schedule?.plan, { a: 3, b: 3, c: 3 });
+  t.deepEqual(reverted.operations.map((o) => [o.type, o.cluster, o.type === 'update' ? o.replicas : -1]), [['update', 'b', 3]]);
+});

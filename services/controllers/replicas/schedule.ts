@@ -12,6 +12,7 @@ import {
   replicaState,
   type ReplicaPreferences,
 } from '../../planner/index.js';
+import { recordedPlan } from './status.js';
 
 export type WorkloadKind = 'ReplicaSet' | 'Deployment';
 
@@ -71,6 +72,20 @@ export function schedule(federated: KubeObject, clusters: readonly string[], mem
     clusters.map((cluster) => ({ cluster, object: members[cluster]?.object ?? null, pods: members[cluster]?.pods ?? [] })),
     now,
   );
+  // Replicas still starting count as current, up to what kitfed last asked the cluster for (a
+  // hand scale-up of a member is drift to revert, not a placement to keep).
+  const asked = recordedPlan(federated);
+  for (const cluster of clusters) {
+    const object = members[cluster]?.object;
+    if (!object || !asked || state.estimatedCapacity[cluster] !== undefined) continue;
+    const s = startingReplicas(object, members[cluster]?.pods ?? [], now);
+    if (s.starting === 0) continue;
+    const limit = Math.min(specReplicas(object), (asked.plan[cluster] ?? 0) + (asked.overflow[cluster] ?? 0));
+    const current = state.current[cluster] ?? 0;
+    if (current >= limit) continue;
+    state.current[cluster] = Math.min(limit, current + s.starting);
+    if (s.recheckAt !== undefined) state.recheckAt = Math.min(state.recheckAt ?? Infinity, s.recheckAt);
+  }
   const result = plan({ preferences, totalReplicas, clusters, currentReplicas: state.current, estimatedCapacity: state.estimatedCapacity, key });
   const replicas: Record<string, number> = {};
   let placed = 0;
@@ -92,6 +107,69 @@ export function schedule(federated: KubeObject, clusters: readonly string[], mem
   };
   if (state.recheckAt !== undefined) out.recheckAt = state.recheckAt;
   return out;
+}
+
+/** How long replicas a member is still starting count as current before they must be ready. */
+export const STARTING_GRACE_MS = 60_000;
+
+/** Container waiting reasons that mean a pod will not become ready by itself. */
+const STUCK_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CrashLoopBackOff', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+
+type Rec = Record<string, unknown>;
+const recs = (v: unknown): Rec[] => (Array.isArray(v) ? v.filter(isObject) : []);
+
+function readyPod(p: KubeObject): boolean {
+  const st = isObject(p.status) ? p.status : {};
+  return st.phase === 'Running' && recs(st.conditions).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+function stuckPod(p: KubeObject): boolean {
+  const st = isObject(p.status) ? p.status : {};
+  if (st.phase === 'Failed') return true;
+  if (recs(st.conditions).some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable')) return true;
+  return recs(st.containerStatuses).some((c) => {
+    const waiting = isObject(c.state) && isObject(c.state.waiting) ? c.state.waiting : undefined;
+    return typeof waiting?.reason === 'string' && STUCK_REASONS.has(waiting.reason);
+  });
+}
+
+/** When kitfed last wrote the member object: its creation or kitfed's newest managedFields entry (not the member's status writes). */
+function lastWritten(object: KubeObject): number {
+  const mine = (object.metadata.managedFields ?? []).filter((f) => f.manager === 'kitfed' && !f.subresource);
+  const times = [object.metadata.creationTimestamp, ...mine.map((f) => f.time)].map((t) => Date.parse(t ?? ''));
+  return Math.max(...times.filter((t) => !Number.isNaN(t)), -Infinity);
+}
+
+/**
+ * Replicas `object`'s member is still starting, which kitfed counts as current (sticky under
+ * `rebalance: false`, up to what kitfed last asked that member for) on top of v1's running-and-ready pods: pods not ready yet but younger than
+ * STARTING_GRACE_MS, and, within that long after kitfed created or resized the copy, pods the member
+ * has not created yet. v1 counted ready pods only, so a fresh or resized workload becoming ready at
+ * different speeds in different clusters was re-planned mid-rollout (3/3/3 → 2/3/4 → 3/3/3: pods
+ * created and killed for nothing). Any stuck pod (unschedulable, an image that does not pull, a crash
+ * loop, failed) or a pod not ready after the grace turns this off for the cluster: v1's rules apply.
+ * `recheckAt`: when the count changes by itself (a grace ends).
+ */
+export function startingReplicas(object: KubeObject, pods: readonly KubeObject[], now: number): { starting: number; recheckAt?: number } {
+  const want = specReplicas(object);
+  let existing = 0;
+  let starting = 0;
+  let recheckAt = Infinity;
+  for (const p of pods) {
+    if (p.metadata.deletionTimestamp) continue;
+    existing++;
+    if (readyPod(p)) continue;
+    const born = Date.parse(p.metadata.creationTimestamp ?? '');
+    if (stuckPod(p) || Number.isNaN(born) || born + STARTING_GRACE_MS <= now) return { starting: 0 };
+    starting++;
+    recheckAt = Math.min(recheckAt, born + STARTING_GRACE_MS);
+  }
+  const written = lastWritten(object);
+  if (existing < want && written + STARTING_GRACE_MS > now) {
+    starting += want - existing;
+    recheckAt = Math.min(recheckAt, written + STARTING_GRACE_MS);
+  }
+  return recheckAt === Infinity ? { starting } : { starting, recheckAt };
 }
 
 export function sortedRecord(r: Readonly<Record<string, number>>): Record<string, number> {
