@@ -73,3 +73,37 @@ etcdTest('3-member etcd: one member down keeps serving, quorum lost fails fast, 
   t.deepEqual(events.map((e) => e.key).sort(), [...stored.keys()].sort());
   t.true(events.every((e, i) => i === 0 || e.revision > events[i - 1]!.revision));
 });
+
+etcdTest('3-member etcd: the leader killed mid-traffic costs latency, not failed writes; none lands twice', async (t) => {
+  const cluster = await startEtcdCluster(3);
+  t.teardown(() => cluster.stop());
+  // The store's deadline (5 s) is longer than an election; writes in flight when the leader dies
+  // get "leader changed"/"no leader"/a lost connection and must be retried, not failed.
+  const store = new EtcdStore(cluster.endpoints, { requestTimeoutMs: 5000 });
+  t.teardown(() => store.close());
+  for (let i = 0; i < 5; i++) await store.create(`/registry/configmaps/default/before-${i}`, `{"i":${i}}`);
+  const leader = await findLeader(cluster);
+  t.truthy(leader, 'cluster has a leader');
+  const writes: Array<Promise<{ key: string; ok: boolean; error?: string }>> = [];
+  const killed = leader!.kill();
+  for (let i = 0; i < 30; i++) {
+    const key = `/registry/configmaps/default/during-${i}`;
+    writes.push(
+      store.create(key, `{"i":${i}}`).then(
+        () => ({ key, ok: true }),
+        (err: unknown) => ({ key, ok: false, error: String(err) }),
+      ),
+    );
+    // Spread over the election (a few hundred ms).
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await killed;
+  const results = await Promise.all(writes);
+  t.deepEqual(results.filter((r) => !r.ok), [], 'every write during the election succeeded');
+  // An update retried after an ambiguous failure does not report its own landed attempt as a conflict.
+  const updated = await Promise.all(results.map(async (r) => store.update(r.key, `{"updated":"${r.key}"}`)));
+  t.is(updated.length, 30);
+  const stored = new Map((await store.list('/registry/configmaps/default/')).items.map((i) => [i.key, i.value]));
+  t.is(stored.size, 35);
+  for (const r of results) t.is(stored.get(r.key), `{"updated":"${r.key}"}`);
+});

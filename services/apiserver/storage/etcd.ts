@@ -93,21 +93,31 @@ export class EtcdStore implements Store {
 
   async create(key: string, value: string): Promise<number> {
     const k = this.k(key);
-    const res = await this.txn('create', [{ key: k, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 }], k, { request_put: { key: k, value: Buffer.from(value) } });
-    if (!res.succeeded) throw new StoreError('KeyExists', `key ${key} already exists`, this.current(res));
+    const { res, retried } = await this.txn('create', [{ key: k, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 }], k, { request_put: { key: k, value: Buffer.from(value) } }, transient);
+    if (!res.succeeded) {
+      const current = this.current(res);
+      // An earlier attempt that failed ambiguously (leader changed, timed out) had landed after all.
+      if (retried && current?.value === value) return current.modRevision;
+      throw new StoreError('KeyExists', `key ${key} already exists`, current);
+    }
     return Number(res.header.revision);
   }
 
   async update(key: string, value: string, expectedModRevision?: number): Promise<number> {
     const k = this.k(key);
-    const res = await this.txn('update', this.exists(k, expectedModRevision), k, { request_put: { key: k, value: Buffer.from(value) } });
-    if (!res.succeeded) this.refused(key, res, expectedModRevision);
+    const { res, retried } = await this.txn('update', this.exists(k, expectedModRevision), k, { request_put: { key: k, value: Buffer.from(value) } }, transient);
+    if (!res.succeeded) {
+      const current = this.current(res);
+      if (retried && current?.value === value) return current.modRevision;
+      this.refused(key, res, expectedModRevision);
+    }
     return Number(res.header.revision);
   }
 
   async delete(key: string, expectedModRevision?: number): Promise<{ revision: number; prev: KeyValue }> {
     const k = this.k(key);
-    const res = await this.txn('delete', this.exists(k, expectedModRevision), k, { request_delete_range: { key: k, prev_kv: true } });
+    // A delete cannot tell its own earlier attempt from another writer's: retried only when etcd surely did not apply it.
+    const { res } = await this.txn('delete', this.exists(k, expectedModRevision), k, { request_delete_range: { key: k, prev_kv: true } }, notApplied);
     if (!res.succeeded) this.refused(key, res, expectedModRevision);
     const prev = res.responses[0]?.response_delete_range?.prev_kvs?.[0];
     if (!prev) throw new StoreError('Internal', `etcd delete of ${key} returned no previous value`);
@@ -229,19 +239,46 @@ export class EtcdStore implements Store {
   }
 
   /** Runs one RPC with a deadline shared by the client's retries; maps failures to StoreError. */
-  private async call<T>(op: string, fn: (options: { deadline: number }) => Promise<T>): Promise<T> {
+  /**
+   * One etcd call under the store's deadline. Errors `retry` accepts (by default every transient
+   * one: no leader, leader changed, request timed out, an attempt past its own deadline, a member
+   * gone) are retried with backoff (50 ms doubling to 400 ms) while the deadline allows, so a leader
+   * election or a lost member costs latency, not a failed request. `onRetry` learns that an
+   * earlier attempt may have landed (create and update then recognise their own value).
+   */
+  private async call<T>(op: string, fn: (options: { deadline: number }) => Promise<T>, retry: (err: StoreError) => boolean = transient, onRetry?: () => void): Promise<T> {
     const deadline = Date.now() + this.timeoutMs;
-    try {
-      return await withTimeout(fn({ deadline }), this.timeoutMs + 500);
-    } catch (err) {
-      const mapped = this.storeError(op, err);
-      if (mapped.code === 'Internal' && !/future revision/.test(mapped.message)) log.error({ op, err: mapped.message }, 'etcd call failed');
-      throw mapped;
+    // A proposal in flight when the leader dies hangs until its deadline: attempts that may be
+    // repeated get a third of the budget (at least 1 s) so a retry reaches the new leader in time.
+    const attemptMs = retry === transient ? Math.max(1000, Math.floor(this.timeoutMs / 3)) : this.timeoutMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 400)) {
+      const attemptDeadline = Math.min(deadline, Date.now() + attemptMs);
+      try {
+        return await withTimeout(fn({ deadline: attemptDeadline }), Math.max(0, attemptDeadline - Date.now()) + 500);
+      } catch (err) {
+        const mapped = this.storeError(op, err);
+        if (retry(mapped) && Date.now() + delay < deadline) {
+          log.debug({ op, err: mapped.message, delay }, 'etcd call failed; retrying');
+          onRetry?.();
+          await new Promise((r) => setTimeout(r, delay));
+          continue;
+        }
+        if (mapped.code === 'Internal' && !/future revision/.test(mapped.message)) log.error({ op, err: mapped.message }, 'etcd call failed');
+        throw mapped;
+      }
     }
   }
 
-  private txn(op: string, compare: ICompare[], key: Buffer, success: { request_put?: { key: Buffer; value: Buffer }; request_delete_range?: { key: Buffer; prev_kv: boolean } }): Promise<ITxnResponse> {
-    return this.call(op, (o) => this.client.kv.txn({ compare, success: [success], failure: [{ request_range: { key } }] }, o));
+  private async txn(
+    op: string,
+    compare: ICompare[],
+    key: Buffer,
+    success: { request_put?: { key: Buffer; value: Buffer }; request_delete_range?: { key: Buffer; prev_kv: boolean } },
+    retry: (err: StoreError) => boolean,
+  ): Promise<{ res: ITxnResponse; retried: boolean }> {
+    let retried = false;
+    const res = await this.call(op, (o) => this.client.kv.txn({ compare, success: [success], failure: [{ request_range: { key } }] }, o), retry, () => (retried = true));
+    return { res, retried };
   }
 
   private exists(key: Buffer, expectedModRevision: number | undefined): ICompare[] {
@@ -361,6 +398,16 @@ function rangeEnd(prefix: Buffer): Buffer {
     }
   }
   return Buffer.from([0]);
+}
+
+/** Worth another attempt: etcd or a member is momentarily unavailable (not our own deadline passing). */
+function transient(err: StoreError): boolean {
+  return err.code === 'Unavailable' && !/did not answer within/.test(err.message);
+}
+
+/** Transient and certainly not applied: no leader to propose to, or no connection to the member. */
+function notApplied(err: StoreError): boolean {
+  return transient(err) && /no leader|not capable|ECONNREFUSED|No connection established|connect|BrokenCircuit|breaker/i.test(err.message);
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
