@@ -112,22 +112,3 @@ export function evaluate(o: KubeObject): Health {
       return ok();
   }
 }
-
-/** Container waiting reasons that will not heal by waiting: the deploy fails at once. */
-export const FATAL_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'CrashLoopBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
-
-interface ContainerStatus {
-  name: string;
-  state?: { waiting?: { reason?: string; message?: string } };
-}
-
-/** A fatal container state of a pod: `pod web-1 container web: ImagePullBackOff: …`. */
-export function podFailure(p: KubeObject): string | undefined {
-  const s = status(p);
-  const all = [...((s.initContainerStatuses as ContainerStatus[] | undefined) ?? []), ...((s.containerStatuses as ContainerStatus[] | undefined) ?? [])];
-  for (const c of all) {
-    const w = c.state?.waiting;
-    if (w?.reason && FATAL_REASONS.has(w.reason)) return `pod ${p.metadata.name ?? ''} container ${c.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`;
-  }
-  return undefined;
-}

@@ -7,7 +7,8 @@ import type { KubeObject } from '../core/kube.js';
 import { hasCode } from '../core/errors.js';
 import { dropManagedFields, Informer } from '../core/controller/informer.js';
 import { raceAbort, type ClusterConn } from './conn.js';
-import { evaluate, FATAL_REASONS, podFailure, type Health } from './health.js';
+import { STUCK_WAITING_REASONS, stuckContainer } from '../core/pods.js';
+import { evaluate, type Health } from './health.js';
 import { refText } from './inventory.js';
 import type { ObjectRef } from './types.js';
 
@@ -20,7 +21,7 @@ export interface Waiting {
   health: Health;
 }
 
-const EVENT_REASONS = new Set(['Failed', 'BackOff', ...FATAL_REASONS]);
+const EVENT_REASONS = new Set(['Failed', 'BackOff', ...STUCK_WAITING_REASONS]);
 
 export function podLabelsOf(o: KubeObject): Record<string, string> | undefined {
   const sel = (o.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector;
@@ -69,7 +70,7 @@ function fatalOf(w: Waiting, pods: KubeObject[] | undefined, events: KubeObject[
   if (!w.podLabels) return undefined;
   const mine = (pods ?? []).filter((p) => selects(w.podLabels!, p.metadata.labels) && current(w, p));
   for (const p of mine) {
-    const f = podFailure(p);
+    const f = stuckContainer(p);
     if (f) return f;
   }
   const names = new Set(mine.map((p) => p.metadata.name));
@@ -79,7 +80,7 @@ function fatalOf(w: Waiting, pods: KubeObject[] | undefined, events: KubeObject[
     const at = Date.parse(String(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? ''));
     if (!io?.name || !EVENT_REASONS.has(reason) || (Number.isFinite(at) && at < since)) continue;
     const msg = String(e.message ?? '');
-    const fatal = FATAL_REASONS.has(reason) || [...FATAL_REASONS].some((r) => msg.includes(r)) || /pull/i.test(msg);
+    const fatal = STUCK_WAITING_REASONS.has(reason) || [...STUCK_WAITING_REASONS].some((r) => msg.includes(r)) || /pull/i.test(msg);
     // Without a pod API (a bare API server) the pod is recognised by name, as kit did.
     if (fatal && io.kind === 'Pod' && (names.has(io.name) || (!pods && io.name.startsWith(`${w.ref.name}-`)))) return `pod ${io.name}: ${reason}: ${msg}`;
   }

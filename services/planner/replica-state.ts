@@ -5,6 +5,7 @@
  * (v1 counted any Running pod that had a `Ready` condition, whatever its status).
  */
 import { isObject, type Condition, type KubeObject } from '../core/kube.js';
+import { isPodReady } from '../core/pods.js';
 import { setOwn } from './types.js';
 
 /** A pod unschedulable for longer than this caps the cluster's capacity. */
@@ -78,7 +79,7 @@ export function analysePods(pods: readonly KubeObject[], now: number): { running
   for (const pod of pods) {
     const conds = conditions(pod);
     if (field(pod.status, 'phase') === 'Running') {
-      if (conds.some((c) => c.type === 'Ready' && c.status === 'True')) runningAndReady++;
+      if (isPodReady(pod)) runningAndReady++;
       continue;
     }
     const stuck = conds.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');

@@ -12,6 +12,7 @@ import {
   replicaState,
   type ReplicaPreferences,
 } from '../../planner/index.js';
+import { isPodReady, isPodUnschedulable, stuckContainer } from '../../core/pods.js';
 import { recordedPlan } from './status.js';
 
 export type WorkloadKind = 'ReplicaSet' | 'Deployment';
@@ -112,25 +113,9 @@ export function schedule(federated: KubeObject, clusters: readonly string[], mem
 /** How long replicas a member is still starting count as current before they must be ready. */
 export const STARTING_GRACE_MS = 60_000;
 
-/** Container waiting reasons that mean a pod will not become ready by itself. */
-const STUCK_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CrashLoopBackOff', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
-
-type Rec = Record<string, unknown>;
-const recs = (v: unknown): Rec[] => (Array.isArray(v) ? v.filter(isObject) : []);
-
-function readyPod(p: KubeObject): boolean {
-  const st = isObject(p.status) ? p.status : {};
-  return st.phase === 'Running' && recs(st.conditions).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
+/** Will not become ready by itself: failed, unschedulable, or a container stuck waiting. */
 function stuckPod(p: KubeObject): boolean {
-  const st = isObject(p.status) ? p.status : {};
-  if (st.phase === 'Failed') return true;
-  if (recs(st.conditions).some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable')) return true;
-  return recs(st.containerStatuses).some((c) => {
-    const waiting = isObject(c.state) && isObject(c.state.waiting) ? c.state.waiting : undefined;
-    return typeof waiting?.reason === 'string' && STUCK_REASONS.has(waiting.reason);
-  });
+  return (isObject(p.status) && p.status.phase === 'Failed') || isPodUnschedulable(p) || stuckContainer(p) !== undefined;
 }
 
 /** When kitfed last wrote the member object: its creation or kitfed's newest managedFields entry (not the member's status writes). */
@@ -158,7 +143,7 @@ export function startingReplicas(object: KubeObject, pods: readonly KubeObject[]
   for (const p of pods) {
     if (p.metadata.deletionTimestamp) continue;
     existing++;
-    if (readyPod(p)) continue;
+    if (isPodReady(p)) continue;
     const born = Date.parse(p.metadata.creationTimestamp ?? '');
     if (stuckPod(p) || Number.isNaN(born) || born + STARTING_GRACE_MS <= now) return { starting: 0 };
     starting++;
