@@ -1,4 +1,4 @@
-import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from 'cockatiel';
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop } from 'cockatiel';
 import { CompareResult, CompareTarget, Etcd3, isRecoverableError, type ICompare, type IKeyValue, type IRangeRequest, type ITxnResponse, type Watcher } from 'etcd3';
 import { createLogger } from '../../core/log.js';
 import { StoreError, type KeyValue, type ListOptions, type ListResult, type Store, type StoreEvent, type WatchOptions } from './types.js';
@@ -62,6 +62,9 @@ export class EtcdStore implements Store {
       faultHandling: {
         // A member that failed 3 calls in a row is skipped for 1 s (the client's default: 5 s).
         host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+        // One retry loop, ours (call()): the client's own (3 immediate attempts) would repeat
+        // a delete that may have landed, and retries without backoff through an election.
+        global: noop,
         watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }).next(),
       },
     });
@@ -93,7 +96,7 @@ export class EtcdStore implements Store {
 
   async create(key: string, value: string): Promise<number> {
     const k = this.k(key);
-    const { res, retried } = await this.txn('create', [{ key: k, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 }], k, { request_put: { key: k, value: Buffer.from(value) } }, transient);
+    const { res, retried } = await this.txn('create', [{ key: k, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 }], k, { request_put: { key: k, value: Buffer.from(value) } }, 'repeatable');
     if (!res.succeeded) {
       const current = this.current(res);
       // An earlier attempt that failed ambiguously (leader changed, timed out) had landed after all.
@@ -105,7 +108,7 @@ export class EtcdStore implements Store {
 
   async update(key: string, value: string, expectedModRevision?: number): Promise<number> {
     const k = this.k(key);
-    const { res, retried } = await this.txn('update', this.exists(k, expectedModRevision), k, { request_put: { key: k, value: Buffer.from(value) } }, transient);
+    const { res, retried } = await this.txn('update', this.exists(k, expectedModRevision), k, { request_put: { key: k, value: Buffer.from(value) } }, 'repeatable');
     if (!res.succeeded) {
       const current = this.current(res);
       if (retried && current?.value === value) return current.modRevision;
@@ -117,7 +120,7 @@ export class EtcdStore implements Store {
   async delete(key: string, expectedModRevision?: number): Promise<{ revision: number; prev: KeyValue }> {
     const k = this.k(key);
     // A delete cannot tell its own earlier attempt from another writer's: retried only when etcd surely did not apply it.
-    const { res } = await this.txn('delete', this.exists(k, expectedModRevision), k, { request_delete_range: { key: k, prev_kv: true } }, notApplied);
+    const { res } = await this.txn('delete', this.exists(k, expectedModRevision), k, { request_delete_range: { key: k, prev_kv: true } }, 'once');
     if (!res.succeeded) this.refused(key, res, expectedModRevision);
     const prev = res.responses[0]?.response_delete_range?.prev_kvs?.[0];
     if (!prev) throw new StoreError('Internal', `etcd delete of ${key} returned no previous value`);
@@ -238,19 +241,20 @@ export class EtcdStore implements Store {
     return Buffer.from(this.prefix + (key === '' && this.prefix ? '/' : key), 'utf8');
   }
 
-  /** Runs one RPC with a deadline shared by the client's retries; maps failures to StoreError. */
   /**
-   * One etcd call under the store's deadline. Errors `retry` accepts (by default every transient
-   * one: no leader, leader changed, request timed out, an attempt past its own deadline, a member
-   * gone) are retried with backoff (50 ms doubling to 400 ms) while the deadline allows, so a leader
-   * election or a lost member costs latency, not a failed request. `onRetry` learns that an
-   * earlier attempt may have landed (create and update then recognise their own value).
+   * One etcd call under the store's deadline, failures mapped to StoreError. Transient failures (no
+   * leader, leader changed, request timed out, an attempt past its own deadline, a member gone) are
+   * retried with backoff (50 ms doubling to 400 ms) while the deadline allows, so a leader election
+   * or a lost member costs latency, not a failed request: every one for `repeatable` calls (reads,
+   * and writes that recognise their own landed value), only those proving etcd did not apply the
+   * call for `once` calls. `onRetry` learns that an earlier attempt may have landed.
    */
-  private async call<T>(op: string, fn: (options: { deadline: number }) => Promise<T>, retry: (err: StoreError) => boolean = transient, onRetry?: () => void): Promise<T> {
+  private async call<T>(op: string, fn: (options: { deadline: number }) => Promise<T>, mode: RetryMode = 'repeatable', onRetry?: () => void): Promise<T> {
+    const retry = mode === 'repeatable' ? transient : notApplied;
     const deadline = Date.now() + this.timeoutMs;
     // A proposal in flight when the leader dies hangs until its deadline: attempts that may be
     // repeated get a third of the budget (at least 1 s) so a retry reaches the new leader in time.
-    const attemptMs = retry === transient ? Math.max(1000, Math.floor(this.timeoutMs / 3)) : this.timeoutMs;
+    const attemptMs = mode === 'repeatable' ? Math.max(1000, Math.floor(this.timeoutMs / 3)) : this.timeoutMs;
     for (let delay = 50; ; delay = Math.min(delay * 2, 400)) {
       const attemptDeadline = Math.min(deadline, Date.now() + attemptMs);
       try {
@@ -274,10 +278,10 @@ export class EtcdStore implements Store {
     compare: ICompare[],
     key: Buffer,
     success: { request_put?: { key: Buffer; value: Buffer }; request_delete_range?: { key: Buffer; prev_kv: boolean } },
-    retry: (err: StoreError) => boolean,
+    mode: RetryMode,
   ): Promise<{ res: ITxnResponse; retried: boolean }> {
     let retried = false;
-    const res = await this.call(op, (o) => this.client.kv.txn({ compare, success: [success], failure: [{ request_range: { key } }] }, o), retry, () => (retried = true));
+    const res = await this.call(op, (o) => this.client.kv.txn({ compare, success: [success], failure: [{ request_range: { key } }] }, o), mode, () => (retried = true));
     return { res, retried };
   }
 
@@ -399,6 +403,12 @@ function rangeEnd(prefix: Buffer): Buffer {
   }
   return Buffer.from([0]);
 }
+
+/**
+ * `repeatable`: any transient error is retried (a repeat is harmless or recognised); `once`: only
+ * errors that prove etcd did not apply the call, and the attempt keeps the whole deadline.
+ */
+type RetryMode = 'repeatable' | 'once';
 
 /** Worth another attempt: etcd or a member is momentarily unavailable (not our own deadline passing). */
 function transient(err: StoreError): boolean {
