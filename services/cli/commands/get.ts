@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { RESOURCES } from '../../apiserver/resources.js';
 import type { KubeObject } from '../../core/kube.js';
 import { UsageError } from '../main.js';
 import { age, federationClient, parseOutput, printData, printTable, type FederationFlags } from '../lib/federation.js';
@@ -8,21 +9,14 @@ interface Flags extends FederationFlags {
   namespace?: string;
 }
 
-const KINDS: Record<string, { apiVersion: string; kind: string }> = {
-  clusters: { apiVersion: 'federation.kitfed.io/v1beta1', kind: 'Cluster' },
-  rs: { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
-  replicasets: { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
-  deployments: { apiVersion: 'apps/v1', kind: 'Deployment' },
-  deploy: { apiVersion: 'apps/v1', kind: 'Deployment' },
-  secrets: { apiVersion: 'v1', kind: 'Secret' },
-  configmaps: { apiVersion: 'v1', kind: 'ConfigMap' },
-  cm: { apiVersion: 'v1', kind: 'ConfigMap' },
-  namespaces: { apiVersion: 'v1', kind: 'Namespace' },
-  ns: { apiVersion: 'v1', kind: 'Namespace' },
-  services: { apiVersion: 'v1', kind: 'Service' },
-  svc: { apiVersion: 'v1', kind: 'Service' },
-  ingresses: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
-};
+/** What kitfed federates, by every name the API server's resource table gives it (plural, short names). */
+const FEDERATED = new Set(['Cluster', 'ReplicaSet', 'Deployment', 'Secret', 'ConfigMap', 'Namespace', 'Service', 'Ingress']);
+const KINDS: Record<string, { apiVersion: string; kind: string }> = Object.fromEntries(
+  RESOURCES.filter((r) => FEDERATED.has(r.kind)).flatMap((r) => {
+    const gvk = { apiVersion: r.group ? `${r.group}/${r.version}` : r.version, kind: r.kind };
+    return [r.plural, ...(r.shortNames ?? [])].map((name) => [name, gvk] as const);
+  }),
+);
 
 function condition(o: KubeObject, type: string): string {
   const conditions = ((o.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions) ?? [];
