@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Webhooks } from '@octokit/webhooks';
+import { answerOf } from '../core/http.js';
 import { gitClient } from '../image-deployer/git-client.js';
 import { IMAGE_SIGNATURE_HEADER, signImageBody } from '../image-deployer/image-hook.js';
 import type { RepoConfig, WebhooksConfig } from './config.js';
@@ -22,15 +23,7 @@ export function serviceUrl(config: WebhooksConfig | undefined, url: string | und
 }
 
 async function post(url: string, body: string, headers: Record<string, string>): Promise<SimulateResult> {
-  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal: AbortSignal.timeout(120_000) });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // keep text
-  }
-  return { status: res.status, body: parsed };
+  return answerOf(await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal: AbortSignal.timeout(120_000) }));
 }
 
 /** A push payload with the fields kitfed (and most receivers) read. */

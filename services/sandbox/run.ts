@@ -1,5 +1,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { answerOf } from '../core/http.js';
 import { createLogger } from '../core/log.js';
 import { runUntilSignal } from '../core/process.js';
 import { startSandbox, type SandboxClusterSpec } from './sandbox.js';
@@ -69,23 +70,10 @@ export async function sendFault(adminUrl: string, cluster: string, action: strin
     body: JSON.stringify(value === undefined ? { action } : { action, value }),
     signal: AbortSignal.timeout(10_000),
   });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, body };
+  return answerOf(res);
 }
 
 /** `kitfed sandbox status`: the clusters of a running sandbox, from its admin endpoint. */
 export async function sandboxStatus(adminUrl: string): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${adminUrl.replace(/\/+$/, '')}/clusters`, { signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) as unknown };
-  } catch {
-    return { status: res.status, body: text };
-  }
+  return answerOf(await fetch(`${adminUrl.replace(/\/+$/, '')}/clusters`, { signal: AbortSignal.timeout(10_000) }));
 }

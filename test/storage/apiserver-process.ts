@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
+import { answerOf } from '../../services/core/http.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'services', 'cli', 'kitfed.ts');
 
@@ -64,14 +65,7 @@ export async function postConfigMap(url: string, name: string, timeoutMs = 15_00
       body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { name } }),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const text = await res.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON
-    }
-    return { status: res.status, body };
+    return await answerOf(res);
   } catch {
     return { status: 0, body: undefined };
   }
