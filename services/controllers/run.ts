@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { parseDuration as parseMs } from '../core/duration.js';
 import { createLogger } from '../core/log.js';
 import { runUntilSignal } from '../core/process.js';
 import { startControllers } from './index.js';
@@ -7,11 +8,9 @@ const log = createLogger('controller-manager');
 
 /** "10s", "200ms", "1m", "1h" or a number of milliseconds. */
 export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 10s, 500ms, 1m)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+  const ms = parseMs(text, 'ms');
+  if (ms === undefined) throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 10s, 500ms, 1m)`);
+  return ms;
 }
 
 export interface RunControllersOptions {

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../main.js';
+import { durationFlag, intFlag } from '../lib/flags.js';
 
 interface DeployFlags {
   dir?: string;
@@ -33,16 +34,6 @@ interface DeployFlags {
 
 const collect = (value: string, prior: string[] = []): string[] => [...prior, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 
-/** `90`, `90s`, `1500ms`, `5m` → milliseconds. */
-export function parseDuration(value: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new UsageError(`${flag} must be a duration like 90s, 5m or 1500ms (got ${JSON.stringify(value)})`);
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000;
-  if (n <= 0) throw new UsageError(`${flag} must be positive`);
-  return n * unit;
-}
-
 function toOptions(dirArg: string | undefined, f: DeployFlags): import('../../deployer/index.js').DeployOptions {
   const dir = dirArg ?? f.dir ?? f.manifestsDir ?? process.env.MANIFESTS_DIR;
   if (!dir) throw new UsageError('which manifests? kitfed deploy DIR (the render output: one folder per cluster)');
@@ -55,8 +46,7 @@ function toOptions(dirArg: string | undefined, f: DeployFlags): import('../../de
   if (f.diff && f.dryRun) throw new UsageError('--diff and --dry-run exclude each other');
   if (f.exitCode && !f.diff) throw new UsageError('--exit-code only goes with --diff');
   if (!['auto', 'json', 'text'].includes(f.output)) throw new UsageError(`--output must be auto, json or text (got ${JSON.stringify(f.output)})`);
-  const concurrency = Number(f.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a positive integer (got ${JSON.stringify(f.concurrency)})`);
+  const concurrency = intFlag('--concurrency', f.concurrency, 1);
   const o: import('../../deployer/index.js').DeployOptions = {
     dir,
     target: f.target,
@@ -67,13 +57,13 @@ function toOptions(dirArg: string | undefined, f: DeployFlags): import('../../de
     wait: f.wait,
     reapply: f.reapply === true,
     recreate: f.recreate === true,
-    timeoutMs: parseDuration(f.timeout, '--timeout'),
+    timeoutMs: durationFlag('--timeout', f.timeout),
     concurrency,
     failFast: f.failFast === true,
     fieldManager: f.fieldManager,
     inventoryNamespace: f.inventoryNamespace,
   };
-  if (f.requestTimeout) o.requestTimeoutMs = parseDuration(f.requestTimeout, '--request-timeout');
+  if (f.requestTimeout) o.requestTimeoutMs = durationFlag('--request-timeout', f.requestTimeout);
   if (f.kubeconfig) o.kubeconfig = f.kubeconfig;
   if (f.kubeconfigs) o.kubeconfigs = f.kubeconfigs;
   if (f.context) o.context = f.context;

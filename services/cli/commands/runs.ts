@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../main.js';
+import { intFlag } from '../lib/flags.js';
 
 export function register(program: Command): void {
   program
@@ -12,8 +13,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  kitfed runs --config webhooks.yaml\n  kitfed runs --url http://127.0.0.1:8090 -o json\n')
     .action(async (opts: { url?: string; config?: string; output: string; limit: string }) => {
       if (opts.output !== 'table' && opts.output !== 'json') throw new UsageError(`--output must be table or json, got ${opts.output}`);
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer, got ${opts.limit}`);
+      const limit = intFlag('--limit', opts.limit, 1);
       const { serviceUrl } = await import('../../gitops/simulate.js');
       const { loadConfig, ConfigError } = await import('../../gitops/config.js');
       let cfg;

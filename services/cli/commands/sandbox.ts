@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../main.js';
+import { intFlag } from '../lib/flags.js';
 
 interface SandboxFlags {
   clusters: string;
@@ -17,13 +18,6 @@ interface SandboxFlags {
 }
 
 const ACTIONS = ['down', 'up', 'hang', 'latency', 'errors', 'unhealthy', 'healthy'];
-
-function int(flag: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
-  return n;
-}
 
 function list(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -124,7 +118,7 @@ export function register(program: Command): void {
     .action(async (flags: SandboxFlags) => {
       if (!flags.kubeconfigOut) throw new UsageError("required option '--kubeconfig-out <file>' not specified");
       const kubeconfigOut = flags.kubeconfigOut;
-      const clusters = int('--clusters', flags.clusters, 1, 1000)!;
+      const clusters = intFlag('--clusters', flags.clusters, 1, 1000);
       const names = list(flags.names);
       if (names && names.length !== clusters) throw new UsageError(`--names lists ${names.length} names for ${clusters} clusters`);
       const failImage = flags.failImage;
@@ -142,11 +136,11 @@ export function register(program: Command): void {
           clusters,
           names,
           regions: list(flags.regions),
-          zones: int('--zones', flags.zones, 1, 26)!,
-          capacity: int('--capacity', flags.capacity, 0),
-          readyDelayMs: int('--ready-delay', flags.readyDelay, 0)!,
+          zones: intFlag('--zones', flags.zones, 1, 26),
+          capacity: flags.capacity === undefined ? undefined : intFlag('--capacity', flags.capacity, 0),
+          readyDelayMs: intFlag('--ready-delay', flags.readyDelay, 0),
           kubeconfigOut,
-          portBase: int('--port-base', flags.portBase, 1, 65535),
+          portBase: flags.portBase === undefined ? undefined : intFlag('--port-base', flags.portBase, 1, 65535),
           host: flags.host,
           adminHost: admin.host,
           adminPort: admin.port,

@@ -1,17 +1,11 @@
 import type { Command } from 'commander';
-import { UsageError } from '../main.js';
+import { intFlag } from '../lib/flags.js';
 
 interface Flags {
   dataDir: string;
   portBase: string;
   clusters: string;
   readyDelay: string;
-}
-
-function int(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
-  return n;
 }
 
 export function register(program: Command): void {
@@ -26,9 +20,9 @@ export function register(program: Command): void {
     .action(async (flags: Flags) => {
       const opts = {
         dataDir: flags.dataDir,
-        portBase: int(flags.portBase, '--port-base', 0, 65000),
-        clusters: int(flags.clusters, '--clusters', 1, 100),
-        readyDelayMs: int(flags.readyDelay, '--ready-delay', 0, 600_000),
+        portBase: intFlag('--port-base', flags.portBase, 0, 65000),
+        clusters: intFlag('--clusters', flags.clusters, 1, 100),
+        readyDelayMs: intFlag('--ready-delay', flags.readyDelay, 0, 600_000),
       };
       const { startEmbedded, summary } = await import('../embedded.js');
       const embedded = await startEmbedded(opts);
