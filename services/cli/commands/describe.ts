@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { KitfedError } from '../../core/errors.js';
 import type { KubeObject } from '../../core/kube.js';
+import { recordedPlan } from '../../controllers/replicas/status.js';
 import { UsageError } from '../main.js';
 import { age, federationClient, memberClient, parseOutput, printData, printTable, type FederationFlags } from '../lib/federation.js';
 
@@ -16,18 +17,6 @@ interface ClusterView {
   desired: number | undefined;
   readyReplicas: number | undefined;
   error?: string;
-}
-
-/** The plan the replica controller records in the `Scheduled` condition's message. */
-function recordedPlan(o: KubeObject): Record<string, number> {
-  const conditions = ((o.status as { conditions?: Array<{ type: string; message?: string }> } | undefined)?.conditions) ?? [];
-  const scheduled = conditions.find((c) => c.type === 'Scheduled');
-  try {
-    const doc = JSON.parse(scheduled?.message ?? '{}') as { plan?: Record<string, number> };
-    return doc.plan ?? {};
-  } catch {
-    return {};
-  }
 }
 
 export function register(program: Command): void {
@@ -48,7 +37,7 @@ export function register(program: Command): void {
       const fed = await federationClient(flags);
       try {
         const obj = await fed.get('apps/v1', kind, flags.namespace, name);
-        const plan = recordedPlan(obj);
+        const plan = recordedPlan(obj)?.plan ?? {};
         const clusters = (await fed.list('federation.kitfed.io/v1beta1', 'Cluster')).items;
         const views: ClusterView[] = await Promise.all(
           clusters.map(async (c) => {
