@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { main, EXIT_FAILURE } from './main.js';
 
+// `kitfed get … | head`: the reader went away; stop quietly instead of crashing with EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

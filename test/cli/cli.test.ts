@@ -59,3 +59,14 @@ test('kitfed plan -o json output parses', async (t) => {
   const out = JSON.parse(r.stdout) as { plan: Record<string, number> };
   t.deepEqual(out.plan, { a: 3, b: 3, c: 3 });
 });
+
+test('output into a closed pipe (kitfed … | head) ends quietly, without an EPIPE crash', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/kitfed.ts', 'plan', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.destroy(); // the reader is gone before the first write
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.is(code, 0, stderr);
+  t.notRegex(stderr, /EPIPE|Unhandled/);
+});
