@@ -340,3 +340,21 @@ test('rebalance false: replicas still starting keep their place, so an uneven ro
   t.deepEqual(reverted.schedule?.plan, { a: 3, b: 3, c: 3 });
   t.deepEqual(reverted.operations.map((o) => [o.type, o.cluster, o.type === 'update' ? o.replicas : -1]), [['update', 'b', 3]]);
 });
+
+test('rebalance false: a rolling update\'s surge pods are not placed replicas, so the update does not move replicas between clusters', (t) => {
+  const fed = federated('nginx-rs.yaml', (o) => {
+    (o.spec as { replicas: number }).replicas = 7;
+    o.status = { conditions: [{ type: 'Scheduled', status: 'True', reason: 'Planned', message: JSON.stringify({ plan: { a: 4, b: 3 }, overflow: {}, unplaced: 0 }) }] };
+  });
+  // a is mid-update: 4 asked, 5 ready (one surge pod of the new template is up before an old one goes).
+  const surging = member(fed, 4, { replicas: 5, readyReplicas: 5, availableReplicas: 5 });
+  const members: DecideInput['members'] = {
+    a: { object: surging, pods: [1, 2, 3, 4, 5].map((i) => pod(`a-${i}`, running)) },
+    b: { object: member(fed, 3), pods: [] },
+  };
+  const v1 = plan({ preferences: { rebalance: false, clusters: { '*': { weight: 1 } } }, totalReplicas: 7, clusters: ['a', 'b'], currentReplicas: { a: 5, b: 3 }, key: 'default/nginx' }).plan;
+  t.notDeepEqual(v1, { a: 4, b: 3 }, 'v1 counts the surge pod and moves a replica');
+  const d = decide(input(fed, members, ready(['a', 'b'])));
+  t.deepEqual(d.schedule?.plan, { a: 4, b: 3 });
+  t.deepEqual(d.operations, []);
+});

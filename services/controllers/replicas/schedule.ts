@@ -73,11 +73,15 @@ export function schedule(federated: KubeObject, clusters: readonly string[], mem
     clusters.map((cluster) => ({ cluster, object: members[cluster]?.object ?? null, pods: members[cluster]?.pods ?? [] })),
     now,
   );
-  // Replicas still starting count as current, up to what kitfed last asked the cluster for (a
-  // hand scale-up of a member is drift to revert, not a placement to keep).
+  // A rollout in progress keeps its placement (docs/federation.md, differences §5):
+  // - ready pods beyond the copy's spec.replicas (a rolling update's surge) are not placed
+  //   replicas: v1 counted them and moved replicas towards the cluster mid-update (4/3 → 5/2 → 6/1);
+  // - replicas still starting count as current, up to what kitfed last asked the cluster for (a
+  //   hand scale-up of a member is drift to revert, not a placement to keep).
   const asked = recordedPlan(federated);
   for (const cluster of clusters) {
     const object = members[cluster]?.object;
+    if (object && (state.current[cluster] ?? 0) > specReplicas(object)) state.current[cluster] = specReplicas(object);
     if (!object || !asked || state.estimatedCapacity[cluster] !== undefined) continue;
     const s = startingReplicas(object, members[cluster]?.pods ?? [], now);
     if (s.starting === 0) continue;
