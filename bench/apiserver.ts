@@ -17,19 +17,35 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { etcdBinary, startEtcd } from '../test/storage/etcd-harness.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, backends: { type: 'string', default: 'memory,sqlite,etcd' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '3' }, backends: { type: 'string', default: 'memory,sqlite,etcd' } },
+});
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = 16;
 const WATCHERS = 100;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY + 4 });
 
-function request(base: string, method: string, path: string, body?: string, contentType = 'application/json'): Promise<number> {
+function request(
+  base: string,
+  method: string,
+  path: string,
+  body?: string,
+  contentType = 'application/json',
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${path}`, { method, agent, headers: body ? { 'content-type': contentType, 'content-length': Buffer.byteLength(body) } : {} }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      `${base}${path}`,
+      {
+        method,
+        agent,
+        headers: body ? { 'content-type': contentType, 'content-length': Buffer.byteLength(body) } : {},
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     if (body) req.write(body);
     req.end();
@@ -37,7 +53,23 @@ function request(base: string, method: string, path: string, body?: string, cont
 }
 
 async function startServer(storage: string, dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/kitfed.ts', 'apiserver', '--insecure', '--listen', '127.0.0.1:0', '--data-dir', dir, '--storage', storage], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'services/cli/kitfed.ts',
+      'apiserver',
+      '--insecure',
+      '--listen',
+      '127.0.0.1:0',
+      '--data-dir',
+      dir,
+      '--storage',
+      storage,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`API server did not start: ${buf}`)), 30_000);
@@ -55,7 +87,9 @@ async function startServer(storage: string, dir: string): Promise<{ url: string;
 }
 
 /** Runs `op` from CONCURRENCY loops for SECONDS; returns ops/s (2xx only) and errors. */
-async function throughput(op: (worker: number, i: number) => Promise<number>): Promise<{ perSecond: number; errors: number }> {
+async function throughput(
+  op: (worker: number, i: number) => Promise<number>,
+): Promise<{ perSecond: number; errors: number }> {
   let ok = 0;
   let errors = 0;
   const end = performance.now() + SECONDS * 1000;
@@ -72,7 +106,12 @@ async function throughput(op: (worker: number, i: number) => Promise<number>): P
 }
 
 function cm(name: string, extra: Record<string, string> = {}): string {
-  return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { bench: 'x' }, annotations: extra }, data: { key: 'value', other: 'x'.repeat(200) } });
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, labels: { bench: 'x' }, annotations: extra },
+    data: { key: 'value', other: 'x'.repeat(200) },
+  });
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -80,37 +119,53 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function watchFanOut(base: string): Promise<{ p50: number; p99: number; events: number }> {
-  await request(base, 'POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'watch' } }));
+  await request(
+    base,
+    'POST',
+    '/api/v1/namespaces',
+    JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'watch' } }),
+  );
   const latencies: number[] = [];
   const streams: http.ClientRequest[] = [];
   const watchAgent = new http.Agent({ keepAlive: false, maxSockets: WATCHERS + 1 });
   await Promise.all(
-    Array.from({ length: WATCHERS }, () =>
-      new Promise<void>((resolve) => {
-        const req = http.get(`${base}/api/v1/namespaces/watch/configmaps?watch=true&resourceVersion=0`, { agent: watchAgent }, (res) => {
-          let buf = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            const now = performance.timeOrigin + performance.now();
-            buf += chunk;
-            let nl: number;
-            while ((nl = buf.indexOf('\n')) >= 0) {
-              const line = buf.slice(0, nl);
-              buf = buf.slice(nl + 1);
-              const sent = /"sent":"([\d.]+)"/.exec(line);
-              if (sent) latencies.push(now - Number(sent[1]));
-            }
-          });
-          resolve();
-        });
-        streams.push(req);
-      }),
+    Array.from(
+      { length: WATCHERS },
+      () =>
+        new Promise<void>((resolve) => {
+          const req = http.get(
+            `${base}/api/v1/namespaces/watch/configmaps?watch=true&resourceVersion=0`,
+            { agent: watchAgent },
+            (res) => {
+              let buf = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => {
+                const now = performance.timeOrigin + performance.now();
+                buf += chunk;
+                let nl: number;
+                while ((nl = buf.indexOf('\n')) >= 0) {
+                  const line = buf.slice(0, nl);
+                  buf = buf.slice(nl + 1);
+                  const sent = /"sent":"([\d.]+)"/.exec(line);
+                  if (sent) latencies.push(now - Number(sent[1]));
+                }
+              });
+              resolve();
+            },
+          );
+          streams.push(req);
+        }),
     ),
   );
   await new Promise((r) => setTimeout(r, 300));
   const writes = 200;
   for (let i = 0; i < writes; i++) {
-    await request(base, 'POST', '/api/v1/namespaces/watch/configmaps', cm(`w${i}`, { sent: String(performance.timeOrigin + performance.now()) }));
+    await request(
+      base,
+      'POST',
+      '/api/v1/namespaces/watch/configmaps',
+      cm(`w${i}`, { sent: String(performance.timeOrigin + performance.now()) }),
+    );
     await new Promise((r) => setTimeout(r, 5));
   }
   await new Promise((r) => setTimeout(r, 500));
@@ -135,13 +190,28 @@ async function benchBackend(backend: string, storage: string, dir: string): Prom
   const { url, child } = await startServer(storage, dir);
   try {
     // 100 objects in their own namespace: GET, LIST (all 100) and PATCH target them; CREATE fills `default`.
-    await request(url, 'POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'hundred' } }));
+    await request(
+      url,
+      'POST',
+      '/api/v1/namespaces',
+      JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'hundred' } }),
+    );
     const hundred = '/api/v1/namespaces/hundred/configmaps';
     for (let i = 0; i < 100; i++) await request(url, 'POST', hundred, cm(`seed-${i}`));
-    const create = await throughput((w, i) => request(url, 'POST', '/api/v1/namespaces/default/configmaps', cm(`c-${w}-${i}`)));
+    const create = await throughput((w, i) =>
+      request(url, 'POST', '/api/v1/namespaces/default/configmaps', cm(`c-${w}-${i}`)),
+    );
     const get = await throughput((_w, i) => request(url, 'GET', `${hundred}/seed-${i % 100}`));
     const list = await throughput(() => request(url, 'GET', hundred));
-    const patch = await throughput((_w, i) => request(url, 'PATCH', `${hundred}/seed-${i % 100}`, JSON.stringify({ data: { n: String(i) } }), 'application/merge-patch+json'));
+    const patch = await throughput((_w, i) =>
+      request(
+        url,
+        'PATCH',
+        `${hundred}/seed-${i % 100}`,
+        JSON.stringify({ data: { n: String(i) } }),
+        'application/merge-patch+json',
+      ),
+    );
     const watch = await watchFanOut(url);
     return {
       backend,
@@ -172,7 +242,13 @@ for (const backend of wanted) {
       }
       const etcd = await startEtcd();
       try {
-        results.push(await benchBackend('etcd', `etcd://${etcd.endpoints.map((e) => e.replace(/^https?:\/\//, '')).join(',')}`, dir));
+        results.push(
+          await benchBackend(
+            'etcd',
+            `etcd://${etcd.endpoints.map((e) => e.replace(/^https?:\/\//, '')).join(',')}`,
+            dir,
+          ),
+        );
       } finally {
         await etcd.stop();
       }
@@ -183,15 +259,22 @@ for (const backend of wanted) {
 }
 
 const KUBE = { get: 2500, create: 1400, list: 550 };
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; ${CONCURRENCY} keep-alive clients, ${SECONDS}s per op, ${WATCHERS} watchers`);
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; ${CONCURRENCY} keep-alive clients, ${SECONDS}s per op, ${WATCHERS} watchers`,
+);
 console.log('backend   GET/s   LIST(100)/s  CREATE/s  PATCH/s  watch p50  watch p99  errors');
 for (const r of results) {
-  console.log(`${r.backend.padEnd(8)} ${String(r.getPerSec).padStart(6)} ${String(r.listPerSec).padStart(12)} ${String(r.createPerSec).padStart(9)} ${String(r.patchPerSec).padStart(8)} ${r.watchP50Ms.toFixed(2).padStart(8)}ms ${r.watchP99Ms.toFixed(2).padStart(8)}ms ${String(r.errors).padStart(7)}`);
+  console.log(
+    `${r.backend.padEnd(8)} ${String(r.getPerSec).padStart(6)} ${String(r.listPerSec).padStart(12)} ${String(r.createPerSec).padStart(9)} ${String(r.patchPerSec).padStart(8)} ${r.watchP50Ms.toFixed(2).padStart(8)}ms ${r.watchP99Ms.toFixed(2).padStart(8)}ms ${String(r.errors).padStart(7)}`,
+  );
 }
 const memory = results.find((r) => r.backend === 'memory');
 for (const r of results) {
   const vsKube = `vs kube-apiserver 1.32 on etcd (2,500 GET/s, 1,400 CREATE/s, 550 LIST/s): GET ×${(r.getPerSec / KUBE.get).toFixed(2)}, CREATE ×${(r.createPerSec / KUBE.create).toFixed(2)}, LIST ×${(r.listPerSec / KUBE.list).toFixed(2)}`;
-  const vsMem = memory && r !== memory ? `; vs memory: GET ×${(r.getPerSec / memory.getPerSec).toFixed(2)}, CREATE ×${(r.createPerSec / memory.createPerSec).toFixed(2)}, LIST ×${(r.listPerSec / memory.listPerSec).toFixed(2)}` : '';
+  const vsMem =
+    memory && r !== memory
+      ? `; vs memory: GET ×${(r.getPerSec / memory.getPerSec).toFixed(2)}, CREATE ×${(r.createPerSec / memory.createPerSec).toFixed(2)}, LIST ×${(r.listPerSec / memory.listPerSec).toFixed(2)}`
+      : '';
   console.log(`${r.backend}: ${vsKube}${vsMem}`);
 }
 console.log(JSON.stringify({ bench: 'apiserver', results }));

@@ -56,7 +56,10 @@ if (values.role === 'watch') {
   const { startApiServer } = await import('../services/apiserver/server.js');
   const { federationAdmission } = await import('../services/apiserver/federation-admission.js');
   const n = Number(values.host);
-  const federation = values.role === 'federation' ? (await startApiServer({ admission: federationAdmission(), maxWatchesPerClient: 100_000 })).url : '';
+  const federation =
+    values.role === 'federation'
+      ? (await startApiServer({ admission: federationAdmission(), maxWatchesPerClient: 100_000 })).url
+      : '';
   const members: string[] = [];
   for (let i = 0; i < n; i++) members.push((await startApiServer({ maxWatchesPerClient: 100_000 })).url);
   process.stdout.write(`${JSON.stringify({ federation, members })}\n`);
@@ -75,7 +78,20 @@ interface Host {
 /** The federation API server in one process, members in processes of up to 50 each. */
 async function startHost(n: number): Promise<Host> {
   const spawnOne = async (role: string, count: number) => {
-    const child = spawn(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', fileURLToPath(import.meta.url), '--host', String(count), '--role', role], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, KITFED_LOG_LEVEL: 'error' } });
+    const child = spawn(
+      process.execPath,
+      [
+        '--max-old-space-size=8192',
+        '--import',
+        'tsx',
+        fileURLToPath(import.meta.url),
+        '--host',
+        String(count),
+        '--role',
+        role,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, KITFED_LOG_LEVEL: 'error' } },
+    );
     const line = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout! }).once('line', resolve);
       child.once('exit', (code) => reject(new Error(`host exited ${code}`)));
@@ -84,7 +100,11 @@ async function startHost(n: number): Promise<Host> {
   };
   const parts = [await spawnOne('federation', 0)];
   for (let left = n; left > 0; left -= 50) parts.push(await spawnOne('members', Math.min(50, left)));
-  return { federation: parts[0]!.federation, members: parts.flatMap((p) => p.members), stop: () => parts.forEach((p) => p.child.stdin!.end()) };
+  return {
+    federation: parts[0]!.federation,
+    members: parts.flatMap((p) => p.members),
+    stop: () => parts.forEach((p) => p.child.stdin!.end()),
+  };
 }
 
 function pct(xs: number[], p: number): number {
@@ -100,7 +120,13 @@ async function setUp(n: number) {
   const dir = await mkdtemp(join(tmpdir(), 'kitfed-bench-'));
   const names = host.members.map((_, i) => `c${i + 1}`);
   const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(kubeconfig, buildKubeconfig([{ name: 'federation', server: host.federation }, ...names.map((name, i) => ({ name, server: host.members[i]! }))]));
+  await writeFile(
+    kubeconfig,
+    buildKubeconfig([
+      { name: 'federation', server: host.federation },
+      ...names.map((name, i) => ({ name, server: host.members[i]! })),
+    ]),
+  );
   const fed = await KubeClient.fromKubeconfig({ file: kubeconfig }, 'federation', { maxSockets: 64 });
   await fed.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
   for (const name of names) await joinCluster(fed, name, { file: kubeconfig, context: name }, {});
@@ -112,7 +138,11 @@ async function setUp(n: number) {
   }
   // Arrival in every member, seen by watches in a separate process (not charged to the controller).
   const arrivals = new Map<string, number>();
-  const watcher = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--role', 'watch', '--host', JSON.stringify(host.members)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const watcher = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--role', 'watch', '--host', JSON.stringify(host.members)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve) => {
     createInterface({ input: watcher.stdout! }).on('line', (line) => {
       if (line === 'ready') return resolve();
@@ -144,7 +174,10 @@ async function setUp(n: number) {
   };
 }
 
-async function latency(n: number, samples: number): Promise<{ members: number; samples: number; p50Ms: number; p99Ms: number; maxMs: number }> {
+async function latency(
+  n: number,
+  samples: number,
+): Promise<{ members: number; samples: number; p50Ms: number; p99Ms: number; maxMs: number }> {
   const env = await setUp(n);
   const lat: number[] = [];
   const data = { v: Buffer.from('x'.repeat(64)).toString('base64') };
@@ -152,7 +185,13 @@ async function latency(n: number, samples: number): Promise<{ members: number; s
   for (let i = -warmup; i < samples; i++) {
     const name = `lat-${i + warmup}`;
     const t0 = performance.timeOrigin + performance.now();
-    await env.fed.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'bench' }, type: 'Opaque', data });
+    await env.fed.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: 'bench' },
+      type: 'Opaque',
+      data,
+    });
     const deadline = Date.now() + 30_000;
     while (!env.arrivals.has(name)) {
       if (Date.now() > deadline) throw new Error(`${name}: not in every member after 30 s`);
@@ -163,12 +202,23 @@ async function latency(n: number, samples: number): Promise<{ members: number; s
   }
   await env.tearDown();
   if (process.env.BENCH_DEBUG) console.log(lat.map((x) => Math.round(x)).join(' '));
-  const r = { members: n, samples, p50Ms: +pct(lat, 50).toFixed(1), p99Ms: +pct(lat, 99).toFixed(1), maxMs: +Math.max(...lat).toFixed(1) };
-  console.log(`propagation latency, ${n} members: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (target p99 ≤ ${n <= 10 ? 100 : 250} ms)`);
+  const r = {
+    members: n,
+    samples,
+    p50Ms: +pct(lat, 50).toFixed(1),
+    p99Ms: +pct(lat, 99).toFixed(1),
+    maxMs: +Math.max(...lat).toFixed(1),
+  };
+  console.log(
+    `propagation latency, ${n} members: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (target p99 ≤ ${n <= 10 ? 100 : 250} ms)`,
+  );
   return r;
 }
 
-async function throughput(n: number, count: number): Promise<{ members: number; secrets: number; convergeS: number; peakRssMiB: number; controllerCpuS: number }> {
+async function throughput(
+  n: number,
+  count: number,
+): Promise<{ members: number; secrets: number; convergeS: number; peakRssMiB: number; controllerCpuS: number }> {
   const env = await setUp(n);
   let peak = process.memoryUsage().rss;
   const cpu0 = process.cpuUsage();
@@ -176,7 +226,16 @@ async function throughput(n: number, count: number): Promise<{ members: number; 
   const q = new PQueue({ concurrency: 32 });
   const data = { v: Buffer.from('y'.repeat(256)).toString('base64') };
   const t0 = performance.now();
-  for (let i = 0; i < count; i++) void q.add(() => env.fed.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `tp-${i}`, namespace: 'bench' }, type: 'Opaque', data }));
+  for (let i = 0; i < count; i++)
+    void q.add(() =>
+      env.fed.create({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: `tp-${i}`, namespace: 'bench' },
+        type: 'Opaque',
+        data,
+      }),
+    );
   await q.onIdle();
   const created = performance.now() - t0;
   const deadline = Date.now() + 300_000;
@@ -192,17 +251,33 @@ async function throughput(n: number, count: number): Promise<{ members: number; 
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
   await env.tearDown();
-  const r = { members: n, secrets: count, convergeS: +converge.toFixed(1), createdS: +(created / 1000).toFixed(1), copies, peakRssMiB: Math.round(peak / 2 ** 20), controllerCpuS: +((cpu.user + cpu.system) / 1e6).toFixed(1) };
-  console.log(`throughput: ${count} Secrets × ${n} members: ${copies} copies in ${r.convergeS} s (federated creates took ${r.createdS} s), peak RSS ${r.peakRssMiB} MiB, controller CPU ${r.controllerCpuS} s (target ≤ 60 s, ≤ 1024 MiB)`);
+  const r = {
+    members: n,
+    secrets: count,
+    convergeS: +converge.toFixed(1),
+    createdS: +(created / 1000).toFixed(1),
+    copies,
+    peakRssMiB: Math.round(peak / 2 ** 20),
+    controllerCpuS: +((cpu.user + cpu.system) / 1e6).toFixed(1),
+  };
+  console.log(
+    `throughput: ${count} Secrets × ${n} members: ${copies} copies in ${r.convergeS} s (federated creates took ${r.createdS} s), peak RSS ${r.peakRssMiB} MiB, controller CPU ${r.controllerCpuS} s (target ≤ 60 s, ≤ 1024 MiB)`,
+  );
   return r;
 }
 
 async function main(): Promise<void> {
   process.env.KITFED_LOG_LEVEL ??= 'error';
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+  );
   const lat = [];
-  for (const n of values.members.split(',').filter(Boolean).map(Number)) lat.push(await latency(n, n >= 100 ? Math.min(100, Number(values.samples)) : Number(values.samples)));
-  const tp = Number(values.secrets) > 0 ? await throughput(Number(values['throughput-members']), Number(values.secrets)) : undefined;
+  for (const n of values.members.split(',').filter(Boolean).map(Number))
+    lat.push(await latency(n, n >= 100 ? Math.min(100, Number(values.samples)) : Number(values.samples)));
+  const tp =
+    Number(values.secrets) > 0
+      ? await throughput(Number(values['throughput-members']), Number(values.secrets))
+      : undefined;
   console.log(JSON.stringify({ bench: 'controllers', latency: lat, throughput: tp }));
   process.exit(0);
 }

@@ -28,14 +28,60 @@ function manifests(cluster: string): KubeObject[] {
   const out: KubeObject[] = [];
   for (let i = 0; i < 10; i++) {
     const name = `svc-${pad(i)}`;
-    out.push({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, labels: { app: name } }, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `registry.example.com/${name}:1.${i}`, env: [{ name: 'CLUSTER', value: cluster }] }] } } } });
-    out.push({ apiVersion: 'v1', kind: 'Service', metadata: { name, labels: { app: name } }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } });
+    out.push({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, labels: { app: name } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            containers: [
+              { name, image: `registry.example.com/${name}:1.${i}`, env: [{ name: 'CLUSTER', value: cluster }] },
+            ],
+          },
+        },
+      },
+    });
+    out.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, labels: { app: name } },
+      spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
   }
-  for (let i = 0; i < 20; i++) out.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `config-${pad(i)}` }, data: { cluster, 'settings.json': JSON.stringify({ i, flags: Array.from({ length: 20 }, (_, k) => `f${k}`) }) } });
-  for (let i = 0; i < 5; i++) out.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `secret-${pad(i)}` }, type: 'Opaque', stringData: { token: `bench-${i}` } });
+  for (let i = 0; i < 20; i++)
+    out.push({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `config-${pad(i)}` },
+      data: { cluster, 'settings.json': JSON.stringify({ i, flags: Array.from({ length: 20 }, (_, k) => `f${k}`) }) },
+    });
+  for (let i = 0; i < 5; i++)
+    out.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `secret-${pad(i)}` },
+      type: 'Opaque',
+      stringData: { token: `bench-${i}` },
+    });
   for (let i = 0; i < 5; i++) {
     const name = `svc-${pad(i)}`;
-    out.push({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name }, spec: { rules: [{ host: `${name}.${cluster}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 80 } } } }] } }] } });
+    out.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name },
+      spec: {
+        rules: [
+          {
+            host: `${name}.${cluster}.example.com`,
+            http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 80 } } } }] },
+          },
+        ],
+      },
+    });
   }
   return out;
 }
@@ -43,7 +89,11 @@ function manifests(cluster: string): KubeObject[] {
 async function writeTree(dir: string, names: string[]): Promise<void> {
   for (const c of names) {
     await mkdir(path.join(dir, c), { recursive: true });
-    await Promise.all(manifests(c).map((o) => writeFile(path.join(dir, c, `${o.kind.toLowerCase()}-${o.metadata.name}.yaml`), YAML.stringify(o))));
+    await Promise.all(
+      manifests(c).map((o) =>
+        writeFile(path.join(dir, c, `${o.kind.toLowerCase()}-${o.metadata.name}.yaml`), YAML.stringify(o)),
+      ),
+    );
   }
 }
 
@@ -74,7 +124,11 @@ interface Child {
 }
 
 async function sandbox(prefix: string): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD, prefix, String(CLUSTERS)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, KITFED_LOG_LEVEL: 'warn' } });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', CHILD, prefix, String(CLUSTERS)],
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, KITFED_LOG_LEVEL: 'warn' } },
+  );
   const lines = readline.createInterface({ input: child.stdout! });
   const queue: Array<(l: string) => void> = [];
   lines.on('line', (l) => queue.shift()?.(l));
@@ -119,9 +173,17 @@ async function main(): Promise<void> {
   const clusters: Child[] = [];
   try {
     const dirs = { kubectl: path.join(tmp, 'kubectl'), kitfed: path.join(tmp, 'kitfed'), cli: path.join(tmp, 'cli') };
-    const kc = { kubectl: path.join(tmp, 'kubectl.kubeconfig'), kitfed: path.join(tmp, 'kitfed.kubeconfig'), cli: path.join(tmp, 'cli.kubeconfig') };
+    const kc = {
+      kubectl: path.join(tmp, 'kubectl.kubeconfig'),
+      kitfed: path.join(tmp, 'kitfed.kubeconfig'),
+      cli: path.join(tmp, 'cli.kubeconfig'),
+    };
     // The render output exists before any deploy starts (as in the pipeline): written up front.
-    for (const key of Object.keys(dirs) as Array<keyof typeof dirs>) await writeTree(dirs[key], Array.from({ length: CLUSTERS }, (_, j) => `${key}-${pad(j)}`));
+    for (const key of Object.keys(dirs) as Array<keyof typeof dirs>)
+      await writeTree(
+        dirs[key],
+        Array.from({ length: CLUSTERS }, (_, j) => `${key}-${pad(j)}`),
+      );
     const setup = async (key: keyof typeof dirs): Promise<Child> => {
       const c = await sandbox(key);
       clusters.push(c);
@@ -136,7 +198,23 @@ async function main(): Promise<void> {
     const baseServerCpu0 = await procCpuMs(base.pid);
     const [, kubectlMs] = await timed(async () => {
       for (const c of base.names) {
-        const { stderr } = await run('/usr/bin/time', ['-f', 'CPU %U %S', 'kubectl', '--kubeconfig', kc.kubectl, '--cache-dir', cache, `--context=${c}`, 'apply', '-f', path.join(dirs.kubectl, c)], { maxBuffer: 1 << 24 });
+        const { stderr } = await run(
+          '/usr/bin/time',
+          [
+            '-f',
+            'CPU %U %S',
+            'kubectl',
+            '--kubeconfig',
+            kc.kubectl,
+            '--cache-dir',
+            cache,
+            `--context=${c}`,
+            'apply',
+            '-f',
+            path.join(dirs.kubectl, c),
+          ],
+          { maxBuffer: 1 << 24 },
+        );
         const m = /CPU ([\d.]+) ([\d.]+)/.exec(stderr);
         kubectlCpu += m ? (Number(m[1]) + Number(m[2])) * 1000 : 0;
       }
@@ -145,7 +223,13 @@ async function main(): Promise<void> {
     await base.close();
 
     const ours = await setup('kitfed');
-    const opts = { dir: dirs.kitfed, kubeconfig: kc.kitfed, commit: 'bench1', commitTime: '2026-11-22T00:00:00Z', timeoutMs: 120_000 };
+    const opts = {
+      dir: dirs.kitfed,
+      kubeconfig: kc.kitfed,
+      commit: 'bench1',
+      commitTime: '2026-11-22T00:00:00Z',
+      timeoutMs: 120_000,
+    };
     const oursServerCpu0 = await procCpuMs(ours.pid);
     const selfCpu0 = selfCpuMs();
     const [first, firstMs] = await timed(() => deploy({ ...opts, wait: false }));
@@ -163,13 +247,54 @@ async function main(): Promise<void> {
     const reads = counts.reduce((n, c) => n + c.reads, 0);
     if (!again.ok) throw new Error('redeploy failed');
     // The same redeploy from a fresh `kitfed deploy` process (no parse cache; node + tsx start-up included).
-    const [, cliRedeployMs] = await timed(() => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'services/cli/kitfed.ts'), 'deploy', opts.dir, '--kubeconfig', opts.kubeconfig, '--commit', opts.commit, '--commit-time', opts.commitTime, '-o', 'json'], { cwd: ROOT, maxBuffer: 1 << 26 }));
+    const [, cliRedeployMs] = await timed(() =>
+      run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          path.join(ROOT, 'services/cli/kitfed.ts'),
+          'deploy',
+          opts.dir,
+          '--kubeconfig',
+          opts.kubeconfig,
+          '--commit',
+          opts.commit,
+          '--commit-time',
+          opts.commitTime,
+          '-o',
+          'json',
+        ],
+        { cwd: ROOT, maxBuffer: 1 << 26 },
+      ),
+    );
     await ours.close();
 
     // The whole CLI process (node + tsx start-up) on fresh clusters, first deploy with the health wait.
-    const [, startupMs] = await timed(() => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'services/cli/kitfed.ts'), 'deploy', '--help'], { cwd: ROOT }));
+    const [, startupMs] = await timed(() =>
+      run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'services/cli/kitfed.ts'), 'deploy', '--help'], {
+        cwd: ROOT,
+      }),
+    );
     await setup('cli');
-    const [, cliMs] = await timed(() => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'services/cli/kitfed.ts'), 'deploy', dirs.cli, '--kubeconfig', kc.cli, '-o', 'json', '--no-wait'], { cwd: ROOT, maxBuffer: 1 << 26 }));
+    const [, cliMs] = await timed(() =>
+      run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          path.join(ROOT, 'services/cli/kitfed.ts'),
+          'deploy',
+          dirs.cli,
+          '--kubeconfig',
+          kc.cli,
+          '-o',
+          'json',
+          '--no-wait',
+        ],
+        { cwd: ROOT, maxBuffer: 1 << 26 },
+      ),
+    );
 
     const r = (x: number): number => Math.round(x);
     const figures = {
@@ -199,14 +324,28 @@ async function main(): Promise<void> {
       cpus: os.cpus().length,
       loadavg: os.loadavg().map((l) => +l.toFixed(2)),
     };
-    console.log(`machine: ${os.cpus().length}× ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${figures.loadavg.join(' ')}`);
+    console.log(
+      `machine: ${os.cpus().length}× ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${figures.loadavg.join(' ')}`,
+    );
     console.log(`kubectl apply loop, ${CLUSTERS} clusters × 50 manifests, sequential: ${figures.kubectlLoopMs} ms`);
-    console.log(`kitfed deploy() first deploy (no health wait):               ${figures.firstDeployMs} ms  → ${figures.speedup}× faster (target ≥ 5×)`);
-    console.log(`CPU time, kubectl loop: kubectl ${figures.kubectlClientCpuMs} ms + servers ${figures.kubectlServerCpuMs} ms; kitfed first deploy: deployer ${figures.kitfedClientCpuMs} ms + servers ${figures.kitfedServerCpuMs} ms (client CPU ratio ${figures.clientCpuRatio}×)`);
-    console.log(`kitfed deploy CLI process, first deploy (node+tsx start-up):  ${figures.cliProcessFirstDeployMs} ms  → ${figures.speedupCliProcess}× faster (start-up alone, kitfed deploy --help: ${figures.cliStartupMs} ms)`);
-    console.log(`kitfed deploy() again with the health wait (until 100 Deployments are available): ${figures.firstDeployWithHealthMs} ms`);
-    console.log(`kitfed redeploy of the same commit (apply + health check):   ${figures.redeployMs} ms  = ${(figures.redeployOverFirst * 100).toFixed(1)}% of the first deploy with its health wait (target ≤ 10%); ${(figures.redeployOverFirstNoWait * 100).toFixed(1)}% of the first deploy without it; writes ${writes}, reads ${reads}, deployer CPU ${figures.redeployCpuMs} ms`);
-    console.log(`kitfed deploy CLI process, redeploy:                         ${figures.cliProcessRedeployMs} ms  = ${(figures.cliRedeployOverCliFirst * 100).toFixed(1)}% of the CLI first deploy`);
+    console.log(
+      `kitfed deploy() first deploy (no health wait):               ${figures.firstDeployMs} ms  → ${figures.speedup}× faster (target ≥ 5×)`,
+    );
+    console.log(
+      `CPU time, kubectl loop: kubectl ${figures.kubectlClientCpuMs} ms + servers ${figures.kubectlServerCpuMs} ms; kitfed first deploy: deployer ${figures.kitfedClientCpuMs} ms + servers ${figures.kitfedServerCpuMs} ms (client CPU ratio ${figures.clientCpuRatio}×)`,
+    );
+    console.log(
+      `kitfed deploy CLI process, first deploy (node+tsx start-up):  ${figures.cliProcessFirstDeployMs} ms  → ${figures.speedupCliProcess}× faster (start-up alone, kitfed deploy --help: ${figures.cliStartupMs} ms)`,
+    );
+    console.log(
+      `kitfed deploy() again with the health wait (until 100 Deployments are available): ${figures.firstDeployWithHealthMs} ms`,
+    );
+    console.log(
+      `kitfed redeploy of the same commit (apply + health check):   ${figures.redeployMs} ms  = ${(figures.redeployOverFirst * 100).toFixed(1)}% of the first deploy with its health wait (target ≤ 10%); ${(figures.redeployOverFirstNoWait * 100).toFixed(1)}% of the first deploy without it; writes ${writes}, reads ${reads}, deployer CPU ${figures.redeployCpuMs} ms`,
+    );
+    console.log(
+      `kitfed deploy CLI process, redeploy:                         ${figures.cliProcessRedeployMs} ms  = ${(figures.cliRedeployOverCliFirst * 100).toFixed(1)}% of the CLI first deploy`,
+    );
     console.log(JSON.stringify({ bench: 'deployer', ...figures }));
   } finally {
     await Promise.all(clusters.map((c) => c.close()));

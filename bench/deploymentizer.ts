@@ -25,7 +25,8 @@ const region = (j: number): string => ['us-east1', 'europe-west1', 'asia-east1',
 const type = (j: number): string => (j % 2 === 0 ? 'production' : 'staging');
 const branch = (j: number): string => (j % 2 === 0 ? 'master' : 'develop');
 const replicas = (j: number): number => 2 + (j % 5);
-const image = (i: number, b: string): string => `registry.example.com/bench/${svc(i)}:${b}-${(1000003 * (i + 1)).toString(16).slice(0, 7)}`;
+const image = (i: number, b: string): string =>
+  `registry.example.com/bench/${svc(i)}:${b}-${(1000003 * (i + 1)).toString(16).slice(0, 7)}`;
 
 async function put(file: string, text: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
@@ -71,36 +72,68 @@ spec:
 
 /** kit layout (kitfed defaults: templates/ + clusters/). */
 async function kitRepo(dir: string): Promise<void> {
-  const resources = Array.from({ length: SERVICES }, (_, i) =>
-    `  ${svc(i)}:\n    file: ./${svc(i)}/${svc(i)}-deployment.mustache\n    containers:\n      app:\n        image_tag: bench/${svc(i)}\n        env: [{name: LOG_LEVEL, value: info}, {name: SERVICE, value: ${svc(i)}}]\n`).join('');
-  await put(path.join(dir, 'templates/base-cluster.yaml'), `kind: ClusterNamespace\nmetadata: {name: base, branch: master}\nresources:\n${resources}`);
+  const resources = Array.from(
+    { length: SERVICES },
+    (_, i) =>
+      `  ${svc(i)}:\n    file: ./${svc(i)}/${svc(i)}-deployment.mustache\n    containers:\n      app:\n        image_tag: bench/${svc(i)}\n        env: [{name: LOG_LEVEL, value: info}, {name: SERVICE, value: ${svc(i)}}]\n`,
+  ).join('');
+  await put(
+    path.join(dir, 'templates/base-cluster.yaml'),
+    `kind: ClusterNamespace\nmetadata: {name: base, branch: master}\nresources:\n${resources}`,
+  );
   await put(path.join(dir, 'templates/base-var.yaml'), 'kind: ResourceConfig\ndeployment: {replicaCount: 1}\n');
-  for (const t of ['production', 'staging']) await put(path.join(dir, `templates/type/${t}-var.yaml`), `kind: ResourceConfig\nmetadata: {type: ${t}}\n`);
+  for (const t of ['production', 'staging'])
+    await put(path.join(dir, `templates/type/${t}-var.yaml`), `kind: ResourceConfig\nmetadata: {type: ${t}}\n`);
   for (let i = 0; i < SERVICES; i++) {
     await put(path.join(dir, `templates/resources/${svc(i)}/${svc(i)}-deployment.mustache`), TEMPLATE);
-    for (const b of ['master', 'develop']) await put(path.join(dir, `templates/images/bench/${svc(i)}/${b}.yaml`), `image: ${image(i, b)}\n`);
+    for (const b of ['master', 'develop'])
+      await put(path.join(dir, `templates/images/bench/${svc(i)}/${b}.yaml`), `image: ${image(i, b)}\n`);
   }
   for (let j = 0; j < CLUSTERS; j++) {
-    const envOverride = Array.from({ length: SERVICES }, (_, i) => `  ${svc(i)}: {containers: {app: {env: [{name: REGION, value: ${region(j)}}]}}}\n`).join('');
-    await put(path.join(dir, `clusters/${cluster(j)}/cluster.yaml`), `kind: ClusterNamespace\nmetadata: {name: ${cluster(j)}, type: ${type(j)}, branch: ${branch(j)}}\nresources:\n${envOverride}`);
-    await put(path.join(dir, `clusters/${cluster(j)}/configuration-var.yaml`), `kind: ResourceConfig\nregion: ${region(j)}\ndeployment: {replicaCount: ${replicas(j)}}\n`);
+    const envOverride = Array.from(
+      { length: SERVICES },
+      (_, i) => `  ${svc(i)}: {containers: {app: {env: [{name: REGION, value: ${region(j)}}]}}}\n`,
+    ).join('');
+    await put(
+      path.join(dir, `clusters/${cluster(j)}/cluster.yaml`),
+      `kind: ClusterNamespace\nmetadata: {name: ${cluster(j)}, type: ${type(j)}, branch: ${branch(j)}}\nresources:\n${envOverride}`,
+    );
+    await put(
+      path.join(dir, `clusters/${cluster(j)}/configuration-var.yaml`),
+      `kind: ResourceConfig\nregion: ${region(j)}\ndeployment: {replicaCount: ${replicas(j)}}\n`,
+    );
   }
 }
 
 /** The same manifests as a kustomize base + one overlay per cluster. */
 async function kustomizeRepo(dir: string): Promise<void> {
   for (let i = 0; i < SERVICES; i++) {
-    const text = TEMPLATE.replaceAll('{{{name}}}', svc(i)).replace('{{{region}}}', 'base').replace('{{deployment.replicaCount}}', '1')
+    const text = TEMPLATE.replaceAll('{{{name}}}', svc(i))
+      .replace('{{{region}}}', 'base')
+      .replace('{{deployment.replicaCount}}', '1')
       .replace('{{{app.image}}}', `registry.example.com/bench/${svc(i)}:base`)
-      .replace(/\{\{#app\.env\}\}[\s\S]*\{\{\/app\.env\}\}\n/, `            - name: LOG_LEVEL\n              value: "info"\n            - name: SERVICE\n              value: "${svc(i)}"\n`);
+      .replace(
+        /\{\{#app\.env\}\}[\s\S]*\{\{\/app\.env\}\}\n/,
+        `            - name: LOG_LEVEL\n              value: "info"\n            - name: SERVICE\n              value: "${svc(i)}"\n`,
+      );
     await put(path.join(dir, `base/${svc(i)}.yaml`), text);
   }
-  await put(path.join(dir, 'base/kustomization.yaml'), `resources:\n${Array.from({ length: SERVICES }, (_, i) => `  - ${svc(i)}.yaml\n`).join('')}`);
+  await put(
+    path.join(dir, 'base/kustomization.yaml'),
+    `resources:\n${Array.from({ length: SERVICES }, (_, i) => `  - ${svc(i)}.yaml\n`).join('')}`,
+  );
   for (let j = 0; j < CLUSTERS; j++) {
     const b = branch(j);
-    const images = Array.from({ length: SERVICES }, (_, i) => `  - name: registry.example.com/bench/${svc(i)}\n    newTag: ${image(i, b).split(':')[1]}\n`).join('');
-    const reps = Array.from({ length: SERVICES }, (_, i) => `  - name: ${svc(i)}\n    count: ${replicas(j)}\n`).join('');
-    await put(path.join(dir, `overlays/${cluster(j)}/kustomization.yaml`), `resources:
+    const images = Array.from(
+      { length: SERVICES },
+      (_, i) => `  - name: registry.example.com/bench/${svc(i)}\n    newTag: ${image(i, b).split(':')[1]}\n`,
+    ).join('');
+    const reps = Array.from({ length: SERVICES }, (_, i) => `  - name: ${svc(i)}\n    count: ${replicas(j)}\n`).join(
+      '',
+    );
+    await put(
+      path.join(dir, `overlays/${cluster(j)}/kustomization.yaml`),
+      `resources:
   - ../../base
 images:
 ${images}replicas:
@@ -112,12 +145,16 @@ patches:
       - op: add
         path: /spec/template/spec/containers/0/env/-
         value: {name: REGION, value: ${region(j)}}
-`);
+`,
+    );
   }
 }
 
 async function isDir(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isDirectory(), () => false);
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 /** CPU time (user+sys, ms) of this process, and of its waited-for children, from /proc (Linux). */
@@ -126,7 +163,10 @@ async function cpuTimes(): Promise<{ self: number; children: number } | undefine
     const stat = (await readFile('/proc/self/stat', 'utf8')).split(') ')[1]!.split(' ');
     const tick = 1000 / 100; // USER_HZ is 100 on Linux
     // fields after "(comm) ": index 11 utime, 12 stime, 13 cutime, 14 cstime
-    return { self: (Number(stat[11]) + Number(stat[12])) * tick, children: (Number(stat[13]) + Number(stat[14])) * tick };
+    return {
+      self: (Number(stat[11]) + Number(stat[12])) * tick,
+      children: (Number(stat[13]) + Number(stat[14])) * tick,
+    };
   } catch {
     return undefined;
   }
@@ -138,7 +178,8 @@ function ms(start: bigint): number {
 
 async function countFiles(dir: string): Promise<number> {
   let n = 0;
-  for (const c of await readdir(dir, { withFileTypes: true })) if (c.isDirectory()) n += (await readdir(path.join(dir, c.name))).filter((f) => f.endsWith('.yaml')).length;
+  for (const c of await readdir(dir, { withFileTypes: true }))
+    if (c.isDirectory()) n += (await readdir(path.join(dir, c.name))).filter((f) => f.endsWith('.yaml')).length;
   return n;
 }
 
@@ -178,7 +219,20 @@ async function main(): Promise<void> {
     }
 
     t0 = process.hrtime.bigint();
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'services/cli/kitfed.ts'), 'render', '--repo', path.join(dir, 'kit'), '--out', path.join(dir, 'out-cli')], { cwd: ROOT, env: { ...process.env, KITFED_LOG_LEVEL: 'warn' } });
+    await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'services/cli/kitfed.ts'),
+        'render',
+        '--repo',
+        path.join(dir, 'kit'),
+        '--out',
+        path.join(dir, 'out-cli'),
+      ],
+      { cwd: ROOT, env: { ...process.env, KITFED_LOG_LEVEL: 'warn' } },
+    );
     const cli = ms(t0);
 
     await mkdir(path.join(dir, 'out-kustomize'));
@@ -186,7 +240,10 @@ async function main(): Promise<void> {
     t0 = process.hrtime.bigint();
     let kustomizeDocs = 0;
     for (let j = 0; j < CLUSTERS; j++) {
-      const yaml = execFileSync('kubectl', ['kustomize', path.join(dir, 'kustomize/overlays', cluster(j))], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      const yaml = execFileSync('kubectl', ['kustomize', path.join(dir, 'kustomize/overlays', cluster(j))], {
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      });
       kustomizeDocs += yaml.split(/^---$/m).length;
       await writeFile(path.join(dir, 'out-kustomize', `${cluster(j)}.yaml`), yaml);
     }
@@ -208,19 +265,39 @@ async function main(): Promise<void> {
       `kubectl kustomize, 20 overlays, sequential processes: ${kustomize.toFixed(0)} ms`,
       `ratio kustomize / render (cold): ${ratio.toFixed(1)}×   target ≥ 20×: ${ratio >= 20 ? 'met' : 'MISSED'}`,
       `CPU time (user+sys; less sensitive to other load): render cold ${renderCpu ?? 'n/a'} ms, kustomize ${kustomizeCpu ?? 'n/a'} ms, ratio ${cpuRatio ? `${cpuRatio.toFixed(1)}×` : 'n/a'}`,
-      `load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (other engineers' runs share this machine)`,
+      `load average at the end: ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${os.cpus().length} cores (other engineers' runs share this machine)`,
       `ratio kustomize / render (warm): ${(kustomize / renderWarm).toFixed(1)}×; kustomize / CLI process: ${(kustomize / cli).toFixed(1)}×`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
-    process.stdout.write(`${JSON.stringify({
-      bench: 'deploymentizer', services: SERVICES, clusters: CLUSTERS, manifests,
-      renderColdMs: Math.round(renderCold), renderWarmMs: Math.round(renderWarm), renderTmpfsMs: tmpfs === undefined ? null : Math.round(tmpfs),
-      coldPhasesMs: { load: Math.round(phases.loadMs), render: Math.round(phases.renderMs), write: Math.round(phases.writeMs) }, cliMs: Math.round(cli), kustomizeMs: Math.round(kustomize),
-      renderCpuMs: renderCpu ?? null, kustomizeCpuMs: kustomizeCpu ?? null, ratioCpu: cpuRatio ? Number(cpuRatio.toFixed(1)) : null,
-      loadAvg1m: Number(os.loadavg()[0]!.toFixed(1)),
-      ratioCold: Number(ratio.toFixed(1)), ratioWarm: Number((kustomize / renderWarm).toFixed(1)),
-      targets: { renderMs: 1000, ratio: 20 }, met: renderCold <= 1000 && ratio >= 20,
-    })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'deploymentizer',
+        services: SERVICES,
+        clusters: CLUSTERS,
+        manifests,
+        renderColdMs: Math.round(renderCold),
+        renderWarmMs: Math.round(renderWarm),
+        renderTmpfsMs: tmpfs === undefined ? null : Math.round(tmpfs),
+        coldPhasesMs: {
+          load: Math.round(phases.loadMs),
+          render: Math.round(phases.renderMs),
+          write: Math.round(phases.writeMs),
+        },
+        cliMs: Math.round(cli),
+        kustomizeMs: Math.round(kustomize),
+        renderCpuMs: renderCpu ?? null,
+        kustomizeCpuMs: kustomizeCpu ?? null,
+        ratioCpu: cpuRatio ? Number(cpuRatio.toFixed(1)) : null,
+        loadAvg1m: Number(os.loadavg()[0]!.toFixed(1)),
+        ratioCold: Number(ratio.toFixed(1)),
+        ratioWarm: Number((kustomize / renderWarm).toFixed(1)),
+        targets: { renderMs: 1000, ratio: 20 },
+        met: renderCold <= 1000 && ratio >= 20,
+      })}\n`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

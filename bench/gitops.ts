@@ -58,21 +58,38 @@ const pad = (n: number): string => String(n).padStart(2, '0');
 /** Grows the fixture to the issue's shape: CLUSTERS clusters × SERVICES services (Deployment + Service each). */
 async function generateServices(dir: string): Promise<void> {
   const resources = Array.from({ length: SERVICES }, (_, i) =>
-    [`  svc-${pad(i)}:`, `    file: ./svc-${pad(i)}/svc-${pad(i)}-deployment.mustache`, '    svc:', `      name: svc-${pad(i)}`, '    containers:', '      web-con:', `        image_tag: acme/svc-${pad(i)}`].join('\n'),
+    [
+      `  svc-${pad(i)}:`,
+      `    file: ./svc-${pad(i)}/svc-${pad(i)}-deployment.mustache`,
+      '    svc:',
+      `      name: svc-${pad(i)}`,
+      '    containers:',
+      '      web-con:',
+      `        image_tag: acme/svc-${pad(i)}`,
+    ].join('\n'),
   );
-  await writeFile(path.join(dir, 'templates/base-cluster.yaml'), `kind: ClusterNamespace\nmetadata:\n  name: base\n  branch: master\nresources:\n${resources.join('\n')}\n`);
+  await writeFile(
+    path.join(dir, 'templates/base-cluster.yaml'),
+    `kind: ClusterNamespace\nmetadata:\n  name: base\n  branch: master\nresources:\n${resources.join('\n')}\n`,
+  );
   const template = await readFile(path.join(dir, 'templates/resources/web/web-deployment.mustache'), 'utf8');
   for (let i = 0; i < SERVICES; i++) {
     await mkdir(path.join(dir, `templates/resources/svc-${pad(i)}`), { recursive: true });
     await writeFile(path.join(dir, `templates/resources/svc-${pad(i)}/svc-${pad(i)}-deployment.mustache`), template);
     await mkdir(path.join(dir, `templates/images/acme/svc-${pad(i)}`), { recursive: true });
-    await writeFile(path.join(dir, `templates/images/acme/svc-${pad(i)}/master.yaml`), `image: registry.example/acme/svc-${pad(i)}:master-0000000\n`);
+    await writeFile(
+      path.join(dir, `templates/images/acme/svc-${pad(i)}/master.yaml`),
+      `image: registry.example/acme/svc-${pad(i)}:master-0000000\n`,
+    );
   }
   await rm(path.join(dir, 'clusters'), { recursive: true, force: true });
   for (let j = 0; j < CLUSTERS; j++) {
     const c = path.join(dir, 'clusters', `c-${pad(j)}`);
     await mkdir(c, { recursive: true });
-    await writeFile(path.join(c, 'cluster.yaml'), `kind: ClusterNamespace\nmetadata:\n  name: c-${pad(j)}\n  type: test\n`);
+    await writeFile(
+      path.join(c, 'cluster.yaml'),
+      `kind: ClusterNamespace\nmetadata:\n  name: c-${pad(j)}\n  type: test\n`,
+    );
     await writeFile(path.join(c, 'configuration-var.yaml'), `kind: ResourceConfig\ncluster:\n  name: c-${pad(j)}\n`);
   }
 }
@@ -87,7 +104,11 @@ process.stdin.resume();
 
 /** Sandbox clusters in a child process; closed by ending its stdin. */
 async function sandboxProcess(): Promise<{ kubeconfig: string; close: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SANDBOX], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, KITFED_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SANDBOX], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, KITFED_LOG_LEVEL: 'warn' },
+  });
   const line = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`sandbox exited ${code}`)));
@@ -117,7 +138,13 @@ async function main(): Promise<void> {
     await dev.add('.').commit('seed').addRemote('origin', bare).push('origin', 'main');
 
     const config = parseConfig(
-      { listen: '127.0.0.1:0', dataDir: path.join(tmp, 'data'), github: { secret: { env: 'GH' } }, image: { secret: { env: 'IMG' } }, repos: [{ url: bare, branch: 'main', name: 'acme/manifests' }] },
+      {
+        listen: '127.0.0.1:0',
+        dataDir: path.join(tmp, 'data'),
+        github: { secret: { env: 'GH' } },
+        image: { secret: { env: 'IMG' } },
+        repos: [{ url: bare, branch: 'main', name: 'acme/manifests' }],
+      },
       'bench',
       tmp,
       { GH, IMG },
@@ -128,12 +155,21 @@ async function main(): Promise<void> {
     const kubeconfig = path.join(tmp, 'kubeconfig');
     if (sandbox) await writeFile(kubeconfig, sandbox.kubeconfig);
     const deploy = sandbox ? deployerStep({ kubeconfig }, config.timeouts.deployMs) : undefined;
-    const service = await startWebhookService({ config, log: pino({ level: 'silent' }), ...(deploy ? { deploy } : {}) });
+    const service = await startWebhookService({
+      config,
+      log: pino({ level: 'silent' }),
+      ...(deploy ? { deploy } : {}),
+    });
     const gh = new Webhooks({ secret: GH });
     const repo = config.repos[0]!;
     const sendPush = async (after: string): Promise<{ status: number; ms: number }> => {
       const body = JSON.stringify(pushPayload(repo, after));
-      const headers = { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await gh.sign(body) };
+      const headers = {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': await gh.sign(body),
+      };
       const t0 = performance.now();
       const res = await fetch(`${service.url}/hooks/github`, { method: 'POST', body, headers });
       await res.arrayBuffer();
@@ -143,11 +179,21 @@ async function main(): Promise<void> {
     // 1. image webhook → commit pushed
     const bumpMs: number[] = [];
     for (let i = 0; i < IMAGE_BUMPS; i++) {
-      const body = JSON.stringify({ image: `registry.example/acme/svc-${pad(i % SERVICES)}:master-${(0x1000000 + i).toString(16)}`, repository: `acme/svc-${pad(i % SERVICES)}`, branch: 'master', commit: (0x1000000 + i).toString(16) });
+      const body = JSON.stringify({
+        image: `registry.example/acme/svc-${pad(i % SERVICES)}:master-${(0x1000000 + i).toString(16)}`,
+        repository: `acme/svc-${pad(i % SERVICES)}`,
+        branch: 'master',
+        commit: (0x1000000 + i).toString(16),
+      });
       const t0 = performance.now();
-      const res = await fetch(`${service.url}/hooks/image`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-kitfed-signature-256': signImageBody(IMG, body) } });
+      const res = await fetch(`${service.url}/hooks/image`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-kitfed-signature-256': signImageBody(IMG, body) },
+      });
       const out = (await res.json()) as { status?: string };
-      if (res.status !== 200 || out.status !== 'committed') throw new Error(`image bump ${i}: ${res.status} ${JSON.stringify(out)}`);
+      if (res.status !== 200 || out.status !== 'committed')
+        throw new Error(`image bump ${i}: ${res.status} ${JSON.stringify(out)}`);
       bumpMs.push(performance.now() - t0);
     }
 
@@ -190,8 +236,17 @@ async function main(): Promise<void> {
     const noopMs: number[] = [];
     for (let i = 0; i < PUSHES; i++) {
       const svc = `svc-${pad(i % SERVICES)}`;
-      const body = JSON.stringify({ image: `registry.example/acme/${svc}:master-${(0x2000000 + i).toString(16)}`, repository: `acme/${svc}`, branch: 'master', commit: (0x2000000 + i).toString(16) });
-      const res = await fetch(`${service.url}/hooks/image`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-kitfed-signature-256': signImageBody(IMG, body) } });
+      const body = JSON.stringify({
+        image: `registry.example/acme/${svc}:master-${(0x2000000 + i).toString(16)}`,
+        repository: `acme/${svc}`,
+        branch: 'master',
+        commit: (0x2000000 + i).toString(16),
+      });
+      const res = await fetch(`${service.url}/hooks/image`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-kitfed-signature-256': signImageBody(IMG, body) },
+      });
       const sha = ((await res.json()) as { commit: string }).commit;
       const t0 = performance.now();
       if ((await sendPush(sha)).status !== 202) throw new Error('push not accepted');
@@ -215,26 +270,53 @@ async function main(): Promise<void> {
 
     const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
     const acceptP99 = pct(acceptMs, 99);
-    console.log(`machine: ${cpu} × ${os.cpus().length}, node ${process.version}, git ${(await gitClient(undefined, 60_000).version()).major}.${(await gitClient(undefined, 60_000).version()).minor}`);
-    console.log(`image webhook → commit pushed (${IMAGE_BUMPS} sequential): p50 ${ms(pct(bumpMs, 50))}, p95 ${ms(pct(bumpMs, 95))}`);
+    console.log(
+      `machine: ${cpu} × ${os.cpus().length}, node ${process.version}, git ${(await gitClient(undefined, 60_000).version()).major}.${(await gitClient(undefined, 60_000).version()).minor}`,
+    );
+    console.log(
+      `image webhook → commit pushed (${IMAGE_BUMPS} sequential): p50 ${ms(pct(bumpMs, 50))}, p95 ${ms(pct(bumpMs, 95))}`,
+    );
     console.log(
       `push acceptance, ${BURST} deliveries at ${BURST_RATE}/s: p50 ${ms(pct(acceptMs, 50))}, p99 ${ms(acceptP99)}, max ${ms(Math.max(...acceptMs))} ` +
         `(target p99 ≤ ${TARGET_ACCEPT_P99_MS} ms: ${acceptP99 <= TARGET_ACCEPT_P99_MS ? 'met' : 'MISSED'}); ${coalesced} of ${BURST} coalesced away`,
     );
-    const what = deploy ? `applied and healthy on every sandbox cluster (pods ready after ${READY_DELAY_MS} ms)` : 'rendered (no deploy)';
+    const what = deploy
+      ? `applied and healthy on every sandbox cluster (pods ready after ${READY_DELAY_MS} ms)`
+      : 'rendered (no deploy)';
     const appliedP50 = pct(appliedMs, 50);
     console.log(
       `image bump's push webhook → ${what} (${CLUSTERS} clusters × ${SERVICES} services = ${CLUSTERS * SERVICES * 2} manifests, ${PUSHES} pushes): ` +
         `p50 ${ms(appliedP50)}, p95 ${ms(pct(appliedMs, 95))}${deploy ? ` (target p50 ≤ ${TARGET_APPLIED_P50_MS} ms: ${appliedP50 <= TARGET_APPLIED_P50_MS ? 'met' : 'MISSED'})` : ''}`,
     );
-    console.log(`push webhook with no manifest change → run done (${PUSHES} pushes): p50 ${ms(pct(noopMs, 50))}, p95 ${ms(pct(noopMs, 95))}`);
+    console.log(
+      `push webhook with no manifest change → run done (${PUSHES} pushes): p50 ${ms(pct(noopMs, 50))}, p95 ${ms(pct(noopMs, 95))}`,
+    );
     console.log(
       JSON.stringify({
         bench: 'gitops',
         machine: { cpu, cores: os.cpus().length, node: process.version },
         imageCommitMs: { p50: pct(bumpMs, 50), p95: pct(bumpMs, 95), n: IMAGE_BUMPS },
-        acceptMs: { p50: pct(acceptMs, 50), p99: acceptP99, max: Math.max(...acceptMs), n: BURST, ratePerSecond: BURST_RATE, coalesced, targetP99: TARGET_ACCEPT_P99_MS, met: acceptP99 <= TARGET_ACCEPT_P99_MS },
-        pushToAppliedMs: deploy ? { p50: appliedP50, p95: pct(appliedMs, 95), n: PUSHES, clusters: CLUSTERS, services: SERVICES, target: TARGET_APPLIED_P50_MS, met: appliedP50 <= TARGET_APPLIED_P50_MS } : null,
+        acceptMs: {
+          p50: pct(acceptMs, 50),
+          p99: acceptP99,
+          max: Math.max(...acceptMs),
+          n: BURST,
+          ratePerSecond: BURST_RATE,
+          coalesced,
+          targetP99: TARGET_ACCEPT_P99_MS,
+          met: acceptP99 <= TARGET_ACCEPT_P99_MS,
+        },
+        pushToAppliedMs: deploy
+          ? {
+              p50: appliedP50,
+              p95: pct(appliedMs, 95),
+              n: PUSHES,
+              clusters: CLUSTERS,
+              services: SERVICES,
+              target: TARGET_APPLIED_P50_MS,
+              met: appliedP50 <= TARGET_APPLIED_P50_MS,
+            }
+          : null,
         pushToRenderedMs: deploy ? null : { p50: appliedP50, p95: pct(appliedMs, 95), n: PUSHES },
         noopPushMs: { p50: pct(noopMs, 50), p95: pct(noopMs, 95), n: PUSHES },
       }),

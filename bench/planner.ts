@@ -37,7 +37,8 @@ function inputs(n: number, variants: number): PlanInput[] {
   const clusters = Array.from({ length: n }, (_, i) => `${regions[i % 4]}-${Math.floor(i / 4) + 1}-prod`);
   const prefs: Record<string, ClusterPreferences> = { '*': { weight: 1, maxReplicas: 40 } };
   for (const c of clusters) {
-    if (r() < 0.5) prefs[c] = { minReplicas: int(0, 3), maxReplicas: r() < 0.5 ? null : int(5, 50), weight: int(0, 10) };
+    if (r() < 0.5)
+      prefs[c] = { minReplicas: int(0, 3), maxReplicas: r() < 0.5 ? null : int(5, 50), weight: int(0, 10) };
   }
   return Array.from({ length: variants }, (_, v) => {
     const current: Record<string, number> = {};
@@ -71,7 +72,14 @@ function straightforwardPlan(input: PlanInput): PlanResult {
   let prefs: Named[] = [];
   for (const c of input.clusters) {
     const p = input.preferences.clusters[c] ?? input.preferences.clusters['*'];
-    if (p) prefs.push({ name: c, hash: fnv(c + input.key), min: p.minReplicas ?? 0, max: p.maxReplicas ?? null, weight: p.weight ?? 0 });
+    if (p)
+      prefs.push({
+        name: c,
+        hash: fnv(c + input.key),
+        min: p.minReplicas ?? 0,
+        max: p.maxReplicas ?? null,
+        weight: p.weight ?? 0,
+      });
     else plan[c] = 0;
   }
   prefs.sort((a, b) => (a.weight !== b.weight ? b.weight - a.weight : a.hash - b.hash));
@@ -140,13 +148,19 @@ function straightforwardPlan(input: PlanInput): PlanResult {
   return { plan, overflow: out };
 }
 
-const sortedEntries = (r: Record<string, number>): Array<[string, number]> => Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1));
+const sortedEntries = (r: Record<string, number>): Array<[string, number]> =>
+  Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1));
 const canonical = (r: PlanResult): string => JSON.stringify([sortedEntries(r.plan), sortedEntries(r.overflow)]);
 
 let sink = 0;
 
 /** µs per plan over `rounds` timed rounds (each cycling through the inputs): median and best round. */
-function measure(fn: (i: PlanInput) => PlanResult, list: PlanInput[], perRound: number, rounds: number): { median: number; best: number } {
+function measure(
+  fn: (i: PlanInput) => PlanResult,
+  list: PlanInput[],
+  perRound: number,
+  rounds: number,
+): { median: number; best: number } {
   const run = (count: number): void => {
     for (let i = 0; i < count; i++) sink += fn(list[i % list.length]!).plan[list[0]!.clusters[0]!] ?? 0;
   };
@@ -164,34 +178,59 @@ function measure(fn: (i: PlanInput) => PlanResult, list: PlanInput[], perRound: 
 const fmt = (us: number): string => (us < 10 ? us.toFixed(2) : us.toFixed(1));
 
 function main(): void {
-  console.log(`replica planner benchmark — node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, ${os.platform()}`);
-  console.log('mixed min/max/weights, rebalance false, ~60% clusters with current replicas, ~5% with capacity; 32 objects per size\n');
+  console.log(
+    `replica planner benchmark — node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, ${os.platform()}`,
+  );
+  console.log(
+    'mixed min/max/weights, rebalance false, ~60% clusters with current replicas, ~5% with capacity; 32 objects per size\n',
+  );
   const results: Array<Record<string, number>> = [];
   for (const n of SIZES) {
     const list = inputs(n, 32);
     for (const i of list) {
       const a = canonical(plan(i));
-      if (a !== canonical(planExact(i)) || a !== canonical(straightforwardPlan(i))) throw new Error(`planners disagree at ${n} clusters`);
+      if (a !== canonical(planExact(i)) || a !== canonical(straightforwardPlan(i)))
+        throw new Error(`planners disagree at ${n} clusters`);
     }
     const perRound = Math.max(20, Math.round(200_000 / n));
     const k = measure(plan, list, perRound, 11);
     const naive = measure(straightforwardPlan, list, Math.max(10, Math.round(perRound / 3)), 7).median;
     const exact = measure(planExact, list, Math.max(5, Math.round(perRound / 10)), 5).median;
     const kitfed = k.median;
-    results.push({ clusters: n, kitfedUs: kitfed, kitfedBestUs: k.best, plansPerSec: Math.round(1e6 / kitfed), straightforwardUs: naive, bigintUs: exact });
+    results.push({
+      clusters: n,
+      kitfedUs: kitfed,
+      kitfedBestUs: k.best,
+      plansPerSec: Math.round(1e6 / kitfed),
+      straightforwardUs: naive,
+      bigintUs: exact,
+    });
     console.log(
       `${String(n).padStart(5)} clusters: ${fmt(kitfed).padStart(7)} µs/plan (best round ${fmt(k.best)})  ${String(Math.round(1e6 / kitfed)).padStart(8)} plans/s` +
         `   straightforward port ${fmt(naive).padStart(7)} µs (${(naive / kitfed).toFixed(1)}×)   BigInt reference ${fmt(exact).padStart(7)} µs (${(exact / kitfed).toFixed(1)}×)`,
     );
   }
   const at100 = results.find((r) => r.clusters === 100)!;
-  console.log(`\nload average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (figures are medians of rounds; the machine is shared)`);
+  console.log(
+    `\nload average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (figures are medians of rounds; the machine is shared)`,
+  );
   console.log(
     `100 clusters: ${fmt(at100.kitfedUs!)} µs/plan vs target ≤ ${TARGET_US} µs: ${at100.kitfedUs! <= TARGET_US ? 'met' : 'NOT met'}` +
       `; ${(at100.straightforwardUs! / at100.kitfedUs!).toFixed(1)}× the straightforward port measured in this run` +
       `; quoted baselines: ${(GO_US / at100.kitfedUs!).toFixed(1)}× upstream Go (${GO_US} µs), ${(QUOTED_JS_US / at100.kitfedUs!).toFixed(1)}× the issue's JS port (${QUOTED_JS_US} µs)`,
   );
-  console.log(JSON.stringify({ bench: 'planner', targetUs100: TARGET_US, met: at100.kitfedUs! <= TARGET_US, results, sink: sink > 0 }));
+  console.log(
+    JSON.stringify({
+      bench: 'planner',
+      targetUs100: TARGET_US,
+      met: at100.kitfedUs! <= TARGET_US,
+      results,
+      sink: sink > 0,
+    }),
+  );
 }
 
 main();

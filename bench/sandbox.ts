@@ -26,7 +26,10 @@ function deployment(replicas: number) {
     spec: {
       replicas,
       selector: { matchLabels: { app: 'bench' } },
-      template: { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.25' }] } },
+      template: {
+        metadata: { labels: { app: 'bench' } },
+        spec: { containers: [{ name: 'web', image: 'nginx:1.25' }] },
+      },
     },
   };
 }
@@ -39,8 +42,13 @@ async function availableIn(c: SandboxCluster, replicas: number): Promise<void> {
     let done = false;
     void c.registry
       .watch(t, 'default', { fieldSelector: 'metadata.name=bench' }, (e) => {
-        const s = e.object.status as { availableReplicas?: number; conditions?: Array<{ type: string; status: string }> } | undefined;
-        if (!done && s?.availableReplicas === replicas && s.conditions?.some((x) => x.type === 'Available' && x.status === 'True')) {
+        const s = e.object.status as
+          { availableReplicas?: number; conditions?: Array<{ type: string; status: string }> } | undefined;
+        if (
+          !done &&
+          s?.availableReplicas === replicas &&
+          s.conditions?.some((x) => x.type === 'Available' && x.status === 'True')
+        ) {
           done = true;
           stop?.();
           resolve();
@@ -54,12 +62,23 @@ async function availableIn(c: SandboxCluster, replicas: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`sandbox bench: ${CLUSTERS} clusters (3 zones, 1 node each), Deployment of ${REPLICAS} replicas, ready delay ${READY_DELAY_MS} ms`);
-  console.log(`machine: ${os.cpus().length}× ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `sandbox bench: ${CLUSTERS} clusters (3 zones, 1 node each), Deployment of ${REPLICAS} replicas, ready delay ${READY_DELAY_MS} ms`,
+  );
+  console.log(
+    `machine: ${os.cpus().length}× ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   const rssBefore = process.memoryUsage().rss;
   const t0 = performance.now();
   const sandbox = await startSandbox({
-    clusters: Array.from({ length: CLUSTERS }, (_, i) => ({ name: `c${i + 1}`, region: `region-${i % 5}`, zones: ['a', 'b', 'c'].map((z) => `region-${i % 5}-${z}`) })),
+    clusters: Array.from({ length: CLUSTERS }, (_, i) => ({
+      name: `c${i + 1}`,
+      region: `region-${i % 5}`,
+      zones: ['a', 'b', 'c'].map((z) => `region-${i % 5}-${z}`),
+    })),
     readyDelayMs: READY_DELAY_MS,
   });
   const startupMs = performance.now() - t0;
@@ -67,14 +86,22 @@ async function main(): Promise<void> {
   global.gc?.();
   const idleRss = process.memoryUsage().rss;
   const heap = process.memoryUsage().heapUsed;
-  console.log(`startup: ${(startupMs / 1000).toFixed(2)} s for ${CLUSTERS} clusters (target ≤ ${STARTUP_TARGET_MS / 1000} s: ${startupMs <= STARTUP_TARGET_MS ? 'met' : 'NOT met'})`);
-  console.log(`idle RSS: ${mib(idleRss)} MiB (process before start ${mib(rssBefore)} MiB; heap ${mib(heap)} MiB; ${((idleRss - rssBefore) / CLUSTERS / 1024 ** 2).toFixed(1)} MiB per cluster) (target ≤ 1024 MiB: ${idleRss <= RSS_TARGET ? 'met' : 'NOT met'})`);
+  console.log(
+    `startup: ${(startupMs / 1000).toFixed(2)} s for ${CLUSTERS} clusters (target ≤ ${STARTUP_TARGET_MS / 1000} s: ${startupMs <= STARTUP_TARGET_MS ? 'met' : 'NOT met'})`,
+  );
+  console.log(
+    `idle RSS: ${mib(idleRss)} MiB (process before start ${mib(rssBefore)} MiB; heap ${mib(heap)} MiB; ${((idleRss - rssBefore) / CLUSTERS / 1024 ** 2).toFixed(1)} MiB per cluster) (target ≤ 1024 MiB: ${idleRss <= RSS_TARGET ? 'met' : 'NOT met'})`,
+  );
 
   const t1 = performance.now();
   const waits = sandbox.clusters.map((c) => availableIn(c, REPLICAS));
   const posted = await Promise.all(
     sandbox.clusters.map(async (c) => {
-      const res = await fetch(`${c.url}/apis/apps/v1/namespaces/default/deployments`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(deployment(REPLICAS)) });
+      const res = await fetch(`${c.url}/apis/apps/v1/namespaces/default/deployments`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(deployment(REPLICAS)),
+      });
       return res.status;
     }),
   );
@@ -84,7 +111,9 @@ async function main(): Promise<void> {
   const availableMs = performance.now() - t1;
   const busyRss = process.memoryUsage().rss;
   const pods = sandbox.clusters.reduce((n, c) => n + c.info().pods.bound, 0);
-  console.log(`deployments: ${CLUSTERS} created over HTTP in ${appliedMs.toFixed(0)} ms; all ${CLUSTERS} Available with ${REPLICAS}/${REPLICAS} replicas after ${(availableMs / 1000).toFixed(2)} s (ready delay ${READY_DELAY_MS} ms; simulation overhead ${((availableMs - READY_DELAY_MS) / 1000).toFixed(2)} s for ${pods} pods)`);
+  console.log(
+    `deployments: ${CLUSTERS} created over HTTP in ${appliedMs.toFixed(0)} ms; all ${CLUSTERS} Available with ${REPLICAS}/${REPLICAS} replicas after ${(availableMs / 1000).toFixed(2)} s (ready delay ${READY_DELAY_MS} ms; simulation overhead ${((availableMs - READY_DELAY_MS) / 1000).toFixed(2)} s for ${pods} pods)`,
+  );
   console.log(`RSS with ${pods} pods running: ${mib(busyRss)} MiB`);
   const t2 = performance.now();
   await sandbox.close();

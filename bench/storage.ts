@@ -16,7 +16,12 @@ import type { Store } from '../services/apiserver/storage/types.js';
 import { etcdBinary, startEtcd } from '../test/storage/etcd-harness.js';
 
 const { values: args } = parseArgs({
-  options: { seconds: { type: 'string', default: '2' }, concurrency: { type: 'string', default: '16' }, dir: { type: 'string' }, backends: { type: 'string', default: 'memory,sqlite,etcd' } },
+  options: {
+    seconds: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '16' },
+    dir: { type: 'string' },
+    backends: { type: 'string', default: 'memory,sqlite,etcd' },
+  },
 });
 const SECONDS = Number(args.seconds);
 const CONCURRENCY = Number(args.concurrency);
@@ -33,7 +38,13 @@ function value(i: number): string {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: `cm-${i}`, namespace: 'bench', uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, creationTimestamp: new Date().toISOString(), labels: { app: 'bench', tier: 'storage' } },
+    metadata: {
+      name: `cm-${i}`,
+      namespace: 'bench',
+      uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      creationTimestamp: new Date().toISOString(),
+      labels: { app: 'bench', tier: 'storage' },
+    },
     data: { 'config.yaml': 'x'.repeat(400) },
   });
 }
@@ -52,7 +63,8 @@ async function rate(op: (i: number) => Promise<unknown>): Promise<number> {
 }
 
 async function measure(store: Store): Promise<Figures> {
-  for (let i = 0; i < 100; i++) await store.create(`/registry/configmaps/list100/cm-${String(i).padStart(3, '0')}`, value(i));
+  for (let i = 0; i < 100; i++)
+    await store.create(`/registry/configmaps/list100/cm-${String(i).padStart(3, '0')}`, value(i));
   const createsPerSec = await rate((i) => store.create(`/registry/configmaps/bench/cm-${i}`, value(i)));
   const written = (await store.list('/registry/configmaps/bench/', { limit: 1 })).remaining ?? 0;
   const keys = Math.max(1, written + 1);
@@ -66,16 +78,22 @@ async function measure(store: Store): Promise<Figures> {
 
 function report(name: string, f: Figures, base?: Figures): void {
   const ratio = (a: number, b: number | undefined) => (b ? ` (${(a / b).toFixed(2)}x memory)` : '');
-  console.log(`${name.padEnd(7)} creates/s ${String(f.createsPerSec).padStart(8)}${ratio(f.createsPerSec, base?.createsPerSec)}`);
+  console.log(
+    `${name.padEnd(7)} creates/s ${String(f.createsPerSec).padStart(8)}${ratio(f.createsPerSec, base?.createsPerSec)}`,
+  );
   console.log(`${''.padEnd(7)} gets/s    ${String(f.getsPerSec).padStart(8)}${ratio(f.getsPerSec, base?.getsPerSec)}`);
-  console.log(`${''.padEnd(7)} list100/s ${String(f.list100PerSec).padStart(8)}${ratio(f.list100PerSec, base?.list100PerSec)}`);
+  console.log(
+    `${''.padEnd(7)} list100/s ${String(f.list100PerSec).padStart(8)}${ratio(f.list100PerSec, base?.list100PerSec)}`,
+  );
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(args.dir ?? tmpdir(), 'kitfed-bench-storage-'));
   const results: Record<string, Figures> = {};
   const load = loadavg().map((l) => Number(l.toFixed(1)));
-  console.log(`storage bench: ${SECONDS}s per phase, ${CONCURRENCY} concurrent callers, data in ${dir}, load average ${load.join(' ')} (figures are noisy on a shared machine)`);
+  console.log(
+    `storage bench: ${SECONDS}s per phase, ${CONCURRENCY} concurrent callers, data in ${dir}, load average ${load.join(' ')} (figures are noisy on a shared machine)`,
+  );
   try {
     if (BACKENDS.has('memory')) {
       const memory = new MemoryStore();
@@ -112,9 +130,22 @@ async function main(): Promise<void> {
     const m = results.memory;
     if (name === 'memory' || !m) continue;
     const r = (a: number, b: number) => Number((a / b).toFixed(3));
-    ratios[name] = { createsPerSec: r(f.createsPerSec, m.createsPerSec), getsPerSec: r(f.getsPerSec, m.getsPerSec), list100PerSec: r(f.list100PerSec, m.list100PerSec) };
+    ratios[name] = {
+      createsPerSec: r(f.createsPerSec, m.createsPerSec),
+      getsPerSec: r(f.getsPerSec, m.getsPerSec),
+      list100PerSec: r(f.list100PerSec, m.list100PerSec),
+    };
   }
-  console.log(JSON.stringify({ bench: 'storage', seconds: SECONDS, concurrency: CONCURRENCY, loadAverage: loadavg().map((l) => Number(l.toFixed(1))), results, ratiosVsMemory: ratios }));
+  console.log(
+    JSON.stringify({
+      bench: 'storage',
+      seconds: SECONDS,
+      concurrency: CONCURRENCY,
+      loadAverage: loadavg().map((l) => Number(l.toFixed(1))),
+      results,
+      ratiosVsMemory: ratios,
+    }),
+  );
 }
 
 await main();

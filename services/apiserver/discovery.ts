@@ -24,12 +24,31 @@ export function apiResourceList(catalog: ResourceCatalog, group: string, version
     for (const sub of t.subresources ?? []) {
       resources.push(
         sub === 'scale'
-          ? { name: `${t.plural}/scale`, singularName: '', namespaced: t.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] }
-          : { name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] },
+          ? {
+              name: `${t.plural}/scale`,
+              singularName: '',
+              namespaced: t.namespaced,
+              group: 'autoscaling',
+              version: 'v1',
+              kind: 'Scale',
+              verbs: ['get', 'patch', 'update'],
+            }
+          : {
+              name: `${t.plural}/status`,
+              singularName: '',
+              namespaced: t.namespaced,
+              kind: t.kind,
+              verbs: ['get', 'patch', 'update'],
+            },
       );
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/${version}` : version,
+    resources,
+  };
 }
 
 function preferred(types: readonly ResourceType[], group: string): string | undefined {
@@ -58,5 +77,9 @@ export function apiGroupList(catalog: ResourceCatalog): object {
 }
 
 export function apiVersions(address: string): object {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: address }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: address }],
+  };
 }

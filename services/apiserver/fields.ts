@@ -13,7 +13,18 @@ const SEP = '\u0000';
 
 /** Top-level fields nobody owns. */
 const UNTRACKED = new Set(['apiVersion', 'kind', 'status']);
-const UNTRACKED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink']);
+const UNTRACKED_META = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'selfLink',
+]);
 
 export function fieldSet(obj: unknown, t: TypeRef): Set<string> {
   const out = new Set<string>();
@@ -42,7 +53,8 @@ function collect(value: unknown, t: TypeRef, path: Path, out: Set<string>, paren
         if (!isObject(item)) continue;
         const itemPath = [...path, keySegment(item, keys)];
         out.add([...itemPath, '.'].join(SEP));
-        for (const [k, v] of Object.entries(item)) collect(v, childType(elem, k), [...itemPath, `f:${k}`], out, elem, k);
+        for (const [k, v] of Object.entries(item))
+          collect(v, childType(elem, k), [...itemPath, `f:${k}`], out, elem, k);
       }
       return;
     }
@@ -99,7 +111,9 @@ export function valueAt(obj: unknown, path: string): unknown {
       cur = isObject(cur) ? cur[seg.slice(2)] : undefined;
     } else if (seg.startsWith('k:')) {
       const want = JSON.parse(seg.slice(2)) as Record<string, unknown>;
-      cur = Array.isArray(cur) ? cur.find((x) => isObject(x) && Object.entries(want).every(([k, v]) => x[k] === v)) : undefined;
+      cur = Array.isArray(cur)
+        ? cur.find((x) => isObject(x) && Object.entries(want).every(([k, v]) => x[k] === v))
+        : undefined;
     } else if (seg.startsWith('v:')) {
       const want = seg.slice(2);
       cur = Array.isArray(cur) ? cur.find((x) => JSON.stringify(x) === want) : undefined;
@@ -143,7 +157,9 @@ export function describePath(path: string): string {
       if (s.startsWith('f:')) return `.${s.slice(2)}`;
       if (s.startsWith('k:')) {
         const keys = JSON.parse(s.slice(2)) as Record<string, unknown>;
-        return `[${Object.entries(keys).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+        return `[${Object.entries(keys)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(',')}]`;
       }
       return `[${s.slice(2)}]`;
     })
@@ -166,7 +182,13 @@ function managerId(e: { manager: string; operation: string; subresource?: string
  * Records an Update by `manager`: fields whose value changed are now owned by it and
  * released by every other manager; fields that disappeared are released by all.
  */
-export function recordUpdate(oldObj: KubeObject | undefined, newObj: KubeObject, t: TypeRef, manager: string, subresource?: string): void {
+export function recordUpdate(
+  oldObj: KubeObject | undefined,
+  newObj: KubeObject,
+  t: TypeRef,
+  manager: string,
+  subresource?: string,
+): void {
   const newSet = fieldSet(newObj, t);
   const oldSet = oldObj ? fieldSet(oldObj, t) : new Set<string>();
   const changed = new Set<string>();
@@ -175,7 +197,17 @@ export function recordUpdate(oldObj: KubeObject | undefined, newObj: KubeObject,
   const me = { manager, operation: 'Update' as const, subresource };
   let mine = entries.find((x) => managerId(x.e) === managerId(me));
   if (!mine) {
-    mine = { e: { manager, operation: 'Update', apiVersion: newObj.apiVersion, fieldsType: 'FieldsV1', fieldsV1: {}, ...(subresource ? { subresource } : {}) }, set: new Set() };
+    mine = {
+      e: {
+        manager,
+        operation: 'Update',
+        apiVersion: newObj.apiVersion,
+        fieldsType: 'FieldsV1',
+        fieldsV1: {},
+        ...(subresource ? { subresource } : {}),
+      },
+      set: new Set(),
+    };
     entries.push(mine);
   }
   for (const x of entries) {
@@ -202,9 +234,18 @@ export interface ApplyResult {
  * Server-side apply of `applied` (a partial object) by `manager` onto `live` (undefined
  * when creating). Conflicts with other managers' fields throw 409 unless `force`.
  */
-export function serverSideApply(live: KubeObject | undefined, applied: KubeObject, t: TypeRef, manager: string, force: boolean, merge: (target: unknown, patch: unknown) => unknown): KubeObject {
+export function serverSideApply(
+  live: KubeObject | undefined,
+  applied: KubeObject,
+  t: TypeRef,
+  manager: string,
+  force: boolean,
+  merge: (target: unknown, patch: unknown) => unknown,
+): KubeObject {
   const appliedSet = fieldSet(applied, t);
-  const base: KubeObject = live ? cloneJson(live) : { apiVersion: applied.apiVersion, kind: applied.kind, metadata: {} };
+  const base: KubeObject = live
+    ? cloneJson(live)
+    : { apiVersion: applied.apiVersion, kind: applied.kind, metadata: {} };
   const entries = entriesOf(base).map((e) => ({ e, set: fromFieldsV1(e.fieldsV1) }));
   const me = { manager, operation: 'Apply' as const };
   let mine = entries.find((x) => managerId(x.e) === managerId(me));
@@ -219,7 +260,11 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
     }
   }
   if (conflicts.length > 0) {
-    const causes = conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: describePath(c.path) }));
+    const causes = conflicts.map((c) => ({
+      reason: 'FieldManagerConflict',
+      message: `conflict with "${c.manager}"`,
+      field: describePath(c.path),
+    }));
     throw errors.conflict(
       { group: '', plural: applied.kind.toLowerCase(), name: applied.metadata.name ?? '' },
       `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${causes.map((c) => `${c.message}: ${c.field}`).join('; ')}`,
@@ -235,7 +280,10 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
   void _ignored;
   const merged = merge(base, { ...applied, metadata: appliedMeta }) as KubeObject;
   if (!mine) {
-    mine = { e: { manager, operation: 'Apply', apiVersion: applied.apiVersion, fieldsType: 'FieldsV1', fieldsV1: {} }, set: new Set() };
+    mine = {
+      e: { manager, operation: 'Apply', apiVersion: applied.apiVersion, fieldsType: 'FieldsV1', fieldsV1: {} },
+      set: new Set(),
+    };
     entries.push(mine);
   }
   mine.set = appliedSet;

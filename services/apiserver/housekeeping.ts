@@ -112,7 +112,8 @@ export class Housekeeper {
       try {
         await task();
       } catch (err) {
-        if (!(err instanceof KitfedError && (err.code === 404 || err.code === 409))) log.warn({ err: (err as Error).message }, 'housekeeping task failed');
+        if (!(err instanceof KitfedError && (err.code === 404 || err.code === 409)))
+          log.warn({ err: (err as Error).message }, 'housekeeping task failed');
       }
     });
   }
@@ -124,7 +125,10 @@ export class Housekeeper {
       if (!obj) continue;
       const remaining = (obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
       if (remaining.length > 0) {
-        await this.registry.mutate(dep.type, dep.namespace, dep.name, (o) => ({ ...o, metadata: { ...o.metadata, ownerReferences: remaining } }));
+        await this.registry.mutate(dep.type, dep.namespace, dep.name, (o) => ({
+          ...o,
+          metadata: { ...o.metadata, ownerReferences: remaining },
+        }));
       } else {
         await this.registry.delete(dep.type, dep.namespace, dep.name, { propagationPolicy: 'Background' });
       }
@@ -161,7 +165,8 @@ export class Housekeeper {
         const obj = await this.registry.tryGet(dep.type, dep.namespace, dep.name);
         if (!obj) continue;
         live++;
-        if (!obj.metadata.deletionTimestamp) await this.registry.delete(dep.type, dep.namespace, dep.name, { propagationPolicy: 'Foreground' });
+        if (!obj.metadata.deletionTimestamp)
+          await this.registry.delete(dep.type, dep.namespace, dep.name, { propagationPolicy: 'Foreground' });
       }
       if (live === 0) {
         await this.removeFinalizer(ref, 'foregroundDeletion');
@@ -171,7 +176,10 @@ export class Housekeeper {
   }
 
   private async removeFinalizer(ref: Ref, finalizer: string): Promise<void> {
-    await this.registry.mutate(ref.type, ref.namespace, ref.name, (o) => ({ ...o, metadata: { ...o.metadata, finalizers: (o.metadata.finalizers ?? []).filter((x) => x !== finalizer) } }));
+    await this.registry.mutate(ref.type, ref.namespace, ref.name, (o) => ({
+      ...o,
+      metadata: { ...o.metadata, finalizers: (o.metadata.finalizers ?? []).filter((x) => x !== finalizer) },
+    }));
   }
 
   private namespaceType(): ResourceType | undefined {

@@ -71,7 +71,12 @@ class SchemaBuilder {
 }
 
 function params(names: string[]): object[] {
-  return names.map((name) => ({ name, in: 'query', schema: { type: name === 'force' ? 'boolean' : 'string' }, uniqueItems: true }));
+  return names.map((name) => ({
+    name,
+    in: 'query',
+    schema: { type: name === 'force' ? 'boolean' : 'string' },
+    uniqueItems: true,
+  }));
 }
 
 export function openApiV3(catalog: ResourceCatalog, group: string, version: string): object | undefined {
@@ -84,33 +89,77 @@ export function openApiV3(catalog: ResourceCatalog, group: string, version: stri
     const gvk = { group, version, kind: t.kind };
     const schemaName = t.model ?? `${group}.${version}.${t.kind}`;
     if (t.model) b.define(t.model, gvk);
-    else b.components[schemaName] = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, 'x-kubernetes-group-version-kind': [gvk] };
+    else
+      b.components[schemaName] = {
+        type: 'object',
+        'x-kubernetes-preserve-unknown-fields': true,
+        'x-kubernetes-group-version-kind': [gvk],
+      };
     const body = { content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } };
-    const ok = { '200': { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } } };
+    const ok = {
+      '200': {
+        description: 'OK',
+        content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } },
+      },
+    };
     const ext = { 'x-kubernetes-group-version-kind': gvk };
     const coll = t.namespaced ? `${base}/namespaces/{namespace}/${t.plural}` : `${base}/${t.plural}`;
     const write = params(['dryRun', 'fieldManager', 'fieldValidation']);
     paths[coll] = {
       get: { operationId: `list${t.kind}`, 'x-kubernetes-action': 'list', ...ext, responses: ok },
-      post: { operationId: `create${t.kind}`, 'x-kubernetes-action': 'post', ...ext, parameters: write, requestBody: body, responses: ok },
-      delete: { operationId: `deletecollection${t.kind}`, 'x-kubernetes-action': 'deletecollection', ...ext, responses: ok },
+      post: {
+        operationId: `create${t.kind}`,
+        'x-kubernetes-action': 'post',
+        ...ext,
+        parameters: write,
+        requestBody: body,
+        responses: ok,
+      },
+      delete: {
+        operationId: `deletecollection${t.kind}`,
+        'x-kubernetes-action': 'deletecollection',
+        ...ext,
+        responses: ok,
+      },
     };
     const item = {
       get: { operationId: `read${t.kind}`, 'x-kubernetes-action': 'get', ...ext, responses: ok },
-      put: { operationId: `replace${t.kind}`, 'x-kubernetes-action': 'put', ...ext, parameters: write, requestBody: body, responses: ok },
-      patch: { operationId: `patch${t.kind}`, 'x-kubernetes-action': 'patch', ...ext, parameters: params(['dryRun', 'fieldManager', 'fieldValidation', 'force']), responses: ok },
+      put: {
+        operationId: `replace${t.kind}`,
+        'x-kubernetes-action': 'put',
+        ...ext,
+        parameters: write,
+        requestBody: body,
+        responses: ok,
+      },
+      patch: {
+        operationId: `patch${t.kind}`,
+        'x-kubernetes-action': 'patch',
+        ...ext,
+        parameters: params(['dryRun', 'fieldManager', 'fieldValidation', 'force']),
+        responses: ok,
+      },
       delete: { operationId: `delete${t.kind}`, 'x-kubernetes-action': 'delete', ...ext, responses: ok },
       parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
     };
     paths[`${coll}/{name}`] = item;
     for (const sub of t.subresources ?? []) paths[`${coll}/{name}/${sub}`] = { ...item, delete: undefined };
   }
-  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0-kitfed' }, paths, components: { schemas: b.components } };
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: 'v1.32.0-kitfed' },
+    paths,
+    components: { schemas: b.components },
+  };
 }
 
 const docCaches = new WeakMap<ResourceCatalog, Map<string, { json: string; hash: string }>>();
 
-export function openApiV3Doc(catalog: ResourceCatalog, group: string, version: string): { json: string; hash: string } | undefined {
+export function openApiV3Doc(
+  catalog: ResourceCatalog,
+  group: string,
+  version: string,
+): { json: string; hash: string } | undefined {
   const key = `${group}/${version}`;
   let docCache = docCaches.get(catalog);
   if (!docCache) docCaches.set(catalog, (docCache = new Map()));

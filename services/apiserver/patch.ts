@@ -22,7 +22,11 @@ export function jsonPatch(target: unknown, ops: unknown): unknown {
   } catch (err) {
     const e = err as { name?: string; message?: string; index?: number };
     throw errors.invalid({ group: '', kind: 'Patch', name: 'json-patch' }, [
-      { reason: 'FieldValueInvalid', message: `${e.message?.split('\n')[0] ?? 'invalid operation'}`, field: e.index !== undefined ? `[${e.index}]` : 'patch' },
+      {
+        reason: 'FieldValueInvalid',
+        message: `${e.message?.split('\n')[0] ?? 'invalid operation'}`,
+        field: e.index !== undefined ? `[${e.index}]` : 'patch',
+      },
     ]);
   }
 }

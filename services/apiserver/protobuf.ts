@@ -59,23 +59,31 @@ export function protobufTypeFor(apiVersion: string, kind: string): string | unde
 export function decodeKubeProtobuf(body: Buffer): Record<string, unknown> {
   const { root, unknown } = loadSchema();
   if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw errors.badRequest(`the body of the request could not be decoded as ${PROTOBUF_MEDIA_TYPE}: it does not start with the k8s\\x00 magic prefix`);
+    throw errors.badRequest(
+      `the body of the request could not be decoded as ${PROTOBUF_MEDIA_TYPE}: it does not start with the k8s\\x00 magic prefix`,
+    );
   }
   let envelope: Message;
   try {
     envelope = unknown.decode(body.subarray(MAGIC.length)) as unknown as Message;
   } catch (err) {
-    throw errors.badRequest(`the body of the request could not be decoded as ${PROTOBUF_MEDIA_TYPE}: runtime.Unknown envelope: ${describe(err)}`);
+    throw errors.badRequest(
+      `the body of the request could not be decoded as ${PROTOBUF_MEDIA_TYPE}: runtime.Unknown envelope: ${describe(err)}`,
+    );
   }
   const typeMeta = (envelope.typeMeta ?? {}) as Message;
   const apiVersion = typeof typeMeta.apiVersion === 'string' ? typeMeta.apiVersion : '';
   const kind = typeof typeMeta.kind === 'string' ? typeMeta.kind : '';
   if (!apiVersion || !kind) {
-    throw errors.badRequest(`the body of the request could not be decoded as ${PROTOBUF_MEDIA_TYPE}: the runtime.Unknown envelope names no apiVersion and kind`);
+    throw errors.badRequest(
+      `the body of the request could not be decoded as ${PROTOBUF_MEDIA_TYPE}: the runtime.Unknown envelope names no apiVersion and kind`,
+    );
   }
   const contentEncoding = typeof envelope.contentEncoding === 'string' ? envelope.contentEncoding : '';
   if (contentEncoding) {
-    throw errors.unsupportedMediaType(`${PROTOBUF_MEDIA_TYPE} with content encoding ${JSON.stringify(contentEncoding)} (send ${kind} unencoded, or as application/json)`);
+    throw errors.unsupportedMediaType(
+      `${PROTOBUF_MEDIA_TYPE} with content encoding ${JSON.stringify(contentEncoding)} (send ${kind} unencoded, or as application/json)`,
+    );
   }
   const raw = envelope.raw instanceof Uint8Array ? Buffer.from(envelope.raw) : Buffer.alloc(0);
   const contentType = typeof envelope.contentType === 'string' ? envelope.contentType.split(';')[0]!.trim() : '';
@@ -86,7 +94,9 @@ export function decodeKubeProtobuf(body: Buffer): Record<string, unknown> {
       if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new Error('not a JSON object');
       return { apiVersion, kind, ...(obj as Message) };
     } catch (err) {
-      throw errors.badRequest(`the body of the request could not be decoded as ${PROTOBUF_MEDIA_TYPE}: the embedded JSON ${kind}: ${describe(err)}`);
+      throw errors.badRequest(
+        `the body of the request could not be decoded as ${PROTOBUF_MEDIA_TYPE}: the embedded JSON ${kind}: ${describe(err)}`,
+      );
     }
   }
   if (contentType && contentType !== PROTOBUF_MEDIA_TYPE) {
@@ -103,7 +113,9 @@ export function decodeKubeProtobuf(body: Buffer): Record<string, unknown> {
   try {
     decoded = type.decode(raw) as unknown as Message;
   } catch (err) {
-    throw errors.badRequest(`the body of the request could not be decoded as ${PROTOBUF_MEDIA_TYPE}: ${kind} (${typeName}): ${describe(err)}`);
+    throw errors.badRequest(
+      `the body of the request could not be decoded as ${PROTOBUF_MEDIA_TYPE}: ${kind} (${typeName}): ${describe(err)}`,
+    );
   }
   return { apiVersion, kind, ...toJson(type, decoded, kind) };
 }
@@ -128,7 +140,11 @@ function toJson(type: protobuf.Type, msg: Message, path: string): Message {
   const { fields } = loadSchema();
   const out: Message = {};
   for (const field of type.fieldsArray) {
-    const spec = fields.get(`${type.fullName.slice(1)}.${field.name}`) ?? { json: field.name, pointer: false, inline: false };
+    const spec = fields.get(`${type.fullName.slice(1)}.${field.name}`) ?? {
+      json: field.name,
+      pointer: false,
+      inline: false,
+    };
     const where = `${path}.${spec.json}`;
     const value = msg[field.name];
     let converted: unknown;
@@ -145,7 +161,8 @@ function toJson(type: protobuf.Type, msg: Message, path: string): Message {
       converted = single(field, spec, value, where);
       if (converted === undefined) continue;
     }
-    if (spec.inline && converted !== null && typeof converted === 'object' && !Array.isArray(converted)) Object.assign(out, converted);
+    if (spec.inline && converted !== null && typeof converted === 'object' && !Array.isArray(converted))
+      Object.assign(out, converted);
     else out[spec.json] = converted;
   }
   return out;
@@ -211,7 +228,9 @@ function special(type: protobuf.Type, msg: Message, keepZero: boolean, where: st
       try {
         return JSON.parse(Buffer.from(raw).toString('utf8')) as unknown;
       } catch (err) {
-        throw errors.badRequest(`the body of the request could not be decoded as ${PROTOBUF_MEDIA_TYPE}: ${where} is not JSON: ${describe(err)}`);
+        throw errors.badRequest(
+          `the body of the request could not be decoded as ${PROTOBUF_MEDIA_TYPE}: ${where} is not JSON: ${describe(err)}`,
+        );
       }
     }
     default:
@@ -220,7 +239,8 @@ function special(type: protobuf.Type, msg: Message, keepZero: boolean, where: st
 }
 
 function scalar(type: string, value: unknown): unknown {
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   if (type === 'int64' || type === 'uint64') return toNumber(value);
   return value;
 }
@@ -228,7 +248,12 @@ function scalar(type: string, value: unknown): unknown {
 /** int64 fields decode to Long objects when long.js is installed, to numbers otherwise. */
 function toNumber(value: unknown): number {
   if (typeof value === 'number') return value;
-  if (value !== null && typeof value === 'object' && 'toNumber' in value && typeof (value as { toNumber: unknown }).toNumber === 'function') {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    'toNumber' in value &&
+    typeof (value as { toNumber: unknown }).toNumber === 'function'
+  ) {
     return (value as { toNumber(): number }).toNumber();
   }
   if (typeof value === 'string') return Number(value);

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import YAML from 'yaml';
 import { errors, KitfedError } from '../core/errors.js';
-import { cloneJson, isObject, parseApiVersion, type KubeList, type KubeObject, type StatusCause } from '../core/kube.js';
+import {
+  cloneJson,
+  isObject,
+  parseApiVersion,
+  type KubeList,
+  type KubeObject,
+  type StatusCause,
+} from '../core/kube.js';
 import { convertForServing } from './serving.js';
 import { toStorageVersion } from './conversion.js';
 import { applyDefaults } from './defaults.js';
@@ -9,7 +16,16 @@ import { recordUpdate, serverSideApply } from './fields.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { keyPrefix, storageKey, type ResourceCatalog, type ResourceType } from './resources.js';
 import { pruneUnknownFields, type TypeRef } from './schema.js';
-import { fromLabelSelector, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, selectorToString, type FieldRequirement, type Selector } from './selectors.js';
+import {
+  fromLabelSelector,
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  selectorToString,
+  type FieldRequirement,
+  type Selector,
+} from './selectors.js';
 import { StoreError, type KeyValue, type Store } from './storage/types.js';
 import { validateMetadata, validateName, validateSchema } from './validation.js';
 import { WatchCache, type CachedEvent } from './watch-cache.js';
@@ -95,7 +111,7 @@ function typeRef(t: ResourceType): TypeRef {
 /** Everything except metadata and status: what bumps `generation` when it changes. */
 function specOf(o: KubeObject): string {
   const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
-  void _m, _s, _a, _k;
+  (void _m, _s, _a, _k);
   return JSON.stringify(rest);
 }
 
@@ -182,7 +198,10 @@ export class Registry {
         case 'NotFound':
           throw errors.notFound(this.ref(t, name));
         case 'Conflict':
-          throw errors.conflict(this.ref(t, name), 'the object has been modified; please apply your changes to the latest version and try again');
+          throw errors.conflict(
+            this.ref(t, name),
+            'the object has been modified; please apply your changes to the latest version and try again',
+          );
         case 'Compacted':
           throw errors.gone(err.message);
         case 'Unavailable':
@@ -216,10 +235,15 @@ export class Registry {
     }
   }
 
-  private selectors(t: ResourceType, opts: { labelSelector?: string; fieldSelector?: string }): { labels: Selector; fields: FieldRequirement[] } {
+  private selectors(
+    t: ResourceType,
+    opts: { labelSelector?: string; fieldSelector?: string },
+  ): { labels: Selector; fields: FieldRequirement[] } {
     return {
       labels: opts.labelSelector ? parseLabelSelector(opts.labelSelector) : [],
-      fields: opts.fieldSelector ? parseFieldSelector(opts.fieldSelector, ['metadata.name', 'metadata.namespace', ...(t.fieldSelectors ?? [])]) : [],
+      fields: opts.fieldSelector
+        ? parseFieldSelector(opts.fieldSelector, ['metadata.name', 'metadata.namespace', ...(t.fieldSelectors ?? [])])
+        : [],
     };
   }
 
@@ -233,11 +257,16 @@ export class Registry {
     let startAfter: string | undefined;
     if (opts.continue) {
       try {
-        const token = JSON.parse(Buffer.from(opts.continue, 'base64url').toString('utf8')) as { start?: string; prefix?: string };
+        const token = JSON.parse(Buffer.from(opts.continue, 'base64url').toString('utf8')) as {
+          start?: string;
+          prefix?: string;
+        };
         if (typeof token.start !== 'string' || token.prefix !== prefix) throw new Error('mismatch');
         startAfter = token.start;
       } catch {
-        throw errors.badRequest('continue key is not valid: the provided continue parameter is invalid for this request');
+        throw errors.badRequest(
+          'continue key is not valid: the provided continue parameter is invalid for this request',
+        );
       }
     }
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
@@ -249,7 +278,10 @@ export class Registry {
     const filtering = labels.length > 0 || fields.length > 0;
     try {
       for (;;) {
-        const page = await this.store.list(prefix, { limit: limit ? limit - items.length + (filtering ? 50 : 0) : 0, startAfter });
+        const page = await this.store.list(prefix, {
+          limit: limit ? limit - items.length + (filtering ? 50 : 0) : 0,
+          startAfter,
+        });
         revision = Math.max(revision, page.revision);
         for (const kv of page.items) {
           lastKey = kv.key;
@@ -262,7 +294,11 @@ export class Registry {
         const cutShort = limit > 0 && items.length >= limit && lastKey !== page.items.at(-1)?.key;
         if (cutShort || (limit && items.length >= limit && page.more)) {
           more = true;
-          remaining = filtering ? undefined : page.remaining !== undefined ? page.remaining + (cutShort ? page.items.length - page.items.findIndex((i) => i.key === lastKey) - 1 : 0) : undefined;
+          remaining = filtering
+            ? undefined
+            : page.remaining !== undefined
+              ? page.remaining + (cutShort ? page.items.length - page.items.findIndex((i) => i.key === lastKey) - 1 : 0)
+              : undefined;
           break;
         }
         if (limit && items.length >= limit) break;
@@ -279,7 +315,9 @@ export class Registry {
       items,
     };
     if (more && lastKey) {
-      list.metadata.continue = Buffer.from(JSON.stringify({ start: lastKey, prefix, rv: revision })).toString('base64url');
+      list.metadata.continue = Buffer.from(JSON.stringify({ start: lastKey, prefix, rv: revision })).toString(
+        'base64url',
+      );
       if (remaining !== undefined) list.metadata.remainingItemCount = remaining;
     }
     return list;
@@ -291,15 +329,26 @@ export class Registry {
    * Watches a type (optionally one namespace) with selectors. Returns a stop function.
    * Throws 410 when `resourceVersion` is older than the retained history.
    */
-  async watch(t: ResourceType, namespace: string | undefined, opts: WatchOptions, onEvent: (e: WatchEvent) => void): Promise<() => void> {
+  async watch(
+    t: ResourceType,
+    namespace: string | undefined,
+    opts: WatchOptions,
+    onEvent: (e: WatchEvent) => void,
+  ): Promise<() => void> {
     const { labels, fields } = this.selectors(t, opts);
-    const matches = (o: KubeObject | undefined) => !!o && (labels.length === 0 || matchesLabels(labels, o.metadata.labels)) && (fields.length === 0 || matchesFields(fields, o));
+    const matches = (o: KubeObject | undefined) =>
+      !!o &&
+      (labels.length === 0 || matchesLabels(labels, o.metadata.labels)) &&
+      (fields.length === 0 || matchesFields(fields, o));
     const prefix = this.prefix(t, namespace);
     let since: number;
     const rv = opts.resourceVersion;
     const initial = rv === undefined || rv === '' || rv === '0' || opts.sendInitialEvents === true;
     if (initial) {
-      const list = await this.list(t, namespace, { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector });
+      const list = await this.list(t, namespace, {
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+      });
       since = Number(list.metadata.resourceVersion);
       if (rv !== undefined && rv !== '' && rv !== '0') since = Number(rv);
       for (const o of list.items) onEvent({ type: 'ADDED', object: o });
@@ -323,14 +372,21 @@ export class Registry {
     try {
       return this.cache.subscribe(prefix, since, handler);
     } catch (err) {
-      if (err instanceof StoreError && err.code === 'Compacted') throw errors.gone(`too old resource version: ${since} (${this.cache.revision})`);
+      if (err instanceof StoreError && err.code === 'Compacted')
+        throw errors.gone(`too old resource version: ${since} (${this.cache.revision})`);
       throw err;
     }
   }
 
   // ---- writes ------------------------------------------------------------------------
 
-  private async admit(op: Operation, t: ResourceType, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions): Promise<void> {
+  private async admit(
+    op: Operation,
+    t: ResourceType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+    opts: WriteOptions,
+  ): Promise<void> {
     const causes: StatusCause[] = [];
     if (!opts.subresource) {
       causes.push(...validateMetadata(obj, t));
@@ -341,21 +397,26 @@ export class Registry {
     }
     if (causes.length === 0) causes.push(...validateSchema(obj, t));
     if (causes.length === 0) causes.push(...kindRules(t, obj, old));
-    if (causes.length > 0) throw errors.invalid({ group: t.group, kind: t.kind, name: obj.metadata.name ?? '' }, causes);
+    if (causes.length > 0)
+      throw errors.invalid({ group: t.group, kind: t.kind, name: obj.metadata.name ?? '' }, causes);
   }
 
   /** Parses and normalises a request body into the storage version of `t`. */
   decodeBody(t: ResourceType, body: unknown, opts: WriteOptions, expectName?: string): KubeObject {
     if (!isObject(body)) throw errors.badRequest('the request body must be a Kubernetes object');
     const obj = body as KubeObject;
-    const { group, version } = obj.apiVersion ? parseApiVersion(String(obj.apiVersion)) : { group: opts.group ?? t.group, version: opts.version ?? t.version };
+    const { group, version } = obj.apiVersion
+      ? parseApiVersion(String(obj.apiVersion))
+      : { group: opts.group ?? t.group, version: opts.version ?? t.version };
     if (obj.kind === undefined || obj.apiVersion === undefined) {
       obj.kind ??= t.kind;
       obj.apiVersion ??= group ? `${group}/${version}` : version;
     }
     const served = this.catalog.byKind(group, version, String(obj.kind));
     if (!served || served !== t) {
-      throw errors.badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${t.group ? `${t.group}/` : ''}${t.version}) or kind ${String(obj.kind)} does not match ${t.kind}`);
+      throw errors.badRequest(
+        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${t.group ? `${t.group}/` : ''}${t.version}) or kind ${String(obj.kind)} does not match ${t.kind}`,
+      );
     }
     if (!isObject(obj.metadata)) obj.metadata = {};
     const stored = toStorageVersion(obj, t, group);
@@ -364,13 +425,18 @@ export class Registry {
     if (pruned.length > 0) {
       const validation = opts.fieldValidation ?? 'Warn';
       if (validation === 'Strict') {
-        throw errors.badRequest(`strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`, pruned.map((p) => ({ reason: 'FieldValueInvalid', field: p, message: `unknown field "${p}"` })));
+        throw errors.badRequest(
+          `strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`,
+          pruned.map((p) => ({ reason: 'FieldValueInvalid', field: p, message: `unknown field "${p}"` })),
+        );
       }
       if (validation === 'Warn') warnings.push(...pruned.map((p) => `unknown field "${p}"`));
     }
     opts.warnings?.push(...warnings);
     if (expectName !== undefined && stored.metadata.name !== undefined && stored.metadata.name !== expectName) {
-      throw errors.badRequest(`the name of the object (${stored.metadata.name}) does not match the name on the URL (${expectName})`);
+      throw errors.badRequest(
+        `the name of the object (${stored.metadata.name}) does not match the name on the URL (${expectName})`,
+      );
     }
     return stored;
   }
@@ -396,14 +462,33 @@ export class Registry {
     const ns = this.namespaces.get(namespace) ?? (await this.tryGet(nsType, undefined, namespace));
     if (!ns) throw errors.notFound({ group: '', plural: 'namespaces', name: namespace });
     if (ns.metadata.deletionTimestamp) {
-      throw new KitfedError(`${t.kind.toLowerCase()}s "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`.replace('"" ', ''), 403, 'Forbidden', {
-        kind: t.plural,
-        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
-      });
+      throw new KitfedError(
+        `${t.kind.toLowerCase()}s "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`.replace(
+          '"" ',
+          '',
+        ),
+        403,
+        'Forbidden',
+        {
+          kind: t.plural,
+          causes: [
+            {
+              reason: 'NamespaceTerminating',
+              message: `namespace ${namespace} is being terminated`,
+              field: 'metadata.namespace',
+            },
+          ],
+        },
+      );
     }
   }
 
-  async create(t: ResourceType, namespace: string | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+  async create(
+    t: ResourceType,
+    namespace: string | undefined,
+    body: unknown,
+    opts: WriteOptions = {},
+  ): Promise<KubeObject> {
     const obj = this.decodeBody(t, body, opts);
     this.checkNamespace(t, namespace, obj);
     return this.createDecoded(t, obj, opts);
@@ -481,13 +566,20 @@ export class Registry {
       const desired = mutate(cloneJson(current));
       const pinned = desired.metadata.resourceVersion;
       if (pinned !== undefined && pinned !== '' && pinned !== current.metadata.resourceVersion) {
-        throw errors.conflict(this.ref(t, name), 'the object has been modified; please apply your changes to the latest version and try again');
+        throw errors.conflict(
+          this.ref(t, name),
+          'the object has been modified; please apply your changes to the latest version and try again',
+        );
       }
       const next = await this.prepareUpdate(t, current, desired, opts);
       if (sameObject(current, next)) return current;
       if (opts.dryRun) return next;
       try {
-        if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !(t.kind === 'Namespace' && namespaceFinalizers(next).length > 0)) {
+        if (
+          next.metadata.deletionTimestamp &&
+          (next.metadata.finalizers ?? []).length === 0 &&
+          !(t.kind === 'Namespace' && namespaceFinalizers(next).length > 0)
+        ) {
           const { revision } = await this.store.delete(key, kv.modRevision);
           next.metadata.resourceVersion = String(revision);
           return next;
@@ -505,7 +597,12 @@ export class Registry {
   }
 
   /** Applies kind semantics to an update: immutable metadata, status vs main resource, generation. */
-  private async prepareUpdate(t: ResourceType, current: KubeObject, desired: KubeObject, opts: WriteOptions): Promise<KubeObject> {
+  private async prepareUpdate(
+    t: ResourceType,
+    current: KubeObject,
+    desired: KubeObject,
+    opts: WriteOptions,
+  ): Promise<KubeObject> {
     const next = desired;
     const m = next.metadata;
     const c = current.metadata;
@@ -522,7 +619,8 @@ export class Registry {
       const merged: KubeObject = { ...cloneJson(current), status };
       if (status === undefined) delete merged.status;
       merged.metadata.managedFields = next.metadata.managedFields ?? current.metadata.managedFields;
-      if (t.kind === 'Namespace' && isObject(status) && current.metadata.deletionTimestamp) (merged.status as Record<string, unknown>).phase = 'Terminating';
+      if (t.kind === 'Namespace' && isObject(status) && current.metadata.deletionTimestamp)
+        (merged.status as Record<string, unknown>).phase = 'Terminating';
       recordUpdate(current, merged, typeRef(t), opts.fieldManager ?? 'unknown', 'status');
       await this.admit('UPDATE', t, merged, current, opts);
       return merged;
@@ -536,7 +634,13 @@ export class Registry {
     if (m.deletionTimestamp && !opts.deleting) {
       const added = (m.finalizers ?? []).filter((f) => !(c.finalizers ?? []).includes(f));
       if (added.length > 0) {
-        throw errors.invalid({ group: t.group, kind: t.kind, name: m.name ?? '' }, [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` }]);
+        throw errors.invalid({ group: t.group, kind: t.kind, name: m.name ?? '' }, [
+          {
+            reason: 'FieldValueForbidden',
+            field: 'metadata.finalizers',
+            message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+          },
+        ]);
       }
     }
     applyDefaults(next);
@@ -545,7 +649,13 @@ export class Registry {
     return next;
   }
 
-  async update(t: ResourceType, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+  async update(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts: WriteOptions = {},
+  ): Promise<KubeObject> {
     if (opts.subresource === 'scale') return this.updateScale(t, namespace, name, body, opts);
     const obj = this.decodeBody(t, body, opts, name);
     this.checkNamespace(t, namespace, obj);
@@ -556,7 +666,14 @@ export class Registry {
     });
   }
 
-  async patch(t: ResourceType, namespace: string | undefined, name: string, type: PatchType, patchBody: string, opts: WriteOptions = {}): Promise<KubeObject> {
+  async patch(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    patchBody: string,
+    opts: WriteOptions = {},
+  ): Promise<KubeObject> {
     if (opts.subresource === 'scale') {
       const scale = await this.getScale(t, namespace, name);
       const patched = applyPatch(type, scale, parsePatchBody(type, patchBody), { kind: 'object', name: 'V1Scale' });
@@ -564,7 +681,9 @@ export class Registry {
     }
     if (type === 'apply') return this.apply(t, namespace, name, patchBody, opts);
     if (type === 'strategic' && !t.model) {
-      throw errors.unsupportedMediaType(`application/strategic-merge-patch+json is not supported for ${t.kind} (use a JSON merge patch)`);
+      throw errors.unsupportedMediaType(
+        `application/strategic-merge-patch+json is not supported for ${t.kind} (use a JSON merge patch)`,
+      );
     }
     const patch = parsePatchBody(type, patchBody);
     const servedGroup = opts.group ?? t.group;
@@ -581,8 +700,15 @@ export class Registry {
     });
   }
 
-  private async apply(t: ResourceType, namespace: string | undefined, name: string, body: string, opts: WriteOptions): Promise<KubeObject> {
-    if (!opts.fieldManager) throw errors.badRequest('PATCH with application/apply-patch+yaml requires the fieldManager query parameter');
+  private async apply(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: string,
+    opts: WriteOptions,
+  ): Promise<KubeObject> {
+    if (!opts.fieldManager)
+      throw errors.badRequest('PATCH with application/apply-patch+yaml requires the fieldManager query parameter');
     let parsed: unknown;
     try {
       parsed = parseYamlOrJson(body);
@@ -621,17 +747,35 @@ export class Registry {
     return {
       apiVersion: 'autoscaling/v1',
       kind: 'Scale',
-      metadata: { name, namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp },
+      metadata: {
+        name,
+        namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+        creationTimestamp: obj.metadata.creationTimestamp,
+      },
       spec: { replicas: spec.replicas ?? 0 },
       status: { replicas: status.replicas ?? 0, selector: selectorToString(selector) },
     };
   }
 
-  private async updateScale(t: ResourceType, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions): Promise<KubeObject> {
+  private async updateScale(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts: WriteOptions,
+  ): Promise<KubeObject> {
     if (!isObject(body) || !isObject(body.spec)) throw errors.badRequest('expected an autoscaling/v1 Scale object');
     const replicas = body.spec.replicas;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-      throw errors.invalid({ group: 'autoscaling', kind: 'Scale', name }, [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
+      throw errors.invalid({ group: 'autoscaling', kind: 'Scale', name }, [
+        {
+          reason: 'FieldValueInvalid',
+          field: 'spec.replicas',
+          message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+        },
+      ]);
     }
     const rv = isObject(body.metadata) ? (body.metadata.resourceVersion as string | undefined) : undefined;
     await this.guaranteedUpdate(t, namespace, name, { ...opts, subresource: undefined }, (current) => {
@@ -645,14 +789,25 @@ export class Registry {
 
   // ---- delete ------------------------------------------------------------------------
 
-  async delete(t: ResourceType, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
+  async delete(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<KubeObject> {
     const current = await this.get(t, namespace, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== current.metadata.uid) {
-      throw errors.conflict(this.ref(t, name), `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`);
+      throw errors.conflict(
+        this.ref(t, name),
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`,
+      );
     }
     if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
-      throw errors.conflict(this.ref(t, name), `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`);
+      throw errors.conflict(
+        this.ref(t, name),
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`,
+      );
     }
     const policy: Propagation = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : 'Background');
     const addFinalizer = policy === 'Orphan' ? 'orphan' : policy === 'Foreground' ? 'foregroundDeletion' : undefined;
@@ -661,7 +816,10 @@ export class Registry {
     if (opts.dryRun) return current;
     if (!graceful) {
       try {
-        const { revision } = await this.store.delete(storageKey(t, namespace, name), Number(current.metadata.resourceVersion));
+        const { revision } = await this.store.delete(
+          storageKey(t, namespace, name),
+          Number(current.metadata.resourceVersion),
+        );
         return { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) } };
       } catch (err) {
         if (err instanceof StoreError && err.code === 'Conflict') return this.delete(t, namespace, name, opts);
@@ -676,13 +834,19 @@ export class Registry {
         next.metadata.deletionGracePeriodSeconds = 0;
       }
       const f = next.metadata.finalizers ?? [];
-      if (addFinalizer && !f.includes(addFinalizer) && !cur!.metadata.deletionTimestamp) next.metadata.finalizers = [...f, addFinalizer];
+      if (addFinalizer && !f.includes(addFinalizer) && !cur!.metadata.deletionTimestamp)
+        next.metadata.finalizers = [...f, addFinalizer];
       if (t.kind === 'Namespace') next.status = { ...(isObject(next.status) ? next.status : {}), phase: 'Terminating' };
       return next;
     });
   }
 
-  async deleteCollection(t: ResourceType, namespace: string | undefined, listOpts: ListOptions, opts: DeleteOptions = {}): Promise<KubeList> {
+  async deleteCollection(
+    t: ResourceType,
+    namespace: string | undefined,
+    listOpts: ListOptions,
+    opts: DeleteOptions = {},
+  ): Promise<KubeList> {
     const list = await this.list(t, namespace, listOpts);
     const deleted: KubeObject[] = [];
     for (const item of list.items) {
@@ -696,13 +860,25 @@ export class Registry {
   }
 
   /** Internal write used by controllers in the API server process (GC, namespace lifecycle). */
-  async mutate(t: ResourceType, namespace: string | undefined, name: string, fn: (o: KubeObject) => KubeObject | undefined, subresource?: 'status'): Promise<KubeObject | undefined> {
+  async mutate(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    fn: (o: KubeObject) => KubeObject | undefined,
+    subresource?: 'status',
+  ): Promise<KubeObject | undefined> {
     try {
-      return await this.guaranteedUpdate(t, namespace, name, { fieldManager: 'kitfed-apiserver', subresource }, (cur) => {
-        const next = fn(cloneJson(cur!)) ?? cur!;
-        next.metadata.resourceVersion = '';
-        return next;
-      });
+      return await this.guaranteedUpdate(
+        t,
+        namespace,
+        name,
+        { fieldManager: 'kitfed-apiserver', subresource },
+        (cur) => {
+          const next = fn(cloneJson(cur!)) ?? cur!;
+          next.metadata.resourceVersion = '';
+          return next;
+        },
+      );
     } catch (err) {
       if (err instanceof KitfedError && err.code === 404) return undefined;
       throw err;
@@ -763,24 +939,49 @@ function kindRules(t: ResourceType, obj: KubeObject, old: KubeObject | undefined
   if (t.kind === 'ReplicaSet' || t.kind === 'Deployment') {
     const selector = spec.selector as Parameters<typeof fromLabelSelector>[0];
     const reqs = fromLabelSelector(selector);
-    if (!selector || reqs.length === 0) causes.push({ reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value' });
+    if (!selector || reqs.length === 0)
+      causes.push({ reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value' });
     const template = isObject(spec.template) ? spec.template : {};
-    const labels = isObject(template.metadata) ? (template.metadata.labels as Record<string, string> | undefined) : undefined;
+    const labels = isObject(template.metadata)
+      ? (template.metadata.labels as Record<string, string> | undefined)
+      : undefined;
     if (reqs.length > 0 && !matchesLabels(reqs, labels)) {
-      causes.push({ reason: 'FieldValueInvalid', field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\`` });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: 'spec.template.metadata.labels',
+        message: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\``,
+      });
     }
     const containers = isObject(template.spec) ? template.spec.containers : undefined;
-    if (!Array.isArray(containers) || containers.length === 0) causes.push({ reason: 'FieldValueRequired', field: 'spec.template.spec.containers', message: 'Required value' });
-    if (typeof spec.replicas === 'number' && spec.replicas < 0) causes.push({ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${spec.replicas}: must be greater than or equal to 0` });
-    if (old && JSON.stringify((old.spec as Record<string, unknown> | undefined)?.selector) !== JSON.stringify(selector) && t.kind !== 'ReplicaSet') {
-      causes.push({ reason: 'FieldValueInvalid', field: 'spec.selector', message: 'Invalid value: field is immutable' });
+    if (!Array.isArray(containers) || containers.length === 0)
+      causes.push({ reason: 'FieldValueRequired', field: 'spec.template.spec.containers', message: 'Required value' });
+    if (typeof spec.replicas === 'number' && spec.replicas < 0)
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: 'spec.replicas',
+        message: `Invalid value: ${spec.replicas}: must be greater than or equal to 0`,
+      });
+    if (
+      old &&
+      JSON.stringify((old.spec as Record<string, unknown> | undefined)?.selector) !== JSON.stringify(selector) &&
+      t.kind !== 'ReplicaSet'
+    ) {
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: 'spec.selector',
+        message: 'Invalid value: field is immutable',
+      });
     }
   }
   if (t.kind === 'ConfigMap' || t.kind === 'Secret') {
     for (const field of ['data', 'binaryData', 'stringData']) {
       for (const key of Object.keys(isObject(obj[field]) ? (obj[field] as object) : {})) {
         if (!/^[-._a-zA-Z0-9]+$/.test(key) || key.length > 253) {
-          causes.push({ reason: 'FieldValueInvalid', field: `${field}[${key}]`, message: `Invalid value: ${JSON.stringify(key)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'` });
+          causes.push({
+            reason: 'FieldValueInvalid',
+            field: `${field}[${key}]`,
+            message: `Invalid value: ${JSON.stringify(key)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'`,
+          });
         }
       }
     }
@@ -791,7 +992,11 @@ function kindRules(t: ResourceType, obj: KubeObject, old: KubeObject | undefined
       delete obj.stringData;
     }
     if (old && old.immutable === true && JSON.stringify(old.data) !== JSON.stringify(obj.data)) {
-      causes.push({ reason: 'FieldValueForbidden', field: 'data', message: 'Forbidden: field is immutable when `immutable` is set' });
+      causes.push({
+        reason: 'FieldValueForbidden',
+        field: 'data',
+        message: 'Forbidden: field is immutable when `immutable` is set',
+      });
     }
   }
   return causes;

@@ -38,7 +38,6 @@ export interface ResourceType {
   fieldSelectors?: string[];
 }
 
-
 function path(p: string): TableColumn['value'] {
   return p;
 }
@@ -51,13 +50,27 @@ const replicaColumns: TableColumn[] = [
 
 export const RESOURCES: ResourceType[] = [
   {
-    group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', singular: 'namespace', shortNames: ['ns'],
-    namespaced: false, subresources: ['status'], hasStatus: true, model: 'V1Namespace',
+    group: '',
+    version: 'v1',
+    kind: 'Namespace',
+    plural: 'namespaces',
+    singular: 'namespace',
+    shortNames: ['ns'],
+    namespaced: false,
+    subresources: ['status'],
+    hasStatus: true,
+    model: 'V1Namespace',
     fieldSelectors: ['status.phase'],
     columns: [{ name: 'Status', type: 'string', value: path('status.phase') }],
   },
   {
-    group: '', version: 'v1', kind: 'Secret', plural: 'secrets', singular: 'secret', namespaced: true, model: 'V1Secret',
+    group: '',
+    version: 'v1',
+    kind: 'Secret',
+    plural: 'secrets',
+    singular: 'secret',
+    namespaced: true,
+    model: 'V1Secret',
     fieldSelectors: ['type'],
     columns: [
       { name: 'Type', type: 'string', value: path('type') },
@@ -65,69 +78,174 @@ export const RESOURCES: ResourceType[] = [
     ],
   },
   {
-    group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', singular: 'configmap', shortNames: ['cm'],
-    namespaced: true, model: 'V1ConfigMap',
-    columns: [{ name: 'Data', type: 'integer', value: (o) => Object.keys((o.data as object | undefined) ?? {}).length + Object.keys((o.binaryData as object | undefined) ?? {}).length }],
+    group: '',
+    version: 'v1',
+    kind: 'ConfigMap',
+    plural: 'configmaps',
+    singular: 'configmap',
+    shortNames: ['cm'],
+    namespaced: true,
+    model: 'V1ConfigMap',
+    columns: [
+      {
+        name: 'Data',
+        type: 'integer',
+        value: (o) =>
+          Object.keys((o.data as object | undefined) ?? {}).length +
+          Object.keys((o.binaryData as object | undefined) ?? {}).length,
+      },
+    ],
   },
   {
-    group: '', version: 'v1', kind: 'Event', plural: 'events', singular: 'event', shortNames: ['ev'], namespaced: true,
+    group: '',
+    version: 'v1',
+    kind: 'Event',
+    plural: 'events',
+    singular: 'event',
+    shortNames: ['ev'],
+    namespaced: true,
     model: 'CoreV1Event',
-    fieldSelectors: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+    fieldSelectors: [
+      'involvedObject.kind',
+      'involvedObject.namespace',
+      'involvedObject.name',
+      'involvedObject.uid',
+      'involvedObject.apiVersion',
+      'involvedObject.resourceVersion',
+      'involvedObject.fieldPath',
+      'reason',
+      'reportingComponent',
+      'source',
+      'type',
+    ],
     columns: [
       { name: 'Type', type: 'string', value: path('type') },
       { name: 'Reason', type: 'string', value: path('reason') },
-      { name: 'Object', type: 'string', value: (o) => `${String(get(o, 'involvedObject.kind') ?? '').toLowerCase()}/${String(get(o, 'involvedObject.name') ?? '')}` },
+      {
+        name: 'Object',
+        type: 'string',
+        value: (o) =>
+          `${String(get(o, 'involvedObject.kind') ?? '').toLowerCase()}/${String(get(o, 'involvedObject.name') ?? '')}`,
+      },
       { name: 'Message', type: 'string', value: path('message') },
     ],
   },
   {
-    group: '', version: 'v1', kind: 'Service', plural: 'services', singular: 'service', shortNames: ['svc'], namespaced: true,
-    subresources: ['status'], hasStatus: true, model: 'V1Service', categories: ['all'],
+    group: '',
+    version: 'v1',
+    kind: 'Service',
+    plural: 'services',
+    singular: 'service',
+    shortNames: ['svc'],
+    namespaced: true,
+    subresources: ['status'],
+    hasStatus: true,
+    model: 'V1Service',
+    categories: ['all'],
     columns: [
       { name: 'Type', type: 'string', value: (o) => get(o, 'spec.type') ?? 'ClusterIP' },
       { name: 'Cluster-IP', type: 'string', value: (o) => get(o, 'spec.clusterIP') ?? '<none>' },
       { name: 'External-IP', type: 'string', value: (o) => lbAddresses(o) },
-      { name: 'Port(s)', type: 'string', value: (o) => ((get(o, 'spec.ports') as Array<Record<string, unknown>> | undefined) ?? []).map((p) => `${String(p.port)}${p.nodePort ? `:${String(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`).join(',') },
+      {
+        name: 'Port(s)',
+        type: 'string',
+        value: (o) =>
+          ((get(o, 'spec.ports') as Array<Record<string, unknown>> | undefined) ?? [])
+            .map((p) => `${String(p.port)}${p.nodePort ? `:${String(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`)
+            .join(','),
+      },
     ],
   },
   {
-    group: 'apps', version: 'v1', kind: 'ReplicaSet', plural: 'replicasets', singular: 'replicaset', shortNames: ['rs'],
-    namespaced: true, subresources: ['status', 'scale'], hasStatus: true, model: 'V1ReplicaSet', categories: ['all'],
+    group: 'apps',
+    version: 'v1',
+    kind: 'ReplicaSet',
+    plural: 'replicasets',
+    singular: 'replicaset',
+    shortNames: ['rs'],
+    namespaced: true,
+    subresources: ['status', 'scale'],
+    hasStatus: true,
+    model: 'V1ReplicaSet',
+    categories: ['all'],
     aliases: [{ group: 'extensions', version: 'v1beta1' }],
     columns: replicaColumns,
   },
   {
-    group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', singular: 'deployment', shortNames: ['deploy'],
-    namespaced: true, subresources: ['status', 'scale'], hasStatus: true, model: 'V1Deployment', categories: ['all'],
+    group: 'apps',
+    version: 'v1',
+    kind: 'Deployment',
+    plural: 'deployments',
+    singular: 'deployment',
+    shortNames: ['deploy'],
+    namespaced: true,
+    subresources: ['status', 'scale'],
+    hasStatus: true,
+    model: 'V1Deployment',
+    categories: ['all'],
     aliases: [{ group: 'extensions', version: 'v1beta1' }],
     columns: [
-      { name: 'Ready', type: 'string', value: (o) => `${String(get(o, 'status.readyReplicas') ?? 0)}/${String(get(o, 'spec.replicas') ?? 1)}` },
+      {
+        name: 'Ready',
+        type: 'string',
+        value: (o) => `${String(get(o, 'status.readyReplicas') ?? 0)}/${String(get(o, 'spec.replicas') ?? 1)}`,
+      },
       { name: 'Up-to-date', type: 'integer', value: (o) => get(o, 'status.updatedReplicas') ?? 0 },
       { name: 'Available', type: 'integer', value: (o) => get(o, 'status.availableReplicas') ?? 0 },
     ],
   },
   {
-    group: 'networking.k8s.io', version: 'v1', kind: 'Ingress', plural: 'ingresses', singular: 'ingress', shortNames: ['ing'],
-    namespaced: true, subresources: ['status'], hasStatus: true, model: 'V1Ingress',
+    group: 'networking.k8s.io',
+    version: 'v1',
+    kind: 'Ingress',
+    plural: 'ingresses',
+    singular: 'ingress',
+    shortNames: ['ing'],
+    namespaced: true,
+    subresources: ['status'],
+    hasStatus: true,
+    model: 'V1Ingress',
     aliases: [{ group: 'extensions', version: 'v1beta1' }],
     columns: [
       { name: 'Class', type: 'string', value: (o) => get(o, 'spec.ingressClassName') ?? '<none>' },
-      { name: 'Hosts', type: 'string', value: (o) => ((get(o, 'spec.rules') as Array<Record<string, unknown>> | undefined) ?? []).map((r) => r.host ?? '*').join(',') || '*' },
+      {
+        name: 'Hosts',
+        type: 'string',
+        value: (o) =>
+          ((get(o, 'spec.rules') as Array<Record<string, unknown>> | undefined) ?? [])
+            .map((r) => r.host ?? '*')
+            .join(',') || '*',
+      },
       { name: 'Address', type: 'string', value: (o) => lbAddresses(o, '') },
     ],
   },
   {
-    group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true,
+    group: 'coordination.k8s.io',
+    version: 'v1',
+    kind: 'Lease',
+    plural: 'leases',
+    singular: 'lease',
+    namespaced: true,
     model: 'V1Lease',
     columns: [{ name: 'Holder', type: 'string', value: path('spec.holderIdentity') }],
   },
   {
-    group: 'federation.kitfed.io', version: 'v1beta1', kind: 'Cluster', plural: 'clusters', singular: 'cluster',
-    namespaced: false, subresources: ['status'], hasStatus: true,
+    group: 'federation.kitfed.io',
+    version: 'v1beta1',
+    kind: 'Cluster',
+    plural: 'clusters',
+    singular: 'cluster',
+    namespaced: false,
+    subresources: ['status'],
+    hasStatus: true,
     columns: [
       { name: 'Ready', type: 'string', value: (o) => conditionStatus(o, 'Ready') },
       { name: 'Region', type: 'string', value: (o) => get(o, 'status.region') ?? '' },
-      { name: 'Zones', type: 'string', value: (o) => ((get(o, 'status.zones') as string[] | undefined) ?? []).join(',') },
+      {
+        name: 'Zones',
+        type: 'string',
+        value: (o) => ((get(o, 'status.zones') as string[] | undefined) ?? []).join(','),
+      },
     ],
   },
 ];
@@ -148,7 +266,8 @@ function conditionStatus(obj: Record<string, unknown>, type: string): string {
 }
 
 function lbAddresses(obj: Record<string, unknown>, none = '<none>'): string {
-  const ingress = (get(obj, 'status.loadBalancer.ingress') as Array<{ ip?: string; hostname?: string }> | undefined) ?? [];
+  const ingress =
+    (get(obj, 'status.loadBalancer.ingress') as Array<{ ip?: string; hostname?: string }> | undefined) ?? [];
   if (ingress.length === 0) return get(obj, 'spec.type') === 'LoadBalancer' ? '<pending>' : none;
   return ingress.map((i) => i.ip ?? i.hostname ?? '').join(',');
 }

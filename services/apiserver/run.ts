@@ -47,7 +47,8 @@ export function parseListen(listen: string): { host: string; port: number } {
   const idx = listen.lastIndexOf(':');
   if (idx < 0) throw new Error(`--listen must be host:port (got ${JSON.stringify(listen)})`);
   const port = Number(listen.slice(idx + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--listen port must be 0-65535 (got ${JSON.stringify(listen.slice(idx + 1))})`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--listen port must be 0-65535 (got ${JSON.stringify(listen.slice(idx + 1))})`);
   return { host: listen.slice(0, idx).replace(/^\[|\]$/g, ''), port };
 }
 
@@ -64,7 +65,15 @@ async function ensureEncryptionConfig(path: string): Promise<string> {
     const config = {
       apiVersion: 'apiserver.config.k8s.io/v1',
       kind: 'EncryptionConfiguration',
-      resources: [{ resources: ['secrets'], providers: [{ aesgcm: { keys: [{ name: 'key1', secret: randomBytes(32).toString('base64') }] } }, { identity: {} }] }],
+      resources: [
+        {
+          resources: ['secrets'],
+          providers: [
+            { aesgcm: { keys: [{ name: 'key1', secret: randomBytes(32).toString('base64') }] } },
+            { identity: {} },
+          ],
+        },
+      ],
     };
     await writeFile(path, YAML.stringify(config), { mode: 0o600 });
     log.info({ file: path }, 'generated an encryption key for Secrets at rest');
@@ -77,9 +86,21 @@ export async function startFederationApiServer(opts: FederationApiServerOptions)
   const { host, port } = parseListen(opts.listen);
   const dataDir = resolve(opts.dataDir ?? '.kitfed');
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const encryptionConfigFile = await ensureEncryptionConfig(opts.encryptionProviderConfig ?? join(dataDir, 'encryption-config.yaml'));
-  const etcdTls = opts.etcdCafile ? { caFile: opts.etcdCafile, ...(opts.etcdCertfile ? { certFile: opts.etcdCertfile } : {}), ...(opts.etcdKeyfile ? { keyFile: opts.etcdKeyfile } : {}) } : undefined;
-  const store = await openStore(opts.storage ?? `sqlite://${join(dataDir, 'federation.db')}`, { baseDir: dataDir, encryptionConfigFile, ...(etcdTls ? { etcdTls } : {}) });
+  const encryptionConfigFile = await ensureEncryptionConfig(
+    opts.encryptionProviderConfig ?? join(dataDir, 'encryption-config.yaml'),
+  );
+  const etcdTls = opts.etcdCafile
+    ? {
+        caFile: opts.etcdCafile,
+        ...(opts.etcdCertfile ? { certFile: opts.etcdCertfile } : {}),
+        ...(opts.etcdKeyfile ? { keyFile: opts.etcdKeyfile } : {}),
+      }
+    : undefined;
+  const store = await openStore(opts.storage ?? `sqlite://${join(dataDir, 'federation.db')}`, {
+    baseDir: dataDir,
+    encryptionConfigFile,
+    ...(etcdTls ? { etcdTls } : {}),
+  });
   const context = opts.contextName ?? 'federation';
   const common = { store, host, port, admission: federationAdmission() };
   if (opts.insecure) {
@@ -87,7 +108,10 @@ export async function startFederationApiServer(opts: FederationApiServerOptions)
     return { server, kubeconfig: kubeconfigFor(server.url, context) };
   }
   const pki = await ensurePki(dataDir, [host, 'localhost', '127.0.0.1']);
-  const tls = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey), ca: pki.caCert } : { cert: pki.cert, key: pki.key, ca: pki.caCert };
+  const tls =
+    opts.tlsCert && opts.tlsKey
+      ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey), ca: pki.caCert }
+      : { cert: pki.cert, key: pki.key, ca: pki.caCert };
   const { entries, adminToken } = await ensureTokenFile(opts.tokenAuthFile ?? join(dataDir, 'tokens.csv'));
   const server = await startApiServer({ ...common, tls, authenticator: makeAuthenticator(entries) });
   return { server, kubeconfig: kubeconfigFor(server.url, context, { caCert: pki.caCert, token: adminToken }) };

@@ -50,7 +50,9 @@ export function parseTypeString(type: string): TypeRef {
 
 function modelClass(name: string): ModelClass | undefined {
   const c = (models as unknown as Record<string, unknown>)[name];
-  return typeof c === 'function' && typeof (c as unknown as Partial<ModelClass>).getAttributeTypeMap === 'function' ? (c as unknown as ModelClass) : undefined;
+  return typeof c === 'function' && typeof (c as unknown as Partial<ModelClass>).getAttributeTypeMap === 'function'
+    ? (c as unknown as ModelClass)
+    : undefined;
 }
 
 const fieldCache = new Map<string, Map<string, TypeRef>>();

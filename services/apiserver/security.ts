@@ -42,7 +42,14 @@ function serial(): string {
   return `01${randomBytes(15).toString('hex')}`;
 }
 
-function newCert(subject: forge.pki.CertificateField[], publicKey: forge.pki.PublicKey, issuer: forge.pki.CertificateField[], signKey: forge.pki.rsa.PrivateKey, extensions: object[], years: number): forge.pki.Certificate {
+function newCert(
+  subject: forge.pki.CertificateField[],
+  publicKey: forge.pki.PublicKey,
+  issuer: forge.pki.CertificateField[],
+  signKey: forge.pki.rsa.PrivateKey,
+  extensions: object[],
+  years: number,
+): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
   cert.serialNumber = serial();
@@ -59,15 +66,34 @@ function newCert(subject: forge.pki.CertificateField[], publicKey: forge.pki.Pub
 export function generatePki(hosts: string[]): Pki {
   const caKeys = forge.pki.rsa.generateKeyPair(2048);
   const caSubject = [{ name: 'commonName', value: 'kitfed-ca' }];
-  const ca = newCert(caSubject, caKeys.publicKey, caSubject, caKeys.privateKey, [{ name: 'basicConstraints', cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true }], 10);
+  const ca = newCert(
+    caSubject,
+    caKeys.publicKey,
+    caSubject,
+    caKeys.privateKey,
+    [
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true },
+    ],
+    10,
+  );
   const keys = forge.pki.rsa.generateKeyPair(2048);
-  const altNames = hosts.map((h) => (/^[\d.]+$/.test(h) || h.includes(':') ? { type: 7, ip: h } : { type: 2, value: h }));
-  const cert = newCert([{ name: 'commonName', value: 'kitfed-apiserver' }], keys.publicKey, caSubject, caKeys.privateKey, [
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames },
-  ], 1);
+  const altNames = hosts.map((h) =>
+    /^[\d.]+$/.test(h) || h.includes(':') ? { type: 7, ip: h } : { type: 2, value: h },
+  );
+  const cert = newCert(
+    [{ name: 'commonName', value: 'kitfed-apiserver' }],
+    keys.publicKey,
+    caSubject,
+    caKeys.privateKey,
+    [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames },
+    ],
+    1,
+  );
   return {
     caCert: forge.pki.certificateToPem(ca),
     caKey: forge.pki.privateKeyToPem(caKeys.privateKey),
@@ -81,7 +107,18 @@ export function issueClientCert(pki: Pki, user: string, groups: string[] = []): 
   const keys = forge.pki.rsa.generateKeyPair(2048);
   const ca = forge.pki.certificateFromPem(pki.caCert);
   const subject = [{ name: 'commonName', value: user }, ...groups.map((g) => ({ name: 'organizationName', value: g }))];
-  const cert = newCert(subject, keys.publicKey, ca.subject.attributes, forge.pki.privateKeyFromPem(pki.caKey) as forge.pki.rsa.PrivateKey, [{ name: 'basicConstraints', cA: false }, { name: 'keyUsage', digitalSignature: true, keyEncipherment: true }, { name: 'extKeyUsage', clientAuth: true }], 1);
+  const cert = newCert(
+    subject,
+    keys.publicKey,
+    ca.subject.attributes,
+    forge.pki.privateKeyFromPem(pki.caKey) as forge.pki.rsa.PrivateKey,
+    [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', clientAuth: true },
+    ],
+    1,
+  );
   return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
 }
 
@@ -110,8 +147,19 @@ export function parseTokenFile(text: string, file = 'token file'): TokenEntry[] 
     const line = raw.trim();
     if (!line || line.startsWith('#')) return;
     const fields = line.match(/("[^"]*"|[^,]+)/g)?.map((f) => f.replace(/^"|"$/g, '').trim()) ?? [];
-    if (fields.length < 3 || !fields[0] || !fields[1]) throw new Error(`${file}:${i + 1}: expected token,user,uid[,"groups"]`);
-    out.push({ token: fields[0], user: fields[1], uid: fields[2]!, groups: fields[3] ? fields[3].split(',').map((g) => g.trim()).filter(Boolean) : [] });
+    if (fields.length < 3 || !fields[0] || !fields[1])
+      throw new Error(`${file}:${i + 1}: expected token,user,uid[,"groups"]`);
+    out.push({
+      token: fields[0],
+      user: fields[1],
+      uid: fields[2]!,
+      groups: fields[3]
+        ? fields[3]
+            .split(',')
+            .map((g) => g.trim())
+            .filter(Boolean)
+        : [],
+    });
   });
   return out;
 }

@@ -5,9 +5,7 @@ import { errors } from '../core/errors.js';
  * field selectors (`metadata.name=x,metadata.namespace!=y`).
  */
 
-export type Requirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | '!' };
+export type Requirement = { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | '!' };
 
 export type Selector = Requirement[];
 
@@ -82,7 +80,14 @@ export function parseLabelSelector(text: string): Selector {
 }
 
 /** Converts a `metav1.LabelSelector` (matchLabels/matchExpressions) to requirements. */
-export function fromLabelSelector(sel: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> } | undefined): Selector {
+export function fromLabelSelector(
+  sel:
+    | {
+        matchLabels?: Record<string, string>;
+        matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+      }
+    | undefined,
+): Selector {
   const out: Selector = [];
   for (const [key, value] of Object.entries(sel?.matchLabels ?? {})) out.push({ key, op: 'in', values: [value] });
   for (const e of sel?.matchExpressions ?? []) {
@@ -125,7 +130,10 @@ export interface FieldRequirement {
 /** Parses `a=b,c!=d`. `supported` lists the field paths the type allows. */
 export function parseFieldSelector(text: string, supported: readonly string[]): FieldRequirement[] {
   const out: FieldRequirement[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^([^!=]+)(==|=|!=)(.*)$/.exec(part);
     if (!m) throw errors.badRequest(`invalid field selector: "${part}"`);
     const field = m[1]!.trim();
@@ -140,7 +148,8 @@ export function parseFieldSelector(text: string, supported: readonly string[]): 
 export function matchesFields(reqs: readonly FieldRequirement[], obj: unknown): boolean {
   for (const r of reqs) {
     let cur: unknown = obj;
-    for (const p of r.field.split('.')) cur = typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>)[p] : undefined;
+    for (const p of r.field.split('.'))
+      cur = typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>)[p] : undefined;
     const v = cur === undefined || cur === null ? '' : String(cur);
     if ((v === r.value) === r.negate) return false;
   }

@@ -8,7 +8,16 @@ import { isObject, type KubeObject } from '../core/kube.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { Housekeeper } from './housekeeping.js';
 import { openApiV3Doc, openApiV3Index } from './openapi.js';
-import { Registry, type AdmissionPlugin, type DeleteOptions, type FieldValidation, type PatchType, type Propagation, type WatchEvent, type WriteOptions } from './registry.js';
+import {
+  Registry,
+  type AdmissionPlugin,
+  type DeleteOptions,
+  type FieldValidation,
+  type PatchType,
+  type Propagation,
+  type WatchEvent,
+  type WriteOptions,
+} from './registry.js';
 import { RESOURCES, ResourceCatalog, type ResourceType } from './resources.js';
 import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import { convertForServing } from './serving.js';
@@ -78,13 +87,27 @@ const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
   const store = options.store ?? new MemoryStore();
   const catalog = new ResourceCatalog(options.resources ?? RESOURCES);
-  const registry = new Registry(store, catalog, { admission: options.admission, watchCacheSize: options.watchCacheSize });
+  const registry = new Registry(store, catalog, {
+    admission: options.admission,
+    watchCacheSize: options.watchCacheSize,
+  });
   await registry.start();
   const housekeeper = new Housekeeper(registry);
   await housekeeper.start();
   const handler = new Handler(registry, catalog, options);
   const listener = (req: IncomingMessage, res: ServerResponse) => void handler.handle(req, res);
-  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: !!options.tls.ca, rejectUnauthorized: false }, listener) : http.createServer(listener);
+  const server = options.tls
+    ? https.createServer(
+        {
+          key: options.tls.key,
+          cert: options.tls.cert,
+          ca: options.tls.ca,
+          requestCert: !!options.tls.ca,
+          rejectUnauthorized: false,
+        },
+        listener,
+      )
+    : http.createServer(listener);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 0;
@@ -166,7 +189,9 @@ function negotiate(accept: string | undefined, allowTable: boolean): Output {
     if (m.type === 'application/yaml') return 'yaml';
   }
   if (mediaTypes(accept).some((m) => m.type === 'application/vnd.kubernetes.protobuf')) return 'json';
-  throw errors.notAcceptable(`only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io`);
+  throw errors.notAcceptable(
+    `only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io`,
+  );
 }
 
 class Handler {
@@ -204,14 +229,23 @@ class Handler {
       this.fail(res, err, req);
     } finally {
       if (log.isLevelEnabled('debug')) {
-        log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+        log.debug(
+          {
+            method: req.method,
+            path: url.pathname,
+            status: res.statusCode,
+            ms: Number(process.hrtime.bigint() - started) / 1e6,
+          },
+          'request',
+        );
       }
     }
   }
 
   private fail(res: ServerResponse, err: unknown, req?: IncomingMessage): void {
     const e = err instanceof KitfedError ? err : errors.internal(err instanceof Error ? err.message : String(err), err);
-    if (e.code >= 500) log.error({ method: req?.method, path: req?.url?.split('?')[0], code: e.code, err: e.message }, 'request failed');
+    if (e.code >= 500)
+      log.error({ method: req?.method, path: req?.url?.split('?')[0], code: e.code, err: e.message }, 'request failed');
     if (res.headersSent) {
       res.end();
       return;
@@ -221,7 +255,11 @@ class Handler {
   }
 
   private send(res: ServerResponse, code: number, body: unknown, output: Output, warnings?: string[]): void {
-    if (warnings && warnings.length > 0) res.setHeader('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+    if (warnings && warnings.length > 0)
+      res.setHeader(
+        'Warning',
+        warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+      );
     if (output === 'yaml') {
       res.writeHead(code, { 'Content-Type': 'application/yaml' });
       res.end(YAML.stringify(body));
@@ -245,9 +283,28 @@ class Handler {
       case '/livez':
       case '/readyz':
         if (this.closing) return this.text(res, 503, 'shutting down');
-        return this.text(res, 200, url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${p.slice(1)} check passed\n` : 'ok');
+        return this.text(
+          res,
+          200,
+          url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${p.slice(1)} check passed\n` : 'ok',
+        );
       case '/version':
-        return this.send(res, 200, { major: '1', minor: '32', gitVersion: 'v1.32.0-kitfed', gitCommit: 'kitfed', gitTreeState: 'clean', buildDate: '2026-11-22T00:00:00Z', goVersion: `node${process.versions.node}`, compiler: 'tsc', platform: `${process.platform}/${process.arch}` }, 'json');
+        return this.send(
+          res,
+          200,
+          {
+            major: '1',
+            minor: '32',
+            gitVersion: 'v1.32.0-kitfed',
+            gitCommit: 'kitfed',
+            gitTreeState: 'clean',
+            buildDate: '2026-11-22T00:00:00Z',
+            goVersion: `node${process.versions.node}`,
+            compiler: 'tsc',
+            platform: `${process.platform}/${process.arch}`,
+          },
+          'json',
+        );
       case '/api':
         return this.send(res, 200, apiVersions(this.address), 'json');
       case '/apis':
@@ -264,7 +321,11 @@ class Handler {
       const [group, version] = rest[0] === 'api' ? ['', rest[1] ?? ''] : [rest[1] ?? '', rest[2] ?? ''];
       const doc = openApiV3Doc(this.catalog, group, version);
       if (!doc) throw errors.notFound({ group: '', plural: 'openapi', name: p });
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': url.searchParams.has('hash') ? 'public, immutable' : 'no-cache', Etag: `"${doc.hash}"` });
+      res.writeHead(200, {
+        'Content-Type': 'application/json',
+        'Cache-Control': url.searchParams.has('hash') ? 'public, immutable' : 'no-cache',
+        Etag: `"${doc.hash}"`,
+      });
       res.end(doc.json);
       return;
     }
@@ -309,9 +370,14 @@ class Handler {
       }
     }
     const t = this.catalog.byResource(group, version, parts[0]!);
-    if (!t || parts.length > 3) throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
+    if (!t || parts.length > 3)
+      throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
     const route: Route = { group, version, type: t, namespace, name: parts[1], subresource: parts[2] };
-    if (route.subresource && !(t.subresources as string[] | undefined)?.includes(route.subresource) && !(t.kind === 'Namespace' && route.subresource === 'finalize')) {
+    if (
+      route.subresource &&
+      !(t.subresources as string[] | undefined)?.includes(route.subresource) &&
+      !(t.kind === 'Namespace' && route.subresource === 'finalize')
+    ) {
       throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
     }
     return route;
@@ -345,7 +411,9 @@ class Handler {
       if (ct === 'application/json' || ct === '') return JSON.parse(text);
       if (ct === 'application/yaml' || ct === 'application/x-yaml' || ct === 'text/yaml') return YAML.parse(text);
     } catch (err) {
-      throw errors.badRequest(`the body of the request could not be decoded as ${ct}: ${(err as Error).message.split('\n')[0]}`);
+      throw errors.badRequest(
+        `the body of the request could not be decoded as ${ct}: ${(err as Error).message.split('\n')[0]}`,
+      );
     }
     throw errors.unsupportedMediaType(ct);
   }
@@ -353,9 +421,11 @@ class Handler {
   private writeOptions(url: URL, req: IncomingMessage, route: Route): WriteOptions {
     const q = url.searchParams;
     const dryRun = q.getAll('dryRun');
-    if (dryRun.some((d) => d !== 'All')) throw errors.badRequest(`invalid dryRun value ${JSON.stringify(dryRun)}: only "All" is supported`);
+    if (dryRun.some((d) => d !== 'All'))
+      throw errors.badRequest(`invalid dryRun value ${JSON.stringify(dryRun)}: only "All" is supported`);
     const fv = q.get('fieldValidation');
-    if (fv && !['Strict', 'Warn', 'Ignore'].includes(fv)) throw errors.badRequest(`fieldValidation must be one of Strict, Warn, Ignore (got ${JSON.stringify(fv)})`);
+    if (fv && !['Strict', 'Warn', 'Ignore'].includes(fv))
+      throw errors.badRequest(`fieldValidation must be one of Strict, Warn, Ignore (got ${JSON.stringify(fv)})`);
     const ua = String(req.headers['user-agent'] ?? 'unknown');
     return {
       dryRun: dryRun.length > 0,
@@ -374,11 +444,25 @@ class Handler {
     return convertForServing(obj, route.type, route.group, route.version);
   }
 
-  private respondObject(req: IncomingMessage, res: ServerResponse, url: URL, route: Route, code: number, obj: KubeObject, warnings?: string[]): void {
+  private respondObject(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    route: Route,
+    code: number,
+    obj: KubeObject,
+    warnings?: string[],
+  ): void {
     const out = negotiate(req.headers.accept, obj.kind !== 'Scale');
     const served = this.output(obj, route);
     if (out === 'table') {
-      return this.send(res, code, toTable(route.type, [served], { resourceVersion: served.metadata.resourceVersion }, includeObject(url)), 'json', warnings);
+      return this.send(
+        res,
+        code,
+        toTable(route.type, [served], { resourceVersion: served.metadata.resourceVersion }, includeObject(url)),
+        'json',
+        warnings,
+      );
     }
     this.send(res, code, served, out, warnings);
   }
@@ -386,7 +470,10 @@ class Handler {
   private async withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(errors.timeout(`the request did not complete within ${this.timeoutMs / 1000}s (${what})`)), this.timeoutMs);
+      timer = setTimeout(
+        () => reject(errors.timeout(`the request did not complete within ${this.timeoutMs / 1000}s (${what})`)),
+        this.timeoutMs,
+      );
     });
     try {
       return await Promise.race([p, timeout]);
@@ -395,10 +482,17 @@ class Handler {
     }
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse, url: URL, method: string, route: Route): Promise<void> {
+  private async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    method: string,
+    route: Route,
+  ): Promise<void> {
     const { type: t, namespace, name } = route;
     const q = url.searchParams;
-    if (t.namespaced && !namespace && name) throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
+    if (t.namespaced && !namespace && name)
+      throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
     if (!name) {
       switch (method) {
         case 'GET':
@@ -413,8 +507,24 @@ class Handler {
         }
         case 'DELETE': {
           const opts = deleteOptions(url, this.parseBody(req, await this.readBody(req)));
-          const list = await this.withTimeout(this.registry.deleteCollection(t, namespace, { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined }, opts), 'deletecollection');
-          return this.send(res, 200, { ...list, items: list.items.map((o) => this.output(o, route)) }, negotiate(req.headers.accept, false) === 'yaml' ? 'yaml' : 'json');
+          const list = await this.withTimeout(
+            this.registry.deleteCollection(
+              t,
+              namespace,
+              {
+                labelSelector: q.get('labelSelector') ?? undefined,
+                fieldSelector: q.get('fieldSelector') ?? undefined,
+              },
+              opts,
+            ),
+            'deletecollection',
+          );
+          return this.send(
+            res,
+            200,
+            { ...list, items: list.items.map((o) => this.output(o, route)) },
+            negotiate(req.headers.accept, false) === 'yaml' ? 'yaml' : 'json',
+          );
         }
         default:
           throw errors.methodNotAllowed();
@@ -426,14 +536,23 @@ class Handler {
           url.searchParams.set('fieldSelector', `metadata.name=${name}`);
           return this.watch(req, res, url, { ...route, name: undefined });
         }
-        const obj = route.subresource === 'scale' ? await this.registry.getScale(t, namespace, name) : await this.registry.get(t, namespace, name);
+        const obj =
+          route.subresource === 'scale'
+            ? await this.registry.getScale(t, namespace, name)
+            : await this.registry.get(t, namespace, name);
         return this.respondObject(req, res, url, route, 200, obj);
       }
       case 'PUT': {
         const opts = this.writeOptions(url, req, route);
         const body = this.parseBody(req, await this.readBody(req));
         if (route.subresource === 'finalize') {
-          const updated = await this.withTimeout(this.registry.mutate(t, namespace, name, (cur) => ({ ...cur, spec: isObject(body) ? body.spec : cur.spec })), 'finalize');
+          const updated = await this.withTimeout(
+            this.registry.mutate(t, namespace, name, (cur) => ({
+              ...cur,
+              spec: isObject(body) ? body.spec : cur.spec,
+            })),
+            'finalize',
+          );
           if (!updated) throw errors.notFound({ group: t.group, plural: t.plural, name });
           return this.respondObject(req, res, url, route, 200, updated);
         }
@@ -476,7 +595,8 @@ class Handler {
       'list',
     );
     const items = list.items.map((o) => this.output(o, route));
-    if (out === 'table') return this.send(res, 200, toTable(route.type, items, list.metadata, includeObject(url)), 'json');
+    if (out === 'table')
+      return this.send(res, 200, toTable(route.type, items, list.metadata, includeObject(url)), 'json');
     const apiVersion = route.group ? `${route.group}/${route.version}` : route.version;
     this.send(res, 200, { apiVersion, kind: list.kind, metadata: list.metadata, items }, out);
   }
@@ -502,7 +622,8 @@ class Handler {
         first = false;
         return `${JSON.stringify({ type: e.type, object: table })}\n`;
       }
-      if (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED') return `${JSON.stringify({ type: e.type, object: this.output(e.object, route) })}\n`;
+      if (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED')
+        return `${JSON.stringify({ type: e.type, object: this.output(e.object, route) })}\n`;
       return `${JSON.stringify(e)}\n`;
     };
     const buffered: string[] = [];
@@ -525,7 +646,9 @@ class Handler {
         },
         (e) => {
           if (e.object.kind === 'Status') {
-            write(`${JSON.stringify({ type: 'ERROR', object: errors.gone('watch cache lost its store watch; re-list').toStatus() })}\n`);
+            write(
+              `${JSON.stringify({ type: 'ERROR', object: errors.gone('watch cache lost its store watch; re-list').toStatus() })}\n`,
+            );
             end();
             return;
           }
@@ -542,15 +665,24 @@ class Handler {
       throw err;
     }
     this.watchesByClient.set(client, held + 1);
-    res.writeHead(200, { 'Content-Type': out === 'yaml' ? 'application/json' : 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
+    res.writeHead(200, {
+      'Content-Type': out === 'yaml' ? 'application/json' : 'application/json',
+      'Transfer-Encoding': 'chunked',
+      'Cache-Control': 'no-cache',
+    });
     res.flushHeaders();
     started = true;
     for (const line of buffered) res.write(line);
     const bookmarks = q.get('allowWatchBookmarks') === 'true';
-    const kindInfo = { apiVersion: route.group ? `${route.group}/${route.version}` : route.version, kind: route.type.kind };
+    const kindInfo = {
+      apiVersion: route.group ? `${route.group}/${route.version}` : route.version,
+      kind: route.type.kind,
+    };
     const bookmark = () => {
       const rv = String(Math.max(Number(lastRv), this.registry.cache.revision));
-      res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { ...kindInfo, metadata: { resourceVersion: rv, annotations: { 'k8s.io/initial-events-end': 'true' } } } })}\n`);
+      res.write(
+        `${JSON.stringify({ type: 'BOOKMARK', object: { ...kindInfo, metadata: { resourceVersion: rv, annotations: { 'k8s.io/initial-events-end': 'true' } } } })}\n`,
+      );
     };
     if (bookmarks && q.get('sendInitialEvents') === 'true') bookmark();
     const timer = bookmarks ? setInterval(bookmark, this.options.bookmarkIntervalMs ?? 10_000) : undefined;
@@ -601,7 +733,9 @@ function deleteOptions(url: URL, body: unknown): DeleteOptions {
   const b = isObject(body) ? body : {};
   const policy = (q.get('propagationPolicy') ?? b.propagationPolicy) as string | undefined;
   if (policy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(policy)) {
-    throw errors.badRequest(`propagationPolicy must be one of Orphan, Background, Foreground (got ${JSON.stringify(policy)})`);
+    throw errors.badRequest(
+      `propagationPolicy must be one of Orphan, Background, Foreground (got ${JSON.stringify(policy)})`,
+    );
   }
   const orphan = q.get('orphanDependents') ?? b.orphanDependents;
   const dryRun = [...q.getAll('dryRun'), ...(Array.isArray(b.dryRun) ? (b.dryRun as string[]) : [])];
@@ -614,4 +748,3 @@ function deleteOptions(url: URL, body: unknown): DeleteOptions {
     gracePeriodSeconds: q.get('gracePeriodSeconds') !== null ? Number(q.get('gracePeriodSeconds')) : undefined,
   };
 }
-

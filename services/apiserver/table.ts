@@ -31,13 +31,36 @@ export function humanDuration(ms: number): string {
 
 export function columnDefinitions(t: ResourceType): Table['columnDefinitions'] {
   return [
-    { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
-    ...(t.columns ?? []).map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? c.name, priority: c.priority ?? 0 })),
-    { name: 'Age', type: 'string', format: '', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', priority: 0 },
+    {
+      name: 'Name',
+      type: 'string',
+      format: 'name',
+      description: 'Name must be unique within a namespace.',
+      priority: 0,
+    },
+    ...(t.columns ?? []).map((c) => ({
+      name: c.name,
+      type: c.type,
+      format: c.format ?? '',
+      description: c.description ?? c.name,
+      priority: c.priority ?? 0,
+    })),
+    {
+      name: 'Age',
+      type: 'string',
+      format: '',
+      description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+      priority: 0,
+    },
   ];
 }
 
-export function tableRow(t: ResourceType, obj: KubeObject, include: IncludeObject, now = Date.now()): Table['rows'][number] {
+export function tableRow(
+  t: ResourceType,
+  obj: KubeObject,
+  include: IncludeObject,
+  now = Date.now(),
+): Table['rows'][number] {
   const cells: unknown[] = [obj.metadata.name ?? ''];
   for (const c of t.columns ?? []) {
     const v = typeof c.value === 'function' ? c.value(obj) : get(obj, c.value);
@@ -47,11 +70,18 @@ export function tableRow(t: ResourceType, obj: KubeObject, include: IncludeObjec
   cells.push(Number.isNaN(created) ? '<unknown>' : humanDuration(now - created));
   const row: Table['rows'][number] = { cells };
   if (include === 'Object') row.object = obj;
-  else if (include === 'Metadata') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+  else if (include === 'Metadata')
+    row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
   return row;
 }
 
-export function toTable(t: ResourceType, objects: KubeObject[], meta: Table['metadata'], include: IncludeObject, withColumns = true): Table {
+export function toTable(
+  t: ResourceType,
+  objects: KubeObject[],
+  meta: Table['metadata'],
+  include: IncludeObject,
+  withColumns = true,
+): Table {
   const now = Date.now();
   return {
     apiVersion: 'meta.k8s.io/v1',

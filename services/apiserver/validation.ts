@@ -28,16 +28,26 @@ export function nameRuleOf(kind: string): NameRule {
 
 export function validateName(name: string, rule: NameRule, field = 'metadata.name'): StatusCause[] {
   const causes: StatusCause[] = [];
-  const bad = (message: string) => causes.push({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify(name)}: ${message}` });
+  const bad = (message: string) =>
+    causes.push({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify(name)}: ${message}` });
   if (rule === 'dns1123-subdomain') {
     if (name.length > 253) bad('must be no more than 253 characters');
-    if (!DNS1123_SUBDOMAIN.test(name)) bad("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+    if (!DNS1123_SUBDOMAIN.test(name))
+      bad(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+      );
   } else if (rule === 'dns1123-label') {
     if (name.length > 63) bad('must be no more than 63 characters');
-    if (!DNS1123_LABEL.test(name)) bad("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+    if (!DNS1123_LABEL.test(name))
+      bad(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+      );
   } else {
     if (name.length > 63) bad('must be no more than 63 characters');
-    if (!DNS1035_LABEL.test(name)) bad("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
+    if (!DNS1035_LABEL.test(name))
+      bad(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+      );
   }
   return causes;
 }
@@ -47,10 +57,14 @@ function validateQualifiedKey(key: string, field: string): StatusCause[] {
   const slash = key.indexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
-  const bad = (message: string) => causes.push({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify(key)}: ${message}` });
-  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) bad('prefix part must be a lowercase RFC 1123 subdomain');
+  const bad = (message: string) =>
+    causes.push({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify(key)}: ${message}` });
+  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix)))
+    bad('prefix part must be a lowercase RFC 1123 subdomain');
   if (name.length === 0 || name.length > 63 || !QUALIFIED_NAME.test(name)) {
-    bad("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, and be no more than 63 characters");
+    bad(
+      "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, and be no more than 63 characters",
+    );
   }
   return causes;
 }
@@ -58,21 +72,36 @@ function validateQualifiedKey(key: string, field: string): StatusCause[] {
 export function validateMetadata(obj: KubeObject, t: ResourceType): StatusCause[] {
   const causes: StatusCause[] = [];
   const meta = obj.metadata;
-  if (!meta.name) causes.push({ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' });
+  if (!meta.name)
+    causes.push({
+      reason: 'FieldValueRequired',
+      field: 'metadata.name',
+      message: 'Required value: name or generateName is required',
+    });
   else causes.push(...validateName(meta.name, nameRuleOf(t.kind)));
   for (const [k, v] of Object.entries(meta.labels ?? {})) {
     causes.push(...validateQualifiedKey(k, 'metadata.labels'));
     if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v)) {
-      causes.push({ reason: 'FieldValueInvalid', field: 'metadata.labels', message: `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, and be no more than 63 characters` });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: 'metadata.labels',
+        message: `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, and be no more than 63 characters`,
+      });
     }
   }
   let size = 0;
   for (const [k, v] of Object.entries(meta.annotations ?? {})) {
     causes.push(...validateQualifiedKey(k.toLowerCase(), 'metadata.annotations'));
-    if (typeof v !== 'string') causes.push({ reason: 'FieldValueInvalid', field: `metadata.annotations[${k}]`, message: 'must be a string' });
+    if (typeof v !== 'string')
+      causes.push({ reason: 'FieldValueInvalid', field: `metadata.annotations[${k}]`, message: 'must be a string' });
     size += k.length + String(v).length;
   }
-  if (size > TOTAL_ANNOTATION_SIZE) causes.push({ reason: 'FieldValueTooLong', field: 'metadata.annotations', message: `Too long: must have at most ${TOTAL_ANNOTATION_SIZE} bytes` });
+  if (size > TOTAL_ANNOTATION_SIZE)
+    causes.push({
+      reason: 'FieldValueTooLong',
+      field: 'metadata.annotations',
+      message: `Too long: must have at most ${TOTAL_ANNOTATION_SIZE} bytes`,
+    });
   return causes;
 }
 
@@ -90,7 +119,10 @@ function modelFor(t: ResourceType): ModelCtor | null {
   let ctor = modelCache.get(key);
   if (ctor !== undefined) return ctor;
   try {
-    const mod = require(`kubernetes-models/${t.group ? `${t.group}/` : ''}${t.version}/${t.kind}`) as Record<string, ModelCtor>;
+    const mod = require(`kubernetes-models/${t.group ? `${t.group}/` : ''}${t.version}/${t.kind}`) as Record<
+      string,
+      ModelCtor
+    >;
     ctor = mod[t.kind] ?? null;
   } catch {
     ctor = null;
@@ -112,7 +144,11 @@ export function validateSchema(obj: KubeObject, t: ResourceType): StatusCause[] 
     const seen = new Set<string>();
     const causes: StatusCause[] = [];
     for (const e of errs) {
-      const field = (e.instancePath ?? '').split('/').filter(Boolean).map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+      const field = (e.instancePath ?? '')
+        .split('/')
+        .filter(Boolean)
+        .map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`))
+        .join('');
       const missing = e.params?.missingProperty as string | undefined;
       const cause: StatusCause = missing
         ? { reason: 'FieldValueRequired', field: field ? `${field}.${missing}` : missing, message: 'Required value' }

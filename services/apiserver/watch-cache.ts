@@ -67,7 +67,13 @@ export class WatchCache {
     if (this.closed || this.failed) return;
     this.failed = err;
     log.error({ err: err.message }, 'store watch failed; clients must re-list; re-watching');
-    for (const s of [...this.subs]) s.onEvent({ type: 'DELETED', key: '\u0000error', revision: -1, object: { apiVersion: 'v1', kind: 'Status', metadata: {} } });
+    for (const s of [...this.subs])
+      s.onEvent({
+        type: 'DELETED',
+        key: '\u0000error',
+        revision: -1,
+        object: { apiVersion: 'v1', kind: 'Status', metadata: {} },
+      });
     const retry = (delay: number) => {
       setTimeout(() => {
         if (this.closed) return;
@@ -119,7 +125,8 @@ export class WatchCache {
     const object = this.decode(e.value, e.revision);
     const ev: CachedEvent = { type: e.type, key: e.key, revision: e.revision, object };
     if (e.prevValue !== undefined && e.type !== 'ADDED') ev.prev = this.decode(e.prevValue, e.revision);
-    if (e.type === 'DELETED') ev.object = { ...object, metadata: { ...object.metadata, resourceVersion: String(e.revision) } };
+    if (e.type === 'DELETED')
+      ev.object = { ...object, metadata: { ...object.metadata, resourceVersion: String(e.revision) } };
     this.events.push(ev);
     if (this.events.length > this.size) {
       const dropped = this.events.splice(0, this.events.length - this.size);

@@ -61,7 +61,8 @@ export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!(existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'templates')))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the kitfed repository root (package.json and templates/) above the CLI');
+    if (parent === dir)
+      throw new Error('cannot find the kitfed repository root (package.json and templates/) above the CLI');
     dir = parent;
   }
   return dir;
@@ -70,7 +71,12 @@ export function repoRoot(): string {
 function clusterSpecs(n: number, portBase: number): SandboxClusterSpec[] {
   return Array.from({ length: n }, (_, i) => {
     const base = DEFAULT_CLUSTERS[i] ?? { name: `cluster-${i + 1}`, region: `region-${i + 1}` };
-    return { name: base.name, region: base.region, zones: [`${base.region}-a`, `${base.region}-b`], ...(portBase ? { port: portBase + 1 + i } : {}) };
+    return {
+      name: base.name,
+      region: base.region,
+      zones: [`${base.region}-a`, `${base.region}-b`],
+      ...(portBase ? { port: portBase + 1 + i } : {}),
+    };
   });
 }
 
@@ -92,7 +98,7 @@ async function ensureManifestsRepo(dataDir: string): Promise<string> {
     const git = simpleGit(work);
     await git.init(['--initial-branch=main']);
     await git.addConfig('user.name', 'kitfed').addConfig('user.email', 'kitfed@localhost');
-    await git.add('.').commit('Seed the manifests repo from kitfed\'s example templates/ and clusters/');
+    await git.add('.').commit("Seed the manifests repo from kitfed's example templates/ and clusters/");
     await git.push(bare, 'main');
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -126,7 +132,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       clusters: clusterSpecs(n, portBase),
       readyDelayMs: options.readyDelayMs ?? 500,
       adminPort: portBase ? portBase + 91 : 0,
-      store: (name) => openStore(`sqlite://${join(dataDir, 'members', `${name}.db`)}`, { sqlite: { synchronous: 'NORMAL' } }),
+      store: (name) =>
+        openStore(`sqlite://${join(dataDir, 'members', `${name}.db`)}`, { sqlite: { synchronous: 'NORMAL' } }),
     });
     stops.push(['sandbox clusters', () => sandbox.close()]);
     const kubeconfig = join(dataDir, 'kubeconfig');
@@ -134,10 +141,23 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     const membersKubeconfig = join(dataDir, 'members.kubeconfig');
     await writeFile(membersKubeconfig, sandbox.kubeconfig(), { mode: 0o600 });
 
-    const federation = await KubeClient.fromKubeconfig({ file: kubeconfig }, 'federation', { timeoutMs: 15_000, maxSockets: 64 });
+    const federation = await KubeClient.fromKubeconfig({ file: kubeconfig }, 'federation', {
+      timeoutMs: 15_000,
+      maxSockets: 64,
+    });
     stops.push(['federation client', async () => federation.close()]);
-    for (const c of sandbox.clusters) await joinCluster(federation, c.name, { file: kubeconfig, context: c.name }, { 'kitfed.io/region': DEFAULT_CLUSTERS.find((d) => d.name === c.name)?.region ?? '' });
-    const controllers = await startControllers({ federation, leaderElect: false, clusterMonitorPeriodMs: options.clusterMonitorPeriodMs ?? 2000 });
+    for (const c of sandbox.clusters)
+      await joinCluster(
+        federation,
+        c.name,
+        { file: kubeconfig, context: c.name },
+        { 'kitfed.io/region': DEFAULT_CLUSTERS.find((d) => d.name === c.name)?.region ?? '' },
+      );
+    const controllers = await startControllers({
+      federation,
+      leaderElect: false,
+      clusterMonitorPeriodMs: options.clusterMonitorPeriodMs ?? 2000,
+    });
     stops.push(['controllers', () => controllers.stop()]);
 
     const manifestsRepo = await ensureManifestsRepo(dataDir);
@@ -148,7 +168,10 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
         listen: `127.0.0.1:${portBase ? portBase + 90 : 0}`,
         dataDir: join(dataDir, 'webhooks'),
         github: { secret: { file: await secretFile(join(dataDir, 'secrets', 'github-webhook-secret')) } },
-        image: { secret: { file: await secretFile(join(dataDir, 'secrets', 'image-webhook-secret')) }, repo: 'local/manifests' },
+        image: {
+          secret: { file: await secretFile(join(dataDir, 'secrets', 'image-webhook-secret')) },
+          repo: 'local/manifests',
+        },
         repos: [{ url: manifestsRepo, branch: 'main', name: 'local/manifests' }],
         deploy: { kubeconfig: membersKubeconfig, target: 'clusters' },
         // The local bare repo has no GitHub to announce pushes: poll it (image bumps, hand pushes).
@@ -157,7 +180,11 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     );
     const config = loadConfig(webhooksConfig);
     const deploy = await loadDeployStep(config.deploy, log, config.timeouts.deployMs);
-    const webhooks = await startWebhookService({ config, log: createLogger('webhooks'), ...(deploy ? { deploy } : {}) });
+    const webhooks = await startWebhookService({
+      config,
+      log: createLogger('webhooks'),
+      ...(deploy ? { deploy } : {}),
+    });
     stops.push(['webhooks', () => webhooks.close()]);
     if (!portBase) {
       // Free ports: record the real webhook address so `kitfed simulate --config` finds it.

@@ -34,7 +34,8 @@ export async function main(argv: string[]): Promise<number> {
     return process.exitCode === undefined ? EXIT_OK : Number(process.exitCode);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return EXIT_OK;
       return EXIT_USAGE;
     }
     if (err instanceof UsageError) {

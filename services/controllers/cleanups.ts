@@ -44,7 +44,12 @@ export class PendingCleanups {
 
   /** Entries owed to `cluster`. */
   async entries(cluster: string): Promise<CleanupEntry[]> {
-    const cm = await this.federation.tryGet<ConfigMap>('v1', 'ConfigMap', FEDERATION_NAMESPACE, cleanupConfigMapName(cluster));
+    const cm = await this.federation.tryGet<ConfigMap>(
+      'v1',
+      'ConfigMap',
+      FEDERATION_NAMESPACE,
+      cleanupConfigMapName(cluster),
+    );
     return Object.values(cm?.data ?? {}).map((v) => JSON.parse(v) as CleanupEntry);
   }
 
@@ -90,7 +95,13 @@ export class PendingCleanups {
         if (!fn(data)) return;
         try {
           if (cm) await this.federation.update({ ...cm, apiVersion: 'v1', kind: 'ConfigMap', data });
-          else await this.federation.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: FEDERATION_NAMESPACE, labels: { 'kitfed.io/cleanup-for': cluster } }, data });
+          else
+            await this.federation.create({
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name, namespace: FEDERATION_NAMESPACE, labels: { 'kitfed.io/cleanup-for': cluster } },
+              data,
+            });
           return;
         } catch (err) {
           if (!(err instanceof KitfedError && err.code === 409) || attempt > 10) throw err;

@@ -27,13 +27,23 @@ function now(): string {
 export function probeConditions(result: { reachable: boolean; ok: boolean; detail: string }): ClusterCondition[] {
   if (!result.reachable) {
     return [
-      { type: 'Ready', status: 'False', reason: Reasons.ClusterNotReachable, message: `cluster is not reachable: ${result.detail}` },
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: Reasons.ClusterNotReachable,
+        message: `cluster is not reachable: ${result.detail}`,
+      },
       { type: 'Offline', status: 'True', reason: Reasons.ClusterNotReachable, message: 'cluster is not reachable' },
     ];
   }
   if (!result.ok) {
     return [
-      { type: 'Ready', status: 'False', reason: Reasons.ClusterNotReady, message: `health check failed: ${result.detail}` },
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: Reasons.ClusterNotReady,
+        message: `health check failed: ${result.detail}`,
+      },
       { type: 'Offline', status: 'False', reason: 'ClusterReachable', message: 'cluster is reachable' },
     ];
   }
@@ -44,16 +54,31 @@ export function probeConditions(result: { reachable: boolean; ok: boolean; detai
 }
 
 /** Carries lastTransitionTime over for conditions whose status did not change. */
-export function mergeConditions(previous: ClusterCondition[] | undefined, next: ClusterCondition[], probeTime: string): ClusterCondition[] {
+export function mergeConditions(
+  previous: ClusterCondition[] | undefined,
+  next: ClusterCondition[],
+  probeTime: string,
+): ClusterCondition[] {
   return next.map((c) => {
     const prev = previous?.find((p) => p.type === c.type);
-    return { ...c, lastProbeTime: probeTime, lastTransitionTime: prev && prev.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : probeTime };
+    return {
+      ...c,
+      lastProbeTime: probeTime,
+      lastTransitionTime:
+        prev && prev.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : probeTime,
+    };
   });
 }
 
-async function topology(ctx: ControllerContext, name: string, timeoutMs: number): Promise<{ zones?: string[]; region?: string }> {
+async function topology(
+  ctx: ControllerContext,
+  name: string,
+  timeoutMs: number,
+): Promise<{ zones?: string[]; region?: string }> {
   try {
-    const nodes = await ctx.members.client(name).request<{ items: KubeObject[] }>('GET', '/api/v1/nodes', { timeoutMs });
+    const nodes = await ctx.members
+      .client(name)
+      .request<{ items: KubeObject[] }>('GET', '/api/v1/nodes', { timeoutMs });
     const zones = new Set<string>();
     let region: string | undefined;
     for (const n of nodes.items ?? []) {
@@ -116,18 +141,36 @@ export function startClusterHealth(ctx: ControllerContext, options: ClusterHealt
     if (result!.ok) failures.delete(name);
     const probeTime = now();
     const conditions = mergeConditions(previous, probeConditions(result!), probeTime);
-    const same = (a: ClusterCondition[] | undefined, b: ClusterCondition[]) => isEqual((a ?? []).map(({ lastProbeTime: _p, ...c }) => c), b.map(({ lastProbeTime: _p, ...c }) => c));
-    const status = { ...(cluster.status ?? {}), conditions, ...(result!.ok ? { zones: topo.zones, region: topo.region } : {}) };
+    const same = (a: ClusterCondition[] | undefined, b: ClusterCondition[]) =>
+      isEqual(
+        (a ?? []).map(({ lastProbeTime: _p, ...c }) => c),
+        b.map(({ lastProbeTime: _p, ...c }) => c),
+      );
+    const status = {
+      ...(cluster.status ?? {}),
+      conditions,
+      ...(result!.ok ? { zones: topo.zones, region: topo.region } : {}),
+    };
     if (!status.zones) delete status.zones;
     if (!status.region) delete status.region;
-    const changed = !same(previous, conditions) || (result!.ok && (!isEqual(cluster.status?.zones, status.zones) || cluster.status?.region !== status.region));
+    const changed =
+      !same(previous, conditions) ||
+      (result!.ok && (!isEqual(cluster.status?.zones, status.zones) || cluster.status?.region !== status.region));
     if (!changed && Date.now() - (lastWrite.get(name) ?? 0) < refreshMs) return;
     const wasReady = previous?.find((c) => c.type === 'Ready');
     const ready = conditions.find((c) => c.type === 'Ready')!;
-    await ctx.federation.update({ ...cluster, apiVersion: CLUSTER_API_VERSION, kind: 'Cluster', status } as ClusterObject, { subresource: 'status' });
+    await ctx.federation.update(
+      { ...cluster, apiVersion: CLUSTER_API_VERSION, kind: 'Cluster', status } as ClusterObject,
+      { subresource: 'status' },
+    );
     lastWrite.set(name, Date.now());
     if (wasReady?.status !== ready.status || wasReady?.reason !== ready.reason) {
-      ctx.events.record(cluster, ready.status === 'True' ? 'Normal' : 'Warning', ready.reason ?? 'ClusterNotReady', `Cluster ${name}: ${ready.message}`);
+      ctx.events.record(
+        cluster,
+        ready.status === 'True' ? 'Normal' : 'Warning',
+        ready.reason ?? 'ClusterNotReady',
+        `Cluster ${name}: ${ready.message}`,
+      );
       ctx.log.info({ cluster: name, ready: ready.status, reason: ready.reason }, 'cluster health changed');
     }
   };

@@ -69,15 +69,30 @@ export class EventRecorder {
   private async write(p: Pending): Promise<void> {
     const { obj } = p;
     const clusters = [...p.clusters].sort();
-    const where = clusters.length === 0 ? '' : clusters.length === 1 ? ` in cluster ${clusters[0]}` : ` in clusters ${clusters.join(', ')}`;
+    const where =
+      clusters.length === 0
+        ? ''
+        : clusters.length === 1
+          ? ` in cluster ${clusters[0]}`
+          : ` in clusters ${clusters.join(', ')}`;
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const namespace = obj.metadata.namespace ?? 'default';
     try {
       await this.client.create({
         apiVersion: 'v1',
         kind: 'Event',
-        metadata: { name: `${obj.metadata.name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`, namespace },
-        involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion },
+        metadata: {
+          name: `${obj.metadata.name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`,
+          namespace,
+        },
+        involvedObject: {
+          apiVersion: obj.apiVersion,
+          kind: obj.kind,
+          name: obj.metadata.name,
+          namespace: obj.metadata.namespace,
+          uid: obj.metadata.uid,
+          resourceVersion: obj.metadata.resourceVersion,
+        },
         reason: p.reason,
         message: `${p.message}${where}`,
         type: p.type,

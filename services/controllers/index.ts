@@ -6,12 +6,22 @@ import { PendingCleanups } from './cleanups.js';
 import { startClusterHealth } from './cluster-health.js';
 import { EventRecorder } from './events.js';
 import { BUILTIN_KINDS, configuredKind, type SyncKind } from './kinds.js';
-import { controllers as registered, type ControllerContext, type ControllerRegistration, type StartedController } from './registry.js';
+import {
+  controllers as registered,
+  type ControllerContext,
+  type ControllerRegistration,
+  type StartedController,
+} from './registry.js';
 import { SyncController } from './sync.js';
 // The ReplicaSet/Deployment scheduler registers itself with the controller registry.
 import './replicas/register.js';
 
-export { controllers, type ControllerContext, type ControllerRegistration, type StartedController } from './registry.js';
+export {
+  controllers,
+  type ControllerContext,
+  type ControllerRegistration,
+  type StartedController,
+} from './registry.js';
 export { SyncController, federationOnly } from './sync.js';
 export { EventRecorder } from './events.js';
 export { parseClusterSelector, matchesSelector, SelectorError } from './selector.js';
@@ -69,10 +79,17 @@ async function ensureNamespace(client: KubeClient, name: string): Promise<void> 
  * election) and stopped when it stops leading.
  */
 export async function startControllers(options: ControllersOptions): Promise<RunningControllers> {
-  const federation = options.federation ?? (options.kubeconfig ? await KubeClient.fromKubeconfig(options.kubeconfig, options.context, { timeoutMs: 15_000, maxSockets: 64 }) : undefined);
+  const federation =
+    options.federation ??
+    (options.kubeconfig
+      ? await KubeClient.fromKubeconfig(options.kubeconfig, options.context, { timeoutMs: 15_000, maxSockets: 64 })
+      : undefined);
   if (!federation) throw new Error('startControllers needs `federation` or `kubeconfig`');
   const metrics = options.metrics ?? new ControllerMetrics();
-  const kinds: SyncKind[] = [...BUILTIN_KINDS, ...(options.extraKinds ?? []).map((k) => configuredKind(k.apiVersion, k.kind, k.namespaced))];
+  const kinds: SyncKind[] = [
+    ...BUILTIN_KINDS,
+    ...(options.extraKinds ?? []).map((k) => configuredKind(k.apiVersion, k.kind, k.namespaced)),
+  ];
   const extra = options.controllers ?? registered;
   await ensureNamespace(federation, FEDERATION_NAMESPACE);
 
@@ -80,9 +97,22 @@ export async function startControllers(options: ControllersOptions): Promise<Run
   let transition = Promise.resolve();
 
   const lead = async (): Promise<void> => {
-    const members = new MemberClusters({ federation, metrics, concurrency: options.memberConcurrency, timeoutMs: options.memberTimeoutMs });
+    const members = new MemberClusters({
+      federation,
+      metrics,
+      concurrency: options.memberConcurrency,
+      timeoutMs: options.memberTimeoutMs,
+    });
     const events = new EventRecorder(federation, 'kitfed-controller-manager', metrics);
-    const ctx: ControllerContext = { federation, members, events, metrics, cleanups: new PendingCleanups(federation), kinds, log };
+    const ctx: ControllerContext = {
+      federation,
+      members,
+      events,
+      metrics,
+      cleanups: new PendingCleanups(federation),
+      kinds,
+      log,
+    };
     const parts: StartedController[] = [];
     await members.start();
     parts.push(startClusterHealth(ctx, { periodMs: options.clusterMonitorPeriodMs }));
@@ -113,7 +143,10 @@ export async function startControllers(options: ControllersOptions): Promise<Run
     }
     log.info('controllers stopped');
   };
-  const serialize = (fn: () => Promise<void>) => (transition = transition.then(fn).catch((err: unknown) => log.error({ err: messageOf(err) }, 'controller manager transition failed')));
+  const serialize = (fn: () => Promise<void>) =>
+    (transition = transition
+      .then(fn)
+      .catch((err: unknown) => log.error({ err: messageOf(err) }, 'controller manager transition failed')));
 
   let elector: LeaderElector | undefined;
   if (options.leaderElect ?? true) {

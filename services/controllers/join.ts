@@ -28,9 +28,19 @@ export function flattenKubeconfig(file: string, context?: string): { text: strin
   const raw = YAML.parse(readFileSync(file, 'utf8')) as RawKubeconfig;
   const ctxName = context ?? raw['current-context'];
   const ctx = raw.contexts?.find((c) => c.name === ctxName);
-  if (!ctxName || !ctx) throw new KitfedError(`kubeconfig ${file} has no context ${JSON.stringify(ctxName ?? '')} (has: ${(raw.contexts ?? []).map((c) => c.name).join(', ') || 'none'})`, 400, 'BadRequest');
+  if (!ctxName || !ctx)
+    throw new KitfedError(
+      `kubeconfig ${file} has no context ${JSON.stringify(ctxName ?? '')} (has: ${(raw.contexts ?? []).map((c) => c.name).join(', ') || 'none'})`,
+      400,
+      'BadRequest',
+    );
   const cluster = raw.clusters?.find((c) => c.name === ctx.context.cluster);
-  if (!cluster) throw new KitfedError(`kubeconfig ${file}: context ${ctxName} names unknown cluster ${ctx.context.cluster}`, 400, 'BadRequest');
+  if (!cluster)
+    throw new KitfedError(
+      `kubeconfig ${file}: context ${ctxName} names unknown cluster ${ctx.context.cluster}`,
+      400,
+      'BadRequest',
+    );
   const user = ctx.context.user ? raw.users?.find((u) => u.name === ctx.context.user) : undefined;
   const inline = (entry: Record<string, unknown>): Record<string, unknown> => {
     const out = { ...entry };
@@ -41,7 +51,9 @@ export function flattenKubeconfig(file: string, context?: string): { text: strin
       }
     }
     if (typeof out.tokenFile === 'string') {
-      out.token = readFileSync(resolve(dirname(file), out.tokenFile)).toString('utf8').trim();
+      out.token = readFileSync(resolve(dirname(file), out.tokenFile))
+        .toString('utf8')
+        .trim();
       delete out.tokenFile;
     }
     return out;
@@ -51,7 +63,16 @@ export function flattenKubeconfig(file: string, context?: string): { text: strin
     kind: 'Config',
     clusters: [{ name: cluster.name, cluster: inline(cluster.cluster) }],
     users: [{ name: user?.name ?? 'user', user: user ? inline(user.user) : {} }],
-    contexts: [{ name: ctxName, context: { cluster: cluster.name, user: user?.name ?? 'user', ...(ctx.context.namespace ? { namespace: ctx.context.namespace } : {}) } }],
+    contexts: [
+      {
+        name: ctxName,
+        context: {
+          cluster: cluster.name,
+          user: user?.name ?? 'user',
+          ...(ctx.context.namespace ? { namespace: ctx.context.namespace } : {}),
+        },
+      },
+    ],
     'current-context': ctxName,
   };
   return { text: YAML.stringify(flat), context: ctxName, server: String(cluster.cluster.server ?? '') };
@@ -67,17 +88,29 @@ async function upsert(client: KubeClient, obj: KubeObject): Promise<void> {
   } catch (err) {
     if (!(err instanceof KitfedError && err.code === 409)) throw err;
     const cur = await client.get(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name!);
-    await client.update({ ...cur, ...obj, metadata: { ...cur.metadata, labels: obj.metadata.labels, annotations: obj.metadata.annotations } });
+    await client.update({
+      ...cur,
+      ...obj,
+      metadata: { ...cur.metadata, labels: obj.metadata.labels, annotations: obj.metadata.annotations },
+    });
   }
 }
 
 /** `kitfed join`: stores the member credentials in kitfed-system and creates (or updates) the Cluster. */
-export async function joinCluster(federation: KubeClient, name: string, member: { file: string; context?: string }, labels: Record<string, string> = {}): Promise<ClusterObject> {
+export async function joinCluster(
+  federation: KubeClient,
+  name: string,
+  member: { file: string; context?: string },
+  labels: Record<string, string> = {},
+): Promise<ClusterObject> {
   const flat = flattenKubeconfig(member.file, member.context);
   const client = await KubeClient.fromKubeconfig({ text: flat.text }, undefined, { timeoutMs: 10_000 });
   try {
     const h = await client.healthy(5000);
-    if (!h.ok) process.stderr.write(`warning: cluster ${name} (${flat.server}) is not healthy now (${h.reason}); joining anyway\n`);
+    if (!h.ok)
+      process.stderr.write(
+        `warning: cluster ${name} (${flat.server}) is not healthy now (${h.reason}); joining anyway\n`,
+      );
   } finally {
     client.close();
   }
@@ -98,7 +131,10 @@ export async function joinCluster(federation: KubeClient, name: string, member: 
     apiVersion: CLUSTER_API_VERSION,
     kind: 'Cluster',
     metadata: { name, labels },
-    spec: { serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: flat.server }], secretRef: { name: secretName } },
+    spec: {
+      serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: flat.server }],
+      secretRef: { name: secretName },
+    },
   };
   await upsert(federation, cluster);
   return federation.get<ClusterObject>(CLUSTER_API_VERSION, 'Cluster', undefined, name);
@@ -109,7 +145,11 @@ export async function joinCluster(federation: KubeClient, name: string, member: 
  * `cleanup`, first deletes in the member what kitfed created there (objects carrying the
  * managed-by label; namespaces last). Returns what was deleted.
  */
-export async function unjoinCluster(federation: KubeClient, name: string, opts: { cleanup?: boolean } = {}): Promise<string[]> {
+export async function unjoinCluster(
+  federation: KubeClient,
+  name: string,
+  opts: { cleanup?: boolean } = {},
+): Promise<string[]> {
   const deleted: string[] = [];
   const cluster = await federation.tryGet<ClusterObject>(CLUSTER_API_VERSION, 'Cluster', undefined, name);
   const secretName = cluster?.spec?.secretRef?.name ?? credentialSecretName(name);
@@ -122,20 +162,33 @@ export async function unjoinCluster(federation: KubeClient, name: string, opts: 
   if (opts.cleanup) {
     const kc = (secret?.data as Record<string, string> | undefined)?.kubeconfig;
     if (!kc) throw new KitfedError(`cluster ${name} has no stored credentials; nothing cleaned up`, 400, 'BadRequest');
-    const member = await KubeClient.fromKubeconfig({ text: Buffer.from(kc, 'base64').toString('utf8') }, undefined, { timeoutMs: 15_000 });
+    const member = await KubeClient.fromKubeconfig({ text: Buffer.from(kc, 'base64').toString('utf8') }, undefined, {
+      timeoutMs: 15_000,
+    });
     try {
-      const kinds = [...BUILTIN_KINDS.filter((k) => k.kind !== 'Namespace'), { apiVersion: 'apps/v1', kind: 'ReplicaSet' }, { apiVersion: 'apps/v1', kind: 'Deployment' }, ...BUILTIN_KINDS.filter((k) => k.kind === 'Namespace')];
+      const kinds = [
+        ...BUILTIN_KINDS.filter((k) => k.kind !== 'Namespace'),
+        { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
+        { apiVersion: 'apps/v1', kind: 'Deployment' },
+        ...BUILTIN_KINDS.filter((k) => k.kind === 'Namespace'),
+      ];
       for (const k of kinds) {
         let items: KubeObject[];
         try {
-          items = (await member.list(k.apiVersion, k.kind, ALL_NAMESPACES, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` })).items;
+          items = (
+            await member.list(k.apiVersion, k.kind, ALL_NAMESPACES, {
+              labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+            })
+          ).items;
         } catch (err) {
           if (err instanceof KitfedError && err.code === 404) continue;
           throw err;
         }
         for (const o of items) {
           try {
-            await member.delete(k.apiVersion, k.kind, o.metadata.namespace, o.metadata.name!, { propagationPolicy: 'Background' });
+            await member.delete(k.apiVersion, k.kind, o.metadata.namespace, o.metadata.name!, {
+              propagationPolicy: 'Background',
+            });
             deleted.push(`${k.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
           } catch (err) {
             if (!(err instanceof KitfedError && err.code === 404)) throw err;
@@ -146,7 +199,10 @@ export async function unjoinCluster(federation: KubeClient, name: string, opts: 
       member.close();
     }
   }
-  for (const [kind, n] of [['Secret', secretName], ['ConfigMap', cleanupConfigMapName(name)]] as const) {
+  for (const [kind, n] of [
+    ['Secret', secretName],
+    ['ConfigMap', cleanupConfigMapName(name)],
+  ] as const) {
     try {
       await federation.delete('v1', kind, FEDERATION_NAMESPACE, n);
     } catch (err) {

@@ -35,7 +35,8 @@ function sameMap(a: Record<string, string> | undefined, b: Record<string, string
 
 /** Every field of `want` is in `have` with the same value (member defaults are tolerated). */
 export function isSubset(want: unknown, have: unknown): boolean {
-  if (Array.isArray(want)) return Array.isArray(have) && want.length === have.length && want.every((w, i) => isSubset(w, have[i]));
+  if (Array.isArray(want))
+    return Array.isArray(have) && want.length === have.length && want.every((w, i) => isSubset(w, have[i]));
   if (isObject(want)) {
     if (!isObject(have)) return false;
     return Object.entries(want).every(([k, v]) => v === undefined || isSubset(v, (have as Obj)[k]));
@@ -50,7 +51,16 @@ interface Fields {
   subset: string[];
 }
 
-function genericKind(apiVersion: string, kind: string, namespaced: boolean, fields: Fields, hooks: Partial<Pick<SyncKind, 'aggregateStatus'>> & { strip?: (spec: Obj) => Obj; restore?: (spec: Obj, local: Obj) => Obj } = {}): SyncKind {
+function genericKind(
+  apiVersion: string,
+  kind: string,
+  namespaced: boolean,
+  fields: Fields,
+  hooks: Partial<Pick<SyncKind, 'aggregateStatus'>> & {
+    strip?: (spec: Obj) => Obj;
+    restore?: (spec: Obj, local: Obj) => Obj;
+  } = {},
+): SyncKind {
   const all = [...fields.exact, ...fields.subset];
   return {
     apiVersion,
@@ -58,7 +68,16 @@ function genericKind(apiVersion: string, kind: string, namespaced: boolean, fiel
     namespaced,
     desired(fed) {
       const m = fed.metadata;
-      const out: KubeObject = { apiVersion, kind, metadata: { name: m.name, ...(namespaced ? { namespace: m.namespace } : {}), labels: userMap(m.labels), annotations: userMap(m.annotations) } };
+      const out: KubeObject = {
+        apiVersion,
+        kind,
+        metadata: {
+          name: m.name,
+          ...(namespaced ? { namespace: m.namespace } : {}),
+          labels: userMap(m.labels),
+          annotations: userMap(m.annotations),
+        },
+      };
       for (const f of all) {
         let v = fed[f];
         if (v === undefined) continue;
@@ -68,7 +87,11 @@ function genericKind(apiVersion: string, kind: string, namespaced: boolean, fiel
       return out;
     },
     equivalent(desired, local) {
-      if (!sameMap(desired.metadata.labels, local.metadata.labels) || !sameMap(desired.metadata.annotations, local.metadata.annotations)) return false;
+      if (
+        !sameMap(desired.metadata.labels, local.metadata.labels) ||
+        !sameMap(desired.metadata.annotations, local.metadata.annotations)
+      )
+        return false;
       for (const f of fields.exact) {
         const a = desired[f];
         const b = local[f];
@@ -79,10 +102,19 @@ function genericKind(apiVersion: string, kind: string, namespaced: boolean, fiel
       return true;
     },
     merge(desired, local) {
-      const out: KubeObject = { ...local, apiVersion, kind, metadata: { ...local.metadata, labels: desired.metadata.labels, annotations: desired.metadata.annotations } };
+      const out: KubeObject = {
+        ...local,
+        apiVersion,
+        kind,
+        metadata: { ...local.metadata, labels: desired.metadata.labels, annotations: desired.metadata.annotations },
+      };
       for (const f of all) {
         if (desired[f] === undefined) delete out[f];
-        else out[f] = f === 'spec' && hooks.restore && isObject(desired[f]) && isObject(local[f]) ? hooks.restore(structuredClone(desired[f] as Obj), local[f] as Obj) : desired[f];
+        else
+          out[f] =
+            f === 'spec' && hooks.restore && isObject(desired[f]) && isObject(local[f])
+              ? hooks.restore(structuredClone(desired[f] as Obj), local[f] as Obj)
+              : desired[f];
       }
       delete out.status;
       return out;
@@ -131,8 +163,20 @@ export const BUILTIN_KINDS: SyncKind[] = [
   genericKind('v1', 'Namespace', false, { exact: [], subset: [] }),
   genericKind('v1', 'Secret', true, { exact: ['data', 'type'], subset: [] }),
   genericKind('v1', 'ConfigMap', true, { exact: ['data', 'binaryData'], subset: [] }),
-  genericKind('v1', 'Service', true, { exact: [], subset: ['spec'] }, { strip: stripService, restore: restoreService, aggregateStatus: aggregateLoadBalancer }),
-  genericKind('networking.k8s.io/v1', 'Ingress', true, { exact: [], subset: ['spec'] }, { aggregateStatus: aggregateLoadBalancer }),
+  genericKind(
+    'v1',
+    'Service',
+    true,
+    { exact: [], subset: ['spec'] },
+    { strip: stripService, restore: restoreService, aggregateStatus: aggregateLoadBalancer },
+  ),
+  genericKind(
+    'networking.k8s.io/v1',
+    'Ingress',
+    true,
+    { exact: [], subset: ['spec'] },
+    { aggregateStatus: aggregateLoadBalancer },
+  ),
 ];
 
 /** A kind named in config: everything but metadata and status is propagated (spec-like fields compared as subsets). */

@@ -35,11 +35,16 @@ export async function runControllers(opts: RunControllersOptions): Promise<void>
     if (i < 0) throw new Error(`--sync-kind wants apiVersion/Kind (got ${JSON.stringify(spec)})`);
     return { apiVersion: s.slice(0, i), kind: s.slice(i + 1), namespaced: !cluster };
   });
-  const running = await startControllers({ kubeconfig: { file: opts.kubeconfig }, context: opts.context, leaderElect: opts.leaderElect,
+  const running = await startControllers({
+    kubeconfig: { file: opts.kubeconfig },
+    context: opts.context,
+    leaderElect: opts.leaderElect,
     leaseDurationMs: opts.leaderElectLeaseDuration ? parseDuration(opts.leaderElectLeaseDuration) : undefined,
     renewDeadlineMs: opts.leaderElectRenewDeadline ? parseDuration(opts.leaderElectRenewDeadline) : undefined,
     retryPeriodMs: opts.leaderElectRetryPeriod ? parseDuration(opts.leaderElectRetryPeriod) : undefined,
-    clusterMonitorPeriodMs: parseDuration(opts.clusterMonitorPeriod), extraKinds });
+    clusterMonitorPeriodMs: parseDuration(opts.clusterMonitorPeriod),
+    extraKinds,
+  });
   let server: http.Server | undefined;
   if (opts.metricsListen) {
     const i = opts.metricsListen.lastIndexOf(':');
@@ -61,7 +66,10 @@ export async function runControllers(opts: RunControllersOptions): Promise<void>
     });
     await new Promise<void>((resolve) => server!.listen(port, host, resolve));
     const addr = server.address();
-    log.info({ metrics: typeof addr === 'object' && addr ? `http://${host}:${addr.port}/metrics` : opts.metricsListen }, 'metrics listening');
+    log.info(
+      { metrics: typeof addr === 'object' && addr ? `http://${host}:${addr.port}/metrics` : opts.metricsListen },
+      'metrics listening',
+    );
   }
   log.info({ identity: running.identity, leaderElect: opts.leaderElect }, 'controller manager running');
   await runUntilSignal(async () => {

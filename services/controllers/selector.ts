@@ -13,8 +13,23 @@ export class SelectorError extends Error {
 }
 
 const OPERATORS: Record<string, Requirement['operator']> = {
-  in: 'In', In: 'In', notin: 'NotIn', NotIn: 'NotIn', exists: 'Exists', Exists: 'Exists', '!': 'DoesNotExist', DoesNotExist: 'DoesNotExist',
-  '=': 'Equals', '==': 'Equals', '!=': 'NotEquals', gt: 'Gt', Gt: 'Gt', '>': 'Gt', lt: 'Lt', Lt: 'Lt', '<': 'Lt',
+  in: 'In',
+  In: 'In',
+  notin: 'NotIn',
+  NotIn: 'NotIn',
+  exists: 'Exists',
+  Exists: 'Exists',
+  '!': 'DoesNotExist',
+  DoesNotExist: 'DoesNotExist',
+  '=': 'Equals',
+  '==': 'Equals',
+  '!=': 'NotEquals',
+  gt: 'Gt',
+  Gt: 'Gt',
+  '>': 'Gt',
+  lt: 'Lt',
+  Lt: 'Lt',
+  '<': 'Lt',
 };
 
 /** Parses the annotation value; undefined/empty → no requirements (every cluster). Throws SelectorError. */
@@ -34,13 +49,18 @@ export function parseClusterSelector(value: string | undefined): Requirement[] {
     const op = typeof operator === 'string' ? OPERATORS[operator] : undefined;
     if (!op) throw new SelectorError(`[${i}].operator: ${JSON.stringify(operator)} is not a valid operator`);
     const vals = values === undefined || values === null ? [] : values;
-    if (!Array.isArray(vals) || vals.some((v) => typeof v !== 'string')) throw new SelectorError(`[${i}].values: must be an array of strings`);
+    if (!Array.isArray(vals) || vals.some((v) => typeof v !== 'string'))
+      throw new SelectorError(`[${i}].values: must be an array of strings`);
     const n = vals.length;
-    if ((op === 'In' || op === 'NotIn') && n < 1) throw new SelectorError(`[${i}].values: ${operator} needs at least one value`);
-    if ((op === 'Exists' || op === 'DoesNotExist') && n !== 0) throw new SelectorError(`[${i}].values: ${operator} takes no values`);
-    if ((op === 'Equals' || op === 'NotEquals') && n !== 1) throw new SelectorError(`[${i}].values: ${operator} needs exactly one value`);
+    if ((op === 'In' || op === 'NotIn') && n < 1)
+      throw new SelectorError(`[${i}].values: ${operator} needs at least one value`);
+    if ((op === 'Exists' || op === 'DoesNotExist') && n !== 0)
+      throw new SelectorError(`[${i}].values: ${operator} takes no values`);
+    if ((op === 'Equals' || op === 'NotEquals') && n !== 1)
+      throw new SelectorError(`[${i}].values: ${operator} needs exactly one value`);
     if (op === 'Gt' || op === 'Lt') {
-      if (n !== 1 || !/^-?\d+$/.test(vals[0] as string)) throw new SelectorError(`[${i}].values: ${operator} needs exactly one integer value`);
+      if (n !== 1 || !/^-?\d+$/.test(vals[0] as string))
+        throw new SelectorError(`[${i}].values: ${operator} needs exactly one integer value`);
     }
     return { key, operator: op, values: vals as string[] };
   });

@@ -2,9 +2,26 @@ import isEqual from 'lodash/isEqual.js';
 import { KitfedError, messageOf } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import type { KubeObject } from '../core/kube.js';
-import { dropManagedFields, Informer, keyOf, runController, splitKey, WorkQueue, type RunningController } from '../core/controller/index.js';
+import {
+  dropManagedFields,
+  Informer,
+  keyOf,
+  runController,
+  splitKey,
+  WorkQueue,
+  type RunningController,
+} from '../core/controller/index.js';
 import type { CleanupEntry } from './cleanups.js';
-import { ADOPT_ANNOTATION, CLUSTER_SELECTOR_ANNOTATION, CONDITIONS_ANNOTATION, FEDERATION_FINALIZER, FEDERATION_ONLY_NAMESPACES, ORPHAN_FINALIZER, Reasons, UNSYNCED_NAMESPACE_OBJECTS } from './constants.js';
+import {
+  ADOPT_ANNOTATION,
+  CLUSTER_SELECTOR_ANNOTATION,
+  CONDITIONS_ANNOTATION,
+  FEDERATION_FINALIZER,
+  FEDERATION_ONLY_NAMESPACES,
+  ORPHAN_FINALIZER,
+  Reasons,
+  UNSYNCED_NAMESPACE_OBJECTS,
+} from './constants.js';
 import type { SyncKind } from './kinds.js';
 import { isManaged, originUid, withMarkers, withoutMarkers } from './ownership.js';
 import type { ControllerContext } from './registry.js';
@@ -25,7 +42,11 @@ const OP_REASONS: Record<Op, { ok: string; failed: string; verb: string }> = {
   update: { ok: Reasons.UpdateInCluster, failed: Reasons.UpdateInClusterFailed, verb: 'Updated' },
   adopt: { ok: Reasons.Adopted, failed: Reasons.UpdateInClusterFailed, verb: 'Adopted' },
   delete: { ok: Reasons.DeleteInCluster, failed: Reasons.DeleteInClusterFailed, verb: 'Deleted' },
-  orphan: { ok: Reasons.OrphanInCluster, failed: Reasons.OrphanInClusterFailed, verb: 'Released (ownership markers removed)' },
+  orphan: {
+    ok: Reasons.OrphanInCluster,
+    failed: Reasons.OrphanInClusterFailed,
+    verb: 'Released (ownership markers removed)',
+  },
 };
 
 const MEMBER_EVENT_COALESCE_MS = 10;
@@ -33,7 +54,10 @@ const MEMBER_EVENT_COALESCE_MS = 10;
 /** True for federated objects that stay in the federation (its own namespaces and their content). */
 export function federationOnly(obj: KubeObject): boolean {
   if (obj.kind === 'Namespace') return UNSYNCED_NAMESPACE_OBJECTS.has(obj.metadata.name ?? '');
-  return FEDERATION_ONLY_NAMESPACES.has(obj.metadata.namespace ?? '') || (obj.kind === 'Secret' && obj.type === 'kubernetes.io/service-account-token');
+  return (
+    FEDERATION_ONLY_NAMESPACES.has(obj.metadata.namespace ?? '') ||
+    (obj.kind === 'Secret' && obj.type === 'kubernetes.io/service-account-token')
+  );
 }
 
 /**
@@ -65,17 +89,25 @@ export class SyncController {
   ) {
     this.name = `sync-${kind.kind.toLowerCase()}`;
     this.log = createLogger(`controller:${this.name}`);
-    this.federated = new Informer(ctx.federation, { apiVersion: kind.apiVersion, kind: kind.kind, name: `federation-${kind.kind}`, transform: dropManagedFields });
+    this.federated = new Informer(ctx.federation, {
+      apiVersion: kind.apiVersion,
+      kind: kind.kind,
+      name: `federation-${kind.kind}`,
+      transform: dropManagedFields,
+    });
     const enqueue = (o: KubeObject) => {
       const key = keyOf(o);
       this.observedAt.set(key, Date.now());
       this.queue.add(key);
     };
-    this.federated.onAdd(enqueue).onUpdate((_a, b) => enqueue(b)).onDelete((o) => {
-      const key = keyOf(o);
-      this.observedAt.delete(key);
-      this.reported.delete(key);
-    });
+    this.federated
+      .onAdd(enqueue)
+      .onUpdate((_a, b) => enqueue(b))
+      .onDelete((o) => {
+        const key = keyOf(o);
+        this.observedAt.delete(key);
+        this.reported.delete(key);
+      });
   }
 
   async start(): Promise<void> {
@@ -90,7 +122,13 @@ export class SyncController {
       this.syncMemberInformers();
     });
     this.syncMemberInformers();
-    this.runner = runController({ name: this.name, queue: this.queue, workers: this.workers, reconcile: (key) => this.reconcile(key), metrics: this.ctx.metrics });
+    this.runner = runController({
+      name: this.name,
+      queue: this.queue,
+      workers: this.workers,
+      reconcile: (key) => this.reconcile(key),
+      metrics: this.ctx.metrics,
+    });
   }
 
   async stop(): Promise<void> {
@@ -128,14 +166,22 @@ export class SyncController {
     }
     for (const name of ready) {
       if (this.memberInformers.has(name)) continue;
-      const inf = new Informer(this.ctx.members.client(name), { apiVersion: this.kind.apiVersion, kind: this.kind.kind, name: `${name}-${this.kind.kind}`, transform: dropManagedFields });
+      const inf = new Informer(this.ctx.members.client(name), {
+        apiVersion: this.kind.apiVersion,
+        kind: this.kind.kind,
+        name: `${name}-${this.kind.kind}`,
+        transform: dropManagedFields,
+      });
       // Member events are coalesced for a few ms: a write to 100 members echoes back as 100
       // events for one key, which one reconcile covers (drift is still reverted within ms).
       const onMember = (o: KubeObject) => {
         const key = keyOf(o);
         if (this.federated.get(key) || isManaged(o)) this.queue.addAfter(key, MEMBER_EVENT_COALESCE_MS);
       };
-      inf.onAdd(onMember).onUpdate((_a, b) => onMember(b)).onDelete(onMember);
+      inf
+        .onAdd(onMember)
+        .onUpdate((_a, b) => onMember(b))
+        .onDelete(onMember);
       this.memberInformers.set(name, inf);
       inf.start();
       void inf.synced.then(async () => {
@@ -186,7 +232,10 @@ export class SyncController {
     // should the object be deleted before it lands, collectLeftovers removes the copies.
     let finalizerWrite: Promise<KubeObject> | undefined;
     if (!(obj.metadata.finalizers ?? []).includes(FEDERATION_FINALIZER)) {
-      finalizerWrite = this.ctx.federation.update({ ...obj, metadata: { ...obj.metadata, finalizers: [...(obj.metadata.finalizers ?? []), FEDERATION_FINALIZER] } });
+      finalizerWrite = this.ctx.federation.update({
+        ...obj,
+        metadata: { ...obj.metadata, finalizers: [...(obj.metadata.finalizers ?? []), FEDERATION_FINALIZER] },
+      });
       finalizerWrite.catch(() => undefined);
     }
     try {
@@ -221,7 +270,8 @@ export class SyncController {
           else notOwned.push(cluster);
         } else {
           locals.push(local);
-          if (!this.kind.equivalent(desired, local)) this.dispatch(cluster, key, obj, 'update', () => this.kind.merge(desired, local));
+          if (!this.kind.equivalent(desired, local))
+            this.dispatch(cluster, key, obj, 'update', () => this.kind.merge(desired, local));
         }
       } else if (local && isManaged(local)) {
         this.dispatch(cluster, key, obj, 'delete', () => local);
@@ -229,7 +279,12 @@ export class SyncController {
     }
     if (finalizerWrite) obj = { ...(await finalizerWrite), apiVersion: this.kind.apiVersion, kind: this.kind.kind };
     if (notOwned.length > 0) {
-      await this.report(key, obj, Reasons.NotOwned, `an object with this name exists in cluster(s) ${notOwned.join(', ')} and was not created by kitfed; it is left alone (annotate the federated object ${ADOPT_ANNOTATION}="true" to adopt it)`);
+      await this.report(
+        key,
+        obj,
+        Reasons.NotOwned,
+        `an object with this name exists in cluster(s) ${notOwned.join(', ')} and was not created by kitfed; it is left alone (annotate the federated object ${ADOPT_ANNOTATION}="true" to adopt it)`,
+      );
     } else {
       await this.report(key, obj, undefined, '');
     }
@@ -249,7 +304,11 @@ export class SyncController {
       if (!this.cleanupsDone.has(cluster)) continue;
       const local = this.memberInformers.get(cluster)!.get(key);
       if (!local || !isManaged(local) || local.metadata.deletionTimestamp || federationOnly(local)) continue;
-      const ghost: KubeObject = { apiVersion: this.kind.apiVersion, kind: this.kind.kind, metadata: { name: local.metadata.name, namespace: local.metadata.namespace, uid: originUid(local) } };
+      const ghost: KubeObject = {
+        apiVersion: this.kind.apiVersion,
+        kind: this.kind.kind,
+        metadata: { name: local.metadata.name, namespace: local.metadata.namespace, uid: originUid(local) },
+      };
       if (this.kind.kind === 'Namespace') await this.deleteMemberNamespace(cluster, key, ghost, local);
       else this.dispatch(cluster, key, ghost, 'delete', () => local);
     }
@@ -266,18 +325,34 @@ export class SyncController {
     } catch {
       previous = undefined;
     }
-    if (reason && !(previous?.reason === reason && previous.message === message)) this.ctx.events.record(obj, 'Warning', reason, message);
+    if (reason && !(previous?.reason === reason && previous.message === message))
+      this.ctx.events.record(obj, 'Warning', reason, message);
     this.reported.set(key, signature);
     let value: string | null = null;
     if (reason) {
-      const cond: SyncCondition = { type: 'Synced', status: 'False', reason, message, lastTransitionTime: previous?.status === 'False' ? previous.lastTransitionTime : new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+      const cond: SyncCondition = {
+        type: 'Synced',
+        status: 'False',
+        reason,
+        message,
+        lastTransitionTime:
+          previous?.status === 'False'
+            ? previous.lastTransitionTime
+            : new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      };
       if (previous && isEqual(previous, cond)) return;
       value = JSON.stringify([cond]);
     } else if (current === undefined) {
       return;
     }
     const { namespace, name } = splitKey(key);
-    await this.ctx.federation.patch(this.kind.apiVersion, this.kind.kind, this.kind.namespaced ? namespace : undefined, name, { metadata: { annotations: { [CONDITIONS_ANNOTATION]: value } } });
+    await this.ctx.federation.patch(
+      this.kind.apiVersion,
+      this.kind.kind,
+      this.kind.namespaced ? namespace : undefined,
+      name,
+      { metadata: { annotations: { [CONDITIONS_ANNOTATION]: value } } },
+    );
   }
 
   /**
@@ -285,7 +360,14 @@ export class SyncController {
    * (then the key is reconciled again when it ends). Success and failure are Events; a
    * failure requeues the key with backoff.
    */
-  private dispatch(cluster: string, key: string, fed: KubeObject, op: Op, build: () => KubeObject, after?: () => Promise<void>): void {
+  private dispatch(
+    cluster: string,
+    key: string,
+    fed: KubeObject,
+    op: Op,
+    build: () => KubeObject,
+    after?: () => Promise<void>,
+  ): void {
     const id = `${cluster}\u0000${key}`;
     const running = this.inflight.get(id);
     if (running) {
@@ -303,11 +385,21 @@ export class SyncController {
         const ns = this.kind.namespaced ? namespace : undefined;
         try {
           if (op === 'create') await client.create(obj);
-          else if (op === 'delete') await client.delete(this.kind.apiVersion, this.kind.kind, ns, name, { propagationPolicy: 'Background', preconditions: obj.metadata.uid ? { uid: obj.metadata.uid } : undefined });
+          else if (op === 'delete')
+            await client.delete(this.kind.apiVersion, this.kind.kind, ns, name, {
+              propagationPolicy: 'Background',
+              preconditions: obj.metadata.uid ? { uid: obj.metadata.uid } : undefined,
+            });
           else await client.update(obj);
         } catch (err) {
           // Benign races with our own cache: the member informer brings the truth and a new reconcile.
-          if (err instanceof KitfedError && ((op === 'create' && err.code === 409) || (op === 'delete' && err.code === 404) || ((op === 'update' || op === 'orphan' || op === 'adopt') && err.code === 409))) return false;
+          if (
+            err instanceof KitfedError &&
+            ((op === 'create' && err.code === 409) ||
+              (op === 'delete' && err.code === 404) ||
+              ((op === 'update' || op === 'orphan' || op === 'adopt') && err.code === 409))
+          )
+            return false;
           throw err;
         }
         await after?.();
@@ -318,11 +410,13 @@ export class SyncController {
           if (!wrote) return;
           this.ctx.events.record(fed, 'Normal', r.ok, `${r.verb} ${kindName}`, cluster);
           const since = this.observedAt.get(key);
-          if (since !== undefined && (op === 'create' || op === 'update')) this.ctx.metrics.propagationSeconds.observe({ kind: this.kind.kind }, (Date.now() - since) / 1000);
+          if (since !== undefined && (op === 'create' || op === 'update'))
+            this.ctx.metrics.propagationSeconds.observe({ kind: this.kind.kind }, (Date.now() - since) / 1000);
         },
         (err: unknown) => {
           const waitingForNamespace = op === 'create' && err instanceof KitfedError && err.code === 404;
-          if (!waitingForNamespace) this.ctx.events.record(fed, 'Warning', r.failed, `Failed to ${op} ${kindName}: ${messageOf(err)}`, cluster);
+          if (!waitingForNamespace)
+            this.ctx.events.record(fed, 'Warning', r.failed, `Failed to ${op} ${kindName}: ${messageOf(err)}`, cluster);
           state.again = false;
           this.queue.addRateLimited(key);
         },
@@ -349,7 +443,14 @@ export class SyncController {
     const orphan = finalizers.includes(ORPHAN_FINALIZER);
     const uid = fed.metadata.uid ?? '';
     const { namespace, name } = splitKey(key);
-    const entry: CleanupEntry = { apiVersion: this.kind.apiVersion, kind: this.kind.kind, namespace: this.kind.namespaced ? namespace : undefined, name, uid, action: orphan ? 'orphan' : 'delete' };
+    const entry: CleanupEntry = {
+      apiVersion: this.kind.apiVersion,
+      kind: this.kind.kind,
+      namespace: this.kind.namespaced ? namespace : undefined,
+      name,
+      uid,
+      action: orphan ? 'orphan' : 'delete',
+    };
     const available = new Set(this.available());
     let waiting = false;
     for (const cluster of this.ctx.members.names()) {
@@ -358,7 +459,13 @@ export class SyncController {
         if (!this.deferred.has(id)) {
           await this.ctx.cleanups.remember(cluster, entry);
           this.deferred.add(id);
-          this.ctx.events.record(fed, 'Normal', Reasons.CleanupDeferred, `Cluster unavailable: ${orphan ? 'releasing' : 'deleting'} ${fed.kind} "${key}" there is remembered and done when it returns`, cluster);
+          this.ctx.events.record(
+            fed,
+            'Normal',
+            Reasons.CleanupDeferred,
+            `Cluster unavailable: ${orphan ? 'releasing' : 'deleting'} ${fed.kind} "${key}" there is remembered and done when it returns`,
+            cluster,
+          );
         }
         continue;
       }
@@ -371,7 +478,10 @@ export class SyncController {
       else this.dispatch(cluster, key, fed, 'delete', () => local);
     }
     if (waiting || this.inflightFor(key)) return { requeueAfterMs: 1000 };
-    await this.ctx.federation.update({ ...fed, metadata: { ...fed.metadata, finalizers: finalizers.filter((f) => f !== FEDERATION_FINALIZER) } });
+    await this.ctx.federation.update({
+      ...fed,
+      metadata: { ...fed.metadata, finalizers: finalizers.filter((f) => f !== FEDERATION_FINALIZER) },
+    });
     for (const id of [...this.deferred]) if (id.includes(`|${uid}|`)) this.deferred.delete(id);
   }
 
@@ -382,7 +492,13 @@ export class SyncController {
       this.dispatch(cluster, key, fed, 'delete', () => local);
       return;
     }
-    this.ctx.events.record(fed, 'Normal', Reasons.NamespaceKept, `Namespace "${key}" kept (ownership released): it holds objects kitfed did not create (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''})`, cluster);
+    this.ctx.events.record(
+      fed,
+      'Normal',
+      Reasons.NamespaceKept,
+      `Namespace "${key}" kept (ownership released): it holds objects kitfed did not create (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''})`,
+      cluster,
+    );
     this.dispatch(cluster, key, fed, 'orphan', () => withoutMarkers(local));
   }
 
@@ -396,14 +512,28 @@ export class SyncController {
       if (local && isManaged(local) && originUid(local) === e.uid) {
         await this.ctx.members.run(cluster, async (client) => {
           try {
-            if (e.action === 'delete') await client.delete(e.apiVersion, e.kind, e.namespace, e.name, { propagationPolicy: 'Background', preconditions: local.metadata.uid ? { uid: local.metadata.uid } : undefined });
+            if (e.action === 'delete')
+              await client.delete(e.apiVersion, e.kind, e.namespace, e.name, {
+                propagationPolicy: 'Background',
+                preconditions: local.metadata.uid ? { uid: local.metadata.uid } : undefined,
+              });
             else await client.update(withoutMarkers(local));
           } catch (err) {
             if (!(err instanceof KitfedError && (err.code === 404 || err.code === 409))) throw err;
           }
         });
-        const ghost: KubeObject = { apiVersion: e.apiVersion, kind: e.kind, metadata: { name: e.name, namespace: e.namespace, uid: e.uid } };
-        this.ctx.events.record(ghost, 'Normal', Reasons.DeferredCleanupDone, `${e.action === 'delete' ? 'Deleted' : 'Released'} ${e.kind} "${key}" left behind while the cluster was unavailable`, cluster);
+        const ghost: KubeObject = {
+          apiVersion: e.apiVersion,
+          kind: e.kind,
+          metadata: { name: e.name, namespace: e.namespace, uid: e.uid },
+        };
+        this.ctx.events.record(
+          ghost,
+          'Normal',
+          Reasons.DeferredCleanupDone,
+          `${e.action === 'delete' ? 'Deleted' : 'Released'} ${e.kind} "${key}" left behind while the cluster was unavailable`,
+          cluster,
+        );
       }
       await store.forget(cluster, e);
     }
@@ -412,7 +542,11 @@ export class SyncController {
 
 const IGNORED_FOREIGN = new Set(['ConfigMap/kube-root-ca.crt', 'ServiceAccount/default']);
 
-async function foreignObjectsIn(client: import('../core/kube-client.js').KubeClient, namespace: string, kinds: readonly SyncKind[]): Promise<string[]> {
+async function foreignObjectsIn(
+  client: import('../core/kube-client.js').KubeClient,
+  namespace: string,
+  kinds: readonly SyncKind[],
+): Promise<string[]> {
   const out: string[] = [];
   for (const k of kinds) {
     if (!k.namespaced) continue;
@@ -425,7 +559,12 @@ async function foreignObjectsIn(client: import('../core/kube-client.js').KubeCli
     }
     for (const o of list.items) {
       const id = `${k.kind}/${o.metadata.name}`;
-      if (isManaged(o) || IGNORED_FOREIGN.has(id) || (k.kind === 'Secret' && o.type === 'kubernetes.io/service-account-token')) continue;
+      if (
+        isManaged(o) ||
+        IGNORED_FOREIGN.has(id) ||
+        (k.kind === 'Secret' && o.type === 'kubernetes.io/service-account-token')
+      )
+        continue;
       out.push(id);
     }
   }

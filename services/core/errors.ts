@@ -99,7 +99,11 @@ export const errors = {
     return new KitfedError(message, 413, 'RequestEntityTooLarge');
   },
   unsupportedMediaType(contentType: string): KitfedError {
-    return new KitfedError(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got ${contentType || 'none'})`, 415, 'UnsupportedMediaType');
+    return new KitfedError(
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got ${contentType || 'none'})`,
+      415,
+      'UnsupportedMediaType',
+    );
   },
   tooManyRequests(message: string, retryAfterSeconds = 1): KitfedError {
     return new KitfedError(message, 429, 'TooManyRequests', { retryAfterSeconds });

@@ -66,20 +66,35 @@ export class KubeClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.userAgent = options.userAgent ?? 'kitfed';
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
-    this.agent = this.server.startsWith('https:') ? new https.Agent({ ...agentOptions, ...pickTls(baseOptions) }) : new http.Agent(agentOptions);
+    this.agent = this.server.startsWith('https:')
+      ? new https.Agent({ ...agentOptions, ...pickTls(baseOptions) })
+      : new http.Agent(agentOptions);
   }
 
   /** A client for `context` (default: current-context) of a kubeconfig file or text. */
-  static async fromKubeconfig(source: { file: string } | { text: string }, context?: string, options: KubeClientOptions = {}): Promise<KubeClient> {
+  static async fromKubeconfig(
+    source: { file: string } | { text: string },
+    context?: string,
+    options: KubeClientOptions = {},
+  ): Promise<KubeClient> {
     const kc = new KubeConfig();
     if ('file' in source) kc.loadFromFile(source.file);
     else kc.loadFromString(source.text);
     if (context) {
-      if (!kc.getContextObject(context)) throw errors.badRequest(`kubeconfig has no context ${JSON.stringify(context)} (has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+      if (!kc.getContextObject(context))
+        throw errors.badRequest(
+          `kubeconfig has no context ${JSON.stringify(context)} (has: ${
+            kc
+              .getContexts()
+              .map((c) => c.name)
+              .join(', ') || 'none'
+          })`,
+        );
       kc.setCurrentContext(context);
     }
     const cluster = kc.getCurrentCluster();
-    if (!cluster) throw errors.badRequest(`kubeconfig context ${JSON.stringify(kc.getCurrentContext())} has no cluster`);
+    if (!cluster)
+      throw errors.badRequest(`kubeconfig context ${JSON.stringify(kc.getCurrentContext())} has no cluster`);
     const opts: https.RequestOptions = {};
     if (cluster.server.startsWith('https:')) await kc.applyToHTTPSOptions(opts);
     else {
@@ -113,10 +128,15 @@ export class KubeClient {
     throw statusError(res.status, text, `${method} ${path}`);
   }
 
-  private raw(method: string, path: string, opts: RequestOptions): Promise<{ status: number; body: string; contentType: string }> {
+  private raw(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+  ): Promise<{ status: number; body: string; contentType: string }> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    const payload =
+      opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     const timeout = opts.timeoutMs ?? this.timeoutMs;
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
@@ -130,7 +150,9 @@ export class KubeClient {
             ...(this.baseOptions.headers as Record<string, string> | undefined),
             Accept: opts.accept ?? 'application/json',
             'User-Agent': this.userAgent,
-            ...(payload !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
+            ...(payload !== undefined
+              ? { 'Content-Type': opts.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload) }
+              : {}),
           },
         },
         (res) => {
@@ -138,7 +160,11 @@ export class KubeClient {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: String(res.headers['content-type'] ?? '') });
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              contentType: String(res.headers['content-type'] ?? ''),
+            });
           });
           res.on('error', (err) => {
             clearTimeout(timer);
@@ -165,7 +191,9 @@ export class KubeClient {
       try {
         const res = await this.raw('GET', path, { timeoutMs, accept: 'text/plain' });
         if (res.status === 404 && path === '/readyz') continue;
-        return res.status === 200 ? { ok: true, reason: 'ok' } : { ok: false, reason: `${path} returned ${res.status}` };
+        return res.status === 200
+          ? { ok: true, reason: 'ok' }
+          : { ok: false, reason: `${path} returned ${res.status}` };
       } catch (err) {
         return { ok: false, reason: err instanceof Error ? err.message : String(err) };
       }
@@ -181,9 +209,14 @@ export class KubeClient {
     const gv = group ? `${group}/${version}` : version;
     let entry = this.discovery.get(gv);
     if (!entry) {
-      entry = this.request<{ resources: Array<{ name: string; kind: string; namespaced: boolean }> }>('GET', group ? `/apis/${gv}` : `/api/${version}`).then((list) => {
+      entry = this.request<{ resources: Array<{ name: string; kind: string; namespaced: boolean }> }>(
+        'GET',
+        group ? `/apis/${gv}` : `/api/${version}`,
+      ).then((list) => {
         const byKind = new Map<string, ResourceInfo>();
-        for (const r of list.resources) if (!r.name.includes('/')) byKind.set(r.kind, { group, version, kind: r.kind, plural: r.name, namespaced: r.namespaced });
+        for (const r of list.resources)
+          if (!r.name.includes('/'))
+            byKind.set(r.kind, { group, version, kind: r.kind, plural: r.name, namespaced: r.namespaced });
         return byKind;
       });
       entry.catch(() => this.discovery.delete(gv));
@@ -196,7 +229,8 @@ export class KubeClient {
       if (err instanceof KitfedError && err.code === 404) info = undefined;
       else throw err;
     }
-    if (!info) throw new KitfedError(`the server ${this.server} does not serve ${kind} in ${gv}`, 404, 'NotFound', { kind });
+    if (!info)
+      throw new KitfedError(`the server ${this.server} does not serve ${kind} in ${gv}`, 404, 'NotFound', { kind });
     return info;
   }
 
@@ -208,11 +242,21 @@ export class KubeClient {
 
   // ---- verbs -------------------------------------------------------------------------
 
-  async get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<T> {
+  async get<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T> {
     return this.request<T>('GET', await this.path(apiVersion, kind, namespace, name));
   }
 
-  async tryGet<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<T | undefined> {
+  async tryGet<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
     try {
       return await this.get<T>(apiVersion, kind, namespace, name);
     } catch (err) {
@@ -221,26 +265,64 @@ export class KubeClient {
     }
   }
 
-  async list<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace?: string, query: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string; resourceVersion?: string } = {}): Promise<KubeList<T>> {
+  async list<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace?: string,
+    query: {
+      labelSelector?: string;
+      fieldSelector?: string;
+      limit?: number;
+      continue?: string;
+      resourceVersion?: string;
+    } = {},
+  ): Promise<KubeList<T>> {
     return this.request<KubeList<T>>('GET', await this.path(apiVersion, kind, namespace), { query });
   }
 
-  async create<T extends KubeObject = KubeObject>(obj: KubeObject, opts: { dryRun?: boolean; fieldManager?: string } = {}): Promise<T> {
-    return this.request<T>('POST', await this.path(obj.apiVersion, obj.kind, obj.metadata.namespace), { body: obj, query: writeQuery(opts) });
+  async create<T extends KubeObject = KubeObject>(
+    obj: KubeObject,
+    opts: { dryRun?: boolean; fieldManager?: string } = {},
+  ): Promise<T> {
+    return this.request<T>('POST', await this.path(obj.apiVersion, obj.kind, obj.metadata.namespace), {
+      body: obj,
+      query: writeQuery(opts),
+    });
   }
 
-  async update<T extends KubeObject = KubeObject>(obj: KubeObject, opts: { dryRun?: boolean; fieldManager?: string; subresource?: 'status' } = {}): Promise<T> {
+  async update<T extends KubeObject = KubeObject>(
+    obj: KubeObject,
+    opts: { dryRun?: boolean; fieldManager?: string; subresource?: 'status' } = {},
+  ): Promise<T> {
     const p = await this.path(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);
-    return this.request<T>('PUT', opts.subresource ? `${p}/${opts.subresource}` : p, { body: obj, query: writeQuery(opts) });
+    return this.request<T>('PUT', opts.subresource ? `${p}/${opts.subresource}` : p, {
+      body: obj,
+      query: writeQuery(opts),
+    });
   }
 
-  async patch<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string, patch: unknown, type: PatchKind = 'merge', opts: { dryRun?: boolean; fieldManager?: string; subresource?: 'status' } = {}): Promise<T> {
+  async patch<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    type: PatchKind = 'merge',
+    opts: { dryRun?: boolean; fieldManager?: string; subresource?: 'status' } = {},
+  ): Promise<T> {
     const p = await this.path(apiVersion, kind, namespace, name);
-    return this.request<T>('PATCH', opts.subresource ? `${p}/${opts.subresource}` : p, { body: patch, contentType: PATCH_TYPES[type], query: writeQuery(opts) });
+    return this.request<T>('PATCH', opts.subresource ? `${p}/${opts.subresource}` : p, {
+      body: patch,
+      contentType: PATCH_TYPES[type],
+      query: writeQuery(opts),
+    });
   }
 
   /** Server-side apply of a (partial) object. */
-  async apply<T extends KubeObject = KubeObject>(obj: KubeObject, opts: { fieldManager: string; force?: boolean; dryRun?: boolean; subresource?: 'status' }): Promise<T> {
+  async apply<T extends KubeObject = KubeObject>(
+    obj: KubeObject,
+    opts: { fieldManager: string; force?: boolean; dryRun?: boolean; subresource?: 'status' },
+  ): Promise<T> {
     const p = await this.path(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);
     return this.request<T>('PATCH', opts.subresource ? `${p}/${opts.subresource}` : p, {
       body: obj,
@@ -249,8 +331,24 @@ export class KubeClient {
     });
   }
 
-  async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string, opts: { propagationPolicy?: 'Orphan' | 'Background' | 'Foreground'; preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: boolean } = {}): Promise<KubeObject | Status> {
-    const body = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: opts.propagationPolicy, preconditions: opts.preconditions, dryRun: opts.dryRun ? ['All'] : undefined };
+  async delete(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    opts: {
+      propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+      preconditions?: { uid?: string; resourceVersion?: string };
+      dryRun?: boolean;
+    } = {},
+  ): Promise<KubeObject | Status> {
+    const body = {
+      apiVersion: 'v1',
+      kind: 'DeleteOptions',
+      propagationPolicy: opts.propagationPolicy,
+      preconditions: opts.preconditions,
+      dryRun: opts.dryRun ? ['All'] : undefined,
+    };
     return this.request('DELETE', await this.path(apiVersion, kind, namespace, name), { body });
   }
 
@@ -258,7 +356,19 @@ export class KubeClient {
    * Streams watch events of a collection. `onEvent` gets every event (ERROR included: a 410
    * means re-list). The handle's `done` resolves when the stream ends.
    */
-  async watch(apiVersion: string, kind: string, namespace: string | undefined, query: { resourceVersion?: string; labelSelector?: string; fieldSelector?: string; allowWatchBookmarks?: boolean; timeoutSeconds?: number }, onEvent: (type: WatchEventType, obj: KubeObject) => void): Promise<WatchHandle> {
+  async watch(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    query: {
+      resourceVersion?: string;
+      labelSelector?: string;
+      fieldSelector?: string;
+      allowWatchBookmarks?: boolean;
+      timeoutSeconds?: number;
+    },
+    onEvent: (type: WatchEventType, obj: KubeObject) => void,
+  ): Promise<WatchHandle> {
     const url = new URL(this.server + (await this.path(apiVersion, kind, namespace)));
     url.searchParams.set('watch', 'true');
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
@@ -266,14 +376,30 @@ export class KubeClient {
     let stopRequested = false;
     let resolveDone!: (e: KitfedError | undefined) => void;
     const done = new Promise<KitfedError | undefined>((r) => (resolveDone = r));
-    const req = mod.request(url, { ...this.baseOptions, method: 'GET', agent: this.agent, headers: { ...(this.baseOptions.headers as Record<string, string> | undefined), Accept: 'application/json', 'User-Agent': this.userAgent } });
-    const connectTimer = setTimeout(() => req.destroy(errors.timeout(`watch ${url.pathname}: no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    const req = mod.request(url, {
+      ...this.baseOptions,
+      method: 'GET',
+      agent: this.agent,
+      headers: {
+        ...(this.baseOptions.headers as Record<string, string> | undefined),
+        Accept: 'application/json',
+        'User-Agent': this.userAgent,
+      },
+    });
+    const connectTimer = setTimeout(
+      () => req.destroy(errors.timeout(`watch ${url.pathname}: no answer within ${this.timeoutMs} ms`)),
+      this.timeoutMs,
+    );
     req.on('response', (res) => {
       clearTimeout(connectTimer);
       if (res.statusCode !== 200) {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolveDone(statusError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), `watch ${url.pathname}`)));
+        res.on('end', () =>
+          resolveDone(
+            statusError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), `watch ${url.pathname}`),
+          ),
+        );
         return;
       }
       let buf = '';
@@ -299,7 +425,13 @@ export class KubeClient {
     });
     req.on('error', (err) => {
       clearTimeout(connectTimer);
-      resolveDone(stopRequested ? undefined : err instanceof KitfedError ? err : errors.unavailable(`${this.server}: ${err.message}`, err));
+      resolveDone(
+        stopRequested
+          ? undefined
+          : err instanceof KitfedError
+            ? err
+            : errors.unavailable(`${this.server}: ${err.message}`, err),
+      );
     });
     req.end();
     return {
@@ -319,7 +451,10 @@ export const ALL_NAMESPACES = '';
 /** The REST path; a namespaced kind with no namespace means `default`, with ALL_NAMESPACES ('') every namespace. */
 export function resourcePath(r: ResourceInfo, namespace?: string, name?: string): string {
   const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
-  const ns = r.namespaced && (namespace !== ALL_NAMESPACES || name !== undefined) ? `/namespaces/${encodeURIComponent(namespace || 'default')}` : '';
+  const ns =
+    r.namespaced && (namespace !== ALL_NAMESPACES || name !== undefined)
+      ? `/namespaces/${encodeURIComponent(namespace || 'default')}`
+      : '';
   return `${base}${ns}/${r.plural}${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
 }
 
@@ -334,9 +469,19 @@ function pickTls(o: https.RequestOptions): https.AgentOptions {
 function statusError(code: number, body: string, what: string): KitfedError {
   try {
     const s = JSON.parse(body) as Partial<Status>;
-    if (isObject(s) && s.kind === 'Status') return new KitfedError(s.message ?? `${what}: HTTP ${code}`, s.code ?? code, s.reason ?? 'Unknown', s.details ?? {});
+    if (isObject(s) && s.kind === 'Status')
+      return new KitfedError(
+        s.message ?? `${what}: HTTP ${code}`,
+        s.code ?? code,
+        s.reason ?? 'Unknown',
+        s.details ?? {},
+      );
   } catch {
     // not a Status
   }
-  return new KitfedError(`${what}: HTTP ${code}${body ? `: ${body.slice(0, 200)}` : ''}`, code, code >= 500 ? 'InternalError' : 'Unknown');
+  return new KitfedError(
+    `${what}: HTTP ${code}${body ? `: ${body.slice(0, 200)}` : ''}`,
+    code,
+    code >= 500 ? 'InternalError' : 'Unknown',
+  );
 }

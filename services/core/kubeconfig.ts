@@ -23,9 +23,18 @@ export function buildKubeconfig(entries: readonly KubeconfigEntry[], current = e
   return YAML.stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: entries.map((e) => ({ name: e.name, cluster: { server: e.server, ...(e.caCert ? { 'certificate-authority-data': Buffer.from(e.caCert).toString('base64') } : {}) } })),
+    clusters: entries.map((e) => ({
+      name: e.name,
+      cluster: {
+        server: e.server,
+        ...(e.caCert ? { 'certificate-authority-data': Buffer.from(e.caCert).toString('base64') } : {}),
+      },
+    })),
     users: entries.map((e) => ({ name: e.name, user: e.token ? { token: e.token } : {} })),
-    contexts: entries.map((e) => ({ name: e.name, context: { cluster: e.name, user: e.name, ...(e.namespace ? { namespace: e.namespace } : {}) } })),
+    contexts: entries.map((e) => ({
+      name: e.name,
+      context: { cluster: e.name, user: e.name, ...(e.namespace ? { namespace: e.namespace } : {}) },
+    })),
     'current-context': current,
   });
 }

@@ -41,5 +41,7 @@ export function stuckContainer(p: KubeObject): string | undefined {
 
 /** Unschedulable now (condition `PodScheduled=False`, reason `Unschedulable`), at any age. */
 export function isPodUnschedulable(p: KubeObject): boolean {
-  return recs(statusOf(p).conditions).some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+  return recs(statusOf(p).conditions).some(
+    (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+  );
 }

@@ -19,7 +19,11 @@ export interface ShutdownOptions {
  * (130); a stop past its deadline exits with 1. The one shutdown path of every long-running
  * `kitfed` command.
  */
-export async function runUntilSignal(stop: (signal: NodeJS.Signals) => Promise<unknown>, log: Logger, options: ShutdownOptions = {}): Promise<void> {
+export async function runUntilSignal(
+  stop: (signal: NodeJS.Signals) => Promise<unknown>,
+  log: Logger,
+  options: ShutdownOptions = {},
+): Promise<void> {
   const { message = 'shutting down', graceMs = 30_000, lingerMs = 3000 } = options;
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -51,10 +51,14 @@ async function applyOne(conn: ClusterConn, item: Item, opts: ApplyOptions): Prom
     return;
   }
   try {
-    item.live = await conn.call((c) => c.apply(item.obj, { fieldManager: opts.fieldManager, force: true, dryRun: opts.dryRun }), { write: true });
+    item.live = await conn.call(
+      (c) => c.apply(item.obj, { fieldManager: opts.fieldManager, force: true, dryRun: opts.dryRun }),
+      { write: true },
+    );
     set(item, 'applied', undefined, opts);
   } catch (err) {
-    if (opts.recreate && !opts.dryRun && item.live && hasCode(err, 422) && /immutable/i.test(messageOf(err))) return recreate(conn, item, opts);
+    if (opts.recreate && !opts.dryRun && item.live && hasCode(err, 422) && /immutable/i.test(messageOf(err)))
+      return recreate(conn, item, opts);
     // A dry run cannot place objects in a namespace the same deploy would create: validate the object in `default` instead.
     if (opts.dryRun && hasCode(err, 404) && item.namespaced) return dryRunElsewhere(conn, item, opts);
     set(item, 'failed', messageOf(err), opts);
@@ -66,9 +70,19 @@ async function applyOne(conn: ClusterConn, item: Item, opts: ApplyOptions): Prom
 async function recreate(conn: ClusterConn, item: Item, opts: ApplyOptions): Promise<void> {
   const { apiVersion, kind, namespace, name } = item.ref;
   try {
-    await conn.call((c) => c.delete(apiVersion, kind, namespace, name, { propagationPolicy: 'Background', preconditions: { uid: item.live!.metadata.uid } }), { write: true });
-    for (let i = 0; (await conn.call((c) => c.tryGet(apiVersion, kind, namespace, name))) !== undefined; i++) await sleep(Math.min(500, 50 * 2 ** i), conn.signal);
-    item.live = await conn.call((c) => c.apply(item.obj, { fieldManager: opts.fieldManager, force: true }), { write: true });
+    await conn.call(
+      (c) =>
+        c.delete(apiVersion, kind, namespace, name, {
+          propagationPolicy: 'Background',
+          preconditions: { uid: item.live!.metadata.uid },
+        }),
+      { write: true },
+    );
+    for (let i = 0; (await conn.call((c) => c.tryGet(apiVersion, kind, namespace, name))) !== undefined; i++)
+      await sleep(Math.min(500, 50 * 2 ** i), conn.signal);
+    item.live = await conn.call((c) => c.apply(item.obj, { fieldManager: opts.fieldManager, force: true }), {
+      write: true,
+    });
     set(item, 'applied', 'recreated: an immutable field changed', opts);
   } catch (err) {
     set(item, 'failed', `recreate: ${messageOf(err)}`, opts);
@@ -79,7 +93,9 @@ async function recreate(conn: ClusterConn, item: Item, opts: ApplyOptions): Prom
 async function dryRunElsewhere(conn: ClusterConn, item: Item, opts: ApplyOptions): Promise<void> {
   const moved = { ...item.obj, metadata: { ...item.obj.metadata, namespace: 'default' } };
   try {
-    await conn.call((c) => c.apply(moved, { fieldManager: opts.fieldManager, force: true, dryRun: true }), { write: true });
+    await conn.call((c) => c.apply(moved, { fieldManager: opts.fieldManager, force: true, dryRun: true }), {
+      write: true,
+    });
     set(item, 'applied', `namespace ${item.ref.namespace ?? ''} does not exist yet (validated in default)`, opts);
   } catch (err) {
     set(item, 'failed', messageOf(err), opts);
@@ -132,7 +148,12 @@ export async function applyAll(conn: ClusterConn, items: Item[], opts: ApplyOpti
     try {
       await Promise.all(o.dependsOn.map(healthOf));
     } catch (err) {
-      set(o.item, 'pending', `not applied: dependency not healthy (${err instanceof Skipped ? 'not applied' : messageOf(err)})`, opts);
+      set(
+        o.item,
+        'pending',
+        `not applied: dependency not healthy (${err instanceof Skipped ? 'not applied' : messageOf(err)})`,
+        opts,
+      );
       throw new Skipped();
     }
     await applyOne(conn, o.item, opts);

@@ -79,7 +79,12 @@ class Run {
   }
 
   objectEvent(item: { ref?: ObjectRef } & Partial<Item>, r = item.report!): void {
-    const e: DeployEvent = { type: 'object', cluster: this.target.cluster, ref: { apiVersion: r.apiVersion, kind: r.kind, name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) }, action: r.action };
+    const e: DeployEvent = {
+      type: 'object',
+      cluster: this.target.cluster,
+      ref: { apiVersion: r.apiVersion, kind: r.kind, name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
+      action: r.action,
+    };
     if (r.health) e.health = r.health;
     if (r.message) e.message = r.message;
     this.o.emit(e);
@@ -97,7 +102,13 @@ class Run {
       if (obj.action === 'failed' || obj.health === 'failed') c.failed++;
       if (obj.health === 'healthy') c.healthy++;
     }
-    const e: DeployEvent = { type: 'cluster-done', cluster: r.cluster, result: r.result, counts: c, durationMs: r.durations.totalMs };
+    const e: DeployEvent = {
+      type: 'cluster-done',
+      cluster: r.cluster,
+      result: r.result,
+      counts: c,
+      durationMs: r.durations.totalMs,
+    };
     if (r.error) e.error = r.error;
     this.o.emit(e);
     return r;
@@ -175,11 +186,19 @@ async function applyCluster(run: Run, p: Plan): Promise<void> {
     await saveInventory(run, p, nextInventory(run, p, union));
     // Nothing to write means every object exists, and so do their namespaces.
     if (p.items.some((i) => needsWrite(i, o.reapply))) await ensureNamespaces(run.conn!, p.items, o.dryRun);
-    await applyAll(run.conn!, p.items, { fieldManager: o.fieldManager, dryRun: o.dryRun, reapply: o.reapply, recreate: o.recreate, since: Date.now() - 5000, onObject: (i) => run.objectEvent(i) });
+    await applyAll(run.conn!, p.items, {
+      fieldManager: o.fieldManager,
+      dryRun: o.dryRun,
+      reapply: o.reapply,
+      recreate: o.recreate,
+      since: Date.now() - 5000,
+      onObject: (i) => run.objectEvent(i),
+    });
   });
   run.report.objects.push(...p.items.map((i) => i.report));
   const failed = p.items.filter((i) => i.report.action === 'failed' || i.report.health === 'failed');
-  if (failed.length > 0) throw new Error(failed.map((i) => `${refText(i.ref)}: ${i.report.message ?? 'failed'}`).join('; '));
+  if (failed.length > 0)
+    throw new Error(failed.map((i) => `${refText(i.ref)}: ${i.report.message ?? 'failed'}`).join('; '));
   if (o.wait && !o.dryRun) {
     run.enter('health');
     await run.timed('healthMs', () => waitAll(run, p.items));
@@ -187,7 +206,10 @@ async function applyCluster(run: Run, p: Plan): Promise<void> {
   if (!o.prune) return;
   run.enter('prune');
   await run.timed('pruneMs', async () => {
-    const res = await prune(run.conn!, pruneCandidates(p.inventory, desiredKeys), { dryRun: o.dryRun, onObject: (r) => run.objectEvent({ report: r }, r) });
+    const res = await prune(run.conn!, pruneCandidates(p.inventory, desiredKeys), {
+      dryRun: o.dryRun,
+      onObject: (r) => run.objectEvent({ report: r }, r),
+    });
     run.report.objects.push(...res.reports);
     await saveInventory(run, p, nextInventory(run, p, [...p.items.map((i) => i.ref), ...res.remaining]));
     const bad = res.reports.filter((r) => r.action === 'failed');
@@ -198,8 +220,18 @@ async function applyCluster(run: Run, p: Plan): Promise<void> {
 async function body(run: Run): Promise<void> {
   const { o, target } = run;
   run.enter('plan');
-  run.conn = await ClusterConn.open(target, run.ctrl.signal, { concurrency: o.concurrency, requestTimeoutMs: o.requestTimeoutMs });
-  const p = await run.timed('planMs', () => plan(run.conn!, run.manifests, { commit: o.commit, commitTime: o.commitTime, getEach: o.diff, inventoryNamespace: o.inventoryNamespace }));
+  run.conn = await ClusterConn.open(target, run.ctrl.signal, {
+    concurrency: o.concurrency,
+    requestTimeoutMs: o.requestTimeoutMs,
+  });
+  const p = await run.timed('planMs', () =>
+    plan(run.conn!, run.manifests, {
+      commit: o.commit,
+      commitTime: o.commitTime,
+      getEach: o.diff,
+      inventoryNamespace: o.inventoryNamespace,
+    }),
+  );
   if (p.recorded) run.report.previousCommit = p.recorded;
   const refusal = checkNotBackwards(p.recorded, o.commit, o.commitTime);
   if (refusal && !o.force) {
@@ -212,14 +244,24 @@ async function body(run: Run): Promise<void> {
 }
 
 /** Deploys one cluster; never throws. */
-export async function deployCluster(target: Target, manifests: Manifest[], o: ClusterRunOptions): Promise<ClusterReport> {
+export async function deployCluster(
+  target: Target,
+  manifests: Manifest[],
+  o: ClusterRunOptions,
+): Promise<ClusterReport> {
   const run = new Run(target, manifests, o);
   // Every queued call races the deadline: many listeners on one signal are expected.
   setMaxListeners(0, run.ctrl.signal);
   const timer = setTimeout(() => run.ctrl.abort(errors.timeout(`timed out after ${o.timeoutMs / 1000}s`)), o.timeoutMs);
   const onCancel = (): void => {
     const why: unknown = o.cancel.reason;
-    run.ctrl.abort(new CancelledError(why instanceof FailFast ? 'cancelled: another cluster failed (--fail-fast)' : `cancelled${why instanceof Error ? `: ${why.message}` : ''}`));
+    run.ctrl.abort(
+      new CancelledError(
+        why instanceof FailFast
+          ? 'cancelled: another cluster failed (--fail-fast)'
+          : `cancelled${why instanceof Error ? `: ${why.message}` : ''}`,
+      ),
+    );
   };
   if (o.cancel.aborted) onCancel();
   o.cancel.addEventListener('abort', onCancel, { once: true });
@@ -229,7 +271,10 @@ export async function deployCluster(target: Target, manifests: Manifest[], o: Cl
     const why = run.ctrl.signal.aborted ? run.ctrl.signal.reason : err;
     run.report.result = why instanceof CancelledError ? 'cancelled' : 'failed';
     const msg = messageOf(err);
-    run.report.error = run.ctrl.signal.aborted && why !== err && !msg.includes(messageOf(why)) ? `${messageOf(why)} during ${run.phase}: ${msg}` : `${run.phase}: ${msg}`;
+    run.report.error =
+      run.ctrl.signal.aborted && why !== err && !msg.includes(messageOf(why))
+        ? `${messageOf(why)} during ${run.phase}: ${msg}`
+        : `${run.phase}: ${msg}`;
   } finally {
     clearTimeout(timer);
     o.cancel.removeEventListener('abort', onCancel);

@@ -24,8 +24,16 @@ export class ClusterConn {
     signal.addEventListener('abort', () => this.queue.clear(), { once: true });
   }
 
-  static async open(target: Target, signal: AbortSignal, opts: { concurrency: number; requestTimeoutMs: number }): Promise<ClusterConn> {
-    const client = await KubeClient.fromKubeconfig({ file: target.kubeconfig }, target.context, { timeoutMs: opts.requestTimeoutMs, maxSockets: opts.concurrency, userAgent: 'kitfed-deployer' });
+  static async open(
+    target: Target,
+    signal: AbortSignal,
+    opts: { concurrency: number; requestTimeoutMs: number },
+  ): Promise<ClusterConn> {
+    const client = await KubeClient.fromKubeconfig({ file: target.kubeconfig }, target.context, {
+      timeoutMs: opts.requestTimeoutMs,
+      maxSockets: opts.concurrency,
+      userAgent: 'kitfed-deployer',
+    });
     return new ClusterConn(client, target, signal, opts.concurrency);
   }
 
@@ -37,20 +45,18 @@ export class ClusterConn {
   /** Runs one call through the queue; transient errors are retried twice while time remains. */
   async call<T>(fn: (c: KubeClient) => Promise<T>, opts: { write?: boolean } = {}): Promise<T> {
     this.check();
-    const task = this.queue.add(
-      async () => {
-        for (let attempt = 0; ; attempt++) {
-          this.check();
-          if (opts.write) this.writes++;
-          try {
-            return await fn(this.client);
-          } catch (err) {
-            if (attempt >= 2 || !(err instanceof KitfedError) || !TRANSIENT.has(err.code) || err.code === 504) throw err;
-            await sleep(150 * 2 ** attempt, this.signal);
-          }
+    const task = this.queue.add(async () => {
+      for (let attempt = 0; ; attempt++) {
+        this.check();
+        if (opts.write) this.writes++;
+        try {
+          return await fn(this.client);
+        } catch (err) {
+          if (attempt >= 2 || !(err instanceof KitfedError) || !TRANSIENT.has(err.code) || err.code === 504) throw err;
+          await sleep(150 * 2 ** attempt, this.signal);
         }
-      },
-    ) as Promise<T>;
+      }
+    }) as Promise<T>;
     return raceAbort(task, this.signal);
   }
 

@@ -10,7 +10,15 @@ import YAML from 'yaml';
 import { cloneJson, isObject, type KubeObject } from '../core/kube.js';
 import { COMMIT_ANNOTATION, COMMIT_TIME_ANNOTATION, DIGEST_ANNOTATION, MANAGED_LABEL } from './inventory.js';
 
-const META_DROP = ['managedFields', 'resourceVersion', 'uid', 'generation', 'creationTimestamp', 'selfLink', 'deletionTimestamp'];
+const META_DROP = [
+  'managedFields',
+  'resourceVersion',
+  'uid',
+  'generation',
+  'creationTimestamp',
+  'selfLink',
+  'deletionTimestamp',
+];
 const OURS = [DIGEST_ANNOTATION, COMMIT_ANNOTATION, COMMIT_TIME_ANNOTATION];
 
 function redactSecret(o: Record<string, unknown>): void {
@@ -54,5 +62,13 @@ export function objectDiff(name: string, live: KubeObject | undefined, desired: 
   const a = text(normalize(live));
   const b = text(normalize(desired));
   if (a === b) return '';
-  return createTwoFilesPatch(live ? `live/${name}` : '/dev/null', desired ? `desired/${name}` : '/dev/null', a, b, '', '', { context: 3 });
+  return createTwoFilesPatch(
+    live ? `live/${name}` : '/dev/null',
+    desired ? `desired/${name}` : '/dev/null',
+    a,
+    b,
+    '',
+    '',
+    { context: 3 },
+  );
 }

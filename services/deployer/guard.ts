@@ -13,16 +13,25 @@ export interface Recorded {
 
 /** The newest commit recorded in the cluster: the inventory's, or a newer one on a live object. */
 export function newestRecorded(inv: Inventory | undefined, live: KubeObject[]): Recorded | undefined {
-  let best: Recorded | undefined = inv?.commitTime ? { commit: inv.commit, commitTime: inv.commitTime } : inv?.commit ? { commit: inv.commit } : undefined;
+  let best: Recorded | undefined = inv?.commitTime
+    ? { commit: inv.commit, commitTime: inv.commitTime }
+    : inv?.commit
+      ? { commit: inv.commit }
+      : undefined;
   for (const o of live) {
     const t = o.metadata.annotations?.[COMMIT_TIME_ANNOTATION];
-    if (t && (!best?.commitTime || Date.parse(t) > Date.parse(best.commitTime))) best = { commit: o.metadata.annotations?.[COMMIT_ANNOTATION], commitTime: t };
+    if (t && (!best?.commitTime || Date.parse(t) > Date.parse(best.commitTime)))
+      best = { commit: o.metadata.annotations?.[COMMIT_ANNOTATION], commitTime: t };
   }
   return best;
 }
 
 /** A refusal message when `commitTime` is older than what the cluster has, else undefined. */
-export function checkNotBackwards(recorded: Recorded | undefined, commit: string | undefined, commitTime: string | undefined): string | undefined {
+export function checkNotBackwards(
+  recorded: Recorded | undefined,
+  commit: string | undefined,
+  commitTime: string | undefined,
+): string | undefined {
   if (!recorded?.commitTime || !commitTime) return undefined;
   if (commit && recorded.commit === commit) return undefined;
   if (Date.parse(commitTime) >= Date.parse(recorded.commitTime)) return undefined;

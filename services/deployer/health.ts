@@ -30,21 +30,24 @@ const fail = (message: string): Health => ({ state: 'failed', message });
 function observed(o: KubeObject): Health | undefined {
   const og = status(o).observedGeneration;
   const gen = o.metadata.generation;
-  if (typeof og === 'number' && typeof gen === 'number' && og < gen) return wait(`generation ${gen} not observed yet (${og})`);
+  if (typeof og === 'number' && typeof gen === 'number' && og < gen)
+    return wait(`generation ${gen} not observed yet (${og})`);
   return undefined;
 }
 
 function deployment(o: KubeObject): Health {
   if (spec(o).paused === true) return fail('Deployment is paused');
   const p = cond(o, 'Progressing');
-  if (p?.status === 'False' && p.reason === 'ProgressDeadlineExceeded') return fail(`ProgressDeadlineExceeded: ${p.message ?? ''}`.trim());
+  if (p?.status === 'False' && p.reason === 'ProgressDeadlineExceeded')
+    return fail(`ProgressDeadlineExceeded: ${p.message ?? ''}`.trim());
   const pending = observed(o);
   if (pending) return pending;
   const s = status(o);
   const want = num(spec(o).replicas, 1);
   const updated = s.updatedReplicas;
   if (typeof updated === 'number' && updated < want) return wait(`${updated}/${want} replicas updated`);
-  if (typeof updated === 'number' && num(s.replicas) > updated) return wait(`${num(s.replicas) - updated} old replicas pending termination`);
+  if (typeof updated === 'number' && num(s.replicas) > updated)
+    return wait(`${num(s.replicas) - updated} old replicas pending termination`);
   const avail = num(s.availableReplicas);
   if (avail < want) return wait(`${avail}/${want} replicas available`);
   return ok(`${avail}/${want} replicas available`);
@@ -63,7 +66,8 @@ function statefulSet(o: KubeObject): Health {
   if (pending) return pending;
   const s = status(o);
   const want = num(spec(o).replicas, 1);
-  if (typeof s.updatedReplicas === 'number' && s.updatedReplicas < want) return wait(`${s.updatedReplicas}/${want} replicas updated`);
+  if (typeof s.updatedReplicas === 'number' && s.updatedReplicas < want)
+    return wait(`${s.updatedReplicas}/${want} replicas updated`);
   const ready = num(s.readyReplicas);
   return ready >= want ? ok(`${ready}/${want} replicas ready`) : wait(`${ready}/${want} replicas ready`);
 }
@@ -74,7 +78,8 @@ function daemonSet(o: KubeObject): Health {
   const s = status(o);
   if (s.desiredNumberScheduled === undefined) return wait('not scheduled yet');
   const want = num(s.desiredNumberScheduled);
-  if (typeof s.updatedNumberScheduled === 'number' && s.updatedNumberScheduled < want) return wait(`${s.updatedNumberScheduled}/${want} pods updated`);
+  if (typeof s.updatedNumberScheduled === 'number' && s.updatedNumberScheduled < want)
+    return wait(`${s.updatedNumberScheduled}/${want} pods updated`);
   const avail = num(s.numberAvailable);
   return avail >= want ? ok(`${avail}/${want} pods available`) : wait(`${avail}/${want} pods available`);
 }

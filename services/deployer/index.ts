@@ -15,10 +15,16 @@ export type * from './types.js';
 export { ManifestError } from './manifests.js';
 
 function checkOptions(o: DeployOptions): void {
-  if ((o.commit === undefined) !== (o.commitTime === undefined)) throw errors.badRequest('commit and commitTime go together (--commit SHA --commit-time ISO)');
-  if (o.commitTime !== undefined && !Number.isFinite(Date.parse(o.commitTime))) throw errors.badRequest(`commitTime ${JSON.stringify(o.commitTime)} is not an ISO 8601 time`);
+  if ((o.commit === undefined) !== (o.commitTime === undefined))
+    throw errors.badRequest('commit and commitTime go together (--commit SHA --commit-time ISO)');
+  if (o.commitTime !== undefined && !Number.isFinite(Date.parse(o.commitTime)))
+    throw errors.badRequest(`commitTime ${JSON.stringify(o.commitTime)} is not an ISO 8601 time`);
   if (o.diff && o.dryRun) throw errors.badRequest('diff and dryRun are separate modes: pick one');
-  for (const [k, v] of [['timeoutMs', o.timeoutMs], ['requestTimeoutMs', o.requestTimeoutMs], ['concurrency', o.concurrency]] as const) {
+  for (const [k, v] of [
+    ['timeoutMs', o.timeoutMs],
+    ['requestTimeoutMs', o.requestTimeoutMs],
+    ['concurrency', o.concurrency],
+  ] as const) {
     if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw errors.badRequest(`${k} must be a positive number`);
   }
 }
@@ -56,7 +62,10 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const emit = (e: DeployEvent): void => options.onEvent?.(e);
   const folders = await listFolders(options.dir);
   const { targets, unknownFolders, missingFolders } = await resolveTargets(options, folders);
-  const manifests = await readFolders(options.dir, targets.map((t) => t.folder));
+  const manifests = await readFolders(
+    options.dir,
+    targets.map((t) => t.folder),
+  );
   for (const [folder, list] of manifests) {
     try {
       orderForApply(list, (m) => m.obj);
@@ -74,7 +83,8 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const reports: ClusterReport[] = await Promise.all(
     targets.map(async (t) => {
       const r = await deployCluster(t, manifests.get(t.folder) ?? [], ro);
-      if (options.failFast && r.result !== 'succeeded' && r.result !== 'cancelled' && !r.allowFailure) cancel.abort(new FailFast(`${r.cluster} ${r.result}`));
+      if (options.failFast && r.result !== 'succeeded' && r.result !== 'cancelled' && !r.allowFailure)
+        cancel.abort(new FailFast(`${r.cluster} ${r.result}`));
       return r;
     }),
   );
@@ -95,4 +105,3 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   emit({ type: 'done', ok, durationMs: report.durationMs });
   return report;
 }
-

@@ -27,10 +27,17 @@ export interface Inventory {
 }
 
 export function inventoryName(folder: string): string {
-  return `kitfed-inventory-${folder}`.slice(0, 253).replace(/[^a-z0-9.-]/g, '-').replace(/[-.]+$/, '');
+  return `kitfed-inventory-${folder}`
+    .slice(0, 253)
+    .replace(/[^a-z0-9.-]/g, '-')
+    .replace(/[-.]+$/, '');
 }
 
-export function refOf(o: { apiVersion: string; kind: string; metadata: { namespace?: string; name?: string } }): ObjectRef {
+export function refOf(o: {
+  apiVersion: string;
+  kind: string;
+  metadata: { namespace?: string; name?: string };
+}): ObjectRef {
   const r: ObjectRef = { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name ?? '' };
   if (o.metadata.namespace) r.namespace = o.metadata.namespace;
   return r;
@@ -60,20 +67,32 @@ export async function readInventory(conn: ClusterConn, namespace: string): Promi
 }
 
 export function sameInventory(a: Inventory | undefined, b: Inventory): boolean {
-  if (!a || a.commit !== b.commit || a.commitTime !== b.commitTime || a.objects.length !== b.objects.length) return false;
+  if (!a || a.commit !== b.commit || a.commitTime !== b.commitTime || a.objects.length !== b.objects.length)
+    return false;
   const keys = new Set(a.objects.map(refKey));
   return b.objects.every((o) => keys.has(refKey(o)));
 }
 
-export async function writeInventory(conn: ClusterConn, namespace: string, inv: Inventory, opts: { fieldManager: string; dryRun: boolean }): Promise<void> {
+export async function writeInventory(
+  conn: ClusterConn,
+  namespace: string,
+  inv: Inventory,
+  opts: { fieldManager: string; dryRun: boolean },
+): Promise<void> {
   await ensureNamespace(conn, namespace, opts.dryRun);
   const cm: KubeObject = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: inventoryName(conn.target.folder), namespace, labels: { [MANAGED_LABEL]: MANAGED_VALUE, 'kitfed.io/inventory': 'true' } },
+    metadata: {
+      name: inventoryName(conn.target.folder),
+      namespace,
+      labels: { [MANAGED_LABEL]: MANAGED_VALUE, 'kitfed.io/inventory': 'true' },
+    },
     data: { [DATA_KEY]: `${JSON.stringify(inv, null, 1)}\n` },
   };
-  await conn.call((c) => c.apply(cm, { fieldManager: opts.fieldManager, force: true, dryRun: opts.dryRun }), { write: true });
+  await conn.call((c) => c.apply(cm, { fieldManager: opts.fieldManager, force: true, dryRun: opts.dryRun }), {
+    write: true,
+  });
 }
 
 /** Creates a namespace that does not exist yet (not recorded in the inventory, so never pruned). */
@@ -81,7 +100,9 @@ export async function ensureNamespace(conn: ClusterConn, name: string, dryRun: b
   const ns = await conn.call((c) => c.tryGet('v1', 'Namespace', undefined, name));
   if (ns) return 'exists';
   try {
-    await conn.call((c) => c.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { dryRun }), { write: true });
+    await conn.call((c) => c.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { dryRun }), {
+      write: true,
+    });
   } catch (err) {
     if (!hasCode(err, 409)) throw err;
   }

@@ -52,12 +52,23 @@ export async function listFolders(dir: string): Promise<string[]> {
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
-    throw new KitfedError(`manifests dir ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 400, 'BadRequest');
+    throw new KitfedError(
+      `manifests dir ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      400,
+      'BadRequest',
+    );
   }
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
 }
 
-async function filesOf(folder: string, problems: Problem[], rel: string): Promise<Array<{ file: string; sha?: string }>> {
+async function filesOf(
+  folder: string,
+  problems: Problem[],
+  rel: string,
+): Promise<Array<{ file: string; sha?: string }>> {
   const indexPath = path.join(folder, INDEX_FILE);
   const indexText = await readFile(indexPath, 'utf8').catch(() => undefined);
   if (indexText === undefined) {
@@ -86,12 +97,15 @@ function checkObject(doc: unknown, where: string, problems: Problem[]): KubeObje
   const meta = doc.metadata;
   if (!isObject(meta)) return bad('metadata is required');
   if (typeof meta.name !== 'string' || !meta.name) return bad('metadata.name is required');
-  if (!NAME.test(meta.name) || meta.name.length > 253) return bad(`metadata.name ${JSON.stringify(meta.name)} is not a valid name`);
-  if (meta.namespace !== undefined && (typeof meta.namespace !== 'string' || !NAME.test(meta.namespace))) return bad(`metadata.namespace ${JSON.stringify(meta.namespace)} is not a valid namespace`);
+  if (!NAME.test(meta.name) || meta.name.length > 253)
+    return bad(`metadata.name ${JSON.stringify(meta.name)} is not a valid name`);
+  if (meta.namespace !== undefined && (typeof meta.namespace !== 'string' || !NAME.test(meta.namespace)))
+    return bad(`metadata.namespace ${JSON.stringify(meta.namespace)} is not a valid namespace`);
   for (const key of ['labels', 'annotations'] as const) {
     const m = meta[key];
     if (m === undefined || m === null) continue;
-    if (!isObject(m) || Object.values(m).some((v) => typeof v !== 'string')) return bad(`metadata.${key} must map strings to strings`);
+    if (!isObject(m) || Object.values(m).some((v) => typeof v !== 'string'))
+      return bad(`metadata.${key} must map strings to strings`);
   }
   const sel = dependencySelector(doc as KubeObject);
   if (sel !== undefined) {
@@ -140,7 +154,10 @@ function cachedParse(text: string, sha: string, file: string, rel: string, probl
   const out = parseFile(text, file, rel, problems);
   if (problems.length === before) {
     if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value!);
-    parsed.set(key, out.map((m) => ({ ...m })));
+    parsed.set(
+      key,
+      out.map((m) => ({ ...m })),
+    );
   }
   return out;
 }
@@ -184,7 +201,15 @@ export async function readFolder(dir: string, folder: string, problems: Problem[
       const full = path.join(abs, file);
       const st = await stat(full).catch(() => undefined);
       const seen = st && byStat.get(full);
-      if (st && seen && seen.trusted && seen.ino === st.ino && seen.mtimeMs === st.mtimeMs && seen.size === st.size && (!sha || sha === seen.sha)) {
+      if (
+        st &&
+        seen &&
+        seen.trusted &&
+        seen.ino === st.ino &&
+        seen.mtimeMs === st.mtimeMs &&
+        seen.size === st.size &&
+        (!sha || sha === seen.sha)
+      ) {
         perFile[i] = seen.manifests.map((m) => ({ ...m }));
         return;
       }
@@ -194,13 +219,25 @@ export async function readFolder(dir: string, folder: string, problems: Problem[
       });
       if (text === undefined) return;
       const actual = sha256(text);
-      if (sha && actual !== sha) problems.push({ file: `${folder}/${file}`, message: `sha256 differs from ${INDEX_FILE} (file changed after rendering)` });
+      if (sha && actual !== sha)
+        problems.push({
+          file: `${folder}/${file}`,
+          message: `sha256 differs from ${INDEX_FILE} (file changed after rendering)`,
+        });
       const before = problems.length;
       perFile[i] = cachedParse(text, actual, file, folder, problems);
       // Like git's "racy clean" rule: only a file already older than any timestamp granularity when read
       // is recognised by its stat later (a write after the read is then sure to change the mtime).
       const trusted = st !== undefined && st.mtimeMs < Date.now() - 2000;
-      if (st && problems.length === before) remember(full, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, sha: actual, trusted, manifests: perFile[i]!.map((m) => ({ ...m })) });
+      if (st && problems.length === before)
+        remember(full, {
+          ino: st.ino,
+          mtimeMs: st.mtimeMs,
+          size: st.size,
+          sha: actual,
+          trusted,
+          manifests: perFile[i]!.map((m) => ({ ...m })),
+        });
     }),
   );
   const flat = perFile.flat();
@@ -208,7 +245,11 @@ export async function readFolder(dir: string, folder: string, problems: Problem[
   for (const m of flat) {
     const id = objectId(m.obj);
     const prev = seen.get(id);
-    if (prev) problems.push({ file: `${folder}/${m.file}`, message: `${m.obj.kind} ${m.obj.metadata.name} is also defined in ${prev}` });
+    if (prev)
+      problems.push({
+        file: `${folder}/${m.file}`,
+        message: `${m.obj.kind} ${m.obj.metadata.name} is also defined in ${prev}`,
+      });
     else seen.set(id, m.file);
   }
   return flat;
@@ -219,7 +260,13 @@ export async function readFolders(dir: string, folders: string[]): Promise<Map<s
   const problems: Problem[] = [];
   const out = new Map<string, Manifest[]>();
   for (const f of folders) {
-    if (!(await stat(path.join(dir, f)).then((s) => s.isDirectory(), () => false))) continue;
+    if (
+      !(await stat(path.join(dir, f)).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    )
+      continue;
     out.set(f, await readFolder(dir, f, problems));
   }
   if (problems.length > 0) throw new ManifestError(problems);

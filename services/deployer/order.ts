@@ -64,7 +64,12 @@ export function orderForApply<T>(items: T[], objOf: (t: T) => KubeObject): Array
     if (sel !== undefined) {
       const reqs = parseSelector(sel);
       objs.forEach((o, j) => {
-        if (j !== i && (o.metadata.namespace ?? '') === (objs[i]!.metadata.namespace ?? '') && matches(reqs, o.metadata.labels)) dependsOn.push(j);
+        if (
+          j !== i &&
+          (o.metadata.namespace ?? '') === (objs[i]!.metadata.namespace ?? '') &&
+          matches(reqs, o.metadata.labels)
+        )
+          dependsOn.push(j);
       });
     }
     return { item, rank: kindRank(objs[i]!.kind), dependsOn };

@@ -55,7 +55,12 @@ function desired(m: Manifest, namespaced: boolean, defaultNs: string, commit: Re
   if (commit?.commitTime) ann[COMMIT_TIME_ANNOTATION] = commit.commitTime;
   return {
     ...m.obj,
-    metadata: { ...meta, ...(namespaced ? { namespace: namespace ?? defaultNs } : {}), labels: { ...(meta.labels ?? {}), [MANAGED_LABEL]: MANAGED_VALUE }, annotations: ann },
+    metadata: {
+      ...meta,
+      ...(namespaced ? { namespace: namespace ?? defaultNs } : {}),
+      labels: { ...(meta.labels ?? {}), [MANAGED_LABEL]: MANAGED_VALUE },
+      annotations: ann,
+    },
   };
 }
 
@@ -68,7 +73,8 @@ async function resolveKinds(conn: ClusterConn, manifests: Manifest[]): Promise<M
       try {
         kinds.set(k, (await conn.call((c) => c.resource(apiVersion, kind))).namespaced);
       } catch (err) {
-        if (err instanceof KitfedError && err.code === 404) problems.push(`${kind} (${apiVersion}) is not served by this cluster`);
+        if (err instanceof KitfedError && err.code === 404)
+          problems.push(`${kind} (${apiVersion}) is not served by this cluster`);
         else throw err;
       }
     }),
@@ -86,7 +92,9 @@ async function readManaged(conn: ClusterConn, items: Item[]): Promise<void> {
   await Promise.all(
     [...groups.values()].map(async (group) => {
       const { apiVersion, kind, namespace } = group[0]!.ref;
-      const list = await conn.call((c) => c.list(apiVersion, kind, namespace, { labelSelector: `${MANAGED_LABEL}=${MANAGED_VALUE}` }));
+      const list = await conn.call((c) =>
+        c.list(apiVersion, kind, namespace, { labelSelector: `${MANAGED_LABEL}=${MANAGED_VALUE}` }),
+      );
       const byName = new Map(list.items.map((o) => [o.metadata.name, o]));
       for (const it of group) {
         const live = byName.get(it.ref.name);
@@ -106,8 +114,15 @@ async function readEach(conn: ClusterConn, items: Item[]): Promise<void> {
 }
 
 export async function plan(conn: ClusterConn, manifests: Manifest[], opts: PlanOptions): Promise<Plan> {
-  const [kinds, inventory] = await Promise.all([resolveKinds(conn, manifests), readInventory(conn, opts.inventoryNamespace)]);
-  const stamp: Recorded | undefined = opts.commit ? { commit: opts.commit, commitTime: opts.commitTime } : inventory?.commit ? { commit: inventory.commit, commitTime: inventory.commitTime } : undefined;
+  const [kinds, inventory] = await Promise.all([
+    resolveKinds(conn, manifests),
+    readInventory(conn, opts.inventoryNamespace),
+  ]);
+  const stamp: Recorded | undefined = opts.commit
+    ? { commit: opts.commit, commitTime: opts.commitTime }
+    : inventory?.commit
+      ? { commit: inventory.commit, commitTime: inventory.commitTime }
+      : undefined;
   const items: Item[] = manifests.map((m) => {
     const namespaced = kinds.get(`${m.obj.apiVersion}|${m.obj.kind}`) ?? true;
     const obj = desired(m, namespaced, conn.target.namespace, stamp);
@@ -118,11 +133,16 @@ export async function plan(conn: ClusterConn, manifests: Manifest[], opts: PlanO
     if (opts.getEach) await readEach(conn, items);
     else await readManaged(conn, items);
   } catch (err) {
-    throw err instanceof KitfedError ? err : new KitfedError(`reading live objects: ${messageOf(err)}`, 500, 'InternalError');
+    throw err instanceof KitfedError
+      ? err
+      : new KitfedError(`reading live objects: ${messageOf(err)}`, 500, 'InternalError');
   }
   const plan: Plan = { items };
   if (inventory) plan.inventory = inventory;
-  const recorded = newestRecorded(inventory, items.flatMap((i) => (i.live ? [i.live] : [])));
+  const recorded = newestRecorded(
+    inventory,
+    items.flatMap((i) => (i.live ? [i.live] : [])),
+  );
   if (recorded) plan.recorded = recorded;
   return plan;
 }

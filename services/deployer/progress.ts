@@ -35,7 +35,8 @@ export function terminalBars(stream: NodeJS.WriteStream): Progress {
       stream,
       clearOnComplete: false,
       hideCursor: true,
-      format: ' {cluster} {bar} {value}/{total} | applied {applied} unchanged {unchanged} healthy {healthy} failed {failed} | {phase}',
+      format:
+        ' {cluster} {bar} {value}/{total} | applied {applied} unchanged {unchanged} healthy {healthy} failed {failed} | {phase}',
       barsize: 20,
       fps: 10,
     },
@@ -77,7 +78,14 @@ export function terminalBars(stream: NodeJS.WriteStream): Progress {
         if (!b) return;
         b.c.phase = e.result === 'succeeded' ? pc.green('succeeded') : pc.red(e.result);
         b.bar.setTotal(Math.max(1, e.counts.objects));
-        b.bar.update(e.counts.applied + e.counts.unchanged, { cluster: e.cluster.padEnd(width.n), ...b.c, applied: e.counts.applied, unchanged: e.counts.unchanged, healthy: e.counts.healthy, failed: e.counts.failed });
+        b.bar.update(e.counts.applied + e.counts.unchanged, {
+          cluster: e.cluster.padEnd(width.n),
+          ...b.c,
+          applied: e.counts.applied,
+          unchanged: e.counts.unchanged,
+          healthy: e.counts.healthy,
+          failed: e.counts.failed,
+        });
       }
     },
     stop: () => multi.stop(),
@@ -103,12 +111,27 @@ export function summaryTable(report: DeployReport, color: boolean): string {
     colWidths: [null, null, null, null, null, null, null, null, null, 60] as unknown as number[],
   });
   for (const c of report.clusters) {
-    table.push([c.cluster, resultText(c, color), c.counts.objects, c.counts.applied, c.counts.unchanged, c.counts.healthy, c.counts.pruned, c.writes, seconds(c.durations.totalMs), c.error ?? '']);
+    table.push([
+      c.cluster,
+      resultText(c, color),
+      c.counts.objects,
+      c.counts.applied,
+      c.counts.unchanged,
+      c.counts.healthy,
+      c.counts.pruned,
+      c.writes,
+      seconds(c.durations.totalMs),
+      c.error ?? '',
+    ]);
   }
   const lines = [table.toString()];
-  if (report.unknownFolders.length > 0) lines.push(`folders without a cluster (not deployed): ${report.unknownFolders.join(', ')}`);
-  if (report.missingFolders.length > 0) lines.push(`clusters without a folder (nothing deployed): ${report.missingFolders.join(', ')}`);
+  if (report.unknownFolders.length > 0)
+    lines.push(`folders without a cluster (not deployed): ${report.unknownFolders.join(', ')}`);
+  if (report.missingFolders.length > 0)
+    lines.push(`clusters without a folder (nothing deployed): ${report.missingFolders.join(', ')}`);
   const failed = report.clusters.filter((c) => c.result !== 'succeeded').length;
-  lines.push(`${report.mode}: ${report.clusters.length - failed}/${report.clusters.length} clusters succeeded in ${seconds(report.durationMs)}${report.ok ? '' : ' — FAILED'}`);
+  lines.push(
+    `${report.mode}: ${report.clusters.length - failed}/${report.clusters.length} clusters succeeded in ${seconds(report.durationMs)}${report.ok ? '' : ' — FAILED'}`,
+  );
   return `${lines.join('\n')}\n`;
 }

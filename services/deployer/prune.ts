@@ -18,7 +18,9 @@ export interface PruneResult {
 }
 
 export function pruneCandidates(inv: Inventory | undefined, desiredKeys: Set<string>): ObjectRef[] {
-  return (inv?.objects ?? []).filter((r) => !desiredKeys.has(refKey(r))).sort((a, b) => kindRank(b.kind) - kindRank(a.kind));
+  return (inv?.objects ?? [])
+    .filter((r) => !desiredKeys.has(refKey(r)))
+    .sort((a, b) => kindRank(b.kind) - kindRank(a.kind));
 }
 
 async function liveOf(conn: ClusterConn, r: ObjectRef): Promise<KubeObject | undefined> {
@@ -37,10 +39,30 @@ const CASCADING = new Set(['Namespace', 'CustomResourceDefinition']);
 async function pruneOne(conn: ClusterConn, r: ObjectRef, dryRun: boolean): Promise<ObjectReport> {
   const live = await liveOf(conn, r);
   if (!live) return { ...r, file: '', action: 'pruned', message: 'already gone' };
-  if (CASCADING.has(r.kind)) return { ...r, file: '', action: 'kept', message: `not deleted: deleting a ${r.kind} deletes everything in it; delete it by hand if it is empty` };
-  if (live.metadata.labels?.[MANAGED_LABEL] !== MANAGED_VALUE) return { ...r, file: '', action: 'kept', message: `not deleted: no longer labelled ${MANAGED_LABEL}=${MANAGED_VALUE}` };
+  if (CASCADING.has(r.kind))
+    return {
+      ...r,
+      file: '',
+      action: 'kept',
+      message: `not deleted: deleting a ${r.kind} deletes everything in it; delete it by hand if it is empty`,
+    };
+  if (live.metadata.labels?.[MANAGED_LABEL] !== MANAGED_VALUE)
+    return {
+      ...r,
+      file: '',
+      action: 'kept',
+      message: `not deleted: no longer labelled ${MANAGED_LABEL}=${MANAGED_VALUE}`,
+    };
   try {
-    await conn.call((c) => c.delete(r.apiVersion, r.kind, r.namespace, r.name, { propagationPolicy: 'Background', dryRun, preconditions: { uid: live.metadata.uid } }), { write: true });
+    await conn.call(
+      (c) =>
+        c.delete(r.apiVersion, r.kind, r.namespace, r.name, {
+          propagationPolicy: 'Background',
+          dryRun,
+          preconditions: { uid: live.metadata.uid },
+        }),
+      { write: true },
+    );
     return { ...r, file: '', action: 'pruned' };
   } catch (err) {
     if (hasCode(err, 404)) return { ...r, file: '', action: 'pruned', message: 'already gone' };
@@ -49,11 +71,17 @@ async function pruneOne(conn: ClusterConn, r: ObjectRef, dryRun: boolean): Promi
 }
 
 /** Prunes in reverse kind order, one wave at a time. */
-export async function prune(conn: ClusterConn, candidates: ObjectRef[], opts: { dryRun: boolean; onObject: (r: ObjectReport) => void }): Promise<PruneResult> {
+export async function prune(
+  conn: ClusterConn,
+  candidates: ObjectRef[],
+  opts: { dryRun: boolean; onObject: (r: ObjectReport) => void },
+): Promise<PruneResult> {
   const reports: ObjectReport[] = [];
   const ranks = [...new Set(candidates.map((c) => kindRank(c.kind)))].sort((a, b) => b - a);
   for (const rank of ranks) {
-    const wave = await Promise.all(candidates.filter((c) => kindRank(c.kind) === rank).map((c) => pruneOne(conn, c, opts.dryRun)));
+    const wave = await Promise.all(
+      candidates.filter((c) => kindRank(c.kind) === rank).map((c) => pruneOne(conn, c, opts.dryRun)),
+    );
     for (const r of wave) {
       reports.push(r);
       opts.onObject(r);

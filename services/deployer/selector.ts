@@ -4,8 +4,7 @@
  */
 
 export type Requirement =
-  | { op: 'exists' | 'not-exists'; key: string }
-  | { op: 'in' | 'notin'; key: string; values: string[] };
+  { op: 'exists' | 'not-exists'; key: string } | { op: 'in' | 'notin'; key: string; values: string[] };
 
 const KEY = /^([a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?\/)?[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?$/;
 const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -28,12 +27,15 @@ function terms(selector: string): string[] {
 }
 
 function checkKey(key: string, selector: string): string {
-  if (!KEY.test(key)) throw new Error(`invalid label selector ${JSON.stringify(selector)}: bad key ${JSON.stringify(key)}`);
+  if (!KEY.test(key))
+    throw new Error(`invalid label selector ${JSON.stringify(selector)}: bad key ${JSON.stringify(key)}`);
   return key;
 }
 
 function checkValues(values: string[], selector: string): string[] {
-  for (const v of values) if (!VALUE.test(v)) throw new Error(`invalid label selector ${JSON.stringify(selector)}: bad value ${JSON.stringify(v)}`);
+  for (const v of values)
+    if (!VALUE.test(v))
+      throw new Error(`invalid label selector ${JSON.stringify(selector)}: bad value ${JSON.stringify(v)}`);
   return values;
 }
 
@@ -44,7 +46,12 @@ function parseTerm(term: string, selector: string): Requirement {
     return { op: set[2] as 'in' | 'notin', key: checkKey(set[1]!, selector), values: checkValues(values, selector) };
   }
   const eq = /^([^!=\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
-  if (eq) return { op: eq[2] === '!=' ? 'notin' : 'in', key: checkKey(eq[1]!, selector), values: checkValues([eq[3]!], selector) };
+  if (eq)
+    return {
+      op: eq[2] === '!=' ? 'notin' : 'in',
+      key: checkKey(eq[1]!, selector),
+      values: checkValues([eq[3]!], selector),
+    };
   if (term.startsWith('!')) return { op: 'not-exists', key: checkKey(term.slice(1).trim(), selector) };
   return { op: 'exists', key: checkKey(term, selector) };
 }

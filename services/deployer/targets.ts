@@ -50,13 +50,27 @@ function load(file: string): KubeConfig {
 
 function fromKubeconfig(file: string, allow: Set<string>): Target[] {
   const kc = load(file);
-  return kc.getContexts().map((c) => ({ cluster: c.name, folder: c.name, kubeconfig: file, context: c.name, ...contextInfo(kc, c.name), allowFailure: allow.has(c.name) }));
+  return kc
+    .getContexts()
+    .map((c) => ({
+      cluster: c.name,
+      folder: c.name,
+      kubeconfig: file,
+      context: c.name,
+      ...contextInfo(kc, c.name),
+      allowFailure: allow.has(c.name),
+    }));
 }
 
 async function fromKitDir(dir: string, allow: Set<string>): Promise<Target[]> {
-  const names = (await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-    throw errors.badRequest(`kubeconfigs dir ${dir}: ${err.code ?? err.message}`);
-  })).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const names = (
+    await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      throw errors.badRequest(`kubeconfigs dir ${dir}: ${err.code ?? err.message}`);
+    })
+  )
+    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
   const out: Target[] = [];
   for (const name of names) {
     const file = path.join(dir, name);
@@ -66,12 +80,23 @@ async function fromKitDir(dir: string, allow: Set<string>): Promise<Target[]> {
     } catch (err) {
       throw errors.badRequest(`kubeconfig ${file}: ${(err as Error).message.split('\n')[0]}`);
     }
-    if (!isObject(doc) || doc.kind !== 'Config') throw errors.badRequest(`Expected kind: 'Config', found kind: '${isObject(doc) ? String(doc.kind) : typeof doc}' in ${file}`);
+    if (!isObject(doc) || doc.kind !== 'Config')
+      throw errors.badRequest(
+        `Expected kind: 'Config', found kind: '${isObject(doc) ? String(doc.kind) : typeof doc}' in ${file}`,
+      );
     const meta = isObject(doc.metadata) ? doc.metadata : {};
-    if (typeof meta.name !== 'string' || !meta.name) throw errors.badRequest(`Missing required 'metadata.name' property for ${file}`);
+    if (typeof meta.name !== 'string' || !meta.name)
+      throw errors.badRequest(`Missing required 'metadata.name' property for ${file}`);
     const kc = load(file);
     const context = kc.getCurrentContext();
-    out.push({ cluster: meta.name, folder: meta.name, kubeconfig: file, context, ...contextInfo(kc, context), allowFailure: allow.has(meta.name) || meta.allowFailure === true });
+    out.push({
+      cluster: meta.name,
+      folder: meta.name,
+      kubeconfig: file,
+      context,
+      ...contextInfo(kc, context),
+      allowFailure: allow.has(meta.name) || meta.allowFailure === true,
+    });
   }
   return out;
 }
@@ -80,9 +105,22 @@ function federation(opts: DeployOptions, folders: string[], allow: Set<string>):
   if (!opts.kubeconfig) throw errors.badRequest('--target federation needs --kubeconfig (and optionally --context)');
   const kc = load(opts.kubeconfig);
   const context = opts.context ?? (kc.getContextObject('federation') ? 'federation' : kc.getCurrentContext());
-  const folder = opts.folder ?? (folders.includes('federation') ? 'federation' : folders.length === 1 ? folders[0] : undefined);
-  if (!folder) throw errors.badRequest(`--target federation: which folder? (--folder NAME; the dir has ${folders.join(', ') || 'none'})`);
-  return [{ cluster: context, folder, kubeconfig: opts.kubeconfig, context, ...contextInfo(kc, context), allowFailure: allow.has(context) || allow.has(folder) }];
+  const folder =
+    opts.folder ?? (folders.includes('federation') ? 'federation' : folders.length === 1 ? folders[0] : undefined);
+  if (!folder)
+    throw errors.badRequest(
+      `--target federation: which folder? (--folder NAME; the dir has ${folders.join(', ') || 'none'})`,
+    );
+  return [
+    {
+      cluster: context,
+      folder,
+      kubeconfig: opts.kubeconfig,
+      context,
+      ...contextInfo(kc, context),
+      allowFailure: allow.has(context) || allow.has(folder),
+    },
+  ];
 }
 
 /** Resolves targets and matches them to folders; unknown folders and folderless clusters are reported. */
@@ -94,7 +132,12 @@ export async function resolveTargets(opts: DeployOptions, folders: string[]): Pr
   else if (opts.kubeconfig) all = fromKubeconfig(opts.kubeconfig, allow);
   else throw errors.badRequest('no targets: give --kubeconfig FILE, --kubeconfigs DIR or --target federation');
   const only = opts.clusters && opts.clusters.length > 0 ? new Set(opts.clusters) : undefined;
-  if (only) for (const c of only) if (!all.some((t) => t.cluster === c)) throw errors.badRequest(`--cluster ${c}: no such cluster in the targets (${all.map((t) => t.cluster).join(', ')})`);
+  if (only)
+    for (const c of only)
+      if (!all.some((t) => t.cluster === c))
+        throw errors.badRequest(
+          `--cluster ${c}: no such cluster in the targets (${all.map((t) => t.cluster).join(', ')})`,
+        );
   const wanted = only ? all.filter((t) => only.has(t.cluster)) : all;
   const has = new Set(folders);
   const targets = wanted.filter((t) => has.has(t.folder));

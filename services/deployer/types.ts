@@ -108,8 +108,21 @@ export interface DeployReport {
 }
 
 export type DeployEvent =
-  | { type: 'start'; clusters: string[]; unknownFolders: string[]; missingFolders: string[]; mode: DeployReport['mode'] }
+  | {
+      type: 'start';
+      clusters: string[];
+      unknownFolders: string[];
+      missingFolders: string[];
+      mode: DeployReport['mode'];
+    }
   | { type: 'cluster'; cluster: string; phase: 'plan' | 'apply' | 'health' | 'prune' | 'done'; objects: number }
   | { type: 'object'; cluster: string; ref: ObjectRef; action: ObjectAction; health?: HealthState; message?: string }
-  | { type: 'cluster-done'; cluster: string; result: ClusterResult; error?: string; counts: ClusterReport['counts']; durationMs: number }
+  | {
+      type: 'cluster-done';
+      cluster: string;
+      result: ClusterResult;
+      error?: string;
+      counts: ClusterReport['counts'];
+      durationMs: number;
+    }
   | { type: 'done'; ok: boolean; durationMs: number };

@@ -29,7 +29,9 @@ export function podLabelsOf(o: KubeObject): Record<string, string> | undefined {
 }
 
 export function imagesOf(o: KubeObject): Record<string, string> | undefined {
-  const containers = (o.spec as { template?: { spec?: { containers?: Array<{ name: string; image?: string }> } } } | undefined)?.template?.spec?.containers;
+  const containers = (
+    o.spec as { template?: { spec?: { containers?: Array<{ name: string; image?: string }> } } } | undefined
+  )?.template?.spec?.containers;
   if (!containers) return undefined;
   return Object.fromEntries(containers.map((c) => [c.name, c.image ?? '']));
 }
@@ -80,9 +82,11 @@ function fatalOf(w: Waiting, pods: KubeObject[] | undefined, events: KubeObject[
     const at = Date.parse(String(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? ''));
     if (!io?.name || !EVENT_REASONS.has(reason) || (Number.isFinite(at) && at < since)) continue;
     const msg = String(e.message ?? '');
-    const fatal = STUCK_WAITING_REASONS.has(reason) || [...STUCK_WAITING_REASONS].some((r) => msg.includes(r)) || /pull/i.test(msg);
+    const fatal =
+      STUCK_WAITING_REASONS.has(reason) || [...STUCK_WAITING_REASONS].some((r) => msg.includes(r)) || /pull/i.test(msg);
     // Without a pod API (a bare API server) the pod is recognised by name, as kit did.
-    if (fatal && io.kind === 'Pod' && (names.has(io.name) || (!pods && io.name.startsWith(`${w.ref.name}-`)))) return `pod ${io.name}: ${reason}: ${msg}`;
+    if (fatal && io.kind === 'Pod' && (names.has(io.name) || (!pods && io.name.startsWith(`${w.ref.name}-`))))
+      return `pod ${io.name}: ${reason}: ${msg}`;
   }
   return undefined;
 }
@@ -105,7 +109,14 @@ class Watches {
     const key = `${namespace}|${apiVersion}|${kind}`;
     let inf = this.informers.get(key);
     if (!inf) {
-      inf = new Informer(this.conn.client, { apiVersion, kind, namespace, ...(fieldSelector ? { fieldSelector } : {}), name: `deployer:${kind}`, transform: dropManagedFields });
+      inf = new Informer(this.conn.client, {
+        apiVersion,
+        kind,
+        namespace,
+        ...(fieldSelector ? { fieldSelector } : {}),
+        name: `deployer:${kind}`,
+        transform: dropManagedFields,
+      });
       const poke = (): void => {
         this.dirty = true;
         this.wake?.();
@@ -118,12 +129,20 @@ class Watches {
 
   /** Resolves once every informer but the optional ones (`Event`) has its first list. */
   synced(): Promise<void> {
-    return raceAbort(Promise.all([...this.informers].filter(([k]) => !k.endsWith('|Event')).map(([, i]) => i.synced)).then(() => undefined), this.conn.signal);
+    return raceAbort(
+      Promise.all([...this.informers].filter(([k]) => !k.endsWith('|Event')).map(([, i]) => i.synced)).then(
+        () => undefined,
+      ),
+      this.conn.signal,
+    );
   }
 
   /** Resolves after the next change seen by any watch (at once if one came since the last call). */
   async changed(): Promise<void> {
-    if (!this.dirty) await raceAbort(new Promise<void>((resolve) => (this.wake = resolve)), this.conn.signal).finally(() => (this.wake = undefined));
+    if (!this.dirty)
+      await raceAbort(new Promise<void>((resolve) => (this.wake = resolve)), this.conn.signal).finally(
+        () => (this.wake = undefined),
+      );
     // Let a burst of events (a rollout touches many pods at once) land before re-evaluating.
     await new Promise((resolve) => setImmediate(resolve));
     this.dirty = false;
@@ -140,7 +159,11 @@ class Watches {
  * Warning Events re-evaluates the items from the watch caches, so a rollout is seen done, and a
  * pod failing to pull seen failed, as soon as the cluster says so. `onChange` sees every state change.
  */
-export async function waitHealthy(conn: ClusterConn, items: Waiting[], opts: { since: number; onChange: (w: Waiting) => void }): Promise<void> {
+export async function waitHealthy(
+  conn: ClusterConn,
+  items: Waiting[],
+  opts: { since: number; onChange: (w: Waiting) => void },
+): Promise<void> {
   const pending = (): Waiting[] => items.filter((w) => w.health.state === 'progressing');
   if (pending().length === 0 || items.some((w) => w.health.state === 'failed')) return;
   const pods = await servesPods(conn);
@@ -158,7 +181,9 @@ export async function waitHealthy(conn: ClusterConn, items: Waiting[], opts: { s
     for (;;) {
       for (const w of pending()) {
         const live = watches.of(w.ref.apiVersion, w.ref.kind, nsOf(w)).get(`${nsOf(w)}/${w.ref.name}`);
-        let h: Health = live ? evaluate(live) : { state: 'failed', message: 'deleted while waiting for it to become healthy' };
+        let h: Health = live
+          ? evaluate(live)
+          : { state: 'failed', message: 'deleted while waiting for it to become healthy' };
         if (h.state === 'progressing' && w.podLabels) {
           const podList = pods ? watches.of('v1', 'Pod', nsOf(w)).list() : undefined;
           const f = fatalOf(w, podList, watches.of('v1', 'Event', nsOf(w), 'type=Warning').list(), opts.since);
@@ -178,9 +203,15 @@ export async function waitHealthy(conn: ClusterConn, items: Waiting[], opts: { s
 }
 
 export function failureText(items: Waiting[]): string {
-  return items.filter((w) => w.health.state === 'failed').map((w) => `${refText(w.ref)}: ${w.health.message}`).join('; ');
+  return items
+    .filter((w) => w.health.state === 'failed')
+    .map((w) => `${refText(w.ref)}: ${w.health.message}`)
+    .join('; ');
 }
 
 export function pendingText(items: Waiting[]): string {
-  return items.filter((w) => w.health.state === 'progressing').map((w) => `${refText(w.ref)} (${w.health.message})`).join(', ');
+  return items
+    .filter((w) => w.health.state === 'progressing')
+    .map((w) => `${refText(w.ref)} (${w.health.message})`)
+    .join(', ');
 }

@@ -40,7 +40,8 @@ const int = new jsyaml.Type('tag:yaml.org,2002:int', {
 });
 
 function floatOf(s: string): number {
-  if (FLOAT_SPECIAL.test(s)) return s.endsWith('inf') || s.endsWith('Inf') || s.endsWith('INF') ? (s[0] === '-' ? -Infinity : Infinity) : NaN;
+  if (FLOAT_SPECIAL.test(s))
+    return s.endsWith('inf') || s.endsWith('Inf') || s.endsWith('INF') ? (s[0] === '-' ? -Infinity : Infinity) : NaN;
   return parseFloat(s.replace(/_/g, ''));
 }
 

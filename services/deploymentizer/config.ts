@@ -81,19 +81,37 @@ function pluginOf(spec: NonNullable<KitYaml['plugin']>, file: string, problems: 
   const name = path.basename(spec.path).replace(/\.js$/, '');
   if (name === 'file-config') return { kind: 'file-config', options: spec.options ?? {} };
   if (name.startsWith('env-api')) {
-    problems.add(file, 'plugin.path', `the env-api plugin is not supported by kitfed (it called an InVision-internal service); use the file-config plugin or env in the repo`);
+    problems.add(
+      file,
+      'plugin.path',
+      `the env-api plugin is not supported by kitfed (it called an InVision-internal service); use the file-config plugin or env in the repo`,
+    );
   } else {
-    problems.add(file, 'plugin.path', `unknown plugin ${JSON.stringify(spec.path)}: kitfed has only the built-in file-config plugin`);
+    problems.add(
+      file,
+      'plugin.path',
+      `unknown plugin ${JSON.stringify(spec.path)}: kitfed has only the built-in file-config plugin`,
+    );
   }
   return undefined;
 }
 
 /** Finds and validates the repo's kit.yaml (or the built-in layout). Problems are collected. */
-export async function resolveLayout(repoArg: string, confArg: string | undefined, problems: Problems): Promise<RepoLayout> {
+export async function resolveLayout(
+  repoArg: string,
+  confArg: string | undefined,
+  problems: Problems,
+): Promise<RepoLayout> {
   const repo = path.resolve(repoArg);
-  const candidates = confArg ? [path.resolve(confArg)] : [path.join(repo, 'kit.yaml'), path.join(repo, 'templates', 'kit.yaml')];
+  const candidates = confArg
+    ? [path.resolve(confArg)]
+    : [path.join(repo, 'kit.yaml'), path.join(repo, 'templates', 'kit.yaml')];
   let conf: string | undefined;
-  for (const c of candidates) if (await exists(c)) { conf = c; break; }
+  for (const c of candidates)
+    if (await exists(c)) {
+      conf = c;
+      break;
+    }
   if (!conf) {
     if (confArg) problems.add(displayPath(repo, path.resolve(confArg)), '', 'no configuration file found');
     return defaultLayout(repo);

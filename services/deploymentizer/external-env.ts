@@ -91,13 +91,22 @@ function walk(node: unknown, path: string, state: WalkState): void {
     for (const pair of node.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : '?';
       const child = path === '' ? key : `${path}.${key}`;
-      if (state.isSecret && (path === 'data' || path === 'stringData') && isScalar(pair.value) && typeof pair.value.value === 'string') {
+      if (
+        state.isSecret &&
+        (path === 'data' || path === 'stringData') &&
+        isScalar(pair.value) &&
+        typeof pair.value.value === 'string'
+      ) {
         pair.value.value = replaceIn(pair.value.value, state.refs);
       } else walk(pair.value, child, state);
     }
   } else if (isSeq(node)) {
     node.items.forEach((item, i) => walk(item, `${path}[${i}]`, state));
-  } else if (isScalar(node) && typeof node.value === 'string' && state.refs.some((r) => (node.value as string).includes(r.placeholder))) {
+  } else if (
+    isScalar(node) &&
+    typeof node.value === 'string' &&
+    state.refs.some((r) => (node.value as string).includes(r.placeholder))
+  ) {
     state.bad.push(path);
   }
 }
@@ -121,7 +130,11 @@ export function bindExternal(
   const state: WalkState = { refs, secretName, used: new Map(), bad: [], isSecret: kind === 'Secret' };
   walk(root, '', state);
   for (const at of state.bad) {
-    problems.add(file, at, 'an external env value is used outside a container env entry or Secret data; render it into an env entry or a Secret, or use --inline-external-env');
+    problems.add(
+      file,
+      at,
+      'an external env value is used outside a container env entry or Secret data; render it into an env entry or a Secret, or use --inline-external-env',
+    );
   }
   if (state.bad.length > 0) return undefined;
   return { text: doc.toString({ lineWidth: 0 }), used: state.used, doc };

@@ -44,24 +44,23 @@ export function parseYaml(text: string, file: string, problems: Problems): unkno
   try {
     return load(text, { filename: file, schema: YAML_SCHEMA }) ?? null;
   } catch (err) {
-    const why = err instanceof YAMLException ? `${err.reason} (line ${err.mark.line + 1}, column ${err.mark.column + 1})` : String(err);
+    const why =
+      err instanceof YAMLException
+        ? `${err.reason} (line ${err.mark.line + 1}, column ${err.mark.column + 1})`
+        : String(err);
     problems.add(file, '', `invalid YAML: ${why}`);
     return undefined;
   }
 }
 
 /** Reads and parses a YAML file; a missing file is a problem unless `optional`. */
-export async function loadYaml(
-  abs: string,
-  file: string,
-  problems: Problems,
-  optional = false,
-): Promise<unknown> {
+export async function loadYaml(abs: string, file: string, problems: Problems, optional = false): Promise<unknown> {
   let text: string;
   try {
     text = readFileSync(abs, 'utf8');
   } catch (err) {
-    if (!optional || (err as NodeJS.ErrnoException).code !== 'ENOENT') problems.add(file, '', `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    if (!optional || (err as NodeJS.ErrnoException).code !== 'ENOENT')
+      problems.add(file, '', `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     return undefined;
   }
   return parseYaml(text, file, problems);

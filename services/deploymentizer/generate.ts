@@ -75,7 +75,13 @@ interface Output {
   text: string;
 }
 
-async function templateOutputs(sh: Shared, ctx: ViewContext, name: string, r: ResourceSpec, view: object): Promise<Output[]> {
+async function templateOutputs(
+  sh: Shared,
+  ctx: ViewContext,
+  name: string,
+  r: ResourceSpec,
+  view: object,
+): Promise<Output[]> {
   const { layout } = sh.repo;
   const out: Output[] = [];
   const add = async (rel: string, yamlPath: string, outName?: string): Promise<void> => {
@@ -96,7 +102,11 @@ async function templateOutputs(sh: Shared, ctx: ViewContext, name: string, r: Re
     try {
       const rendered = renderTemplate(text, view, sh.options.strict === true);
       for (const name of rendered.missing) {
-        ctx.problems.add(source, '', `rendered for cluster ${ctx.cluster.metadata.name}: undefined variable {{${name}}} (strict mode)`);
+        ctx.problems.add(
+          source,
+          '',
+          `rendered for cluster ${ctx.cluster.metadata.name}: undefined variable {{${name}}} (strict mode)`,
+        );
       }
       out.push({ source, file, text: rendered.text });
     } catch (err) {
@@ -109,10 +119,23 @@ async function templateOutputs(sh: Shared, ctx: ViewContext, name: string, r: Re
 }
 
 function secretObject(name: string, namespace: string | null, keys: Map<string, string>): RenderedObject {
-  const data = Object.fromEntries([...keys.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
+  const data = Object.fromEntries(
+    [...keys.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]),
+  );
   const metadata = namespace ? { name, namespace } : { name };
   const text = stringify({ apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', data }, { lineWidth: 0 });
-  return { apiVersion: 'v1', kind: 'Secret', namespace, name, file: `${name}.yaml`, text, resource: '', source: '(external env)' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    namespace,
+    name,
+    file: `${name}.yaml`,
+    text,
+    resource: '',
+    source: '(external env)',
+  };
 }
 
 async function renderResource(sh: Shared, ctx: ViewContext, name: string, r: ResourceSpec): Promise<RenderedObject[]> {
@@ -134,7 +157,8 @@ async function renderResource(sh: Shared, ctx: ViewContext, name: string, r: Res
       text = bound.text;
       for (const [k, v] of bound.used) used.set(k, v);
       if (bound.used.size > 0) {
-        if (secretNs !== undefined && secretNs !== id.namespace) ctx.problems.add(ctx.file, `resources.${name}`, 'external env is used by objects in different namespaces');
+        if (secretNs !== undefined && secretNs !== id.namespace)
+          ctx.problems.add(ctx.file, `resources.${name}`, 'external env is used by objects in different namespaces');
         secretNs = id.namespace;
       }
     }
@@ -142,7 +166,11 @@ async function renderResource(sh: Shared, ctx: ViewContext, name: string, r: Res
   }
   if (used.size > 0) {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(secretName)) {
-      ctx.problems.add(ctx.file, `resources.${name}`, `cannot name the external env Secret ${JSON.stringify(secretName)} (resource names with external env must be lowercase DNS labels)`);
+      ctx.problems.add(
+        ctx.file,
+        `resources.${name}`,
+        `cannot name the external env Secret ${JSON.stringify(secretName)} (resource names with external env must be lowercase DNS labels)`,
+      );
     }
     objects.push({ ...secretObject(secretName, secretNs ?? null, used), resource: name });
   }
@@ -161,30 +189,49 @@ function mergedInputs(repo: Repo, input: ClusterInput): { cluster: ClusterNamesp
  * Renders one cluster. Resource problems go to `problems`, or become warnings when the cluster
  * has `allowFailure: true`. Returns undefined for a disabled cluster.
  */
-export async function renderCluster(sh: Shared, input: ClusterInput, problems: Problems): Promise<ClusterRender | undefined> {
+export async function renderCluster(
+  sh: Shared,
+  input: ClusterInput,
+  problems: Problems,
+): Promise<ClusterRender | undefined> {
   const { cluster, vars } = mergedInputs(sh.repo, input);
   if (cluster.metadata.disable === true) return undefined;
   const wanted = sh.options.resources;
-  const resources = Object.entries(cluster.resources ?? {}).filter(([n, r]) => r && (!wanted || wanted.includes(n))) as Array<[string, ResourceSpec]>;
+  const resources = Object.entries(cluster.resources ?? {}).filter(
+    ([n, r]) => r && (!wanted || wanted.includes(n)),
+  ) as Array<[string, ResourceSpec]>;
   const objects: RenderedObject[] = [];
   for (const [name, r] of resources) {
     if (r.disable === true) continue;
     const local = new Problems();
     const ctx: ViewContext = {
-      repo: sh.repo, file: input.file, cluster, vars, arrays: sh.repo.layout.arrayMerge, plugin: sh.plugin,
-      external: sh.external, problems: local, warn: (p, message) => sh.warn({ file: input.file, path: p, message }),
+      repo: sh.repo,
+      file: input.file,
+      cluster,
+      vars,
+      arrays: sh.repo.layout.arrayMerge,
+      plugin: sh.plugin,
+      external: sh.external,
+      problems: local,
+      warn: (p, message) => sh.warn({ file: input.file, path: p, message }),
     };
     if (sh.options.deployId !== undefined) ctx.deployId = sh.options.deployId;
     if (sh.options.fastRollback !== undefined) ctx.fastRollback = sh.options.fastRollback;
     const rendered = await renderResource(sh, ctx, name, r);
     if (local.size === 0) objects.push(...rendered);
-    else if (cluster.metadata.allowFailure === true) for (const p of local.list) sh.warn({ ...p, message: `${p.message} (resource ${name} skipped: allowFailure)` });
+    else if (cluster.metadata.allowFailure === true)
+      for (const p of local.list) sh.warn({ ...p, message: `${p.message} (resource ${name} skipped: allowFailure)` });
     else problems.list.push(...local.list);
   }
   const byFile = new Map<string, RenderedObject>();
   for (const o of objects) {
     const prior = byFile.get(o.file);
-    if (prior) problems.add(input.file, `resources.${o.resource}`, `output file ${o.file} is also written by resource ${prior.resource} (${prior.source})`);
+    if (prior)
+      problems.add(
+        input.file,
+        `resources.${o.resource}`,
+        `output file ${o.file} is also written by resource ${prior.resource} (${prior.source})`,
+      );
     else byFile.set(o.file, o);
   }
   objects.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));

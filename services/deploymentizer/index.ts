@@ -80,8 +80,12 @@ function optionProblems(o: RenderOptions, problems: Problems): void {
 }
 
 function selectClusters(all: ClusterInput[], o: RenderOptions, problems: Problems): ClusterInput[] {
-  for (const n of o.clusters ?? []) if (!all.some((c) => c.cluster.metadata.name === n)) problems.add('(options)', 'clusters', `no cluster named ${JSON.stringify(n)}`);
-  for (const t of o.types ?? []) if (!all.some((c) => c.cluster.metadata.type === t)) problems.add('(options)', 'types', `no cluster has type ${JSON.stringify(t)}`);
+  for (const n of o.clusters ?? [])
+    if (!all.some((c) => c.cluster.metadata.name === n))
+      problems.add('(options)', 'clusters', `no cluster named ${JSON.stringify(n)}`);
+  for (const t of o.types ?? [])
+    if (!all.some((c) => c.cluster.metadata.type === t))
+      problems.add('(options)', 'types', `no cluster has type ${JSON.stringify(t)}`);
   return all.filter(
     (c) =>
       (!o.clusters || o.clusters.includes(c.cluster.metadata.name)) &&
@@ -89,12 +93,25 @@ function selectClusters(all: ClusterInput[], o: RenderOptions, problems: Problem
   );
 }
 
-function resultOf(out: string, written: boolean, renders: ClusterRender[], indexes: ClusterIndex[], warnings: Problem[], timings: RenderResult['timings']): RenderResult {
+function resultOf(
+  out: string,
+  written: boolean,
+  renders: ClusterRender[],
+  indexes: ClusterIndex[],
+  warnings: Problem[],
+  timings: RenderResult['timings'],
+): RenderResult {
   const clusters = renders.map((c, i) => {
     const dir = path.join(out, c.name);
     const idx = indexes[i]!;
     const files = idx.objects.map((o) => ({
-      path: path.join(dir, o.file), file: o.file, apiVersion: o.apiVersion, kind: o.kind, namespace: o.namespace, name: o.name, sha256: o.sha256,
+      path: path.join(dir, o.file),
+      file: o.file,
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      namespace: o.namespace,
+      name: o.name,
+      sha256: o.sha256,
     }));
     return { name: c.name, type: c.type, dir, digest: idx.digest, files };
   });
@@ -129,7 +146,12 @@ async function renderAll(shared: Shared, selected: ClusterInput[], problems: Pro
   return renders;
 }
 
-function checkResourceFilter(repo: Repo, selected: ClusterInput[], wanted: string[] | undefined, problems: Problems): void {
+function checkResourceFilter(
+  repo: Repo,
+  selected: ClusterInput[],
+  wanted: string[] | undefined,
+  problems: Problems,
+): void {
   for (const name of wanted ?? []) {
     if (!selected.some((c) => c.cluster.resources?.[name] || repo.base.resources?.[name])) {
       problems.add('(options)', 'resources', `no cluster has a resource named ${JSON.stringify(name)}`);
@@ -161,7 +183,15 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
   for (const w of warnings) log.warn({ file: w.file, path: w.path }, w.message);
   const indexes = renders.map(indexOf);
   if (!options.check) await writeOutput(out, renders, indexes);
-  log.info({ out, clusters: renders.length, objects: renders.reduce((n, r) => n + r.objects.length, 0), written: !options.check }, 'rendered');
+  log.info(
+    {
+      out,
+      clusters: renders.length,
+      objects: renders.reduce((n, r) => n + r.objects.length, 0),
+      written: !options.check,
+    },
+    'rendered',
+  );
   const timings = { loadMs: loaded - started, renderMs: rendered - loaded, writeMs: performance.now() - rendered };
   return resultOf(out, !options.check, renders, indexes, warnings, timings);
 }

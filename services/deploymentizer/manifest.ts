@@ -15,17 +15,29 @@ export interface ObjectIdentity {
 }
 
 /** Returns the object's identity, or records problems (prefixed with `context`) and returns undefined. */
-export function checkManifest(text: string, file: string, context: string, problems: Problems): ObjectIdentity | undefined {
+export function checkManifest(
+  text: string,
+  file: string,
+  context: string,
+  problems: Problems,
+): ObjectIdentity | undefined {
   let docs: unknown[];
   try {
     docs = loadAll(text, undefined, { schema: YAML_SCHEMA });
   } catch (err) {
-    const why = err instanceof YAMLException ? `${err.reason} (line ${err.mark.line + 1}, column ${err.mark.column + 1})` : String(err);
+    const why =
+      err instanceof YAMLException
+        ? `${err.reason} (line ${err.mark.line + 1}, column ${err.mark.column + 1})`
+        : String(err);
     problems.add(file, '', `${context}: rendered YAML does not parse: ${why}`);
     return undefined;
   }
   if (docs.length !== 1) {
-    problems.add(file, '', `${context}: must render exactly one Kubernetes object (found ${docs.length} YAML documents)`);
+    problems.add(
+      file,
+      '',
+      `${context}: must render exactly one Kubernetes object (found ${docs.length} YAML documents)`,
+    );
     return undefined;
   }
   const obj = docs[0];

@@ -14,7 +14,8 @@ export type ArrayMerge = 'index' | 'replace';
 
 /** Sets a key, `__proto__` included (as an own property, never the prototype). */
 function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
   else obj[key] = value;
 }
 
@@ -51,7 +52,11 @@ function mergeValue(key: string | number, base: unknown, override: unknown, arra
   return clone(override);
 }
 
-function mergeObjects(base: Record<string, unknown>, override: Record<string, unknown>, arrays: ArrayMerge): Record<string, unknown> {
+function mergeObjects(
+  base: Record<string, unknown>,
+  override: Record<string, unknown>,
+  arrays: ArrayMerge,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(base)) if (!Object.hasOwn(override, k)) setKey(out, k, clone(base[k]));
   for (const [k, v] of Object.entries(override)) {

@@ -51,8 +51,14 @@ export function sha256(text: string): string {
 
 export function indexOf(c: ClusterRender): ClusterIndex {
   const objects: IndexEntry[] = c.objects.map((o) => ({
-    file: o.file, apiVersion: o.apiVersion, kind: o.kind, namespace: o.namespace, name: o.name,
-    resource: o.resource, source: o.source, sha256: sha256(o.text),
+    file: o.file,
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    namespace: o.namespace,
+    name: o.name,
+    resource: o.resource,
+    source: o.source,
+    sha256: sha256(o.text),
   }));
   const digest = sha256(objects.map((o) => `${o.file} ${o.sha256}\n`).join(''));
   return { apiVersion: INDEX_API_VERSION, kind: 'RenderIndex', cluster: c.name, type: c.type, digest, objects };
@@ -84,7 +90,11 @@ export async function checkOutDir(out: string, repo: string, problems: Problems)
     return;
   }
   if (entries.length > 0 && !entries.includes(SUMMARY_FILE)) {
-    problems.add('(options)', 'out', `refusing to replace ${out}: it is not empty and holds no ${SUMMARY_FILE} (not a kitfed render output)`);
+    problems.add(
+      '(options)',
+      'out',
+      `refusing to replace ${out}: it is not empty and holds no ${SUMMARY_FILE} (not a kitfed render output)`,
+    );
   }
 }
 
@@ -131,7 +141,11 @@ export async function writeOutput(out: string, clusters: ClusterRender[], indexe
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const tmp = `${out}.tmp-${tag}`;
   await mkdir(path.dirname(out), { recursive: true });
-  const job = (dir: string, name: string, text: string): FileJob => ({ file: path.join(tmp, dir, name), text, previous: path.join(out, dir, name) });
+  const job = (dir: string, name: string, text: string): FileJob => ({
+    file: path.join(tmp, dir, name),
+    text,
+    previous: path.join(out, dir, name),
+  });
   try {
     await mkdir(tmp);
     for (const [i, c] of clusters.entries()) {

@@ -23,7 +23,10 @@ export class RenderError extends KitfedError {
       `render failed with ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
       422,
       'Invalid',
-      { kind: 'RenderInput', causes: problems.map((p) => ({ field: [p.file, p.path].filter(Boolean).join(': '), message: p.message })) },
+      {
+        kind: 'RenderInput',
+        causes: problems.map((p) => ({ field: [p.file, p.path].filter(Boolean).join(': '), message: p.message })),
+      },
     );
   }
 }

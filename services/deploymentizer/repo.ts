@@ -35,7 +35,14 @@ export interface ResourceSpec extends ContainerSpec {
 
 export interface ClusterNamespace {
   kind: 'ClusterNamespace';
-  metadata: { name: string; branch?: string; type?: string; disable?: boolean; allowFailure?: boolean; [field: string]: unknown };
+  metadata: {
+    name: string;
+    branch?: string;
+    type?: string;
+    disable?: boolean;
+    allowFailure?: boolean;
+    [field: string]: unknown;
+  };
   resources?: Record<string, ResourceSpec | null> | null;
   [field: string]: unknown;
 }
@@ -63,7 +70,13 @@ export interface Repo {
   clusters: ClusterInput[];
 }
 
-async function loadChecked(abs: string, schema: object, repo: string, problems: Problems, optional = false): Promise<unknown> {
+async function loadChecked(
+  abs: string,
+  schema: object,
+  repo: string,
+  problems: Problems,
+  optional = false,
+): Promise<unknown> {
   const file = displayPath(repo, abs);
   const data = await loadYaml(abs, file, problems, optional);
   if (data === undefined) return undefined;
@@ -80,22 +93,36 @@ async function loadTypes(layout: RepoLayout, problems: Problems): Promise<Map<st
     if (!entry.isFile() || !entry.name.endsWith('-var.yaml')) continue;
     const abs = path.join(layout.type, entry.name);
     const file = displayPath(layout.repo, abs);
-    const vars = (await loadChecked(abs, typeConfigSchema, layout.repo, problems)) as (Vars & { metadata: { type: string } }) | undefined;
+    const vars = (await loadChecked(abs, typeConfigSchema, layout.repo, problems)) as
+      (Vars & { metadata: { type: string } }) | undefined;
     if (!vars) continue;
     const prior = types.get(vars.metadata.type);
-    if (prior) problems.add(file, 'metadata.type', `type ${JSON.stringify(vars.metadata.type)} is already defined by ${prior.file}`);
+    if (prior)
+      problems.add(
+        file,
+        'metadata.type',
+        `type ${JSON.stringify(vars.metadata.type)} is already defined by ${prior.file}`,
+      );
     else types.set(vars.metadata.type, { file, vars });
   }
   return types;
 }
 
-async function walkImages(root: string, dir: string, property: string, repo: string, images: Repo['images'], problems: Problems): Promise<void> {
+async function walkImages(
+  root: string,
+  dir: string,
+  property: string,
+  repo: string,
+  images: Repo['images'],
+  problems: Problems,
+): Promise<void> {
   for (const entry of await listDir(dir)) {
     const abs = path.join(dir, entry.name);
     if (entry.isDirectory()) await walkImages(root, abs, property, repo, images, problems);
     else if (entry.isFile() && entry.name.endsWith('.yaml') && dir !== root) {
       const key = path.relative(root, dir).split(path.sep).join('/');
-      const data = (await loadChecked(abs, imageFileSchema(property), repo, problems)) as Record<string, string> | undefined;
+      const data = (await loadChecked(abs, imageFileSchema(property), repo, problems)) as
+        Record<string, string> | undefined;
       if (!data) continue;
       let branches = images.get(key);
       if (!branches) images.set(key, (branches = new Map()));
@@ -116,13 +143,26 @@ async function loadClusters(layout: RepoLayout, problems: Problems): Promise<Clu
     const dir = path.join(layout.cluster, entry.name);
     const abs = path.join(dir, 'cluster.yaml');
     const file = displayPath(layout.repo, abs);
-    const cluster = (await loadChecked(abs, clusterNamespaceSchema, layout.repo, problems, true)) as ClusterNamespace | undefined;
-    const vars = (await loadChecked(path.join(dir, 'configuration-var.yaml'), resourceConfigSchema, layout.repo, problems, true)) as Vars | undefined;
+    const cluster = (await loadChecked(abs, clusterNamespaceSchema, layout.repo, problems, true)) as
+      ClusterNamespace | undefined;
+    const vars = (await loadChecked(
+      path.join(dir, 'configuration-var.yaml'),
+      resourceConfigSchema,
+      layout.repo,
+      problems,
+      true,
+    )) as Vars | undefined;
     if (!cluster) continue;
     const prior = byName.get(cluster.metadata.name);
-    if (prior) problems.add(file, 'metadata.name', `cluster ${JSON.stringify(cluster.metadata.name)} is already defined by ${prior}`);
+    if (prior)
+      problems.add(
+        file,
+        'metadata.name',
+        `cluster ${JSON.stringify(cluster.metadata.name)} is already defined by ${prior}`,
+      );
     byName.set(cluster.metadata.name, file);
-    if (!cluster.metadata.type) problems.add(file, 'metadata.type', `No Type found for cluster ${cluster.metadata.name}`);
+    if (!cluster.metadata.type)
+      problems.add(file, 'metadata.type', `No Type found for cluster ${cluster.metadata.name}`);
     out.push({ file, cluster, vars: vars ?? { kind: 'ResourceConfig' } });
   }
   return out;
@@ -133,7 +173,9 @@ export async function loadRepo(layout: RepoLayout, problems: Problems): Promise<
   const baseAbs = path.join(layout.base, 'base-cluster.yaml');
   const [base, baseVars, types, clusters] = await Promise.all([
     loadChecked(baseAbs, clusterNamespaceSchema, layout.repo, problems) as Promise<ClusterNamespace | undefined>,
-    loadChecked(path.join(layout.base, 'base-var.yaml'), resourceConfigSchema, layout.repo, problems) as Promise<Vars | undefined>,
+    loadChecked(path.join(layout.base, 'base-var.yaml'), resourceConfigSchema, layout.repo, problems) as Promise<
+      Vars | undefined
+    >,
     loadTypes(layout, problems),
     loadClusters(layout, problems),
   ]);

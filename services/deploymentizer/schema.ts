@@ -54,7 +54,10 @@ const resource = {
 export const clusterNamespaceSchema = {
   $defs: {
     envEntry,
-    container: { ...container, properties: { ...container.properties, env: { type: ['array', 'null'], items: { $ref: '#/$defs/envEntry' } } } },
+    container: {
+      ...container,
+      properties: { ...container.properties, env: { type: ['array', 'null'], items: { $ref: '#/$defs/envEntry' } } },
+    },
   },
   type: 'object',
   required: ['kind', 'metadata'],
@@ -172,7 +175,10 @@ function describe(err: ErrorObject): { path: string; message: string } {
     return { path: at, message: `must be one of: ${allowed}` };
   }
   if (err.keyword === 'propertyNames') {
-    return { path: at, message: `has an invalid key ${JSON.stringify((err.params as { propertyName: string }).propertyName)}` };
+    return {
+      path: at,
+      message: `has an invalid key ${JSON.stringify((err.params as { propertyName: string }).propertyName)}`,
+    };
   }
   return { path: at, message: err.message ?? 'is invalid' };
 }

@@ -1,7 +1,14 @@
 /** Mustache rendering with kit's escaping (mustache.js 2.2.1: & < > " ' / are HTML-escaped by `{{x}}`). */
 import Mustache from 'mustache';
 
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '/': '&#x2F;' };
+const ENTITIES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '/': '&#x2F;',
+};
 
 function escapeLikeKit(value: unknown): string {
   return String(value).replace(/[&<>"'/]/g, (c) => ENTITIES[c] ?? c);

@@ -31,7 +31,11 @@ interface ContainerSlot {
 function slotsOf(name: string, resource: ResourceSpec): ContainerSlot[] {
   const base = `resources.${name}`;
   if (!resource.containers) return [{ key: name, path: base, spec: resource }];
-  return Object.entries(resource.containers).map(([key, spec]) => ({ key, path: `${base}.containers.${key}`, spec: spec ?? {} }));
+  return Object.entries(resource.containers).map(([key, spec]) => ({
+    key,
+    path: `${base}.containers.${key}`,
+    spec: spec ?? {},
+  }));
 }
 
 /** kit §2.7: with more than one container (and not a `*-hpa` resource) exactly one is primary. */
@@ -46,28 +50,43 @@ function checkPrimary(ctx: ViewContext, name: string, slots: ContainerSlot[]): M
   return undefined;
 }
 
-function resolveImage(ctx: ViewContext, name: string, slot: ContainerSlot, c: Record<string, unknown>, branch: string | undefined): void {
+function resolveImage(
+  ctx: ViewContext,
+  name: string,
+  slot: ContainerSlot,
+  c: Record<string, unknown>,
+  branch: string | undefined,
+): void {
   if (typeof c.image === 'string') {
     ctx.warn(`${slot.path}.image`, `container already has an image; image_tag is not used`);
     return;
   }
   const tag = c.image_tag;
   if (typeof tag !== 'string') {
-    if (!name.endsWith('-hpa') && slot.path.includes('.containers.')) ctx.warn(slot.path, `No image tag found for ${name}`);
+    if (!name.endsWith('-hpa') && slot.path.includes('.containers.'))
+      ctx.warn(slot.path, `No image tag found for ${name}`);
     return;
   }
   const want = (typeof c.branch === 'string' ? c.branch : undefined) ?? branch;
   const branches = ctx.repo.images.get(tag);
   const dir = (): string => displayPath(ctx.repo.layout.repo, path.join(ctx.repo.layout.images, tag));
   if (!branches) {
-    ctx.problems.add(ctx.file, `${slot.path}.image_tag`, `no images for ${JSON.stringify(tag)} (${dir()} does not exist)`);
+    ctx.problems.add(
+      ctx.file,
+      `${slot.path}.image_tag`,
+      `no images for ${JSON.stringify(tag)} (${dir()} does not exist)`,
+    );
     return;
   }
   // kitfed's image-deployer writes branch `feature/x` to `feature-x.yaml` (a `/` cannot be in a file name).
   const file = want === undefined ? undefined : [want, want.replaceAll('/', '-')].find((b) => branches.has(b));
   if (file === undefined) {
     const has = [...branches.keys()].sort().join(', ');
-    ctx.problems.add(ctx.file, `${slot.path}.image_tag`, `no image for branch ${JSON.stringify(want ?? '')} (${dir()} has: ${has})`);
+    ctx.problems.add(
+      ctx.file,
+      `${slot.path}.image_tag`,
+      `no image for branch ${JSON.stringify(want ?? '')} (${dir()} has: ${has})`,
+    );
   } else c.image = branches.get(file);
 }
 
@@ -103,13 +122,20 @@ async function buildContainer(
 }
 
 /** Builds the view; problems are recorded in ctx.problems. `refs` collects external env placeholders. */
-export async function buildView(ctx: ViewContext, name: string, resource: ResourceSpec, refs: ExternalRef[]): Promise<Record<string, unknown> | undefined> {
+export async function buildView(
+  ctx: ViewContext,
+  name: string,
+  resource: ResourceSpec,
+  refs: ExternalRef[],
+): Promise<Record<string, unknown> | undefined> {
   const view: Record<string, unknown> = clone(ctx.vars);
   const branch = resource.branch ?? ctx.cluster.metadata.branch;
   view.branch = branch;
   view.name = name;
   if (ctx.deployId !== undefined) {
-    const deployment = (typeof view.deployment === 'object' && view.deployment !== null ? view.deployment : {}) as Record<string, unknown>;
+    const deployment = (
+      typeof view.deployment === 'object' && view.deployment !== null ? view.deployment : {}
+    ) as Record<string, unknown>;
     deployment.id = ctx.deployId;
     deployment.fastRollback = ctx.fastRollback === true;
     view.deployment = deployment;

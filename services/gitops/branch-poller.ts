@@ -40,7 +40,10 @@ export class BranchPoller {
       try {
         await this.poll(repo);
       } catch (err) {
-        this.opts.log.warn({ repo: repo.name, err: redactUrls((err as Error).message.split('\n')[0] ?? '') }, 'Branch poll failed');
+        this.opts.log.warn(
+          { repo: repo.name, err: redactUrls((err as Error).message.split('\n')[0] ?? '') },
+          'Branch poll failed',
+        );
       }
     }
   }
@@ -50,9 +53,19 @@ export class BranchPoller {
     const out = await gitClient(undefined, 30_000).listRemote([repo.url, ref]);
     const head = out.split(/\s+/)[0] ?? '';
     if (!/^[0-9a-f]{40,64}$/.test(head)) return;
-    const outcome = await this.opts.store.acceptDurably({ delivery: `poll-${repo.name}-${head}`, repo: repo.name, ref, after: head, before: '', trigger: 'poll' });
+    const outcome = await this.opts.store.acceptDurably({
+      delivery: `poll-${repo.name}-${head}`,
+      repo: repo.name,
+      ref,
+      after: head,
+      before: '',
+      trigger: 'poll',
+    });
     if (outcome.outcome === 'accepted') {
-      this.opts.log.info({ repo: repo.name, after: head, eventId: outcome.eventId }, 'Branch head found by polling (no webhook for it)');
+      this.opts.log.info(
+        { repo: repo.name, after: head, eventId: outcome.eventId },
+        'Branch head found by polling (no webhook for it)',
+      );
       this.opts.onAccepted(repo.name);
     }
   }

@@ -34,7 +34,9 @@ export interface WebhooksConfig {
     maxAttempts: number;
   };
   repos: RepoConfig[];
-  deploy: { kubeconfig?: string; target?: 'clusters' | 'federation'; context?: string; folder?: string; prune?: boolean } | undefined;
+  deploy:
+    | { kubeconfig?: string; target?: 'clusters' | 'federation'; context?: string; folder?: string; prune?: boolean }
+    | undefined;
   /** Signed JSON webhook per finished run. */
   notify: { url: string; secret: string } | undefined;
   /** Polling backstop interval; 0 = off. */
@@ -44,8 +46,18 @@ export interface WebhooksConfig {
 
 const secretRef = {
   oneOf: [
-    { type: 'object', properties: { env: { type: 'string', minLength: 1 } }, required: ['env'], additionalProperties: false },
-    { type: 'object', properties: { file: { type: 'string', minLength: 1 } }, required: ['file'], additionalProperties: false },
+    {
+      type: 'object',
+      properties: { env: { type: 'string', minLength: 1 } },
+      required: ['env'],
+      additionalProperties: false,
+    },
+    {
+      type: 'object',
+      properties: { file: { type: 'string', minLength: 1 } },
+      required: ['file'],
+      additionalProperties: false,
+    },
   ],
 };
 const secretSpec = { anyOf: [secretRef, { type: 'array', items: secretRef, minItems: 1 }] };
@@ -132,7 +144,13 @@ interface RawConfig {
     maxAttempts?: number;
   };
   repos: RepoConfig[];
-  deploy?: { kubeconfig?: string; target?: 'clusters' | 'federation'; context?: string; folder?: string; prune?: boolean };
+  deploy?: {
+    kubeconfig?: string;
+    target?: 'clusters' | 'federation';
+    context?: string;
+    folder?: string;
+    prune?: boolean;
+  };
   notify?: { url: string; secret: SecretRef | SecretRef[] };
   pollSeconds?: number;
   timeouts?: { fetchSeconds?: number; renderSeconds?: number; deploySeconds?: number };
@@ -163,7 +181,12 @@ function describe(errs: ErrorObject[]): string[] {
     // oneOf/anyOf branches repeat themselves; one line per key is enough.
     if (e.keyword === 'oneOf' || e.keyword === 'anyOf') continue;
     const key = keyOf(e);
-    const why = e.keyword === 'additionalProperties' ? 'unknown key' : e.keyword === 'required' ? 'required' : e.message ?? 'invalid';
+    const why =
+      e.keyword === 'additionalProperties'
+        ? 'unknown key'
+        : e.keyword === 'required'
+          ? 'required'
+          : (e.message ?? 'invalid');
     out.add(`${key}: ${why}`);
   }
   return [...out];
@@ -191,7 +214,13 @@ function readSecret(ref: SecretRef, key: string, baseDir: string, env: NodeJS.Pr
   }
 }
 
-function readSecrets(spec: SecretRef | SecretRef[] | undefined, key: string, baseDir: string, env: NodeJS.ProcessEnv, problems: string[]): string[] {
+function readSecrets(
+  spec: SecretRef | SecretRef[] | undefined,
+  key: string,
+  baseDir: string,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): string[] {
   if (!spec) return [];
   const refs = Array.isArray(spec) ? spec : [spec];
   const out: string[] = [];
@@ -209,7 +238,12 @@ function readSecrets(spec: SecretRef | SecretRef[] | undefined, key: string, bas
  * Validates a parsed config. Relative `file:` secrets and kubeconfig paths are resolved against
  * `baseDir` (the config file's folder); `dataDir` and repo URLs are used as written (relative to cwd).
  */
-export function parseConfig(raw: unknown, file = '<config>', baseDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): WebhooksConfig {
+export function parseConfig(
+  raw: unknown,
+  file = '<config>',
+  baseDir = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): WebhooksConfig {
   if (!validate(raw)) throw new ConfigError(file, describe(validate.errors ?? []));
   const problems: string[] = [];
   const githubSecrets = readSecrets(raw.github?.secret, 'github.secret', baseDir, env, problems);
@@ -219,7 +253,8 @@ export function parseConfig(raw: unknown, file = '<config>', baseDir = process.c
   names.forEach((n, i) => {
     if (names.indexOf(n) !== i) problems.push(`repos[${i}].name: duplicate repo name ${n}`);
   });
-  if (raw.image?.repo && !names.includes(raw.image.repo)) problems.push(`image.repo: ${raw.image.repo} is not one of repos[].name`);
+  if (raw.image?.repo && !names.includes(raw.image.repo))
+    problems.push(`image.repo: ${raw.image.repo} is not one of repos[].name`);
   if (problems.length > 0) throw new ConfigError(file, problems);
   const sep = raw.listen.lastIndexOf(':');
   const t = raw.timeouts ?? {};

@@ -13,7 +13,11 @@ import { StepThread } from './step-thread.js';
 
 export type DeployConfig = NonNullable<WebhooksConfig['deploy']>;
 
-export async function loadDeployStep(config: WebhooksConfig['deploy'], log: Logger, timeoutMs = 600_000): Promise<DeployStep | undefined> {
+export async function loadDeployStep(
+  config: WebhooksConfig['deploy'],
+  log: Logger,
+  timeoutMs = 600_000,
+): Promise<DeployStep | undefined> {
   if (!config?.kubeconfig) {
     if (config) log.warn('deploy has no kubeconfig: runs stop after render');
     return undefined;
@@ -28,7 +32,9 @@ export async function loadDeployStep(config: WebhooksConfig['deploy'], log: Logg
 export function deployerStep(config: DeployConfig, timeoutMs: number): DeployStep {
   const thread = new StepThread<DeployRequest, DeployReport, DeployEvent>('deploy-worker', 'message');
   const step: DeployStep = async (ctx) => {
-    const commitTime = (await gitClient(ctx.checkoutDir, 30_000).raw(['show', '-s', '--format=%cI', ctx.commit])).trim();
+    const commitTime = (
+      await gitClient(ctx.checkoutDir, 30_000).raw(['show', '-s', '--format=%cI', ctx.commit])
+    ).trim();
     const req: DeployRequest = {
       dir: ctx.outDir,
       ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
@@ -44,10 +50,18 @@ export function deployerStep(config: DeployConfig, timeoutMs: number): DeploySte
     const report = await thread.call(req, {
       signal: ctx.signal,
       onEvent: (e) => {
-        if (e.type === 'cluster-done') ctx.log.info({ cluster: e.cluster, result: e.result, counts: e.counts, durationMs: e.durationMs, error: e.error }, 'Cluster deployed');
+        if (e.type === 'cluster-done')
+          ctx.log.info(
+            { cluster: e.cluster, result: e.result, counts: e.counts, durationMs: e.durationMs, error: e.error },
+            'Cluster deployed',
+          );
       },
     });
-    if (report.missingFolders.length > 0) ctx.log.warn({ clusters: report.missingFolders }, 'Clusters in the kubeconfig have no rendered folder: nothing deployed there');
+    if (report.missingFolders.length > 0)
+      ctx.log.warn(
+        { clusters: report.missingFolders },
+        'Clusters in the kubeconfig have no rendered folder: nothing deployed there',
+      );
     return resultsOf(report, config.target ?? 'clusters');
   };
   step.close = () => thread.stop();
@@ -58,7 +72,8 @@ export function deployerStep(config: DeployConfig, timeoutMs: number): DeploySte
 function resultOf(r: ClusterReport): DeployedCluster {
   const base = { cluster: r.folder, durationMs: r.durations.totalMs };
   if (r.result === 'succeeded') return { ...base, status: 'applied' };
-  if (r.result === 'refused') return { ...base, status: 'skipped', error: r.error ?? `${r.cluster} has a newer commit` };
+  if (r.result === 'refused')
+    return { ...base, status: 'skipped', error: r.error ?? `${r.cluster} has a newer commit` };
   if (r.allowFailure) return { ...base, status: 'skipped', error: `allowed failure: ${r.error ?? r.result}` };
   return { ...base, status: 'failed', error: r.error ?? r.result };
 }

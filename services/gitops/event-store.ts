@@ -160,22 +160,33 @@ export class EventStore {
   accept(e: PushEventInput): AcceptOutcome {
     const now = new Date().toISOString();
     return this.db.transaction((): AcceptOutcome => {
-      const byDelivery = this.db.prepare('SELECT event_id FROM deliveries WHERE delivery = ?').get(e.delivery) as { event_id: number } | undefined;
+      const byDelivery = this.db.prepare('SELECT event_id FROM deliveries WHERE delivery = ?').get(e.delivery) as
+        { event_id: number } | undefined;
       if (byDelivery) return { outcome: 'duplicate', eventId: byDelivery.event_id, by: 'delivery' };
-      const byCommit = this.db.prepare('SELECT id FROM events WHERE repo = ? AND ref = ? AND after = ?').get(e.repo, e.ref, e.after) as { id: number } | undefined;
+      const byCommit = this.db
+        .prepare('SELECT id FROM events WHERE repo = ? AND ref = ? AND after = ?')
+        .get(e.repo, e.ref, e.after) as { id: number } | undefined;
       if (byCommit) {
-        this.db.prepare('INSERT INTO deliveries (delivery, event_id, received_at) VALUES (?, ?, ?)').run(e.delivery, byCommit.id, now);
+        this.db
+          .prepare('INSERT INTO deliveries (delivery, event_id, received_at) VALUES (?, ?, ?)')
+          .run(e.delivery, byCommit.id, now);
         return { outcome: 'duplicate', eventId: byCommit.id, by: 'commit' };
       }
       const info = JSON.stringify({ pusher: e.pusher, message: e.message, delivery: e.delivery });
       const id = Number(
         this.db
-          .prepare("INSERT INTO events (repo, ref, after, before, trigger, info, received_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')")
+          .prepare(
+            "INSERT INTO events (repo, ref, after, before, trigger, info, received_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+          )
           .run(e.repo, e.ref, e.after, e.before, e.trigger, info, now).lastInsertRowid,
       );
-      this.db.prepare('INSERT INTO deliveries (delivery, event_id, received_at) VALUES (?, ?, ?)').run(e.delivery, id, now);
+      this.db
+        .prepare('INSERT INTO deliveries (delivery, event_id, received_at) VALUES (?, ?, ?)')
+        .run(e.delivery, id, now);
       const coalesced = this.db
-        .prepare("UPDATE events SET status = 'superseded', superseded_by = ? WHERE repo = ? AND ref = ? AND status = 'pending' AND id <> ?")
+        .prepare(
+          "UPDATE events SET status = 'superseded', superseded_by = ? WHERE repo = ? AND ref = ? AND status = 'pending' AND id <> ?",
+        )
         .run(id, e.repo, e.ref, id).changes;
       return { outcome: 'accepted', eventId: id, coalesced };
     })();
@@ -185,7 +196,11 @@ export class EventStore {
   recover(): number {
     return this.runDb.transaction(() => {
       const now = new Date().toISOString();
-      this.runDb.prepare("UPDATE runs SET status = 'interrupted', finished_at = ?, error = 'interrupted by a restart; the event is run again' WHERE status = 'running'").run(now);
+      this.runDb
+        .prepare(
+          "UPDATE runs SET status = 'interrupted', finished_at = ?, error = 'interrupted by a restart; the event is run again' WHERE status = 'running'",
+        )
+        .run(now);
       const n = this.runDb.prepare("UPDATE events SET status = 'pending' WHERE status = 'running'").run().changes;
       // If a newer event arrived while one was running, only the newest of each repo+ref stays pending.
       this.runDb
@@ -200,24 +215,32 @@ export class EventStore {
 
   /** Repos with queued work. */
   pendingRepos(): string[] {
-    return (this.db.prepare("SELECT DISTINCT repo FROM events WHERE status = 'pending'").all() as Array<{ repo: string }>).map((r) => r.repo);
+    return (
+      this.db.prepare("SELECT DISTINCT repo FROM events WHERE status = 'pending'").all() as Array<{ repo: string }>
+    ).map((r) => r.repo);
   }
 
   pendingCount(): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM events WHERE status IN ('pending', 'running')").get() as { n: number }).n;
+    return (
+      this.db.prepare("SELECT COUNT(*) AS n FROM events WHERE status IN ('pending', 'running')").get() as { n: number }
+    ).n;
   }
 
   /** Takes the oldest pending event of a repo and opens a run for it. */
   claimNext(repo: string): ClaimedEvent | undefined {
     return this.runDb.transaction((): ClaimedEvent | undefined => {
-      const ev = this.runDb.prepare("SELECT id, repo, ref, after, trigger FROM events WHERE repo = ? AND status = 'pending' ORDER BY id LIMIT 1").get(repo) as
-        | { id: number; repo: string; ref: string; after: string; trigger: string }
-        | undefined;
+      const ev = this.runDb
+        .prepare(
+          "SELECT id, repo, ref, after, trigger FROM events WHERE repo = ? AND status = 'pending' ORDER BY id LIMIT 1",
+        )
+        .get(repo) as { id: number; repo: string; ref: string; after: string; trigger: string } | undefined;
       if (!ev) return undefined;
       this.runDb.prepare("UPDATE events SET status = 'running' WHERE id = ?").run(ev.id);
       const runId = Number(
         this.runDb
-          .prepare("INSERT INTO runs (event_id, repo, ref, commit_sha, trigger, status, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)")
+          .prepare(
+            "INSERT INTO runs (event_id, repo, ref, commit_sha, trigger, status, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)",
+          )
           .run(ev.id, ev.repo, ev.ref, ev.after, ev.trigger, new Date().toISOString()).lastInsertRowid,
       );
       return { eventId: ev.id, runId, repo: ev.repo, ref: ev.ref, after: ev.after, trigger: ev.trigger };
@@ -226,7 +249,9 @@ export class EventStore {
 
   /** Progress written while a run goes (per-cluster results so far). */
   updateRun(runId: number, clusters: ClusterResult[], durations: Record<string, number>): void {
-    this.runDb.prepare('UPDATE runs SET clusters = ?, durations = ? WHERE id = ?').run(JSON.stringify(clusters), JSON.stringify(durations), runId);
+    this.runDb
+      .prepare('UPDATE runs SET clusters = ?, durations = ? WHERE id = ?')
+      .run(JSON.stringify(clusters), JSON.stringify(durations), runId);
   }
 
   finishRun(claim: ClaimedEvent, outcome: RunOutcome): void {
@@ -234,11 +259,20 @@ export class EventStore {
     this.runDb.transaction(() => {
       this.runDb
         .prepare('UPDATE runs SET status = ?, finished_at = ?, durations = ?, clusters = ?, error = ? WHERE id = ?')
-        .run(outcome.status, now, JSON.stringify(outcome.durations), JSON.stringify(outcome.clusters), outcome.error ?? null, claim.runId);
+        .run(
+          outcome.status,
+          now,
+          JSON.stringify(outcome.durations),
+          JSON.stringify(outcome.clusters),
+          outcome.error ?? null,
+          claim.runId,
+        );
       this.runDb.prepare("UPDATE events SET status = 'done' WHERE id = ?").run(claim.eventId);
       if (outcome.advanceHead) {
         this.runDb
-          .prepare('INSERT INTO heads (repo, commit_sha, run_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (repo) DO UPDATE SET commit_sha = excluded.commit_sha, run_id = excluded.run_id, updated_at = excluded.updated_at')
+          .prepare(
+            'INSERT INTO heads (repo, commit_sha, run_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (repo) DO UPDATE SET commit_sha = excluded.commit_sha, run_id = excluded.run_id, updated_at = excluded.updated_at',
+          )
           .run(claim.repo, claim.after, claim.runId, now);
       }
     })();
@@ -246,13 +280,17 @@ export class EventStore {
 
   /** The newest commit a run completed for this repo (deployed, or rendered when no deployer is wired). */
   head(repo: string): string | undefined {
-    return (this.db.prepare('SELECT commit_sha FROM heads WHERE repo = ?').get(repo) as { commit_sha: string } | undefined)?.commit_sha;
+    return (
+      this.db.prepare('SELECT commit_sha FROM heads WHERE repo = ?').get(repo) as { commit_sha: string } | undefined
+    )?.commit_sha;
   }
 
   /** Finished runs whose notification was not delivered yet (oldest first). */
   unnotifiedRuns(limit = 100): RunRecord[] {
     return (
-      this.runDb.prepare("SELECT * FROM runs WHERE notified_at IS NULL AND status NOT IN ('running') ORDER BY id LIMIT ?").all(limit) as RunRow[]
+      this.runDb
+        .prepare("SELECT * FROM runs WHERE notified_at IS NULL AND status NOT IN ('running') ORDER BY id LIMIT ?")
+        .all(limit) as RunRow[]
     ).map(toRecord);
   }
 
@@ -262,7 +300,9 @@ export class EventStore {
 
   /** Per-cluster results of the run that set the repo's head. */
   headClusters(repo: string): ClusterResult[] {
-    const row = this.db.prepare('SELECT r.clusters FROM heads h JOIN runs r ON r.id = h.run_id WHERE h.repo = ?').get(repo) as { clusters: string } | undefined;
+    const row = this.db
+      .prepare('SELECT r.clusters FROM heads h JOIN runs r ON r.id = h.run_id WHERE h.repo = ?')
+      .get(repo) as { clusters: string } | undefined;
     return row ? (JSON.parse(row.clusters) as ClusterResult[]) : [];
   }
 
@@ -276,7 +316,14 @@ export class EventStore {
   }
 
   /** Event queue state, for tests and diagnostics. */
-  events(): Array<{ id: number; repo: string; ref: string; after: string; status: string; supersededBy: number | null }> {
+  events(): Array<{
+    id: number;
+    repo: string;
+    ref: string;
+    after: string;
+    status: string;
+    supersededBy: number | null;
+  }> {
     return (
       this.db.prepare('SELECT id, repo, ref, after, status, superseded_by FROM events ORDER BY id').all() as Array<{
         id: number;
@@ -286,7 +333,14 @@ export class EventStore {
         status: string;
         superseded_by: number | null;
       }>
-    ).map((r) => ({ id: r.id, repo: r.repo, ref: r.ref, after: r.after, status: r.status, supersededBy: r.superseded_by }));
+    ).map((r) => ({
+      id: r.id,
+      repo: r.repo,
+      ref: r.ref,
+      after: r.after,
+      status: r.status,
+      supersededBy: r.superseded_by,
+    }));
   }
 }
 

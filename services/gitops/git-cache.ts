@@ -30,15 +30,23 @@ export class GitCache {
     if (!existsSync(join(dir, 'HEAD'))) {
       await rm(dir, { recursive: true, force: true });
       await mkdir(join(this.root, 'repos'), { recursive: true });
-      await this.git().clone(repo.url, dir, ['--bare']).catch((err: unknown) => {
-        throw new Error(`cannot clone ${repo.name}: ${redactUrls(String((err as Error).message).split('\n')[0] ?? '')}`);
-      });
+      await this.git()
+        .clone(repo.url, dir, ['--bare'])
+        .catch((err: unknown) => {
+          throw new Error(
+            `cannot clone ${repo.name}: ${redactUrls(String((err as Error).message).split('\n')[0] ?? '')}`,
+          );
+        });
     }
     const git = this.git(dir);
     await git.raw(['worktree', 'prune']);
-    await git.raw(['fetch', '--prune', repo.url, `+refs/heads/${repo.branch}:refs/heads/${repo.branch}`]).catch((err: unknown) => {
-      throw new Error(`cannot fetch ${repo.name} branch ${repo.branch}: ${redactUrls(String((err as Error).message).split('\n')[0] ?? '')}`);
-    });
+    await git
+      .raw(['fetch', '--prune', repo.url, `+refs/heads/${repo.branch}:refs/heads/${repo.branch}`])
+      .catch((err: unknown) => {
+        throw new Error(
+          `cannot fetch ${repo.name} branch ${repo.branch}: ${redactUrls(String((err as Error).message).split('\n')[0] ?? '')}`,
+        );
+      });
     const has = await git.raw(['cat-file', '-e', `${commit}^{commit}`]).then(
       () => true,
       () => false,

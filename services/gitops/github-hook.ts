@@ -37,7 +37,9 @@ export interface GithubHookOptions {
   readonly onResult?: (result: 'accepted' | 'duplicate' | 'ignored' | 'rejected' | 'ping') => void;
 }
 
-export function createGithubHook(opts: GithubHookOptions): (raw: Buffer, headers: IncomingHttpHeaders) => Promise<HookResponse> {
+export function createGithubHook(
+  opts: GithubHookOptions,
+): (raw: Buffer, headers: IncomingHttpHeaders) => Promise<HookResponse> {
   const verify = githubVerifier(opts.secrets);
   const result = (r: Parameters<NonNullable<GithubHookOptions['onResult']>>[0]): void => opts.onResult?.(r);
   return async (raw, headers) => {
@@ -52,7 +54,9 @@ export function createGithubHook(opts: GithubHookOptions): (raw: Buffer, headers
       );
     }
     if ((header(headers, 'content-type') ?? '').includes('x-www-form-urlencoded')) {
-      throw errors.unsupportedMediaType('application/x-www-form-urlencoded (set the GitHub webhook content type to application/json)');
+      throw errors.unsupportedMediaType(
+        'application/x-www-form-urlencoded (set the GitHub webhook content type to application/json)',
+      );
     }
     const payload = raw.toString('utf8');
     if (!(await verify(payload, sig))) {
@@ -88,9 +92,11 @@ async function acceptPush(
     return { status: 200, body: { ignored: why } };
   };
   if (!repo) return ignored(`repository ${fullName} is not configured`);
-  if (push.ref !== `refs/heads/${repo.branch}`) return ignored(`ref ${push.ref} is not the configured branch ${repo.branch}`);
+  if (push.ref !== `refs/heads/${repo.branch}`)
+    return ignored(`ref ${push.ref} is not the configured branch ${repo.branch}`);
   if (push.deleted || ZERO_SHA.test(push.after)) return ignored('branch deletion');
-  if (!/^[0-9a-f]{40,64}$/.test(push.after)) throw errors.badRequest('push payload: after is not a commit id', [{ field: 'after', message: 'not a commit id' }]);
+  if (!/^[0-9a-f]{40,64}$/.test(push.after))
+    throw errors.badRequest('push payload: after is not a commit id', [{ field: 'after', message: 'not a commit id' }]);
   const outcome = await opts.store.acceptDurably({
     delivery,
     repo: repo.name,
@@ -106,7 +112,10 @@ async function acceptPush(
     return { status: 200, body: { duplicate: true, by: outcome.by, eventId: outcome.eventId } };
   }
   result('accepted');
-  opts.log.info({ delivery, repo: repo.name, after: push.after, eventId: outcome.eventId, coalesced: outcome.coalesced }, 'Push event accepted');
+  opts.log.info(
+    { delivery, repo: repo.name, after: push.after, eventId: outcome.eventId, coalesced: outcome.coalesced },
+    'Push event accepted',
+  );
   opts.onAccepted(repo.name);
   return { status: 202, body: { accepted: true, eventId: outcome.eventId, coalesced: outcome.coalesced } };
 }

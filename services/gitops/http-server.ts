@@ -2,7 +2,13 @@
  * The one HTTP server of `kitfed webhooks`: the two webhook endpoints, run history, health and
  * metrics. Errors are Kubernetes `Status` objects; messages never carry secrets or request bodies.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { errors, KitfedError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { HookResponse } from '../image-deployer/image-hook.js';
@@ -89,7 +95,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function sendError(log: Logger, res: ServerResponse, err: unknown): void {
   const e = err instanceof KitfedError ? err : errors.internal('unexpected error', err);
-  if (!(err instanceof KitfedError)) log.error({ err: err instanceof Error ? err.message : String(err) }, 'Request failed');
+  if (!(err instanceof KitfedError))
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'Request failed');
   if (res.headersSent) {
     res.destroy();
     return;

@@ -30,9 +30,23 @@ export function createMetrics(queueDepth: () => number, defaults = false): Webho
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    imageCommits: new Counter({ name: 'kitfed_image_commits_total', help: 'Image bump commits pushed to manifests repos', registers: [registry] }),
-    imageBumps: new Counter({ name: 'kitfed_image_bumps_total', help: 'Image bumps by result', labelNames: ['result'] as const, registers: [registry] }),
-    runs: new Counter({ name: 'kitfed_pipeline_runs_total', help: 'Pipeline runs by final status', labelNames: ['status'] as const, registers: [registry] }),
+    imageCommits: new Counter({
+      name: 'kitfed_image_commits_total',
+      help: 'Image bump commits pushed to manifests repos',
+      registers: [registry],
+    }),
+    imageBumps: new Counter({
+      name: 'kitfed_image_bumps_total',
+      help: 'Image bumps by result',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    runs: new Counter({
+      name: 'kitfed_pipeline_runs_total',
+      help: 'Pipeline runs by final status',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
     runSeconds: new Histogram({
       name: 'kitfed_pipeline_run_seconds',
       help: 'Pipeline run duration (fetch + render + deploy)',

@@ -53,7 +53,10 @@ export class PipelineRunner {
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping.abort(new Error('service stopping'));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.workers.values()]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    await Promise.race([
+      Promise.allSettled([...this.workers.values()]),
+      new Promise((r) => (timer = setTimeout(r, graceMs))),
+    ]);
     clearTimeout(timer);
   }
 
@@ -80,7 +83,13 @@ export class PipelineRunner {
     const started = Date.now();
     let outcome: RunOutcome;
     if (!repo) {
-      outcome = { status: 'failed', durations: {}, clusters: [], error: `repo ${claim.repo} is no longer configured`, advanceHead: false };
+      outcome = {
+        status: 'failed',
+        durations: {},
+        clusters: [],
+        error: `repo ${claim.repo} is no longer configured`,
+        advanceHead: false,
+      };
     } else {
       const ctx: StepContext = {
         runId: claim.runId,
@@ -130,7 +139,8 @@ export class PipelineRunner {
       await timed('fetch', timeouts.fetchMs, steps.fetch);
       const head = store.head(claim.repo);
       if (head && (await steps.isAncestor(ctx.repo, claim.after, head))) {
-        const why = head === claim.after ? 'already completed' : `older than ${head.slice(0, 12)}, the newest completed commit`;
+        const why =
+          head === claim.after ? 'already completed' : `older than ${head.slice(0, 12)}, the newest completed commit`;
         return { status: 'skipped', durations, clusters, error: `commit ${why}`, advanceHead: false };
       }
       const rendered = await timed('render', timeouts.renderMs, steps.render);
@@ -150,7 +160,13 @@ export class PipelineRunner {
       clusters = mergeDeploy(clusters, deployed);
       const failed = clusters.filter((c) => c.deploy !== 'applied' && c.deploy !== 'skipped');
       if (failed.length > 0) {
-        return { status: 'failed', durations, clusters, error: `deploy failed on ${failed.map((c) => c.cluster).join(', ')}`, advanceHead: false };
+        return {
+          status: 'failed',
+          durations,
+          clusters,
+          error: `deploy failed on ${failed.map((c) => c.cluster).join(', ')}`,
+          advanceHead: false,
+        };
       }
       return { status: 'succeeded', durations, clusters, advanceHead: true };
     } catch (err) {
@@ -162,11 +178,16 @@ export class PipelineRunner {
     const keep = this.opts.keepOutputs ?? 10;
     const dir = join(this.opts.dataDir, 'rendered');
     const names = await readdir(dir).catch(() => [] as string[]);
-    await Promise.all(names.filter((n) => Number(n) <= latest - keep).map((n) => rm(join(dir, n), { recursive: true, force: true })));
+    await Promise.all(
+      names.filter((n) => Number(n) <= latest - keep).map((n) => rm(join(dir, n), { recursive: true, force: true })),
+    );
   }
 }
 
-function mergeDeploy(clusters: ClusterResult[], deployed: Array<{ cluster: string; status: string; durationMs?: number; error?: string }>): ClusterResult[] {
+function mergeDeploy(
+  clusters: ClusterResult[],
+  deployed: Array<{ cluster: string; status: string; durationMs?: number; error?: string }>,
+): ClusterResult[] {
   const byName = new Map(deployed.map((d) => [d.cluster, d]));
   const out: ClusterResult[] = clusters.map((c) => {
     const d = byName.get(c.cluster);
@@ -178,7 +199,12 @@ function mergeDeploy(clusters: ClusterResult[], deployed: Array<{ cluster: strin
   });
   for (const d of deployed) {
     if (!clusters.some((c) => c.cluster === d.cluster)) {
-      out.push({ cluster: d.cluster, render: 'ok', deploy: d.status === 'applied' || d.status === 'skipped' ? d.status : 'failed', ...(d.error ? { error: d.error } : {}) });
+      out.push({
+        cluster: d.cluster,
+        render: 'ok',
+        deploy: d.status === 'applied' || d.status === 'skipped' ? d.status : 'failed',
+        ...(d.error ? { error: d.error } : {}),
+      });
     }
   }
   return out;

@@ -58,7 +58,12 @@ export class StepTimeoutError extends Error {
 }
 
 /** Runs one step with its own deadline; the step sees an AbortSignal that fires at the deadline. */
-export async function withTimeout<T>(name: string, ms: number, parent: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withTimeout<T>(
+  name: string,
+  ms: number,
+  parent: AbortSignal,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const ctrl = new AbortController();
   const onAbort = (): void => ctrl.abort(parent.reason);
   parent.addEventListener('abort', onAbort, { once: true });

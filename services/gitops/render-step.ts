@@ -26,7 +26,11 @@ export function renderStep(render: RenderFn): RenderStep {
     const result = await render({ repo: ctx.checkoutDir, out: ctx.outDir, signal: ctx.signal });
     if (isRenderResult(result)) {
       return {
-        clusters: result.clusters.map((c) => ({ cluster: c.name, files: typeof c.files === 'number' ? c.files : c.files.length, ...(c.digest ? { digest: c.digest } : {}) })),
+        clusters: result.clusters.map((c) => ({
+          cluster: c.name,
+          files: typeof c.files === 'number' ? c.files : c.files.length,
+          ...(c.digest ? { digest: c.digest } : {}),
+        })),
       };
     }
     return readSummary(ctx.outDir);
@@ -35,7 +39,14 @@ export function renderStep(render: RenderFn): RenderStep {
 
 function isRenderResult(v: unknown): v is RenderFnResult {
   const c = (v as { clusters?: unknown } | null)?.clusters;
-  return Array.isArray(c) && c.every((x) => typeof (x as { name?: unknown }).name === 'string' && (Array.isArray((x as { files?: unknown }).files) || typeof (x as { files?: unknown }).files === 'number'));
+  return (
+    Array.isArray(c) &&
+    c.every(
+      (x) =>
+        typeof (x as { name?: unknown }).name === 'string' &&
+        (Array.isArray((x as { files?: unknown }).files) || typeof (x as { files?: unknown }).files === 'number'),
+    )
+  );
 }
 
 async function readSummary(out: string): Promise<RenderOutput> {

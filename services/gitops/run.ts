@@ -22,5 +22,7 @@ export async function runWebhooks(opts: { config: string }): Promise<void> {
       `  data:   ${config.dataDir}\n`,
   );
   log.info({ url: service.url, ...w, dataDir: config.dataDir }, 'Webhook service started');
-  await runUntilSignal(() => service.close(), log, { message: 'Stopping: finishing image bumps and the runs in flight' });
+  await runUntilSignal(() => service.close(), log, {
+    message: 'Stopping: finishing image bumps and the runs in flight',
+  });
 }

@@ -20,7 +20,9 @@ function clusterSummary(r: RunRecord): string {
     const state = c.render === 'failed' ? 'render failed' : c.deploy;
     counts.set(state, (counts.get(state) ?? 0) + 1);
   }
-  return [...counts].map(([s, n]) => `${n} ${s === 'not-configured' ? 'rendered (deploy not configured)' : s}`).join(', ');
+  return [...counts]
+    .map(([s, n]) => `${n} ${s === 'not-configured' ? 'rendered (deploy not configured)' : s}`)
+    .join(', ');
 }
 
 export function formatRuns(runs: RunRecord[]): string {
@@ -28,7 +30,23 @@ export function formatRuns(runs: RunRecord[]): string {
   const table = new Table({
     head: ['ID', 'STATUS', 'REPO', 'COMMIT', 'CLUSTERS', 'DURATION', 'STARTED', 'ERROR'],
     style: { head: [], border: [] },
-    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: '  ',
+    },
   });
   for (const r of runs) {
     const total = r.durations.totalMs;
@@ -43,5 +61,9 @@ export function formatRuns(runs: RunRecord[]): string {
       (r.error ?? '').split('\n')[0]?.slice(0, 80) ?? '',
     ]);
   }
-  return table.toString().split('\n').map((l) => l.trimEnd().replace(/^ /, '')).join('\n');
+  return table
+    .toString()
+    .split('\n')
+    .map((l) => l.trimEnd().replace(/^ /, ''))
+    .join('\n');
 }

@@ -23,7 +23,14 @@ export function serviceUrl(config: WebhooksConfig | undefined, url: string | und
 }
 
 async function post(url: string, body: string, headers: Record<string, string>): Promise<SimulateResult> {
-  return answerOf(await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal: AbortSignal.timeout(120_000) }));
+  return answerOf(
+    await fetch(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+      signal: AbortSignal.timeout(120_000),
+    }),
+  );
 }
 
 /** A push payload with the fields kitfed (and most receivers) read. */
@@ -40,7 +47,13 @@ export function pushPayload(repo: RepoConfig, after: string, before = '0'.repeat
     compare: `https://github.com/${repo.name}/compare/${before.slice(0, 12)}...${after.slice(0, 12)}`,
     commits: [],
     head_commit: { id: after, message: 'kitfed simulate push', timestamp: new Date().toISOString() },
-    repository: { name, full_name: repo.name, owner: { login: owner, name: owner }, clone_url: repo.url, default_branch: repo.branch },
+    repository: {
+      name,
+      full_name: repo.name,
+      owner: { login: owner, name: owner },
+      clone_url: repo.url,
+      default_branch: repo.branch,
+    },
     pusher: { name: 'kitfed-simulate', email: 'simulate@kitfed.local' },
     sender: { login: 'kitfed-simulate' },
   };
@@ -51,7 +64,8 @@ export async function simulatePush(
   opts: { url?: string; repo?: string; commit?: string },
 ): Promise<SimulateResult> {
   const repo = opts.repo ? config.repos.find((r) => r.name === opts.repo) : config.repos[0];
-  if (!repo) throw new Error(`repo ${opts.repo} is not in the config (repos: ${config.repos.map((r) => r.name).join(', ')})`);
+  if (!repo)
+    throw new Error(`repo ${opts.repo} is not in the config (repos: ${config.repos.map((r) => r.name).join(', ')})`);
   const secret = config.githubSecrets[0];
   if (!secret) throw new Error('the config has no github.secret');
   const commit = opts.commit ?? (await headOf(repo));
@@ -75,7 +89,10 @@ async function headOf(repo: RepoConfig): Promise<string> {
 }
 
 /** `registry.example/acme/web:master-1a2b3c4` → repository `acme/web`, branch `master`, commit `1a2b3c4`. */
-export function imageBody(image: string, opts: { repository?: string; branch?: string; commit?: string; message?: string }): Record<string, string> {
+export function imageBody(
+  image: string,
+  opts: { repository?: string; branch?: string; commit?: string; message?: string },
+): Record<string, string> {
   const at = image.lastIndexOf(':');
   const name = at > image.lastIndexOf('/') ? image.slice(0, at) : image;
   const tag = at > image.lastIndexOf('/') ? image.slice(at + 1) : '';
@@ -99,5 +116,7 @@ export async function simulateImage(
   const secret = config.imageSecrets[0];
   if (!secret) throw new Error('the config has no image.secret');
   const body = JSON.stringify(imageBody(image, opts));
-  return post(`${serviceUrl(config, opts.url)}/hooks/image`, body, { [IMAGE_SIGNATURE_HEADER]: signImageBody(secret, body) });
+  return post(`${serviceUrl(config, opts.url)}/hooks/image`, body, {
+    [IMAGE_SIGNATURE_HEADER]: signImageBody(secret, body),
+  });
 }

@@ -31,7 +31,10 @@ export class StepThread<Req, Res, Ev = never> {
     private readonly abortMode: 'terminate' | 'message',
   ) {}
 
-  call(req: Req, opts: { signal?: AbortSignal | undefined; onEvent?: ((e: Ev) => void) | undefined } = {}): Promise<Res> {
+  call(
+    req: Req,
+    opts: { signal?: AbortSignal | undefined; onEvent?: ((e: Ev) => void) | undefined } = {},
+  ): Promise<Res> {
     const { signal } = opts;
     if (signal?.aborted) return Promise.reject(toError(signal.reason));
     const worker = this.start();
@@ -125,7 +128,13 @@ export function serveStep<Req, Res, Ev = never>(
     handler(m.req, { signal: ctrl.signal, emit: (event) => port.postMessage({ type: 'event', id: m.id, event }) })
       .then(
         (result) => port.postMessage({ type: 'done', id: m.id, result }),
-        (err: unknown) => port.postMessage({ type: 'error', id: m.id, name: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : String(err) }),
+        (err: unknown) =>
+          port.postMessage({
+            type: 'error',
+            id: m.id,
+            name: err instanceof Error ? err.name : 'Error',
+            message: err instanceof Error ? err.message : String(err),
+          }),
       )
       .finally(() => running.delete(m.id));
   });

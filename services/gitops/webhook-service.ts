@@ -53,10 +53,18 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   const store = new EventStore(config.dataDir);
   const metrics = createMetrics(() => store.pendingCount(), opts.processMetrics ?? false);
   const writer = imageWriter(config, log, () => metrics.imageCommits.inc());
-  const thread = opts.render || opts.steps ? undefined : new StepThread<RenderRequest, RenderReply>('render-worker', 'terminate');
-  const render: RenderFn = opts.render ?? ((o) => (thread as StepThread<RenderRequest, RenderReply>).call({ repo: o.repo, out: o.out }, { signal: o.signal }));
-  const steps = opts.steps ?? defaultSteps({ dataDir: config.dataDir, gitTimeoutMs: config.timeouts.fetchMs, render, deploy: opts.deploy });
-  const notifier = config.notify ? new RunNotifier({ ...config.notify, store, log: log.child({ part: 'notify' }) }) : undefined;
+  const thread =
+    opts.render || opts.steps ? undefined : new StepThread<RenderRequest, RenderReply>('render-worker', 'terminate');
+  const render: RenderFn =
+    opts.render ??
+    ((o) =>
+      (thread as StepThread<RenderRequest, RenderReply>).call({ repo: o.repo, out: o.out }, { signal: o.signal }));
+  const steps =
+    opts.steps ??
+    defaultSteps({ dataDir: config.dataDir, gitTimeoutMs: config.timeouts.fetchMs, render, deploy: opts.deploy });
+  const notifier = config.notify
+    ? new RunNotifier({ ...config.notify, store, log: log.child({ part: 'notify' }) })
+    : undefined;
   const runner = new PipelineRunner({
     store,
     steps,
@@ -93,8 +101,17 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   });
   const wiring = {
     render: opts.steps || opts.render ? 'custom' : 'deploymentizer (worker thread)',
-    deploy: opts.steps ? (opts.steps.deploy ? 'custom' : 'not configured') : opts.deploy ? 'deployer' : 'not configured',
-    image: writer && config.imageSecrets.length > 0 ? `${config.image.repo} (${config.repos.find((r) => r.name === config.image.repo)?.branch})` : 'off',
+    deploy: opts.steps
+      ? opts.steps.deploy
+        ? 'custom'
+        : 'not configured'
+      : opts.deploy
+        ? 'deployer'
+        : 'not configured',
+    image:
+      writer && config.imageSecrets.length > 0
+        ? `${config.image.repo} (${config.repos.find((r) => r.name === config.image.repo)?.branch})`
+        : 'off',
     github: config.githubSecrets.length > 0 ? `${config.repos.length} repo(s)` : 'off',
     notify: config.notify ? new URL(config.notify.url).origin : 'off',
     poll: config.pollMs > 0 ? `every ${config.pollMs / 1000}s` : 'off',
@@ -115,7 +132,13 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   notifier?.resume();
   const poller =
     config.pollMs > 0
-      ? new BranchPoller({ repos: config.repos, store, intervalMs: config.pollMs, log: log.child({ part: 'poll' }), onAccepted: (repo) => runner.kick(repo) })
+      ? new BranchPoller({
+          repos: config.repos,
+          store,
+          intervalMs: config.pollMs,
+          log: log.child({ part: 'poll' }),
+          onAccepted: (repo) => runner.kick(repo),
+        })
       : undefined;
   poller?.start();
   const addr = server.address() as AddressInfo;

@@ -24,7 +24,12 @@ const bodySchema = {
   required: ['image', 'repository', 'branch', 'commit'],
   additionalProperties: true,
   properties: {
-    image: { type: 'string', minLength: 3, maxLength: 512, pattern: '^[^\\s@:/][^\\s]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$' },
+    image: {
+      type: 'string',
+      minLength: 3,
+      maxLength: 512,
+      pattern: '^[^\\s@:/][^\\s]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$',
+    },
     repository: { type: 'string', maxLength: 255, pattern: `^${SEGMENT}(/${SEGMENT})+$` },
     branch: { type: 'string', maxLength: 255, pattern: `^${SEGMENT}(/${SEGMENT})*$` },
     commit: { type: 'string', pattern: '^[0-9a-fA-F]{7,64}$' },
@@ -38,7 +43,9 @@ const validateBody = ajv.compile<ImageBump>(bodySchema);
 function noDotDot(bump: ImageBump): void {
   const parts = [...bump.repository.split('/'), ...bump.branch.split('/')];
   if (parts.some((p) => p === '.' || p === '..' || p.includes('..'))) {
-    throw errors.badRequest('image webhook: repository and branch must not contain ".."', [{ field: 'repository', message: 'must not contain ".."' }]);
+    throw errors.badRequest('image webhook: repository and branch must not contain ".."', [
+      { field: 'repository', message: 'must not contain ".."' },
+    ]);
   }
 }
 
@@ -57,7 +64,12 @@ export function parseImageBody(raw: string): ImageBump {
     });
     throw errors.badRequest(`image webhook: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`, causes);
   }
-  const bump: ImageBump = { image: body.image, repository: body.repository, branch: body.branch, commit: body.commit.toLowerCase() };
+  const bump: ImageBump = {
+    image: body.image,
+    repository: body.repository,
+    branch: body.branch,
+    commit: body.commit.toLowerCase(),
+  };
   if (body.message !== undefined) bump.message = body.message;
   noDotDot(bump);
   return bump;

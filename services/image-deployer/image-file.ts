@@ -25,9 +25,11 @@ export interface ImagesLayout {
 export async function readImagesLayout(dir: string): Promise<ImagesLayout> {
   const problems = new Problems();
   const layout = await resolveLayout(dir, undefined, problems);
-  if (problems.size > 0) throw new PermanentWriteError(`manifests repo layout: ${problems.list.map(formatProblem).join('; ')}`);
+  if (problems.size > 0)
+    throw new PermanentWriteError(`manifests repo layout: ${problems.list.map(formatProblem).join('; ')}`);
   const rel = relative(resolve(dir), layout.images).split(sep).join('/');
-  if (rel.startsWith('..') || isAbsolute(rel)) throw new PermanentWriteError(`kit.yaml: images.path points outside the repo (${layout.images})`);
+  if (rel.startsWith('..') || isAbsolute(rel))
+    throw new PermanentWriteError(`kit.yaml: images.path points outside the repo (${layout.images})`);
   return { path: rel || '.', property: layout.imageProperty };
 }
 
@@ -59,12 +61,14 @@ export async function writeImage(dir: string, layout: ImagesLayout, bump: ImageB
     return { path, previous: undefined, image: bump.image, changed: true };
   }
   const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new PermanentWriteError(`${path}: not valid YAML: ${doc.errors[0]?.message.split('\n')[0]}`);
+  if (doc.errors.length > 0)
+    throw new PermanentWriteError(`${path}: not valid YAML: ${doc.errors[0]?.message.split('\n')[0]}`);
   if (!isMap(doc.contents)) throw new PermanentWriteError(`${path}: only YAML mappings can be updated`);
   const node = doc.get(layout.property, true);
   const previous = isScalar(node) ? String(node.value) : undefined;
   if (previous === bump.image) return { path, previous, image: bump.image, changed: false };
-  if (isScalar(node)) node.value = bump.image; // keeps the scalar's quoting and its comments
+  if (isScalar(node))
+    node.value = bump.image; // keeps the scalar's quoting and its comments
   else doc.set(layout.property, bump.image);
   await writeFile(abs, doc.toString());
   return { path, previous, image: bump.image, changed: true };

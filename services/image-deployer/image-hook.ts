@@ -45,7 +45,9 @@ export interface ImageHookOptions {
   readonly onResult?: (result: 'committed' | 'unchanged' | 'ignored' | 'failed' | 'rejected') => void;
 }
 
-export function createImageHook(opts: ImageHookOptions): (raw: Buffer, headers: IncomingHttpHeaders) => Promise<HookResponse> {
+export function createImageHook(
+  opts: ImageHookOptions,
+): (raw: Buffer, headers: IncomingHttpHeaders) => Promise<HookResponse> {
   return async (raw, headers) => {
     const githubEvent = header(headers, 'x-github-event');
     let bump: ImageBump;
@@ -82,8 +84,12 @@ async function submit(opts: ImageHookOptions, bump: ImageBump): Promise<BumpResu
     return await opts.writer.submit(bump);
   } catch (err) {
     opts.onResult?.('failed');
-    opts.log.error({ repository: bump.repository, branch: bump.branch, err: (err as Error).message }, 'Image bump failed');
-    if (err instanceof PermanentWriteError) throw new KitfedError(`image bump failed (not retried): ${err.message}`, 502, 'BadGateway');
+    opts.log.error(
+      { repository: bump.repository, branch: bump.branch, err: (err as Error).message },
+      'Image bump failed',
+    );
+    if (err instanceof PermanentWriteError)
+      throw new KitfedError(`image bump failed (not retried): ${err.message}`, 502, 'BadGateway');
     if (err instanceof WriteRetriesExhaustedError) throw errors.unavailable(err.message);
     throw errors.internal(`image bump failed: ${(err as Error).message}`);
   }

@@ -14,7 +14,13 @@ import { gitClient } from './git-client.js';
 import type { Logger } from '../core/log.js';
 import type { ImageBump } from './image-bump.js';
 import { imageFilePath, readImagesLayout, writeImage, type FileEdit } from './image-file.js';
-import { isNonFastForward, isPermanentGitError, PermanentWriteError, redactUrls, WriteRetriesExhaustedError } from './write-errors.js';
+import {
+  isNonFastForward,
+  isPermanentGitError,
+  PermanentWriteError,
+  redactUrls,
+  WriteRetriesExhaustedError,
+} from './write-errors.js';
 
 export interface RepoWriterOptions {
   readonly url: string;
@@ -92,7 +98,9 @@ export class RepoWriter {
     } catch (err) {
       const e = new Error(redactUrls((err as Error).message));
       e.name = (err as Error).name;
-      batch.forEach((p) => p.reject(err instanceof PermanentWriteError || err instanceof WriteRetriesExhaustedError ? err : e));
+      batch.forEach((p) =>
+        p.reject(err instanceof PermanentWriteError || err instanceof WriteRetriesExhaustedError ? err : e),
+      );
     }
   }
 
@@ -105,7 +113,9 @@ export class RepoWriter {
         await this.git.clone(this.opts.url, this.opts.workDir, ['--branch', this.opts.branch, '--single-branch']);
       } catch (err) {
         await rm(this.opts.workDir, { recursive: true, force: true });
-        throw new PermanentWriteError(`cannot clone manifests repo branch ${this.opts.branch}: ${redactUrls(firstLine(err))}`);
+        throw new PermanentWriteError(
+          `cannot clone manifests repo branch ${this.opts.branch}: ${redactUrls(firstLine(err))}`,
+        );
       }
     }
     const repo = gitClient(this.opts.workDir, this.opts.gitTimeoutMs ?? 60_000);
@@ -131,7 +141,8 @@ export class RepoWriter {
         await repo.raw(['reset', '--hard', remoteRef]);
         await repo.raw(['clean', '-fdq']);
         edits = await this.applyAll(repo, bumps);
-        if (!edits.some((e) => e.changed)) return this.results(bumps, edits, await repo.revparse(['HEAD']), attempt, 'unchanged');
+        if (!edits.some((e) => e.changed))
+          return this.results(bumps, edits, await repo.revparse(['HEAD']), attempt, 'unchanged');
         await repo.add(edits.filter((e) => e.changed).map((e) => e.path));
         await repo.commit(commitMessage(bumps, edits));
         fresh = false;
@@ -150,7 +161,10 @@ export class RepoWriter {
         if (isPermanentGitError(err)) throw new PermanentWriteError(`push refused: ${redactUrls(firstLine(err))}`);
         lastErr = err;
         if (attempt < max) {
-          this.opts.log.warn({ attempt, max, nonFastForward: isNonFastForward(err), err: redactUrls(firstLine(err)) }, 'Push failed, retrying');
+          this.opts.log.warn(
+            { attempt, max, nonFastForward: isNonFastForward(err), err: redactUrls(firstLine(err)) },
+            'Push failed, retrying',
+          );
           await sleep(backoff(attempt, this.opts.backoffMs ?? 100));
         }
       }
@@ -192,22 +206,47 @@ export class RepoWriter {
         edit = await writeImage(dir, layout, bump);
       } catch (err) {
         if (!(err instanceof PermanentWriteError)) throw err;
-        edits.push({ path: imageFilePath(layout, bump), previous: undefined, image: bump.image, changed: false, error: err });
+        edits.push({
+          path: imageFilePath(layout, bump),
+          previous: undefined,
+          image: bump.image,
+          changed: false,
+          error: err,
+        });
         continue;
       }
       if (!firstPrevious.has(edit.path)) firstPrevious.set(edit.path, edit.previous);
       edits.push(edit);
     }
     // A file bumped twice in one batch is changed iff its final content differs from the branch tip.
-    const diff = new Set((await repo.raw(['status', '--porcelain', '-uall'])).split('\n').map((l) => l.slice(3).trim()).filter(Boolean));
+    const diff = new Set(
+      (await repo.raw(['status', '--porcelain', '-uall']))
+        .split('\n')
+        .map((l) => l.slice(3).trim())
+        .filter(Boolean),
+    );
     return edits.map((e) => (e.error ? e : { ...e, previous: firstPrevious.get(e.path), changed: diff.has(e.path) }));
   }
 
-  private results(bumps: ImageBump[], edits: BatchEdit[], commit: string, attempts: number, status: BumpResult['status']): Array<BumpResult | Error> {
+  private results(
+    bumps: ImageBump[],
+    edits: BatchEdit[],
+    commit: string,
+    attempts: number,
+    status: BumpResult['status'],
+  ): Array<BumpResult | Error> {
     return bumps.map((_, i) => {
       const e = edits[i] as BatchEdit;
       if (e.error) return e.error;
-      return { status: status === 'committed' && e.changed ? 'committed' : 'unchanged', path: e.path, previous: e.previous, image: e.image, commit, batchSize: bumps.length, attempts };
+      return {
+        status: status === 'committed' && e.changed ? 'committed' : 'unchanged',
+        path: e.path,
+        previous: e.previous,
+        image: e.image,
+        commit,
+        batchSize: bumps.length,
+        attempts,
+      };
     });
   }
 }
@@ -217,7 +256,12 @@ type BatchEdit = FileEdit & { error?: PermanentWriteError };
 
 function firstLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 3).join(' | ');
+  return msg
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(0, 3)
+    .join(' | ');
 }
 
 function backoff(attempt: number, baseMs: number): number {
@@ -230,9 +274,13 @@ export function commitMessage(bumps: ImageBump[], edits: FileEdit[]): string {
   const lines: string[] = [];
   const changed = edits.map((e, i) => ({ e, b: bumps[i] as ImageBump })).filter(({ e }) => e.changed);
   const seen = new Set<string>();
-  const last = changed.filter(({ e }, i) => !changed.slice(i + 1).some((x) => x.e.path === e.path) && !seen.has(e.path) && seen.add(e.path));
+  const last = changed.filter(
+    ({ e }, i) => !changed.slice(i + 1).some((x) => x.e.path === e.path) && !seen.has(e.path) && seen.add(e.path),
+  );
   for (const { e, b } of last) {
-    lines.push(`- ${b.repository}@${b.branch}: ${e.previous ?? '(none)'} → ${e.image} (source commit ${b.commit})${b.message ? `\n  ${b.message.split('\n')[0]}` : ''}`);
+    lines.push(
+      `- ${b.repository}@${b.branch}: ${e.previous ?? '(none)'} → ${e.image} (source commit ${b.commit})${b.message ? `\n  ${b.message.split('\n')[0]}` : ''}`,
+    );
   }
   if (last.length === 1) {
     const { e, b } = last[0] as { e: FileEdit; b: ImageBump };

@@ -31,7 +31,10 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Go's case-insensitive match of an object key against a field name (given in lower case). */
 export function foldKey(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => c.toLowerCase()).replace(/\u017f/g, 's').replace(/\u212a/g, 'k');
+  return key
+    .replace(/[A-Z]/g, (c) => c.toLowerCase())
+    .replace(/\u017f/g, 's')
+    .replace(/\u212a/g, 'k');
 }
 
 export const join = (base: string, name: string): string => (base ? `${base}.${name}` : name);
@@ -74,7 +77,12 @@ function decodeCluster(node: JsonNode, field: string, issues: Issue[]): ClusterP
   return entry;
 }
 
-function decodeClusters(node: JsonNode, field: string, into: Record<string, ClusterPreferences> | null, issues: Issue[]): Record<string, ClusterPreferences> | null {
+function decodeClusters(
+  node: JsonNode,
+  field: string,
+  into: Record<string, ClusterPreferences> | null,
+  issues: Issue[],
+): Record<string, ClusterPreferences> | null {
   if (isNull(node)) return null;
   const entries = members(node);
   if (!entries) {
@@ -99,7 +107,8 @@ export function decodePreferences(node: JsonNode, base = ''): { preferences: Rep
       if (name === 'rebalance') {
         const s = scalar(v);
         if (s.kind === 'bool') rebalance = s.value;
-        else if (s.kind !== 'null') issues.push({ field: join(base, k), kind: 'notBoolean', v1Error: true, unsafe: false });
+        else if (s.kind !== 'null')
+          issues.push({ field: join(base, k), kind: 'notBoolean', v1Error: true, unsafe: false });
       } else if (name === 'clusters') {
         clusters = decodeClusters(v, join(base, k), clusters, issues);
       }
@@ -131,6 +140,7 @@ export function decodeMessage(issue: Issue): string {
   if (issue.kind === 'notObject') return 'must be a JSON object';
   if (issue.kind === 'notBoolean') return 'must be a boolean';
   if (issue.kind === 'notInteger') return 'must be an integer';
-  if (issue.unsafe || issue.v1Error) return `must be an integer between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`;
+  if (issue.unsafe || issue.v1Error)
+    return `must be an integer between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`;
   return 'must be an integer';
 }

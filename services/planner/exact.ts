@@ -24,9 +24,10 @@ interface Entry {
 
 function int(value: unknown, field: string): bigint {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw errors.badRequest(`${field}: must be an integer between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`, [
-      { field, message: 'must be an integer' },
-    ]);
+    throw errors.badRequest(
+      `${field}: must be an integer between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`,
+      [{ field, message: 'must be an integer' }],
+    );
   }
   return BigInt(value);
 }
@@ -44,7 +45,11 @@ function entry(name: string, pref: ClusterPreferences, prefName: string, key: st
 }
 
 /** The entries of `record` for the available clusters (Go never sees the others). */
-function intMap(record: Readonly<Record<string, number>> | undefined, clusters: readonly string[], field: string): Map<string, bigint> {
+function intMap(
+  record: Readonly<Record<string, number>> | undefined,
+  clusters: readonly string[],
+  field: string,
+): Map<string, bigint> {
   const out = new Map<string, bigint>();
   for (const c of clusters) {
     const v = getOwn(record, c);

@@ -100,7 +100,11 @@ function hashKey(s: Scratch, k: number, keyLen: number, nameStates: Int32Array):
 }
 
 /** Reads `record`'s own entries into `into` (by cluster position); false if a value needs the exact port. */
-function spread(record: Readonly<Record<string, number>> | undefined, index: Map<string, number>, into: Float64Array): boolean {
+function spread(
+  record: Readonly<Record<string, number>> | undefined,
+  index: Map<string, number>,
+  into: Float64Array,
+): boolean {
   if (record == null) return true;
   for (const name of Object.keys(record)) {
     const v = record[name];
@@ -250,7 +254,12 @@ function weightedPasses(s: Scratch, k: number, total: number): number {
  */
 const PROBE_FROM = 256;
 
-function probe(s: Scratch, input: PlanInput, prefs: Readonly<Record<string, ClusterPreferences>>, star: ClusterPreferences | undefined): boolean {
+function probe(
+  s: Scratch,
+  input: PlanInput,
+  prefs: Readonly<Record<string, ClusterPreferences>>,
+  star: ClusterPreferences | undefined,
+): boolean {
   const { cap, cur } = s;
   const names = input.clusters;
   const capacity = input.estimatedCapacity ?? {};

@@ -16,7 +16,12 @@ export {
   type PlanResult,
 } from './types.js';
 export { clusterHash, fnv32 } from './hash.js';
-export { parsePreferences, validatePreferences, validatePreferenceAnnotations, type FieldError } from './preferences.js';
+export {
+  parsePreferences,
+  validatePreferences,
+  validatePreferenceAnnotations,
+  type FieldError,
+} from './preferences.js';
 export {
   replicaState,
   analysePods,

@@ -26,14 +26,23 @@ export const isNull = (n: JsonNode): boolean => n === null || (isScalar(n) && n.
 /** The object's members in document order (repeated keys included), or undefined if not an object. */
 export function members(n: JsonNode): Array<[string, JsonNode]> | undefined {
   if (!isMap(n)) return undefined;
-  return n.items.map((p: Pair<unknown, unknown>) => [String(isScalar(p.key) ? p.key.value : p.key), (p.value ?? null) as JsonNode]);
+  return n.items.map((p: Pair<unknown, unknown>) => [
+    String(isScalar(p.key) ? p.key.value : p.key),
+    (p.value ?? null) as JsonNode,
+  ]);
 }
 
 export function elements(n: JsonNode): JsonNode[] | undefined {
   return isSeq(n) ? n.items.map((i) => (i ?? null) as JsonNode) : undefined;
 }
 
-export type Scalar = { kind: 'int'; value: bigint } | { kind: 'number' } | { kind: 'string'; value: string } | { kind: 'bool'; value: boolean } | { kind: 'null' } | { kind: 'other' };
+export type Scalar =
+  | { kind: 'int'; value: bigint }
+  | { kind: 'number' }
+  | { kind: 'string'; value: string }
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'null' }
+  | { kind: 'other' };
 
 export function scalar(n: JsonNode): Scalar {
   if (n === null) return { kind: 'null' };

@@ -12,7 +12,10 @@ export interface FieldError {
 function decodeText(value: string): { preferences: ReplicaPreferences; issues: Issue[] } {
   const tree = parseJsonTree(value);
   if (!tree.ok) {
-    return { preferences: defaultPreferences(), issues: [{ field: '', kind: 'syntax', v1Error: true, unsafe: false, detail: tree.message }] };
+    return {
+      preferences: defaultPreferences(),
+      issues: [{ field: '', kind: 'syntax', v1Error: true, unsafe: false, detail: tree.message }],
+    };
   }
   return decodePreferences(tree.root);
 }
@@ -51,7 +54,9 @@ export function validatePreferences(annotationValue: string): FieldError[] {
  * `validatePreferences` over an object's annotations, as Status causes for a 422:
  * field `metadata.annotations[<annotation>]`, message `<path>: <problem>`.
  */
-export function validatePreferenceAnnotations(annotations: Readonly<Record<string, string>> | undefined): StatusCause[] {
+export function validatePreferenceAnnotations(
+  annotations: Readonly<Record<string, string>> | undefined,
+): StatusCause[] {
   const causes: StatusCause[] = [];
   for (const name of PREFERENCE_ANNOTATIONS) {
     const value = getOwn(annotations, name);

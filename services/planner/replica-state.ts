@@ -72,7 +72,10 @@ function conditions(pod: KubeObject): Condition[] {
 }
 
 /** Pod analysis: running-and-ready count, unschedulable-for-60s count, earliest pending recheck. */
-export function analysePods(pods: readonly KubeObject[], now: number): { runningAndReady: number; unschedulable: number; recheckAt?: number } {
+export function analysePods(
+  pods: readonly KubeObject[],
+  now: number,
+): { runningAndReady: number; unschedulable: number; recheckAt?: number } {
   let runningAndReady = 0;
   let unschedulable = 0;
   let recheckAt: number | undefined;
@@ -121,7 +124,8 @@ export function replicaState(
     }
     const selector = field(obj.spec, 'selector');
     const pods = (w.pods ?? []).filter(
-      (p) => (p.metadata.namespace ?? '') === (obj.metadata.namespace ?? '') && selectorMatches(selector, p.metadata.labels),
+      (p) =>
+        (p.metadata.namespace ?? '') === (obj.metadata.namespace ?? '') && selectorMatches(selector, p.metadata.labels),
     );
     const a = analysePods(pods, at);
     setOwn(state.current, w.cluster, a.runningAndReady);

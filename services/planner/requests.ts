@@ -19,7 +19,10 @@ export interface PlanRequests {
 }
 
 class BadField extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(field ? `${field}: ${message}` : message);
   }
 }

@@ -52,7 +52,8 @@ export function defaultPreferences(): ReplicaPreferences {
 
 /** Sets `obj[key]` as an own data property, even for keys such as `__proto__`. */
 export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
   else obj[key] = value;
 }
 

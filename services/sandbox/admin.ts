@@ -52,7 +52,8 @@ async function route(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
   const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (path === '/healthz') return send(res, 200, { ok: true });
   if (segs[0] !== 'clusters') throw new HttpError(404, `no route ${path}`);
-  if (segs.length === 1 && req.method === 'GET') return send(res, 200, { clusters: sandbox.clusters.map((c) => c.info()) });
+  if (segs.length === 1 && req.method === 'GET')
+    return send(res, 200, { clusters: sandbox.clusters.map((c) => c.info()) });
   const cluster = sandbox.clusters.find((c) => c.name === segs[1]);
   if (!cluster) throw new HttpError(404, `no sandbox cluster named ${segs[1]}`);
   if (segs.length === 2 && req.method === 'GET') return send(res, 200, cluster.info());
@@ -71,14 +72,18 @@ async function route(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
   }
   if (segs.length === 3 && req.method === 'POST' && segs[2] === 'capacity') {
     const capacity = Number((await readJson(req)).capacity);
-    if (!Number.isInteger(capacity) || capacity < 0) throw new HttpError(400, 'capacity must be a non-negative integer');
+    if (!Number.isInteger(capacity) || capacity < 0)
+      throw new HttpError(400, 'capacity must be a non-negative integer');
     await cluster.setCapacity(capacity);
     return send(res, 200, cluster.info());
   }
   throw new HttpError(req.method === 'GET' || req.method === 'POST' ? 404 : 405, `no route ${req.method} ${path}`);
 }
 
-export async function startAdminServer(sandbox: Sandbox, opts: { host?: string; port?: number } = {}): Promise<AdminServer> {
+export async function startAdminServer(
+  sandbox: Sandbox,
+  opts: { host?: string; port?: number } = {},
+): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
     route(sandbox, req, res).catch((err: unknown) => {
       if (res.headersSent) return void res.end();

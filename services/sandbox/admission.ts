@@ -57,7 +57,13 @@ function defaultJob(o: KubeObject, creating: boolean): void {
     const name = o.metadata.name ?? '';
     spec.selector ??= { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
     const meta = child(child(spec, 'template'), 'metadata');
-    meta.labels = { ...((meta.labels as Record<string, string> | undefined) ?? {}), 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name };
+    meta.labels = {
+      ...((meta.labels as Record<string, string> | undefined) ?? {}),
+      'batch.kubernetes.io/controller-uid': uid,
+      'batch.kubernetes.io/job-name': name,
+      'controller-uid': uid,
+      'job-name': name,
+    };
   }
 }
 

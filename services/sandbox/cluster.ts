@@ -54,7 +54,10 @@ export class SandboxCluster {
     this.simulator = new Simulator(server.registry, config);
   }
 
-  static async start(config: SimulatorConfig, options: { host?: string; port?: number; identity?: ClusterIdentity; store?: Store | undefined } = {}): Promise<SandboxCluster> {
+  static async start(
+    config: SimulatorConfig,
+    options: { host?: string; port?: number; identity?: ClusterIdentity; store?: Store | undefined } = {},
+  ): Promise<SandboxCluster> {
     let self: SandboxCluster | undefined;
     const faults = new FaultInjector();
     const server = await startApiServer({
@@ -67,7 +70,12 @@ export class SandboxCluster {
       // Members are watched by few clients (controllers, deployer) that resume quickly: a smaller history keeps 100 clusters light.
       watchCacheSize: 5000,
       onRequest: (method, path) => self?.count(method, path),
-      ...(options.identity ? { tls: { cert: options.identity.cert, key: options.identity.key }, authenticator: options.identity.authenticator } : {}),
+      ...(options.identity
+        ? {
+            tls: { cert: options.identity.cert, key: options.identity.key },
+            authenticator: options.identity.authenticator,
+          }
+        : {}),
     });
     self = new SandboxCluster(config, server, faults, options.identity);
     try {
@@ -138,7 +146,10 @@ export class SandboxCluster {
 
   /** Injects or clears a fault: `down`, `up` (clears everything), `hang`, `latency MS`, `errors RATE`, `unhealthy`, `healthy`. */
   async fault(action: FaultAction, value?: number): Promise<FaultState> {
-    if ((action === 'latency' || action === 'errors') && (value === undefined || !Number.isFinite(value) || value < 0)) {
+    if (
+      (action === 'latency' || action === 'errors') &&
+      (value === undefined || !Number.isFinite(value) || value < 0)
+    ) {
       throw new RangeError(`fault ${action} needs a non-negative number`);
     }
     if (action === 'errors' && value! > 1) throw new RangeError('fault errors RATE must be between 0 and 1');
@@ -171,7 +182,16 @@ export class SandboxCluster {
 
   info(): SandboxClusterInfo {
     const s = this.simulator.stats;
-    return { name: this.name, url: this.url, region: this.region, zones: this.zones, capacity: this.config.capacity, faults: this.faultState, requests: this.requests, pods: { bound: s.boundPods, unschedulable: s.unschedulablePods } };
+    return {
+      name: this.name,
+      url: this.url,
+      region: this.region,
+      zones: this.zones,
+      capacity: this.config.capacity,
+      faults: this.faultState,
+      requests: this.requests,
+      pods: { bound: s.boundPods, unschedulable: s.unschedulablePods },
+    };
   }
 
   async close(): Promise<void> {

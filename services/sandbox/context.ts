@@ -25,7 +25,16 @@ export interface SimulatorConfig {
   maxEvents: number;
 }
 
-export const SIMULATED_KINDS = ['Pod', 'Node', 'ReplicaSet', 'Deployment', 'DaemonSet', 'Job', 'Service', 'Ingress'] as const;
+export const SIMULATED_KINDS = [
+  'Pod',
+  'Node',
+  'ReplicaSet',
+  'Deployment',
+  'DaemonSet',
+  'Job',
+  'Service',
+  'Ingress',
+] as const;
 export type SimulatedKind = (typeof SIMULATED_KINDS)[number];
 
 /** Shared by the simulated controllers of one cluster. */

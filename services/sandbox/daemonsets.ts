@@ -11,7 +11,11 @@ function eligibleNodes(ctx: SimContext, ds: KubeObject): KubeObject[] {
   const selector = asObj(asObj(asObj(specOf(ds).template).spec).nodeSelector) as Record<string, string>;
   return ctx.cache
     .list('Node')
-    .filter((n) => condition(n, 'Ready')?.status === 'True' && Object.entries(selector).every(([k, v]) => n.metadata.labels?.[k] === v));
+    .filter(
+      (n) =>
+        condition(n, 'Ready')?.status === 'True' &&
+        Object.entries(selector).every(([k, v]) => n.metadata.labels?.[k] === v),
+    );
 }
 
 export async function syncDaemonSet(ctx: SimContext, ds: KubeObject): Promise<void> {
@@ -30,14 +34,23 @@ export async function syncDaemonSet(ctx: SimContext, ds: KubeObject): Promise<vo
   await deletePods(ctx, ds, extra);
   const missing = nodes.filter((n) => !byNode.has(n.metadata.name!));
   let i = 0;
-  const created = await createPods(ctx, ds, missing.length, () => podFromTemplate(ds, { [HASH]: hash }, missing[i++]!.metadata.name));
+  const created = await createPods(ctx, ds, missing.length, () =>
+    podFromTemplate(ds, { [HASH]: hash }, missing[i++]!.metadata.name),
+  );
   for (const p of created) byNode.set(String(specOf(p).nodeName), p);
   // Rolling update: replace outdated pods while at most maxUnavailable nodes lack a ready pod.
   const strategy = asObj(specOf(ds).updateStrategy);
   if ((strategy.type ?? 'RollingUpdate') === 'RollingUpdate') {
-    const maxUnavailable = Math.max(1, intOrPercent(asObj(strategy.rollingUpdate).maxUnavailable ?? 1, nodes.length, true, 1));
-    let unavailable = nodes.filter((n) => !byNode.get(n.metadata.name!) || !isPodReady(byNode.get(n.metadata.name!)!)).length;
-    const outdated = [...byNode.values()].filter((p) => p.metadata.labels?.[HASH] !== hash).sort((a, b) => Number(isPodReady(a)) - Number(isPodReady(b)));
+    const maxUnavailable = Math.max(
+      1,
+      intOrPercent(asObj(strategy.rollingUpdate).maxUnavailable ?? 1, nodes.length, true, 1),
+    );
+    let unavailable = nodes.filter(
+      (n) => !byNode.get(n.metadata.name!) || !isPodReady(byNode.get(n.metadata.name!)!),
+    ).length;
+    const outdated = [...byNode.values()]
+      .filter((p) => p.metadata.labels?.[HASH] !== hash)
+      .sort((a, b) => Number(isPodReady(a)) - Number(isPodReady(b)));
     const victims: KubeObject[] = [];
     for (const p of outdated) {
       if (!isPodReady(p)) victims.push(p);

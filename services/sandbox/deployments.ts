@@ -1,7 +1,22 @@
 import { cloneJson, type Condition, type KubeObject } from '../core/kube.js';
 import { CONTROLLER_MANAGER, type SimContext } from './context.js';
 import { writeStatus } from './replicasets.js';
-import { asObj, byCreation, canonicalJson, condition, conditions, intOrPercent, num, omitZero, ownerRef, setCondition, specOf, statusOf, templateHash, type Obj } from './util.js';
+import {
+  asObj,
+  byCreation,
+  canonicalJson,
+  condition,
+  conditions,
+  intOrPercent,
+  num,
+  omitZero,
+  ownerRef,
+  setCondition,
+  specOf,
+  statusOf,
+  templateHash,
+  type Obj,
+} from './util.js';
 
 /**
  * The Deployment controller, after kube's: a ReplicaSet per pod template
@@ -49,7 +64,13 @@ async function scale(ctx: SimContext, p: Plan, rs: KubeObject, to: number): Prom
   });
   if (from !== to) {
     const verb = to > from ? 'up' : 'down';
-    ctx.events.emit(p.d, 'Normal', 'ScalingReplicaSet', `Scaled ${verb} replica set ${rs.metadata.name} from ${from} to ${to}`, 'deployment-controller');
+    ctx.events.emit(
+      p.d,
+      'Normal',
+      'ScalingReplicaSet',
+      `Scaled ${verb} replica set ${rs.metadata.name} from ${from} to ${to}`,
+      'deployment-controller',
+    );
   }
   return updated ?? rs;
 }
@@ -58,13 +79,24 @@ async function scale(ctx: SimContext, p: Plan, rs: KubeObject, to: number): Prom
 function inherited(d: KubeObject): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) {
-    if (k === 'kubectl.kubernetes.io/last-applied-configuration' || k === REVISION || k.startsWith('deployment.kubernetes.io/')) continue;
+    if (
+      k === 'kubectl.kubernetes.io/last-applied-configuration' ||
+      k === REVISION ||
+      k.startsWith('deployment.kubernetes.io/')
+    )
+      continue;
     out[k] = v;
   }
   return out;
 }
 
-async function createNewRS(ctx: SimContext, p: Plan, hash: string, replicas: number, revision: number): Promise<KubeObject> {
+async function createNewRS(
+  ctx: SimContext,
+  p: Plan,
+  hash: string,
+  replicas: number,
+  revision: number,
+): Promise<KubeObject> {
   const d = p.d;
   const template = cloneJson(asObj(specOf(d).template));
   const meta = asObj(template.metadata);
@@ -79,13 +111,26 @@ async function createNewRS(ctx: SimContext, p: Plan, hash: string, replicas: num
       name: `${d.metadata.name}-${hash}`,
       namespace: d.metadata.namespace,
       labels: meta.labels as Record<string, string>,
-      annotations: { ...inherited(d), [DESIRED]: String(p.replicas), [MAX]: String(p.replicas + p.maxSurge), [REVISION]: String(revision) },
+      annotations: {
+        ...inherited(d),
+        [DESIRED]: String(p.replicas),
+        [MAX]: String(p.replicas + p.maxSurge),
+        [REVISION]: String(revision),
+      },
       ownerReferences: [ownerRef(d)],
     },
     spec: { replicas, minReadySeconds: specOf(d).minReadySeconds ?? 0, selector, template },
   };
-  const created = await ctx.registry.create(ctx.types.ReplicaSet, d.metadata.namespace, rs, { fieldManager: CONTROLLER_MANAGER });
-  ctx.events.emit(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${created.metadata.name} from 0 to ${replicas}`, 'deployment-controller');
+  const created = await ctx.registry.create(ctx.types.ReplicaSet, d.metadata.namespace, rs, {
+    fieldManager: CONTROLLER_MANAGER,
+  });
+  ctx.events.emit(
+    d,
+    'Normal',
+    'ScalingReplicaSet',
+    `Scaled up replica set ${created.metadata.name} from 0 to ${replicas}`,
+    'deployment-controller',
+  );
   return created;
 }
 
@@ -107,10 +152,11 @@ async function ensureNewRS(ctx: SimContext, p: Plan, owned: KubeObject[]): Promi
   if (p.newRS) {
     if (revisionOf(p.newRS) <= maxOld) {
       const revision = String(maxOld + 1);
-      p.newRS = (await ctx.registry.mutate(ctx.types.ReplicaSet, p.newRS.metadata.namespace, p.newRS.metadata.name!, (o) => {
-        o.metadata.annotations = { ...(o.metadata.annotations ?? {}), ...inherited(p.d), [REVISION]: revision };
-        return o;
-      })) ?? p.newRS;
+      p.newRS =
+        (await ctx.registry.mutate(ctx.types.ReplicaSet, p.newRS.metadata.namespace, p.newRS.metadata.name!, (o) => {
+          o.metadata.annotations = { ...(o.metadata.annotations ?? {}), ...inherited(p.d), [REVISION]: revision };
+          return o;
+        })) ?? p.newRS;
     }
     return;
   }
@@ -140,7 +186,8 @@ async function rollRolling(ctx: SimContext, p: Plan): Promise<void> {
   // Scale the new ReplicaSet up within maxSurge.
   const total = () => [p.newRS!, ...p.old].reduce((n, rs) => n + specReplicas(rs), 0);
   const room = p.replicas + p.maxSurge - total();
-  if (room > 0 && specReplicas(p.newRS!) < p.replicas) p.newRS = await scale(ctx, p, p.newRS!, Math.min(specReplicas(p.newRS!) + room, p.replicas));
+  if (room > 0 && specReplicas(p.newRS!) < p.replicas)
+    p.newRS = await scale(ctx, p, p.newRS!, Math.min(specReplicas(p.newRS!) + room, p.replicas));
   else if (specReplicas(p.newRS!) > p.replicas) p.newRS = await scale(ctx, p, p.newRS!, p.replicas);
   // Scale old ReplicaSets down within maxUnavailable: unhealthy replicas first, then available ones.
   const minAvailable = p.replicas - p.maxUnavailable;
@@ -168,16 +215,27 @@ async function rollRolling(ctx: SimContext, p: Plan): Promise<void> {
 
 async function cleanupHistory(ctx: SimContext, p: Plan): Promise<void> {
   const limit = num(specOf(p.d).revisionHistoryLimit, 10);
-  const idle = p.old.filter((rs) => specReplicas(rs) === 0 && num(statusOf(rs).replicas) === 0 && !rs.metadata.deletionTimestamp);
+  const idle = p.old.filter(
+    (rs) => specReplicas(rs) === 0 && num(statusOf(rs).replicas) === 0 && !rs.metadata.deletionTimestamp,
+  );
   for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) {
-    await ctx.registry.delete(ctx.types.ReplicaSet, rs.metadata.namespace, rs.metadata.name!, { preconditions: { uid: rs.metadata.uid } }).catch(() => undefined);
+    await ctx.registry
+      .delete(ctx.types.ReplicaSet, rs.metadata.namespace, rs.metadata.name!, {
+        preconditions: { uid: rs.metadata.uid },
+      })
+      .catch(() => undefined);
   }
 }
 
 function progressing(d: KubeObject, next: Obj): boolean {
   const cur = statusOf(d);
   const oldPods = (s: Obj) => num(s.replicas) - num(s.updatedReplicas);
-  return num(next.updatedReplicas) > num(cur.updatedReplicas) || oldPods(next) < oldPods(cur) || num(next.readyReplicas) > num(cur.readyReplicas) || num(next.availableReplicas) > num(cur.availableReplicas);
+  return (
+    num(next.updatedReplicas) > num(cur.updatedReplicas) ||
+    oldPods(next) < oldPods(cur) ||
+    num(next.readyReplicas) > num(cur.readyReplicas) ||
+    num(next.availableReplicas) > num(cur.availableReplicas)
+  );
 }
 
 function nextStatus(ctx: SimContext, p: Plan, createdNow: boolean): Obj {
@@ -196,9 +254,22 @@ function nextStatus(ctx: SimContext, p: Plan, createdNow: boolean): Obj {
   );
   let list: Condition[] = conditions(p.d);
   const minAvailable = p.replicas - p.maxUnavailable;
-  list = num(status.availableReplicas) >= minAvailable
-    ? setCondition(list, { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.', lastUpdateTime: '' })
-    : setCondition(list, { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.', lastUpdateTime: '' });
+  list =
+    num(status.availableReplicas) >= minAvailable
+      ? setCondition(list, {
+          type: 'Available',
+          status: 'True',
+          reason: 'MinimumReplicasAvailable',
+          message: 'Deployment has minimum availability.',
+          lastUpdateTime: '',
+        })
+      : setCondition(list, {
+          type: 'Available',
+          status: 'False',
+          reason: 'MinimumReplicasUnavailable',
+          message: 'Deployment does not have minimum availability.',
+          lastUpdateTime: '',
+        });
   status.conditions = progressCondition(ctx, p, list, status, createdNow);
   return status;
 }
@@ -208,18 +279,77 @@ function progressCondition(ctx: SimContext, p: Plan, list: Condition[], status: 
   if (typeof deadline !== 'number') return list.filter((c) => c.type !== 'Progressing');
   const cur = condition(p.d, 'Progressing');
   const rsName = p.newRS?.metadata.name ?? p.d.metadata.name;
-  const complete = num(status.updatedReplicas) === p.replicas && num(status.replicas) === p.replicas && num(status.availableReplicas) === p.replicas;
+  const complete =
+    num(status.updatedReplicas) === p.replicas &&
+    num(status.replicas) === p.replicas &&
+    num(status.availableReplicas) === p.replicas;
   if (num(status.replicas) === num(status.updatedReplicas) && cur?.reason === 'NewReplicaSetAvailable') return list;
-  if (specOf(p.d).paused) return setCondition(list, { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused', lastUpdateTime: '' });
-  if (complete) return setCondition(list, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.`, lastUpdateTime: '' }, true);
-  if (createdNow) return setCondition(list, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rsName}"`, lastUpdateTime: '' }, true);
-  if (!cur || progressing(p.d, status)) return setCondition(list, { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.`, lastUpdateTime: '' }, true);
+  if (specOf(p.d).paused)
+    return setCondition(list, {
+      type: 'Progressing',
+      status: 'Unknown',
+      reason: 'DeploymentPaused',
+      message: 'Deployment is paused',
+      lastUpdateTime: '',
+    });
+  if (complete)
+    return setCondition(
+      list,
+      {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'NewReplicaSetAvailable',
+        message: `ReplicaSet "${rsName}" has successfully progressed.`,
+        lastUpdateTime: '',
+      },
+      true,
+    );
+  if (createdNow)
+    return setCondition(
+      list,
+      {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'NewReplicaSetCreated',
+        message: `Created new replica set "${rsName}"`,
+        lastUpdateTime: '',
+      },
+      true,
+    );
+  if (!cur || progressing(p.d, status))
+    return setCondition(
+      list,
+      {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'ReplicaSetUpdated',
+        message: `ReplicaSet "${rsName}" is progressing.`,
+        lastUpdateTime: '',
+      },
+      true,
+    );
   if (cur.reason === 'ProgressDeadlineExceeded') return list;
   const since = Date.parse(cur.lastUpdateTime ?? cur.lastTransitionTime ?? '') || Date.now();
   const due = since + deadline * 1000 - Date.now();
   if (due <= 0) {
-    ctx.events.emit(p.d, 'Warning', 'ProgressDeadlineExceeded', `Deployment ${JSON.stringify(p.d.metadata.name)} has timed out progressing.`, 'deployment-controller');
-    return setCondition(list, { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.`, lastUpdateTime: '' }, true);
+    ctx.events.emit(
+      p.d,
+      'Warning',
+      'ProgressDeadlineExceeded',
+      `Deployment ${JSON.stringify(p.d.metadata.name)} has timed out progressing.`,
+      'deployment-controller',
+    );
+    return setCondition(
+      list,
+      {
+        type: 'Progressing',
+        status: 'False',
+        reason: 'ProgressDeadlineExceeded',
+        message: `ReplicaSet "${rsName}" has timed out progressing.`,
+        lastUpdateTime: '',
+      },
+      true,
+    );
   }
   return list;
 }
@@ -231,7 +361,8 @@ function armDeadline(ctx: SimContext, d: KubeObject, timers: Map<string, NodeJS.
   timers.delete(key);
   const cond = ((status.conditions as Condition[] | undefined) ?? []).find((c) => c.type === 'Progressing');
   const deadline = specOf(d).progressDeadlineSeconds;
-  if (!cond || cond.status !== 'True' || cond.reason === 'NewReplicaSetAvailable' || typeof deadline !== 'number') return;
+  if (!cond || cond.status !== 'True' || cond.reason === 'NewReplicaSetAvailable' || typeof deadline !== 'number')
+    return;
   const since = Date.parse(cond.lastUpdateTime ?? '') || Date.now();
   const ms = Math.max(10, since + deadline * 1000 - Date.now() + 5);
   const timer = ctx.queue.after(ms, `Deployment:${key}`, async () => {
@@ -241,7 +372,11 @@ function armDeadline(ctx: SimContext, d: KubeObject, timers: Map<string, NodeJS.
   if (timer) timers.set(key, timer);
 }
 
-export async function syncDeployment(ctx: SimContext, d: KubeObject, timers: Map<string, NodeJS.Timeout>): Promise<void> {
+export async function syncDeployment(
+  ctx: SimContext,
+  d: KubeObject,
+  timers: Map<string, NodeJS.Timeout>,
+): Promise<void> {
   if (d.metadata.deletionTimestamp) return;
   const replicas = num(specOf(d).replicas, 1);
   const p: Plan = { d, replicas, ...limits(d, replicas), old: [] };
@@ -254,7 +389,13 @@ export async function syncDeployment(ctx: SimContext, d: KubeObject, timers: Map
     else await rollRolling(ctx, p);
   }
   const status = nextStatus(ctx, p, createdNow);
-  if (p.newRS && status.replicas === replicas && status.updatedReplicas === replicas && status.availableReplicas === replicas) await cleanupHistory(ctx, p);
+  if (
+    p.newRS &&
+    status.replicas === replicas &&
+    status.updatedReplicas === replicas &&
+    status.availableReplicas === replicas
+  )
+    await cleanupHistory(ctx, p);
   const revision = p.newRS?.metadata.annotations?.[REVISION];
   if (revision && d.metadata.annotations?.[REVISION] !== revision) {
     const updated = await ctx.registry.mutate(ctx.types.Deployment, d.metadata.namespace, d.metadata.name!, (o) => {

@@ -40,7 +40,15 @@ export class EventRecorder {
     this.registry.delete(this.eventType, ns, old).catch(() => undefined);
   }
 
-  emit(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string, fieldPath?: string): void {
+  emit(
+    involved: KubeObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    component: string,
+    host?: string,
+    fieldPath?: string,
+  ): void {
     const now = nowIso();
     const namespace = involved.metadata.namespace ?? 'default';
     const event = {

@@ -6,7 +6,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  */
 
 export type FaultAction = 'down' | 'up' | 'hang' | 'latency' | 'errors' | 'unhealthy' | 'healthy';
-export const FAULT_ACTIONS: readonly FaultAction[] = ['down', 'up', 'hang', 'latency', 'errors', 'unhealthy', 'healthy'];
+export const FAULT_ACTIONS: readonly FaultAction[] = [
+  'down',
+  'up',
+  'hang',
+  'latency',
+  'errors',
+  'unhealthy',
+  'healthy',
+];
 
 export interface FaultState {
   /** Not listening: clients get connection refused. */
@@ -99,7 +107,16 @@ export class FaultInjector {
       return true;
     }
     if (s.errorRate > 0 && Math.random() < s.errorRate) {
-      const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Internal error occurred: injected fault (sandbox)', reason: 'InternalError', details: { causes: [{ message: 'injected fault (sandbox)' }] }, code: 500 });
+      const body = JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'Internal error occurred: injected fault (sandbox)',
+        reason: 'InternalError',
+        details: { causes: [{ message: 'injected fault (sandbox)' }] },
+        code: 500,
+      });
       res.writeHead(500, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
       res.end(body);
       return true;

@@ -1,4 +1,12 @@
-export { startSandbox, kubeconfigFor, poolFromCidr, DEFAULT_FAIL_IMAGE, type Sandbox, type SandboxOptions, type SandboxClusterSpec } from './sandbox.js';
+export {
+  startSandbox,
+  kubeconfigFor,
+  poolFromCidr,
+  DEFAULT_FAIL_IMAGE,
+  type Sandbox,
+  type SandboxOptions,
+  type SandboxClusterSpec,
+} from './sandbox.js';
 export { SandboxCluster, type RequestCounts, type SandboxClusterInfo, type Verb } from './cluster.js';
 export { FAULT_ACTIONS, type FaultAction, type FaultState } from './faults.js';
 export { MEMBER_RESOURCES, MEMBER_KINDS } from './resources.js';

@@ -1,7 +1,18 @@
 import type { KubeObject } from '../core/kube.js';
 import type { SimContext } from './context.js';
 import { createPods, podFromTemplate, writeStatus } from './replicasets.js';
-import { condition, isPodActive, isPodReady, nowIso, num, omitZero, podPhase, specOf, statusOf, type Obj } from './util.js';
+import {
+  condition,
+  isPodActive,
+  isPodReady,
+  nowIso,
+  num,
+  omitZero,
+  podPhase,
+  specOf,
+  statusOf,
+  type Obj,
+} from './util.js';
 
 /** The Job controller: runs pods (up to `parallelism`) until `completions` succeeded, then Complete. */
 export async function syncJob(ctx: SimContext, job: KubeObject): Promise<void> {
@@ -24,8 +35,22 @@ export async function syncJob(ctx: SimContext, job: KubeObject): Promise<void> {
       uncountedTerminatedPods: {},
       ready: 0,
       conditions: [
-        { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: now, lastTransitionTime: now },
-        { type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: now, lastTransitionTime: now },
+        {
+          type: 'SuccessCriteriaMet',
+          status: 'True',
+          reason: 'CompletionsReached',
+          message: 'Reached expected number of succeeded pods',
+          lastProbeTime: now,
+          lastTransitionTime: now,
+        },
+        {
+          type: 'Complete',
+          status: 'True',
+          reason: 'CompletionsReached',
+          message: 'Reached expected number of succeeded pods',
+          lastProbeTime: now,
+          lastTransitionTime: now,
+        },
       ],
     });
     ctx.events.emit(job, 'Normal', 'Completed', 'Job completed', 'job-controller');
@@ -35,6 +60,11 @@ export async function syncJob(ctx: SimContext, job: KubeObject): Promise<void> {
     const want = Math.min(parallelism, completions - succeeded) - active.length;
     if (want > 0) active = [...active, ...(await createPods(ctx, job, want, () => podFromTemplate(job)))];
   }
-  const next: Obj = { ...omitZero({ active: active.length, succeeded, failed }), startTime, uncountedTerminatedPods: {}, ready: active.filter(isPodReady).length };
+  const next: Obj = {
+    ...omitZero({ active: active.length, succeeded, failed }),
+    startTime,
+    uncountedTerminatedPods: {},
+    ready: active.filter(isPodReady).length,
+  };
   await writeStatus(ctx, 'Job', job, next);
 }

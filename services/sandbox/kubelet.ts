@@ -64,7 +64,11 @@ export class Kubelet {
     if (!status.startTime) return 'start';
     const phase = status.phase;
     if (phase === 'Succeeded' || phase === 'Failed') return 'done';
-    const waiting = ((status.containerStatuses as Array<{ state?: { waiting?: { reason?: string } } }> | undefined) ?? []).map((c) => c.state?.waiting?.reason).find(Boolean);
+    const waiting = (
+      (status.containerStatuses as Array<{ state?: { waiting?: { reason?: string } } }> | undefined) ?? []
+    )
+      .map((c) => c.state?.waiting?.reason)
+      .find(Boolean);
     if (waiting === 'ErrImagePull') return 'pull-error';
     if (waiting === 'ImagePullBackOff') return 'backoff';
     if (waiting) return 'creating';
@@ -126,7 +130,11 @@ export class Kubelet {
     list = setCondition(list, { type: 'PodReadyToStartContainers', status: 'True' });
     list = setCondition(list, { type: 'Initialized', status: 'True' });
     list = setCondition(list, { type: 'Ready', status: ready ? 'True' : 'False', ...(ready ? {} : notReady) });
-    list = setCondition(list, { type: 'ContainersReady', status: ready ? 'True' : 'False', ...(ready ? {} : notReady) });
+    list = setCondition(list, {
+      type: 'ContainersReady',
+      status: ready ? 'True' : 'False',
+      ...(ready ? {} : notReady),
+    });
     list = setCondition(list, { type: 'PodScheduled', status: 'True' });
     status.conditions = list;
   }
@@ -159,7 +167,12 @@ export class Kubelet {
       this.conditions(s, false, 'ContainersNotReady');
       s.containerStatuses = this.containerStatuses(
         pod,
-        (c) => ({ waiting: bad && this.ctx.config.failImage.test(c.image ?? '') ? { reason: 'ErrImagePull', message: pullError(c.image ?? '') } : { reason: 'ContainerCreating' } }),
+        (c) => ({
+          waiting:
+            bad && this.ctx.config.failImage.test(c.image ?? '')
+              ? { reason: 'ErrImagePull', message: pullError(c.image ?? '') }
+              : { reason: 'ContainerCreating' },
+        }),
         false,
         false,
       );
@@ -167,7 +180,14 @@ export class Kubelet {
     const host = String(specOf(pod).nodeName);
     if (bad) {
       this.ctx.events.emit(pod, 'Normal', 'Pulling', `Pulling image "${bad}"`, 'kubelet', host);
-      this.ctx.events.emit(pod, 'Warning', 'Failed', `Failed to pull image "${bad}": ${pullError(bad)}`, 'kubelet', host);
+      this.ctx.events.emit(
+        pod,
+        'Warning',
+        'Failed',
+        `Failed to pull image "${bad}": ${pullError(bad)}`,
+        'kubelet',
+        host,
+      );
       this.ctx.events.emit(pod, 'Warning', 'Failed', 'Error: ErrImagePull', 'kubelet', host);
     }
     this.arm(pod);
@@ -180,7 +200,8 @@ export class Kubelet {
       const bad = this.badImage(pod) ?? '';
       await this.writeStatus(pod, (s) => {
         for (const cs of (s.containerStatuses as Array<{ image: string; state: Obj }> | undefined) ?? []) {
-          if (this.ctx.config.failImage.test(cs.image)) cs.state = { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${cs.image}"` } };
+          if (this.ctx.config.failImage.test(cs.image))
+            cs.state = { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${cs.image}"` } };
         }
       });
       this.ctx.events.emit(pod, 'Normal', 'BackOff', `Back-off pulling image "${bad}"`, 'kubelet', host);
@@ -195,9 +216,33 @@ export class Kubelet {
         s.containerStatuses = this.containerStatuses(pod, () => ({ running: { startedAt } }), true, true);
       });
       for (const c of this.containers(pod)) {
-        this.ctx.events.emit(pod, 'Normal', 'Pulled', `Container image "${c.image ?? ''}" already present on machine`, 'kubelet', host, `spec.containers{${c.name}}`);
-        this.ctx.events.emit(pod, 'Normal', 'Created', `Created container ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`);
-        this.ctx.events.emit(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', host, `spec.containers{${c.name}}`);
+        this.ctx.events.emit(
+          pod,
+          'Normal',
+          'Pulled',
+          `Container image "${c.image ?? ''}" already present on machine`,
+          'kubelet',
+          host,
+          `spec.containers{${c.name}}`,
+        );
+        this.ctx.events.emit(
+          pod,
+          'Normal',
+          'Created',
+          `Created container ${c.name}`,
+          'kubelet',
+          host,
+          `spec.containers{${c.name}}`,
+        );
+        this.ctx.events.emit(
+          pod,
+          'Normal',
+          'Started',
+          `Started container ${c.name}`,
+          'kubelet',
+          host,
+          `spec.containers{${c.name}}`,
+        );
       }
       return;
     }
@@ -208,7 +253,9 @@ export class Kubelet {
         this.conditions(s, false, 'PodCompleted');
         for (const c of (s.containerStatuses as Obj[] | undefined) ?? []) {
           const startedAt = asObj(asObj(c.state).running).startedAt ?? finishedAt;
-          c.state = { terminated: { exitCode: 0, reason: 'Completed', startedAt, finishedAt, containerID: c.containerID } };
+          c.state = {
+            terminated: { exitCode: 0, reason: 'Completed', startedAt, finishedAt, containerID: c.containerID },
+          };
           c.ready = false;
           c.started = false;
         }

@@ -67,12 +67,25 @@ export class LoadBalancers {
     if (current) return;
     const ip = this.allocate(owner);
     if (!ip) {
-      this.ctx.events.emit(o, 'Warning', 'AllocationFailed', `no free address in the load balancer pool of cluster ${this.ctx.config.name}`, 'service-controller');
+      this.ctx.events.emit(
+        o,
+        'Warning',
+        'AllocationFailed',
+        `no free address in the load balancer pool of cluster ${this.ctx.config.name}`,
+        'service-controller',
+      );
       return;
     }
-    if (o.kind === 'Service') this.ctx.events.emit(o, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer', 'service-controller');
+    if (o.kind === 'Service')
+      this.ctx.events.emit(o, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer', 'service-controller');
     await this.write(o, ip);
-    this.ctx.events.emit(o, 'Normal', o.kind === 'Service' ? 'EnsuredLoadBalancer' : 'Sync', o.kind === 'Service' ? 'Ensured load balancer' : 'Scheduled for sync', o.kind === 'Service' ? 'service-controller' : 'loadbalancer-controller');
+    this.ctx.events.emit(
+      o,
+      'Normal',
+      o.kind === 'Service' ? 'EnsuredLoadBalancer' : 'Sync',
+      o.kind === 'Service' ? 'Ensured load balancer' : 'Scheduled for sync',
+      o.kind === 'Service' ? 'service-controller' : 'loadbalancer-controller',
+    );
   }
 
   private async write(o: KubeObject, ip: string | undefined): Promise<void> {

@@ -16,7 +16,8 @@ export interface NodePlan {
 export function planNodes(config: SimulatorConfig): NodePlan[] {
   const plans: NodePlan[] = [];
   for (const zone of config.zones) {
-    for (let i = 1; i <= config.nodesPerZone; i++) plans.push({ name: `${config.name}-${zone}-${i}`, zone, index: plans.length, pods: 0, ip: '' });
+    for (let i = 1; i <= config.nodesPerZone; i++)
+      plans.push({ name: `${config.name}-${zone}-${i}`, zone, index: plans.length, pods: 0, ip: '' });
   }
   const n = plans.length;
   plans.forEach((p, i) => {
@@ -47,13 +48,24 @@ function nodeObject(config: SimulatorConfig, p: NodePlan): KubeObject {
       },
       annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kitfed.io/simulated': 'true' },
     },
-    spec: { podCIDR: `10.244.${p.index}.0/24`, podCIDRs: [`10.244.${p.index}.0/24`], providerID: `sandbox://${config.name}/${p.name}` },
+    spec: {
+      podCIDR: `10.244.${p.index}.0/24`,
+      podCIDRs: [`10.244.${p.index}.0/24`],
+      providerID: `sandbox://${config.name}/${p.name}`,
+    },
   };
 }
 
 function nodeStatus(p: NodePlan, since: string): Record<string, unknown> {
   const resources = { cpu: '8', memory: '32Gi', 'ephemeral-storage': '100Gi', pods: String(p.pods) };
-  const cond = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastHeartbeatTime: since, lastTransitionTime: since });
+  const cond = (type: string, status: string, reason: string, message: string) => ({
+    type,
+    status,
+    reason,
+    message,
+    lastHeartbeatTime: since,
+    lastTransitionTime: since,
+  });
   return {
     capacity: resources,
     allocatable: resources,

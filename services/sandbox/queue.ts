@@ -95,7 +95,8 @@ export class WorkQueue {
       this.log.warn({ key, err: err instanceof Error ? err.message : String(err) }, 'simulator task gave up');
       return;
     }
-    if (!(err instanceof KitfedError && err.code === 409)) this.log.debug({ key, err: err instanceof Error ? err.message : String(err) }, 'simulator task failed; retrying');
+    if (!(err instanceof KitfedError && err.code === 409))
+      this.log.debug({ key, err: err instanceof Error ? err.message : String(err) }, 'simulator task failed; retrying');
     this.after(Math.min(1000, 10 * 2 ** n), key, task);
   }
 }

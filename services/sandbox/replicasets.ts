@@ -1,7 +1,19 @@
 import { KitfedError } from '../core/errors.js';
 import { cloneJson, type KubeObject } from '../core/kube.js';
 import { CONTROLLER_MANAGER, type SimContext } from './context.js';
-import { asObj, byCreation, isPodActive, isPodReady, num, omitZero, ownerRef, podPhase, specOf, statusOf, type Obj } from './util.js';
+import {
+  asObj,
+  byCreation,
+  isPodActive,
+  isPodReady,
+  num,
+  omitZero,
+  ownerRef,
+  podPhase,
+  specOf,
+  statusOf,
+  type Obj,
+} from './util.js';
 
 /** The ReplicaSet controller: keeps `spec.replicas` pods and reports their counts in status. */
 
@@ -15,7 +27,11 @@ function deletionRank(p: KubeObject): number {
   return 3;
 }
 
-export function podFromTemplate(owner: KubeObject, extraLabels: Record<string, string> = {}, nodeName?: string): KubeObject {
+export function podFromTemplate(
+  owner: KubeObject,
+  extraLabels: Record<string, string> = {},
+  nodeName?: string,
+): KubeObject {
   const template = asObj(specOf(owner).template);
   const meta = asObj(template.metadata);
   const spec = cloneJson(asObj(template.spec));
@@ -34,12 +50,25 @@ export function podFromTemplate(owner: KubeObject, extraLabels: Record<string, s
   };
 }
 
-export async function createPods(ctx: SimContext, owner: KubeObject, count: number, make: () => KubeObject): Promise<KubeObject[]> {
+export async function createPods(
+  ctx: SimContext,
+  owner: KubeObject,
+  count: number,
+  make: () => KubeObject,
+): Promise<KubeObject[]> {
   const created: KubeObject[] = [];
   for (let i = 0; i < Math.min(count, BURST); i++) {
-    const pod = await ctx.registry.create(ctx.types.Pod, owner.metadata.namespace, make(), { fieldManager: CONTROLLER_MANAGER });
+    const pod = await ctx.registry.create(ctx.types.Pod, owner.metadata.namespace, make(), {
+      fieldManager: CONTROLLER_MANAGER,
+    });
     created.push(pod);
-    ctx.events.emit(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, `${owner.kind.toLowerCase()}-controller`);
+    ctx.events.emit(
+      owner,
+      'Normal',
+      'SuccessfulCreate',
+      `Created pod: ${pod.metadata.name}`,
+      `${owner.kind.toLowerCase()}-controller`,
+    );
   }
   return created;
 }
@@ -47,8 +76,16 @@ export async function createPods(ctx: SimContext, owner: KubeObject, count: numb
 export async function deletePods(ctx: SimContext, owner: KubeObject, pods: KubeObject[]): Promise<void> {
   for (const p of pods) {
     try {
-      await ctx.registry.delete(ctx.types.Pod, p.metadata.namespace, p.metadata.name!, { preconditions: { uid: p.metadata.uid } });
-      ctx.events.emit(owner, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, `${owner.kind.toLowerCase()}-controller`);
+      await ctx.registry.delete(ctx.types.Pod, p.metadata.namespace, p.metadata.name!, {
+        preconditions: { uid: p.metadata.uid },
+      });
+      ctx.events.emit(
+        owner,
+        'Normal',
+        'SuccessfulDelete',
+        `Deleted pod: ${p.metadata.name}`,
+        `${owner.kind.toLowerCase()}-controller`,
+      );
     } catch (err) {
       // Already gone, or replaced by a pod of the same name: nothing to delete.
       if (!(err instanceof KitfedError && (err.code === 404 || err.code === 409))) throw err;
@@ -56,9 +93,20 @@ export async function deletePods(ctx: SimContext, owner: KubeObject, pods: KubeO
   }
 }
 
-export async function writeStatus(ctx: SimContext, kind: 'ReplicaSet' | 'Deployment' | 'DaemonSet' | 'Job', obj: KubeObject, status: Obj): Promise<void> {
+export async function writeStatus(
+  ctx: SimContext,
+  kind: 'ReplicaSet' | 'Deployment' | 'DaemonSet' | 'Job',
+  obj: KubeObject,
+  status: Obj,
+): Promise<void> {
   if (JSON.stringify(statusOf(obj)) === JSON.stringify(status)) return;
-  await ctx.registry.mutate(ctx.types[kind], obj.metadata.namespace, obj.metadata.name!, (o) => (o.metadata.uid === obj.metadata.uid ? { ...o, status } : undefined), 'status');
+  await ctx.registry.mutate(
+    ctx.types[kind],
+    obj.metadata.namespace,
+    obj.metadata.name!,
+    (o) => (o.metadata.uid === obj.metadata.uid ? { ...o, status } : undefined),
+    'status',
+  );
 }
 
 export async function syncReplicaSet(ctx: SimContext, rs: KubeObject): Promise<void> {

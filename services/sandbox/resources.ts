@@ -10,7 +10,11 @@ type Obj = Record<string, unknown>;
 interface ContainerStatus {
   ready?: boolean;
   restartCount?: number;
-  state?: { waiting?: { reason?: string }; terminated?: { reason?: string; exitCode?: number; signal?: number }; running?: unknown };
+  state?: {
+    waiting?: { reason?: string };
+    terminated?: { reason?: string; exitCode?: number; signal?: number };
+    running?: unknown;
+  };
 }
 
 function containerStatuses(o: Obj): ContainerStatus[] {
@@ -44,7 +48,9 @@ function nodeStatus(o: Obj): string {
 
 function nodeRoles(o: Obj): string {
   const labels = (get(o, 'metadata.labels') as Record<string, string> | undefined) ?? {};
-  const roles = Object.keys(labels).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice('node-role.kubernetes.io/'.length));
+  const roles = Object.keys(labels)
+    .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+    .map((k) => k.slice('node-role.kubernetes.io/'.length));
   return roles.join(',') || '<none>';
 }
 
@@ -73,27 +79,66 @@ function jobDuration(o: Obj): string {
 
 function selectorString(o: Obj, path: string): string {
   const sel = (get(o, path) as Record<string, string> | undefined) ?? {};
-  return Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',') || '<none>';
+  return (
+    Object.entries(sel)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',') || '<none>'
+  );
 }
 
 export const MEMBER_KINDS: ResourceType[] = [
   {
-    group: '', version: 'v1', kind: 'Pod', plural: 'pods', singular: 'pod', shortNames: ['po'], namespaced: true,
-    subresources: ['status'], hasStatus: true, model: 'V1Pod', categories: ['all'],
-    fieldSelectors: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+    group: '',
+    version: 'v1',
+    kind: 'Pod',
+    plural: 'pods',
+    singular: 'pod',
+    shortNames: ['po'],
+    namespaced: true,
+    subresources: ['status'],
+    hasStatus: true,
+    model: 'V1Pod',
+    categories: ['all'],
+    fieldSelectors: [
+      'spec.nodeName',
+      'spec.restartPolicy',
+      'spec.schedulerName',
+      'spec.serviceAccountName',
+      'status.phase',
+      'status.podIP',
+      'status.nominatedNodeName',
+    ],
     columns: [
       { name: 'Ready', type: 'string', value: podReady },
       { name: 'Status', type: 'string', value: podStatusReason },
-      { name: 'Restarts', type: 'string', value: (o) => String(containerStatuses(o).reduce((n, c) => n + (c.restartCount ?? 0), 0)) },
+      {
+        name: 'Restarts',
+        type: 'string',
+        value: (o) => String(containerStatuses(o).reduce((n, c) => n + (c.restartCount ?? 0), 0)),
+      },
       { name: 'IP', type: 'string', priority: 1, value: (o) => get(o, 'status.podIP') ?? '<none>' },
       { name: 'Node', type: 'string', priority: 1, value: (o) => get(o, 'spec.nodeName') ?? '<none>' },
-      { name: 'Nominated Node', type: 'string', priority: 1, value: (o) => get(o, 'status.nominatedNodeName') ?? '<none>' },
+      {
+        name: 'Nominated Node',
+        type: 'string',
+        priority: 1,
+        value: (o) => get(o, 'status.nominatedNodeName') ?? '<none>',
+      },
       { name: 'Readiness Gates', type: 'string', priority: 1, value: () => '<none>' },
     ],
   },
   {
-    group: '', version: 'v1', kind: 'Node', plural: 'nodes', singular: 'node', shortNames: ['no'], namespaced: false,
-    subresources: ['status'], hasStatus: true, model: 'V1Node', fieldSelectors: ['spec.unschedulable'],
+    group: '',
+    version: 'v1',
+    kind: 'Node',
+    plural: 'nodes',
+    singular: 'node',
+    shortNames: ['no'],
+    namespaced: false,
+    subresources: ['status'],
+    hasStatus: true,
+    model: 'V1Node',
+    fieldSelectors: ['spec.unschedulable'],
     columns: [
       { name: 'Status', type: 'string', value: nodeStatus },
       { name: 'Roles', type: 'string', value: nodeRoles },
@@ -101,13 +146,32 @@ export const MEMBER_KINDS: ResourceType[] = [
       { name: 'Internal-IP', type: 'string', priority: 1, value: (o) => nodeAddress(o, 'InternalIP') },
       { name: 'External-IP', type: 'string', priority: 1, value: (o) => nodeAddress(o, 'ExternalIP') },
       { name: 'OS-Image', type: 'string', priority: 1, value: (o) => get(o, 'status.nodeInfo.osImage') ?? '' },
-      { name: 'Kernel-Version', type: 'string', priority: 1, value: (o) => get(o, 'status.nodeInfo.kernelVersion') ?? '' },
-      { name: 'Container-Runtime', type: 'string', priority: 1, value: (o) => get(o, 'status.nodeInfo.containerRuntimeVersion') ?? '' },
+      {
+        name: 'Kernel-Version',
+        type: 'string',
+        priority: 1,
+        value: (o) => get(o, 'status.nodeInfo.kernelVersion') ?? '',
+      },
+      {
+        name: 'Container-Runtime',
+        type: 'string',
+        priority: 1,
+        value: (o) => get(o, 'status.nodeInfo.containerRuntimeVersion') ?? '',
+      },
     ],
   },
   {
-    group: 'apps', version: 'v1', kind: 'DaemonSet', plural: 'daemonsets', singular: 'daemonset', shortNames: ['ds'],
-    namespaced: true, subresources: ['status'], hasStatus: true, model: 'V1DaemonSet', categories: ['all'],
+    group: 'apps',
+    version: 'v1',
+    kind: 'DaemonSet',
+    plural: 'daemonsets',
+    singular: 'daemonset',
+    shortNames: ['ds'],
+    namespaced: true,
+    subresources: ['status'],
+    hasStatus: true,
+    model: 'V1DaemonSet',
+    categories: ['all'],
     aliases: [{ group: 'extensions', version: 'v1beta1' }],
     columns: [
       { name: 'Desired', type: 'integer', value: (o) => get(o, 'status.desiredNumberScheduled') ?? 0 },
@@ -119,29 +183,67 @@ export const MEMBER_KINDS: ResourceType[] = [
     ],
   },
   {
-    group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', singular: 'job', namespaced: true,
-    subresources: ['status'], hasStatus: true, model: 'V1Job', categories: ['all'],
+    group: 'batch',
+    version: 'v1',
+    kind: 'Job',
+    plural: 'jobs',
+    singular: 'job',
+    namespaced: true,
+    subresources: ['status'],
+    hasStatus: true,
+    model: 'V1Job',
+    categories: ['all'],
     columns: [
       { name: 'Status', type: 'string', value: jobStatus },
-      { name: 'Completions', type: 'string', value: (o) => `${String(get(o, 'status.succeeded') ?? 0)}/${String(get(o, 'spec.completions') ?? 1)}` },
+      {
+        name: 'Completions',
+        type: 'string',
+        value: (o) => `${String(get(o, 'status.succeeded') ?? 0)}/${String(get(o, 'spec.completions') ?? 1)}`,
+      },
       { name: 'Duration', type: 'string', value: jobDuration },
     ],
   },
   {
-    group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers', singular: 'horizontalpodautoscaler',
-    shortNames: ['hpa'], namespaced: true, subresources: ['status'], hasStatus: true, model: 'V2HorizontalPodAutoscaler', categories: ['all'],
+    group: 'autoscaling',
+    version: 'v2',
+    kind: 'HorizontalPodAutoscaler',
+    plural: 'horizontalpodautoscalers',
+    singular: 'horizontalpodautoscaler',
+    shortNames: ['hpa'],
+    namespaced: true,
+    subresources: ['status'],
+    hasStatus: true,
+    model: 'V2HorizontalPodAutoscaler',
+    categories: ['all'],
     columns: [
-      { name: 'Reference', type: 'string', value: (o) => `${String(get(o, 'spec.scaleTargetRef.kind') ?? '')}/${String(get(o, 'spec.scaleTargetRef.name') ?? '')}` },
+      {
+        name: 'Reference',
+        type: 'string',
+        value: (o) =>
+          `${String(get(o, 'spec.scaleTargetRef.kind') ?? '')}/${String(get(o, 'spec.scaleTargetRef.name') ?? '')}`,
+      },
       { name: 'MinPods', type: 'integer', value: (o) => get(o, 'spec.minReplicas') ?? 1 },
       { name: 'MaxPods', type: 'integer', value: (o) => get(o, 'spec.maxReplicas') ?? 0 },
       { name: 'Replicas', type: 'integer', value: (o) => get(o, 'status.currentReplicas') ?? 0 },
     ],
   },
   {
-    group: 'apps', version: 'v1', kind: 'ControllerRevision', plural: 'controllerrevisions', singular: 'controllerrevision',
-    namespaced: true, model: 'V1ControllerRevision',
+    group: 'apps',
+    version: 'v1',
+    kind: 'ControllerRevision',
+    plural: 'controllerrevisions',
+    singular: 'controllerrevision',
+    namespaced: true,
+    model: 'V1ControllerRevision',
     columns: [
-      { name: 'Controller', type: 'string', value: (o) => { const r = (get(o, 'metadata.ownerReferences') as Array<{ kind: string; name: string }> | undefined)?.[0]; return r ? `${r.kind.toLowerCase()}.apps/${r.name}` : '<none>'; } },
+      {
+        name: 'Controller',
+        type: 'string',
+        value: (o) => {
+          const r = (get(o, 'metadata.ownerReferences') as Array<{ kind: string; name: string }> | undefined)?.[0];
+          return r ? `${r.kind.toLowerCase()}.apps/${r.name}` : '<none>';
+        },
+      },
       { name: 'Revision', type: 'integer', value: (o) => get(o, 'revision') ?? 0 },
     ],
   },
@@ -149,7 +251,9 @@ export const MEMBER_KINDS: ResourceType[] = [
 
 /** Served by every sandbox cluster. */
 export const MEMBER_RESOURCES: ResourceType[] = [
-  ...RESOURCES.filter((t) => t.group !== 'federation.kitfed.io' && !MEMBER_KINDS.some((m) => m.group === t.group && m.kind === t.kind)),
+  ...RESOURCES.filter(
+    (t) => t.group !== 'federation.kitfed.io' && !MEMBER_KINDS.some((m) => m.group === t.group && m.kind === t.kind),
+  ),
   ...MEMBER_KINDS,
 ];
 

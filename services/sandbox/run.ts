@@ -27,7 +27,9 @@ export interface RunSandboxOptions {
   tls?: boolean;
 }
 
-export function clusterSpecs(opts: Pick<RunSandboxOptions, 'clusters' | 'names' | 'regions' | 'zones' | 'capacity'>): SandboxClusterSpec[] {
+export function clusterSpecs(
+  opts: Pick<RunSandboxOptions, 'clusters' | 'names' | 'regions' | 'zones' | 'capacity'>,
+): SandboxClusterSpec[] {
   const regions = opts.regions && opts.regions.length > 0 ? opts.regions : DEFAULT_REGIONS;
   return Array.from({ length: opts.clusters }, (_, i) => {
     const region = regions[i % regions.length]!;
@@ -56,14 +58,23 @@ export async function runSandbox(opts: RunSandboxOptions): Promise<void> {
   const tmp = `${opts.kubeconfigOut}.${process.pid}.tmp`;
   await writeFile(tmp, sandbox.kubeconfig(), { mode: 0o600 });
   await rename(tmp, opts.kubeconfigOut);
-  for (const c of sandbox.clusters) process.stdout.write(`cluster ${c.name} ${c.url} region=${c.region} zones=${c.zones.join(',')}\n`);
+  for (const c of sandbox.clusters)
+    process.stdout.write(`cluster ${c.name} ${c.url} region=${c.region} zones=${c.zones.join(',')}\n`);
   process.stdout.write(`admin ${sandbox.adminUrl ?? ''}\nkubeconfig ${opts.kubeconfigOut}\n`);
-  log.info({ clusters: sandbox.clusters.length, admin: sandbox.adminUrl, kubeconfig: opts.kubeconfigOut }, 'sandbox running');
+  log.info(
+    { clusters: sandbox.clusters.length, admin: sandbox.adminUrl, kubeconfig: opts.kubeconfigOut },
+    'sandbox running',
+  );
   await runUntilSignal(() => sandbox.close(), log);
 }
 
 /** `kitfed sandbox fault`: posts an action to a running sandbox's admin endpoint. */
-export async function sendFault(adminUrl: string, cluster: string, action: string, value?: number): Promise<{ status: number; body: unknown }> {
+export async function sendFault(
+  adminUrl: string,
+  cluster: string,
+  action: string,
+  value?: number,
+): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${adminUrl.replace(/\/+$/, '')}/clusters/${encodeURIComponent(cluster)}/fault`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },

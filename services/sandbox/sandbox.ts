@@ -68,7 +68,8 @@ export const DEFAULT_FAIL_IMAGE = /bad|invalid|doesnotexist|does-not-exist|nonex
 
 function ipToInt(ip: string): number {
   const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new RangeError(`not an IPv4 address: ${ip}`);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
+    throw new RangeError(`not an IPv4 address: ${ip}`);
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
 
@@ -79,7 +80,8 @@ function intToIp(n: number): string {
 /** Usable addresses of a CIDR (network and broadcast excluded), at most `max`, optionally the i-th of n slices. */
 export function poolFromCidr(cidr: string, slice = 0, slices = 1, max = 256): string[] {
   const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr.trim());
-  if (!m || Number(m[2]) > 30) throw new RangeError(`lbPool must be an IPv4 CIDR of at most /30 (got ${JSON.stringify(cidr)})`);
+  if (!m || Number(m[2]) > 30)
+    throw new RangeError(`lbPool must be an IPv4 CIDR of at most /30 (got ${JSON.stringify(cidr)})`);
   const bits = Number(m[2]);
   const size = 2 ** (32 - bits);
   const base = (ipToInt(m[1]!) & (bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0)) >>> 0;
@@ -94,7 +96,8 @@ function checkSpecs(specs: SandboxClusterSpec[]): void {
   if (specs.length === 0) throw new RangeError('a sandbox needs at least one cluster');
   const seen = new Set<string>();
   for (const s of specs) {
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(s.name)) throw new RangeError(`cluster name ${JSON.stringify(s.name)} must be a DNS label`);
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(s.name))
+      throw new RangeError(`cluster name ${JSON.stringify(s.name)} must be a DNS label`);
     if (seen.has(s.name)) throw new RangeError(`duplicate cluster name ${s.name}`);
     seen.add(s.name);
     if (!s.region) throw new RangeError(`cluster ${s.name}: region is required`);
@@ -105,7 +108,11 @@ function configFor(opts: SandboxOptions, s: SandboxClusterSpec, index: number): 
   const zones = s.zones && s.zones.length > 0 ? s.zones : [`${s.region}-a`];
   const nodesPerZone = s.nodesPerZone ?? opts.nodesPerZone ?? 1;
   const pattern = opts.failImagePattern ?? DEFAULT_FAIL_IMAGE;
-  const lbPool = Array.isArray(s.lbPool) ? s.lbPool : s.lbPool ? poolFromCidr(s.lbPool) : poolFromCidr(opts.lbPool ?? '198.18.0.0/15', index, opts.clusters.length);
+  const lbPool = Array.isArray(s.lbPool)
+    ? s.lbPool
+    : s.lbPool
+      ? poolFromCidr(s.lbPool)
+      : poolFromCidr(opts.lbPool ?? '198.18.0.0/15', index, opts.clusters.length);
   return {
     name: s.name,
     index,
@@ -131,7 +138,12 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const ca = opts.tls ? new SandboxCa([opts.host ?? '127.0.0.1']) : undefined;
   const results = await Promise.allSettled(
     opts.clusters.map(async (s, i) =>
-      SandboxCluster.start(configFor(opts, s, i), { host: opts.host, port: s.port ?? (opts.portBase ? opts.portBase + i : 0), identity: ca?.identity(s.name), store: await opts.store?.(s.name) }),
+      SandboxCluster.start(configFor(opts, s, i), {
+        host: opts.host,
+        port: s.port ?? (opts.portBase ? opts.portBase + i : 0),
+        identity: ca?.identity(s.name),
+        store: await opts.store?.(s.name),
+      }),
     ),
   );
   const clusters = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -149,7 +161,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       if (!c) throw new RangeError(`no sandbox cluster named ${name}`);
       return c;
     },
-    kubeconfig: () => kubeconfigFor(clusters.map((c) => ({ name: c.name, url: c.url, caCert: c.caCert, token: c.token }))),
+    kubeconfig: () =>
+      kubeconfigFor(clusters.map((c) => ({ name: c.name, url: c.url, caCert: c.caCert, token: c.token }))),
     get adminUrl() {
       return admin?.url;
     },
@@ -158,7 +171,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       await Promise.all(clusters.map((c) => c.close()));
     },
   };
-  if (opts.adminPort !== undefined) admin = await startAdminServer(sandbox, { host: opts.adminHost ?? opts.host, port: opts.adminPort });
+  if (opts.adminPort !== undefined)
+    admin = await startAdminServer(sandbox, { host: opts.adminHost ?? opts.host, port: opts.adminPort });
   log.info({ clusters: clusters.length, ms: Date.now() - started }, 'sandbox clusters started');
   return sandbox;
 }

@@ -95,21 +95,37 @@ export class Scheduler {
     if (!best) return this.unschedulable(pod, nodes.length, mismatched, full);
     const nodeName = best.metadata.name!;
     const key = keyOf(pod);
-    const bound = await this.ctx.registry.mutate(this.ctx.types.Pod, pod.metadata.namespace, pod.metadata.name!, (o) => {
-      if (asObj(o.spec).nodeName) return undefined;
-      (o.spec as Obj).nodeName = nodeName;
-      return o;
-    });
+    const bound = await this.ctx.registry.mutate(
+      this.ctx.types.Pod,
+      pod.metadata.namespace,
+      pod.metadata.name!,
+      (o) => {
+        if (asObj(o.spec).nodeName) return undefined;
+        (o.spec as Obj).nodeName = nodeName;
+        return o;
+      },
+    );
     if (!bound) return;
     this.bound.set(key, nodeName);
     this.waiting.delete(key);
-    this.ctx.events.emit(pod, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${nodeName}`, 'default-scheduler');
+    this.ctx.events.emit(
+      pod,
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${key} to ${nodeName}`,
+      'default-scheduler',
+    );
   }
 
   private async unschedulable(pod: KubeObject, nodes: number, mismatched: number, full: number): Promise<void> {
     const key = keyOf(pod);
     this.waiting.add(key);
-    const reasons = [full ? `${full} Too many pods` : '', mismatched ? `${mismatched} node(s) didn't match Pod's node affinity/selector` : ''].filter(Boolean).join(', ');
+    const reasons = [
+      full ? `${full} Too many pods` : '',
+      mismatched ? `${mismatched} node(s) didn't match Pod's node affinity/selector` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     const message = `0/${nodes} nodes are available: ${reasons || 'no nodes'}. preemption: 0/${nodes} nodes are available: ${nodes} No preemption victims found for incoming pod.`;
     const cur = condition(pod, 'PodScheduled');
     if (cur?.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message) return;
@@ -120,12 +136,18 @@ export class Scheduler {
       (o) => {
         const status = asObj(o.status);
         status.phase ??= 'Pending';
-        status.conditions = setCondition((status.conditions as never) ?? [], { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message });
+        status.conditions = setCondition((status.conditions as never) ?? [], {
+          type: 'PodScheduled',
+          status: 'False',
+          reason: 'Unschedulable',
+          message,
+        });
         o.status = status;
         return o;
       },
       'status',
     );
-    if (cur?.reason !== 'Unschedulable') this.ctx.events.emit(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
+    if (cur?.reason !== 'Unschedulable')
+      this.ctx.events.emit(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
   }
 }

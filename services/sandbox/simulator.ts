@@ -27,9 +27,14 @@ export class Simulator {
   private readonly lbs: LoadBalancers;
   private readonly deadlines = new Map<string, NodeJS.Timeout>();
 
-  constructor(registry: Registry, private config: SimulatorConfig) {
+  constructor(
+    registry: Registry,
+    private config: SimulatorConfig,
+  ) {
     const log = createLogger('sandbox', { cluster: config.name });
-    const types = Object.fromEntries(SIMULATED_KINDS.map((k) => [k, registry.catalog.all.find((t) => t.kind === k)!])) as SimContext['types'];
+    const types = Object.fromEntries(
+      SIMULATED_KINDS.map((k) => [k, registry.catalog.all.find((t) => t.kind === k)!]),
+    ) as SimContext['types'];
     const cache = new ObjectCache(registry, Object.values(types));
     const queue = new WorkQueue(log);
     const eventType = registry.catalog.byKind('', 'v1', 'Event')!;
@@ -114,7 +119,8 @@ export class Simulator {
     const owner = controllerOf(obj);
     if (!owner || !obj.metadata.namespace) return;
     const kind = owner.kind as SimulatedKind;
-    if (kind === 'ReplicaSet' || kind === 'Deployment' || kind === 'DaemonSet' || kind === 'Job') this.ctx.enqueue(kind, `${obj.metadata.namespace}/${owner.name}`);
+    if (kind === 'ReplicaSet' || kind === 'Deployment' || kind === 'DaemonSet' || kind === 'Job')
+      this.ctx.enqueue(kind, `${obj.metadata.namespace}/${owner.name}`);
   }
 
   private async reconcile(kind: SimulatedKind, key: string): Promise<void> {

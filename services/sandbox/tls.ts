@@ -42,7 +42,9 @@ export class SandboxCa {
     cert.validity.notAfter = new Date(Date.now() + 365 * 24 * 3600_000);
     cert.setSubject([{ name: 'commonName', value: cluster }]);
     cert.setIssuer(this.caCert.subject.attributes);
-    const altNames = [...new Set(['localhost', '127.0.0.1', ...this.hosts])].map((h) => (/^[\d.]+$/.test(h) || h.includes(':') ? { type: 7, ip: h } : { type: 2, value: h }));
+    const altNames = [...new Set(['localhost', '127.0.0.1', ...this.hosts])].map((h) =>
+      /^[\d.]+$/.test(h) || h.includes(':') ? { type: 7, ip: h } : { type: 2, value: h },
+    );
     cert.setExtensions([
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
@@ -56,7 +58,9 @@ export class SandboxCa {
       key: this.pki.key,
       caCert: this.pki.caCert,
       token,
-      authenticator: makeAuthenticator([{ token, user: 'sandbox-admin', uid: 'sandbox-admin', groups: ['system:masters'] }]),
+      authenticator: makeAuthenticator([
+        { token, user: 'sandbox-admin', uid: 'sandbox-admin', groups: ['system:masters'] },
+      ]),
     };
   }
 }

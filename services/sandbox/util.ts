@@ -69,7 +69,14 @@ export function controllerOf(o: KubeObject): OwnerReference | undefined {
 }
 
 export function ownerRef(owner: KubeObject): OwnerReference {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name!, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name!,
+    uid: owner.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 export function conditions(o: KubeObject): Condition[] {
@@ -89,7 +96,10 @@ export function setCondition(list: Condition[], next: Condition, touch = false):
   const cur = list.find((c) => c.type === next.type);
   const merged: Condition = { ...next };
   if ('lastUpdateTime' in next || cur?.lastUpdateTime) {
-    merged.lastUpdateTime = cur && cur.status === next.status && cur.reason === next.reason && cur.message === next.message && !touch ? cur.lastUpdateTime : now;
+    merged.lastUpdateTime =
+      cur && cur.status === next.status && cur.reason === next.reason && cur.message === next.message && !touch
+        ? cur.lastUpdateTime
+        : now;
   }
   merged.lastTransitionTime = cur && cur.status === next.status ? cur.lastTransitionTime : now;
   const out = list.filter((c) => c.type !== next.type);
@@ -113,7 +123,10 @@ export function isPodActive(p: KubeObject): boolean {
 }
 
 export function byCreation(a: KubeObject, b: KubeObject): number {
-  return (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
+  return (
+    (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+    (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '')
+  );
 }
 
 /** Drops zero and undefined counters, as kube's `omitempty` status fields serialise. */

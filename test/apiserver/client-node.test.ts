@@ -23,7 +23,10 @@ test('client-node CRUD through the typed API', async (t) => {
   const server = await startApiServer();
   t.teardown(() => server.close());
   const core = clientFor(server.url).makeApiClient(k8s.CoreV1Api);
-  const created = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'cfg', labels: { a: 'b' } }, data: { k: 'v' } } });
+  const created = await core.createNamespacedConfigMap({
+    namespace: 'default',
+    body: { metadata: { name: 'cfg', labels: { a: 'b' } }, data: { k: 'v' } },
+  });
   t.truthy(created.metadata?.uid);
   const read = await core.readNamespacedConfigMap({ namespace: 'default', name: 'cfg' });
   t.is(read.data?.k, 'v');
@@ -48,7 +51,9 @@ test('an informer sees adds, updates and deletes, and re-lists after a 410', asy
   t.teardown(() => server.close());
   const kc = clientFor(server.url);
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const informer = k8s.makeInformer(kc, '/api/v1/namespaces/default/configmaps', () => core.listNamespacedConfigMap({ namespace: 'default' }));
+  const informer = k8s.makeInformer(kc, '/api/v1/namespaces/default/configmaps', () =>
+    core.listNamespacedConfigMap({ namespace: 'default' }),
+  );
   const seen: string[] = [];
   informer.on('add', (o) => seen.push(`add ${o.metadata?.name}`));
   informer.on('update', (o) => seen.push(`update ${o.metadata?.name} ${o.data?.v}`));
@@ -56,7 +61,12 @@ test('an informer sees adds, updates and deletes, and re-lists after a 410', asy
   await informer.start();
   t.teardown(() => void informer.stop());
   const cm = server.catalog.byKind('', 'v1', 'ConfigMap')!;
-  await server.registry.create(cm, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { v: '1' } });
+  await server.registry.create(cm, 'default', {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'a' },
+    data: { v: '1' },
+  });
   await server.registry.patch(cm, 'default', 'a', 'merge', '{"data":{"v":"2"}}');
   await server.registry.delete(cm, 'default', 'a');
   t.true(await until(() => seen.includes('delete a')), seen.join(', '));
@@ -67,7 +77,12 @@ test('an informer sees adds, updates and deletes, and re-lists after a 410', asy
   let release!: () => void;
   gate = new Promise((r) => (release = r));
   server.dropWatches();
-  await server.registry.create(cm, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b' }, data: { v: '1' } });
+  await server.registry.create(cm, 'default', {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'b' },
+    data: { v: '1' },
+  });
   server.registry.cache.compact(server.registry.cache.revision);
   gate = undefined;
   release();
@@ -80,9 +95,24 @@ test('two writers racing with the same resourceVersion: exactly one wins, the ot
   const server = await startApiServer();
   t.teardown(() => server.close());
   const base = `${server.url}/api/v1/namespaces/default/configmaps`;
-  const created = (await (await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'race' } }) })).json()) as { metadata: { resourceVersion: string } };
+  const created = (await (
+    await fetch(base, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'race' } }),
+    })
+  ).json()) as { metadata: { resourceVersion: string } };
   const put = (v: string) =>
-    fetch(`${base}/race`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'race', resourceVersion: created.metadata.resourceVersion }, data: { writer: v } }) });
+    fetch(`${base}/race`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'race', resourceVersion: created.metadata.resourceVersion },
+        data: { writer: v },
+      }),
+    });
   const results = await Promise.all(Array.from({ length: 8 }, (_, i) => put(String(i))));
   const codes = results.map((r) => r.status).sort();
   t.is(codes.filter((c) => c === 200).length, 1, String(codes));
@@ -95,20 +125,32 @@ test('watch from a compacted resourceVersion answers 410 Expired; bookmarks come
   const server = await startApiServer({ bookmarkIntervalMs: 100 });
   t.teardown(() => server.close());
   const cm = server.catalog.byKind('', 'v1', 'ConfigMap')!;
-  const first = await server.registry.create(cm, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } });
+  const first = await server.registry.create(cm, 'default', {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'x' },
+  });
   await server.registry.create(cm, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'y' } });
   server.registry.cache.compact(server.registry.cache.revision);
-  const gone = await fetch(`${server.url}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${first.metadata.resourceVersion}`);
+  const gone = await fetch(
+    `${server.url}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${first.metadata.resourceVersion}`,
+  );
   const line = JSON.parse((await gone.text()).trim()) as { type: string; object: { code: number; reason: string } };
   t.is(line.type, 'ERROR');
   t.is(line.object.code, 410);
   t.is(line.object.reason, 'Expired');
   const ctrl = new AbortController();
-  const res = await fetch(`${server.url}/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&resourceVersion=${server.registry.cache.revision}`, { signal: ctrl.signal });
+  const res = await fetch(
+    `${server.url}/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&resourceVersion=${server.registry.cache.revision}`,
+    { signal: ctrl.signal },
+  );
   const reader = res.body!.getReader();
   const { value } = await reader.read();
   ctrl.abort();
-  const event = JSON.parse(new TextDecoder().decode(value).split('\n')[0]!) as { type: string; object: { metadata: { resourceVersion: string } } };
+  const event = JSON.parse(new TextDecoder().decode(value).split('\n')[0]!) as {
+    type: string;
+    object: { metadata: { resourceVersion: string } };
+  };
   t.is(event.type, 'BOOKMARK');
   t.is(event.object.metadata.resourceVersion, String(server.registry.cache.revision));
 });

@@ -86,15 +86,39 @@ test('apply twice reports unchanged; server-side apply owns fields and reports c
   t.is(forced.code, 0, forced.stderr);
   const obj = JSON.parse((await kubectl(['get', 'rs', 'ssa', '-o', 'json', '--show-managed-fields'])).stdout);
   t.is(obj.spec.replicas, 2);
-  t.true(obj.metadata.managedFields.some((m: { manager: string; operation: string }) => m.manager === 'kubectl' && m.operation === 'Apply'), JSON.stringify(obj.metadata.managedFields));
+  t.true(
+    obj.metadata.managedFields.some(
+      (m: { manager: string; operation: string }) => m.manager === 'kubectl' && m.operation === 'Apply',
+    ),
+    JSON.stringify(obj.metadata.managedFields),
+  );
 });
 
 test('patch --type json, merge and strategic', async (t) => {
   const { kubectl } = await startTestServer(t);
   await kubectl(['create', '-f', '-'], rs('p'));
-  t.is((await kubectl(['patch', 'rs', 'p', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/replicas","value":3}]'])).code, 0);
+  t.is(
+    (
+      await kubectl([
+        'patch',
+        'rs',
+        'p',
+        '--type',
+        'json',
+        '-p',
+        '[{"op":"replace","path":"/spec/replicas","value":3}]',
+      ])
+    ).code,
+    0,
+  );
   t.is((await kubectl(['patch', 'rs', 'p', '--type', 'merge', '-p', '{"metadata":{"labels":{"m":"1"}}}'])).code, 0);
-  const smp = await kubectl(['patch', 'rs', 'p', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.26","env":[{"name":"B","value":"2"}]}]}}}}']);
+  const smp = await kubectl([
+    'patch',
+    'rs',
+    'p',
+    '-p',
+    '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.26","env":[{"name":"B","value":"2"}]}]}}}}',
+  ]);
   t.is(smp.code, 0, smp.stderr);
   const obj = JSON.parse((await kubectl(['get', 'rs', 'p', '-o', 'json'])).stdout);
   t.is(obj.spec.replicas, 3);
@@ -103,14 +127,32 @@ test('patch --type json, merge and strategic', async (t) => {
   t.is(c.image, 'nginx:1.26');
   t.deepEqual(c.env.map((e: { name: string }) => e.name).sort(), ['A', 'B'], 'strategic merge merged env by name');
   t.deepEqual(c.ports, [{ containerPort: 80, protocol: 'TCP' }], 'untouched lists survive');
-  const badTest = await kubectl(['patch', 'rs', 'p', '--type', 'json', '-p', '[{"op":"test","path":"/spec/replicas","value":99}]']);
+  const badTest = await kubectl([
+    'patch',
+    'rs',
+    'p',
+    '--type',
+    'json',
+    '-p',
+    '[{"op":"test","path":"/spec/replicas","value":99}]',
+  ]);
   t.not(badTest.code, 0);
 });
 
 test('get -w receives added, modified and deleted events', async (t) => {
   const { kubectl, kubeconfig, dir, server } = await startTestServer(t);
   const baseline = server.registry.cache.watcherCount;
-  const watcher = spawn('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache-w'), 'get', 'configmaps', '-w', '--output-watch-events', '--request-timeout=20s']);
+  const watcher = spawn('kubectl', [
+    '--kubeconfig',
+    kubeconfig,
+    '--cache-dir',
+    join(dir, 'cache-w'),
+    'get',
+    'configmaps',
+    '-w',
+    '--output-watch-events',
+    '--request-timeout=20s',
+  ]);
   t.teardown(() => watcher.kill());
   let out = '';
   watcher.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -118,9 +160,12 @@ test('get -w receives added, modified and deleted events', async (t) => {
     for (let i = 0; i < 100 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 100));
     return re.test(out);
   };
-  for (let i = 0; i < 100 && server.registry.cache.watcherCount === baseline; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && server.registry.cache.watcherCount === baseline; i++)
+    await new Promise((r) => setTimeout(r, 100));
   t.true(server.registry.cache.watcherCount > baseline, 'kubectl get -w is watching');
-  await kubectl(['create', 'configmap', 'cm1', '--from-literal=v=1', '--dry-run=client', '-o', 'yaml']).then((r) => kubectl(['apply', '-f', '-'], r.stdout));
+  await kubectl(['create', 'configmap', 'cm1', '--from-literal=v=1', '--dry-run=client', '-o', 'yaml']).then((r) =>
+    kubectl(['apply', '-f', '-'], r.stdout),
+  );
   t.true(await wait(/ADDED\s+cm1\s+1\s/), out);
   await kubectl(['patch', 'configmap', 'cm1', '--type', 'merge', '-p', '{"data":{"w":"2"}}']);
   t.true(await wait(/MODIFIED\s+cm1\s+2\s/), out);
@@ -132,16 +177,37 @@ test('delete honours each --cascade value and namespaces terminate with their co
   const { kubectl, server } = await startTestServer(t);
   const rsType = server.catalog.byKind('apps', 'v1', 'ReplicaSet')!;
   const cmType = server.catalog.byKind('', 'v1', 'ConfigMap')!;
-  for (const [name, cascade] of [['bg', 'background'], ['fg', 'foreground'], ['or', 'orphan']] as const) {
-    const owner = await server.registry.create(rsType, 'default', { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name }, spec: { selector: { matchLabels: { a: name } }, template: { metadata: { labels: { a: name } }, spec: { containers: [{ name: 'c', image: 'x' }] } } } });
-    await server.registry.create(cmType, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-dep`, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name, uid: owner.metadata.uid!, blockOwnerDeletion: true }] } });
+  for (const [name, cascade] of [
+    ['bg', 'background'],
+    ['fg', 'foreground'],
+    ['or', 'orphan'],
+  ] as const) {
+    const owner = await server.registry.create(rsType, 'default', {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name },
+      spec: {
+        selector: { matchLabels: { a: name } },
+        template: { metadata: { labels: { a: name } }, spec: { containers: [{ name: 'c', image: 'x' }] } },
+      },
+    });
+    await server.registry.create(cmType, 'default', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: `${name}-dep`,
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'ReplicaSet', name, uid: owner.metadata.uid!, blockOwnerDeletion: true },
+        ],
+      },
+    });
     const r = await kubectl(['delete', 'rs', name, `--cascade=${cascade}`, '--timeout=20s']);
     t.is(r.code, 0, r.stderr);
     t.is((await kubectl(['get', 'rs', name])).code, 1, `${name} is gone`);
   }
   const wait = async (name: string, present: boolean) => {
     for (let i = 0; i < 50; i++) {
-      if ((await server.registry.tryGet(cmType, 'default', name) !== undefined) === present) return true;
+      if (((await server.registry.tryGet(cmType, 'default', name)) !== undefined) === present) return true;
       await new Promise((r) => setTimeout(r, 50));
     }
     return false;
@@ -159,7 +225,11 @@ test('delete honours each --cascade value and namespaces terminate with their co
   t.is((await kubectl(['get', 'namespace', 'team'])).code, 1);
   const missing = await kubectl(['create', '-n', 'nowhere', '-f', join(SEED, 'nginx-svc.yaml')]);
   t.regex(missing.stderr, /namespaces "nowhere" not found/);
-  t.is((await kubectl(['get', 'ns', 'default', 'kube-system', 'kube-public', '-o', 'name'])).stdout.trim().split('\n').length, 3);
+  t.is(
+    (await kubectl(['get', 'ns', 'default', 'kube-system', 'kube-public', '-o', 'name'])).stdout.trim().split('\n')
+      .length,
+    3,
+  );
 });
 
 test('bad input gets the right Status and nothing is stored', async (t) => {
@@ -168,17 +238,41 @@ test('bad input gets the right Status and nothing is stored', async (t) => {
   t.regex(badName.stderr, /is invalid: metadata.name: Invalid value: "Bad_Name"/);
   const unknown = await kubectl(['create', '-f', '-'], rs('strict').replace('replicas: 2', 'replicas: 2\n  bogus: 1'));
   t.regex(unknown.stderr, /unknown field "spec.bogus"/);
-  const post = (path: string, body: string, type = 'application/json') => fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
+  const post = (path: string, body: string, type = 'application/json') =>
+    fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
   const malformed = await post('/api/v1/namespaces/default/configmaps', '{"apiVersion":"v1",');
   t.is(malformed.status, 400);
   t.is(((await malformed.json()) as { reason: string }).reason, 'BadRequest');
-  const wrongKind = await post('/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } }));
+  const wrongKind = await post(
+    '/api/v1/namespaces/default/configmaps',
+    JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } }),
+  );
   t.is(wrongKind.status, 400);
   const yamlBad = await post('/api/v1/namespaces/default/configmaps', 'a: [b', 'application/yaml');
   t.is(yamlBad.status, 400);
-  const huge = await post('/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'huge' }, data: { x: 'x'.repeat(4 * 1024 * 1024) } }));
+  const huge = await post(
+    '/api/v1/namespaces/default/configmaps',
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'huge' },
+      data: { x: 'x'.repeat(4 * 1024 * 1024) },
+    }),
+  );
   t.is(huge.status, 413);
-  const invalid = await post('/apis/apps/v1/namespaces/default/replicasets', JSON.stringify({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'r' }, spec: { replicas: 'many', selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'c' } }, spec: { containers: [] } } } }));
+  const invalid = await post(
+    '/apis/apps/v1/namespaces/default/replicasets',
+    JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'r' },
+      spec: {
+        replicas: 'many',
+        selector: { matchLabels: { a: 'b' } },
+        template: { metadata: { labels: { a: 'c' } }, spec: { containers: [] } },
+      },
+    }),
+  );
   t.is(invalid.status, 422);
   const status = (await invalid.json()) as { reason: string; details: { causes: Array<{ field: string }> } };
   t.is(status.reason, 'Invalid');

@@ -17,11 +17,17 @@ test('list pages through a prefix in key order', async (t) => {
   for (const k of ['c', 'a', 'b', 'd']) await store.create(`/p/${k}`, k);
   await store.create('/q/x', 'x');
   const first = await store.list('/p/', { limit: 3 });
-  t.deepEqual(first.items.map((i) => i.value), ['a', 'b', 'c']);
+  t.deepEqual(
+    first.items.map((i) => i.value),
+    ['a', 'b', 'c'],
+  );
   t.true(first.more);
   t.is(first.remaining, 1);
   const second = await store.list('/p/', { startAfter: first.items.at(-1)!.key });
-  t.deepEqual(second.items.map((i) => i.value), ['d']);
+  t.deepEqual(
+    second.items.map((i) => i.value),
+    ['d'],
+  );
   t.false(second.more);
 });
 
@@ -33,8 +39,13 @@ test('watch replays history after a revision and refuses a compacted one', async
   const stop = await store.watch('/w/', { sinceRevision: r1, onEvent: (e) => seen.push(e), onError: () => {} });
   await store.delete('/w/a');
   stop();
-  t.deepEqual(seen.map((e) => `${e.type} ${e.key}`), ['ADDED /w/b', 'DELETED /w/a']);
+  t.deepEqual(
+    seen.map((e) => `${e.type} ${e.key}`),
+    ['ADDED /w/b', 'DELETED /w/a'],
+  );
   for (let i = 0; i < 5; i++) await store.create(`/w/x${i}`, '');
-  const err = await t.throwsAsync(store.watch('/w/', { sinceRevision: r1, onEvent: () => {}, onError: () => {} }), { instanceOf: StoreError });
+  const err = await t.throwsAsync(store.watch('/w/', { sinceRevision: r1, onEvent: () => {}, onError: () => {} }), {
+    instanceOf: StoreError,
+  });
   t.is(err?.code, 'Compacted');
 });

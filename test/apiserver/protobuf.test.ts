@@ -43,9 +43,16 @@ async function harness(t: ExecutionContext): Promise<Harness> {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const contentType = String(req.headers['content-type'] ?? '');
-      if (contentType.startsWith(PROTOBUF_MEDIA_TYPE)) protobufBodies.push({ method: req.method ?? '', url: req.url ?? '', contentType, body });
+      if (contentType.startsWith(PROTOBUF_MEDIA_TYPE))
+        protobufBodies.push({ method: req.method ?? '', url: req.url ?? '', contentType, body });
       const forward = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: upstream.host },
+        },
         (up) => {
           res.writeHead(up.statusCode ?? 502, up.headers);
           up.pipe(res);
@@ -69,10 +76,14 @@ async function harness(t: ExecutionContext): Promise<Harness> {
   });
   const kubectl = async (args: string[]) => {
     try {
-      const { stdout, stderr } = await run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args], {
-        timeout: 30_000,
-        env: { ...process.env, KUBECTL_KUBERC: 'false', KUBECACHEDIR: join(dir, 'cache') },
-      });
+      const { stdout, stderr } = await run(
+        'kubectl',
+        ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args],
+        {
+          timeout: 30_000,
+          env: { ...process.env, KUBECTL_KUBERC: 'false', KUBECACHEDIR: join(dir, 'cache') },
+        },
+      );
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code?: unknown; stdout?: string; stderr?: string };
@@ -86,7 +97,11 @@ async function harness(t: ExecutionContext): Promise<Harness> {
 function withoutNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutNulls);
   if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== null).map(([k, x]) => [k, withoutNulls(x)]));
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .filter(([, x]) => x !== null)
+        .map(([k, x]) => [k, withoutNulls(x)]),
+    );
   }
   return v;
 }
@@ -99,14 +114,25 @@ function withoutNulls(v: unknown): unknown {
 async function createBoth(t: ExecutionContext, h: Harness, args: string[]) {
   const dash = args.indexOf('--');
   const flags = ['--dry-run=client', '-o', 'json'];
-  const dry = await h.kubectl(['create', ...(dash < 0 ? [...args, ...flags] : [...args.slice(0, dash), ...flags, ...args.slice(dash)])]);
+  const dry = await h.kubectl([
+    'create',
+    ...(dash < 0 ? [...args, ...flags] : [...args.slice(0, dash), ...flags, ...args.slice(dash)]),
+  ]);
   t.is(dry.code, 0, dry.stderr);
   const before = h.protobufBodies.length;
   const real = await h.kubectl(['create', ...args]);
   const sent = h.protobufBodies.slice(before).filter((c) => c.method === 'POST');
-  t.is(sent.length, 1, `kubectl create ${args.join(' ')} should POST one protobuf body (saw ${sent.length}); stderr: ${real.stderr}`);
+  t.is(
+    sent.length,
+    1,
+    `kubectl create ${args.join(' ')} should POST one protobuf body (saw ${sent.length}); stderr: ${real.stderr}`,
+  );
   const decoded = decodeKubeProtobuf(sent[0]!.body);
-  t.deepEqual(decoded, withoutNulls(JSON.parse(dry.stdout)) as Record<string, unknown>, `decoded protobuf of kubectl create ${args.join(' ')}`);
+  t.deepEqual(
+    decoded,
+    withoutNulls(JSON.parse(dry.stdout)) as Record<string, unknown>,
+    `decoded protobuf of kubectl create ${args.join(' ')}`,
+  );
   return { real, decoded };
 }
 
@@ -122,13 +148,27 @@ test('kubectl create configmap and secrets: protobuf bodies decode to what kubec
   await writeFile(file, 'hello\nworld\n');
   const binary = join(h.dir, 'blob.bin');
   await writeFile(binary, Buffer.from([0xff, 0x00, 0xfe, 0x01]));
-  const cm = await createBoth(t, h, ['configmap', 'x', '--from-literal=a=b', `--from-file=${file}`, `--from-file=${binary}`]);
+  const cm = await createBoth(t, h, [
+    'configmap',
+    'x',
+    '--from-literal=a=b',
+    `--from-file=${file}`,
+    `--from-file=${binary}`,
+  ]);
   t.is(cm.real.code, 0, cm.real.stderr);
   const stored = await h.server.registry.get(h.server.catalog.byKind('', 'v1', 'ConfigMap')!, 'default', 'x');
   t.deepEqual((stored as Record<string, any>).data, { a: 'b', 'greeting.txt': 'hello\nworld\n' });
-  t.deepEqual((stored as Record<string, any>).binaryData, { 'blob.bin': Buffer.from([0xff, 0x00, 0xfe, 0x01]).toString('base64') });
+  t.deepEqual((stored as Record<string, any>).binaryData, {
+    'blob.bin': Buffer.from([0xff, 0x00, 0xfe, 0x01]).toString('base64'),
+  });
 
-  const generic = await createBoth(t, h, ['secret', 'generic', 's', '--from-literal=password=s3cr3t!', '--type=Opaque']);
+  const generic = await createBoth(t, h, [
+    'secret',
+    'generic',
+    's',
+    '--from-literal=password=s3cr3t!',
+    '--type=Opaque',
+  ]);
   t.is(generic.real.code, 0, generic.real.stderr);
   const s = await getJson(h, ['secret', 's']);
   t.is(Buffer.from(s.data.password, 'base64').toString(), 's3cr3t!');
@@ -137,18 +177,42 @@ test('kubectl create configmap and secrets: protobuf bodies decode to what kubec
   // A real key pair: kubectl checks that the certificate and key match before sending.
   const key = join(h.dir, 'tls.key');
   const crt = join(h.dir, 'tls.crt');
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', crt, '-days', '1', '-subj', '/CN=kitfed.test']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    crt,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=kitfed.test',
+  ]);
   const tls = await createBoth(t, h, ['secret', 'tls', 'tls', `--cert=${crt}`, `--key=${key}`]);
   t.is(tls.real.code, 0, tls.real.stderr);
   const ts = await getJson(h, ['secret', 'tls']);
   t.is(ts.type, 'kubernetes.io/tls');
   t.true(Buffer.from(ts.data['tls.crt'], 'base64').toString().startsWith('-----BEGIN CERTIFICATE-----'));
 
-  const reg = await createBoth(t, h, ['secret', 'docker-registry', 'pull', '--docker-server=registry.example', '--docker-username=u', '--docker-password=p']);
+  const reg = await createBoth(t, h, [
+    'secret',
+    'docker-registry',
+    'pull',
+    '--docker-server=registry.example',
+    '--docker-username=u',
+    '--docker-password=p',
+  ]);
   t.is(reg.real.code, 0, reg.real.stderr);
   const rs = await getJson(h, ['secret', 'pull']);
   t.is(rs.type, 'kubernetes.io/dockerconfigjson');
-  t.deepEqual(JSON.parse(Buffer.from(rs.data['.dockerconfigjson'], 'base64').toString()).auths['registry.example'].username, 'u');
+  t.deepEqual(
+    JSON.parse(Buffer.from(rs.data['.dockerconfigjson'], 'base64').toString()).auths['registry.example'].username,
+    'u',
+  );
 });
 
 test('kubectl create namespace, deployment and services over protobuf', async (t) => {
@@ -157,9 +221,20 @@ test('kubectl create namespace, deployment and services over protobuf', async (t
   t.is(ns.real.code, 0, ns.real.stderr);
   t.is((await getJson(h, ['namespace', 'n1'])).metadata.name, 'n1');
 
-  const dep = await createBoth(t, h, ['deployment', 'web', '--image=nginx:1.25', '--replicas=3', '--port=80', '-n', 'n1']);
+  const dep = await createBoth(t, h, [
+    'deployment',
+    'web',
+    '--image=nginx:1.25',
+    '--replicas=3',
+    '--port=80',
+    '-n',
+    'n1',
+  ]);
   t.is(dep.real.code, 0, dep.real.stderr);
-  const d = (await h.server.registry.get(h.server.catalog.byKind('apps', 'v1', 'Deployment')!, 'n1', 'web')) as Record<string, any>;
+  const d = (await h.server.registry.get(h.server.catalog.byKind('apps', 'v1', 'Deployment')!, 'n1', 'web')) as Record<
+    string,
+    any
+  >;
   t.is(d.spec.replicas, 3);
   t.deepEqual(d.metadata.labels, { app: 'web' });
   t.deepEqual(d.spec.selector, { matchLabels: { app: 'web' } });
@@ -167,11 +242,24 @@ test('kubectl create namespace, deployment and services over protobuf', async (t
   t.is(d.spec.template.spec.containers[0].name, 'nginx');
   t.is(d.spec.template.spec.containers[0].ports[0].containerPort, 80);
   t.deepEqual(d.spec.template.spec.containers[0].resources, {});
-  t.false('creationTimestamp' in (dep.decoded.metadata as object), 'a zero metav1.Time is omitted, not sent as 1970 or 0001');
+  t.false(
+    'creationTimestamp' in (dep.decoded.metadata as object),
+    'a zero metav1.Time is omitted, not sent as 1970 or 0001',
+  );
 
   const multi = await createBoth(t, h, ['deployment', 'multi', '--image=busybox', '--image=nginx', '-n', 'n1']);
   t.is(multi.real.code, 0, multi.real.stderr);
-  const sleeper = await createBoth(t, h, ['deployment', 'sleeper', '--image=busybox', '--replicas=0', '-n', 'n1', '--', 'sleep', '3600']);
+  const sleeper = await createBoth(t, h, [
+    'deployment',
+    'sleeper',
+    '--image=busybox',
+    '--replicas=0',
+    '-n',
+    'n1',
+    '--',
+    'sleep',
+    '3600',
+  ]);
   t.is(sleeper.real.code, 0, sleeper.real.stderr);
   const z = (await getJson(h, ['deployment', 'sleeper', '-n', 'n1'])).spec;
   t.is(z.replicas, 0, 'an explicit zero in a pointer field survives');
@@ -181,7 +269,10 @@ test('kubectl create namespace, deployment and services over protobuf', async (t
   t.is(svc.real.code, 0, svc.real.stderr);
   const s = await getJson(h, ['service', 'svc', '-n', 'n1']);
   t.is(s.spec.type, 'ClusterIP');
-  t.deepEqual(s.spec.ports.map((p: Record<string, unknown>) => [p.name, p.port, p.targetPort, p.protocol]), [['80-8080', 80, 8080, 'TCP']]);
+  t.deepEqual(
+    s.spec.ports.map((p: Record<string, unknown>) => [p.name, p.port, p.targetPort, p.protocol]),
+    [['80-8080', 80, 8080, 'TCP']],
+  );
   t.deepEqual(s.spec.selector, { app: 'svc' });
 
   const np = await createBoth(t, h, ['service', 'nodeport', 'np', '--tcp=443:https', '--node-port=30443', '-n', 'n1']);
@@ -202,13 +293,22 @@ test('kubectl create namespace, deployment and services over protobuf', async (t
 
 test('kubectl create ingress over protobuf', async (t) => {
   const h = await harness(t);
-  const ing = await createBoth(t, h, ['ingress', 'site', '--class=nginx', '--rule=foo.example/bar*=svc:8080,tls=site-cert', '--rule=/api=api:http', '--default-backend=fallback:80']);
+  const ing = await createBoth(t, h, [
+    'ingress',
+    'site',
+    '--class=nginx',
+    '--rule=foo.example/bar*=svc:8080,tls=site-cert',
+    '--rule=/api=api:http',
+    '--default-backend=fallback:80',
+  ]);
   t.is(ing.real.code, 0, ing.real.stderr);
   const i = await getJson(h, ['ingress', 'site']);
   t.is(i.spec.ingressClassName, 'nginx');
   t.deepEqual(i.spec.rules[0], {
     host: 'foo.example',
-    http: { paths: [{ path: '/bar', pathType: 'Prefix', backend: { service: { name: 'svc', port: { number: 8080 } } } }] },
+    http: {
+      paths: [{ path: '/bar', pathType: 'Prefix', backend: { service: { name: 'svc', port: { number: 8080 } } } }],
+    },
   });
   t.deepEqual(i.spec.rules[1].http.paths[0].backend.service.port, { name: 'http' });
   t.deepEqual(i.spec.tls, [{ hosts: ['foo.example'], secretName: 'site-cert' }]);
@@ -233,7 +333,11 @@ test('kinds the federation does not serve (Job, CronJob, ResourceQuota, ServiceA
 });
 
 async function post(server: ApiServer, path: string, body: Buffer, contentType = PROTOBUF_MEDIA_TYPE) {
-  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'Content-Type': contentType, Accept: 'application/json' }, body });
+  const res = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': contentType, Accept: 'application/json' },
+    body,
+  });
   return { status: res.status, body: (await res.json()) as { message?: string; reason?: string; code?: number } };
 }
 
@@ -249,16 +353,26 @@ function ld(n: number, payload: Buffer): Buffer {
 }
 
 const MAGIC = Buffer.from('k8s\x00', 'binary');
-const typeMeta = (apiVersion: string, kind: string) => ld(1, Buffer.concat([ld(1, Buffer.from(apiVersion)), ld(2, Buffer.from(kind))]));
-const envelope = (apiVersion: string, kind: string, raw: Buffer) => Buffer.concat([MAGIC, typeMeta(apiVersion, kind), ld(2, raw)]);
+const typeMeta = (apiVersion: string, kind: string) =>
+  ld(1, Buffer.concat([ld(1, Buffer.from(apiVersion)), ld(2, Buffer.from(kind))]));
+const envelope = (apiVersion: string, kind: string, raw: Buffer) =>
+  Buffer.concat([MAGIC, typeMeta(apiVersion, kind), ld(2, raw)]);
 
 test('malformed protobuf bodies are 400 naming what failed; unknown kinds are 415 pointing at JSON', async (t) => {
   const server = await startApiServer();
   t.teardown(() => server.close());
 
   // A hand-encoded ConfigMap: metadata{name: "hand"}, data{"k": "v"}.
-  const okRaw = Buffer.concat([ld(1, ld(1, Buffer.from('hand'))), ld(2, Buffer.concat([ld(1, Buffer.from('k')), ld(2, Buffer.from('v'))]))]);
-  t.deepEqual(decodeKubeProtobuf(envelope('v1', 'ConfigMap', okRaw)), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hand' }, data: { k: 'v' } });
+  const okRaw = Buffer.concat([
+    ld(1, ld(1, Buffer.from('hand'))),
+    ld(2, Buffer.concat([ld(1, Buffer.from('k')), ld(2, Buffer.from('v'))])),
+  ]);
+  t.deepEqual(decodeKubeProtobuf(envelope('v1', 'ConfigMap', okRaw)), {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'hand' },
+    data: { k: 'v' },
+  });
   const ok = await post(server, '/api/v1/namespaces/default/configmaps', envelope('v1', 'ConfigMap', okRaw));
   t.is(ok.status, 201, JSON.stringify(ok.body));
 
@@ -266,16 +380,28 @@ test('malformed protobuf bodies are 400 naming what failed; unknown kinds are 41
   t.is(noMagic.status, 400);
   t.regex(noMagic.body.message ?? '', /magic prefix/);
 
-  const badEnvelope = await post(server, '/api/v1/namespaces/default/configmaps', Buffer.concat([MAGIC, Buffer.from([0x0a, 0x20, 0x01])]));
+  const badEnvelope = await post(
+    server,
+    '/api/v1/namespaces/default/configmaps',
+    Buffer.concat([MAGIC, Buffer.from([0x0a, 0x20, 0x01])]),
+  );
   t.is(badEnvelope.status, 400);
   t.regex(badEnvelope.body.message ?? '', /runtime\.Unknown envelope/);
 
-  const truncated = await post(server, '/api/v1/namespaces/default/configmaps', envelope('v1', 'ConfigMap', okRaw.subarray(0, okRaw.length - 2)));
+  const truncated = await post(
+    server,
+    '/api/v1/namespaces/default/configmaps',
+    envelope('v1', 'ConfigMap', okRaw.subarray(0, okRaw.length - 2)),
+  );
   t.is(truncated.status, 400);
   t.regex(truncated.body.message ?? '', /ConfigMap \(k8s\.io\.api\.core\.v1\.ConfigMap\)/);
   t.is(truncated.body.reason, 'BadRequest');
 
-  const wrongWireType = await post(server, '/api/v1/namespaces/default/configmaps', envelope('v1', 'ConfigMap', Buffer.from([0x2f, 0x00])));
+  const wrongWireType = await post(
+    server,
+    '/api/v1/namespaces/default/configmaps',
+    envelope('v1', 'ConfigMap', Buffer.from([0x2f, 0x00])),
+  );
   t.is(wrongWireType.status, 400);
   t.regex(wrongWireType.body.message ?? '', /ConfigMap/);
 
@@ -283,14 +409,23 @@ test('malformed protobuf bodies are 400 naming what failed; unknown kinds are 41
   t.is(noKind.status, 400);
   t.regex(noKind.body.message ?? '', /names no apiVersion and kind/);
 
-  const unknownKind = await post(server, '/api/v1/namespaces/default/configmaps', envelope('v1', 'PersistentVolumeClaim', Buffer.alloc(0)));
+  const unknownKind = await post(
+    server,
+    '/api/v1/namespaces/default/configmaps',
+    envelope('v1', 'PersistentVolumeClaim', Buffer.alloc(0)),
+  );
   t.is(unknownKind.status, 415);
   t.is(unknownKind.body.reason, 'UnsupportedMediaType');
   t.regex(unknownKind.body.message ?? '', /PersistentVolumeClaim \(v1\)/);
   t.regex(unknownKind.body.message ?? '', /application\/json/);
 
   // JSON bodies are untouched by the change.
-  const json = await post(server, '/api/v1/namespaces/default/configmaps', Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'j' }, data: { a: 'b' } })), 'application/json');
+  const json = await post(
+    server,
+    '/api/v1/namespaces/default/configmaps',
+    Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'j' }, data: { a: 'b' } })),
+    'application/json',
+  );
   t.is(json.status, 201);
 });
 
@@ -329,7 +464,20 @@ test('Time, MicroTime, pointer zeros and DeleteOptions map to their JSON forms',
   const intOrString = (n: number) => Buffer.concat([vi(1, 0), vi(2, n), ld(3, Buffer.alloc(0))]);
   const deployment = Buffer.concat([
     ld(1, ld(1, Buffer.from('d'))),
-    ld(2, Buffer.concat([vi(1, 0), ld(4, Buffer.concat([ld(1, Buffer.from('RollingUpdate')), ld(2, Buffer.concat([ld(1, intOrString(1)), ld(2, intOrString(0))]))])), vi(5, 0)])),
+    ld(
+      2,
+      Buffer.concat([
+        vi(1, 0),
+        ld(
+          4,
+          Buffer.concat([
+            ld(1, Buffer.from('RollingUpdate')),
+            ld(2, Buffer.concat([ld(1, intOrString(1)), ld(2, intOrString(0))])),
+          ]),
+        ),
+        vi(5, 0),
+      ]),
+    ),
     ld(3, Buffer.alloc(0)),
   ]);
   t.deepEqual(decodeKubeProtobuf(envelope('apps/v1', 'Deployment', deployment)), {
@@ -350,7 +498,16 @@ test('Time, MicroTime, pointer zeros and DeleteOptions map to their JSON forms',
   });
   const server = await startApiServer();
   t.teardown(() => server.close());
-  t.is((await post(server, '/api/v1/namespaces/default/configmaps', envelope('v1', 'ConfigMap', ld(1, ld(1, Buffer.from('gone')))))).status, 201);
+  t.is(
+    (
+      await post(
+        server,
+        '/api/v1/namespaces/default/configmaps',
+        envelope('v1', 'ConfigMap', ld(1, ld(1, Buffer.from('gone')))),
+      )
+    ).status,
+    201,
+  );
   const deleteWith = (policy: string) =>
     fetch(`${server.url}/api/v1/namespaces/default/configmaps/gone`, {
       method: 'DELETE',

@@ -21,11 +21,13 @@ async function setup(t: import('ava').ExecutionContext) {
 
 function get(url: string, options: https.RequestOptions = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    https.get(url, options, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
+    https
+      .get(url, options, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -44,7 +46,8 @@ test('anonymous requests get 401 except health and version; client certificates 
   const anon = await get(`${server.url}/api/v1/namespaces`, { ca });
   t.is(anon.status, 401);
   t.is((JSON.parse(anon.body) as { reason: string }).reason, 'Unauthorized');
-  for (const p of ['/healthz', '/livez', '/readyz', '/version']) t.is((await get(`${server.url}${p}`, { ca })).status, 200, p);
+  for (const p of ['/healthz', '/livez', '/readyz', '/version'])
+    t.is((await get(`${server.url}${p}`, { ca })).status, 200, p);
   const badToken = await get(`${server.url}/api/v1/namespaces`, { ca, headers: { Authorization: 'Bearer nope' } });
   t.is(badToken.status, 401);
   const client = issueClientCert(pki, 'alice', ['devs']);
@@ -55,11 +58,17 @@ test('anonymous requests get 401 except health and version; client certificates 
 test('Secrets are encrypted at rest and their data is never echoed in errors', async (t) => {
   const { dir, kubectl } = await setup(t);
   const secret = 'hunter2-very-secret-value';
-  const created = await kubectl(['apply', '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: ${secret}}\n`);
+  const created = await kubectl(
+    ['apply', '-f', '-'],
+    `apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: ${secret}}\n`,
+  );
   t.is(created.code, 0, created.stderr);
   const read = await kubectl(['get', 'secret', 'db', '-o', 'jsonpath={.data.password}']);
   t.is(Buffer.from(read.stdout, 'base64').toString(), secret);
-  const bad = await kubectl(['apply', '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: {name: Bad_Name}\nstringData: {password: ${secret}}\n`);
+  const bad = await kubectl(
+    ['apply', '-f', '-'],
+    `apiVersion: v1\nkind: Secret\nmetadata: {name: Bad_Name}\nstringData: {password: ${secret}}\n`,
+  );
   t.not(bad.code, 0);
   t.false(bad.stderr.includes(secret), 'the 422 does not echo Secret data');
   const b64 = Buffer.from(secret).toString('base64');

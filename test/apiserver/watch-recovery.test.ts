@@ -60,9 +60,17 @@ test('when the store watch breaks, client watches end with 410 and the server wa
   let again: string[] = [];
   for (let i = 0; i < 50 && again.length === 0; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    const pending = firstLines(`${server.url}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${server.registry.cache.revision}`, 1, 1500);
+    const pending = firstLines(
+      `${server.url}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${server.registry.cache.revision}`,
+      1,
+      1500,
+    );
     await new Promise((r) => setTimeout(r, 100));
-    await server.registry.create(cm, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `after-${i}` } });
+    await server.registry.create(cm, 'default', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `after-${i}` },
+    });
     again = (await pending).filter((l) => l.includes('"ADDED"'));
   }
   t.true(again.length >= 1, 'a new watch receives events after recovery');

@@ -4,9 +4,18 @@ import { buildProgram, main } from '../../services/cli/main.js';
 
 function kitfed(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', 'services/cli/kitfed.ts', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      process.execPath,
+      ['--import', 'tsx', 'services/cli/kitfed.ts', ...args],
+      { timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        });
+      },
+    );
     child.stdin?.end(input ?? '');
   });
 }
@@ -14,7 +23,22 @@ function kitfed(args: string[], input?: string): Promise<{ code: number; stdout:
 const subcommands = buildProgram().commands.map((c) => c.name());
 
 test('the binary lists every documented subcommand group', (t) => {
-  for (const name of ['up', 'apiserver', 'controllers', 'sandbox', 'join', 'unjoin', 'get', 'describe', 'plan', 'render', 'deploy', 'webhooks', 'runs', 'simulate']) {
+  for (const name of [
+    'up',
+    'apiserver',
+    'controllers',
+    'sandbox',
+    'join',
+    'unjoin',
+    'get',
+    'describe',
+    'plan',
+    'render',
+    'deploy',
+    'webhooks',
+    'runs',
+    'simulate',
+  ]) {
     t.true(subcommands.includes(name), name);
   }
 });
@@ -54,7 +78,10 @@ test('unknown flags and bad values exit 2 with the message', async (t) => {
 });
 
 test('kitfed plan -o json output parses', async (t) => {
-  const r = await kitfed(['plan'], JSON.stringify({ totalReplicas: 9, clusters: ['a', 'b', 'c'], key: 'default/nginx' }));
+  const r = await kitfed(
+    ['plan'],
+    JSON.stringify({ totalReplicas: 9, clusters: ['a', 'b', 'c'], key: 'default/nginx' }),
+  );
   t.is(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { plan: Record<string, number> };
   t.deepEqual(out.plan, { a: 3, b: 3, c: 3 });
@@ -62,7 +89,9 @@ test('kitfed plan -o json output parses', async (t) => {
 
 test('output into a closed pipe (kitfed … | head) ends quietly, without an EPIPE crash', async (t) => {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/kitfed.ts', 'plan', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/kitfed.ts', 'plan', '--help'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout.destroy(); // the reader is gone before the first write

@@ -15,7 +15,11 @@ interface Up {
 }
 
 async function up(dataDir: string): Promise<Up> {
-  const child = spawn(process.execPath, [...CLI, 'up', '--data-dir', dataDir, '--port-base', '0', '--ready-delay', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [...CLI, 'up', '--data-dir', dataDir, '--port-base', '0', '--ready-delay', '50'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let logs = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -29,7 +33,12 @@ async function up(dataDir: string): Promise<Up> {
   return { child, output: () => out, logs: () => logs, exited };
 }
 
-async function eventually(t: { log: (m: string) => void }, what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<boolean> {
+async function eventually(
+  t: { log: (m: string) => void },
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await check()) return true;
@@ -50,7 +59,11 @@ async function stop(u: Up): Promise<{ code: number | null; ms: number }> {
   return { code, ms: Date.now() - started };
 }
 
-function jsonOf(r: { stdout: string }): { items?: Array<Record<string, unknown>>; spec?: Record<string, unknown>; status?: Record<string, unknown> } {
+function jsonOf(r: { stdout: string }): {
+  items?: Array<Record<string, unknown>>;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+} {
   try {
     return JSON.parse(r.stdout) as ReturnType<typeof jsonOf>;
   } catch {
@@ -75,7 +88,14 @@ test('kitfed up brings up the fleet: every context works, the seed ReplicaSet sp
 
   // The initial push rendered templates/ + clusters/ and deployed them to every member.
   for (const ctx of ['us-east', 'eu-west', 'asia-east']) {
-    t.true(await eventually(t, `nginx deployed in ${ctx}`, async () => (await k[ctx]!(['get', 'deployment', 'nginx', '-o', 'name'])).code === 0), ctx);
+    t.true(
+      await eventually(
+        t,
+        `nginx deployed in ${ctx}`,
+        async () => (await k[ctx]!(['get', 'deployment', 'nginx', '-o', 'name'])).code === 0,
+      ),
+      ctx,
+    );
   }
 
   // The 2016 walkthrough's 9-replica ReplicaSet, created once in the federation.
@@ -90,15 +110,42 @@ test('kitfed up brings up the fleet: every context works, the seed ReplicaSet sp
       ctx,
     );
   }
-  t.true(await eventually(t, 'federated status 9 ready', async () => jsonOf(await k.federation!(['-n', 'walkthrough', 'get', 'rs', 'nginx', '-o', 'json'])).status?.readyReplicas === 9));
+  t.true(
+    await eventually(
+      t,
+      'federated status 9 ready',
+      async () =>
+        jsonOf(await k.federation!(['-n', 'walkthrough', 'get', 'rs', 'nginx', '-o', 'json'])).status?.readyReplicas ===
+        9,
+    ),
+  );
 
   // CI built a new image: the signed image webhook commits it, the poll picks the commit up, the members get it.
   const config = join(dir, 'state', 'webhooks.yaml');
   const image = 'ghcr.io/kitfed-demo/hello:master-9f8e7d6';
-  const sim = await new Promise<number | null>((resolve) => spawn(process.execPath, [...CLI, 'simulate', 'image', image, '--config', config], { stdio: 'ignore' }).on('exit', resolve));
+  const sim = await new Promise<number | null>((resolve) =>
+    spawn(process.execPath, [...CLI, 'simulate', 'image', image, '--config', config], { stdio: 'ignore' }).on(
+      'exit',
+      resolve,
+    ),
+  );
   t.is(sim, 0);
   t.true(
-    await eventually(t, 'new image in us-east', async () => (await k['us-east']!(['get', 'deployment', 'hello', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).stdout === image, 90_000),
+    await eventually(
+      t,
+      'new image in us-east',
+      async () =>
+        (
+          await k['us-east']!([
+            'get',
+            'deployment',
+            'hello',
+            '-o',
+            'jsonpath={.spec.template.spec.containers[0].image}',
+          ])
+        ).stdout === image,
+      90_000,
+    ),
   );
 
   // GitOps-deployed objects and federated ones live side by side: neither manager removes the other's.
@@ -111,7 +158,10 @@ test('kitfed up brings up the fleet: every context works, the seed ReplicaSet sp
   const shutdownLogs = first.logs().slice(first.logs().indexOf('"signal":"SIGINT"') - 100);
   t.is(stopped.code, 0, shutdownLogs);
   t.true(stopped.ms < 5000, `stopped in ${stopped.ms} ms`);
-  t.false(first.logs().includes('still running after shutdown'), `nothing is left running once every part has stopped: ${shutdownLogs}`);
+  t.false(
+    first.logs().includes('still running after shutdown'),
+    `nothing is left running once every part has stopped: ${shutdownLogs}`,
+  );
 
   const second = await up(join(dir, 'state'));
   t.teardown(() => second.child.kill('SIGKILL'));
@@ -119,7 +169,13 @@ test('kitfed up brings up the fleet: every context works, the seed ReplicaSet sp
   const again = jsonOf(await kk(['-n', 'walkthrough', 'get', 'rs', 'nginx', '-o', 'json']));
   t.is(again.spec?.replicas, 9, 'the federated ReplicaSet survived the restart');
   const member = kubectlFor(kubeconfig, join(dir, 'cache-3'), 'us-east');
-  const hello = await member(['get', 'deployment', 'hello', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
+  const hello = await member([
+    'get',
+    'deployment',
+    'hello',
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}',
+  ]);
   t.is(hello.stdout, image, 'members resume their state too');
   t.is((await stop(second)).code, 0, second.logs().slice(-3000));
   t.false(second.logs().includes('still running after shutdown'));

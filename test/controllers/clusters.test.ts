@@ -10,7 +10,11 @@ const KITFED = fileURLToPath(new URL('../../services/cli/kitfed.ts', import.meta
 function kitfed(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', 'tsx', KITFED, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 1
+        : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
   });
@@ -19,12 +23,24 @@ function kitfed(args: string[]): Promise<{ code: number; stdout: string; stderr:
 test('kitfed join / unjoin --cleanup through the CLI; kubectl --context=federation get clusters shows Ready, then not Ready when a member goes down', async (t) => {
   const fed = await startFederation(t, 2, { join: false });
   for (const m of fed.members) {
-    const r = await kitfed(['join', m.name, '--kubeconfig', fed.kubeconfig, '--federation-context', 'federation', '--label', `name=${m.name}`]);
+    const r = await kitfed([
+      'join',
+      m.name,
+      '--kubeconfig',
+      fed.kubeconfig,
+      '--federation-context',
+      'federation',
+      '--label',
+      `name=${m.name}`,
+    ]);
     t.is(r.code, 0, r.stderr);
     t.regex(r.stdout, new RegExp(`${m.name} joined`));
   }
   const creds = await fed.client.get('v1', 'Secret', 'kitfed-system', 'cluster-m1');
-  t.regex(Buffer.from((creds.data as { kubeconfig: string }).kubeconfig, 'base64').toString(), new RegExp(fed.members[0]!.server.url));
+  t.regex(
+    Buffer.from((creds.data as { kubeconfig: string }).kubeconfig, 'base64').toString(),
+    new RegExp(fed.members[0]!.server.url),
+  );
   await fed.startControllers();
   await waitReady(fed);
   const get = await fed.kubectl(['--context=federation', 'get', 'clusters']);
@@ -35,9 +51,12 @@ test('kitfed join / unjoin --cleanup through the CLI; kubectl --context=federati
   await fed.members[1]!.server.pause();
   await eventually(async () => {
     const out = await fed.kubectl(['--context=federation', 'get', 'cluster', 'm2', '-o', 'json']);
-    const c = JSON.parse(out.stdout) as { status: { conditions: Array<{ type: string; status: string; reason: string; lastTransitionTime: string }> } };
+    const c = JSON.parse(out.stdout) as {
+      status: { conditions: Array<{ type: string; status: string; reason: string; lastTransitionTime: string }> };
+    };
     const offline = c.status.conditions.find((x) => x.type === 'Offline');
-    if (offline?.status !== 'True' || offline.reason !== 'ClusterNotReachable') throw new Error(JSON.stringify(c.status));
+    if (offline?.status !== 'True' || offline.reason !== 'ClusterNotReachable')
+      throw new Error(JSON.stringify(c.status));
   });
   await fed.members[1]!.server.resume();
   await waitReady(fed);
@@ -90,7 +109,25 @@ test('kitfed controllers (CLI) syncs and serves Prometheus /metrics', async (t) 
       s.close(() => resolve(p));
     });
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', KITFED, 'controllers', '--kubeconfig', fed.kubeconfig, '--context', 'federation', '--no-leader-elect', '--cluster-monitor-period', '200ms', '--metrics-listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      KITFED,
+      'controllers',
+      '--kubeconfig',
+      fed.kubeconfig,
+      '--context',
+      'federation',
+      '--no-leader-elect',
+      '--cluster-monitor-period',
+      '200ms',
+      '--metrics-listen',
+      `127.0.0.1:${port}`,
+    ],
+    { stdio: 'ignore' },
+  );
   t.teardown(() => {
     child.kill('SIGTERM');
   });
@@ -100,10 +137,17 @@ test('kitfed controllers (CLI) syncs and serves Prometheus /metrics', async (t) 
   const body = await eventually(async () => {
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     const text = await res.text();
-    if (!/kitfed_propagation_lag_seconds_count\{kind="Secret"\} [1-9]/.test(text)) throw new Error('no propagation sample yet');
+    if (!/kitfed_propagation_lag_seconds_count\{kind="Secret"\} [1-9]/.test(text))
+      throw new Error('no propagation sample yet');
     return text;
   }, 10_000);
-  for (const m of ['kitfed_workqueue_depth{controller="sync-secret"}', 'kitfed_reconcile_duration_seconds_bucket', 'kitfed_member_request_duration_seconds_count{cluster="m1"}', 'kitfed_reconcile_errors_total']) t.true(body.includes(m) || m === 'kitfed_reconcile_errors_total', m);
+  for (const m of [
+    'kitfed_workqueue_depth{controller="sync-secret"}',
+    'kitfed_reconcile_duration_seconds_bucket',
+    'kitfed_member_request_duration_seconds_count{cluster="m1"}',
+    'kitfed_reconcile_errors_total',
+  ])
+    t.true(body.includes(m) || m === 'kitfed_reconcile_errors_total', m);
   const stopped = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await stopped;
@@ -112,13 +156,38 @@ test('kitfed controllers (CLI) syncs and serves Prometheus /metrics', async (t) 
 test('two kitfed controllers processes: the leader is killed (SIGKILL, no release) and the other takes over when the lease expires', async (t) => {
   const fed = await startFederation(t, 2);
   const start = () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', KITFED, 'controllers', '--kubeconfig', fed.kubeconfig, '--context', 'federation', '--cluster-monitor-period', '200ms', '--leader-elect-lease-duration', '2s', '--leader-elect-renew-deadline', '1500ms', '--leader-elect-retry-period', '200ms'], { stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        KITFED,
+        'controllers',
+        '--kubeconfig',
+        fed.kubeconfig,
+        '--context',
+        'federation',
+        '--cluster-monitor-period',
+        '200ms',
+        '--leader-elect-lease-duration',
+        '2s',
+        '--leader-elect-renew-deadline',
+        '1500ms',
+        '--leader-elect-retry-period',
+        '200ms',
+      ],
+      { stdio: 'ignore' },
+    );
     t.teardown(() => {
       child.kill('SIGKILL');
     });
     return child;
   };
-  const holder = async () => ((await fed.client.tryGet('coordination.k8s.io/v1', 'Lease', 'kitfed-system', 'kitfed-controllers'))?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
+  const holder = async () =>
+    (
+      (await fed.client.tryGet('coordination.k8s.io/v1', 'Lease', 'kitfed-system', 'kitfed-controllers'))?.spec as
+        { holderIdentity?: string } | undefined
+    )?.holderIdentity;
   const a = start();
   const first = await eventually(async () => {
     const h = await holder();

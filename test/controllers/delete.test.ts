@@ -5,7 +5,9 @@ import { secret, startFederation, waitReady, type Federation } from './helpers.j
 async function waitNotReady(fed: Federation, name: string): Promise<void> {
   await eventually(async () => {
     const c = await fed.client.get('federation.kitfed.io/v1beta1', 'Cluster', undefined, name);
-    const ready = (c.status as { conditions: Array<{ type: string; status: string }> }).conditions.find((x) => x.type === 'Ready');
+    const ready = (c.status as { conditions: Array<{ type: string; status: string }> }).conditions.find(
+      (x) => x.type === 'Ready',
+    );
     if (ready?.status !== 'False') throw new Error(`${name} still Ready`);
   });
 }
@@ -28,7 +30,8 @@ test('cascading delete (kubectl default) with a member offline: the delete compl
   const del = await fed.kubectl(['--context', 'federation', 'delete', 'secret', 'doomed', '--wait=false']);
   t.is(del.code, 0, del.stderr);
   await gone(() => fed.client.tryGet('v1', 'Secret', 'default', 'doomed'), 'federated secret');
-  for (const m of fed.members.slice(0, 2)) await gone(() => m.client.tryGet('v1', 'Secret', 'default', 'doomed'), `copy in ${m.name}`);
+  for (const m of fed.members.slice(0, 2))
+    await gone(() => m.client.tryGet('v1', 'Secret', 'default', 'doomed'), `copy in ${m.name}`);
   const pending = await fed.client.get('v1', 'ConfigMap', 'kitfed-system', `kitfed-cleanup-${offline.name}`);
   t.is(Object.keys(pending.data as object).length, 1);
   await offline.server.resume();
@@ -39,7 +42,8 @@ test('cascading delete (kubectl default) with a member offline: the delete compl
   });
   await eventually(async () => {
     const reasons = (await fed.client.list('v1', 'Event', 'default')).items.map((e) => e.reason);
-    for (const r of ['CreateInCluster', 'DeleteInCluster', 'CleanupDeferred', 'DeferredCleanupDone']) if (!reasons.includes(r)) throw new Error(`no event ${r} in ${reasons.join(',')}`);
+    for (const r of ['CreateInCluster', 'DeleteInCluster', 'CleanupDeferred', 'DeferredCleanupDone'])
+      if (!reasons.includes(r)) throw new Error(`no event ${r} in ${reasons.join(',')}`);
   });
   t.pass();
 });
@@ -48,12 +52,25 @@ test('orphan delete (--cascade=orphan) with a member offline: copies stay withou
   const fed = await startFederation(t, 3);
   await fed.startControllers();
   await waitReady(fed);
-  await fed.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'keep', namespace: 'default' }, data: { a: '1' } });
+  await fed.client.create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'keep', namespace: 'default' },
+    data: { a: '1' },
+  });
   for (const m of fed.members) await eventually(() => m.client.get('v1', 'ConfigMap', 'default', 'keep'));
   const offline = fed.members[0]!;
   await offline.server.pause();
   await waitNotReady(fed, offline.name);
-  const del = await fed.kubectl(['--context', 'federation', 'delete', 'configmap', 'keep', '--cascade=orphan', '--wait=false']);
+  const del = await fed.kubectl([
+    '--context',
+    'federation',
+    'delete',
+    'configmap',
+    'keep',
+    '--cascade=orphan',
+    '--wait=false',
+  ]);
   t.is(del.code, 0, del.stderr);
   await gone(() => fed.client.tryGet('v1', 'ConfigMap', 'default', 'keep'), 'federated configmap');
   for (const m of fed.members.slice(1)) {
@@ -83,7 +100,12 @@ test('a federated Namespace delete cascades, but only deletes in members what ki
   const [m1, m2] = fed.members as [Federation['members'][0], Federation['members'][0]];
   for (const m of fed.members) await eventually(() => m.client.get('v1', 'Secret', 'team', 's'));
   // A member holds something kitfed did not create: that namespace must survive.
-  await m2.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'local-only', namespace: 'team' }, data: { x: '1' } });
+  await m2.client.create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'local-only', namespace: 'team' },
+    data: { x: '1' },
+  });
   const del = await fed.kubectl(['--context', 'federation', 'delete', 'namespace', 'team', '--wait=false']);
   t.is(del.code, 0, del.stderr);
   await gone(() => fed.client.tryGet('v1', 'Namespace', undefined, 'team'), 'federated namespace');
@@ -100,7 +122,10 @@ test('a federated Namespace delete cascades, but only deletes in members what ki
 test('a member copy kitfed made whose federated object is gone (no finalizer ran) is deleted; unmarked objects are not', async (t) => {
   const fed = await startFederation(t, 1);
   const m = fed.members[0]!;
-  const marked = secret('leftover', { a: '1' }, 'default', { labels: { 'kitfed.io/managed-by': 'kitfed' }, annotations: { 'kitfed.io/origin-uid': 'gone' } });
+  const marked = secret('leftover', { a: '1' }, 'default', {
+    labels: { 'kitfed.io/managed-by': 'kitfed' },
+    annotations: { 'kitfed.io/origin-uid': 'gone' },
+  });
   await m.client.create(marked);
   await m.client.create(secret('mine', { a: '1' }));
   await fed.startControllers();

@@ -8,7 +8,11 @@ import { federationAdmission } from '../../services/apiserver/federation-admissi
 import { KubeClient } from '../../services/core/kube-client.js';
 import type { KubeObject } from '../../services/core/kube.js';
 import { joinCluster } from '../../services/controllers/join.js';
-import { startControllers, type ControllersOptions, type RunningControllers } from '../../services/controllers/index.js';
+import {
+  startControllers,
+  type ControllersOptions,
+  type RunningControllers,
+} from '../../services/controllers/index.js';
 import { kubectlFor, type Kubectl } from '../helpers/kubectl.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -33,11 +37,18 @@ export interface Federation {
 }
 
 function kubeconfigOf(entries: Array<{ name: string; url: string }>): string {
-  return buildKubeconfig(entries.map((e) => ({ name: e.name, server: e.url })), 'federation');
+  return buildKubeconfig(
+    entries.map((e) => ({ name: e.name, server: e.url })),
+    'federation',
+  );
 }
 
 /** A federation API server and `n` member API servers (plain kitfed API servers) on loopback. */
-export async function startFederation(t: ExecutionContext, n: number, opts: { join?: boolean } = {}): Promise<Federation> {
+export async function startFederation(
+  t: ExecutionContext,
+  n: number,
+  opts: { join?: boolean } = {},
+): Promise<Federation> {
   const dir = await mkdtemp(join(tmpdir(), 'kitfed-fed-'));
   const server = await startApiServer({ admission: federationAdmission() });
   const members: Member[] = [];
@@ -52,9 +63,16 @@ export async function startFederation(t: ExecutionContext, n: number, opts: { jo
     members.push(m as Member);
   }
   const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(kubeconfig, kubeconfigOf([{ name: 'federation', url: server.url }, ...members.map((m) => ({ name: m.name, url: m.server.url }))]));
+  await writeFile(
+    kubeconfig,
+    kubeconfigOf([
+      { name: 'federation', url: server.url },
+      ...members.map((m) => ({ name: m.name, url: m.server.url })),
+    ]),
+  );
   const client = await KubeClient.fromKubeconfig({ file: kubeconfig }, 'federation', { timeoutMs: 10_000 });
-  for (const m of members) m.client = await KubeClient.fromKubeconfig({ file: kubeconfig }, m.name, { timeoutMs: 10_000 });
+  for (const m of members)
+    m.client = await KubeClient.fromKubeconfig({ file: kubeconfig }, m.name, { timeoutMs: 10_000 });
   const running: RunningControllers[] = [];
   t.teardown(async () => {
     for (const r of running) await r.stop();
@@ -74,7 +92,13 @@ export async function startFederation(t: ExecutionContext, n: number, opts: { jo
     kubeconfig,
     kubectl: kubectlFor(kubeconfig, join(dir, 'cache')),
     async startControllers(options = {}) {
-      const r = await startControllers({ kubeconfig: { file: kubeconfig }, context: 'federation', leaderElect: false, clusterMonitorPeriodMs: 200, ...options });
+      const r = await startControllers({
+        kubeconfig: { file: kubeconfig },
+        context: 'federation',
+        leaderElect: false,
+        clusterMonitorPeriodMs: 200,
+        ...options,
+      });
       running.push(r);
       return r;
     },
@@ -87,17 +111,27 @@ export async function startFederation(t: ExecutionContext, n: number, opts: { jo
 }
 
 /** Waits until every named cluster is Ready in the federation. */
-export async function waitReady(fed: Federation, names = fed.members.map((m) => m.name), timeoutMs = 10_000): Promise<void> {
+export async function waitReady(
+  fed: Federation,
+  names = fed.members.map((m) => m.name),
+  timeoutMs = 10_000,
+): Promise<void> {
   await eventually(async () => {
     for (const name of names) {
       const c = await fed.client.get('federation.kitfed.io/v1beta1', 'Cluster', undefined, name);
-      const conds = ((c.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []);
+      const conds =
+        (c.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? [];
       if (!conds.some((x) => x.type === 'Ready' && x.status === 'True')) throw new Error(`${name} not Ready`);
     }
   }, timeoutMs);
 }
 
-export function secret(name: string, data: Record<string, string>, namespace = 'default', extra: Partial<KubeObject['metadata']> = {}): KubeObject {
+export function secret(
+  name: string,
+  data: Record<string, string>,
+  namespace = 'default',
+  extra: Partial<KubeObject['metadata']> = {},
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Secret',

@@ -66,7 +66,9 @@ test('runController: errors retry with backoff, TerminalError does not, requeueA
   q.add('flaky');
   q.add('broken');
   q.add('again');
-  await eventually(() => calls.filter((k) => k === 'flaky').length === 3 && calls.filter((k) => k === 'again').length === 3);
+  await eventually(
+    () => calls.filter((k) => k === 'flaky').length === 3 && calls.filter((k) => k === 'again').length === 3,
+  );
   await new Promise((r) => setTimeout(r, 50));
   t.is(calls.filter((k) => k === 'broken').length, 1);
   t.is(calls.filter((k) => k === 'flaky').length, 3);
@@ -78,7 +80,12 @@ test('informer: list then watch into a cache with add/update/delete handlers; re
   t.teardown(() => server.close());
   const client = await KubeClient.fromKubeconfig({ text: kubeconfigFor(server.url, 'x') });
   t.teardown(() => client.close());
-  await client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pre', namespace: 'default' }, data: {} });
+  await client.create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'pre', namespace: 'default' },
+    data: {},
+  });
   await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other' } });
   const seen: string[] = [];
   const inf = new Informer(client, { apiVersion: 'v1', kind: 'ConfigMap' })
@@ -92,7 +99,9 @@ test('informer: list then watch into a cache with add/update/delete handlers; re
   t.truthy(inf.get('default/pre'));
   await client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'other' }, data: {} });
   await client.patch('v1', 'ConfigMap', 'default', 'pre', { data: { x: '1' } });
-  await eventually(() => inf.get('other/b') !== undefined && (inf.get('default/pre')?.data as { x?: string } | undefined)?.x === '1');
+  await eventually(
+    () => inf.get('other/b') !== undefined && (inf.get('default/pre')?.data as { x?: string } | undefined)?.x === '1',
+  );
   await server.pause();
   await new Promise((r) => setTimeout(r, 200));
   await server.resume();
@@ -107,14 +116,23 @@ test('cluster selector: v1 syntax and examples', (t) => {
   const labels = { location: 'europe', environment: 'prod', version: '15' };
   const sel = (v: unknown[]) => matchesSelector(parseClusterSelector(JSON.stringify(v)), labels);
   t.true(sel([{ key: 'location', operator: 'in', values: ['europe'] }]));
-  t.false(sel([{ key: 'location', operator: 'in', values: ['europe'] }, { key: 'environment', operator: '==', values: ['test'] }]));
+  t.false(
+    sel([
+      { key: 'location', operator: 'in', values: ['europe'] },
+      { key: 'environment', operator: '==', values: ['test'] },
+    ]),
+  );
   t.true(sel([{ key: 'version', operator: '>', values: ['14'] }]));
   t.false(sel([{ key: 'version', operator: 'gt', values: ['15'] }]));
   t.true(sel([{ key: 'missing', operator: '!' }]));
   t.true(sel([{ key: 'environment', operator: 'NotIn', values: ['test'] }]));
   t.true(matchesSelector(parseClusterSelector(undefined), labels));
-  t.throws(() => parseClusterSelector('federation.kubernetes.io/federation-control-plane=true'), { message: /not valid JSON/ });
-  t.throws(() => parseClusterSelector('[{"key":"a","operator":"near","values":["b"]}]'), { message: /not a valid operator/ });
+  t.throws(() => parseClusterSelector('federation.kubernetes.io/federation-control-plane=true'), {
+    message: /not valid JSON/,
+  });
+  t.throws(() => parseClusterSelector('[{"key":"a","operator":"near","values":["b"]}]'), {
+    message: /not a valid operator/,
+  });
   t.throws(() => parseClusterSelector('[{"key":"a","operator":"in","values":[]}]'), { message: /at least one value/ });
   t.throws(() => parseClusterSelector('[{"key":"a","operator":"gt","values":["x"]}]'), { message: /integer/ });
 });

@@ -19,7 +19,14 @@ function ready(c: ClusterObject): { status?: string; reason?: string } {
 
 test('sandbox members: region and zones from Node labels; unhealthy and hung members are reported; the others keep syncing', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kitfed-sbx-'));
-  const sandbox = await startSandbox({ clusters: [{ name: 'eu-1', region: 'europe-west1', zones: ['europe-west1-b', 'europe-west1-c'] }, { name: 'us-1', region: 'us-central1', zones: ['us-central1-a'] }, { name: 'asia-1', region: 'asia-east1', zones: ['asia-east1-a'] }], readyDelayMs: 20 });
+  const sandbox = await startSandbox({
+    clusters: [
+      { name: 'eu-1', region: 'europe-west1', zones: ['europe-west1-b', 'europe-west1-c'] },
+      { name: 'us-1', region: 'us-central1', zones: ['us-central1-a'] },
+      { name: 'asia-1', region: 'asia-east1', zones: ['asia-east1-a'] },
+    ],
+    readyDelayMs: 20,
+  });
   const fedServer = await startApiServer({ admission: federationAdmission() });
   const fed = await KubeClient.fromKubeconfig({ text: kubeconfigFor(fedServer.url, 'federation') });
   const members = join(dir, 'members');
@@ -32,11 +39,13 @@ test('sandbox members: region and zones from Node labels; unhealthy and hung mem
     await sandbox.close();
     await rm(dir, { recursive: true, force: true });
   });
-  for (const c of sandbox.clusters) await joinCluster(fed, c.name, { file: members, context: c.name }, { region: c.name.split('-')[0]! });
+  for (const c of sandbox.clusters)
+    await joinCluster(fed, c.name, { file: members, context: c.name }, { region: c.name.split('-')[0]! });
   running = await startControllers({ federation: fed, leaderElect: false, clusterMonitorPeriodMs: 200 });
   const get = (name: string) => fed.get<ClusterObject>('federation.kitfed.io/v1beta1', 'Cluster', undefined, name);
   await eventually(async () => {
-    for (const c of sandbox.clusters) if (ready(await get(c.name)).status !== 'True') throw new Error(`${c.name} not Ready`);
+    for (const c of sandbox.clusters)
+      if (ready(await get(c.name)).status !== 'True') throw new Error(`${c.name} not Ready`);
   });
   const eu = await eventually(async () => {
     const c = await get('eu-1');

@@ -20,7 +20,11 @@ test('a federated Secret reaches every member with ownership markers; a hand edi
   }
   const member = fed.members[1]!;
   const local = await member.client.get('v1', 'Secret', 'default', 'db');
-  await member.client.update({ ...local, data: { password: Buffer.from('hacked').toString('base64') }, metadata: { ...local.metadata, labels: { ...local.metadata.labels, extra: 'x' } } });
+  await member.client.update({
+    ...local,
+    data: { password: Buffer.from('hacked').toString('base64') },
+    metadata: { ...local.metadata, labels: { ...local.metadata.labels, extra: 'x' } },
+  });
   await eventually(async () => {
     const s = await member.client.get('v1', 'Secret', 'default', 'db');
     expectEq(decode(s, 'password'), 'one', 'password');
@@ -39,13 +43,24 @@ test('a Secret updated 100 times while a member is down converges to the last ve
   await down.server.pause();
   await eventually(async () => {
     const c = await fed.client.get('federation.kitfed.io/v1beta1', 'Cluster', undefined, down.name);
-    const ready = (c.status as { conditions: Array<{ type: string; status: string }> }).conditions.find((x) => x.type === 'Ready');
+    const ready = (c.status as { conditions: Array<{ type: string; status: string }> }).conditions.find(
+      (x) => x.type === 'Ready',
+    );
     expectEq(ready?.status, 'False', 'Ready');
   });
-  for (let i = 1; i <= 100; i++) await fed.client.patch('v1', 'Secret', 'default', 'token', { data: { v: Buffer.from(String(i)).toString('base64') } });
-  for (const m of fed.members.slice(0, 2)) await eventually(async () => expectEq(decode(await m.client.get('v1', 'Secret', 'default', 'token'), 'v'), '100', m.name));
+  for (let i = 1; i <= 100; i++)
+    await fed.client.patch('v1', 'Secret', 'default', 'token', {
+      data: { v: Buffer.from(String(i)).toString('base64') },
+    });
+  for (const m of fed.members.slice(0, 2))
+    await eventually(async () =>
+      expectEq(decode(await m.client.get('v1', 'Secret', 'default', 'token'), 'v'), '100', m.name),
+    );
   await down.server.resume();
-  await eventually(async () => expectEq(decode(await down.client.get('v1', 'Secret', 'default', 'token'), 'v'), '100', down.name), 10_000);
+  await eventually(
+    async () => expectEq(decode(await down.client.get('v1', 'Secret', 'default', 'token'), 'v'), '100', down.name),
+    10_000,
+  );
   t.pass();
 });
 
@@ -58,7 +73,12 @@ test('a member with 6 s of injected latency does not slow the others', async (t)
   slow.latencyMs = 6000;
   const start = Date.now();
   await fed.client.create(secret('fast', { a: '1' }));
-  await fed.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fast', namespace: 'default' }, data: { a: '1' } });
+  await fed.client.create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'fast', namespace: 'default' },
+    data: { a: '1' },
+  });
   for (const m of fed.members.slice(1)) {
     await eventually(() => m.client.get('v1', 'Secret', 'default', 'fast'), 5500, 5);
     await eventually(() => m.client.get('v1', 'ConfigMap', 'default', 'fast'), 5500, 5);
@@ -73,15 +93,30 @@ test('a member with 6 s of injected latency does not slow the others', async (t)
 
 test('an existing member object kitfed did not create is left alone and reported, unless adoption is asked for', async (t) => {
   const fed = await startFederation(t, 2);
-  const [m1, m2] = fed.members as [typeof fed.members[0], typeof fed.members[0]];
-  await m2.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'default' }, data: { mine: 'yes' } });
+  const [m1, m2] = fed.members as [(typeof fed.members)[0], (typeof fed.members)[0]];
+  await m2.client.create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'settings', namespace: 'default' },
+    data: { mine: 'yes' },
+  });
   await fed.startControllers();
   await waitReady(fed);
-  await fed.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'default' }, data: { color: 'blue' } });
+  await fed.client.create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'settings', namespace: 'default' },
+    data: { color: 'blue' },
+  });
   await eventually(() => m1.client.get('v1', 'ConfigMap', 'default', 'settings'));
   const cond = await eventually(async () => {
     const f = await fed.client.get('v1', 'ConfigMap', 'default', 'settings');
-    const c = JSON.parse(f.metadata.annotations?.['kitfed.io/conditions'] ?? '[]') as Array<{ type: string; status: string; reason: string; message: string }>;
+    const c = JSON.parse(f.metadata.annotations?.['kitfed.io/conditions'] ?? '[]') as Array<{
+      type: string;
+      status: string;
+      reason: string;
+      message: string;
+    }>;
     if (c[0]?.reason !== 'NotOwned') throw new Error('no NotOwned condition');
     return c[0];
   });
@@ -95,13 +130,21 @@ test('an existing member object kitfed did not create is left alone and reported
   });
   t.is((ev.involvedObject as { name: string }).name, 'settings');
   t.deepEqual((await m2.client.get('v1', 'ConfigMap', 'default', 'settings')).data, { mine: 'yes' });
-  await fed.client.patch('v1', 'ConfigMap', 'default', 'settings', { metadata: { annotations: { 'kitfed.io/adopt': 'true' } } });
+  await fed.client.patch('v1', 'ConfigMap', 'default', 'settings', {
+    metadata: { annotations: { 'kitfed.io/adopt': 'true' } },
+  });
   await eventually(async () => {
     const c = await m2.client.get('v1', 'ConfigMap', 'default', 'settings');
     expectEq(JSON.stringify(c.data), JSON.stringify({ color: 'blue' }), 'adopted data');
     expectEq(c.metadata.labels?.['kitfed.io/managed-by'], 'kitfed', 'managed-by');
   });
-  await eventually(async () => expectEq((await fed.client.get('v1', 'ConfigMap', 'default', 'settings')).metadata.annotations?.['kitfed.io/conditions'], undefined, 'condition cleared'));
+  await eventually(async () =>
+    expectEq(
+      (await fed.client.get('v1', 'ConfigMap', 'default', 'settings')).metadata.annotations?.['kitfed.io/conditions'],
+      undefined,
+      'condition cleared',
+    ),
+  );
   t.pass();
 });
 
@@ -112,18 +155,35 @@ test('the cluster selector picks members by Cluster labels; a bad selector is an
   await fed.join('m3', { location: 'europe', version: '13' });
   await fed.startControllers();
   await waitReady(fed);
-  const sel = JSON.stringify([{ key: 'location', operator: 'in', values: ['europe'] }, { key: 'version', operator: '>', values: ['14'] }]);
-  await fed.client.create(secret('eu', { a: '1' }, 'default', { annotations: { 'federation.alpha.kubernetes.io/cluster-selector': sel } }));
+  const sel = JSON.stringify([
+    { key: 'location', operator: 'in', values: ['europe'] },
+    { key: 'version', operator: '>', values: ['14'] },
+  ]);
+  await fed.client.create(
+    secret('eu', { a: '1' }, 'default', { annotations: { 'federation.alpha.kubernetes.io/cluster-selector': sel } }),
+  );
   await eventually(() => fed.members[0]!.client.get('v1', 'Secret', 'default', 'eu'));
   await new Promise((r) => setTimeout(r, 300));
   t.is(await fed.members[1]!.client.tryGet('v1', 'Secret', 'default', 'eu'), undefined);
   t.is(await fed.members[2]!.client.tryGet('v1', 'Secret', 'default', 'eu'), undefined);
   // m1 stops matching: its copy goes.
-  await fed.client.patch('federation.kitfed.io/v1beta1', 'Cluster', undefined, 'm1', { metadata: { labels: { version: '10' } } });
-  await eventually(async () => expectEq(await fed.members[0]!.client.tryGet('v1', 'Secret', 'default', 'eu'), undefined, 'm1 copy'));
-  await fed.client.create(secret('bad', { a: '1' }, 'default', { annotations: { 'federation.alpha.kubernetes.io/cluster-selector': 'federation.kubernetes.io/federation-control-plane=true' } }));
+  await fed.client.patch('federation.kitfed.io/v1beta1', 'Cluster', undefined, 'm1', {
+    metadata: { labels: { version: '10' } },
+  });
+  await eventually(async () =>
+    expectEq(await fed.members[0]!.client.tryGet('v1', 'Secret', 'default', 'eu'), undefined, 'm1 copy'),
+  );
+  await fed.client.create(
+    secret('bad', { a: '1' }, 'default', {
+      annotations: {
+        'federation.alpha.kubernetes.io/cluster-selector': 'federation.kubernetes.io/federation-control-plane=true',
+      },
+    }),
+  );
   const ev = await eventually(async () => {
-    const e = (await fed.client.list('v1', 'Event', 'default')).items.find((x) => x.reason === 'ClusterSelectorInvalid');
+    const e = (await fed.client.list('v1', 'Event', 'default')).items.find(
+      (x) => x.reason === 'ClusterSelectorInvalid',
+    );
     if (!e) throw new Error('no event');
     return e;
   });
@@ -138,24 +198,46 @@ test('Namespaces, Services and Ingresses sync; load-balancer status from members
   await fed.startControllers();
   await waitReady(fed);
   await fed.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { team: 'a' } } });
-  await fed.client.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }] } });
-  await fed.client.create({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'web', namespace: 'shop' }, spec: { defaultBackend: { service: { name: 'web', port: { number: 80 } } } } });
+  await fed.client.create({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }] },
+  });
+  await fed.client.create({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: { defaultBackend: { service: { name: 'web', port: { number: 80 } } } },
+  });
   for (const [i, m] of fed.members.entries()) {
     const ns = await eventually(() => m.client.get('v1', 'Namespace', undefined, 'shop'));
     t.is(ns.metadata.labels?.team, 'a');
-    const svc = await eventually(() => m.client.get('v1', 'Service', 'shop', 'web'), 5000).catch(async (err: unknown) => {
-      t.log((await fed.client.list('v1', 'Event', 'shop')).items.map((e) => `${e.reason}: ${e.message}`));
-      throw err;
-    });
+    const svc = await eventually(() => m.client.get('v1', 'Service', 'shop', 'web'), 5000).catch(
+      async (err: unknown) => {
+        t.log((await fed.client.list('v1', 'Event', 'shop')).items.map((e) => `${e.reason}: ${e.message}`));
+        throw err;
+      },
+    );
     await eventually(() => m.client.get('networking.k8s.io/v1', 'Ingress', 'shop', 'web'));
-    await m.client.update({ ...svc, status: { loadBalancer: { ingress: [{ ip: `10.0.0.${i + 1}` }] } } }, { subresource: "status" });
+    await m.client.update(
+      { ...svc, status: { loadBalancer: { ingress: [{ ip: `10.0.0.${i + 1}` }] } } },
+      { subresource: 'status' },
+    );
   }
   await eventually(async () => {
     const svc = await fed.client.get('v1', 'Service', 'shop', 'web');
-    expectEq(JSON.stringify((svc.status as { loadBalancer?: unknown }).loadBalancer), JSON.stringify({ ingress: [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }] }), 'aggregated');
+    expectEq(
+      JSON.stringify((svc.status as { loadBalancer?: unknown }).loadBalancer),
+      JSON.stringify({ ingress: [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }] }),
+      'aggregated',
+    );
   });
   // The member-assigned clusterIP stays; no update loop.
   const before = await fed.members[0]!.client.get('v1', 'Service', 'shop', 'web');
   await new Promise((r) => setTimeout(r, 300));
-  t.is((await fed.members[0]!.client.get('v1', 'Service', 'shop', 'web')).metadata.resourceVersion, before.metadata.resourceVersion);
+  t.is(
+    (await fed.members[0]!.client.get('v1', 'Service', 'shop', 'web')).metadata.resourceVersion,
+    before.metadata.resourceVersion,
+  );
 });

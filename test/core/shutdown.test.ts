@@ -10,10 +10,15 @@ interface Ended {
 
 /** Starts the program, sends `signals` once it is ready, and reports how it ended (killed after 30 s). */
 async function signalled(mode: string, signals: NodeJS.Signals[]): Promise<Ended> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/core/programs/signal.ts', mode], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KITFED_LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/core/programs/signal.ts', mode], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KITFED_LOG_LEVEL: 'info' },
+  });
   let logs = '';
   child.stderr.on('data', (d: Buffer) => (logs += d.toString()));
-  await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+  await new Promise<void>((resolve) =>
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+  );
   const started = Date.now();
   for (const [i, s] of signals.entries()) {
     // Two identical signals sent together may be delivered as one: space them.

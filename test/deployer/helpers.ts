@@ -38,7 +38,9 @@ export async function startClusters(names: string[]): Promise<Fixture> {
   const clusters: Cluster[] = await Promise.all(
     names.map(async (name) => {
       const requests = new Map<string, number>();
-      const server = await startApiServer({ onRequest: (verb) => requests.set(verb.toUpperCase(), (requests.get(verb.toUpperCase()) ?? 0) + 1) });
+      const server = await startApiServer({
+        onRequest: (verb) => requests.set(verb.toUpperCase(), (requests.get(verb.toUpperCase()) ?? 0) + 1),
+      });
       return { name, server, requests };
     }),
   );
@@ -51,7 +53,10 @@ export async function startClusters(names: string[]): Promise<Fixture> {
     manifests,
     kubeconfig,
     clusters,
-    writes: (name) => clusters.filter((c) => !name || c.name === name).reduce((n, c) => n + [...c.requests].filter(([v]) => WRITE_VERBS.has(v)).reduce((m, [, k]) => m + k, 0), 0),
+    writes: (name) =>
+      clusters
+        .filter((c) => !name || c.name === name)
+        .reduce((n, c) => n + [...c.requests].filter(([v]) => WRITE_VERBS.has(v)).reduce((m, [, k]) => m + k, 0), 0),
     resetCounts: () => clusters.forEach((c) => c.requests.clear()),
     close: async () => {
       await Promise.all(clusters.map((c) => c.server.close().catch(() => undefined)));
@@ -61,22 +66,55 @@ export async function startClusters(names: string[]): Promise<Fixture> {
 }
 
 /** Writes `<manifests>/<folder>/<file>.yaml` for each object (file = `<kind>-<name>.yaml` lower-cased). */
-export async function writeFolder(manifests: string, folder: string, objects: KubeObject[], opts: { clean?: boolean } = {}): Promise<void> {
+export async function writeFolder(
+  manifests: string,
+  folder: string,
+  objects: KubeObject[],
+  opts: { clean?: boolean } = {},
+): Promise<void> {
   const d = path.join(manifests, folder);
   if (opts.clean) await rm(d, { recursive: true, force: true });
   await mkdir(d, { recursive: true });
-  await Promise.all(objects.map((o) => writeFile(path.join(d, `${o.kind}-${o.metadata.name}.yaml`.toLowerCase()), YAML.stringify(o, { version: '1.1' }))));
+  await Promise.all(
+    objects.map((o) =>
+      writeFile(path.join(d, `${o.kind}-${o.metadata.name}.yaml`.toLowerCase()), YAML.stringify(o, { version: '1.1' })),
+    ),
+  );
 }
 
-export function configMap(name: string, data: Record<string, string>, namespace?: string, extra: Partial<KubeObject['metadata']> = {}): KubeObject {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ...(namespace ? { namespace } : {}), ...extra }, data };
+export function configMap(
+  name: string,
+  data: Record<string, string>,
+  namespace?: string,
+  extra: Partial<KubeObject['metadata']> = {},
+): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, ...(namespace ? { namespace } : {}), ...extra },
+    data,
+  };
 }
 
-export function deployment(name: string, image: string, opts: { namespace?: string; replicas?: number; annotations?: Record<string, string>; labels?: Record<string, string> } = {}): KubeObject {
+export function deployment(
+  name: string,
+  image: string,
+  opts: {
+    namespace?: string;
+    replicas?: number;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+  } = {},
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, ...(opts.namespace ? { namespace: opts.namespace } : {}), labels: { app: name, ...(opts.labels ?? {}) }, ...(opts.annotations ? { annotations: opts.annotations } : {}) },
+    metadata: {
+      name,
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      labels: { app: name, ...(opts.labels ?? {}) },
+      ...(opts.annotations ? { annotations: opts.annotations } : {}),
+    },
     spec: {
       replicas: opts.replicas ?? 1,
       selector: { matchLabels: { app: name } },
@@ -86,7 +124,12 @@ export function deployment(name: string, image: string, opts: { namespace?: stri
 }
 
 export function service(name: string, namespace?: string): KubeObject {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name, ...(namespace ? { namespace } : {}), labels: { app: name } }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, ...(namespace ? { namespace } : {}), labels: { app: name } },
+    spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+  };
 }
 
 export function namespace(name: string): KubeObject {
@@ -102,10 +145,16 @@ export interface SandboxFixture {
 }
 
 /** Sandbox member clusters (Deployments become available, bad images fail to pull) + temp dirs. */
-export async function startSandboxClusters(names: string[], opts: { readyDelayMs?: number } = {}): Promise<SandboxFixture> {
+export async function startSandboxClusters(
+  names: string[],
+  opts: { readyDelayMs?: number } = {},
+): Promise<SandboxFixture> {
   const { startSandbox } = await import('../../services/sandbox/index.js');
   const dir = await mkdtemp(path.join(tmpdir(), 'kitfed-deployer-sb-'));
-  const sandbox = await startSandbox({ clusters: names.map((name, i) => ({ name, region: `r${i}` })), readyDelayMs: opts.readyDelayMs ?? 100 });
+  const sandbox = await startSandbox({
+    clusters: names.map((name, i) => ({ name, region: `r${i}` })),
+    readyDelayMs: opts.readyDelayMs ?? 100,
+  });
   const kubeconfig = path.join(dir, 'kubeconfig');
   await writeFile(kubeconfig, sandbox.kubeconfig());
   const manifests = path.join(dir, 'manifests');
@@ -123,7 +172,10 @@ export async function startSandboxClusters(names: string[], opts: { readyDelayMs
 }
 
 /** A KubeClient for one context of a fixture's kubeconfig (closed at teardown by the caller). */
-export async function clientFor(kubeconfig: string, context: string): Promise<import('../../services/core/kube-client.js').KubeClient> {
+export async function clientFor(
+  kubeconfig: string,
+  context: string,
+): Promise<import('../../services/core/kube-client.js').KubeClient> {
   const { KubeClient } = await import('../../services/core/kube-client.js');
   return KubeClient.fromKubeconfig({ file: kubeconfig }, context, { timeoutMs: 5000 });
 }

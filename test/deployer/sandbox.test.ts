@@ -3,13 +3,23 @@ import { deploy } from '../../services/deployer/index.js';
 import type { KubeObject } from '../../services/core/kube.js';
 import { clientFor, configMap, deployment, service, startSandboxClusters, writeFolder } from './helpers.js';
 
-const web = (image = 'nginx:1.27', replicas = 2): KubeObject[] => [deployment('web', image, { replicas }), service('web'), configMap('web-config', { a: '1' })];
+const web = (image = 'nginx:1.27', replicas = 2): KubeObject[] => [
+  deployment('web', image, { replicas }),
+  service('web'),
+  configMap('web-config', { a: '1' }),
+];
 
 test('multi-cluster apply and health: every Deployment available; a redeploy does zero writes (sandbox request counters)', async (t) => {
   const f = await startSandboxClusters(['us', 'eu', 'asia'], { readyDelayMs: 150 });
   t.teardown(() => f.close());
   for (const c of ['us', 'eu', 'asia']) await writeFolder(f.manifests, c, web());
-  const first = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, commit: 'a1', commitTime: '2026-11-22T00:00:00Z', timeoutMs: 20_000 });
+  const first = await deploy({
+    dir: f.manifests,
+    kubeconfig: f.kubeconfig,
+    commit: 'a1',
+    commitTime: '2026-11-22T00:00:00Z',
+    timeoutMs: 20_000,
+  });
   t.true(first.ok, JSON.stringify(first.clusters.map((c) => c.error)));
   for (const c of first.clusters) {
     t.is(c.counts.applied, 3);
@@ -20,7 +30,13 @@ test('multi-cluster apply and health: every Deployment available; a redeploy doe
     t.is(d.message, '2/2 replicas available');
   }
   for (const c of f.sandbox.clusters) c.resetRequests();
-  const again = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, commit: 'a1', commitTime: '2026-11-22T00:00:00Z', timeoutMs: 20_000 });
+  const again = await deploy({
+    dir: f.manifests,
+    kubeconfig: f.kubeconfig,
+    commit: 'a1',
+    commitTime: '2026-11-22T00:00:00Z',
+    timeoutMs: 20_000,
+  });
   t.true(again.ok);
   for (const c of f.sandbox.clusters) t.is(c.requests.writes, 0, `${c.name}: ${c.requests.recentWrites.join(', ')}`);
   t.true(again.clusters.every((c) => c.counts.unchanged === 3 && c.counts.healthy === 1));
@@ -32,7 +48,12 @@ test('one cluster down and one hanging: only they fail, each within its own time
   for (const c of ['ok1', 'down', 'hang', 'ok2']) await writeFolder(f.manifests, c, web());
   await f.sandbox.cluster('down').stop();
   await f.sandbox.cluster('hang').fault('hang');
-  t.teardown(() => f.sandbox.cluster('hang').fault('up').then(() => undefined));
+  t.teardown(() =>
+    f.sandbox
+      .cluster('hang')
+      .fault('up')
+      .then(() => undefined),
+  );
   const started = Date.now();
   // No health wait: this test is about isolation and deadlines, not rollouts (which a loaded machine slows down).
   const report = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, timeoutMs: 10_000, wait: false });
@@ -60,7 +81,10 @@ test('bad image: fails fast with the pod and its reason; the other clusters succ
   t.false(report.ok);
   const bad = report.clusters.find((c) => c.cluster === 'bad')!;
   t.is(bad.result, 'failed');
-  t.regex(bad.error!, /health: Deployment default\/web: pod web-[a-z0-9]+-[a-z0-9]+ container web: (ErrImagePull|ImagePullBackOff): .*registry\.example\.com\/web:doesnotexist/);
+  t.regex(
+    bad.error!,
+    /health: Deployment default\/web: pod web-[a-z0-9]+-[a-z0-9]+ container web: (ErrImagePull|ImagePullBackOff): .*registry\.example\.com\/web:doesnotexist/,
+  );
   t.true(bad.durations.totalMs < 10_000, `failed after ${bad.durations.totalMs} ms, not the 60 s timeout`);
   t.is(report.clusters.find((c) => c.cluster === 'good')!.result, 'succeeded');
 });
@@ -73,12 +97,29 @@ test('fail-fast cancels the other clusters; allowFailure keeps a failing cluster
   await f.sandbox.cluster('slow').fault('latency', 1000);
   const ff = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, timeoutMs: 30_000, failFast: true });
   t.false(ff.ok);
-  t.deepEqual(ff.clusters.map((c) => [c.cluster, c.result]), [['bad', 'failed'], ['slow', 'cancelled']]);
+  t.deepEqual(
+    ff.clusters.map((c) => [c.cluster, c.result]),
+    [
+      ['bad', 'failed'],
+      ['slow', 'cancelled'],
+    ],
+  );
   t.regex(ff.clusters[1]!.error!, /cancelled/);
   await f.sandbox.cluster('slow').fault('up');
-  const allowed = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, timeoutMs: 30_000, allowFailure: ['bad'] });
+  const allowed = await deploy({
+    dir: f.manifests,
+    kubeconfig: f.kubeconfig,
+    timeoutMs: 30_000,
+    allowFailure: ['bad'],
+  });
   t.true(allowed.ok);
-  t.deepEqual(allowed.clusters.map((c) => [c.cluster, c.result, c.allowFailure]), [['bad', 'failed', true], ['slow', 'succeeded', false]]);
+  t.deepEqual(
+    allowed.clusters.map((c) => [c.cluster, c.result, c.allowFailure]),
+    [
+      ['bad', 'failed', true],
+      ['slow', 'succeeded', false],
+    ],
+  );
 });
 
 test("dependency ordering: kit's dependency-selector holds an object back until what it selects is available", async (t) => {
@@ -86,7 +127,9 @@ test("dependency ordering: kit's dependency-selector holds an object back until 
   t.teardown(() => f.close());
   const db = deployment('db', 'postgres:16', { labels: { tier: 'db' } });
   const app = deployment('app', 'nginx:1', { annotations: { 'kit-deployer/dependency-selector': 'tier=db' } });
-  const cfg = configMap('app-config', { x: '1' }, undefined, { annotations: { 'kit-deployer/dependency-selector': 'tier in (db)' } });
+  const cfg = configMap('app-config', { x: '1' }, undefined, {
+    annotations: { 'kit-deployer/dependency-selector': 'tier in (db)' },
+  });
   await writeFolder(f.manifests, 'one', [db, app, cfg]);
   const c = await clientFor(f.kubeconfig, 'one');
   t.teardown(() => c.close());
@@ -114,8 +157,24 @@ test("dependency ordering: kit's dependency-selector holds an object back until 
 test('health of DaemonSets and Jobs: available on every node, complete', async (t) => {
   const f = await startSandboxClusters(['one'], { readyDelayMs: 100 });
   t.teardown(() => f.close());
-  const ds: KubeObject = { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent' }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'agent', image: 'fluentbit:3' }] } } } };
-  const job: KubeObject = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'migrate:1' }] } } } };
+  const ds: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'agent' },
+    spec: {
+      selector: { matchLabels: { app: 'agent' } },
+      template: {
+        metadata: { labels: { app: 'agent' } },
+        spec: { containers: [{ name: 'agent', image: 'fluentbit:3' }] },
+      },
+    },
+  };
+  const job: KubeObject = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'migrate' },
+    spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'migrate:1' }] } } },
+  };
   await writeFolder(f.manifests, 'one', [ds, job]);
   const report = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, timeoutMs: 20_000 });
   t.true(report.ok, report.clusters[0]!.error);
@@ -135,16 +194,38 @@ test("end to end: this repo's example renders (deploymentizer, with its index) a
   t.teardown(() => f.close());
   const out = path.join(f.dir, 'rendered');
   await render({ repo: root, out });
-  const report = await deploy({ dir: out, kubeconfig: f.kubeconfig, commit: 'e2e', commitTime: '2026-11-22T01:00:00Z', timeoutMs: 30_000 });
+  const report = await deploy({
+    dir: out,
+    kubeconfig: f.kubeconfig,
+    commit: 'e2e',
+    commitTime: '2026-11-22T01:00:00Z',
+    timeoutMs: 30_000,
+  });
   t.true(report.ok, JSON.stringify(report.clusters.map((c) => c.error)));
   t.deepEqual(report.unknownFolders, []);
   for (const c of report.clusters) {
     t.is(c.counts.applied, 6);
-    t.deepEqual(c.objects.filter((o) => o.kind === 'Deployment').map((o) => o.health), ['healthy', 'healthy']);
+    t.deepEqual(
+      c.objects.filter((o) => o.kind === 'Deployment').map((o) => o.health),
+      ['healthy', 'healthy'],
+    );
   }
   for (const c of f.sandbox.clusters) c.resetRequests();
-  t.true((await deploy({ dir: out, kubeconfig: f.kubeconfig, commit: 'e2e', commitTime: '2026-11-22T01:00:00Z', timeoutMs: 30_000 })).ok);
-  t.is(f.sandbox.clusters.reduce((n, c) => n + c.requests.writes, 0), 0);
+  t.true(
+    (
+      await deploy({
+        dir: out,
+        kubeconfig: f.kubeconfig,
+        commit: 'e2e',
+        commitTime: '2026-11-22T01:00:00Z',
+        timeoutMs: 30_000,
+      })
+    ).ok,
+  );
+  t.is(
+    f.sandbox.clusters.reduce((n, c) => n + c.requests.writes, 0),
+    0,
+  );
 });
 
 test('health is watched, not polled: a 3 s rollout costs no more reads than a 0.1 s one', async (t) => {

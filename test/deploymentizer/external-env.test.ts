@@ -61,24 +61,31 @@ test('external env with --inline-external-env: kit behaviour, values written whe
   await render({ repo, out, env: ENV, inlineExternalEnv: true });
   const tree = await readTree(out);
   t.deepEqual(Object.keys(tree), ['eu-1/auth-deployment.yaml']);
-  t.true(tree['eu-1/auth-deployment.yaml']!.endsWith(`            - name: API_TOKEN
+  t.true(
+    tree['eu-1/auth-deployment.yaml']!.endsWith(`            - name: API_TOKEN
               value: "s3cr3t-t0ken"
             - name: SIGNING_KEY
               value: "${b64('key&value')}"
-`));
+`),
+  );
 });
 
 test('a missing external env is an error naming the entry; the value of others never appears in the message', async (t) => {
   const { repo, out } = await makeRepo(t, { 'clusters/eu-1/cluster.yaml': CLUSTER });
-  const err = await t.throwsAsync(render({ repo, out, env: { SIGNING_KEY: 'key&value' } }), { instanceOf: RenderError });
-  t.deepEqual(err.problems.map(formatProblem), ['clusters/eu-1/cluster.yaml: resources.auth.containers.auth-con.env.API_TOKEN: env API_TOKEN was not available as an external ENV']);
+  const err = await t.throwsAsync(render({ repo, out, env: { SIGNING_KEY: 'key&value' } }), {
+    instanceOf: RenderError,
+  });
+  t.deepEqual(err.problems.map(formatProblem), [
+    'clusters/eu-1/cluster.yaml: resources.auth.containers.auth-con.env.API_TOKEN: env API_TOKEN was not available as an external ENV',
+  ]);
   t.false(err.message.includes('key&value'));
   await t.throwsAsync(readTree(out));
 });
 
 test('external env rendered into a Secret template lands in its data (as kit), not in a second Secret', async (t) => {
   const { repo, out } = await makeRepo(t, {
-    'templates/resources/secret.mustache': 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ndata:\n{{#creds-con.env}}\n  {{{name}}}: {{{value}}}\n{{/creds-con.env}}\n',
+    'templates/resources/secret.mustache':
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ndata:\n{{#creds-con.env}}\n  {{{name}}}: {{{value}}}\n{{/creds-con.env}}\n',
     'clusters/eu-1/cluster.yaml': `kind: ClusterNamespace
 metadata: {name: eu-1, type: staging}
 resources:
@@ -87,12 +94,15 @@ resources:
 `,
   });
   await render({ repo, out, env: { PASSWORD: 'hunter2' } });
-  t.deepEqual(await readTree(out), { 'eu-1/secret.yaml': `apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ndata:\n  PASSWORD: ${b64('hunter2')}\n` });
+  t.deepEqual(await readTree(out), {
+    'eu-1/secret.yaml': `apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ndata:\n  PASSWORD: ${b64('hunter2')}\n`,
+  });
 });
 
 test('external env used anywhere else (an annotation) is an error unless inlined', async (t) => {
   const { repo, out } = await makeRepo(t, {
-    'templates/resources/cm.mustache': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  annotations:\n    token: "{{#cm-con.env}}{{{value}}}{{/cm-con.env}}"\n',
+    'templates/resources/cm.mustache':
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  annotations:\n    token: "{{#cm-con.env}}{{{value}}}{{/cm-con.env}}"\n',
     'clusters/eu-1/cluster.yaml': `kind: ClusterNamespace
 metadata: {name: eu-1, type: staging}
 resources:
@@ -131,7 +141,9 @@ spec:
     'clusters/eu-1/cluster.yaml': CLUSTER,
   });
   await render({ repo, out, env: ENV });
-  t.is((await readTree(out))['eu-1/auth-deployment.yaml'], `apiVersion: apps/v1
+  t.is(
+    (await readTree(out))['eu-1/auth-deployment.yaml'],
+    `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: auth # a comment
@@ -147,5 +159,6 @@ spec:
       volumes:
         - name: v
           configMap: { name: cm, defaultMode: 0777 }
-`);
+`,
+  );
 });

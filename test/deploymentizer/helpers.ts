@@ -80,7 +80,10 @@ spec:
 }
 
 /** Writes miniRepo(files) into a fresh temp dir; returns {repo, out}. */
-export async function makeRepo(t: ExecutionContext, files: Record<string, string> = {}): Promise<{ repo: string; out: string }> {
+export async function makeRepo(
+  t: ExecutionContext,
+  files: Record<string, string> = {},
+): Promise<{ repo: string; out: string }> {
   const dir = await tempDir(t);
   const repo = path.join(dir, 'repo');
   await writeTree(repo, miniRepo(files));

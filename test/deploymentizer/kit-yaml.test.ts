@@ -17,12 +17,17 @@ output: {path: /generated}
   });
   const result = await render({ repo, out });
   t.is(result.out, out, '--out wins over output.path');
-  t.true((await readTree(out))['eu-1/auth-deployment.yaml']!.includes('image: quay.io/invision/node-auth:master-cccc\n'));
+  t.true(
+    (await readTree(out))['eu-1/auth-deployment.yaml']!.includes('image: quay.io/invision/node-auth:master-cccc\n'),
+  );
 });
 
 test('without kit.yaml the kitfed layout is used (templates/, clusters/), output defaults to <repo>/.kitfed/rendered', async (t) => {
   const { repo } = await makeRepo(t);
   const result = await render({ repo, check: true });
   t.is(result.out, `${repo}/.kitfed/rendered`);
-  t.deepEqual(result.clusters.map((c) => c.files.map((f) => f.file)), [['auth-deployment.yaml']]);
+  t.deepEqual(
+    result.clusters.map((c) => c.files.map((f) => f.file)),
+    [['auth-deployment.yaml']],
+  );
 });

@@ -3,20 +3,52 @@ import fc from 'fast-check';
 import { kitMerge } from '../../services/deploymentizer/merge.js';
 
 const json = fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<unknown>;
-const record = fc.dictionary(fc.constantFrom('a', 'b', 'env', 'tags', 'c'), json, { maxKeys: 4, noNullPrototype: true });
+const record = fc.dictionary(fc.constantFrom('a', 'b', 'env', 'tags', 'c'), json, {
+  maxKeys: 4,
+  noNullPrototype: true,
+});
 /** Plain-JSON view of a value (fast-check may build null-prototype objects; prototypes are not the point here). */
 const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 
 test('kit merge rules: null keeps base, env merges by name, other arrays by index', (t) => {
-  const base = { a: 1, b: 'x', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }], tags: ['a', 'b', 'c'], n: { x: 1, y: 2 } };
-  const override = { a: null, c: null, env: [{ name: 'B', value: '3' }, { name: 'C', value: '4' }], tags: ['x'], n: { y: 3 } };
+  const base = {
+    a: 1,
+    b: 'x',
+    env: [
+      { name: 'A', value: '1' },
+      { name: 'B', value: '2' },
+    ],
+    tags: ['a', 'b', 'c'],
+    n: { x: 1, y: 2 },
+  };
+  const override = {
+    a: null,
+    c: null,
+    env: [
+      { name: 'B', value: '3' },
+      { name: 'C', value: '4' },
+    ],
+    tags: ['x'],
+    n: { y: 3 },
+  };
   t.deepEqual(kitMerge(base, override), {
-    a: 1, b: 'x', c: null,
-    env: [{ name: 'A', value: '1' }, { name: 'B', value: '3' }, { name: 'C', value: '4' }],
-    tags: ['x', 'b', 'c'], n: { x: 1, y: 3 },
+    a: 1,
+    b: 'x',
+    c: null,
+    env: [
+      { name: 'A', value: '1' },
+      { name: 'B', value: '3' },
+      { name: 'C', value: '4' },
+    ],
+    tags: ['x', 'b', 'c'],
+    n: { x: 1, y: 3 },
   });
   t.deepEqual(kitMerge(base, override, 'replace').tags, ['x']);
-  t.deepEqual(kitMerge(base, override, 'replace').env, [{ name: 'A', value: '1' }, { name: 'B', value: '3' }, { name: 'C', value: '4' }]);
+  t.deepEqual(kitMerge(base, override, 'replace').env, [
+    { name: 'A', value: '1' },
+    { name: 'B', value: '3' },
+    { name: 'C', value: '4' },
+  ]);
 });
 
 test('a __proto__ key in YAML data is an ordinary key, never a prototype', (t) => {
@@ -37,7 +69,7 @@ test('kit merge never mutates its inputs, and merging nothing is a copy', (t) =>
       t.deepEqual(plain(override), o);
       t.deepEqual(plain(kitMerge(base, {}, arrays)), b);
       for (const [k, v] of Object.entries(override)) {
-        if (v !== null && (typeof v !== 'object')) t.deepEqual(merged[k], v, 'a scalar override wins');
+        if (v !== null && typeof v !== 'object') t.deepEqual(merged[k], v, 'a scalar override wins');
       }
     }),
     { numRuns: 300 },

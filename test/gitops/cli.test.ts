@@ -8,7 +8,23 @@ import { stringify } from 'yaml';
 import { KubeClient } from '../../services/core/kube-client.js';
 import type { RunRecord } from '../../services/gitops/event-store.js';
 import { startSandbox } from '../../services/sandbox/index.js';
-import { BRANCH, devCommit, eventually, getJson, GITHUB_SECRET, IMAGE_SECRET, makeRemote, postGithub, pushFromExample, remoteFile, REPO_NAME, startService, tempDir, testConfig, type Remote } from './helpers.js';
+import {
+  BRANCH,
+  devCommit,
+  eventually,
+  getJson,
+  GITHUB_SECRET,
+  IMAGE_SECRET,
+  makeRemote,
+  postGithub,
+  pushFromExample,
+  remoteFile,
+  REPO_NAME,
+  startService,
+  tempDir,
+  testConfig,
+  type Remote,
+} from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KITFED = join(ROOT, 'services/cli/kitfed.ts');
@@ -38,7 +54,11 @@ interface Started {
 
 /** Starts `kitfed webhooks` and waits (bounded) for its "listening on" line. */
 async function startCli(t: Parameters<typeof makeRemote>[0], config: string): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', KITFED, 'webhooks', '--config', config], { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', KITFED, 'webhooks', '--config', config], {
+    cwd: ROOT,
+    env: ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -57,7 +77,11 @@ async function startCli(t: Parameters<typeof makeRemote>[0], config: string): Pr
 }
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', KITFED, ...args], { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', KITFED, ...args], {
+    cwd: ROOT,
+    env: ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -66,7 +90,13 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
 }
 
 test('SIGKILL of kitfed webhooks during a run: after restart the event completes and every cluster is applied, once', async (t) => {
-  const sandbox = await startSandbox({ clusters: [{ name: 'east', region: 'r0' }, { name: 'west', region: 'r1' }], readyDelayMs: 50 });
+  const sandbox = await startSandbox({
+    clusters: [
+      { name: 'east', region: 'r0' },
+      { name: 'west', region: 'r1' },
+    ],
+    readyDelayMs: 50,
+  });
   t.teardown(() => sandbox.close());
   const remote = await makeRemote(t);
   const dir = await tempDir(t);
@@ -83,11 +113,16 @@ test('SIGKILL of kitfed webhooks during a run: after restart the event completes
   const second = await startCli(t, config);
   const done = await eventually(async () => {
     const runs = (await getJson(`${second.url}/runs`)).body.runs as RunRecord[];
-    return runs.some((r) => r.commit === commit && r.status !== 'running' && r.status !== 'interrupted') ? runs : undefined;
+    return runs.some((r) => r.commit === commit && r.status !== 'running' && r.status !== 'interrupted')
+      ? runs
+      : undefined;
   }, 'the resumed run');
   const forCommit = done.filter((r) => r.commit === commit);
   t.log(forCommit.map((r) => `run ${r.id} ${r.status}`).join(', '));
-  t.deepEqual(forCommit.filter((r) => r.status !== 'interrupted').map((r) => r.status), ['succeeded']);
+  t.deepEqual(
+    forCommit.filter((r) => r.status !== 'interrupted').map((r) => r.status),
+    ['succeeded'],
+  );
   t.true(forCommit[0]?.clusters.every((c) => c.deploy === 'applied'));
   for (const name of ['east', 'west']) {
     const client = await KubeClient.fromKubeconfig({ file: kubeconfig }, name, { timeoutMs: 5000 });
@@ -96,7 +131,10 @@ test('SIGKILL of kitfed webhooks during a run: after restart the event completes
     t.is(d.metadata.generation, 1, `${name}: applied once, not rewritten`);
   }
   // A replay of the same delivery after the restart is still a duplicate.
-  t.is((await postGithub(second.url, await pushFromExample(remote, commit), { delivery: accepted.delivery })).status, 200);
+  t.is(
+    (await postGithub(second.url, await pushFromExample(remote, commit), { delivery: accepted.delivery })).status,
+    200,
+  );
   second.child.kill('SIGTERM');
   const [code] = await once(second.child, 'exit');
   t.is(code, 0);
@@ -105,11 +143,17 @@ test('SIGKILL of kitfed webhooks during a run: after restart the event completes
 test('kitfed webhooks with an invalid config exits 2 naming the key', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'bad.yaml');
-  await writeFile(file, 'listen: 127.0.0.1:8090\ndataDir: x\nrepos:\n  - url: /tmp/x.git\n    name: acme/x\ngithub:\n  secret: { env: NOT_SET_ANYWHERE }\n');
+  await writeFile(
+    file,
+    'listen: 127.0.0.1:8090\ndataDir: x\nrepos:\n  - url: /tmp/x.git\n    name: acme/x\ngithub:\n  secret: { env: NOT_SET_ANYWHERE }\n',
+  );
   const res = await runCli(['webhooks', '--config', file]);
   t.is(res.code, 2);
   t.regex(res.stderr, /repos\[0\]\.branch: required/);
-  await writeFile(file, 'listen: 127.0.0.1:8090\ndataDir: x\nrepos:\n  - { url: /tmp/x.git, name: acme/x, branch: main }\ngithub:\n  secret: { env: NOT_SET_ANYWHERE }\n');
+  await writeFile(
+    file,
+    'listen: 127.0.0.1:8090\ndataDir: x\nrepos:\n  - { url: /tmp/x.git, name: acme/x, branch: main }\ngithub:\n  secret: { env: NOT_SET_ANYWHERE }\n',
+  );
   const res2 = await runCli(['webhooks', '--config', file]);
   t.is(res2.code, 2);
   t.regex(res2.stderr, /github\.secret: environment variable NOT_SET_ANYWHERE is not set/);
@@ -120,14 +164,25 @@ test('kitfed simulate image/push and kitfed runs drive a running service', async
   const dir = await tempDir(t);
   const config = await writeConfig(dir, remote, join(dir, 'data'));
   const service = await startService(t, testConfig(remote, join(dir, 'service')));
-  const image = await runCli(['simulate', 'image', 'registry.example/acme/web:master-8888888', '--config', config, '--url', service.url]);
+  const image = await runCli([
+    'simulate',
+    'image',
+    'registry.example/acme/web:master-8888888',
+    '--config',
+    config,
+    '--url',
+    service.url,
+  ]);
   t.is(image.code, 0, image.stderr);
   t.regex(image.stdout, /^200\n/);
   t.regex(await remoteFile(remote, 'templates/images/acme/web/master.yaml'), /master-8888888/);
   const push = await runCli(['simulate', 'push', '--config', config, '--url', service.url]);
   t.is(push.code, 0, push.stderr);
   t.regex(push.stdout, /^202 \(delivery [0-9a-f-]+\)/);
-  await eventually(async () => ((await getJson(`${service.url}/runs`)).body.runs as RunRecord[]).find((r) => r.status === 'rendered'), 'a rendered run');
+  await eventually(
+    async () => ((await getJson(`${service.url}/runs`)).body.runs as RunRecord[]).find((r) => r.status === 'rendered'),
+    'a rendered run',
+  );
   const json = await runCli(['runs', '--url', service.url, '-o', 'json']);
   t.is(json.code, 0);
   const runs = JSON.parse(json.stdout) as RunRecord[];

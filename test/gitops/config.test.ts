@@ -25,7 +25,13 @@ test('every problem is reported with its key, and no secret value appears in the
   const err = t.throws(
     () =>
       parseConfig(
-        { listen: 'nowhere', dataDir: 'd', repos: [{ url: 'u', name: 'no-slash' }], extra: 1, image: { secret: { env: 'IMG' }, maxAttempts: 0 } },
+        {
+          listen: 'nowhere',
+          dataDir: 'd',
+          repos: [{ url: 'u', name: 'no-slash' }],
+          extra: 1,
+          image: { secret: { env: 'IMG' }, maxAttempts: 0 },
+        },
         'w.yaml',
         '/',
         { IMG: 'super-secret-value' },
@@ -45,7 +51,13 @@ test('image.repo must name a configured repo; unset env and unreadable files are
   const err = t.throws(
     () =>
       parseConfig(
-        { listen: ':1', dataDir: 'd', repos, image: { secret: { file: '/nonexistent/s' }, repo: 'acme/other' }, github: { secret: { env: 'UNSET' } } },
+        {
+          listen: ':1',
+          dataDir: 'd',
+          repos,
+          image: { secret: { file: '/nonexistent/s' }, repo: 'acme/other' },
+          github: { secret: { env: 'UNSET' } },
+        },
         'w.yaml',
         '/',
         {},

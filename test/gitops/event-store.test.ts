@@ -40,8 +40,16 @@ test('after a crash, the interrupted run is marked and only the newest event per
 test('a burst accepted in one turn is group-committed and deduplicated within the batch', async (t) => {
   const store = new EventStore(await tempDir(t));
   t.teardown(() => store.close());
-  const outcomes = await Promise.all([store.acceptDurably(ev(1)), store.acceptDurably(ev(1)), store.acceptDurably(ev(2)), store.acceptDurably(ev(3, { ref: 'refs/heads/other' }))]);
-  t.deepEqual(outcomes.map((o) => o.outcome), ['accepted', 'duplicate', 'accepted', 'accepted']);
+  const outcomes = await Promise.all([
+    store.acceptDurably(ev(1)),
+    store.acceptDurably(ev(1)),
+    store.acceptDurably(ev(2)),
+    store.acceptDurably(ev(3, { ref: 'refs/heads/other' })),
+  ]);
+  t.deepEqual(
+    outcomes.map((o) => o.outcome),
+    ['accepted', 'duplicate', 'accepted', 'accepted'],
+  );
   t.deepEqual(
     store.events().map((e) => [e.after[0], e.ref, e.status]),
     [

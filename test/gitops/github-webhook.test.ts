@@ -1,5 +1,14 @@
 import test from 'ava';
-import { getJson, makeRemote, OLD_GITHUB_SECRET, postGithub, pushFromExample, startService, tempDir, testConfig } from './helpers.js';
+import {
+  getJson,
+  makeRemote,
+  OLD_GITHUB_SECRET,
+  postGithub,
+  pushFromExample,
+  startService,
+  tempDir,
+  testConfig,
+} from './helpers.js';
 
 const SHA = 'a'.repeat(40);
 
@@ -9,7 +18,8 @@ async function setup(t: Parameters<typeof makeRemote>[0]) {
   const service = await startService(t, testConfig(remote, await tempDir(t)), {
     steps: {
       // Blocks until the service stops, so events stay queued for inspection.
-      fetch: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped')))),
+      fetch: (ctx) =>
+        new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped')))),
       render: () => Promise.reject(new Error('unused')),
       deploy: undefined,
       isAncestor: () => Promise.resolve(false),
@@ -53,13 +63,25 @@ test('a secret being rotated out is still accepted', async (t) => {
 
 test('ping is answered; pushes to other repos, branches, tags and deletions are ignored', async (t) => {
   const { remote, service } = await setup(t);
-  t.is((await postGithub(service.url, { zen: 'Keep it logically awesome.', hook_id: 1 }, { event: 'ping' })).status, 200);
+  t.is(
+    (await postGithub(service.url, { zen: 'Keep it logically awesome.', hook_id: 1 }, { event: 'ping' })).status,
+    200,
+  );
   const push = await pushFromExample(remote, SHA);
   const other = { ...push, repository: { ...push.repository, full_name: 'someone/else' } };
   t.regex(String((await postGithub(service.url, other)).body.ignored), /not configured/);
-  t.regex(String((await postGithub(service.url, { ...push, ref: 'refs/heads/dev' })).body.ignored), /not the configured branch/);
-  t.regex(String((await postGithub(service.url, { ...push, ref: 'refs/tags/v1' })).body.ignored), /not the configured branch/);
-  t.regex(String((await postGithub(service.url, { ...push, after: '0'.repeat(40), deleted: true })).body.ignored), /deletion/);
+  t.regex(
+    String((await postGithub(service.url, { ...push, ref: 'refs/heads/dev' })).body.ignored),
+    /not the configured branch/,
+  );
+  t.regex(
+    String((await postGithub(service.url, { ...push, ref: 'refs/tags/v1' })).body.ignored),
+    /not the configured branch/,
+  );
+  t.regex(
+    String((await postGithub(service.url, { ...push, after: '0'.repeat(40), deleted: true })).body.ignored),
+    /deletion/,
+  );
   t.deepEqual(service.store.events(), []);
 });
 
@@ -71,7 +93,10 @@ test('a burst of pushes for one repo+ref coalesces to the newest commit', async 
   const events = service.store.events();
   t.is(events.length, 6);
   const pending = events.filter((e) => e.status === 'pending');
-  t.deepEqual(pending.map((e) => e.after), [shas[5]]);
+  t.deepEqual(
+    pending.map((e) => e.after),
+    [shas[5]],
+  );
   t.is(events.filter((e) => e.status === 'superseded').length, 4);
 });
 

@@ -11,7 +11,11 @@ import { pino } from 'pino';
 import type { SimpleGit } from 'simple-git';
 import { gitClient } from '../../services/image-deployer/git-client.js';
 import { parseConfig, type WebhooksConfig } from '../../services/gitops/config.js';
-import { startWebhookService, type WebhookService, type WebhookServiceOptions } from '../../services/gitops/webhook-service.js';
+import {
+  startWebhookService,
+  type WebhookService,
+  type WebhookServiceOptions,
+} from '../../services/gitops/webhook-service.js';
 import { signImageBody } from '../../services/image-deployer/image-hook.js';
 
 export const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'manifests');
@@ -61,7 +65,12 @@ export async function makeRemote(t: ExecutionContext, fixture = FIXTURE): Promis
 }
 
 /** Commits a file change in the developer clone and pushes it; returns the new commit. */
-export async function devCommit(remote: Remote, file: string, content: string, message = `edit ${file}`): Promise<string> {
+export async function devCommit(
+  remote: Remote,
+  file: string,
+  content: string,
+  message = `edit ${file}`,
+): Promise<string> {
   await remote.dev.pull('origin', BRANCH, ['--rebase']);
   await mkdir(dirname(join(remote.devDir, file)), { recursive: true });
   await writeFile(join(remote.devDir, file), content);
@@ -106,7 +115,11 @@ export function testConfig(remote: Remote, dataDir: string, extra: Record<string
   );
 }
 
-export async function startService(t: ExecutionContext, config: WebhooksConfig, opts: Omit<WebhookServiceOptions, 'config'> = {}): Promise<WebhookService> {
+export async function startService(
+  t: ExecutionContext,
+  config: WebhooksConfig,
+  opts: Omit<WebhookServiceOptions, 'config'> = {},
+): Promise<WebhookService> {
   // Quiet unless asked: KITFED_TEST_LOGS=1 shows the service's logs.
   const log = opts.log ?? pino({ level: process.env.KITFED_TEST_LOGS ? 'debug' : 'silent' });
   const service = await startWebhookService({ config, log, ...opts });
@@ -124,7 +137,11 @@ async function reply(res: Response): Promise<Reply> {
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
-export async function postImage(url: string, body: Record<string, unknown>, secret: string | null = IMAGE_SECRET): Promise<Reply> {
+export async function postImage(
+  url: string,
+  body: Record<string, unknown>,
+  secret: string | null = IMAGE_SECRET,
+): Promise<Reply> {
   const raw = JSON.stringify(body);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (secret) headers['x-kitfed-signature-256'] = signImageBody(secret, raw);
@@ -140,7 +157,11 @@ export interface GithubSend {
 }
 
 /** Posts a payload the way GitHub does: JSON body, X-Hub-Signature-256 over the exact bytes. */
-export async function postGithub(url: string, payload: unknown, opts: GithubSend = {}): Promise<Reply & { delivery: string }> {
+export async function postGithub(
+  url: string,
+  payload: unknown,
+  opts: GithubSend = {},
+): Promise<Reply & { delivery: string }> {
   const raw = JSON.stringify(payload);
   const delivery = opts.delivery ?? randomUUID();
   const headers: Record<string, string> = {
@@ -178,13 +199,24 @@ export async function pushFromExample(remote: Remote, after: string, before = '0
   p.ref = `refs/heads/${BRANCH}`;
   p.after = after;
   p.before = before;
-  p.repository = { ...p.repository, full_name: REPO_NAME, name: 'manifests', clone_url: remote.url, owner: { ...p.repository.owner, login: 'acme', name: 'acme' } };
+  p.repository = {
+    ...p.repository,
+    full_name: REPO_NAME,
+    name: 'manifests',
+    clone_url: remote.url,
+    owner: { ...p.repository.owner, login: 'acme', name: 'acme' },
+  };
   if (p.head_commit) p.head_commit = { ...p.head_commit, id: after };
   return p;
 }
 
 /** Polls until `fn` returns a value (bounded: `tries` × `intervalMs`), then returns it; throws if it never does. */
-export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, tries = 2400, intervalMs = 50): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  tries = 2400,
+  intervalMs = 50,
+): Promise<T> {
   for (let i = 0; i < tries; i++) {
     const v = await fn();
     if (v !== undefined) return v;

@@ -3,7 +3,18 @@ import { createHmac } from 'node:crypto';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Webhooks } from '@octokit/webhooks';
-import { BRANCH, devCommit, GITHUB_SECRET, makeRemote, postImage, remoteFile, remoteLog, startService, tempDir, testConfig } from './helpers.js';
+import {
+  BRANCH,
+  devCommit,
+  GITHUB_SECRET,
+  makeRemote,
+  postImage,
+  remoteFile,
+  remoteLog,
+  startService,
+  tempDir,
+  testConfig,
+} from './helpers.js';
 
 const FILE = 'templates/images/acme/web/master.yaml';
 
@@ -11,14 +22,23 @@ test('an image webhook makes exactly one commit with the new image, keeping comm
   const remote = await makeRemote(t);
   const service = await startService(t, testConfig(remote, await tempDir(t)));
   const before = await remoteLog(remote);
-  const res = await postImage(service.url, { image: 'registry.example/acme/web:master-1a2b3c4', repository: 'acme/web', branch: 'master', commit: '1a2b3c4d5e', message: 'feat: faster' });
+  const res = await postImage(service.url, {
+    image: 'registry.example/acme/web:master-1a2b3c4',
+    repository: 'acme/web',
+    branch: 'master',
+    commit: '1a2b3c4d5e',
+    message: 'feat: faster',
+  });
   t.is(res.status, 200);
   t.is(res.body.status, 'committed');
   t.is(res.body.previous, 'registry.example/acme/web:master-0000000');
   const after = await remoteLog(remote);
   t.is(after.length, before.length + 1);
   t.is(after[0]?.hash, res.body.commit as string);
-  t.regex(after[0]?.message ?? '', /registry\.example\/acme\/web:master-0000000 → registry\.example\/acme\/web:master-1a2b3c4/);
+  t.regex(
+    after[0]?.message ?? '',
+    /registry\.example\/acme\/web:master-0000000 → registry\.example\/acme\/web:master-1a2b3c4/,
+  );
   t.regex(after[0]?.body ?? '', /Source commit: 1a2b3c4d5e/);
   t.is(
     await remoteFile(remote, FILE),
@@ -29,7 +49,12 @@ test('an image webhook makes exactly one commit with the new image, keeping comm
 test('the same image twice makes no second commit', async (t) => {
   const remote = await makeRemote(t);
   const service = await startService(t, testConfig(remote, await tempDir(t)));
-  const body = { image: 'registry.example/acme/web:master-2b3c4d5', repository: 'acme/web', branch: 'master', commit: '2b3c4d5' };
+  const body = {
+    image: 'registry.example/acme/web:master-2b3c4d5',
+    repository: 'acme/web',
+    branch: 'master',
+    commit: '2b3c4d5',
+  };
   t.is((await postImage(service.url, body)).body.status, 'committed');
   const count = (await remoteLog(remote)).length;
   const again = await postImage(service.url, body);
@@ -41,10 +66,18 @@ test('the same image twice makes no second commit', async (t) => {
 test('a new service branch creates its image file', async (t) => {
   const remote = await makeRemote(t);
   const service = await startService(t, testConfig(remote, await tempDir(t)));
-  const res = await postImage(service.url, { image: 'registry.example/acme/api:feature-x-abcdef1', repository: 'acme/api', branch: 'feature/x', commit: 'abcdef1' });
+  const res = await postImage(service.url, {
+    image: 'registry.example/acme/api:feature-x-abcdef1',
+    repository: 'acme/api',
+    branch: 'feature/x',
+    commit: 'abcdef1',
+  });
   t.is(res.body.status, 'committed');
   t.is(res.body.path, 'templates/images/acme/api/feature-x.yaml');
-  t.is(await remoteFile(remote, 'templates/images/acme/api/feature-x.yaml'), 'image: registry.example/acme/api:feature-x-abcdef1\n');
+  t.is(
+    await remoteFile(remote, 'templates/images/acme/api/feature-x.yaml'),
+    'image: registry.example/acme/api:feature-x-abcdef1\n',
+  );
 });
 
 test('50 concurrent image webhooks for 50 services all land, in far fewer than 50 commits', async (t) => {
@@ -54,13 +87,24 @@ test('50 concurrent image webhooks for 50 services all land, in far fewer than 5
   const n = 50;
   const replies = await Promise.all(
     Array.from({ length: n }, (_, i) =>
-      postImage(service.url, { image: `registry.example/acme/svc-${i}:master-${String(i).padStart(7, 'a')}`, repository: `acme/svc-${i}`, branch: 'master', commit: 'abcdef0' }),
+      postImage(service.url, {
+        image: `registry.example/acme/svc-${i}:master-${String(i).padStart(7, 'a')}`,
+        repository: `acme/svc-${i}`,
+        branch: 'master',
+        commit: 'abcdef0',
+      }),
     ),
   );
-  t.deepEqual(replies.map((r) => r.status), Array<number>(n).fill(200));
+  t.deepEqual(
+    replies.map((r) => r.status),
+    Array<number>(n).fill(200),
+  );
   t.true(replies.every((r) => r.body.status === 'committed'));
   for (let i = 0; i < n; i++) {
-    t.is(await remoteFile(remote, `templates/images/acme/svc-${i}/master.yaml`), `image: registry.example/acme/svc-${i}:master-${String(i).padStart(7, 'a')}\n`);
+    t.is(
+      await remoteFile(remote, `templates/images/acme/svc-${i}/master.yaml`),
+      `image: registry.example/acme/svc-${i}:master-${String(i).padStart(7, 'a')}\n`,
+    );
   }
   const commits = (await remoteLog(remote)).length - before;
   t.log(`${n} bumps → ${commits} commits`);
@@ -72,9 +116,24 @@ test('a foreign push to the branch between fetch and push is rebased over and th
   const remote = await makeRemote(t);
   const service = await startService(t, testConfig(remote, await tempDir(t)));
   // Prime the writer's clone, then move the branch under it.
-  t.is((await postImage(service.url, { image: 'registry.example/acme/web:master-1111111', repository: 'acme/web', branch: 'master', commit: '1111111' })).body.status, 'committed');
+  t.is(
+    (
+      await postImage(service.url, {
+        image: 'registry.example/acme/web:master-1111111',
+        repository: 'acme/web',
+        branch: 'master',
+        commit: '1111111',
+      })
+    ).body.status,
+    'committed',
+  );
   const foreign = await devCommit(remote, 'clusters/east/notes.txt', 'hand edit\n', 'foreign: a human edits the repo');
-  const res = await postImage(service.url, { image: 'registry.example/acme/web:master-2222222', repository: 'acme/web', branch: 'master', commit: '2222222' });
+  const res = await postImage(service.url, {
+    image: 'registry.example/acme/web:master-2222222',
+    repository: 'acme/web',
+    branch: 'master',
+    commit: '2222222',
+  });
   t.is(res.status, 200);
   t.is(res.body.status, 'committed');
   const log = await remoteLog(remote);
@@ -86,17 +145,30 @@ test('a foreign push to the branch between fetch and push is rebased over and th
 
 test('a push racing the writer (non-fast-forward) is rebased and retried', async (t) => {
   const remote = await makeRemote(t);
-  const service = await startService(t, testConfig(remote, await tempDir(t), { image: { secret: { env: 'T_IMG' }, maxAttempts: 12 } }));
+  const service = await startService(
+    t,
+    testConfig(remote, await tempDir(t), { image: { secret: { env: 'T_IMG' }, maxAttempts: 12 } }),
+  );
   // Many foreign pushes interleaved with bumps: every bump lands and every foreign commit stays.
   const foreign: Array<Promise<string>> = [];
   const bumps = [];
   for (let i = 0; i < 5; i++) {
-    bumps.push(postImage(service.url, { image: `registry.example/acme/r${i}:master-abcdef${i}`, repository: `acme/r${i}`, branch: 'master', commit: `abcdef${i}` }));
+    bumps.push(
+      postImage(service.url, {
+        image: `registry.example/acme/r${i}:master-abcdef${i}`,
+        repository: `acme/r${i}`,
+        branch: 'master',
+        commit: `abcdef${i}`,
+      }),
+    );
     foreign.push(devCommit(remote, `notes/${i}.txt`, `${i}\n`));
     await foreign[i];
   }
   const replies = await Promise.all(bumps);
-  t.true(replies.every((r) => r.status === 200 && r.body.status === 'committed'), JSON.stringify(replies.map((r) => r.body)));
+  t.true(
+    replies.every((r) => r.status === 200 && r.body.status === 'committed'),
+    JSON.stringify(replies.map((r) => r.body)),
+  );
   for (let i = 0; i < 5; i++) {
     t.is(await remoteFile(remote, `notes/${i}.txt`), `${i}\n`);
     t.regex(await remoteFile(remote, `templates/images/acme/r${i}/master.yaml`), new RegExp(`master-abcdef${i}`));
@@ -107,7 +179,12 @@ test('unsigned, wrongly signed and malformed image webhooks are refused and comm
   const remote = await makeRemote(t);
   const service = await startService(t, testConfig(remote, await tempDir(t)));
   const count = (await remoteLog(remote)).length;
-  const body = { image: 'registry.example/acme/web:master-3333333', repository: 'acme/web', branch: 'master', commit: '3333333' };
+  const body = {
+    image: 'registry.example/acme/web:master-3333333',
+    repository: 'acme/web',
+    branch: 'master',
+    commit: '3333333',
+  };
   t.is((await postImage(service.url, body, null)).status, 401);
   t.is((await postImage(service.url, body, 'wrong-secret')).status, 401);
   const bad = await postImage(service.url, { ...body, repository: '../../etc' });
@@ -123,7 +200,12 @@ test('a missing manifests repo is a permanent error: 502 at once, not retried', 
   const config = testConfig(remote, await tempDir(t));
   config.repos[0] = { ...config.repos[0]!, url: `${remote.tmp}/does-not-exist.git` };
   const service = await startService(t, config);
-  const res = await postImage(service.url, { image: 'registry.example/acme/web:master-4444444', repository: 'acme/web', branch: 'master', commit: '4444444' });
+  const res = await postImage(service.url, {
+    image: 'registry.example/acme/web:master-4444444',
+    repository: 'acme/web',
+    branch: 'master',
+    commit: '4444444',
+  });
   t.is(res.status, 502);
   t.regex(String(res.body.message), /not retried/);
 });
@@ -137,17 +219,39 @@ test('a GitHub package (container published) event bumps the image, verified as 
       name: 'web',
       package_type: 'CONTAINER',
       owner: { login: 'Acme' },
-      package_version: { container_metadata: { tag: { name: 'master-5555555', digest: 'sha256:00' }, labels: { all_labels: { 'org.opencontainers.image.revision': '5555555aaaa' } } } },
+      package_version: {
+        container_metadata: {
+          tag: { name: 'master-5555555', digest: 'sha256:00' },
+          labels: { all_labels: { 'org.opencontainers.image.revision': '5555555aaaa' } },
+        },
+      },
     },
   };
   const raw = JSON.stringify(event);
   const send = async (headers: Record<string, string>): Promise<Response> =>
-    fetch(`${service.url}/hooks/image`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', 'x-github-event': 'package', 'x-github-delivery': 'd-1', ...headers } });
-  t.is((await send({ 'x-hub-signature': `sha1=${createHmac('sha1', GITHUB_SECRET).update(raw).digest('hex')}` })).status, 401);
+    fetch(`${service.url}/hooks/image`, {
+      method: 'POST',
+      body: raw,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'package',
+        'x-github-delivery': 'd-1',
+        ...headers,
+      },
+    });
+  t.is(
+    (await send({ 'x-hub-signature': `sha1=${createHmac('sha1', GITHUB_SECRET).update(raw).digest('hex')}` })).status,
+    401,
+  );
   const res = await send({ 'x-hub-signature-256': await new Webhooks({ secret: GITHUB_SECRET }).sign(raw) });
   t.is(res.status, 200);
   t.is(((await res.json()) as { status: string }).status, 'committed');
-  t.is(await remoteFile(remote, 'templates/images/acme/web/master.yaml').then((s) => /ghcr\.io\/acme\/web:master-5555555/.test(s)), true);
+  t.is(
+    await remoteFile(remote, 'templates/images/acme/web/master.yaml').then((s) =>
+      /ghcr\.io\/acme\/web:master-5555555/.test(s),
+    ),
+    true,
+  );
   t.is(BRANCH, 'main');
 });
 
@@ -169,8 +273,16 @@ test('a branch that keeps moving exhausts the bounded retries with a clear 503',
       'git update-ref refs/heads/main "$c" "$tip"',
     ].join('\n'),
   );
-  const service = await startService(t, testConfig(remote, await tempDir(t), { image: { secret: { env: 'T_IMG' }, maxAttempts: 3 } }));
-  const res = await postImage(service.url, { image: 'registry.example/acme/web:master-6666666', repository: 'acme/web', branch: 'master', commit: '6666666' });
+  const service = await startService(
+    t,
+    testConfig(remote, await tempDir(t), { image: { secret: { env: 'T_IMG' }, maxAttempts: 3 } }),
+  );
+  const res = await postImage(service.url, {
+    image: 'registry.example/acme/web:master-6666666',
+    repository: 'acme/web',
+    branch: 'master',
+    commit: '6666666',
+  });
   t.is(res.status, 503);
   t.regex(String(res.body.message), /image bump not pushed after 3 attempts to branch main/);
   t.notRegex(await remoteFile(remote, FILE), /6666666/);
@@ -180,7 +292,12 @@ test('a push refused by policy (hook declined, protected branch) is permanent: 5
   const remote = await makeRemote(t);
   await hook(remote, 'echo "GH006: Protected branch update failed for refs/heads/main." >&2\nexit 1');
   const service = await startService(t, testConfig(remote, await tempDir(t)));
-  const res = await postImage(service.url, { image: 'registry.example/acme/web:master-6666666', repository: 'acme/web', branch: 'master', commit: '6666666' });
+  const res = await postImage(service.url, {
+    image: 'registry.example/acme/web:master-6666666',
+    repository: 'acme/web',
+    branch: 'master',
+    commit: '6666666',
+  });
   t.is(res.status, 502);
   t.regex(String(res.body.message), /not retried.*(hook declined|Protected branch)/);
 });
@@ -201,9 +318,17 @@ test("kit's own kit.yaml (/manifests mount paths, a custom images.property) deci
     ].join('\n'),
   );
   const service = await startService(t, testConfig(remote, await tempDir(t)));
-  const res = await postImage(service.url, { image: 'quay.io/invision/node-test:master-9ce261f', repository: 'invision/node-test', branch: 'master', commit: '9ce261f' });
+  const res = await postImage(service.url, {
+    image: 'quay.io/invision/node-test:master-9ce261f',
+    repository: 'invision/node-test',
+    branch: 'master',
+    commit: '9ce261f',
+  });
   t.is(res.body.path, 'images/invision/node-test/master.yaml');
-  t.is(await remoteFile(remote, 'images/invision/node-test/master.yaml'), 'ref: quay.io/invision/node-test:master-9ce261f\n');
+  t.is(
+    await remoteFile(remote, 'images/invision/node-test/master.yaml'),
+    'ref: quay.io/invision/node-test:master-9ce261f\n',
+  );
 });
 
 test('a bump whose image file is not a YAML mapping fails alone; the rest of its batch lands', async (t) => {
@@ -211,11 +336,29 @@ test('a bump whose image file is not a YAML mapping fails alone; the rest of its
   await devCommit(remote, 'templates/images/acme/broken/master.yaml', '- not\n- a mapping\n');
   const service = await startService(t, testConfig(remote, await tempDir(t)));
   const [bad, ...good] = await Promise.all([
-    postImage(service.url, { image: 'registry.example/acme/broken:master-abcdef0', repository: 'acme/broken', branch: 'master', commit: 'abcdef0' }),
-    ...[1, 2, 3].map((i) => postImage(service.url, { image: `registry.example/acme/ok-${i}:master-abcdef${i}`, repository: `acme/ok-${i}`, branch: 'master', commit: `abcdef${i}` })),
+    postImage(service.url, {
+      image: 'registry.example/acme/broken:master-abcdef0',
+      repository: 'acme/broken',
+      branch: 'master',
+      commit: 'abcdef0',
+    }),
+    ...[1, 2, 3].map((i) =>
+      postImage(service.url, {
+        image: `registry.example/acme/ok-${i}:master-abcdef${i}`,
+        repository: `acme/ok-${i}`,
+        branch: 'master',
+        commit: `abcdef${i}`,
+      }),
+    ),
   ]);
   t.is(bad?.status, 502);
-  t.regex(String(bad?.body.message), /templates\/images\/acme\/broken\/master\.yaml: only YAML mappings can be updated/);
-  t.deepEqual(good.map((g) => g.body.status), ['committed', 'committed', 'committed']);
+  t.regex(
+    String(bad?.body.message),
+    /templates\/images\/acme\/broken\/master\.yaml: only YAML mappings can be updated/,
+  );
+  t.deepEqual(
+    good.map((g) => g.body.status),
+    ['committed', 'committed', 'committed'],
+  );
   t.is(await remoteFile(remote, 'templates/images/acme/broken/master.yaml'), '- not\n- a mapping\n');
 });

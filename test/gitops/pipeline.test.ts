@@ -10,11 +10,28 @@ import { KubeClient } from '../../services/core/kube-client.js';
 import { deployerStep } from '../../services/gitops/deploy-step.js';
 import { startSandbox, type Sandbox } from '../../services/sandbox/index.js';
 import { verifyImageSignature } from '../../services/image-deployer/image-hook.js';
-import { devCommit, eventually, getJson, makeRemote, postGithub, postImage, pushFromExample, startService, tempDir, testConfig } from './helpers.js';
+import {
+  devCommit,
+  eventually,
+  getJson,
+  makeRemote,
+  postGithub,
+  postImage,
+  pushFromExample,
+  startService,
+  tempDir,
+  testConfig,
+} from './helpers.js';
 
 /** Sandbox member clusters (the real API server in member mode) and a kubeconfig with one context each. */
-async function sandboxFixture(t: ExecutionContext, names: string[]): Promise<{ dir: string; kubeconfig: string; sandbox: Sandbox }> {
-  const sandbox = await startSandbox({ clusters: names.map((name, i) => ({ name, region: `r${i}` })), readyDelayMs: 50 });
+async function sandboxFixture(
+  t: ExecutionContext,
+  names: string[],
+): Promise<{ dir: string; kubeconfig: string; sandbox: Sandbox }> {
+  const sandbox = await startSandbox({
+    clusters: names.map((name, i) => ({ name, region: `r${i}` })),
+    readyDelayMs: 50,
+  });
   t.teardown(() => sandbox.close());
   const dir = await tempDir(t);
   const kubeconfig = join(dir, 'kubeconfig');
@@ -34,7 +51,12 @@ test('image webhook, then push: the run renders the new image for every cluster 
   const dataDir = await tempDir(t);
   const service = await startService(t, testConfig(remote, dataDir));
   t.is(service.wiring.deploy, 'not configured');
-  const bump = await postImage(service.url, { image: 'registry.example/acme/web:master-7777777', repository: 'acme/web', branch: 'master', commit: '7777777' });
+  const bump = await postImage(service.url, {
+    image: 'registry.example/acme/web:master-7777777',
+    repository: 'acme/web',
+    branch: 'master',
+    commit: '7777777',
+  });
   const commit = bump.body.commit as string;
   const accepted = await postGithub(service.url, await pushFromExample(remote, commit));
   t.is(accepted.status, 202);
@@ -60,13 +82,22 @@ test('image webhook, then push: the run renders the new image for every cluster 
 test('a template error in a push fails the run naming file and field, and no cluster is touched', async (t) => {
   const fx = await sandboxFixture(t, ['east', 'west']);
   const remote = await makeRemote(t);
-  const service = await startService(t, testConfig(remote, join(fx.dir, 'data')), { deploy: deployerStep({ kubeconfig: fx.kubeconfig }, 20_000) });
+  const service = await startService(t, testConfig(remote, join(fx.dir, 'data')), {
+    deploy: deployerStep({ kubeconfig: fx.kubeconfig }, 20_000),
+  });
   const base = await readFile(join(remote.devDir, 'templates/base-cluster.yaml'), 'utf8');
-  const commit = await devCommit(remote, 'templates/base-cluster.yaml', base.replace('./web/web-deployment.mustache', './web/typo.mustache'));
+  const commit = await devCommit(
+    remote,
+    'templates/base-cluster.yaml',
+    base.replace('./web/web-deployment.mustache', './web/typo.mustache'),
+  );
   t.is((await postGithub(service.url, await pushFromExample(remote, commit))).status, 202);
   const run = await finishedRun(service.url, commit);
   t.is(run.status, 'failed');
-  t.regex(run.error ?? '', /clusters\/east\/cluster\.yaml: resources\.web\.file: template not found: templates\/resources\/web\/typo\.mustache/);
+  t.regex(
+    run.error ?? '',
+    /clusters\/east\/cluster\.yaml: resources\.web\.file: template not found: templates\/resources\/web\/typo\.mustache/,
+  );
   t.deepEqual(run.clusters, []);
   t.false('deployMs' in run.durations);
   for (const c of fx.sandbox.clusters) t.is(c.requests.writes, 0, c.name);
@@ -75,14 +106,22 @@ test('a template error in a push fails the run naming file and field, and no clu
 test('a cluster that is down fails alone: the run fails naming it, the other cluster is applied; the next push succeeds', async (t) => {
   const fx = await sandboxFixture(t, ['east', 'west']);
   const remote = await makeRemote(t);
-  const service = await startService(t, testConfig(remote, join(fx.dir, 'data')), { deploy: deployerStep({ kubeconfig: fx.kubeconfig }, 10_000) });
+  const service = await startService(t, testConfig(remote, join(fx.dir, 'data')), {
+    deploy: deployerStep({ kubeconfig: fx.kubeconfig }, 10_000),
+  });
   await fx.sandbox.cluster('west').stop();
   const c1 = await devCommit(remote, 'notes/1.txt', '1\n');
   await postGithub(service.url, await pushFromExample(remote, c1));
   const r1 = await finishedRun(service.url, c1);
   t.is(r1.status, 'failed');
   t.is(r1.error, 'deploy failed on west');
-  t.deepEqual(r1.clusters.map((c) => [c.cluster, c.deploy]), [['east', 'applied'], ['west', 'failed']]);
+  t.deepEqual(
+    r1.clusters.map((c) => [c.cluster, c.deploy]),
+    [
+      ['east', 'applied'],
+      ['west', 'failed'],
+    ],
+  );
   t.regex(r1.clusters[1]?.error ?? '', /ECONNREFUSED|refused|connect/i);
   await fx.sandbox.cluster('west').start();
   const c2 = await devCommit(remote, 'notes/2.txt', '2\n');
@@ -125,14 +164,20 @@ test('every finished run is notified with a signed JSON webhook, retried until t
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
       const status = ++calls === 1 ? 503 : 200; // the first delivery fails
-      got.push({ status, signed: verifyImageSignature(['notify-secret'], raw, req.headers['x-kitfed-signature-256'] as string), body: JSON.parse(raw.toString()) });
+      got.push({
+        status,
+        signed: verifyImageSignature(['notify-secret'], raw, req.headers['x-kitfed-signature-256'] as string),
+        body: JSON.parse(raw.toString()),
+      });
       res.writeHead(status).end();
     });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   t.teardown(() => receiver.close());
   const port = (receiver.address() as AddressInfo).port;
-  const config = testConfig(remote, await tempDir(t), { notify: { url: `http://127.0.0.1:${port}/kitfed`, secret: { env: 'T_NOTIFY' } } });
+  const config = testConfig(remote, await tempDir(t), {
+    notify: { url: `http://127.0.0.1:${port}/kitfed`, secret: { env: 'T_NOTIFY' } },
+  });
   t.is(config.notify?.secret, 'notify-secret');
   const service = await startService(t, config);
   const commit = await devCommit(remote, 'notes/n.txt', 'n\n');
@@ -187,17 +232,33 @@ test('with deploy configured, an image bump and its push are rendered and applie
   const config = testConfig(remote, join(fx.dir, 'data'), { deploy: { kubeconfig: fx.kubeconfig } });
   const service = await startService(t, config, { deploy: deployerStep(config.deploy!, 20_000) });
   t.is(service.wiring.deploy, 'deployer');
-  const bump = await postImage(service.url, { image: 'registry.example/acme/web:master-9999999', repository: 'acme/web', branch: 'master', commit: '9999999' });
+  const bump = await postImage(service.url, {
+    image: 'registry.example/acme/web:master-9999999',
+    repository: 'acme/web',
+    branch: 'master',
+    commit: '9999999',
+  });
   const commit = bump.body.commit as string;
   await postGithub(service.url, await pushFromExample(remote, commit));
   const run = await finishedRun(service.url, commit);
   t.is(run.status, 'succeeded', run.error ?? '');
-  t.deepEqual(run.clusters.map((c) => [c.cluster, c.render, c.deploy]), [['east', 'ok', 'applied'], ['west', 'ok', 'applied']]);
+  t.deepEqual(
+    run.clusters.map((c) => [c.cluster, c.render, c.deploy]),
+    [
+      ['east', 'ok', 'applied'],
+      ['west', 'ok', 'applied'],
+    ],
+  );
   t.true(run.durations.deployMs! >= 0);
   for (const name of ['east', 'west']) {
     const client = await KubeClient.fromKubeconfig({ file: fx.kubeconfig }, name, { timeoutMs: 5000 });
     t.teardown(() => client.close());
-    const d = await client.get<KubeObject & { spec: { template: { spec: { containers: Array<{ image: string }> } } } }>('apps/v1', 'Deployment', 'default', 'web');
+    const d = await client.get<KubeObject & { spec: { template: { spec: { containers: Array<{ image: string }> } } } }>(
+      'apps/v1',
+      'Deployment',
+      'default',
+      'web',
+    );
     t.is(d.spec.template.spec.containers[0]?.image, 'registry.example/acme/web:master-9999999', name);
   }
 });

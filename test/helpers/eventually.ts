@@ -2,7 +2,11 @@
  * Retries `fn` until it returns without throwing (and, if it returns a boolean, returns
  * true), or fails with its last error after `timeoutMs`. For bounded waits in tests.
  */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 20): Promise<Exclude<T, false>> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  intervalMs = 20,
+): Promise<Exclude<T, false>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -24,7 +24,11 @@ export function kubectlFor(kubeconfig: string, cacheDir: string, context?: strin
         ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...(context ? ['--context', context] : []), ...args],
         { timeout: timeoutMs, env: { ...process.env, KUBECTL_KUBERC: 'false' } },
         (err, stdout, stderr) => {
-          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+          const code = err
+            ? typeof (err as { code?: unknown }).code === 'number'
+              ? (err as { code: number }).code
+              : 1
+            : 0;
           resolve({ code, stdout: String(stdout), stderr: String(stderr) });
         },
       );

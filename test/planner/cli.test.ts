@@ -21,10 +21,16 @@ function kitfedPlan(stdin: string): Promise<{ code: number | null; stdout: strin
 }
 
 test('an array of requests (the public vectors, extra fields ignored) gives an array of plans in order', async (t) => {
-  const vectors = JSON.parse(VECTORS) as Array<{ expected: Record<string, number>; expectedOverflow: Record<string, number> }>;
+  const vectors = JSON.parse(VECTORS) as Array<{
+    expected: Record<string, number>;
+    expectedOverflow: Record<string, number>;
+  }>;
   const run = await kitfedPlan(VECTORS);
   t.is(run.code, 0, run.stderr);
-  t.deepEqual(JSON.parse(run.stdout), vectors.map((v) => ({ plan: v.expected, overflow: v.expectedOverflow })));
+  t.deepEqual(
+    JSON.parse(run.stdout),
+    vectors.map((v) => ({ plan: v.expected, overflow: v.expectedOverflow })),
+  );
 });
 
 test('one request gives one plan; preferences may be the annotation text; absent preferences are the default', async (t) => {
@@ -39,15 +45,23 @@ test('one request gives one plan; preferences may be the annotation text; absent
     { plan: { A: 20, B: 40, C: 0 }, overflow: {} },
     { plan: { A: 17, B: 17, C: 16 }, overflow: {} },
   ]);
-  const single = await kitfedPlan('{"preferences":{"rebalance":true,"clusters":{"*":{"weight":1}}},"totalReplicas":50,"clusters":["A","B","C"],"estimatedCapacity":{"C":10},"key":""}');
+  const single = await kitfedPlan(
+    '{"preferences":{"rebalance":true,"clusters":{"*":{"weight":1}}},"totalReplicas":50,"clusters":["A","B","C"],"estimatedCapacity":{"C":10},"key":""}',
+  );
   t.is(single.code, 0, single.stderr);
   t.deepEqual(JSON.parse(single.stdout), { plan: { A: 20, B: 20, C: 10 }, overflow: { C: 7 } });
 });
 
 test('invalid input exits 2 with a message naming the bad field', async (t) => {
   const cases: Array<[string, RegExp]> = [
-    ['[{"totalReplicas":1,"clusters":["a"]},{"totalReplicas":1.5,"clusters":["a"]}]', /\[1\]\.totalReplicas: must be an integer/],
-    ['{"totalReplicas":3,"clusters":["a"],"preferences":{"clusters":{"a":{"MaxReplicas":"2"}}}}', /preferences\.clusters\["a"\]\.MaxReplicas: must be an integer/],
+    [
+      '[{"totalReplicas":1,"clusters":["a"]},{"totalReplicas":1.5,"clusters":["a"]}]',
+      /\[1\]\.totalReplicas: must be an integer/,
+    ],
+    [
+      '{"totalReplicas":3,"clusters":["a"],"preferences":{"clusters":{"a":{"MaxReplicas":"2"}}}}',
+      /preferences\.clusters\["a"\]\.MaxReplicas: must be an integer/,
+    ],
     ['{"totalReplicas":3,"clusters":"a"}', /clusters: must be an array/],
     ['{"totalReplicas":3', /not valid JSON/],
   ];

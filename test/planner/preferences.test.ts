@@ -10,15 +10,22 @@ import {
 } from '../../services/planner/index.js';
 
 test('an absent annotation gives the v1 default', (t) => {
-  t.deepEqual(parsePreferences(undefined), { rebalance: false, clusters: { '*': { minReplicas: 0, maxReplicas: null, weight: 1 } } });
+  t.deepEqual(parsePreferences(undefined), {
+    rebalance: false,
+    clusters: { '*': { minReplicas: 0, maxReplicas: null, weight: 1 } },
+  });
 });
 
 test('field names match case-insensitively, as Go encoding/json does (including U+017F for s)', (t) => {
-  const value = '{"Rebalance":true,"CLUSTERS":{"eu-1":{"MinReplicas":5,"maxreplicas":2,"WEIGHT":3}},"clu\u017fters":{"us-1":{}}}';
+  const value =
+    '{"Rebalance":true,"CLUSTERS":{"eu-1":{"MinReplicas":5,"maxreplicas":2,"WEIGHT":3}},"clu\u017fters":{"us-1":{}}}';
   t.deepEqual(validatePreferences(value), []);
   t.deepEqual(parsePreferences(value), {
     rebalance: true,
-    clusters: { 'eu-1': { minReplicas: 5, maxReplicas: 2, weight: 3 }, 'us-1': { minReplicas: 0, maxReplicas: null, weight: 0 } },
+    clusters: {
+      'eu-1': { minReplicas: 5, maxReplicas: 2, weight: 3 },
+      'us-1': { minReplicas: 0, maxReplicas: null, weight: 0 },
+    },
   });
 });
 
@@ -28,11 +35,15 @@ test('the e2e-test spelling of v1 (json.Marshal of the untagged type) parses', (
 });
 
 test('null keeps defaults, maxReplicas null is unbounded, clusters null empties the map, unknown fields are ignored', (t) => {
-  const value = '{"rebalance":null,"clusters":{"a":{"weight":2}},"Clusters":null,"clusters":{"b":null,"c":{"weight":null,"maxReplicas":4,"MaxReplicas":null}},"extra":[1]}';
+  const value =
+    '{"rebalance":null,"clusters":{"a":{"weight":2}},"Clusters":null,"clusters":{"b":null,"c":{"weight":null,"maxReplicas":4,"MaxReplicas":null}},"extra":[1]}';
   t.deepEqual(validatePreferences(value), []);
   t.deepEqual(parsePreferences(value), {
     rebalance: false,
-    clusters: { b: { minReplicas: 0, maxReplicas: null, weight: 0 }, c: { minReplicas: 0, maxReplicas: null, weight: 0 } },
+    clusters: {
+      b: { minReplicas: 0, maxReplicas: null, weight: 0 },
+      c: { minReplicas: 0, maxReplicas: null, weight: 0 },
+    },
   });
 });
 
@@ -81,7 +92,11 @@ test('the validator names each bad field', (t) => {
 
 test('integer literals only: 1.0, 1e2 and true are not integers (Go rejects them too); -0 is 0', (t) => {
   for (const lit of ['1.0', '1e2', 'true', '{}']) {
-    t.deepEqual(validatePreferences(`{"clusters":{"a":{"weight":${lit}}}}`), [{ field: 'clusters["a"].weight', message: 'must be a non-negative integer' }], lit);
+    t.deepEqual(
+      validatePreferences(`{"clusters":{"a":{"weight":${lit}}}}`),
+      [{ field: 'clusters["a"].weight', message: 'must be a non-negative integer' }],
+      lit,
+    );
   }
   t.deepEqual(validatePreferences('{"clusters":{"a":{"weight":-0}}}'), []);
 });
@@ -102,7 +117,9 @@ test('parsePreferences refuses what v1 could not decode instead of silently usin
 });
 
 test('parsePreferences keeps v1-decodable negative values (the validator rejects them at admission)', (t) => {
-  t.deepEqual(parsePreferences('{"clusters":{"a":{"weight":-2}}}').clusters, { a: { minReplicas: 0, maxReplicas: null, weight: -2 } });
+  t.deepEqual(parsePreferences('{"clusters":{"a":{"weight":-2}}}').clusters, {
+    a: { minReplicas: 0, maxReplicas: null, weight: -2 },
+  });
 });
 
 test('validatePreferenceAnnotations gives Status causes for the preference annotations only', (t) => {
@@ -123,7 +140,12 @@ test('validatePreferenceAnnotations gives Status causes for the preference annot
 
 test('cluster names that collide with Object.prototype members are plain names', (t) => {
   const prefs = parsePreferences('{"clusters":{"__proto__":{"weight":1},"constructor":{"weight":1}}}');
-  const result = plan({ preferences: prefs, totalReplicas: 4, clusters: ['__proto__', 'constructor', 'toString'], key: 'ns/x' });
+  const result = plan({
+    preferences: prefs,
+    totalReplicas: 4,
+    clusters: ['__proto__', 'constructor', 'toString'],
+    key: 'ns/x',
+  });
   t.deepEqual(Object.keys(result.plan).sort(), ['__proto__', 'constructor', 'toString']);
   const get = (name: string): number | undefined => (Object.hasOwn(result.plan, name) ? result.plan[name] : undefined);
   t.is(get('toString'), 0);

@@ -18,7 +18,9 @@ const clusterPref: fc.Arbitrary<ClusterPreferences> = fc.record(
 /** Random v1 inputs in the validated domain (non-negative integers), unique cluster names. */
 const input: fc.Arbitrary<PlanInput> = fc
   .record({
-    clusters: fc.uniqueArray(fc.oneof(fc.constantFrom(...NAMES), fc.string({ minLength: 1, maxLength: 6 })), { maxLength: 9 }),
+    clusters: fc.uniqueArray(fc.oneof(fc.constantFrom(...NAMES), fc.string({ minLength: 1, maxLength: 6 })), {
+      maxLength: 9,
+    }),
     star: fc.option(clusterPref, { nil: undefined }),
     own: fc.dictionary(fc.constantFrom(...NAMES), clusterPref, { maxKeys: 6 }),
     rebalance: fc.boolean(),
@@ -81,14 +83,19 @@ test('the plan is deterministic and independent of the order of the cluster list
       const a = plan(i);
       const b = plan(i);
       const c = plan(shuffled);
-      return JSON.stringify(a) === JSON.stringify(b) && sorted(a.plan) === sorted(c.plan) && sorted(a.overflow) === sorted(c.overflow);
+      return (
+        JSON.stringify(a) === JSON.stringify(b) &&
+        sorted(a.plan) === sorted(c.plan) &&
+        sorted(a.overflow) === sorted(c.overflow)
+      );
     }),
     { numRuns: RUNS },
   );
   t.pass();
 });
 
-const sorted = (r: Record<string, number>): string => JSON.stringify(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
+const sorted = (r: Record<string, number>): string =>
+  JSON.stringify(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
 
 test('with rebalance true, current replicas are ignored', (t) => {
   fc.assert(
@@ -105,8 +112,14 @@ test('with rebalance true, current replicas are ignored', (t) => {
 test('with free capacity, no max and a positive weight sum, every replica is placed', (t) => {
   fc.assert(
     fc.property(input, (i) => {
-      const clusters = Object.fromEntries(Object.entries(i.preferences.clusters).map(([k, v]) => [k, { weight: (v.weight ?? 0) + 1 }]));
-      const free = { ...i, preferences: { ...i.preferences, clusters: { ...clusters, '*': { weight: 1 } } }, estimatedCapacity: {} };
+      const clusters = Object.fromEntries(
+        Object.entries(i.preferences.clusters).map(([k, v]) => [k, { weight: (v.weight ?? 0) + 1 }]),
+      );
+      const free = {
+        ...i,
+        preferences: { ...i.preferences, clusters: { ...clusters, '*': { weight: 1 } } },
+        estimatedCapacity: {},
+      };
       const sum = Object.values(plan(free).plan).reduce((a, b) => a + b, 0);
       return sum === (i.clusters.length > 0 ? i.totalReplicas : 0);
     }),
@@ -120,7 +133,9 @@ test('the fast path and the BigInt int64 reference port agree on every input', (
     fc.record({ big: fc.boolean(), dup: fc.boolean() }).map(({ big, dup }) => ({
       ...i,
       // Huge weights push the fast path past 2^52 (exact port); duplicates are Go-map semantics (exact port).
-      preferences: big ? { ...i.preferences, clusters: { ...i.preferences.clusters, '*': { weight: 2 ** 40 } } } : i.preferences,
+      preferences: big
+        ? { ...i.preferences, clusters: { ...i.preferences.clusters, '*': { weight: 2 ** 40 } } }
+        : i.preferences,
       clusters: dup && i.clusters.length > 0 ? [...i.clusters, i.clusters[0]!] : i.clusters,
     })),
   );
@@ -147,14 +162,27 @@ test('large fleets (records probed by name) and repeated cluster lists (compiled
       const capacity: Record<string, number> = {};
       clusters.forEach((c, i) => {
         const r = seed[i]!;
-        if (r % 2 === 0) Object.defineProperty(prefs, c, { value: { minReplicas: r % 4, maxReplicas: r % 3 ? null : r, weight: r % 11 }, enumerable: true });
+        if (r % 2 === 0)
+          Object.defineProperty(prefs, c, {
+            value: { minReplicas: r % 4, maxReplicas: r % 3 ? null : r, weight: r % 11 },
+            enumerable: true,
+          });
         if (r % 5 < 3) Object.defineProperty(current, c, { value: r, enumerable: true });
         if (r % 17 === 0) Object.defineProperty(capacity, c, { value: r % 7, enumerable: true });
       });
-      const input: PlanInput = { preferences: { rebalance, clusters: prefs }, totalReplicas: total, clusters, currentReplicas: current, estimatedCapacity: capacity, key };
+      const input: PlanInput = {
+        preferences: { rebalance, clusters: prefs },
+        totalReplicas: total,
+        clusters,
+        currentReplicas: current,
+        estimatedCapacity: capacity,
+        key,
+      };
       const expected = JSON.stringify(planExact(input));
       // The second and third plans of the same list use the compiled builder.
-      return [1, 2, 3].every(() => JSON.stringify(plan(input)) === expected) && Object.hasOwn(plan(input).plan, '__proto__');
+      return (
+        [1, 2, 3].every(() => JSON.stringify(plan(input)) === expected) && Object.hasOwn(plan(input).plan, '__proto__')
+      );
     }),
     { numRuns: 25 },
   );
@@ -171,6 +199,9 @@ test('a small cluster list planned repeatedly (compiled builder) keeps every key
   const first = plan(input);
   for (let i = 0; i < 3; i++) t.deepEqual(plan({ ...input, clusters: [...input.clusters] }), first);
   t.deepEqual(Object.keys(first.plan), input.clusters);
-  t.is(Object.values(first.plan).reduce((a, b) => a + b, 0), 9);
+  t.is(
+    Object.values(first.plan).reduce((a, b) => a + b, 0),
+    9,
+  );
   t.deepEqual(plan(input), planExact(input));
 });

@@ -10,13 +10,28 @@ function rs(replicas: number | undefined, readyReplicas: number | undefined, nam
     apiVersion: 'apps/v1',
     kind: 'ReplicaSet',
     metadata: { name: 'front', namespace },
-    spec: { ...(replicas === undefined ? {} : { replicas }), selector: { matchLabels: { app: 'front' }, matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['db'] }] } },
+    spec: {
+      ...(replicas === undefined ? {} : { replicas }),
+      selector: {
+        matchLabels: { app: 'front' },
+        matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['db'] }],
+      },
+    },
     status: readyReplicas === undefined ? {} : { readyReplicas },
   };
 }
 
-function pod(name: string, status: Record<string, unknown>, opts: { namespace?: string; labels?: Record<string, string> } = {}): KubeObject {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: opts.namespace ?? 'web', labels: opts.labels ?? { app: 'front' } }, status };
+function pod(
+  name: string,
+  status: Record<string, unknown>,
+  opts: { namespace?: string; labels?: Record<string, string> } = {},
+): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: opts.namespace ?? 'web', labels: opts.labels ?? { app: 'front' } },
+    status,
+  };
 }
 
 const ready = (s: 'True' | 'False') => ({ phase: 'Running', conditions: [{ type: 'Ready', status: s }] });
@@ -68,7 +83,14 @@ test('the measured state feeds the planner: running replicas stay, capacity prod
   const state = replicaState(
     [
       { cluster: 'A', object: rs(5, 5) },
-      { cluster: 'B', object: rs(10, 4), pods: [...Array.from({ length: 4 }, (_, i) => pod(`r${i}`, ready('True'))), ...Array.from({ length: 6 }, (_, i) => pod(`u${i}`, unschedulable(ago(90))))] },
+      {
+        cluster: 'B',
+        object: rs(10, 4),
+        pods: [
+          ...Array.from({ length: 4 }, (_, i) => pod(`r${i}`, ready('True'))),
+          ...Array.from({ length: 6 }, (_, i) => pod(`u${i}`, unschedulable(ago(90)))),
+        ],
+      },
     ],
     NOW,
   );
@@ -85,6 +107,9 @@ test('the measured state feeds the planner: running replicas stay, capacity prod
 });
 
 test('workloads may also be keyed by cluster name, and now may be a Date', (t) => {
-  const state = replicaState({ a: { object: rs(2, 2) }, b: { object: rs(3, 1), pods: [pod('p', ready('True'))] }, c: {} }, new Date(NOW));
+  const state = replicaState(
+    { a: { object: rs(2, 2) }, b: { object: rs(3, 1), pods: [pod('p', ready('True'))] }, c: {} },
+    new Date(NOW),
+  );
   t.deepEqual(state, { current: { a: 2, b: 1 }, estimatedCapacity: {} });
 });

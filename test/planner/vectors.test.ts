@@ -10,7 +10,9 @@ interface Vector extends PlanInput {
   expectedOverflow: Record<string, number>;
 }
 
-const vectors = JSON.parse(readFileSync(new URL('../fixtures/planner-vectors.json', import.meta.url), 'utf8')) as Vector[];
+const vectors = JSON.parse(
+  readFileSync(new URL('../fixtures/planner-vectors.json', import.meta.url), 'utf8'),
+) as Vector[];
 
 test('the public vector file holds the 40 upstream cases', (t) => {
   t.is(vectors.length, 40);
@@ -48,20 +50,34 @@ test('FNV-1 hashes the UTF-8 bytes of non-ASCII names', (t) => {
 });
 
 test('the user-guide example depends on the key: A16 B17 C17 with "", A17 B17 C16 with a real key', (t) => {
-  const base = { preferences: { rebalance: false, clusters: { '*': { weight: 1 } } }, totalReplicas: 50, clusters: ['A', 'B', 'C'] };
+  const base = {
+    preferences: { rebalance: false, clusters: { '*': { weight: 1 } } },
+    totalReplicas: 50,
+    clusters: ['A', 'B', 'C'],
+  };
   t.deepEqual(plan({ ...base, key: '' }).plan, { A: 16, B: 17, C: 17 });
   t.deepEqual(plan({ ...base, key: 'test-ns/test-deployment' }).plan, { A: 17, B: 17, C: 16 });
 });
 
 test('a cluster entry that is not an object (possible only from JavaScript callers) is handled like the reference port', (t) => {
   const clusters = { '*': { weight: 1 }, B: null } as unknown as Record<string, { weight: number }>;
-  const input = { preferences: { rebalance: false, clusters }, totalReplicas: 10, clusters: ['A', 'B', 'C', 'D'], key: 'ns/x' };
+  const input = {
+    preferences: { rebalance: false, clusters },
+    totalReplicas: 10,
+    clusters: ['A', 'B', 'C', 'D'],
+    key: 'ns/x',
+  };
   t.deepEqual(plan(input), planExact(input));
-  t.is(Object.values(plan(input).plan).reduce((a, b) => a + b, 0), 10);
+  t.is(
+    Object.values(plan(input).plan).reduce((a, b) => a + b, 0),
+    10,
+  );
 });
 
 test('JSON callers may omit key and currentReplicas/estimatedCapacity (key defaults to "")', (t) => {
-  const input = JSON.parse('{"preferences":{"clusters":{"*":{"weight":1}}},"totalReplicas":50,"clusters":["A","B","C"]}') as PlanInput;
+  const input = JSON.parse(
+    '{"preferences":{"clusters":{"*":{"weight":1}}},"totalReplicas":50,"clusters":["A","B","C"]}',
+  ) as PlanInput;
   t.deepEqual(plan(input), { plan: { A: 16, B: 17, C: 17 }, overflow: {} });
   t.deepEqual(planExact(input), plan(input));
 });

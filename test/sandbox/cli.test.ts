@@ -15,7 +15,30 @@ function kitfed(args: string[]) {
 test('kitfed sandbox runs N clusters with one kubeconfig context each, takes faults, and exits cleanly on SIGTERM', async (t) => {
   const dir = await tempDir(t);
   const kubeconfig = join(dir, 'kc');
-  const child = spawn(process.execPath, [...KITFED, 'sandbox', '--clusters', '2', '--names', 'east,west', '--regions', 'us-east1,us-west1', '--zones', '2', '--capacity', '5', '--ready-delay', '50', '--kubeconfig-out', kubeconfig, '--admin-listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      ...KITFED,
+      'sandbox',
+      '--clusters',
+      '2',
+      '--names',
+      'east,west',
+      '--regions',
+      'us-east1,us-west1',
+      '--zones',
+      '2',
+      '--capacity',
+      '5',
+      '--ready-delay',
+      '50',
+      '--kubeconfig-out',
+      kubeconfig,
+      '--admin-listen',
+      '127.0.0.1:0',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -24,11 +47,26 @@ test('kitfed sandbox runs N clusters with one kubeconfig context each, takes fau
   });
   const admin = await waitFor('admin line', () => /^admin (\S+)$/m.exec(stdout)?.[1], 90_000);
   t.true(existsSync(kubeconfig));
-  const config = YAML.parse(await readFile(kubeconfig, 'utf8')) as { contexts: Array<{ name: string }>; 'current-context': string };
-  t.deepEqual(config.contexts.map((c) => c.name), ['east', 'west']);
+  const config = YAML.parse(await readFile(kubeconfig, 'utf8')) as {
+    contexts: Array<{ name: string }>;
+    'current-context': string;
+  };
+  t.deepEqual(
+    config.contexts.map((c) => c.name),
+    ['east', 'west'],
+  );
   t.is(config['current-context'], 'east');
-  const kubectl = (args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args]);
-  const nodes = await kubectl(['--context', 'west', 'get', 'nodes', '-L', 'topology.kubernetes.io/zone', '--no-headers']);
+  const kubectl = (args: string[]) =>
+    run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args]);
+  const nodes = await kubectl([
+    '--context',
+    'west',
+    'get',
+    'nodes',
+    '-L',
+    'topology.kubernetes.io/zone',
+    '--no-headers',
+  ]);
   t.is(nodes.code, 0, nodes.stderr);
   t.regex(nodes.stdout, /west-us-west1-a-1\s+Ready.*us-west1-a/);
   t.regex(nodes.stdout, /west-us-west1-b-1\s+Ready.*us-west1-b/);
@@ -60,7 +98,21 @@ test('kitfed sandbox rejects bad flags with exit code 2', async (t) => {
     kitfed(['sandbox', '--clusters', '2']),
     kitfed(['sandbox', '--clusters', '0', '--kubeconfig-out', join(dir, 'kc')]),
     kitfed(['sandbox', '--clusters', '2', '--names', 'a', '--kubeconfig-out', join(dir, 'kc')]),
-    kitfed(['sandbox', '--clusters', '1', '--names', 'Bad_Name', '--kubeconfig-out', join(dir, 'kc'), '--admin-listen', '127.0.0.1:0']),
+    kitfed([
+      'sandbox',
+      '--clusters',
+      '1',
+      '--names',
+      'Bad_Name',
+      '--kubeconfig-out',
+      join(dir, 'kc'),
+      '--admin-listen',
+      '127.0.0.1:0',
+    ]),
   ]);
-  t.deepEqual(codes.map((c) => c.code), [2, 2, 2, 2], codes.map((c) => c.stderr).join('\n'));
+  t.deepEqual(
+    codes.map((c) => c.code),
+    [2, 2, 2, 2],
+    codes.map((c) => c.stderr).join('\n'),
+  );
 });

@@ -24,7 +24,11 @@ test('down refuses connections; up serves again with every object kept on the sa
   t.not(refused.code, 0);
   t.regex(refused.stderr, /refused/);
   // The simulator keeps running while the endpoint is down.
-  await c.registry.create(ConfigMap, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'while-down' } });
+  await c.registry.create(ConfigMap, 'default', {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'while-down' },
+  });
   await c.fault('up');
   const back = await s.kubectl(['get', 'configmaps', 'keep', 'while-down', '-o', 'name']);
   t.is(back.code, 0, back.stderr);
@@ -67,7 +71,9 @@ test('errors RATE answers that share of API requests with a 500 Status; errors 0
   t.not(k.code, 0);
   t.regex(k.stderr, /InternalError|Internal error/);
   await c.fault('errors', 0.5);
-  const codes = await Promise.all(Array.from({ length: 60 }, async () => (await fetch(`${c.url}/api/v1/namespaces/default`)).status));
+  const codes = await Promise.all(
+    Array.from({ length: 60 }, async () => (await fetch(`${c.url}/api/v1/namespaces/default`)).status),
+  );
   t.true(codes.includes(200) && codes.includes(500), codes.join(','));
   await c.fault('errors', 0);
   t.is((await fetch(`${c.url}/api/v1/namespaces/default`)).status, 200);
@@ -99,7 +105,10 @@ test('hang accepts requests and never answers until the fault is cleared', async
 test('request counters count API requests by verb; an unchanged re-apply writes nothing', async (t) => {
   const s = await startTestSandbox(t);
   const c = s.sandbox.clusters[0]!;
-  const file = await s.file('cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: counted, namespace: default}\ndata: {a: "1"}\n');
+  const file = await s.file(
+    'cm.yaml',
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: counted, namespace: default}\ndata: {a: "1"}\n',
+  );
   c.resetRequests();
   t.is((await s.kubectl(['apply', '-f', file])).code, 0);
   const first = c.requests;
@@ -115,11 +124,25 @@ test('request counters count API requests by verb; an unchanged re-apply writes 
 });
 
 test('the admin endpoint lists clusters and applies faults', async (t) => {
-  const s = await startTestSandbox(t, { clusters: [{ name: 'a', region: 'r1' }, { name: 'b', region: 'r2' }], adminPort: 0 });
+  const s = await startTestSandbox(t, {
+    clusters: [
+      { name: 'a', region: 'r1' },
+      { name: 'b', region: 'r2' },
+    ],
+    adminPort: 0,
+  });
   const admin = s.sandbox.adminUrl!;
   const list = (await (await fetch(`${admin}/clusters`)).json()) as { clusters: Array<{ name: string; url: string }> };
-  t.deepEqual(list.clusters.map((c) => c.name), ['a', 'b']);
-  const post = (name: string, body: unknown) => fetch(`${admin}/clusters/${name}/fault`, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+  t.deepEqual(
+    list.clusters.map((c) => c.name),
+    ['a', 'b'],
+  );
+  const post = (name: string, body: unknown) =>
+    fetch(`${admin}/clusters/${name}/fault`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json' },
+    });
   const down = await post('b', { action: 'down' });
   t.is(down.status, 200);
   t.like(await down.json(), { name: 'b', faults: { down: true } });

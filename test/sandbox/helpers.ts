@@ -21,12 +21,25 @@ export interface TestSandbox {
   file(name: string, text: string): Promise<string>;
 }
 
-export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<KubectlResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<KubectlResult> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20, env: opts.env ?? process.env }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20, env: opts.env ?? process.env },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }
@@ -39,7 +52,11 @@ export async function tempDir(t: ExecutionContext, prefix = 'kitfed-sandbox-'): 
 
 export async function startTestSandbox(t: ExecutionContext, opts: Partial<SandboxOptions> = {}): Promise<TestSandbox> {
   const dir = await tempDir(t);
-  const sandbox = await startSandbox({ clusters: [{ name: 'c1', region: 'us-east1', zones: ['us-east1-a', 'us-east1-b'] }], readyDelayMs: 50, ...opts });
+  const sandbox = await startSandbox({
+    clusters: [{ name: 'c1', region: 'us-east1', zones: ['us-east1-a', 'us-east1-b'] }],
+    readyDelayMs: 50,
+    ...opts,
+  });
   t.teardown(() => sandbox.close());
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, sandbox.kubeconfig());
@@ -58,7 +75,12 @@ export async function startTestSandbox(t: ExecutionContext, opts: Partial<Sandbo
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000, everyMs = 25): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 15_000,
+  everyMs = 25,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -73,10 +95,20 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
   }
 }
 
-export function deploymentYaml(name: string, opts: { replicas?: number; image?: string; maxSurge?: number | string; maxUnavailable?: number | string; progressDeadlineSeconds?: number } = {}): string {
-  const strategy = opts.maxSurge !== undefined || opts.maxUnavailable !== undefined
-    ? `  strategy:\n    type: RollingUpdate\n    rollingUpdate:\n      maxSurge: ${JSON.stringify(opts.maxSurge ?? '25%')}\n      maxUnavailable: ${JSON.stringify(opts.maxUnavailable ?? '25%')}\n`
-    : '';
+export function deploymentYaml(
+  name: string,
+  opts: {
+    replicas?: number;
+    image?: string;
+    maxSurge?: number | string;
+    maxUnavailable?: number | string;
+    progressDeadlineSeconds?: number;
+  } = {},
+): string {
+  const strategy =
+    opts.maxSurge !== undefined || opts.maxUnavailable !== undefined
+      ? `  strategy:\n    type: RollingUpdate\n    rollingUpdate:\n      maxSurge: ${JSON.stringify(opts.maxSurge ?? '25%')}\n      maxUnavailable: ${JSON.stringify(opts.maxUnavailable ?? '25%')}\n`
+      : '';
   return `apiVersion: apps/v1
 kind: Deployment
 metadata:

@@ -5,7 +5,9 @@ import test from 'ava';
 const PROGRAM = ['--import', 'tsx', 'test/sandbox/programs/stop-mid-rollout.ts'];
 
 /** Runs the program; resolves with how long the process lived after it printed `closed`. */
-async function runOnce(delayMs: number): Promise<{ code: number | null; afterCloseMs: number | undefined; stderr: string }> {
+async function runOnce(
+  delayMs: number,
+): Promise<{ code: number | null; afterCloseMs: number | undefined; stderr: string }> {
   const child = spawn(process.execPath, [...PROGRAM, String(delayMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let closedAt: number | undefined;
   let stderr = '';

@@ -4,16 +4,26 @@ import { startTestSandbox } from './helpers.js';
 
 function get(url: string, ca: string, token?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = https.get(url, { ca, agent: false, headers: token ? { Authorization: `Bearer ${token}` } : {} }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = https.get(
+      url,
+      { ca, agent: false, headers: token ? { Authorization: `Bearer ${token}` } : {} },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', reject);
   });
 }
 
 test('with tls each cluster serves HTTPS under the sandbox CA with its own certificate and token', async (t) => {
-  const s = await startTestSandbox(t, { tls: true, clusters: [{ name: 'a', region: 'r1' }, { name: 'b', region: 'r2' }] });
+  const s = await startTestSandbox(t, {
+    tls: true,
+    clusters: [
+      { name: 'a', region: 'r1' },
+      { name: 'b', region: 'r2' },
+    ],
+  });
   const [a, b] = s.sandbox.clusters;
   t.regex(a!.url, /^https:\/\//);
   t.not(a!.token, b!.token);

@@ -16,7 +16,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -27,9 +29,29 @@ export interface Running {
 }
 
 /** Starts `kitfed apiserver` on `storage`; resolves once /readyz answers 200 (bounded). */
-export async function startServer(t: Pick<ExecutionContext, 'teardown'>, storage: string, port: number, dataDir: string): Promise<Running> {
-  const args = ['--import', 'tsx', CLI, 'apiserver', '--listen', `127.0.0.1:${port}`, '--storage', storage, '--data-dir', dataDir, '--insecure'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KITFED_LOG_LEVEL: 'warn' } });
+export async function startServer(
+  t: Pick<ExecutionContext, 'teardown'>,
+  storage: string,
+  port: number,
+  dataDir: string,
+): Promise<Running> {
+  const args = [
+    '--import',
+    'tsx',
+    CLI,
+    'apiserver',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--storage',
+    storage,
+    '--data-dir',
+    dataDir,
+    '--insecure',
+  ];
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, KITFED_LOG_LEVEL: 'warn' },
+  });
   t.teardown(() => child.kill('SIGKILL'));
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-4000)));
@@ -57,7 +79,11 @@ export async function startServer(t: Pick<ExecutionContext, 'teardown'>, storage
 }
 
 /** POSTs a ConfigMap; `status` 0 when the request failed without an answer. */
-export async function postConfigMap(url: string, name: string, timeoutMs = 15_000): Promise<{ status: number; body: unknown }> {
+export async function postConfigMap(
+  url: string,
+  name: string,
+  timeoutMs = 15_000,
+): Promise<{ status: number; body: unknown }> {
   try {
     const res = await fetch(`${url}/api/v1/namespaces/default/configmaps`, {
       method: 'POST',
@@ -82,4 +108,3 @@ export async function listNames(url: string): Promise<Set<string>> {
   const body = (await res.json()) as { items?: { metadata: { name: string } }[] };
   return new Set((body.items ?? []).map((i) => i.metadata.name));
 }
-

@@ -77,7 +77,10 @@ const all: StoreBackend[] = [
   {
     name: 'etcd',
     async open(t) {
-      const store = new EtcdStore((await etcd()).endpoints, { keyPrefix: `/t${process.pid}-${counter++}`, compactionIntervalMs: 0 });
+      const store = new EtcdStore((await etcd()).endpoints, {
+        keyPrefix: `/t${process.pid}-${counter++}`,
+        compactionIntervalMs: 0,
+      });
       t.teardown(() => store.close());
       return store;
     },

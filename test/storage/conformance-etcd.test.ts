@@ -13,5 +13,10 @@ test.after.always(async () => {
   await etcd?.stop();
 });
 
-if (etcdBinary) storeConformance('etcd', async () => new EtcdStore(etcd!.endpoints, { keyPrefix: `/conformance-${process.pid}-${n++}` }), { serial: true });
+if (etcdBinary)
+  storeConformance(
+    'etcd',
+    async () => new EtcdStore(etcd!.endpoints, { keyPrefix: `/conformance-${process.pid}-${n++}` }),
+    { serial: true },
+  );
 else etcdTest('etcd: conformance', () => undefined);

@@ -30,7 +30,10 @@ export class EventLog {
   async waitFor(n: number, timeoutMs = 5000): Promise<StoreEvent[]> {
     if (this.events.length < n && this.errors.length === 0) {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${n} events (got ${this.events.length})`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${n} events (got ${this.events.length})`)),
+          timeoutMs,
+        );
         this.waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
       });
     }
@@ -107,7 +110,9 @@ export function storeConformance(name: string, factory: StoreFactory, options: C
 
   test(`${name}: concurrent creates get distinct revisions`, async (t) => {
     const store = await open(t);
-    const revs = await Promise.all(Array.from({ length: 50 }, (_, i) => store.create(`/many/${String(i).padStart(2, '0')}`, String(i))));
+    const revs = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => store.create(`/many/${String(i).padStart(2, '0')}`, String(i))),
+    );
     t.is(new Set(revs).size, 50);
     const list = await store.list('/many/');
     t.is(list.items.length, 50);
@@ -138,17 +143,29 @@ export function storeConformance(name: string, factory: StoreFactory, options: C
     await store.create('/o/x', 'outside');
     await store.create('/p', 'outside');
     const first = await store.list('/p/', { limit: 2 });
-    t.deepEqual(first.items.map((i) => i.value), ['a', 'b']);
+    t.deepEqual(
+      first.items.map((i) => i.value),
+      ['a', 'b'],
+    );
     t.true(first.more);
     t.is(first.remaining, 3);
     const second = await store.list('/p/', { limit: 2, startAfter: first.items.at(-1)!.key });
-    t.deepEqual(second.items.map((i) => i.value), ['c', 'd']);
+    t.deepEqual(
+      second.items.map((i) => i.value),
+      ['c', 'd'],
+    );
     t.is(second.remaining, 1);
     const third = await store.list('/p/', { limit: 2, startAfter: second.items.at(-1)!.key });
-    t.deepEqual(third.items.map((i) => i.value), ['e']);
+    t.deepEqual(
+      third.items.map((i) => i.value),
+      ['e'],
+    );
     t.false(third.more);
     const all = await store.list('/p/');
-    t.deepEqual(all.items.map((i) => i.key), ['/p/a', '/p/b', '/p/c', '/p/d', '/p/e']);
+    t.deepEqual(
+      all.items.map((i) => i.key),
+      ['/p/a', '/p/b', '/p/c', '/p/d', '/p/e'],
+    );
     t.false(all.more);
     t.true(all.revision >= Math.max(...all.items.map((i) => i.modRevision)));
     const exact = await store.list('/p/', { limit: 5 });
@@ -156,7 +173,12 @@ export function storeConformance(name: string, factory: StoreFactory, options: C
     t.false(exact.more);
     t.deepEqual((await store.list('/none/')).items, []);
     const item = all.items[0]!;
-    t.deepEqual(item, { key: '/p/a', value: 'a', modRevision: item.createRevision, createRevision: item.createRevision });
+    t.deepEqual(item, {
+      key: '/p/a',
+      value: 'a',
+      modRevision: item.createRevision,
+      createRevision: item.createRevision,
+    });
   });
 
   test(`${name}: watch replays from a revision, then goes live, filtered by prefix`, async (t) => {
@@ -197,8 +219,14 @@ export function storeConformance(name: string, factory: StoreFactory, options: C
     stop();
     await store.create('/s/c', '3');
     await live.waitFor(2);
-    t.deepEqual(live.events.map((e) => e.key), ['/s/b', '/s/c']);
-    t.deepEqual(stopped.events.map((e) => e.key), ['/s/b']);
+    t.deepEqual(
+      live.events.map((e) => e.key),
+      ['/s/b', '/s/c'],
+    );
+    t.deepEqual(
+      stopped.events.map((e) => e.key),
+      ['/s/b'],
+    );
   });
 
   test(`${name}: compaction refuses watches from before it and keeps newer history`, async (t) => {
@@ -209,12 +237,21 @@ export function storeConformance(name: string, factory: StoreFactory, options: C
     await store.create('/k/b', '4');
     await store.compact(r2);
     t.true((await store.compactedRevision()) >= r2 - 1);
-    const err = await t.throwsAsync(store.watch('/k/', { sinceRevision: r1 - 1, onEvent: () => {}, onError: () => {} }), { instanceOf: StoreError });
+    const err = await t.throwsAsync(
+      store.watch('/k/', { sinceRevision: r1 - 1, onEvent: () => {}, onError: () => {} }),
+      { instanceOf: StoreError },
+    );
     t.is(err?.code, 'Compacted');
     const log = new EventLog();
     t.teardown(await store.watch('/k/', { sinceRevision: r2, ...log.handlers }));
     const events = await log.waitFor(2);
-    t.deepEqual(events.map((e) => [e.type, e.value]), [['MODIFIED', '3'], ['ADDED', '4']]);
+    t.deepEqual(
+      events.map((e) => [e.type, e.value]),
+      [
+        ['MODIFIED', '3'],
+        ['ADDED', '4'],
+      ],
+    );
     t.is(events[0]!.revision, r3);
     t.is((await store.get('/k/a'))?.value, '3');
   });

@@ -2,7 +2,13 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { Etcd3 } from 'etcd3';
-import { EncryptedStore, EncryptionConfigError, loadEncryptionConfig, parseEncryptionConfig, type EncryptionRule } from '../../services/apiserver/storage/encryption.js';
+import {
+  EncryptedStore,
+  EncryptionConfigError,
+  loadEncryptionConfig,
+  parseEncryptionConfig,
+  type EncryptionRule,
+} from '../../services/apiserver/storage/encryption.js';
 import { EtcdStore } from '../../services/apiserver/storage/etcd.js';
 import { MemoryStore } from '../../services/apiserver/storage/memory.js';
 import { SqliteStore } from '../../services/apiserver/storage/sqlite.js';
@@ -15,7 +21,11 @@ import { tempDir } from './temp.js';
 const KEY1 = Buffer.alloc(32, 1).toString('base64');
 const KEY2 = Buffer.alloc(32, 2).toString('base64');
 const SECRET_TEXT = 'hunter2-TOP-SECRET-value';
-const SECRET = JSON.stringify({ kind: 'Secret', metadata: { name: 'db', namespace: 'default' }, stringData: { password: SECRET_TEXT } });
+const SECRET = JSON.stringify({
+  kind: 'Secret',
+  metadata: { name: 'db', namespace: 'default' },
+  stringData: { password: SECRET_TEXT },
+});
 
 function config(keys: [string, string][], identity = false): string {
   return [
@@ -31,17 +41,42 @@ function config(keys: [string, string][], identity = false): string {
   ].join('\n');
 }
 
-test('the EncryptionConfiguration file format is kube\'s', async (t) => {
+test("the EncryptionConfiguration file format is kube's", async (t) => {
   const dir = tempDir(t);
-  writeFileSync(join(dir, 'enc.yaml'), config([['key2', KEY2], ['key1', KEY1]], true));
+  writeFileSync(
+    join(dir, 'enc.yaml'),
+    config(
+      [
+        ['key2', KEY2],
+        ['key1', KEY1],
+      ],
+      true,
+    ),
+  );
   const rules = await loadEncryptionConfig(join(dir, 'enc.yaml'));
   t.deepEqual(rules[0]!.prefixes, ['/registry/secrets/']);
-  t.deepEqual(rules[0]!.providers.map((p) => (p.kind === 'aesgcm' ? p.keys.map((k) => k.name) : p.kind)), [['key2', 'key1'], 'identity']);
-  const short = t.throws(() => parseEncryptionConfig(config([['bad', Buffer.alloc(10).toString('base64')]])), { instanceOf: EncryptionConfigError });
+  t.deepEqual(
+    rules[0]!.providers.map((p) => (p.kind === 'aesgcm' ? p.keys.map((k) => k.name) : p.kind)),
+    [['key2', 'key1'], 'identity'],
+  );
+  const short = t.throws(() => parseEncryptionConfig(config([['bad', Buffer.alloc(10).toString('base64')]])), {
+    instanceOf: EncryptionConfigError,
+  });
   t.notRegex(short!.message, new RegExp(Buffer.alloc(10).toString('base64')));
   t.throws(() => parseEncryptionConfig('kind: Nope'), { instanceOf: EncryptionConfigError });
-  t.throws(() => parseEncryptionConfig('kind: EncryptionConfiguration\nresources:\n  - resources: [secrets]\n    providers:\n      - kms: {}\n'), { instanceOf: EncryptionConfigError });
-  t.deepEqual(parseEncryptionConfig('kind: EncryptionConfiguration\nresources:\n  - resources: [widgets.example.com]\n    providers: [{identity: {}}]\n')[0]!.prefixes, ['/registry/example.com/widgets/']);
+  t.throws(
+    () =>
+      parseEncryptionConfig(
+        'kind: EncryptionConfiguration\nresources:\n  - resources: [secrets]\n    providers:\n      - kms: {}\n',
+      ),
+    { instanceOf: EncryptionConfigError },
+  );
+  t.deepEqual(
+    parseEncryptionConfig(
+      'kind: EncryptionConfiguration\nresources:\n  - resources: [widgets.example.com]\n    providers: [{identity: {}}]\n',
+    )[0]!.prefixes,
+    ['/registry/example.com/widgets/'],
+  );
 });
 
 test('the raw SQLite file holds no plaintext Secret data; other resources stay readable', async (t) => {
@@ -54,17 +89,24 @@ test('the raw SQLite file holds no plaintext Secret data; other resources stay r
   await store.update('/registry/secrets/default/db', SECRET.replace('db"', 'db2"'), r1);
   await store.create('/registry/configmaps/default/plain', '{"data":{"visible":"yes-plain"}}');
   t.is((await store.get('/registry/secrets/default/db'))?.value, SECRET.replace('db"', 'db2"'));
-  t.deepEqual((await store.list('/registry/secrets/')).items.map((i) => i.value), [SECRET.replace('db"', 'db2"')]);
+  t.deepEqual(
+    (await store.list('/registry/secrets/')).items.map((i) => i.value),
+    [SECRET.replace('db"', 'db2"')],
+  );
   const events = await log.waitFor(3);
   t.is(events[0]!.value, SECRET);
   t.is(events[1]!.prevValue, SECRET);
-  const conflict = await t.throwsAsync(store.update('/registry/secrets/default/db', 'x', r1), { instanceOf: StoreError });
+  const conflict = await t.throwsAsync(store.update('/registry/secrets/default/db', 'x', r1), {
+    instanceOf: StoreError,
+  });
   t.is(conflict?.current?.value, SECRET.replace('db"', 'db2"'));
   t.notRegex(conflict!.message, /hunter2/);
   const { prev } = await store.delete('/registry/secrets/default/db');
   t.is(prev.value, SECRET.replace('db"', 'db2"'));
   await store.close();
-  const raw = readdirSync(dir).map((f) => readFileSync(join(dir, f)).toString('latin1')).join('');
+  const raw = readdirSync(dir)
+    .map((f) => readFileSync(join(dir, f)).toString('latin1'))
+    .join('');
   t.false(raw.includes(SECRET_TEXT), 'no plaintext secret in the database or WAL');
   t.true(raw.includes('k8s:enc:aesgcm:v1:key1:'));
   t.true(raw.includes('yes-plain'));
@@ -74,7 +116,15 @@ test('rotation: the first key encrypts, every listed key decrypts, rewrite moves
   const inner = new MemoryStore();
   const old = new EncryptedStore(inner, parseEncryptionConfig(config([['key1', KEY1]])));
   await old.create('/registry/secrets/ns/a', SECRET);
-  const rotated = new EncryptedStore(inner, parseEncryptionConfig(config([['key2', KEY2], ['key1', KEY1]])));
+  const rotated = new EncryptedStore(
+    inner,
+    parseEncryptionConfig(
+      config([
+        ['key2', KEY2],
+        ['key1', KEY1],
+      ]),
+    ),
+  );
   t.is((await rotated.get('/registry/secrets/ns/a'))?.value, SECRET);
   await rotated.create('/registry/secrets/ns/b', SECRET);
   t.regex((await inner.get('/registry/secrets/ns/b'))!.value, /^k8s:enc:aesgcm:v1:key2:/);
@@ -129,5 +179,7 @@ etcdTest('raw etcd values hold no plaintext Secret data', async (t) => {
   t.false(raw!.includes(SECRET_TEXT));
 });
 
-const everything: EncryptionRule[] = [{ prefixes: ['/'], providers: [{ kind: 'aesgcm', keys: [{ name: 'k', secret: Buffer.alloc(32, 9) }] }] }];
+const everything: EncryptionRule[] = [
+  { prefixes: ['/'], providers: [{ kind: 'aesgcm', keys: [{ name: 'k', secret: Buffer.alloc(32, 9) }] }] },
+];
 storeConformance('encrypted(memory)', async () => new EncryptedStore(new MemoryStore(), everything));

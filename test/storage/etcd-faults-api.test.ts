@@ -48,5 +48,9 @@ etcdTest('API on a 3-member etcd: survives one member, fails fast without quorum
   t.true(recovered, 'creates succeed again once quorum is back');
   t.log(`quorum back: serving again after ${Date.now() - deadline + 30_000} ms`);
   const stored = await listNames(server.url);
-  t.deepEqual([...acked].filter((name) => !stored.has(name)), [], 'every acknowledged create survived');
+  t.deepEqual(
+    [...acked].filter((name) => !stored.has(name)),
+    [],
+    'every acknowledged create survived',
+  );
 });

@@ -94,7 +94,9 @@ async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -160,7 +162,12 @@ class Member implements EtcdMember {
         '--logger=zap',
         '--log-level=error',
         ...(this.pki
-          ? [`--cert-file=${this.pki.serverCertFile}`, `--key-file=${this.pki.serverKeyFile}`, `--trusted-ca-file=${this.pki.caFile}`, '--client-cert-auth']
+          ? [
+              `--cert-file=${this.pki.serverCertFile}`,
+              `--key-file=${this.pki.serverKeyFile}`,
+              `--trusted-ca-file=${this.pki.caFile}`,
+              '--client-cert-auth',
+            ]
           : []),
       ],
       { stdio: ['pipe', 'ignore', 'pipe'] },
@@ -189,7 +196,12 @@ class Member implements EtcdMember {
         resolve();
       }),
     );
-    await waitUntil(() => portOpen(clientPort), 15_000, () => `etcd ${name} did not listen on ${clientPort}: ${this.logTail.join('\n')}`, () => !this.child);
+    await waitUntil(
+      () => portOpen(clientPort),
+      15_000,
+      () => `etcd ${name} did not listen on ${clientPort}: ${this.logTail.join('\n')}`,
+      () => !this.child,
+    );
   }
 
   async stop(): Promise<void> {
@@ -218,7 +230,8 @@ class Member implements EtcdMember {
   unref(): void {
     this.unrefd = true;
     this.child?.unref();
-    for (const stream of [this.child?.stderr, this.child?.stdin]) (stream as { unref?: () => void } | null | undefined)?.unref?.();
+    for (const stream of [this.child?.stderr, this.child?.stdin])
+      (stream as { unref?: () => void } | null | undefined)?.unref?.();
   }
 
   /** Last lines etcd wrote to stderr, for failure messages. */
@@ -246,11 +259,15 @@ async function healthy(endpoint: string, tls: EtcdClientTls | undefined): Promis
     }
   }
   return new Promise((resolve) => {
-    const req = request(`${endpoint}/health`, { ca: readFileSync(tls.caFile), cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body.includes('"health":"true"')));
-    });
+    const req = request(
+      `${endpoint}/health`,
+      { ca: readFileSync(tls.caFile), cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), timeout: 2000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body.includes('"health":"true"')));
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => (req.destroy(), resolve(false)));
     req.end();
@@ -258,7 +275,12 @@ async function healthy(endpoint: string, tls: EtcdClientTls | undefined): Promis
 }
 
 /** Polls `check` every 50 ms until true; throws `describe()` after `timeoutMs` or when `abort()` says so. */
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, describe: () => string, abort: () => boolean = () => false): Promise<void> {
+async function waitUntil(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+  abort: () => boolean = () => false,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -276,7 +298,12 @@ export async function startEtcdCluster(size: number, options: EtcdOptions = {}):
   const tls = pki && { caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile };
   const specs: MemberSpec[] = [];
   for (let i = 0; i < size; i++) {
-    specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `m${i}`) });
+    specs.push({
+      name: `m${i}`,
+      clientPort: await freePort(),
+      peerPort: await freePort(),
+      dataDir: join(root, `m${i}`),
+    });
   }
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
   const token = `kitfed-test-${specs[0]!.peerPort}`;
@@ -301,7 +328,8 @@ export async function startEtcdCluster(size: number, options: EtcdOptions = {}):
       await waitUntil(
         async () => (await Promise.all(up.map((m) => healthy(m.endpoint, tls)))).some(Boolean),
         timeoutMs,
-        () => `etcd cluster not healthy after ${timeoutMs} ms:\n${members.map((m) => `${m.name}: ${m.log()}`).join('\n')}`,
+        () =>
+          `etcd cluster not healthy after ${timeoutMs} ms:\n${members.map((m) => `${m.name}: ${m.log()}`).join('\n')}`,
       );
     },
   };
@@ -327,7 +355,11 @@ export async function findLeader(handle: EtcdHandle): Promise<EtcdMember | undef
     handle.members.map(async (m) => {
       if (!m.running) return undefined;
       const t = handle.tls;
-      const credentials = t && { rootCertificate: readFileSync(t.caFile), certChain: readFileSync(t.certFile), privateKey: readFileSync(t.keyFile) };
+      const credentials = t && {
+        rootCertificate: readFileSync(t.caFile),
+        certChain: readFileSync(t.certFile),
+        privateKey: readFileSync(t.keyFile),
+      };
       const client = new Etcd3({ hosts: m.endpoint, ...(credentials ? { credentials } : {}) });
       try {
         const status = await client.maintenance.status({ deadline: Date.now() + 2000 });

@@ -1,7 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { etcdBinary } from './etcd-harness.js';
 
-const MISSING = 'etcd is not installed: the etcd tests need a real etcd (Debian: apt-get install etcd-server; .ci/run installs it)';
+const MISSING =
+  'etcd is not installed: the etcd tests need a real etcd (Debian: apt-get install etcd-server; .ci/run installs it)';
 
 type Impl = (t: ExecutionContext) => Promise<void> | void;
 

@@ -24,13 +24,18 @@ test.after.always(async () => {
 
 serial('a store talks to an etcd that requires TLS client certificates', async (t) => {
   const { endpoints, tls } = await tlsEtcd();
-  const store = new EtcdStore(endpoints, { tls: { ca: readFileSync(tls!.caFile), cert: readFileSync(tls!.certFile), key: readFileSync(tls!.keyFile) } });
+  const store = new EtcdStore(endpoints, {
+    tls: { ca: readFileSync(tls!.caFile), cert: readFileSync(tls!.certFile), key: readFileSync(tls!.keyFile) },
+  });
   t.teardown(() => store.close());
   const log = new EventLog();
   t.teardown(await store.watch('/tls/', { sinceRevision: await store.revision(), ...log.handlers }));
   const rev = await store.create('/tls/a', '1');
   t.is((await store.get('/tls/a'))?.modRevision, rev);
-  t.deepEqual((await log.waitFor(1)).map((e) => e.key), ['/tls/a']);
+  t.deepEqual(
+    (await log.waitFor(1)).map((e) => e.key),
+    ['/tls/a'],
+  );
 });
 
 serial('etcds:// URLs open a TLS store from CA, cert and key files', async (t) => {
@@ -40,7 +45,11 @@ serial('etcds:// URLs open a TLS store from CA, cert and key files', async (t) =
   t.teardown(() => store.close());
   await store.create('/x', '1');
   t.is((await store.get('/x'))?.value, '1');
-  t.is(((await openStore(`etcds://${endpoints[0]}`).catch((e) => e)) as StoreError).code, 'Internal', 'etcds:// without a CA is refused');
+  t.is(
+    ((await openStore(`etcds://${endpoints[0]}`).catch((e) => e)) as StoreError).code,
+    'Internal',
+    'etcds:// without a CA is refused',
+  );
 });
 
 serial('without a client certificate, or trusting another CA, calls fail with Unavailable', async (t) => {
@@ -49,7 +58,10 @@ serial('without a client certificate, or trusting another CA, calls fail with Un
   t.teardown(() => noCert.close());
   t.is(((await noCert.get('/x').catch((e) => e)) as StoreError).code, 'Unavailable');
   const other = makeTestPki(tempDir(t));
-  const wrongCa = new EtcdStore(endpoints, { tls: { ca: readFileSync(other.caFile), cert: readFileSync(tls!.certFile), key: readFileSync(tls!.keyFile) }, requestTimeoutMs: 1500 });
+  const wrongCa = new EtcdStore(endpoints, {
+    tls: { ca: readFileSync(other.caFile), cert: readFileSync(tls!.certFile), key: readFileSync(tls!.keyFile) },
+    requestTimeoutMs: 1500,
+  });
   t.teardown(() => wrongCa.close());
   t.is(((await wrongCa.get('/x').catch((e) => e)) as StoreError).code, 'Unavailable');
   const plain = new EtcdStore(endpoints, { requestTimeoutMs: 1500 });

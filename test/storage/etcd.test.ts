@@ -5,7 +5,7 @@ import { EventLog } from './conformance.js';
 import { startEtcd } from './etcd-harness.js';
 import { etcdTest } from './etcd-test.js';
 
-etcdTest('two stores on one etcd see each other\'s writes through watch', async (t) => {
+etcdTest("two stores on one etcd see each other's writes through watch", async (t) => {
   const etcd = await startEtcd();
   t.teardown(() => etcd.stop());
   const a = new EtcdStore(etcd.endpoints, { keyPrefix: '/shared' });
@@ -18,8 +18,20 @@ etcdTest('two stores on one etcd see each other\'s writes through watch', async 
   t.teardown(await a.watch('/registry/', { sinceRevision: await a.revision(), ...logA.handlers }));
   const r1 = await a.create('/registry/x', 'from-a');
   const r2 = await b.update('/registry/x', 'from-b', r1);
-  t.deepEqual((await logB.waitFor(2)).map((e) => [e.type, e.value, e.revision]), [['ADDED', 'from-a', r1], ['MODIFIED', 'from-b', r2]]);
-  t.deepEqual((await logA.waitFor(2)).map((e) => [e.type, e.value, e.revision]), [['ADDED', 'from-a', r1], ['MODIFIED', 'from-b', r2]]);
+  t.deepEqual(
+    (await logB.waitFor(2)).map((e) => [e.type, e.value, e.revision]),
+    [
+      ['ADDED', 'from-a', r1],
+      ['MODIFIED', 'from-b', r2],
+    ],
+  );
+  t.deepEqual(
+    (await logA.waitFor(2)).map((e) => [e.type, e.value, e.revision]),
+    [
+      ['ADDED', 'from-a', r1],
+      ['MODIFIED', 'from-b', r2],
+    ],
+  );
   t.is(codeOf(await a.update('/registry/x', 'stale', r1).catch((e) => e)), 'Conflict');
 });
 
@@ -33,7 +45,10 @@ etcdTest('key prefixes isolate stores sharing one etcd', async (t) => {
   await a.create('/k', 'a');
   t.is(await b.get('/k'), undefined);
   await b.create('/k', 'b');
-  t.deepEqual((await a.list('/')).items.map((i) => i.value), ['a']);
+  t.deepEqual(
+    (await a.list('/')).items.map((i) => i.value),
+    ['a'],
+  );
   // A prefix that extends another one stays separate, even for list('') and watch('').
   const c = new EtcdStore(etcd.endpoints, { keyPrefix: '/one-more' });
   t.teardown(() => c.close());
@@ -41,41 +56,65 @@ etcdTest('key prefixes isolate stores sharing one etcd', async (t) => {
   t.teardown(await a.watch('', { sinceRevision: 0, ...log.handlers }));
   await c.create('/k', 'c');
   const r = await a.update('/k', 'a2');
-  t.deepEqual((await a.list('')).items.map((i) => i.value), ['a2']);
-  t.deepEqual((await log.waitFor(2)).map((e) => [e.value, e.revision > 0]), [['a', true], ['a2', true]]);
+  t.deepEqual(
+    (await a.list('')).items.map((i) => i.value),
+    ['a2'],
+  );
+  t.deepEqual(
+    (await log.waitFor(2)).map((e) => [e.value, e.revision > 0]),
+    [
+      ['a', true],
+      ['a2', true],
+    ],
+  );
   t.is(log.events.at(-1)!.revision, r);
   t.is(codeOf(await a.create('no-slash', 'x').catch((e) => e)), 'Internal');
 });
 
-etcdTest('etcd down: calls fail fast with Unavailable; a live watch resumes after etcd returns, without gap or duplicate', async (t) => {
-  const etcd = await startEtcd();
-  t.teardown(() => etcd.stop());
-  const store = new EtcdStore(etcd.endpoints, { requestTimeoutMs: 2000 });
-  t.teardown(() => store.close());
-  const log = new EventLog();
-  t.teardown(await store.watch('/', { sinceRevision: await store.revision(), ...log.handlers }));
-  await store.create('/a', '1');
-  await log.waitFor(1);
-  await etcd.kill();
-  for (const op of [() => store.get('/a'), () => store.create('/b', '2'), () => store.list('/'), () => store.watch('/', { sinceRevision: 0, onEvent: () => {}, onError: () => {} })]) {
-    const started = Date.now();
-    const err = await op().then(
-      () => undefined,
-      (e: unknown) => e,
+etcdTest(
+  'etcd down: calls fail fast with Unavailable; a live watch resumes after etcd returns, without gap or duplicate',
+  async (t) => {
+    const etcd = await startEtcd();
+    t.teardown(() => etcd.stop());
+    const store = new EtcdStore(etcd.endpoints, { requestTimeoutMs: 2000 });
+    t.teardown(() => store.close());
+    const log = new EventLog();
+    t.teardown(await store.watch('/', { sinceRevision: await store.revision(), ...log.handlers }));
+    await store.create('/a', '1');
+    await log.waitFor(1);
+    await etcd.kill();
+    for (const op of [
+      () => store.get('/a'),
+      () => store.create('/b', '2'),
+      () => store.list('/'),
+      () => store.watch('/', { sinceRevision: 0, onEvent: () => {}, onError: () => {} }),
+    ]) {
+      const started = Date.now();
+      const err = await op().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      t.is(codeOf(err), 'Unavailable');
+      t.true(Date.now() - started < 4000, `failed within the deadline (${Date.now() - started} ms)`);
+    }
+    await etcd.members[0]!.start();
+    await etcd.waitHealthy();
+    const deadline = Date.now() + 15_000;
+    let written = false;
+    while (!written && Date.now() < deadline)
+      written = await store.create('/c', '3').then(
+        () => true,
+        () => false,
+      );
+    t.true(written, 'writes succeed once etcd is back');
+    const events = await log.waitFor(2, 10_000);
+    t.deepEqual(
+      events.map((e) => `${e.type} ${e.key}`),
+      ['ADDED /a', 'ADDED /c'],
     );
-    t.is(codeOf(err), 'Unavailable');
-    t.true(Date.now() - started < 4000, `failed within the deadline (${Date.now() - started} ms)`);
-  }
-  await etcd.members[0]!.start();
-  await etcd.waitHealthy();
-  const deadline = Date.now() + 15_000;
-  let written = false;
-  while (!written && Date.now() < deadline) written = await store.create('/c', '3').then(() => true, () => false);
-  t.true(written, 'writes succeed once etcd is back');
-  const events = await log.waitFor(2, 10_000);
-  t.deepEqual(events.map((e) => `${e.type} ${e.key}`), ['ADDED /a', 'ADDED /c']);
-  t.deepEqual(log.errors, []);
-});
+    t.deepEqual(log.errors, []);
+  },
+);
 
 etcdTest('periodic compaction drops history older than the previous tick', async (t) => {
   const etcd = await startEtcd();
@@ -89,7 +128,10 @@ etcdTest('periodic compaction drops history older than the previous tick', async
   await store.update('/a', '3');
   await store.compactionTick();
   t.is(await store.compactedRevision(), r1);
-  t.is(codeOf(await store.watch('/', { sinceRevision: r1 - 1, onEvent: () => {}, onError: () => {} }).catch((e) => e)), 'Compacted');
+  t.is(
+    codeOf(await store.watch('/', { sinceRevision: r1 - 1, onEvent: () => {}, onError: () => {} }).catch((e) => e)),
+    'Compacted',
+  );
   const stop = await store.watch('/', { sinceRevision: r1, onEvent: () => {}, onError: () => {} });
   stop();
 });

@@ -13,9 +13,18 @@ import { tempDir } from './temp.js';
 const key = fc.constantFrom('/m/a', '/m/b', '/m/c', '/n/a');
 const op = fc.oneof(
   fc.record({ kind: fc.constant('create' as const), key, value: fc.string({ maxLength: 8 }) }),
-  fc.record({ kind: fc.constant('update' as const), key, value: fc.string({ maxLength: 8 }), cas: fc.option(fc.integer({ min: -2, max: 0 })) }),
+  fc.record({
+    kind: fc.constant('update' as const),
+    key,
+    value: fc.string({ maxLength: 8 }),
+    cas: fc.option(fc.integer({ min: -2, max: 0 })),
+  }),
   fc.record({ kind: fc.constant('delete' as const), key, cas: fc.option(fc.integer({ min: -2, max: 0 })) }),
-  fc.record({ kind: fc.constant('list' as const), prefix: fc.constantFrom('/m/', '/n/', '/'), limit: fc.integer({ min: 0, max: 3 }) }),
+  fc.record({
+    kind: fc.constant('list' as const),
+    prefix: fc.constantFrom('/m/', '/n/', '/'),
+    limit: fc.integer({ min: 0, max: 3 }),
+  }),
 );
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 
@@ -44,7 +53,14 @@ async function run(store: Store, o: Op): Promise<unknown> {
 
 /** A write issued without awaiting anything first (so concurrent calls queue in call order). */
 function write(store: Store, o: Op): Promise<unknown> {
-  const call = o.kind === 'create' ? store.create(o.key, o.value) : o.kind === 'update' ? store.update(o.key, o.value) : o.kind === 'delete' ? store.delete(o.key) : Promise.resolve();
+  const call =
+    o.kind === 'create'
+      ? store.create(o.key, o.value)
+      : o.kind === 'update'
+        ? store.update(o.key, o.value)
+        : o.kind === 'delete'
+          ? store.delete(o.key)
+          : Promise.resolve();
   return call.catch((err: unknown) => {
     if (err instanceof StoreError) return { error: err.code, current: err.current };
     throw err;

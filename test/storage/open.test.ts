@@ -12,12 +12,25 @@ import { tempDir } from './temp.js';
 
 test('storage URLs name a backend and its location', (t) => {
   t.deepEqual(parseStoreUrl('memory://'), { backend: 'memory' });
-  t.deepEqual(parseStoreUrl('sqlite:///var/lib/kitfed/db.sqlite'), { backend: 'sqlite', path: '/var/lib/kitfed/db.sqlite' });
+  t.deepEqual(parseStoreUrl('sqlite:///var/lib/kitfed/db.sqlite'), {
+    backend: 'sqlite',
+    path: '/var/lib/kitfed/db.sqlite',
+  });
   t.deepEqual(parseStoreUrl('sqlite://data/kitfed.db', '/srv'), { backend: 'sqlite', path: '/srv/data/kitfed.db' });
-  t.deepEqual(parseStoreUrl('.kitfed/kitfed.db', '/home/me'), { backend: 'sqlite', path: '/home/me/.kitfed/kitfed.db' });
+  t.deepEqual(parseStoreUrl('.kitfed/kitfed.db', '/home/me'), {
+    backend: 'sqlite',
+    path: '/home/me/.kitfed/kitfed.db',
+  });
   t.deepEqual(parseStoreUrl('/abs/x.db'), { backend: 'sqlite', path: '/abs/x.db' });
-  t.deepEqual(parseStoreUrl('etcd://10.0.0.1:2379,10.0.0.2:2379'), { backend: 'etcd', endpoints: ['10.0.0.1:2379', '10.0.0.2:2379'] });
-  t.deepEqual(parseStoreUrl('etcd://localhost:2379/kitfed-prod/'), { backend: 'etcd', endpoints: ['localhost:2379'], keyPrefix: '/kitfed-prod' });
+  t.deepEqual(parseStoreUrl('etcd://10.0.0.1:2379,10.0.0.2:2379'), {
+    backend: 'etcd',
+    endpoints: ['10.0.0.1:2379', '10.0.0.2:2379'],
+  });
+  t.deepEqual(parseStoreUrl('etcd://localhost:2379/kitfed-prod/'), {
+    backend: 'etcd',
+    endpoints: ['localhost:2379'],
+    keyPrefix: '/kitfed-prod',
+  });
   for (const bad of ['etcd://', 'etcd://host', 'mysql://x', 'sqlite://', '']) {
     t.throws(() => parseStoreUrl(bad), { instanceOf: StoreError }, bad);
   }
@@ -33,7 +46,12 @@ test('openStore opens memory and SQLite stores, encrypted when configured', asyn
   t.is((sqlite as SqliteStore).path, join(dir, 'nested/kitfed.db'));
   await sqlite.close();
   const encrypted = await openStore(join(dir, 'enc.db'), {
-    encryption: [{ prefixes: ['/registry/secrets/'], providers: [{ kind: 'aesgcm', keys: [{ name: 'k', secret: Buffer.alloc(32, 7) }] }] }],
+    encryption: [
+      {
+        prefixes: ['/registry/secrets/'],
+        providers: [{ kind: 'aesgcm', keys: [{ name: 'k', secret: Buffer.alloc(32, 7) }] }],
+      },
+    ],
   });
   t.true(encrypted instanceof EncryptedStore);
   t.is(encrypted.backend, 'sqlite');
@@ -49,10 +67,15 @@ etcdTest('openStore connects to etcd, with a key prefix from the URL', async (t)
   await store.create('/x', '1');
   const raw = new EtcdStore(etcd.endpoints, { keyPrefix: '' });
   t.teardown(() => raw.close());
-  t.deepEqual((await raw.list('/tenant-a/')).items.map((i) => i.key), ['/tenant-a/x']);
+  t.deepEqual(
+    (await raw.list('/tenant-a/')).items.map((i) => i.key),
+    ['/tenant-a/x'],
+  );
 });
 
 test('openStore on an unreachable etcd fails with Unavailable', async (t) => {
-  const err = await t.throwsAsync(openStore('etcd://127.0.0.1:1', { etcd: { requestTimeoutMs: 1000 } }), { instanceOf: StoreError });
+  const err = await t.throwsAsync(openStore('etcd://127.0.0.1:1', { etcd: { requestTimeoutMs: 1000 } }), {
+    instanceOf: StoreError,
+  });
   t.is(err?.code, 'Unavailable');
 });

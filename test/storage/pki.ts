@@ -57,7 +57,13 @@ export function makeTestPki(dir: string): TestPki {
   const server = issue('127.0.0.1', [
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
     { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+    {
+      name: 'subjectAltName',
+      altNames: [
+        { type: 7, ip: '127.0.0.1' },
+        { type: 2, value: 'localhost' },
+      ],
+    },
   ]);
   const client = issue('kitfed-client', [
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },

@@ -26,7 +26,10 @@ test('acknowledged writes, revisions and history survive close and reopen', asyn
   const log = new EventLog();
   t.teardown(await second.watch('/r/', { sinceRevision: r2, ...log.handlers }));
   const events = await log.waitFor(3);
-  t.deepEqual(events.map((e) => `${e.type} ${e.key}@${e.revision}`), [`ADDED /r/b@${r3}`, `DELETED /r/b@${rev}`, `ADDED /r/c@${next}`]);
+  t.deepEqual(
+    events.map((e) => `${e.type} ${e.key}@${e.revision}`),
+    [`ADDED /r/b@${r3}`, `DELETED /r/b@${rev}`, `ADDED /r/c@${next}`],
+  );
 });
 
 test('writes issued together share transactions and are all durable once acknowledged', async (t) => {
@@ -45,12 +48,20 @@ test('a refused write in a batch does not affect the others', async (t) => {
   const store = new SqliteStore(join(tempDir(t), 'mixed.db'));
   t.teardown(() => store.close());
   await store.create('/m/a', 'x');
-  const results = await Promise.allSettled([store.create('/m/b', '1'), store.create('/m/a', 'dup'), store.update('/m/zz', 'no'), store.create('/m/c', '2')]);
+  const results = await Promise.allSettled([
+    store.create('/m/b', '1'),
+    store.create('/m/a', 'dup'),
+    store.update('/m/zz', 'no'),
+    store.create('/m/c', '2'),
+  ]);
   t.deepEqual(
     results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as StoreError).code)),
     ['ok', 'KeyExists', 'NotFound', 'ok'],
   );
-  t.deepEqual((await store.list('/m/')).items.map((i) => i.value), ['x', '1', '2']);
+  t.deepEqual(
+    (await store.list('/m/')).items.map((i) => i.value),
+    ['x', '1', '2'],
+  );
 });
 
 test('history is bounded: old revisions become Compacted, recent ones resume', async (t) => {
@@ -61,7 +72,9 @@ test('history is bounded: old revisions become Compacted, recent ones resume', a
   const compacted = await store.compactedRevision();
   t.true(compacted > first);
   t.true((await store.revision()) - compacted <= 50 + 100);
-  const err = await t.throwsAsync(store.watch('/h/', { sinceRevision: first, onEvent: () => {}, onError: () => {} }), { instanceOf: StoreError });
+  const err = await t.throwsAsync(store.watch('/h/', { sinceRevision: first, onEvent: () => {}, onError: () => {} }), {
+    instanceOf: StoreError,
+  });
   t.is(err?.code, 'Compacted');
   const log = new EventLog();
   const stop = await store.watch('/h/', { sinceRevision: (await store.revision()) - 10, ...log.handlers });
@@ -91,7 +104,10 @@ test('online backup copies a consistent database that opens as a store', async (
   const copy = new SqliteStore(join(dir, 'copy.db'));
   t.teardown(() => copy.close());
   t.is(await copy.revision(), rev);
-  t.deepEqual((await copy.list('/b/')).items.map((i) => i.value), ['1', '2']);
+  t.deepEqual(
+    (await copy.list('/b/')).items.map((i) => i.value),
+    ['1', '2'],
+  );
 });
 
 test('a second opener of the same file is refused while the first holds it', async (t) => {
@@ -110,17 +126,32 @@ test('a second opener of the same file is refused while the first holds it', asy
 test('a watch handler that throws harms neither the write nor other watchers', async (t) => {
   const store = new SqliteStore(join(tempDir(t), 'throwing.db'));
   t.teardown(() => store.close());
-  t.teardown(await store.watch('/', { sinceRevision: 0, onEvent: () => { throw new Error('handler bug'); }, onError: () => {} }));
+  t.teardown(
+    await store.watch('/', {
+      sinceRevision: 0,
+      onEvent: () => {
+        throw new Error('handler bug');
+      },
+      onError: () => {},
+    }),
+  );
   const log = new EventLog();
   t.teardown(await store.watch('/', { sinceRevision: 0, ...log.handlers }));
   const rev = await store.create('/x', '1');
-  t.deepEqual(log.events.map((e) => e.revision), [rev]);
+  t.deepEqual(
+    log.events.map((e) => e.revision),
+    [rev],
+  );
   t.is((await store.get('/x'))?.value, '1');
 });
 
 test('a throwing watch handler is logged without its message, which may quote Secret data', async (t) => {
   const fixture = join(import.meta.dirname, 'fixtures', 'throwing-watch.ts');
-  const child = spawnSync(process.execPath, ['--import', 'tsx', fixture, join(tempDir(t), 'quiet.db')], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, KITFED_LOG_LEVEL: 'info' } });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fixture, join(tempDir(t), 'quiet.db')], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, KITFED_LOG_LEVEL: 'info' },
+  });
   t.is(child.status, 0, child.stderr);
   t.regex(child.stderr, /watch handler threw/);
   t.regex(child.stdout, /value survived: true/);
@@ -134,7 +165,10 @@ test('close() commits writes still queued, and the revision survives a fully com
   await store.close();
   const revs = await Promise.all(pending);
   const reopened = new SqliteStore(path);
-  t.deepEqual((await reopened.list('/q/')).items.map((i) => i.value), ['1', '2']);
+  t.deepEqual(
+    (await reopened.list('/q/')).items.map((i) => i.value),
+    ['1', '2'],
+  );
   await reopened.compact(Math.max(...revs));
   await reopened.close();
   const again = new SqliteStore(path);

@@ -31,7 +31,10 @@ function startWriter(url: string, t: { teardown(fn: () => void): void }): Run {
     acked,
     acks: (n, timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`writer acknowledged only ${acked.size} of ${n} writes`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`writer acknowledged only ${acked.size} of ${n} writes`)),
+          timeoutMs,
+        );
         const done = () => (clearTimeout(timer), resolve());
         if (acked.size >= n) return done();
         waiter = { n, resolve: done };
@@ -44,14 +47,21 @@ function startWriter(url: string, t: { teardown(fn: () => void): void }): Run {
   };
 }
 
-async function assertAllThere(t: { is(a: unknown, b: unknown, m?: string): void; true(v: boolean, m?: string): void }, url: string, acked: Set<string>): Promise<void> {
+async function assertAllThere(
+  t: { is(a: unknown, b: unknown, m?: string): void; true(v: boolean, m?: string): void },
+  url: string,
+  acked: Set<string>,
+): Promise<void> {
   const store = await openStore(url);
   try {
     const items = (await store.list('/registry/configmaps/crash/')).items;
     const stored = new Set(items.map((i) => i.key));
     const missing = [...acked].filter((k) => !stored.has(k));
     t.is(missing.length, 0, `acknowledged but lost: ${missing.slice(0, 5).join(', ')}`);
-    t.true(items.every((i) => JSON.parse(i.value).key === i.key), 'values intact');
+    t.true(
+      items.every((i) => JSON.parse(i.value).key === i.key),
+      'values intact',
+    );
   } finally {
     await store.close();
   }
@@ -66,14 +76,17 @@ test('SQLite: every write acknowledged before a SIGKILL of the writer is there a
   await assertAllThere(t, url, run.acked);
 });
 
-etcdTest('etcd: every write acknowledged before etcd and the writer are SIGKILLed is there after restart', async (t) => {
-  const etcd = await startEtcd();
-  t.teardown(() => etcd.stop());
-  const url = `etcd://${etcd.endpoints.join(',')}`;
-  const run = startWriter(url, t);
-  await run.acks(300);
-  await Promise.all([etcd.kill(), run.kill()]);
-  await etcd.members[0]!.start();
-  await etcd.waitHealthy();
-  await assertAllThere(t, url, run.acked);
-});
+etcdTest(
+  'etcd: every write acknowledged before etcd and the writer are SIGKILLed is there after restart',
+  async (t) => {
+    const etcd = await startEtcd();
+    t.teardown(() => etcd.stop());
+    const url = `etcd://${etcd.endpoints.join(',')}`;
+    const run = startWriter(url, t);
+    await run.acks(300);
+    await Promise.all([etcd.kill(), run.kill()]);
+    await etcd.members[0]!.start();
+    await etcd.waitHealthy();
+    await assertAllThere(t, url, run.acked);
+  },
+);

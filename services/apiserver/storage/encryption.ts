@@ -1,7 +1,15 @@
 import { createCipheriv, createDecipheriv, randomBytes, type CipherGCM, type DecipherGCM } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { StoreError, type KeyValue, type ListOptions, type ListResult, type Store, type StoreEvent, type WatchOptions } from './types.js';
+import {
+  StoreError,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Store,
+  type StoreEvent,
+  type WatchOptions,
+} from './types.js';
 
 /**
  * Encryption at rest, configured the way kube-apiserver's `--encryption-provider-config` is:
@@ -54,10 +62,17 @@ export function resourcePrefix(resource: string): string {
 /** Parses an EncryptionConfiguration document (YAML or JSON text). */
 export function parseEncryptionConfig(text: string): EncryptionRule[] {
   const doc = parse(text) as unknown;
-  if (!isObject(doc) || doc.kind !== 'EncryptionConfiguration') throw new EncryptionConfigError('not an EncryptionConfiguration (kind must be EncryptionConfiguration)');
-  if (!Array.isArray(doc.resources)) throw new EncryptionConfigError('EncryptionConfiguration.resources must be a list');
+  if (!isObject(doc) || doc.kind !== 'EncryptionConfiguration')
+    throw new EncryptionConfigError('not an EncryptionConfiguration (kind must be EncryptionConfiguration)');
+  if (!Array.isArray(doc.resources))
+    throw new EncryptionConfigError('EncryptionConfiguration.resources must be a list');
   return doc.resources.map((entry: unknown, i: number) => {
-    if (!isObject(entry) || !Array.isArray(entry.resources) || !Array.isArray(entry.providers) || entry.providers.length === 0) {
+    if (
+      !isObject(entry) ||
+      !Array.isArray(entry.resources) ||
+      !Array.isArray(entry.providers) ||
+      entry.providers.length === 0
+    ) {
       throw new EncryptionConfigError(`resources[${i}] needs a list of resources and a non-empty list of providers`);
     }
     return {
@@ -72,7 +87,9 @@ function parseProvider(p: unknown, where: string): EncryptionProvider {
   const aesgcm = isObject(p) ? p.aesgcm : undefined;
   const list = isObject(aesgcm) ? aesgcm.keys : undefined;
   if (!Array.isArray(list) || list.length === 0) {
-    throw new EncryptionConfigError(`${where}: only the aesgcm (with a non-empty keys list) and identity providers are supported`);
+    throw new EncryptionConfigError(
+      `${where}: only the aesgcm (with a non-empty keys list) and identity providers are supported`,
+    );
   }
   const keys = list.map((k: unknown, i: number) => {
     if (!isObject(k) || typeof k.name !== 'string' || !k.name || typeof k.secret !== 'string') {
@@ -80,7 +97,9 @@ function parseProvider(p: unknown, where: string): EncryptionProvider {
     }
     const secret = Buffer.from(k.secret, 'base64');
     if (![16, 24, 32].includes(secret.length)) {
-      throw new EncryptionConfigError(`${where}.aesgcm.keys[${i}] (${k.name}): the secret must be 16, 24 or 32 bytes once base64-decoded`);
+      throw new EncryptionConfigError(
+        `${where}.aesgcm.keys[${i}] (${k.name}): the secret must be 16, 24 or 32 bytes once base64-decoded`,
+      );
     }
     return { name: k.name, secret };
   });
@@ -231,15 +250,23 @@ export class EncryptedStore implements Store {
     const sep = stored.indexOf(':', PREFIX.length);
     const name = stored.slice(PREFIX.length, sep);
     const aes = rule.providers.flatMap((p) => (p.kind === 'aesgcm' ? p.keys : [])).find((k) => k.name === name);
-    if (sep < 0 || !aes) throw new StoreError('Internal', `value of ${key} is encrypted with key "${name}", which is not configured`);
+    if (sep < 0 || !aes)
+      throw new StoreError('Internal', `value of ${key} is encrypted with key "${name}", which is not configured`);
     try {
       const body = Buffer.from(stored.slice(sep + 1), 'base64');
-      const decipher = createDecipheriv(`aes-${aes.secret.length * 8}-gcm`, aes.secret, body.subarray(0, 12)) as DecipherGCM;
+      const decipher = createDecipheriv(
+        `aes-${aes.secret.length * 8}-gcm`,
+        aes.secret,
+        body.subarray(0, 12),
+      ) as DecipherGCM;
       decipher.setAAD(Buffer.from(key));
       decipher.setAuthTag(body.subarray(body.length - 16));
       return Buffer.concat([decipher.update(body.subarray(12, body.length - 16)), decipher.final()]).toString('utf8');
     } catch {
-      throw new StoreError('Internal', `value of ${key} failed to decrypt with key "${name}" (wrong key or tampered data)`);
+      throw new StoreError(
+        'Internal',
+        `value of ${key} failed to decrypt with key "${name}" (wrong key or tampered data)`,
+      );
     }
   }
 

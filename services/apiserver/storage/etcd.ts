@@ -1,7 +1,25 @@
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop } from 'cockatiel';
-import { CompareResult, CompareTarget, Etcd3, isRecoverableError, type ICompare, type IKeyValue, type IRangeRequest, type ITxnResponse, type Watcher } from 'etcd3';
+import {
+  CompareResult,
+  CompareTarget,
+  Etcd3,
+  isRecoverableError,
+  type ICompare,
+  type IKeyValue,
+  type IRangeRequest,
+  type ITxnResponse,
+  type Watcher,
+} from 'etcd3';
 import { createLogger } from '../../core/log.js';
-import { StoreError, type KeyValue, type ListOptions, type ListResult, type Store, type StoreEvent, type WatchOptions } from './types.js';
+import {
+  StoreError,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Store,
+  type StoreEvent,
+  type WatchOptions,
+} from './types.js';
 
 export interface EtcdStoreOptions {
   /** Every key is stored under this prefix, so several kitfed instances can share an etcd. @default '/kitfed' */
@@ -57,11 +75,19 @@ export class EtcdStore implements Store {
     const tls = options.tls;
     this.client = new Etcd3({
       hosts: endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `${tls ? 'https' : 'http'}://${e}`)),
-      ...(tls ? { credentials: { rootCertificate: Buffer.from(tls.ca), ...(tls.cert && tls.key ? { certChain: Buffer.from(tls.cert), privateKey: Buffer.from(tls.key) } : {}) } } : {}),
+      ...(tls
+        ? {
+            credentials: {
+              rootCertificate: Buffer.from(tls.ca),
+              ...(tls.cert && tls.key ? { certChain: Buffer.from(tls.cert), privateKey: Buffer.from(tls.key) } : {}),
+            },
+          }
+        : {}),
       grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },
       faultHandling: {
         // A member that failed 3 calls in a row is skipped for 1 s (the client's default: 5 s).
-        host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+        host: () =>
+          circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
         // One retry loop, ours (call()): the client's own (3 immediate attempts) would repeat
         // a delete that may have landed, and retries without backoff through an election.
         global: noop,
@@ -71,7 +97,9 @@ export class EtcdStore implements Store {
     const interval = options.compactionIntervalMs ?? 300_000;
     if (interval > 0) {
       this.compactionTimer = setInterval(() => {
-        this.compactionTick().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'etcd periodic compaction failed'));
+        this.compactionTick().catch((err: unknown) =>
+          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'etcd periodic compaction failed'),
+        );
       }, interval);
       this.compactionTimer.unref();
     }
@@ -84,7 +112,10 @@ export class EtcdStore implements Store {
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
-    const start = options.startAfter !== undefined && options.startAfter >= prefix ? Buffer.concat([this.k(options.startAfter), Buffer.from([0])]) : this.k(prefix);
+    const start =
+      options.startAfter !== undefined && options.startAfter >= prefix
+        ? Buffer.concat([this.k(options.startAfter), Buffer.from([0])])
+        : this.k(prefix);
     const req: IRangeRequest = { key: start, range_end: rangeEnd(this.k(prefix)) };
     if (options.limit && options.limit > 0) req.limit = options.limit;
     const res = await this.call('list', (o) => this.client.kv.range(req, o));
@@ -96,7 +127,13 @@ export class EtcdStore implements Store {
 
   async create(key: string, value: string): Promise<number> {
     const k = this.k(key);
-    const { res, retried } = await this.txn('create', [{ key: k, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 }], k, { request_put: { key: k, value: Buffer.from(value) } }, 'repeatable');
+    const { res, retried } = await this.txn(
+      'create',
+      [{ key: k, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 }],
+      k,
+      { request_put: { key: k, value: Buffer.from(value) } },
+      'repeatable',
+    );
     if (!res.succeeded) {
       const current = this.current(res);
       // An earlier attempt that failed ambiguously (leader changed, timed out) had landed after all.
@@ -108,7 +145,13 @@ export class EtcdStore implements Store {
 
   async update(key: string, value: string, expectedModRevision?: number): Promise<number> {
     const k = this.k(key);
-    const { res, retried } = await this.txn('update', this.exists(k, expectedModRevision), k, { request_put: { key: k, value: Buffer.from(value) } }, 'repeatable');
+    const { res, retried } = await this.txn(
+      'update',
+      this.exists(k, expectedModRevision),
+      k,
+      { request_put: { key: k, value: Buffer.from(value) } },
+      'repeatable',
+    );
     if (!res.succeeded) {
       const current = this.current(res);
       if (retried && current?.value === value) return current.modRevision;
@@ -120,7 +163,13 @@ export class EtcdStore implements Store {
   async delete(key: string, expectedModRevision?: number): Promise<{ revision: number; prev: KeyValue }> {
     const k = this.k(key);
     // A delete cannot tell its own earlier attempt from another writer's: retried only when etcd surely did not apply it.
-    const { res } = await this.txn('delete', this.exists(k, expectedModRevision), k, { request_delete_range: { key: k, prev_kv: true } }, 'once');
+    const { res } = await this.txn(
+      'delete',
+      this.exists(k, expectedModRevision),
+      k,
+      { request_delete_range: { key: k, prev_kv: true } },
+      'once',
+    );
     if (!res.succeeded) this.refused(key, res, expectedModRevision);
     const prev = res.responses[0]?.response_delete_range?.prev_kvs?.[0];
     if (!prev) throw new StoreError('Internal', `etcd delete of ${key} returned no previous value`);
@@ -205,7 +254,12 @@ export class EtcdStore implements Store {
   }
 
   toKeyValue(kv: IKeyValue): KeyValue {
-    return { key: this.unprefix(kv.key), value: kv.value.toString('utf8'), modRevision: Number(kv.mod_revision), createRevision: Number(kv.create_revision) };
+    return {
+      key: this.unprefix(kv.key),
+      value: kv.value.toString('utf8'),
+      modRevision: Number(kv.mod_revision),
+      createRevision: Number(kv.create_revision),
+    };
   }
 
   /** True when etcd still serves reads at `revision` (false once compacted; true for future ones). */
@@ -224,12 +278,18 @@ export class EtcdStore implements Store {
     if (err instanceof StoreError) return err;
     const message = err instanceof Error ? err.message : String(err);
     const name = err instanceof Error ? err.constructor.name : '';
-    if (/required revision has been compacted/.test(message)) return new StoreError('Compacted', `etcd ${op}: ${message}`, undefined, { cause: err });
-    if (/future revision/.test(message)) return new StoreError('Internal', `etcd ${op}: ${message}`, undefined, { cause: err });
+    if (/required revision has been compacted/.test(message))
+      return new StoreError('Compacted', `etcd ${op}: ${message}`, undefined, { cause: err });
+    if (/future revision/.test(message))
+      return new StoreError('Internal', `etcd ${op}: ${message}`, undefined, { cause: err });
     const unavailable =
       /Deadline|Unavailable|Cancelled|BrokenCircuit|ClientClosed|WatchStreamEnded|Timeout/.test(name) ||
-      /timed out|no leader|leader changed|not capable|stopped|unhealthy|deadline|unavailable|closed|connect/i.test(message);
-    return new StoreError(unavailable ? 'Unavailable' : 'Internal', `etcd ${op} failed: ${message}`, undefined, { cause: err });
+      /timed out|no leader|leader changed|not capable|stopped|unhealthy|deadline|unavailable|closed|connect/i.test(
+        message,
+      );
+    return new StoreError(unavailable ? 'Unavailable' : 'Internal', `etcd ${op} failed: ${message}`, undefined, {
+      cause: err,
+    });
   }
 
   /**
@@ -237,7 +297,8 @@ export class EtcdStore implements Store {
    * server's all do) so that prefixes like `/kitfed` and `/kitfed-b` never see each other's keys.
    */
   private k(key: string): Buffer {
-    if (this.prefix && key !== '' && !key.startsWith('/')) throw new StoreError('Internal', `etcd store keys must start with "/" (got ${JSON.stringify(key)})`);
+    if (this.prefix && key !== '' && !key.startsWith('/'))
+      throw new StoreError('Internal', `etcd store keys must start with "/" (got ${JSON.stringify(key)})`);
     return Buffer.from(this.prefix + (key === '' && this.prefix ? '/' : key), 'utf8');
   }
 
@@ -249,7 +310,12 @@ export class EtcdStore implements Store {
    * and writes that recognise their own landed value), only those proving etcd did not apply the
    * call for `once` calls. `onRetry` learns that an earlier attempt may have landed.
    */
-  private async call<T>(op: string, fn: (options: { deadline: number }) => Promise<T>, mode: RetryMode = 'repeatable', onRetry?: () => void): Promise<T> {
+  private async call<T>(
+    op: string,
+    fn: (options: { deadline: number }) => Promise<T>,
+    mode: RetryMode = 'repeatable',
+    onRetry?: () => void,
+  ): Promise<T> {
     const retry = mode === 'repeatable' ? transient : notApplied;
     const deadline = Date.now() + this.timeoutMs;
     // A proposal in flight when the leader dies hangs until its deadline: attempts that may be
@@ -267,7 +333,8 @@ export class EtcdStore implements Store {
           await new Promise((r) => setTimeout(r, delay));
           continue;
         }
-        if (mapped.code === 'Internal' && !/future revision/.test(mapped.message)) log.error({ op, err: mapped.message }, 'etcd call failed');
+        if (mapped.code === 'Internal' && !/future revision/.test(mapped.message))
+          log.error({ op, err: mapped.message }, 'etcd call failed');
         throw mapped;
       }
     }
@@ -281,13 +348,21 @@ export class EtcdStore implements Store {
     mode: RetryMode,
   ): Promise<{ res: ITxnResponse; retried: boolean }> {
     let retried = false;
-    const res = await this.call(op, (o) => this.client.kv.txn({ compare, success: [success], failure: [{ request_range: { key } }] }, o), mode, () => (retried = true));
+    const res = await this.call(
+      op,
+      (o) => this.client.kv.txn({ compare, success: [success], failure: [{ request_range: { key } }] }, o),
+      mode,
+      () => (retried = true),
+    );
     return { res, retried };
   }
 
   private exists(key: Buffer, expectedModRevision: number | undefined): ICompare[] {
-    const compare: ICompare[] = [{ key, target: CompareTarget.Create, result: CompareResult.Greater, create_revision: 0 }];
-    if (expectedModRevision !== undefined) compare.push({ key, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: expectedModRevision });
+    const compare: ICompare[] = [
+      { key, target: CompareTarget.Create, result: CompareResult.Greater, create_revision: 0 },
+    ];
+    if (expectedModRevision !== undefined)
+      compare.push({ key, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: expectedModRevision });
     return compare;
   }
 
@@ -318,7 +393,12 @@ class WatchFeed {
   ) {
     watcher.on('put', (kv: IKeyValue, prev?: IKeyValue) => {
       const revision = Number(kv.mod_revision);
-      const event: StoreEvent = { type: 'ADDED', key: store.unprefix(kv.key), value: kv.value.toString('utf8'), revision };
+      const event: StoreEvent = {
+        type: 'ADDED',
+        key: store.unprefix(kv.key),
+        value: kv.value.toString('utf8'),
+        revision,
+      };
       if (kv.create_revision !== kv.mod_revision) {
         event.type = 'MODIFIED';
         if (prev) event.prevValue = prev.value.toString('utf8');
@@ -327,7 +407,13 @@ class WatchFeed {
     });
     watcher.on('delete', (kv: IKeyValue, prev?: IKeyValue) => {
       const value = prev ? prev.value.toString('utf8') : '';
-      this.deliver({ type: 'DELETED', key: store.unprefix(kv.key), value, prevValue: value, revision: Number(kv.mod_revision) });
+      this.deliver({
+        type: 'DELETED',
+        key: store.unprefix(kv.key),
+        value,
+        prevValue: value,
+        revision: Number(kv.mod_revision),
+      });
     });
     watcher.on('disconnected', (err: Error) => {
       if (this.stopped) return;
@@ -335,7 +421,8 @@ class WatchFeed {
       // The client re-attaches this watcher with `request.start_revision`: resume right after
       // the last event delivered (the client's own bookkeeping can run ahead of it).
       watcher.request.start_revision = String(this.lastRevision + 1);
-      if (!this.disconnected) log.warn({ err: err.message, resumeFrom: this.lastRevision + 1 }, 'etcd watch disconnected; reconnecting');
+      if (!this.disconnected)
+        log.warn({ err: err.message, resumeFrom: this.lastRevision + 1 }, 'etcd watch disconnected; reconnecting');
       this.disconnected = true;
     });
     watcher.on('connected', () => {
@@ -369,7 +456,10 @@ class WatchFeed {
       this.options.onEvent(event);
     } catch (err) {
       // Not the message: a handler's error (a JSON parse error, say) may quote the value, which may be Secret data.
-      log.error({ error: err instanceof Error ? err.name : typeof err, key: event.key, revision: event.revision }, 'watch handler threw');
+      log.error(
+        { error: err instanceof Error ? err.name : typeof err, key: event.key, revision: event.revision },
+        'watch handler threw',
+      );
     }
   }
 
@@ -384,11 +474,14 @@ class WatchFeed {
   private async classify(err: Error): Promise<void> {
     let mapped = this.store.storeError('watch', err);
     try {
-      if (!(await this.store.readable(this.lastRevision + 1))) mapped = new StoreError('Compacted', `watch position ${this.lastRevision} has been compacted`);
+      if (!(await this.store.readable(this.lastRevision + 1)))
+        mapped = new StoreError('Compacted', `watch position ${this.lastRevision} has been compacted`);
     } catch {
       // keep the first mapping
     }
-    this.fail(mapped.code === 'Internal' ? new StoreError('Unavailable', mapped.message, undefined, { cause: err }) : mapped);
+    this.fail(
+      mapped.code === 'Internal' ? new StoreError('Unavailable', mapped.message, undefined, { cause: err }) : mapped,
+    );
   }
 }
 
@@ -417,7 +510,10 @@ function transient(err: StoreError): boolean {
 
 /** Transient and certainly not applied: no leader to propose to, or no connection to the member. */
 function notApplied(err: StoreError): boolean {
-  return transient(err) && /no leader|not capable|ECONNREFUSED|No connection established|connect|BrokenCircuit|breaker/i.test(err.message);
+  return (
+    transient(err) &&
+    /no leader|not capable|ECONNREFUSED|No connection established|connect|BrokenCircuit|breaker/i.test(err.message)
+  );
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,4 +1,12 @@
-import { StoreError, type KeyValue, type ListOptions, type ListResult, type Store, type StoreEvent, type WatchOptions } from './types.js';
+import {
+  StoreError,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Store,
+  type StoreEvent,
+  type WatchOptions,
+} from './types.js';
 
 export interface MemoryStoreOptions {
   /** Events kept for watch resumption. @default 10000 */
@@ -34,7 +42,10 @@ export class MemoryStore implements Store {
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
     const keys = this.keys();
-    let i = lowerBound(keys, options.startAfter !== undefined && options.startAfter >= prefix ? options.startAfter + '\u0000' : prefix);
+    let i = lowerBound(
+      keys,
+      options.startAfter !== undefined && options.startAfter >= prefix ? options.startAfter + '\u0000' : prefix,
+    );
     const items: KeyValue[] = [];
     const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
     for (; i < keys.length && keys[i]!.startsWith(prefix); i++) {
@@ -60,7 +71,11 @@ export class MemoryStore implements Store {
     const current = this.data.get(key);
     if (!current) throw new StoreError('NotFound', `key ${key} not found`);
     if (expectedModRevision !== undefined && current.modRevision !== expectedModRevision) {
-      throw new StoreError('Conflict', `key ${key} is at revision ${current.modRevision}, not ${expectedModRevision}`, current);
+      throw new StoreError(
+        'Conflict',
+        `key ${key} is at revision ${current.modRevision}, not ${expectedModRevision}`,
+        current,
+      );
     }
     const revision = ++this.rev;
     this.data.set(key, { key, value, modRevision: revision, createRevision: current.createRevision });
@@ -72,7 +87,11 @@ export class MemoryStore implements Store {
     const current = this.data.get(key);
     if (!current) throw new StoreError('NotFound', `key ${key} not found`);
     if (expectedModRevision !== undefined && current.modRevision !== expectedModRevision) {
-      throw new StoreError('Conflict', `key ${key} is at revision ${current.modRevision}, not ${expectedModRevision}`, current);
+      throw new StoreError(
+        'Conflict',
+        `key ${key} is at revision ${current.modRevision}, not ${expectedModRevision}`,
+        current,
+      );
     }
     const revision = ++this.rev;
     this.data.delete(key);
@@ -91,7 +110,10 @@ export class MemoryStore implements Store {
 
   async watch(prefix: string, options: WatchOptions): Promise<() => void> {
     if (options.sinceRevision < this.compacted) {
-      throw new StoreError('Compacted', `revision ${options.sinceRevision} has been compacted (oldest: ${this.compacted})`);
+      throw new StoreError(
+        'Compacted',
+        `revision ${options.sinceRevision} has been compacted (oldest: ${this.compacted})`,
+      );
     }
     // Replay retained history first, then go live: both happen synchronously, so no write can slip between.
     for (const event of this.history) {

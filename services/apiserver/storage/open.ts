@@ -50,7 +50,10 @@ export function parseStoreUrl(url: string, baseDir = process.cwd()): StoreLocati
     case 'etcds': {
       const slash = rest.indexOf('/');
       const hosts = slash < 0 ? rest : rest.slice(0, slash);
-      const endpoints = hosts.split(',').map((h) => h.trim()).filter(Boolean);
+      const endpoints = hosts
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean);
       if (endpoints.length === 0 || endpoints.some((e) => !/^[^:/]+:\d+$/.test(e))) {
         throw new StoreError('Internal', `etcd URL needs host:port endpoints, got "${hosts}"`);
       }
@@ -60,7 +63,10 @@ export function parseStoreUrl(url: string, baseDir = process.cwd()): StoreLocati
       return location;
     }
     default:
-      throw new StoreError('Internal', `unknown storage scheme "${scheme}" (use memory://, sqlite://, etcd://, etcds://)`);
+      throw new StoreError(
+        'Internal',
+        `unknown storage scheme "${scheme}" (use memory://, sqlite://, etcd://, etcds://)`,
+      );
   }
 }
 
@@ -71,7 +77,10 @@ export function parseStoreUrl(url: string, baseDir = process.cwd()): StoreLocati
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const location = parseStoreUrl(url, options.baseDir);
-  const rules = [...(options.encryption ?? []), ...(options.encryptionConfigFile ? await loadEncryptionConfig(options.encryptionConfigFile) : [])];
+  const rules = [
+    ...(options.encryption ?? []),
+    ...(options.encryptionConfigFile ? await loadEncryptionConfig(options.encryptionConfigFile) : []),
+  ];
   const store = await openLocation(location, options);
   return rules.length > 0 ? new EncryptedStore(store, rules) : store;
 }
@@ -87,9 +96,14 @@ async function openLocation(location: StoreLocation, options: OpenStoreOptions):
       if (location.keyPrefix) etcdOptions.keyPrefix = location.keyPrefix;
       if (location.tls) {
         const files = options.etcdTls;
-        if (!files) throw new StoreError('Internal', 'etcds:// needs the etcd CA file (and a client certificate and key when etcd requires them)');
+        if (!files)
+          throw new StoreError(
+            'Internal',
+            'etcds:// needs the etcd CA file (and a client certificate and key when etcd requires them)',
+          );
         etcdOptions.tls = { ca: await readFile(files.caFile) };
-        if (files.certFile && files.keyFile) Object.assign(etcdOptions.tls, { cert: await readFile(files.certFile), key: await readFile(files.keyFile) });
+        if (files.certFile && files.keyFile)
+          Object.assign(etcdOptions.tls, { cert: await readFile(files.certFile), key: await readFile(files.keyFile) });
       }
       const store = new EtcdStore(location.endpoints, etcdOptions);
       try {

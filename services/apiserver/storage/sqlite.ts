@@ -2,7 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { createLogger } from '../../core/log.js';
-import { StoreError, type KeyValue, type ListOptions, type ListResult, type Store, type StoreEvent, type StoreEventType, type WatchOptions } from './types.js';
+import {
+  StoreError,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Store,
+  type StoreEvent,
+  type StoreEventType,
+  type WatchOptions,
+} from './types.js';
 
 export interface SqliteStoreOptions {
   /** Events kept for watch resumption; older ones are compacted. @default 10000 */
@@ -89,7 +98,9 @@ export class SqliteStore implements Store {
     try {
       this.db = new Database(path);
     } catch (err) {
-      throw new StoreError('Unavailable', `cannot open SQLite database ${path}: ${messageOf(err)}`, undefined, { cause: err });
+      throw new StoreError('Unavailable', `cannot open SQLite database ${path}: ${messageOf(err)}`, undefined, {
+        cause: err,
+      });
     }
     try {
       // One process owns the file (revisions and watches live in it): the exclusive lock is
@@ -102,7 +113,9 @@ export class SqliteStore implements Store {
     } catch (err) {
       this.db.close();
       const busy = (err as { code?: string }).code?.startsWith('SQLITE_BUSY');
-      const why = busy ? 'it is in use by another process (one kitfed API server per SQLite file; use etcd for several)' : messageOf(err);
+      const why = busy
+        ? 'it is in use by another process (one kitfed API server per SQLite file; use etcd for several)'
+        : messageOf(err);
       throw new StoreError('Unavailable', `cannot open SQLite database ${path}: ${why}`, undefined, { cause: err });
     }
     this.stmts = prepare(this.db);
@@ -160,7 +173,10 @@ export class SqliteStore implements Store {
   async watch(prefix: string, options: WatchOptions): Promise<() => void> {
     this.checkOpen();
     if (options.sinceRevision < this.compacted) {
-      throw new StoreError('Compacted', `revision ${options.sinceRevision} has been compacted (oldest: ${this.compacted})`);
+      throw new StoreError(
+        'Compacted',
+        `revision ${options.sinceRevision} has been compacted (oldest: ${this.compacted})`,
+      );
     }
     // Replay and registration run synchronously with no commit in between: no gap, no duplicate.
     const rows = this.stmts.history.all(options.sinceRevision) as EventRow[];
@@ -215,13 +231,17 @@ export class SqliteStore implements Store {
     const outcomes: (OpResult | StoreError)[] = [];
     const events: StoreEvent[] = [];
     try {
-      this.db.transaction(() => {
-        for (const p of batch) outcomes.push(this.apply(p.op, events));
-        if (this.rev !== startRev) this.stmts.setMeta.run({ name: 'revision', value: this.rev });
-      }).immediate();
+      this.db
+        .transaction(() => {
+          for (const p of batch) outcomes.push(this.apply(p.op, events));
+          if (this.rev !== startRev) this.stmts.setMeta.run({ name: 'revision', value: this.rev });
+        })
+        .immediate();
     } catch (err) {
       this.rev = startRev;
-      const failure = new StoreError('Unavailable', `SQLite write failed: ${messageOf(err)}`, undefined, { cause: err });
+      const failure = new StoreError('Unavailable', `SQLite write failed: ${messageOf(err)}`, undefined, {
+        cause: err,
+      });
       log.error({ err: messageOf(err), writes: batch.length }, 'sqlite transaction failed');
       for (const p of batch) p.reject(failure);
       return;
@@ -246,15 +266,31 @@ export class SqliteStore implements Store {
     }
     if (!current) return new StoreError('NotFound', `key ${op.key} not found`);
     if (op.expected !== undefined && current.mod_rev !== op.expected) {
-      return new StoreError('Conflict', `key ${op.key} is at revision ${current.mod_rev}, not ${op.expected}`, toKeyValue(current));
+      return new StoreError(
+        'Conflict',
+        `key ${op.key} is at revision ${current.mod_rev}, not ${op.expected}`,
+        toKeyValue(current),
+      );
     }
     const revision = ++this.rev;
     if (op.kind === 'update') {
       this.stmts.upsert.run({ key: op.key, value: op.value, create_rev: current.create_rev, mod_rev: revision });
-      return this.record(events, { type: 'MODIFIED', key: op.key, value: op.value, prevValue: current.value, revision });
+      return this.record(events, {
+        type: 'MODIFIED',
+        key: op.key,
+        value: op.value,
+        prevValue: current.value,
+        revision,
+      });
     }
     this.stmts.remove.run(op.key);
-    const result = this.record(events, { type: 'DELETED', key: op.key, value: current.value, prevValue: current.value, revision });
+    const result = this.record(events, {
+      type: 'DELETED',
+      key: op.key,
+      value: current.value,
+      prevValue: current.value,
+      revision,
+    });
     return { ...result, prev: toKeyValue(current) };
   }
 
@@ -304,10 +340,10 @@ function prepare(db: Database.Database) {
       'INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (:key, :value, :create_rev, :mod_rev) ON CONFLICT (key) DO UPDATE SET value = excluded.value, mod_rev = excluded.mod_rev',
     ),
     remove: db.prepare('DELETE FROM kv WHERE key = ?'),
-    addEvent: db.prepare('INSERT INTO events (rev, type, key, value, prev_value) VALUES (:rev, :type, :key, :value, :prev_value)'),
-    history: db.prepare(
-      'SELECT rev, type, key, value, prev_value FROM events WHERE rev > ? ORDER BY rev',
+    addEvent: db.prepare(
+      'INSERT INTO events (rev, type, key, value, prev_value) VALUES (:rev, :type, :key, :value, :prev_value)',
     ),
+    history: db.prepare('SELECT rev, type, key, value, prev_value FROM events WHERE rev > ? ORDER BY rev'),
     dropEvents: db.prepare('DELETE FROM events WHERE rev <= ?'),
     getMeta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
     setMeta: db.prepare('UPDATE meta SET value = :value WHERE name = :name'),
@@ -317,7 +353,9 @@ function prepare(db: Database.Database) {
 /** Range statements, one per bound shape, so SQLite always walks the primary key index. */
 function listStatements(db: Database.Database) {
   const select = (lower: string, upper: string) =>
-    db.prepare(`SELECT key, value, create_rev, mod_rev FROM kv WHERE key ${lower} :start ${upper} ORDER BY key LIMIT :limit`);
+    db.prepare(
+      `SELECT key, value, create_rev, mod_rev FROM kv WHERE key ${lower} :start ${upper} ORDER BY key LIMIT :limit`,
+    );
   const count = (upper: string) => db.prepare(`SELECT count(*) FROM kv WHERE key > :start ${upper}`).pluck();
   const bounded = 'AND key < :end';
   return {
@@ -360,7 +398,10 @@ class WatcherSet {
         w.options.onEvent(event);
       } catch (err) {
         // Not the message: a handler's error (a JSON parse error, say) may quote the value, which may be Secret data.
-        log.error({ error: err instanceof Error ? err.name : typeof err, key: event.key, revision: event.revision }, 'watch handler threw');
+        log.error(
+          { error: err instanceof Error ? err.name : typeof err, key: event.key, revision: event.revision },
+          'watch handler threw',
+        );
       }
     }
   }

@@ -18,20 +18,34 @@ interface Flags {
 export function register(program: Command): void {
   program
     .command('apiserver')
-    .description('Run the Kubernetes-compatible federation API server (HTTPS, tokens, SQLite or etcd, Secrets encrypted at rest)')
+    .description(
+      'Run the Kubernetes-compatible federation API server (HTTPS, tokens, SQLite or etcd, Secrets encrypted at rest)',
+    )
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:6443')
     .option('--data-dir <dir>', 'state directory: SQLite database, PKI, token file, encryption key', '.kitfed')
-    .option('--storage <url>', 'sqlite://FILE (default: <data-dir>/federation.db), etcd://HOST:PORT[,HOST:PORT...] (etcds:// for TLS), or memory://')
+    .option(
+      '--storage <url>',
+      'sqlite://FILE (default: <data-dir>/federation.db), etcd://HOST:PORT[,HOST:PORT...] (etcds:// for TLS), or memory://',
+    )
     .option('--tls-cert <file>', 'serving certificate (default: generated in <data-dir>/pki)')
     .option('--tls-key <file>', 'serving key')
-    .option('--token-auth-file <file>', 'static bearer tokens, kube CSV format (default: <data-dir>/tokens.csv with an admin token)')
-    .option('--encryption-provider-config <file>', 'EncryptionConfiguration for data at rest (default: generated AES-GCM key for Secrets)')
+    .option(
+      '--token-auth-file <file>',
+      'static bearer tokens, kube CSV format (default: <data-dir>/tokens.csv with an admin token)',
+    )
+    .option(
+      '--encryption-provider-config <file>',
+      'EncryptionConfiguration for data at rest (default: generated AES-GCM key for Secrets)',
+    )
     .option('--etcd-cafile <file>', 'CA of an etcd served over TLS (etcds://)')
     .option('--etcd-certfile <file>', 'client certificate for etcd')
     .option('--etcd-keyfile <file>', 'client key for etcd')
     .option('--insecure', 'plain HTTP without authentication (loopback development only)')
     .option('--kubeconfig-out <file>', 'write a kubeconfig for this server (context "federation")')
-    .addHelpText('after', '\nExamples:\n  kitfed apiserver --listen 127.0.0.1:6443 --kubeconfig-out .kitfed/kubeconfig\n  kitfed apiserver --storage etcd://127.0.0.1:2379,127.0.0.1:22379 --listen 0.0.0.0:6443\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kitfed apiserver --listen 127.0.0.1:6443 --kubeconfig-out .kitfed/kubeconfig\n  kitfed apiserver --storage etcd://127.0.0.1:2379,127.0.0.1:22379 --listen 0.0.0.0:6443\n',
+    )
     .action(async (opts: Flags) => {
       const { runApiServer } = await import('../../apiserver/run.js');
       await runApiServer(opts);

@@ -32,20 +32,31 @@ interface DeployFlags {
   output: string;
 }
 
-const collect = (value: string, prior: string[] = []): string[] => [...prior, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+const collect = (value: string, prior: string[] = []): string[] => [
+  ...prior,
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+];
 
 function toOptions(dirArg: string | undefined, f: DeployFlags): import('../../deployer/index.js').DeployOptions {
   const dir = dirArg ?? f.dir ?? f.manifestsDir ?? process.env.MANIFESTS_DIR;
   if (!dir) throw new UsageError('which manifests? kitfed deploy DIR (the render output: one folder per cluster)');
-  if (f.target !== 'clusters' && f.target !== 'federation') throw new UsageError(`--target must be clusters or federation (got ${JSON.stringify(f.target)})`);
-  if (f.target === 'clusters' && !f.kubeconfig && !f.kubeconfigs) throw new UsageError('give --kubeconfig FILE (one context per cluster) or --kubeconfigs DIR (kit layout)');
+  if (f.target !== 'clusters' && f.target !== 'federation')
+    throw new UsageError(`--target must be clusters or federation (got ${JSON.stringify(f.target)})`);
+  if (f.target === 'clusters' && !f.kubeconfig && !f.kubeconfigs)
+    throw new UsageError('give --kubeconfig FILE (one context per cluster) or --kubeconfigs DIR (kit layout)');
   if (f.kubeconfig && f.kubeconfigs) throw new UsageError('--kubeconfig and --kubeconfigs exclude each other');
   if (f.target === 'federation' && !f.kubeconfig) throw new UsageError('--target federation needs --kubeconfig FILE');
-  if ((f.commit === undefined) !== (f.commitTime === undefined)) throw new UsageError('--commit and --commit-time go together');
-  if (f.commitTime !== undefined && !Number.isFinite(Date.parse(f.commitTime))) throw new UsageError(`--commit-time must be an ISO 8601 time (got ${JSON.stringify(f.commitTime)})`);
+  if ((f.commit === undefined) !== (f.commitTime === undefined))
+    throw new UsageError('--commit and --commit-time go together');
+  if (f.commitTime !== undefined && !Number.isFinite(Date.parse(f.commitTime)))
+    throw new UsageError(`--commit-time must be an ISO 8601 time (got ${JSON.stringify(f.commitTime)})`);
   if (f.diff && f.dryRun) throw new UsageError('--diff and --dry-run exclude each other');
   if (f.exitCode && !f.diff) throw new UsageError('--exit-code only goes with --diff');
-  if (!['auto', 'json', 'text'].includes(f.output)) throw new UsageError(`--output must be auto, json or text (got ${JSON.stringify(f.output)})`);
+  if (!['auto', 'json', 'text'].includes(f.output))
+    throw new UsageError(`--output must be auto, json or text (got ${JSON.stringify(f.output)})`);
   const concurrency = intFlag('--concurrency', f.concurrency, 1);
   const o: import('../../deployer/index.js').DeployOptions = {
     dir,
@@ -78,10 +89,12 @@ function toOptions(dirArg: string | undefined, f: DeployFlags): import('../../de
 export function register(program: Command): void {
   program
     .command('deploy')
-    .description('Apply rendered manifests (one folder per cluster) to every cluster in parallel: ordered, health-checked, pruned, never backwards')
+    .description(
+      'Apply rendered manifests (one folder per cluster) to every cluster in parallel: ordered, health-checked, pruned, never backwards',
+    )
     .argument('[dir]', 'render output: <dir>/<cluster>/*.yaml')
     .option('--kubeconfig <file>', 'clusters = the contexts of this file; folder = context name')
-    .option('--kubeconfigs <dir>', "kit layout: one kubeconfig per file with a top-level metadata.name (the folder)")
+    .option('--kubeconfigs <dir>', 'kit layout: one kubeconfig per file with a top-level metadata.name (the folder)')
     .option('--target <target>', 'clusters or federation (one folder to the federation API)', 'clusters')
     .option('--context <name>', 'federation target: kubeconfig context (default: federation, else current-context)')
     .option('--folder <name>', 'federation target: folder to apply (default: federation, else the only one)')
@@ -100,7 +113,11 @@ export function register(program: Command): void {
     .option('--request-timeout <duration>', 'per-request timeout (default: min(30s, --timeout))')
     .option('--concurrency <n>', 'concurrent requests per cluster', '8')
     .option('--fail-fast', 'cancel the other clusters on the first failure')
-    .option('--allow-failure <cluster>', "a failure of this cluster does not fail the deploy (kit's allowFailure); repeatable", collect)
+    .option(
+      '--allow-failure <cluster>',
+      "a failure of this cluster does not fail the deploy (kit's allowFailure); repeatable",
+      collect,
+    )
     .option('--field-manager <name>', 'server-side apply field manager', 'kitfed')
     .option('--inventory-namespace <ns>', 'namespace of the per-cluster inventory ConfigMap', 'kube-system')
     .option('--report <file>', 'write the JSON report here')
@@ -122,7 +139,11 @@ Examples:
     .action(async (dirArg: string | undefined, flags: DeployFlags) => {
       const options = toOptions(dirArg, flags);
       const { runDeploy } = await import('../../deployer/run.js');
-      const code = await runDeploy(options, { output: flags.output as 'auto' | 'json' | 'text', exitCode: flags.exitCode === true, ...(flags.report ? { reportFile: flags.report } : {}) });
+      const code = await runDeploy(options, {
+        output: flags.output as 'auto' | 'json' | 'text',
+        exitCode: flags.exitCode === true,
+        ...(flags.report ? { reportFile: flags.report } : {}),
+      });
       if (code !== 0) process.exitCode = code;
     });
 }

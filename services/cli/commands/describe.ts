@@ -3,7 +3,15 @@ import { KitfedError } from '../../core/errors.js';
 import type { KubeObject } from '../../core/kube.js';
 import { recordedPlan } from '../../controllers/replicas/status.js';
 import { UsageError } from '../main.js';
-import { age, federationClient, memberClient, parseOutput, printData, printTable, type FederationFlags } from '../lib/federation.js';
+import {
+  age,
+  federationClient,
+  memberClient,
+  parseOutput,
+  printData,
+  printTable,
+  type FederationFlags,
+} from '../lib/federation.js';
 
 interface Flags extends FederationFlags {
   namespace: string;
@@ -22,7 +30,9 @@ interface ClusterView {
 export function register(program: Command): void {
   program
     .command('describe')
-    .description('Describe a federated ReplicaSet or Deployment: per-cluster plan, desired/ready per cluster, recent events')
+    .description(
+      'Describe a federated ReplicaSet or Deployment: per-cluster plan, desired/ready per cluster, recent events',
+    )
     .argument('<kind>', 'rs | replicaset | deployment | deploy')
     .argument('<name>')
     .option('-n, --namespace <ns>', 'namespace', 'default')
@@ -32,7 +42,11 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  kitfed describe rs nginx\n  kitfed describe deployment web -n shop -o json\n')
     .action(async (kindArg: string, name: string, flags: Flags) => {
       const format = parseOutput(flags.output);
-      const kind = ['rs', 'replicaset', 'replicasets'].includes(kindArg) ? 'ReplicaSet' : ['deployment', 'deploy', 'deployments'].includes(kindArg) ? 'Deployment' : undefined;
+      const kind = ['rs', 'replicaset', 'replicasets'].includes(kindArg)
+        ? 'ReplicaSet'
+        : ['deployment', 'deploy', 'deployments'].includes(kindArg)
+          ? 'Deployment'
+          : undefined;
       if (!kind) throw new UsageError(`describe supports rs|replicaset|deployment (got ${JSON.stringify(kindArg)})`);
       const fed = await federationClient(flags);
       try {
@@ -41,8 +55,17 @@ export function register(program: Command): void {
         const clusters = (await fed.list('federation.kitfed.io/v1beta1', 'Cluster')).items;
         const views: ClusterView[] = await Promise.all(
           clusters.map(async (c) => {
-            const ready = ((c.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).find((x) => x.type === 'Ready')?.status ?? 'Unknown';
-            const view: ClusterView = { cluster: c.metadata.name!, ready, planned: plan[c.metadata.name!], desired: undefined, readyReplicas: undefined };
+            const ready =
+              (
+                (c.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []
+              ).find((x) => x.type === 'Ready')?.status ?? 'Unknown';
+            const view: ClusterView = {
+              cluster: c.metadata.name!,
+              ready,
+              planned: plan[c.metadata.name!],
+              desired: undefined,
+              readyReplicas: undefined,
+            };
             try {
               const member = await memberClient(fed, c);
               if (!member) return { ...view, error: 'no credentials' };
@@ -61,17 +84,46 @@ export function register(program: Command): void {
             return view;
           }),
         );
-        const events = (await fed.list('v1', 'Event', flags.namespace, { fieldSelector: `involvedObject.name=${name},involvedObject.kind=${kind}` })).items
-          .sort((a, b) => String(a.lastTimestamp ?? a.metadata.creationTimestamp).localeCompare(String(b.lastTimestamp ?? b.metadata.creationTimestamp)))
+        const events = (
+          await fed.list('v1', 'Event', flags.namespace, {
+            fieldSelector: `involvedObject.name=${name},involvedObject.kind=${kind}`,
+          })
+        ).items
+          .sort((a, b) =>
+            String(a.lastTimestamp ?? a.metadata.creationTimestamp).localeCompare(
+              String(b.lastTimestamp ?? b.metadata.creationTimestamp),
+            ),
+          )
           .slice(-20);
         if (format === 'json' || format === 'yaml') return printData({ object: obj, clusters: views, events }, format);
         const spec = obj.spec as { replicas?: number };
         const status = (obj.status ?? {}) as { replicas?: number; readyReplicas?: number; availableReplicas?: number };
-        process.stdout.write(`Name:        ${name}\nNamespace:   ${flags.namespace}\nKind:        ${kind}\nReplicas:    ${spec.replicas ?? 0} desired | ${status.replicas ?? 0} current | ${status.readyReplicas ?? 0} ready | ${status.availableReplicas ?? 0} available\nAge:         ${age(obj.metadata.creationTimestamp)}\n\nClusters:\n`);
-        printTable(['CLUSTER', 'READY', 'PLANNED', 'DESIRED', 'READY-REPLICAS', 'NOTE'], views.map((v) => [v.cluster, v.ready, v.planned === undefined ? '-' : String(v.planned), v.desired === undefined ? '-' : String(v.desired), v.readyReplicas === undefined ? '-' : String(v.readyReplicas), v.error ?? '']));
+        process.stdout.write(
+          `Name:        ${name}\nNamespace:   ${flags.namespace}\nKind:        ${kind}\nReplicas:    ${spec.replicas ?? 0} desired | ${status.replicas ?? 0} current | ${status.readyReplicas ?? 0} ready | ${status.availableReplicas ?? 0} available\nAge:         ${age(obj.metadata.creationTimestamp)}\n\nClusters:\n`,
+        );
+        printTable(
+          ['CLUSTER', 'READY', 'PLANNED', 'DESIRED', 'READY-REPLICAS', 'NOTE'],
+          views.map((v) => [
+            v.cluster,
+            v.ready,
+            v.planned === undefined ? '-' : String(v.planned),
+            v.desired === undefined ? '-' : String(v.desired),
+            v.readyReplicas === undefined ? '-' : String(v.readyReplicas),
+            v.error ?? '',
+          ]),
+        );
         process.stdout.write('\nEvents:\n');
         if (events.length === 0) process.stdout.write('  <none>\n');
-        else printTable(['TYPE', 'REASON', 'AGE', 'MESSAGE'], events.map((e) => [String(e.type ?? ''), String(e.reason ?? ''), age(String(e.lastTimestamp ?? e.metadata.creationTimestamp)), String(e.message ?? '')]));
+        else
+          printTable(
+            ['TYPE', 'REASON', 'AGE', 'MESSAGE'],
+            events.map((e) => [
+              String(e.type ?? ''),
+              String(e.reason ?? ''),
+              age(String(e.lastTimestamp ?? e.metadata.creationTimestamp)),
+              String(e.message ?? ''),
+            ]),
+          );
       } finally {
         fed.close();
       }

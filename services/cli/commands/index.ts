@@ -15,4 +15,19 @@ import { register as join } from './join.js';
 import { register as unjoin } from './unjoin.js';
 
 /** Every subcommand, in `kitfed --help` order. A new command is one import and one entry. */
-export const commands: Array<(program: Command) => void> = [up, apiserver, get, describe, plan, render, deploy, webhooks, runs, simulate, sandbox, controllers, join, unjoin];
+export const commands: Array<(program: Command) => void> = [
+  up,
+  apiserver,
+  get,
+  describe,
+  plan,
+  render,
+  deploy,
+  webhooks,
+  runs,
+  simulate,
+  sandbox,
+  controllers,
+  join,
+  unjoin,
+];

@@ -9,7 +9,9 @@ async function readStdin(): Promise<string> {
 export function register(program: Command): void {
   program
     .command('plan')
-    .description('Spread replicas over clusters exactly as Federation v1 does: JSON request(s) on stdin, plan(s) on stdout')
+    .description(
+      'Spread replicas over clusters exactly as Federation v1 does: JSON request(s) on stdin, plan(s) on stdout',
+    )
     .addHelpText(
       'after',
       `
@@ -37,7 +39,8 @@ Examples:
           try {
             return plan(input);
           } catch (err) {
-            if (err instanceof KitfedError && !single) throw new KitfedError(`[${i}].${err.message}`, err.code, err.reason, err.details);
+            if (err instanceof KitfedError && !single)
+              throw new KitfedError(`[${i}].${err.message}`, err.code, err.reason, err.details);
             throw err;
           }
         });

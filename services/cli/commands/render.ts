@@ -22,7 +22,13 @@ interface RenderFlags {
   output: string;
 }
 
-const collect = (value: string, prior: string[] = []): string[] => [...prior, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+const collect = (value: string, prior: string[] = []): string[] => [
+  ...prior,
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+];
 
 /** kit's booleans are the literal strings `true`/`false`. */
 function bool(value: string | boolean | undefined, flag: string): boolean | undefined {
@@ -46,9 +52,12 @@ function toOptions(f: RenderFlags): import('../../deploymentizer/index.js').Rend
   const deployId = f.deployId ?? (env.DEPLOY_ID || undefined);
   const fastRollback = bool(f.fastRollback ?? env.FAST_ROLLBACK, '--fast-rollback') ?? false;
   const resources = list(f.resource, undefined, 'RESOURCE');
-  if (deployId !== undefined && !resources) throw new UsageError('You must include the resource if deploying a specific id (--resource with --deploy-id)');
-  if (fastRollback && deployId === undefined) throw new UsageError('You must include the id if configuring fastRollbacks (--deploy-id with --fast-rollback)');
-  if (f.output !== 'text' && f.output !== 'json') throw new UsageError(`--output must be text or json (got ${JSON.stringify(f.output)})`);
+  if (deployId !== undefined && !resources)
+    throw new UsageError('You must include the resource if deploying a specific id (--resource with --deploy-id)');
+  if (fastRollback && deployId === undefined)
+    throw new UsageError('You must include the id if configuring fastRollbacks (--deploy-id with --fast-rollback)');
+  if (f.output !== 'text' && f.output !== 'json')
+    throw new UsageError(`--output must be text or json (got ${JSON.stringify(f.output)})`);
   const save = bool(f.save ?? env.SAVE, '--save');
   bool(f.clean ?? env.CLEAN, '--clean');
   const opts: import('../../deploymentizer/index.js').RenderOptions = {
@@ -82,7 +91,10 @@ export function register(program: Command): void {
     .option('-r, --resource <name>', 'only this resource; repeatable (env RESOURCE)', collect)
     .option('--deploy-id <id>', 'set deployment.id in the view; needs --resource (env DEPLOY_ID)')
     .option('--fast-rollback', 'set deployment.fastRollback; needs --deploy-id (env FAST_ROLLBACK=true)')
-    .option('--inline-external-env', "write external env values into manifests as kit did (default: a Secret + secretKeyRef)")
+    .option(
+      '--inline-external-env',
+      'write external env values into manifests as kit did (default: a Secret + secretKeyRef)',
+    )
     .option('--check', 'validate and render in memory; write nothing (env SAVE=false)')
     .option('--strict', 'undefined template variables are errors (also kit.yaml kitfed.strict: true)')
     .option('-o, --output <format>', 'text or json', 'text')
@@ -118,7 +130,8 @@ Examples:
       for (const c of result.clusters) {
         process.stdout.write(`${c.name} (${c.type}): ${c.files.length} objects ${c.digest.slice(0, 19)}\n`);
       }
-      for (const w of result.warnings) process.stderr.write(`warning: ${[w.file, w.path, w.message].filter(Boolean).join(': ')}\n`);
+      for (const w of result.warnings)
+        process.stderr.write(`warning: ${[w.file, w.path, w.message].filter(Boolean).join(': ')}\n`);
       process.stdout.write(result.written ? `wrote ${result.out}\n` : `check ok: nothing written\n`);
     });
 }

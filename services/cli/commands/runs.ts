@@ -10,9 +10,13 @@ export function register(program: Command): void {
     .option('--config <file>', 'the webhook service config, to find its listen address')
     .option('-o, --output <format>', 'table or json', 'table')
     .option('--limit <n>', 'at most this many runs', '20')
-    .addHelpText('after', '\nExamples:\n  kitfed runs --config webhooks.yaml\n  kitfed runs --url http://127.0.0.1:8090 -o json\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kitfed runs --config webhooks.yaml\n  kitfed runs --url http://127.0.0.1:8090 -o json\n',
+    )
     .action(async (opts: { url?: string; config?: string; output: string; limit: string }) => {
-      if (opts.output !== 'table' && opts.output !== 'json') throw new UsageError(`--output must be table or json, got ${opts.output}`);
+      if (opts.output !== 'table' && opts.output !== 'json')
+        throw new UsageError(`--output must be table or json, got ${opts.output}`);
       const limit = intFlag('--limit', opts.limit, 1);
       const { serviceUrl } = await import('../../gitops/simulate.js');
       const { loadConfig, ConfigError } = await import('../../gitops/config.js');

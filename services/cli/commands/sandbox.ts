@@ -20,37 +20,58 @@ interface SandboxFlags {
 const ACTIONS = ['down', 'up', 'hang', 'latency', 'errors', 'unhealthy', 'healthy'];
 
 function list(value: string | undefined): string[] | undefined {
-  return value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value === undefined
+    ? undefined
+    : value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 function listen(value: string): { host: string; port: number } {
   const idx = value.lastIndexOf(':');
   const port = Number(value.slice(idx + 1));
-  if (idx < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--admin-listen must be host:port (got ${JSON.stringify(value)})`);
+  if (idx < 0 || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--admin-listen must be host:port (got ${JSON.stringify(value)})`);
   return { host: value.slice(0, idx).replace(/^\[|\]$/g, ''), port };
 }
 
 function registerFault(sandbox: Command): void {
   sandbox
     .command('fault')
-    .description('Inject or clear a fault in a running sandbox cluster: down|up|hang|latency MS|errors RATE|unhealthy|healthy')
+    .description(
+      'Inject or clear a fault in a running sandbox cluster: down|up|hang|latency MS|errors RATE|unhealthy|healthy',
+    )
     .argument('<cluster>', 'cluster name (its kubeconfig context)')
     .argument('<action>', ACTIONS.join('|'))
     .argument('[value]', 'milliseconds for latency, probability 0-1 for errors')
     .option('--admin <url>', 'the sandbox admin endpoint (default: $KITFED_SANDBOX_ADMIN or http://127.0.0.1:7480)')
-    .addHelpText('after', '\nExamples:\n  kitfed sandbox fault cluster-2 down\n  kitfed sandbox fault cluster-2 latency 500\n  kitfed sandbox fault cluster-2 errors 0.3\n  kitfed sandbox fault cluster-2 up      # back up, every fault cleared\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kitfed sandbox fault cluster-2 down\n  kitfed sandbox fault cluster-2 latency 500\n  kitfed sandbox fault cluster-2 errors 0.3\n  kitfed sandbox fault cluster-2 up      # back up, every fault cleared\n',
+    )
     .action(async (cluster: string, action: string, value: string | undefined, opts: { admin?: string }) => {
-      if (!ACTIONS.includes(action)) throw new UsageError(`action must be one of ${ACTIONS.join(', ')} (got ${JSON.stringify(action)})`);
+      if (!ACTIONS.includes(action))
+        throw new UsageError(`action must be one of ${ACTIONS.join(', ')} (got ${JSON.stringify(action)})`);
       const needsValue = action === 'latency' || action === 'errors';
-      if (needsValue && value === undefined) throw new UsageError(`${action} needs a value (${action === 'latency' ? 'milliseconds' : 'a probability from 0 to 1'})`);
+      if (needsValue && value === undefined)
+        throw new UsageError(
+          `${action} needs a value (${action === 'latency' ? 'milliseconds' : 'a probability from 0 to 1'})`,
+        );
       if (!needsValue && value !== undefined) throw new UsageError(`${action} takes no value`);
       const n = value === undefined ? undefined : Number(value);
-      if (n !== undefined && (!Number.isFinite(n) || n < 0 || (action === 'errors' && n > 1))) throw new UsageError(`invalid ${action} value ${JSON.stringify(value)}`);
+      if (n !== undefined && (!Number.isFinite(n) || n < 0 || (action === 'errors' && n > 1)))
+        throw new UsageError(`invalid ${action} value ${JSON.stringify(value)}`);
       const { sendFault } = await import('../../sandbox/run.js');
       const admin = opts.admin ?? process.env.KITFED_SANDBOX_ADMIN ?? 'http://127.0.0.1:7480';
       const res = await sendFault(admin, cluster, action, n);
       process.stdout.write(`${JSON.stringify(res.body, null, 2)}\n`);
-      if (res.status === 404 || res.status === 400) throw new UsageError(typeof res.body === 'object' && res.body !== null ? String((res.body as { error?: string }).error) : String(res.body));
+      if (res.status === 404 || res.status === 400)
+        throw new UsageError(
+          typeof res.body === 'object' && res.body !== null
+            ? String((res.body as { error?: string }).error)
+            : String(res.body),
+        );
       if (res.status >= 400) process.exitCode = 1;
     });
 }
@@ -67,7 +88,13 @@ interface ClusterRow {
 }
 
 function faultText(f: ClusterRow['faults']): string {
-  const parts = [f.down ? 'down' : '', f.hang ? 'hang' : '', f.latencyMs ? `latency ${f.latencyMs}ms` : '', f.errorRate ? `errors ${f.errorRate}` : '', f.unhealthy ? 'unhealthy' : ''].filter(Boolean);
+  const parts = [
+    f.down ? 'down' : '',
+    f.hang ? 'hang' : '',
+    f.latencyMs ? `latency ${f.latencyMs}ms` : '',
+    f.errorRate ? `errors ${f.errorRate}` : '',
+    f.unhealthy ? 'unhealthy' : '',
+  ].filter(Boolean);
   return parts.join(', ') || '-';
 }
 
@@ -78,7 +105,8 @@ function registerStatus(sandbox: Command): void {
     .option('--admin <url>', 'the sandbox admin endpoint (default: $KITFED_SANDBOX_ADMIN or http://127.0.0.1:7480)')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (opts: { admin?: string; output: string }) => {
-      if (opts.output !== 'table' && opts.output !== 'json') throw new UsageError(`--output must be table or json (got ${JSON.stringify(opts.output)})`);
+      if (opts.output !== 'table' && opts.output !== 'json')
+        throw new UsageError(`--output must be table or json (got ${JSON.stringify(opts.output)})`);
       const { sandboxStatus } = await import('../../sandbox/run.js');
       const res = await sandboxStatus(opts.admin ?? process.env.KITFED_SANDBOX_ADMIN ?? 'http://127.0.0.1:7480');
       if (res.status !== 200) {
@@ -92,8 +120,22 @@ function registerStatus(sandbox: Command): void {
         return;
       }
       const { default: Table } = await import('cli-table3');
-      const table = new Table({ head: ['NAME', 'URL', 'REGION', 'ZONES', 'PODS', 'UNSCHEDULABLE', 'CAPACITY', 'FAULTS', 'WRITES'], style: { head: [], border: [] } });
-      for (const c of clusters) table.push([c.name, c.url, c.region, c.zones.join(','), c.pods.bound, c.pods.unschedulable, c.capacity, faultText(c.faults), c.requests.writes]);
+      const table = new Table({
+        head: ['NAME', 'URL', 'REGION', 'ZONES', 'PODS', 'UNSCHEDULABLE', 'CAPACITY', 'FAULTS', 'WRITES'],
+        style: { head: [], border: [] },
+      });
+      for (const c of clusters)
+        table.push([
+          c.name,
+          c.url,
+          c.region,
+          c.zones.join(','),
+          c.pods.bound,
+          c.pods.unschedulable,
+          c.capacity,
+          faultText(c.faults),
+          c.requests.writes,
+        ]);
       process.stdout.write(`${table.toString()}\n`);
     });
 }
@@ -101,7 +143,9 @@ function registerStatus(sandbox: Command): void {
 export function register(program: Command): void {
   const sandbox = program
     .command('sandbox')
-    .description('Run simulated member clusters (real API endpoints, simulated workloads, fault injection) until interrupted')
+    .description(
+      'Run simulated member clusters (real API endpoints, simulated workloads, fault injection) until interrupted',
+    )
     .option('--clusters <n>', 'number of clusters', '3')
     .option('--names <a,b,c>', 'cluster names (default cluster-1..N)')
     .option('--regions <r1,r2>', 'regions, cycled over the clusters (default us-east1,europe-west1,asia-east1)')
@@ -113,14 +157,21 @@ export function register(program: Command): void {
     .option('--host <host>', 'address the clusters listen on', '127.0.0.1')
     .option('--admin-listen <host:port>', 'admin endpoint for fault injection', '127.0.0.1:7480')
     .option('--tls', 'serve HTTPS with a sandbox CA and require bearer tokens (in the kubeconfig)')
-    .option('--fail-image <regex>', 'images matching this never pull (default bad|invalid|doesnotexist|does-not-exist|nonexistent)')
-    .addHelpText('after', '\nExamples:\n  kitfed sandbox --clusters 3 --kubeconfig-out .kitfed/sandbox.kubeconfig\n  kitfed sandbox --clusters 2 --names east,west --regions us-east1,us-west1 --capacity 20 --kubeconfig-out /tmp/kc\n  kubectl --kubeconfig /tmp/kc --context east get nodes -L topology.kubernetes.io/zone\n')
+    .option(
+      '--fail-image <regex>',
+      'images matching this never pull (default bad|invalid|doesnotexist|does-not-exist|nonexistent)',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kitfed sandbox --clusters 3 --kubeconfig-out .kitfed/sandbox.kubeconfig\n  kitfed sandbox --clusters 2 --names east,west --regions us-east1,us-west1 --capacity 20 --kubeconfig-out /tmp/kc\n  kubectl --kubeconfig /tmp/kc --context east get nodes -L topology.kubernetes.io/zone\n',
+    )
     .action(async (flags: SandboxFlags) => {
       if (!flags.kubeconfigOut) throw new UsageError("required option '--kubeconfig-out <file>' not specified");
       const kubeconfigOut = flags.kubeconfigOut;
       const clusters = intFlag('--clusters', flags.clusters, 1, 1000);
       const names = list(flags.names);
-      if (names && names.length !== clusters) throw new UsageError(`--names lists ${names.length} names for ${clusters} clusters`);
+      if (names && names.length !== clusters)
+        throw new UsageError(`--names lists ${names.length} names for ${clusters} clusters`);
       const failImage = flags.failImage;
       if (failImage !== undefined) {
         try {

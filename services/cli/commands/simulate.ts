@@ -17,7 +17,9 @@ async function config(file: string) {
 }
 
 function report(res: { status: number; body: unknown; delivery?: string }): void {
-  process.stdout.write(`${res.status}${res.delivery ? ` (delivery ${res.delivery})` : ''}\n${JSON.stringify(res.body, null, 2)}\n`);
+  process.stdout.write(
+    `${res.status}${res.delivery ? ` (delivery ${res.delivery})` : ''}\n${JSON.stringify(res.body, null, 2)}\n`,
+  );
   if (res.status >= 400) process.exitCode = 1;
 }
 
@@ -25,7 +27,10 @@ export function register(program: Command): void {
   const sim = program
     .command('simulate')
     .description('Send correctly signed webhooks to a running `kitfed webhooks` (secrets from its config)')
-    .addHelpText('after', '\nExamples:\n  kitfed simulate push --config .kitfed/webhooks.yaml\n  kitfed simulate image ghcr.io/kitfed-demo/hello:master-9f8e7d6 --config .kitfed/webhooks.yaml\n');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kitfed simulate push --config .kitfed/webhooks.yaml\n  kitfed simulate image ghcr.io/kitfed-demo/hello:master-9f8e7d6 --config .kitfed/webhooks.yaml\n',
+    );
   sim
     .command('push')
     .description('Send a GitHub push event for a configured repo (default: the first) at its branch head or --commit')
@@ -33,7 +38,10 @@ export function register(program: Command): void {
     .option('--url <url>', 'service URL (default: from the config listen address)')
     .option('--repo <name>', 'repos[].name to push for')
     .option('--commit <sha>', 'the pushed commit (default: the branch head, read with git ls-remote)')
-    .addHelpText('after', '\nExamples:\n  kitfed simulate push --config webhooks.yaml\n  kitfed simulate push --config webhooks.yaml --commit 9ce261f04bcec09831cb966200c0c40f8130054c\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kitfed simulate push --config webhooks.yaml\n  kitfed simulate push --config webhooks.yaml --commit 9ce261f04bcec09831cb966200c0c40f8130054c\n',
+    )
     .action(async (opts: Common & { repo?: string; commit?: string }) => {
       const cfg = await config(opts.config);
       const { simulatePush } = await import('../../gitops/simulate.js');
@@ -41,7 +49,9 @@ export function register(program: Command): void {
     });
   sim
     .command('image')
-    .description('Send a CI "image built" webhook for NAME:TAG (repository, branch and commit derived from it unless given)')
+    .description(
+      'Send a CI "image built" webhook for NAME:TAG (repository, branch and commit derived from it unless given)',
+    )
     .argument('<image>', 'full image reference, e.g. registry.example/acme/web:master-1a2b3c4')
     .requiredOption('--config <file>', 'the webhook service config')
     .option('--url <url>', 'service URL (default: from the config listen address)')
@@ -49,11 +59,19 @@ export function register(program: Command): void {
     .option('--branch <branch>', 'service branch (default: from a <branch>-<sha> tag, else master)')
     .option('--commit <sha>', 'service commit (default: from a <branch>-<sha> tag)')
     .option('--message <text>', 'added to the manifests commit message')
-    .addHelpText('after', '\nExamples:\n  kitfed simulate image registry.example/acme/web:master-1a2b3c4 --config webhooks.yaml\n')
-    .action(async (image: string, opts: Common & { repository?: string; branch?: string; commit?: string; message?: string }) => {
-      if (!/^[^\s:@/][^\s]*:[^\s/]+$/.test(image)) throw new UsageError(`image ${image}: expected NAME:TAG`);
-      const cfg = await config(opts.config);
-      const { simulateImage } = await import('../../gitops/simulate.js');
-      report(await simulateImage(cfg, image, opts));
-    });
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kitfed simulate image registry.example/acme/web:master-1a2b3c4 --config webhooks.yaml\n',
+    )
+    .action(
+      async (
+        image: string,
+        opts: Common & { repository?: string; branch?: string; commit?: string; message?: string },
+      ) => {
+        if (!/^[^\s:@/][^\s]*:[^\s/]+$/.test(image)) throw new UsageError(`image ${image}: expected NAME:TAG`);
+        const cfg = await config(opts.config);
+        const { simulateImage } = await import('../../gitops/simulate.js');
+        report(await simulateImage(cfg, image, opts));
+      },
+    );
 }

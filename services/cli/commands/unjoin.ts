@@ -8,7 +8,10 @@ export function register(program: Command): void {
     .requiredOption('--kubeconfig <file>', 'kubeconfig of the federation')
     .option('--context <name>', 'context of the federation', 'federation')
     .option('--cleanup', 'first delete in the member what kitfed created there')
-    .addHelpText('after', '\nExamples:\n  kitfed unjoin us-east --kubeconfig .kitfed/kubeconfig\n  kitfed unjoin us-east --kubeconfig .kitfed/kubeconfig --cleanup\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kitfed unjoin us-east --kubeconfig .kitfed/kubeconfig\n  kitfed unjoin us-east --kubeconfig .kitfed/kubeconfig --cleanup\n',
+    )
     .action(async (name: string, opts: { kubeconfig: string; context: string; cleanup?: boolean }) => {
       const { KubeClient } = await import('../../core/kube-client.js');
       const { unjoinCluster } = await import('../../controllers/join.js');

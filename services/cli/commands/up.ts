@@ -11,9 +11,15 @@ interface Flags {
 export function register(program: Command): void {
   program
     .command('up')
-    .description('Bring up the embedded default: federation API server, controllers, sandbox member clusters, webhooks, a local manifests repo, then an initial render + deploy')
+    .description(
+      'Bring up the embedded default: federation API server, controllers, sandbox member clusters, webhooks, a local manifests repo, then an initial render + deploy',
+    )
     .option('--data-dir <dir>', 'state directory (SQLite, PKI, kubeconfig, manifests repo, webhook queue)', '.kitfed')
-    .option('--port-base <port>', 'federation API port; members use the next ports, webhooks +90 (0: free ports)', '6443')
+    .option(
+      '--port-base <port>',
+      'federation API port; members use the next ports, webhooks +90 (0: free ports)',
+      '6443',
+    )
     .option('--clusters <n>', 'number of sandbox member clusters', '3')
     .option('--ready-delay <ms>', 'simulated pod start-up time', '500')
     .addHelpText('after', '\nExamples:\n  kitfed up\n  kitfed up --clusters 5 --data-dir /tmp/kf --port-base 17000\n')

@@ -9,7 +9,15 @@ import { KitfedError, messageOf } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { isObject, type Condition, type KubeObject } from '../../core/kube.js';
 import type { KubeClient } from '../../core/kube-client.js';
-import { Informer, WorkQueue, keyOf, runController, type ControllerMetrics, type MemberClusters, type RunningController } from '../../core/controller/index.js';
+import {
+  Informer,
+  WorkQueue,
+  keyOf,
+  runController,
+  type ControllerMetrics,
+  type MemberClusters,
+  type RunningController,
+} from '../../core/controller/index.js';
 import { selectorMatches } from '../../planner/index.js';
 import type { CleanupEntry, PendingCleanups } from '../cleanups.js';
 import { FEDERATION_FINALIZER, ORPHAN_FINALIZER, Reasons } from '../constants.js';
@@ -67,7 +75,11 @@ const OPS = {
   create: { ok: Reasons.CreateInCluster, failed: Reasons.CreateInClusterFailed, verb: 'Created' },
   update: { ok: Reasons.UpdateInCluster, failed: Reasons.UpdateInClusterFailed, verb: 'Updated' },
   delete: { ok: Reasons.DeleteInCluster, failed: Reasons.DeleteInClusterFailed, verb: 'Deleted' },
-  orphan: { ok: Reasons.OrphanInCluster, failed: Reasons.OrphanInClusterFailed, verb: 'Released (ownership markers removed)' },
+  orphan: {
+    ok: Reasons.OrphanInCluster,
+    failed: Reasons.OrphanInClusterFailed,
+    verb: 'Released (ownership markers removed)',
+  },
 } as const;
 
 export class ReplicaController {
@@ -101,12 +113,15 @@ export class ReplicaController {
         this.observedAt.set(key, Date.now());
         this.queue.add(key);
       };
-      inf.onAdd(enqueue).onUpdate((_old, o) => enqueue(o)).onDelete((o) => {
-        const key = makeKey(kind, keyOf(o));
-        this.byNamespace.get(o.metadata.namespace ?? '')?.delete(key);
-        this.observedAt.delete(key);
-        this.queue.add(key);
-      });
+      inf
+        .onAdd(enqueue)
+        .onUpdate((_old, o) => enqueue(o))
+        .onDelete((o) => {
+          const key = makeKey(kind, keyOf(o));
+          this.byNamespace.get(o.metadata.namespace ?? '')?.delete(key);
+          this.observedAt.delete(key);
+          this.queue.add(key);
+        });
       this.federated.set(kind, inf);
     }
   }
@@ -143,7 +158,13 @@ export class ReplicaController {
     for (const name of members.ready()) this.addMember(name);
     for (const inf of this.federated.values()) inf.start();
     await Promise.all([...this.federated.values()].map((i) => i.synced));
-    this.running = runController({ name: 'replicas', queue: this.queue, workers: this.options.workers ?? 4, reconcile: (k) => this.reconcile(k), ...(this.options.metrics ? { metrics: this.options.metrics } : {}) });
+    this.running = runController({
+      name: 'replicas',
+      queue: this.queue,
+      workers: this.options.workers ?? 4,
+      reconcile: (k) => this.reconcile(k),
+      ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+    });
   }
 
   async stop(): Promise<void> {
@@ -174,12 +195,18 @@ export class ReplicaController {
         const k = keyOf(o);
         if (this.federated.get(kind)?.get(k)) this.queue.add(makeKey(kind, k));
       };
-      inf.onAdd(enqueue).onUpdate((_old, o) => enqueue(o)).onDelete(enqueue);
+      inf
+        .onAdd(enqueue)
+        .onUpdate((_old, o) => enqueue(o))
+        .onDelete(enqueue);
       workloads.set(kind, inf.start());
     }
     const pods = new Informer(client, { apiVersion: 'v1', kind: 'Pod', name: `${name}/Pod` });
     const podChanged = (p: KubeObject) => this.enqueueForPod(p);
-    pods.onAdd(podChanged).onUpdate((_old, p) => podChanged(p)).onDelete(podChanged);
+    pods
+      .onAdd(podChanged)
+      .onUpdate((_old, p) => podChanged(p))
+      .onDelete(podChanged);
     pods.start();
     const caches: MemberCaches = { client, readySince: Date.now(), workloads, pods };
     this.caches.set(name, caches);
@@ -245,24 +272,48 @@ export class ReplicaController {
       const caches = this.caches.get(c.name)!;
       const object = this.memberObject(c.name, kind, objKey);
       // Pods are only looked at when the copy is not fully ready (v1 §1.6).
-      members[c.name] = { object, pods: object && !fullyReady(object) ? ownedPods(object, caches.pods.list().filter((p) => (p.metadata.namespace ?? '') === ns), caches.workloads.get('ReplicaSet')?.list() ?? []) : [] };
+      members[c.name] = {
+        object,
+        pods:
+          object && !fullyReady(object)
+            ? ownedPods(
+                object,
+                caches.pods.list().filter((p) => (p.metadata.namespace ?? '') === ns),
+                caches.workloads.get('ReplicaSet')?.list() ?? [],
+              )
+            : [],
+      };
     }
     const decision = decide({ federated: fed, readyClusters: clusters, members });
 
     let current = fed;
-    if (decision.operations.some((o) => o.type !== 'delete') && this.options.ensureFinalizer !== false && !(fed.metadata.finalizers ?? []).includes(FEDERATION_FINALIZER)) {
+    if (
+      decision.operations.some((o) => o.type !== 'delete') &&
+      this.options.ensureFinalizer !== false &&
+      !(fed.metadata.finalizers ?? []).includes(FEDERATION_FINALIZER)
+    ) {
       // v1 §3.5: the finalizer is in place before anything exists in a member.
-      const updated = await this.patchFederated(fed, [{ op: 'add', path: '/metadata/finalizers', value: [...(fed.metadata.finalizers ?? []), FEDERATION_FINALIZER] }]);
+      const updated = await this.patchFederated(fed, [
+        { op: 'add', path: '/metadata/finalizers', value: [...(fed.metadata.finalizers ?? []), FEDERATION_FINALIZER] },
+      ]);
       if (!updated) return; // deleted meanwhile
       current = updated;
     }
 
     this.recordDecisionEvents(fed, decision);
     // The status (with the plan) and the member writes go out together; none waits for another.
-    const [status, ...results] = await Promise.allSettled([decision.statusChanged ? this.writeStatus(current, decision.status) : Promise.resolve(), ...decision.operations.map((op) => this.execute(fed, op))]);
+    const [status, ...results] = await Promise.allSettled([
+      decision.statusChanged ? this.writeStatus(current, decision.status) : Promise.resolve(),
+      ...decision.operations.map((op) => this.execute(fed, op)),
+    ]);
     if (status!.status === 'rejected') throw status!.reason;
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed.length > 0) throw new KitfedError(`${failed.length} member write(s) failed: ${failed.map((f) => messageOf(f.reason)).join('; ')}`, 503, 'ServiceUnavailable');
+    if (failed.length > 0)
+      throw new KitfedError(
+        `${failed.length} member write(s) failed: ${failed.map((f) => messageOf(f.reason)).join('; ')}`,
+        503,
+        'ServiceUnavailable',
+      );
     if (decision.recheckAt !== undefined) return { requeueAfterMs: Math.max(0, decision.recheckAt - Date.now()) + 10 };
   }
 
@@ -272,13 +323,25 @@ export class ReplicaController {
    * registered clusters the work goes to the shared cleanup store and is done when they return.
    * Then the federation finalizer is removed.
    */
-  private async finalize(kind: WorkloadKind, objKey: string, fed: KubeObject, usable: readonly ClusterInfo[]): Promise<{ requeueAfterMs?: number } | void> {
+  private async finalize(
+    kind: WorkloadKind,
+    objKey: string,
+    fed: KubeObject,
+    usable: readonly ClusterInfo[],
+  ): Promise<{ requeueAfterMs?: number } | void> {
     const finalizers = fed.metadata.finalizers ?? [];
     if (!finalizers.includes(FEDERATION_FINALIZER)) return;
     const orphan = finalizers.includes(ORPHAN_FINALIZER);
     const uid = fed.metadata.uid ?? '';
     const available = new Set(usable.map((c) => c.name));
-    const entry: CleanupEntry = { apiVersion: API_VERSION, kind, namespace: fed.metadata.namespace, name: fed.metadata.name!, uid, action: orphan ? 'orphan' : 'delete' };
+    const entry: CleanupEntry = {
+      apiVersion: API_VERSION,
+      kind,
+      namespace: fed.metadata.namespace,
+      name: fed.metadata.name!,
+      uid,
+      action: orphan ? 'orphan' : 'delete',
+    };
     const ops: Array<() => Promise<void>> = [];
     let waiting = false;
     for (const cluster of this.options.members.names()) {
@@ -287,7 +350,13 @@ export class ReplicaController {
         if (this.options.cleanups && !this.deferred.has(id)) {
           await this.options.cleanups.remember(cluster, entry);
           this.deferred.add(id);
-          this.options.events.record(fed, 'Normal', Reasons.CleanupDeferred, `Cluster unavailable: ${orphan ? 'releasing' : 'deleting'} ${kind} "${objKey}" there is remembered and done when it returns`, cluster);
+          this.options.events.record(
+            fed,
+            'Normal',
+            Reasons.CleanupDeferred,
+            `Cluster unavailable: ${orphan ? 'releasing' : 'deleting'} ${kind} "${objKey}" there is remembered and done when it returns`,
+            cluster,
+          );
         }
         continue;
       }
@@ -295,13 +364,29 @@ export class ReplicaController {
       if (!local || !madeFrom(local, fed)) continue;
       if (!orphan && local.metadata.deletionTimestamp) continue;
       waiting = true;
-      ops.push(() => this.execute(fed, orphan ? { type: 'orphan', cluster, object: withoutMarkers(local) } : { type: 'delete', cluster, object: local }));
+      ops.push(() =>
+        this.execute(
+          fed,
+          orphan
+            ? { type: 'orphan', cluster, object: withoutMarkers(local) }
+            : { type: 'delete', cluster, object: local },
+        ),
+      );
     }
-    const failed = (await Promise.allSettled(ops.map((op) => op()))).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed.length > 0) throw new KitfedError(`${failed.length} member write(s) failed: ${failed.map((f) => messageOf(f.reason)).join('; ')}`, 503, 'ServiceUnavailable');
+    const failed = (await Promise.allSettled(ops.map((op) => op()))).filter(
+      (r): r is PromiseRejectedResult => r.status === 'rejected',
+    );
+    if (failed.length > 0)
+      throw new KitfedError(
+        `${failed.length} member write(s) failed: ${failed.map((f) => messageOf(f.reason)).join('; ')}`,
+        503,
+        'ServiceUnavailable',
+      );
     // Confirmed by the member caches: come back until no copy is left.
     if (waiting) return { requeueAfterMs: 200 };
-    await this.patchFederated(fed, [{ op: 'replace', path: '/metadata/finalizers', value: finalizers.filter((f) => f !== FEDERATION_FINALIZER) }]);
+    await this.patchFederated(fed, [
+      { op: 'replace', path: '/metadata/finalizers', value: finalizers.filter((f) => f !== FEDERATION_FINALIZER) },
+    ]);
     for (const id of [...this.deferred]) if (id.includes(`|${uid}|`)) this.deferred.delete(id);
   }
 
@@ -317,14 +402,28 @@ export class ReplicaController {
       if (local && ownedBy(local) && local.metadata.annotations?.[ORIGIN_UID_ANNOTATION] === e.uid) {
         await this.options.members.run(cluster, async (client) => {
           try {
-            if (e.action === 'delete') await client.delete(e.apiVersion, e.kind, e.namespace, e.name, { propagationPolicy: 'Background', preconditions: { uid: local.metadata.uid! } });
+            if (e.action === 'delete')
+              await client.delete(e.apiVersion, e.kind, e.namespace, e.name, {
+                propagationPolicy: 'Background',
+                preconditions: { uid: local.metadata.uid! },
+              });
             else await client.update(withoutMarkers(local));
           } catch (err) {
             if (!(err instanceof KitfedError && (err.code === 404 || err.code === 409))) throw err;
           }
         });
-        const ghost: KubeObject = { apiVersion: e.apiVersion, kind: e.kind, metadata: { name: e.name, namespace: e.namespace, uid: e.uid } };
-        this.options.events.record(ghost, 'Normal', Reasons.DeferredCleanupDone, `${e.action === 'delete' ? 'Deleted' : 'Released'} ${e.kind} "${key}" left behind while the cluster was unavailable`, cluster);
+        const ghost: KubeObject = {
+          apiVersion: e.apiVersion,
+          kind: e.kind,
+          metadata: { name: e.name, namespace: e.namespace, uid: e.uid },
+        };
+        this.options.events.record(
+          ghost,
+          'Normal',
+          Reasons.DeferredCleanupDone,
+          `${e.action === 'delete' ? 'Deleted' : 'Released'} ${e.kind} "${key}" left behind while the cluster was unavailable`,
+          cluster,
+        );
       }
       await store.forget(cluster, e);
     }
@@ -338,22 +437,45 @@ export class ReplicaController {
    * A JSON patch of the federated object guarded by its uid (a write never resurrects a deleted
    * object, whatever the cache says). Undefined when the object is gone.
    */
-  private async patchFederated(fed: KubeObject, ops: unknown[], subresource?: 'status'): Promise<KubeObject | undefined> {
+  private async patchFederated(
+    fed: KubeObject,
+    ops: unknown[],
+    subresource?: 'status',
+  ): Promise<KubeObject | undefined> {
     try {
-      return await this.options.federation.patch(fed.apiVersion, fed.kind, fed.metadata.namespace, fed.metadata.name!, [{ op: 'test', path: '/metadata/uid', value: fed.metadata.uid }, ...ops], 'json', { fieldManager: 'kitfed-replicas', ...(subresource ? { subresource } : {}) });
+      return await this.options.federation.patch(
+        fed.apiVersion,
+        fed.kind,
+        fed.metadata.namespace,
+        fed.metadata.name!,
+        [{ op: 'test', path: '/metadata/uid', value: fed.metadata.uid }, ...ops],
+        'json',
+        { fieldManager: 'kitfed-replicas', ...(subresource ? { subresource } : {}) },
+      );
     } catch (err) {
       if (err instanceof KitfedError && err.code === 404) return undefined;
       throw err;
     }
   }
 
-  private async execute(fed: KubeObject, op: Operation | { type: 'orphan'; cluster: string; object: KubeObject }): Promise<void> {
+  private async execute(
+    fed: KubeObject,
+    op: Operation | { type: 'orphan'; cluster: string; object: KubeObject },
+  ): Promise<void> {
     const { members, events } = this.options;
     const what = `${fed.kind} "${keyOf(fed)}"`;
     const r = OPS[op.type];
-    const detail = op.type === 'create' ? ` with ${op.replicas} replica(s)` : op.type === 'update' && op.replicas !== op.previousReplicas ? ` (replicas ${op.previousReplicas} → ${op.replicas})` : '';
+    const detail =
+      op.type === 'create'
+        ? ` with ${op.replicas} replica(s)`
+        : op.type === 'update' && op.replicas !== op.previousReplicas
+          ? ` (replicas ${op.previousReplicas} → ${op.replicas})`
+          : '';
     try {
-      const cached = this.caches.get(op.cluster)?.workloads.get(fed.kind as WorkloadKind)?.get(keyOf(fed));
+      const cached = this.caches
+        .get(op.cluster)
+        ?.workloads.get(fed.kind as WorkloadKind)
+        ?.get(keyOf(fed));
       const written = await members.run(op.cluster, async (client): Promise<KubeObject | null> => {
         if (op.type === 'create') return client.create(op.object, { fieldManager: 'kitfed' });
         if (op.type === 'update' || op.type === 'orphan') {
@@ -366,10 +488,18 @@ export class ReplicaController {
             { op: 'add', path: '/metadata/annotations', value: o.metadata.annotations ?? {} },
             ...(op.type === 'update' ? [{ op: 'add', path: '/spec', value: o.spec }] : []),
           ];
-          return client.patch(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name!, patch, 'json', { fieldManager: 'kitfed' });
+          return client.patch(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name!, patch, 'json', {
+            fieldManager: 'kitfed',
+          });
         }
         try {
-          await client.delete(op.object.apiVersion, op.object.kind, op.object.metadata.namespace, op.object.metadata.name!, { propagationPolicy: 'Background', preconditions: { uid: op.object.metadata.uid! } });
+          await client.delete(
+            op.object.apiVersion,
+            op.object.kind,
+            op.object.metadata.namespace,
+            op.object.metadata.name!,
+            { propagationPolicy: 'Background', preconditions: { uid: op.object.metadata.uid! } },
+          );
         } catch (err) {
           if (!(err instanceof KitfedError && err.code === 404)) throw err;
         }
@@ -379,12 +509,14 @@ export class ReplicaController {
       this.expect(op.cluster, `${fed.kind}|${keyOf(fed)}`, written, cached?.metadata.resourceVersion);
       events.record(fed, 'Normal', r.ok, `${r.verb} ${what}${detail}`, op.cluster);
       const since = this.observedAt.get(`${fed.kind}|${keyOf(fed)}`);
-      if (since !== undefined && op.type !== 'delete' && op.type !== 'orphan') this.options.metrics?.propagationSeconds.observe({ kind: fed.kind }, (Date.now() - since) / 1000);
+      if (since !== undefined && op.type !== 'delete' && op.type !== 'orphan')
+        this.options.metrics?.propagationSeconds.observe({ kind: fed.kind }, (Date.now() - since) / 1000);
     } catch (err) {
       // A write racing our own cache (409: exists / modified) is settled by the member informer's next event;
       // a create answered 404 waits for the sync controller to create the namespace in the member.
       const benign = err instanceof KitfedError && (err.code === 409 || (op.type === 'create' && err.code === 404));
-      if (!benign) events.record(fed, 'Warning', r.failed, `Failed to ${op.type} ${what}: ${messageOf(err)}`, op.cluster);
+      if (!benign)
+        events.record(fed, 'Warning', r.failed, `Failed to ${op.type} ${what}: ${messageOf(err)}`, op.cluster);
       throw err;
     }
   }
@@ -412,12 +544,22 @@ export class ReplicaController {
     const before = conditionOf(fed.status, SCHEDULED_CONDITION);
     const after = conditionOf(d.status, SCHEDULED_CONDITION);
     if (after && after.message !== before?.message) {
-      if (after.status === 'False') events.record(fed, 'Warning', 'FailedScheduling', `${after.reason}: ${after.message}`);
-      else if (d.schedule) events.record(fed, 'Normal', 'ReplicasPlanned', `plan ${Object.entries(d.schedule.replicas).map(([c, n]) => `${c}=${n}`).join(', ')}`);
+      if (after.status === 'False')
+        events.record(fed, 'Warning', 'FailedScheduling', `${after.reason}: ${after.message}`);
+      else if (d.schedule)
+        events.record(
+          fed,
+          'Normal',
+          'ReplicasPlanned',
+          `plan ${Object.entries(d.schedule.replicas)
+            .map(([c, n]) => `${c}=${n}`)
+            .join(', ')}`,
+        );
     }
     const pBefore = conditionOf(fed.status, PROPAGATED_CONDITION);
     const pAfter = conditionOf(d.status, PROPAGATED_CONDITION);
-    if (pAfter?.reason === 'NotOwned' && pAfter.message !== pBefore?.message) events.record(fed, 'Warning', 'NotOwned', pAfter.message ?? '');
+    if (pAfter?.reason === 'NotOwned' && pAfter.message !== pBefore?.message)
+      events.record(fed, 'Warning', 'NotOwned', pAfter.message ?? '');
   }
 }
 
@@ -436,7 +578,8 @@ export function ownedPods(object: KubeObject, pods: KubeObject[], replicaSets: K
   const uid = object.metadata.uid;
   if (!uid) return pods;
   const owners = new Set([uid]);
-  if (object.kind === 'Deployment') for (const rs of replicaSets) if (controllerUid(rs) === uid && rs.metadata.uid) owners.add(rs.metadata.uid);
+  if (object.kind === 'Deployment')
+    for (const rs of replicaSets) if (controllerUid(rs) === uid && rs.metadata.uid) owners.add(rs.metadata.uid);
   return pods.filter((p) => {
     const owner = controllerUid(p);
     return owner === undefined || owners.has(owner);
@@ -455,8 +598,18 @@ function conditionOf(status: unknown, type: string): Condition | undefined {
 }
 
 /** Starts the controller on the controller manager's context (see `controllers` in registry.ts). */
-export async function startReplicaController(ctx: ControllerContext, options: Partial<ReplicaControllerOptions> = {}): Promise<StartedController> {
-  const c = new ReplicaController({ federation: ctx.federation, members: ctx.members, events: ctx.events, metrics: ctx.metrics, cleanups: ctx.cleanups, ...options });
+export async function startReplicaController(
+  ctx: ControllerContext,
+  options: Partial<ReplicaControllerOptions> = {},
+): Promise<StartedController> {
+  const c = new ReplicaController({
+    federation: ctx.federation,
+    members: ctx.members,
+    events: ctx.events,
+    metrics: ctx.metrics,
+    cleanups: ctx.cleanups,
+    ...options,
+  });
   await c.start();
   return c;
 }

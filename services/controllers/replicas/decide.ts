@@ -9,9 +9,23 @@ import { KitfedError } from '../../core/errors.js';
 import { cloneJson, isObject, objectKey, type Condition, type KubeObject } from '../../core/kube.js';
 import { CLUSTER_SELECTOR_ANNOTATION } from '../constants.js';
 import { matchesSelector, parseClusterSelector } from '../selector.js';
-import { ADOPT_ANNOTATION, KITFED_PREFIX, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ORIGIN_UID_ANNOTATION, adoptionAllowed, ownedBy } from './ownership.js';
+import {
+  ADOPT_ANNOTATION,
+  KITFED_PREFIX,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  ORIGIN_UID_ANNOTATION,
+  adoptionAllowed,
+  ownedBy,
+} from './ownership.js';
 import { schedule, workloadKind, type MemberState, type Schedule, type WorkloadKind } from './schedule.js';
-import { PROPAGATED_CONDITION, SCHEDULED_CONDITION, aggregateStatus, statusDiffers, type MemberContribution } from './status.js';
+import {
+  PROPAGATED_CONDITION,
+  SCHEDULED_CONDITION,
+  aggregateStatus,
+  statusDiffers,
+  type MemberContribution,
+} from './status.js';
 
 /** Deployment revision annotation: set by each member's deployment controller, never propagated or compared. */
 export const DEPLOYMENT_REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -57,7 +71,8 @@ export interface Decision {
 export function desiredMember(federated: KubeObject, replicas: number): KubeObject {
   const kind = workloadKind(federated);
   const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(federated.metadata.annotations ?? {})) if (!k.startsWith(KITFED_PREFIX)) annotations[k] = v;
+  for (const [k, v] of Object.entries(federated.metadata.annotations ?? {}))
+    if (!k.startsWith(KITFED_PREFIX)) annotations[k] = v;
   if (kind === 'Deployment') delete annotations[DEPLOYMENT_REVISION_ANNOTATION];
   annotations[ORIGIN_UID_ANNOTATION] = federated.metadata.uid ?? '';
   const spec = isObject(federated.spec) ? cloneJson(federated.spec) : {};
@@ -82,7 +97,10 @@ export function equivalent(desired: KubeObject, actual: KubeObject): boolean {
   const kind = workloadKind(desired);
   return (
     isEqual(desired.metadata.labels ?? {}, actual.metadata.labels ?? {}) &&
-    isEqual(comparableAnnotations(kind, desired.metadata.annotations), comparableAnnotations(kind, actual.metadata.annotations)) &&
+    isEqual(
+      comparableAnnotations(kind, desired.metadata.annotations),
+      comparableAnnotations(kind, actual.metadata.annotations),
+    ) &&
     isEqual(desired.spec ?? {}, actual.spec ?? {})
   );
 }
@@ -101,10 +119,14 @@ function updatedMember(desired: KubeObject, actual: KubeObject): KubeObject {
   return next;
 }
 
-const replicasOf = (o: KubeObject): number => (isObject(o.spec) && typeof o.spec.replicas === 'number' ? o.spec.replicas : 1);
+const replicasOf = (o: KubeObject): number =>
+  isObject(o.spec) && typeof o.spec.replicas === 'number' ? o.spec.replicas : 1;
 
 /** Every owned member copy counts in the status when nothing could be scheduled. */
-function ownedContributions(clusters: readonly string[], mine: (c: string) => KubeObject | undefined): MemberContribution[] {
+function ownedContributions(
+  clusters: readonly string[],
+  mine: (c: string) => KubeObject | undefined,
+): MemberContribution[] {
   return clusters.flatMap((c) => {
     const o = mine(c);
     return o ? [{ cluster: c, object: o, upToDate: false }] : [];
@@ -115,11 +137,22 @@ function scheduledCondition(sched: Schedule, selected: number): Omit<Condition, 
   const message = JSON.stringify({ plan: sched.plan, overflow: sched.overflow, unplaced: sched.unplaced });
   if (selected === 0) return { type: SCHEDULED_CONDITION, status: 'False', reason: 'NoClusters', message };
   if (sched.unplaced > 0) return { type: SCHEDULED_CONDITION, status: 'False', reason: 'ReplicasUnplaced', message };
-  return { type: SCHEDULED_CONDITION, status: 'True', reason: Object.keys(sched.overflow).length > 0 ? 'Overflow' : 'Planned', message };
+  return {
+    type: SCHEDULED_CONDITION,
+    status: 'True',
+    reason: Object.keys(sched.overflow).length > 0 ? 'Overflow' : 'Planned',
+    message,
+  };
 }
 
 /** Creates/updates for the selected clusters; records not-owned clusters and the copies that count in the status. */
-function planMembers(federated: KubeObject, sched: Schedule, selected: readonly string[], member: (c: string) => KubeObject | undefined, decision: Decision): MemberContribution[] {
+function planMembers(
+  federated: KubeObject,
+  sched: Schedule,
+  selected: readonly string[],
+  member: (c: string) => KubeObject | undefined,
+  decision: Decision,
+): MemberContribution[] {
   const contributions: MemberContribution[] = [];
   const adopt = adoptionAllowed(federated);
   for (const c of selected) {
@@ -138,7 +171,14 @@ function planMembers(federated: KubeObject, sched: Schedule, selected: readonly 
       continue;
     }
     const upToDate = owned && equivalent(desired, existing);
-    if (!upToDate) decision.operations.push({ type: 'update', cluster: c, object: updatedMember(desired, existing), replicas, previousReplicas: replicasOf(existing) });
+    if (!upToDate)
+      decision.operations.push({
+        type: 'update',
+        cluster: c,
+        object: updatedMember(desired, existing),
+        replicas,
+        previousReplicas: replicasOf(existing),
+      });
     if (owned) contributions.push({ cluster: c, object: existing, upToDate });
   }
   return contributions;
@@ -146,14 +186,35 @@ function planMembers(federated: KubeObject, sched: Schedule, selected: readonly 
 
 function propagatedCondition(decision: Decision, matching: number): Omit<Condition, 'lastTransitionTime'> {
   if (decision.notOwned.length > 0) {
-    return { type: PROPAGATED_CONDITION, status: 'False', reason: 'NotOwned', message: `a ${decision.kind} of the same name that kitfed did not create exists in: ${decision.notOwned.join(', ')} (left alone; annotate ${ADOPT_ANNOTATION}="true" to adopt it)` };
+    return {
+      type: PROPAGATED_CONDITION,
+      status: 'False',
+      reason: 'NotOwned',
+      message: `a ${decision.kind} of the same name that kitfed did not create exists in: ${decision.notOwned.join(', ')} (left alone; annotate ${ADOPT_ANNOTATION}="true" to adopt it)`,
+    };
   }
-  if (decision.error) return { type: PROPAGATED_CONDITION, status: 'False', reason: decision.error.reason, message: decision.error.message };
+  if (decision.error)
+    return {
+      type: PROPAGATED_CONDITION,
+      status: 'False',
+      reason: decision.error.reason,
+      message: decision.error.message,
+    };
   if (decision.operations.length > 0) {
     const clusters = [...new Set(decision.operations.map((o) => o.cluster))];
-    return { type: PROPAGATED_CONDITION, status: 'False', reason: 'Pending', message: `writing to ${clusters.join(', ')}` };
+    return {
+      type: PROPAGATED_CONDITION,
+      status: 'False',
+      reason: 'Pending',
+      message: `writing to ${clusters.join(', ')}`,
+    };
   }
-  return { type: PROPAGATED_CONDITION, status: 'True', reason: 'InSync', message: `${matching} member object(s) match` };
+  return {
+    type: PROPAGATED_CONDITION,
+    status: 'True',
+    reason: 'InSync',
+    message: `${matching} member object(s) match`,
+  };
 }
 
 /**
@@ -167,7 +228,16 @@ export function decide(input: DecideInput): Decision {
   const kind = workloadKind(federated);
   const ready = input.readyClusters.map((c) => c.name).sort();
   const labels = new Map(input.readyClusters.map((c) => [c.name, c.labels]));
-  const decision: Decision = { key: objectKey(federated), kind, selected: [], unselected: [], operations: [], notOwned: [], status: {}, statusChanged: false };
+  const decision: Decision = {
+    key: objectKey(federated),
+    kind,
+    selected: [],
+    unselected: [],
+    operations: [],
+    notOwned: [],
+    status: {},
+    statusChanged: false,
+  };
   const member = (c: string): KubeObject | undefined => input.members[c]?.object ?? undefined;
   const mine = (c: string): KubeObject | undefined => {
     const o = member(c);
@@ -178,7 +248,8 @@ export function decide(input: DecideInput): Decision {
 
   try {
     const requirements = parseClusterSelector(federated.metadata.annotations?.[CLUSTER_SELECTOR_ANNOTATION]);
-    for (const c of ready) (matchesSelector(requirements, labels.get(c)) ? decision.selected : decision.unselected).push(c);
+    for (const c of ready)
+      (matchesSelector(requirements, labels.get(c)) ? decision.selected : decision.unselected).push(c);
   } catch (err) {
     const message = `invalid cluster selector: ${err instanceof Error ? err.message : String(err)}`;
     decision.error = { reason: 'InvalidClusterSelector', message };
@@ -189,7 +260,8 @@ export function decide(input: DecideInput): Decision {
   if (!decision.error) {
     const planningMembers: Record<string, MemberState> = {};
     const adopt = adoptionAllowed(federated);
-    for (const c of decision.selected) planningMembers[c] = { object: mine(c) ?? (adopt ? member(c) : undefined), pods: input.members[c]?.pods };
+    for (const c of decision.selected)
+      planningMembers[c] = { object: mine(c) ?? (adopt ? member(c) : undefined), pods: input.members[c]?.pods };
     try {
       const sched = schedule(federated, decision.selected, planningMembers, now);
       decision.schedule = sched;
@@ -203,7 +275,12 @@ export function decide(input: DecideInput): Decision {
     } catch (err) {
       if (!(err instanceof KitfedError)) throw err;
       decision.error = { reason: 'InvalidPreferences', message: err.message };
-      conditions.push({ type: SCHEDULED_CONDITION, status: 'False', reason: 'InvalidPreferences', message: err.message });
+      conditions.push({
+        type: SCHEDULED_CONDITION,
+        status: 'False',
+        reason: 'InvalidPreferences',
+        message: err.message,
+      });
       contributions = ownedContributions(decision.selected, mine);
     }
   }

@@ -5,7 +5,13 @@
  * kitfed's: it is left alone and reported, unless the federated object opts into adoption.
  */
 import type { KubeObject } from '../../core/kube.js';
-import { ADOPT_ANNOTATION, KITFED_PREFIX, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ORIGIN_UID_ANNOTATION } from '../constants.js';
+import {
+  ADOPT_ANNOTATION,
+  KITFED_PREFIX,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  ORIGIN_UID_ANNOTATION,
+} from '../constants.js';
 
 export { ADOPT_ANNOTATION, KITFED_PREFIX, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ORIGIN_UID_ANNOTATION };
 

@@ -5,4 +5,5 @@
 import { controllers } from '../registry.js';
 import { startReplicaController } from './controller.js';
 
-if (!controllers.some((c) => c.name === 'replicas')) controllers.push({ name: 'replicas', start: (ctx) => startReplicaController(ctx) });
+if (!controllers.some((c) => c.name === 'replicas'))
+  controllers.push({ name: 'replicas', start: (ctx) => startReplicaController(ctx) });

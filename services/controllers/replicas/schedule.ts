@@ -49,7 +49,8 @@ export function preferencesAnnotation(kind: WorkloadKind): string {
 }
 
 export function workloadKind(obj: KubeObject): WorkloadKind {
-  if (obj.kind !== 'ReplicaSet' && obj.kind !== 'Deployment') throw new TypeError(`not a ReplicaSet or Deployment: ${obj.kind}`);
+  if (obj.kind !== 'ReplicaSet' && obj.kind !== 'Deployment')
+    throw new TypeError(`not a ReplicaSet or Deployment: ${obj.kind}`);
   return obj.kind;
 }
 
@@ -64,13 +65,22 @@ export function specReplicas(obj: KubeObject): number {
  * own copy of the object (absent if none) and the member's pods. Throws the planner's 400
  * KitfedError for preferences it cannot decode.
  */
-export function schedule(federated: KubeObject, clusters: readonly string[], members: Readonly<Record<string, MemberState>>, now: number = Date.now()): Schedule {
+export function schedule(
+  federated: KubeObject,
+  clusters: readonly string[],
+  members: Readonly<Record<string, MemberState>>,
+  now: number = Date.now(),
+): Schedule {
   const kind = workloadKind(federated);
   const key = objectKey(federated);
   const preferences = parsePreferences(federated.metadata.annotations?.[preferencesAnnotation(kind)]);
   const totalReplicas = specReplicas(federated);
   const state = replicaState(
-    clusters.map((cluster) => ({ cluster, object: members[cluster]?.object ?? null, pods: members[cluster]?.pods ?? [] })),
+    clusters.map((cluster) => ({
+      cluster,
+      object: members[cluster]?.object ?? null,
+      pods: members[cluster]?.pods ?? [],
+    })),
     now,
   );
   // A rollout in progress keeps its placement (docs/federation.md, differences §5):
@@ -91,7 +101,14 @@ export function schedule(federated: KubeObject, clusters: readonly string[], mem
     state.current[cluster] = Math.min(limit, current + s.starting);
     if (s.recheckAt !== undefined) state.recheckAt = Math.min(state.recheckAt ?? Infinity, s.recheckAt);
   }
-  const result = plan({ preferences, totalReplicas, clusters, currentReplicas: state.current, estimatedCapacity: state.estimatedCapacity, key });
+  const result = plan({
+    preferences,
+    totalReplicas,
+    clusters,
+    currentReplicas: state.current,
+    estimatedCapacity: state.estimatedCapacity,
+    key,
+  });
   const replicas: Record<string, number> = {};
   let placed = 0;
   for (const c of [...clusters].sort()) {
@@ -119,7 +136,9 @@ export const STARTING_GRACE_MS = 60_000;
 
 /** Will not become ready by itself: failed, unschedulable, or a container stuck waiting. */
 function stuckPod(p: KubeObject): boolean {
-  return (isObject(p.status) && p.status.phase === 'Failed') || isPodUnschedulable(p) || stuckContainer(p) !== undefined;
+  return (
+    (isObject(p.status) && p.status.phase === 'Failed') || isPodUnschedulable(p) || stuckContainer(p) !== undefined
+  );
 }
 
 /** When kitfed last wrote the member object: its creation or kitfed's newest managedFields entry (not the member's status writes). */
@@ -139,7 +158,11 @@ function lastWritten(object: KubeObject): number {
  * loop, failed) or a pod not ready after the grace turns this off for the cluster: v1's rules apply.
  * `recheckAt`: when the count changes by itself (a grace ends).
  */
-export function startingReplicas(object: KubeObject, pods: readonly KubeObject[], now: number): { starting: number; recheckAt?: number } {
+export function startingReplicas(
+  object: KubeObject,
+  pods: readonly KubeObject[],
+  now: number,
+): { starting: number; recheckAt?: number } {
   const want = specReplicas(object);
   let existing = 0;
   let starting = 0;

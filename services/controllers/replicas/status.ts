@@ -57,10 +57,13 @@ export function aggregateStatus(input: StatusInput): Record<string, unknown> {
   const caughtUp = input.allWritten && members.every((m) => m.upToDate && memberObserved(m.object));
   const observed = caughtUp ? generation : previous.observedGeneration;
   if (typeof observed === 'number') status.observedGeneration = observed;
-  for (const c of COUNTERS[kind]) status[c] = members.reduce((sum, m) => sum + num(isObject(m.object.status) ? m.object.status[c] : undefined), 0);
+  for (const c of COUNTERS[kind])
+    status[c] = members.reduce((sum, m) => sum + num(isObject(m.object.status) ? m.object.status[c] : undefined), 0);
 
   const prevConditions = Array.isArray(previous.conditions) ? (previous.conditions as Condition[]) : [];
-  const conditions = [...mergeMemberConditions(members), ...input.conditions].map((c) => withTransitionTime(c, prevConditions, input.now));
+  const conditions = [...mergeMemberConditions(members), ...input.conditions].map((c) =>
+    withTransitionTime(c, prevConditions, input.now),
+  );
   if (conditions.length > 0) status.conditions = conditions;
   return status;
 }
@@ -69,7 +72,10 @@ export function aggregateStatus(input: StatusInput): Record<string, unknown> {
 function mergeMemberConditions(members: readonly MemberContribution[]): Array<Omit<Condition, 'lastTransitionTime'>> {
   const byType = new Map<string, Array<{ cluster: string; c: Condition }>>();
   for (const m of [...members].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0))) {
-    const list = isObject(m.object.status) && Array.isArray(m.object.status.conditions) ? (m.object.status.conditions as Condition[]) : [];
+    const list =
+      isObject(m.object.status) && Array.isArray(m.object.status.conditions)
+        ? (m.object.status.conditions as Condition[])
+        : [];
     for (const c of list) {
       if (!c || typeof c.type !== 'string') continue;
       const entry = byType.get(c.type) ?? [];
@@ -98,10 +104,23 @@ function mergeMemberConditions(members: readonly MemberContribution[]): Array<Om
   return out;
 }
 
-function withTransitionTime(c: Omit<Condition, 'lastTransitionTime'>, previous: readonly Condition[], now: Date): Condition {
+function withTransitionTime(
+  c: Omit<Condition, 'lastTransitionTime'>,
+  previous: readonly Condition[],
+  now: Date,
+): Condition {
   const prev = previous.find((p) => p.type === c.type);
-  const lastTransitionTime = prev && prev.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return { type: c.type, status: c.status, lastTransitionTime, ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}) };
+  const lastTransitionTime =
+    prev && prev.status === c.status && prev.lastTransitionTime
+      ? prev.lastTransitionTime
+      : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return {
+    type: c.type,
+    status: c.status,
+    lastTransitionTime,
+    ...(c.reason ? { reason: c.reason } : {}),
+    ...(c.message ? { message: c.message } : {}),
+  };
 }
 
 /** True when writing `next` would change the federated object's status. */
@@ -110,14 +129,23 @@ export function statusDiffers(federated: KubeObject, next: Record<string, unknow
 }
 
 /** The plan recorded in a federated object's `Scheduled` condition, if any. */
-export function recordedPlan(federated: KubeObject): { plan: Record<string, number>; overflow: Record<string, number>; unplaced: number } | undefined {
-  const conditions = isObject(federated.status) && Array.isArray(federated.status.conditions) ? (federated.status.conditions as Condition[]) : [];
+export function recordedPlan(
+  federated: KubeObject,
+): { plan: Record<string, number>; overflow: Record<string, number>; unplaced: number } | undefined {
+  const conditions =
+    isObject(federated.status) && Array.isArray(federated.status.conditions)
+      ? (federated.status.conditions as Condition[])
+      : [];
   const c = conditions.find((x) => x.type === SCHEDULED_CONDITION);
   if (!c?.message) return undefined;
   try {
     const doc = JSON.parse(c.message) as unknown;
     if (!isObject(doc) || !isObject(doc.plan)) return undefined;
-    return { plan: doc.plan as Record<string, number>, overflow: isObject(doc.overflow) ? (doc.overflow as Record<string, number>) : {}, unplaced: num(doc.unplaced) };
+    return {
+      plan: doc.plan as Record<string, number>,
+      overflow: isObject(doc.overflow) ? (doc.overflow as Record<string, number>) : {},
+      unplaced: num(doc.unplaced),
+    };
   } catch {
     return undefined;
   }

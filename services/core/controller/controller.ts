@@ -53,7 +53,8 @@ export function runController<K>(options: ControllerOptions<K>): RunningControll
         } else {
           metrics.reconcileErrors.inc({ controller: name, kind: 'retry' });
           const retries = queue.retries(key);
-          if (retries < 3 || retries % 20 === 0) log.warn({ key: String(key), retries, err: messageOf(err) }, 'reconcile failed; retrying');
+          if (retries < 3 || retries % 20 === 0)
+            log.warn({ key: String(key), retries, err: messageOf(err) }, 'reconcile failed; retrying');
           queue.addRateLimited(key);
         }
       } finally {

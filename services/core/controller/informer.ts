@@ -161,7 +161,12 @@ export class Informer<T extends KubeObject = KubeObject> {
     let cont: string | undefined;
     let rv = '';
     do {
-      const page = await this.client.list<T>(apiVersion, kind, namespace, { labelSelector, fieldSelector, limit: this.options.pageSize ?? 1000, continue: cont });
+      const page = await this.client.list<T>(apiVersion, kind, namespace, {
+        labelSelector,
+        fieldSelector,
+        limit: this.options.pageSize ?? 1000,
+        continue: cont,
+      });
       for (const item of page.items) {
         // Lists leave apiVersion/kind off items; handlers expect whole objects.
         const o = { ...item, apiVersion, kind };
@@ -178,7 +183,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     for (const [k, v] of fresh) {
       const prev = old.get(k);
       if (!prev) this.emit(this.adds, v);
-      else if (prev.metadata.resourceVersion !== v.metadata.resourceVersion) for (const h of this.updates) this.call(() => h(prev, v));
+      else if (prev.metadata.resourceVersion !== v.metadata.resourceVersion)
+        for (const h of this.updates) this.call(() => h(prev, v));
     }
     for (const [k, v] of old) if (!fresh.has(k)) this.emit(this.deletes, v);
     if (!this.synced_) {
@@ -196,30 +202,42 @@ export class Informer<T extends KubeObject = KubeObject> {
       let gone = false;
       let handle: WatchHandle;
       try {
-        handle = await this.client.watch(apiVersion, kind, namespace, { resourceVersion: this.resourceVersion, labelSelector, fieldSelector, allowWatchBookmarks: true, timeoutSeconds: this.options.watchTimeoutSeconds ?? 300 }, (type, obj) => {
-          if (type === 'ERROR') {
-            const code = (obj as unknown as { code?: number }).code;
-            gone = true;
-            if (code !== 410) this.log.debug({ code }, 'watch error event; re-listing');
-            this.watch?.stop();
-            return;
-          }
-          const rv = obj.metadata?.resourceVersion;
-          if (rv) this.resourceVersion = rv;
-          if (type === 'BOOKMARK') return;
-          const raw = { ...obj, apiVersion: obj.apiVersion ?? apiVersion, kind: obj.kind ?? kind };
-          const o = (this.options.transform ? this.options.transform(raw) : raw) as T;
-          const key = keyOf(o);
-          const prev = this.cache.get(key);
-          if (type === 'DELETED') {
-            this.cache.delete(key);
-            this.emit(this.deletes, prev ?? o);
-          } else {
-            this.cache.set(key, o);
-            if (prev) for (const h of this.updates) this.call(() => h(prev, o));
-            else this.emit(this.adds, o);
-          }
-        });
+        handle = await this.client.watch(
+          apiVersion,
+          kind,
+          namespace,
+          {
+            resourceVersion: this.resourceVersion,
+            labelSelector,
+            fieldSelector,
+            allowWatchBookmarks: true,
+            timeoutSeconds: this.options.watchTimeoutSeconds ?? 300,
+          },
+          (type, obj) => {
+            if (type === 'ERROR') {
+              const code = (obj as unknown as { code?: number }).code;
+              gone = true;
+              if (code !== 410) this.log.debug({ code }, 'watch error event; re-listing');
+              this.watch?.stop();
+              return;
+            }
+            const rv = obj.metadata?.resourceVersion;
+            if (rv) this.resourceVersion = rv;
+            if (type === 'BOOKMARK') return;
+            const raw = { ...obj, apiVersion: obj.apiVersion ?? apiVersion, kind: obj.kind ?? kind };
+            const o = (this.options.transform ? this.options.transform(raw) : raw) as T;
+            const key = keyOf(o);
+            const prev = this.cache.get(key);
+            if (type === 'DELETED') {
+              this.cache.delete(key);
+              this.emit(this.deletes, prev ?? o);
+            } else {
+              this.cache.set(key, o);
+              if (prev) for (const h of this.updates) this.call(() => h(prev, o));
+              else this.emit(this.adds, o);
+            }
+          },
+        );
       } catch (err) {
         if (err instanceof KitfedError && err.code === 410) return true;
         throw err;

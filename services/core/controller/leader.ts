@@ -52,7 +52,8 @@ export class LeaderElector {
   private lastRenew = 0;
   private observed: { holder?: string; renewTime?: string; since: number } = { since: 0 };
   private loop: Promise<void> | undefined;
-  private readonly opts: Required<Omit<LeaderElectorOptions, 'onNewLeader' | 'identity'>> & Pick<LeaderElectorOptions, 'onNewLeader'>;
+  private readonly opts: Required<Omit<LeaderElectorOptions, 'onNewLeader' | 'identity'>> &
+    Pick<LeaderElectorOptions, 'onNewLeader'>;
 
   constructor(options: LeaderElectorOptions) {
     this.identity = options.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
@@ -77,9 +78,17 @@ export class LeaderElector {
       // Stop acting first, then hand the lease over.
       await this.opts.onStoppedLeading();
       try {
-        const lease = await this.opts.client.tryGet<Lease>('coordination.k8s.io/v1', 'Lease', this.opts.namespace, this.opts.name);
+        const lease = await this.opts.client.tryGet<Lease>(
+          'coordination.k8s.io/v1',
+          'Lease',
+          this.opts.namespace,
+          this.opts.name,
+        );
         if (lease?.spec?.holderIdentity === this.identity) {
-          await this.opts.client.update({ ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date(0)) } });
+          await this.opts.client.update({
+            ...lease,
+            spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date(0)) },
+          });
         }
       } catch (err) {
         log.warn({ err: messageOf(err) }, 'could not release the lease');
@@ -108,12 +117,16 @@ export class LeaderElector {
         this.leading = true;
         log.info({ identity: this.identity, lease: `${this.opts.namespace}/${this.opts.name}` }, 'started leading');
         // Not awaited: starting the controllers must not delay renewals.
-        void Promise.resolve(this.opts.onStartedLeading()).catch((err: unknown) => log.error({ err: messageOf(err) }, 'onStartedLeading failed'));
+        void Promise.resolve(this.opts.onStartedLeading()).catch((err: unknown) =>
+          log.error({ err: messageOf(err) }, 'onStartedLeading failed'),
+        );
       }
     } else if (this.leading && now - this.lastRenew > this.opts.renewDeadlineMs) {
       this.leading = false;
       log.warn({ identity: this.identity }, 'lost the lease');
-      void Promise.resolve(this.opts.onStoppedLeading()).catch((err: unknown) => log.error({ err: messageOf(err) }, 'onStoppedLeading failed'));
+      void Promise.resolve(this.opts.onStoppedLeading()).catch((err: unknown) =>
+        log.error({ err: messageOf(err) }, 'onStoppedLeading failed'),
+      );
     }
     this.schedule();
   }
@@ -121,11 +134,22 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { client, namespace, name } = this.opts;
     const now = new Date();
-    const spec: LeaseSpec = { holderIdentity: this.identity, leaseDurationSeconds: Math.max(1, Math.ceil(this.opts.leaseDurationMs / 1000)), acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 };
+    const spec: LeaseSpec = {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: Math.max(1, Math.ceil(this.opts.leaseDurationMs / 1000)),
+      acquireTime: microTime(now),
+      renewTime: microTime(now),
+      leaseTransitions: 0,
+    };
     const lease = await client.tryGet<Lease>('coordination.k8s.io/v1', 'Lease', namespace, name);
     if (!lease) {
       try {
-        await client.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec });
+        await client.create({
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec,
+        });
         return true;
       } catch (err) {
         if (err instanceof KitfedError && err.code === 409) return false;
@@ -134,7 +158,8 @@ export class LeaderElector {
     }
     const cur = lease.spec ?? {};
     if (cur.holderIdentity !== this.observed.holder || cur.renewTime !== this.observed.renewTime) {
-      if (cur.holderIdentity && cur.holderIdentity !== this.observed.holder) this.opts.onNewLeader?.(cur.holderIdentity);
+      if (cur.holderIdentity && cur.holderIdentity !== this.observed.holder)
+        this.opts.onNewLeader?.(cur.holderIdentity);
       this.observed = { holder: cur.holderIdentity, renewTime: cur.renewTime, since: Date.now() };
     }
     const held = cur.holderIdentity && cur.holderIdentity !== this.identity;

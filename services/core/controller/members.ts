@@ -21,7 +21,10 @@ export interface ClusterCondition {
 }
 
 export type ClusterObject = KubeObject & {
-  spec?: { serverAddressByClientCIDRs?: Array<{ clientCIDR?: string; serverAddress: string }>; secretRef?: { name: string } };
+  spec?: {
+    serverAddressByClientCIDRs?: Array<{ clientCIDR?: string; serverAddress: string }>;
+    secretRef?: { name: string };
+  };
   status?: { conditions?: ClusterCondition[]; zones?: string[]; region?: string };
 };
 
@@ -79,8 +82,17 @@ export class MemberClusters {
     this.metrics = options.metrics ?? new ControllerMetrics();
     this.concurrency = options.concurrency ?? 32;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.clusters = new Informer<ClusterObject>(options.federation, { apiVersion: CLUSTER_API_VERSION, kind: 'Cluster', name: 'clusters' });
-    this.secrets = new Informer(options.federation, { apiVersion: 'v1', kind: 'Secret', namespace: FEDERATION_NAMESPACE, name: 'cluster-secrets' });
+    this.clusters = new Informer<ClusterObject>(options.federation, {
+      apiVersion: CLUSTER_API_VERSION,
+      kind: 'Cluster',
+      name: 'clusters',
+    });
+    this.secrets = new Informer(options.federation, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: FEDERATION_NAMESPACE,
+      name: 'cluster-secrets',
+    });
     const refresh = () => this.scheduleRefresh();
     this.clusters.onAdd(refresh).onUpdate(refresh).onDelete(refresh);
     this.secrets.onAdd(refresh).onUpdate(refresh).onDelete(refresh);
@@ -133,7 +145,10 @@ export class MemberClusters {
   /** The member's client; throws when it has none (no credentials yet, bad kubeconfig). */
   client(name: string): KubeClient {
     const m = this.members.get(name);
-    if (!m?.client) throw errors.unavailable(`cluster ${name}: ${m?.error ?? 'no client (unknown cluster or credentials not found)'}`);
+    if (!m?.client)
+      throw errors.unavailable(
+        `cluster ${name}: ${m?.error ?? 'no client (unknown cluster or credentials not found)'}`,
+      );
     return m.client;
   }
 
@@ -153,7 +168,10 @@ export class MemberClusters {
       return await m.queue.add(
         () =>
           new Promise<R>((resolve, reject) => {
-            const t = setTimeout(() => reject(errors.timeout(`cluster ${name}: no answer within ${timeoutMs} ms`)), timeoutMs);
+            const t = setTimeout(
+              () => reject(errors.timeout(`cluster ${name}: no answer within ${timeoutMs} ms`)),
+              timeoutMs,
+            );
             fn(client).then(
               (v) => {
                 clearTimeout(t);
@@ -181,7 +199,9 @@ export class MemberClusters {
   }
 
   private scheduleRefresh(): Promise<void> {
-    this.refreshing = this.refreshing.then(() => this.refresh()).catch((err: unknown) => log.error({ err: messageOf(err) }, 'refresh failed'));
+    this.refreshing = this.refreshing
+      .then(() => this.refresh())
+      .catch((err: unknown) => log.error({ err: messageOf(err) }, 'refresh failed'));
     return this.refreshing;
   }
 
@@ -226,7 +246,9 @@ export class MemberClusters {
       this.members.delete(name);
       changedNames.push(name);
     }
-    const next = new Set([...this.members.values()].filter((m) => m.client && isClusterReady(m.cluster)).map((m) => m.name));
+    const next = new Set(
+      [...this.members.values()].filter((m) => m.client && isClusterReady(m.cluster)).map((m) => m.name),
+    );
     const added = [...next].filter((n) => !this.readySet.has(n));
     const removed = [...this.readySet].filter((n) => !next.has(n));
     this.readySet = next;
@@ -246,9 +268,12 @@ async function buildClient(server: string | undefined, secret: KubeObject | unde
     const client = await KubeClient.fromKubeconfig({ text: kubeconfig }, undefined, { timeoutMs: 10_000 });
     return client;
   }
-  if (!server) throw new Error('the Cluster has no spec.serverAddressByClientCIDRs[0].serverAddress and no credentials');
+  if (!server)
+    throw new Error('the Cluster has no spec.serverAddressByClientCIDRs[0].serverAddress and no credentials');
   const token = decode('token');
   const ca = decode('ca.crt');
-  const text = buildKubeconfig([{ name: 'member', server, ...(ca ? { caCert: ca } : {}), ...(token ? { token } : {}) }]);
+  const text = buildKubeconfig([
+    { name: 'member', server, ...(ca ? { caCert: ca } : {}), ...(token ? { token } : {}) },
+  ]);
   return KubeClient.fromKubeconfig({ text }, undefined, { timeoutMs: 10_000 });
 }

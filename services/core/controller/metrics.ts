@@ -34,7 +34,12 @@ export class ControllerMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     });
-    this.reconcileErrors = new Counter({ name: 'kitfed_reconcile_errors_total', help: 'Failed reconciles (kind: retry or terminal)', labelNames: ['controller', 'kind'], registers: [registry] });
+    this.reconcileErrors = new Counter({
+      name: 'kitfed_reconcile_errors_total',
+      help: 'Failed reconciles (kind: retry or terminal)',
+      labelNames: ['controller', 'kind'],
+      registers: [registry],
+    });
     this.memberRequestSeconds = new Histogram({
       name: 'kitfed_member_request_duration_seconds',
       help: 'Time of calls to a member cluster, queueing included',
@@ -42,7 +47,12 @@ export class ControllerMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     });
-    this.memberRequestErrors = new Counter({ name: 'kitfed_member_request_errors_total', help: 'Failed calls to a member cluster', labelNames: ['cluster'], registers: [registry] });
+    this.memberRequestErrors = new Counter({
+      name: 'kitfed_member_request_errors_total',
+      help: 'Failed calls to a member cluster',
+      labelNames: ['cluster'],
+      registers: [registry],
+    });
     this.propagationSeconds = new Histogram({
       name: 'kitfed_propagation_lag_seconds',
       help: 'From the federated change being observed to the member write completing',
@@ -50,7 +60,11 @@ export class ControllerMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     });
-    this.eventsDropped = new Counter({ name: 'kitfed_events_dropped_total', help: 'Events not recorded (backlog full or write failed)', registers: [registry] });
+    this.eventsDropped = new Counter({
+      name: 'kitfed_events_dropped_total',
+      help: 'Events not recorded (backlog full or write failed)',
+      registers: [registry],
+    });
   }
 
   /** Reports `fn()` as the queue depth of `controller` at every scrape. */

@@ -26,7 +26,10 @@ await Promise.all(
       spec: {
         replicas: 2,
         selector: { matchLabels: { app: `web-${i}` } },
-        template: { metadata: { labels: { app: `web-${i}` } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } },
+        template: {
+          metadata: { labels: { app: `web-${i}` } },
+          spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+        },
       },
     }),
   ),
