@@ -50,16 +50,14 @@ function load(file: string): KubeConfig {
 
 function fromKubeconfig(file: string, allow: Set<string>): Target[] {
   const kc = load(file);
-  return kc
-    .getContexts()
-    .map((c) => ({
-      cluster: c.name,
-      folder: c.name,
-      kubeconfig: file,
-      context: c.name,
-      ...contextInfo(kc, c.name),
-      allowFailure: allow.has(c.name),
-    }));
+  return kc.getContexts().map((c) => ({
+    cluster: c.name,
+    folder: c.name,
+    kubeconfig: file,
+    context: c.name,
+    ...contextInfo(kc, c.name),
+    allowFailure: allow.has(c.name),
+  }));
 }
 
 async function fromKitDir(dir: string, allow: Set<string>): Promise<Target[]> {
