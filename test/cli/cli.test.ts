@@ -20,7 +20,7 @@ function kitfed(args: string[], input?: string): Promise<{ code: number; stdout:
   });
 }
 
-const subcommands = buildProgram().commands.map((c) => c.name());
+const subcommands = (await buildProgram()).commands.map((c) => c.name());
 
 test('the binary lists every documented subcommand group', (t) => {
   for (const name of [

@@ -1,33 +1,91 @@
 import type { Command } from 'commander';
-import { register as up } from './up.js';
-import { register as apiserver } from './apiserver.js';
-import { register as get } from './get.js';
-import { register as describe } from './describe.js';
-import { register as plan } from './plan.js';
-import { register as render } from './render.js';
-import { register as deploy } from './deploy.js';
-import { register as webhooks } from './webhooks.js';
-import { register as runs } from './runs.js';
-import { register as simulate } from './simulate.js';
-import { register as sandbox } from './sandbox.js';
-import { register as controllers } from './controllers.js';
-import { register as join } from './join.js';
-import { register as unjoin } from './unjoin.js';
 
-/** Every subcommand, in `kitfed --help` order. A new command is one import and one entry. */
-export const commands: Array<(program: Command) => void> = [
-  up,
-  apiserver,
-  get,
-  describe,
-  plan,
-  render,
-  deploy,
-  webhooks,
-  runs,
-  simulate,
-  sandbox,
-  controllers,
-  join,
-  unjoin,
+/**
+ * One subcommand. `kitfed --help` lists `name` and `summary` without loading anything; `load`
+ * imports the command's module (which registers the command with commander) only when the
+ * command line names it, so each invocation pays for its own command alone.
+ *
+ * A new command is one module exporting `register(program)`, which adds that one top-level
+ * command, and one entry below. Keep the module's top-level imports light (commander,
+ * `../main.js`, `../lib/*`) and import services inside the action:
+ * `const { run } = await import('../../my-service/run.js')`.
+ */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<{ register: (program: Command) => void }>;
+}
+
+/** Every subcommand, in `kitfed --help` order. */
+export const commands: CommandEntry[] = [
+  {
+    name: 'up',
+    summary: 'Bring up the embedded default: federation, sandbox members, controllers, webhooks, manifests repo',
+    load: () => import('./up.js'),
+  },
+  {
+    name: 'apiserver',
+    summary: 'Run the Kubernetes-compatible federation API server',
+    load: () => import('./apiserver.js'),
+  },
+  {
+    name: 'get',
+    summary: 'List federated objects (clusters with readiness, region and zones; workloads)',
+    load: () => import('./get.js'),
+  },
+  {
+    name: 'describe',
+    summary: 'Describe a federated ReplicaSet or Deployment: per-cluster plan, status, events',
+    load: () => import('./describe.js'),
+  },
+  {
+    name: 'plan',
+    summary: 'Spread replicas over clusters exactly as Federation v1 does (JSON on stdin and stdout)',
+    load: () => import('./plan.js'),
+  },
+  {
+    name: 'render',
+    summary: 'Render per-cluster manifests from a kit-format manifests repo',
+    load: () => import('./render.js'),
+  },
+  {
+    name: 'deploy',
+    summary: 'Apply rendered manifests to every cluster in parallel: ordered, health-checked, pruned',
+    load: () => import('./deploy.js'),
+  },
+  {
+    name: 'webhooks',
+    summary: 'Run the webhook service (CI image webhooks, GitHub push webhooks)',
+    load: () => import('./webhooks.js'),
+  },
+  {
+    name: 'runs',
+    summary: 'List pipeline runs of a running `kitfed webhooks`',
+    load: () => import('./runs.js'),
+  },
+  {
+    name: 'simulate',
+    summary: 'Send correctly signed webhooks to a running `kitfed webhooks`',
+    load: () => import('./simulate.js'),
+  },
+  {
+    name: 'sandbox',
+    summary: 'Run simulated member clusters; inject faults; show their status',
+    load: () => import('./sandbox.js'),
+  },
+  {
+    name: 'controllers',
+    summary: 'Run the federation controller manager',
+    load: () => import('./controllers.js'),
+  },
+  {
+    name: 'join',
+    summary: 'Join a member cluster to the federation',
+    load: () => import('./join.js'),
+  },
+  {
+    name: 'unjoin',
+    summary: 'Remove a member cluster from the federation',
+    load: () => import('./unjoin.js'),
+  },
 ];
