@@ -1,27 +1,15 @@
 /**
  * `kitfed apiserver` as a separate process for storage tests (crash and etcd-fault tests):
- * plain HTTP (--insecure) on a free port, with a temp data dir, SIGKILLable.
+ * plain HTTP (--insecure) on a port the server picks itself (port 0, read back from its
+ * "API server listening" log line), with a temp data dir, SIGKILLable. A restarted server gets a new
+ * port: a port freed by a kill can be taken by anything else on a busy machine.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { answerOf } from '../../services/core/http.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'services', 'cli', 'kitfed.ts');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 export interface Running {
   url: string;
@@ -32,7 +20,6 @@ export interface Running {
 export async function startServer(
   t: Pick<ExecutionContext, 'teardown'>,
   storage: string,
-  port: number,
   dataDir: string,
 ): Promise<Running> {
   const args = [
@@ -41,7 +28,7 @@ export async function startServer(
     CLI,
     'apiserver',
     '--listen',
-    `127.0.0.1:${port}`,
+    '127.0.0.1:0',
     '--storage',
     storage,
     '--data-dir',
@@ -50,27 +37,32 @@ export async function startServer(
   ];
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, KITFED_LOG_LEVEL: 'warn' },
+    env: { ...process.env, KITFED_LOG_LEVEL: 'info', KITFED_LOG_FORMAT: 'json' },
   });
   t.teardown(() => child.kill('SIGKILL'));
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-4000)));
+  let url: string | undefined;
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+    stderr = (stderr + c).slice(-4000);
+    url ??= /"url":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"API server listening"/.exec(stderr)?.[1];
+  });
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited) throw new Error(`kitfed apiserver exited: ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`kitfed apiserver not ready within 30 s: ${stderr}`);
-    const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
-      (r) => r.ok,
-      () => false,
-    );
+    if (Date.now() > deadline) throw new Error(`kitfed apiserver not ready within 60 s: ${stderr}`);
+    const ready =
+      url !== undefined &&
+      (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.ok,
+        () => false,
+      ));
     if (ready) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    url,
+    url: url!,
     async kill() {
       child.kill('SIGKILL');
       await exit;

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { createConfigMap, freePort, listNames, startServer, type Running } from './apiserver-process.js';
+import { createConfigMap, listNames, startServer, type Running } from './apiserver-process.js';
 import { startEtcd } from './etcd-harness.js';
 import { etcdTest } from './etcd-test.js';
 import { tempDir } from './temp.js';
@@ -30,11 +30,10 @@ async function writeThenKill(server: Running, target: number): Promise<Set<strin
 }
 
 async function crashAndCheck(t: ExecutionContext, storage: string): Promise<void> {
-  const port = await freePort();
   const dataDir = tempDir(t);
-  const first = await startServer(t, storage, port, dataDir);
+  const first = await startServer(t, storage, dataDir);
   const acked = await writeThenKill(first, 300);
-  const second = await startServer(t, storage, port, dataDir);
+  const second = await startServer(t, storage, dataDir);
   t.teardown(() => second.kill());
   const stored = await listNames(second.url);
   const lost = [...acked].filter((n) => !stored.has(n));

@@ -3,7 +3,7 @@
  * killed → creates still succeed; quorum lost → requests fail fast with a 5xx Status (well
  * within the request timeout); quorum back → serving again, nothing acknowledged lost.
  */
-import { postConfigMap, freePort, listNames, startServer } from './apiserver-process.js';
+import { postConfigMap, listNames, startServer } from './apiserver-process.js';
 import { findLeader, startEtcdCluster } from './etcd-harness.js';
 import { etcdTest } from './etcd-test.js';
 import { tempDir } from './temp.js';
@@ -11,7 +11,7 @@ import { tempDir } from './temp.js';
 etcdTest('API on a 3-member etcd: survives one member, fails fast without quorum, recovers without loss', async (t) => {
   const cluster = await startEtcdCluster(3);
   t.teardown(() => cluster.stop());
-  const server = await startServer(t, `etcd://${cluster.endpoints.join(',')}`, await freePort(), tempDir(t));
+  const server = await startServer(t, `etcd://${cluster.endpoints.join(',')}`, tempDir(t));
   t.teardown(() => server.kill());
   const acked = new Set<string>();
   let n = 0;

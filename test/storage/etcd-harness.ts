@@ -14,10 +14,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from './pki.js';
+import { reservePort } from '../helpers/ports.js';
 
 function findEtcd(): string | undefined {
   const candidates = [process.env.ETCD_BIN, '/usr/bin/etcd', '/usr/local/bin/etcd'].filter((p): p is string => !!p);
@@ -86,20 +86,6 @@ process.on('exit', () => {
     }
   }
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 interface MemberSpec {
   name: string;
@@ -300,8 +286,8 @@ export async function startEtcdCluster(size: number, options: EtcdOptions = {}):
   for (let i = 0; i < size; i++) {
     specs.push({
       name: `m${i}`,
-      clientPort: await freePort(),
-      peerPort: await freePort(),
+      clientPort: await reservePort(),
+      peerPort: await reservePort(),
       dataDir: join(root, `m${i}`),
     });
   }
