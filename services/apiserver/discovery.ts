@@ -9,9 +9,9 @@ export function apiResourceList(catalog: ResourceCatalog, group: string, version
   if (!gv) return undefined;
   const resources: object[] = [];
   for (const t of gv.types) {
-    // Short names and categories belong to the preferred group only, as in kube, so that
-    // `kubectl get rs` is unambiguous while extensions/v1beta1 is still served.
-    const preferredGroup = t.group === group && t.version === version;
+    // Short names and categories belong to the type's own group only (every version of it), as
+    // in kube, so that `kubectl get rs` is unambiguous while extensions/v1beta1 is still served.
+    const preferredGroup = t.group === group;
     resources.push({
       name: t.plural,
       singularName: t.singular,

@@ -3,7 +3,7 @@ import { KitfedError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { isObject, type KubeObject } from '../core/kube.js';
 import type { Registry } from './registry.js';
-import { keyPrefix, type ResourceType } from './resources.js';
+import { storageKey, type ResourceType } from './resources.js';
 import type { CachedEvent } from './watch-cache.js';
 
 const log = createLogger('housekeeping');
@@ -29,33 +29,45 @@ export class Housekeeper {
   /** uid → ref, for owners in foreground deletion */
   private readonly byUid = new Map<string, Ref>();
   private stopWatch: (() => void) | undefined;
+  private stopCatalog: (() => void) | undefined;
   private stopped = false;
 
   constructor(private readonly registry: Registry) {}
 
   async start(): Promise<void> {
     const rev = this.registry.cache.revision;
+    const deleting = await this.indexTypes(this.registry.catalog.storageTypes());
+    this.stopWatch = this.registry.cache.subscribe('/registry/', rev, (e) => this.onEvent(e));
+    // Types added later (custom resources) may already have objects (another API server on the
+    // same etcd served them first, or they were created before this server learnt the type).
+    this.stopCatalog = this.registry.catalog.onChange((c) => {
+      if (c.added.length > 0)
+        this.enqueue(async () => {
+          for (const { t, o } of await this.indexTypes(c.added)) this.schedule(t, o);
+        });
+    });
+    // Deletions in progress when the server stopped are resumed (their later changes arrive as events).
+    for (const { t, o } of deleting) this.schedule(t, o);
+  }
+
+  /** Indexes the owner references of every object of `types`; returns those being deleted. */
+  private async indexTypes(types: readonly ResourceType[]): Promise<Array<{ t: ResourceType; o: KubeObject }>> {
     const deleting: Array<{ t: ResourceType; o: KubeObject }> = [];
-    for (const t of this.registry.catalog.all) {
+    for (const t of types) {
       const list = await this.registry.list(t, undefined);
       for (const o of list.items) {
-        this.index(`${t.group}/${t.plural}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, t, o);
+        this.index(storageKey(t, o.metadata.namespace, o.metadata.name!), t, o);
         if (o.metadata.deletionTimestamp) deleting.push({ t, o });
       }
     }
-    this.stopWatch = this.registry.cache.subscribe('/registry/', rev, (e) => this.onEvent(e));
-    // Deletions in progress when the server stopped are resumed (their later changes arrive as events).
-    for (const { t, o } of deleting) this.schedule(t, o);
+    return deleting;
   }
 
   stop(): void {
     this.stopped = true;
     this.stopWatch?.();
+    this.stopCatalog?.();
     this.queue.clear();
-  }
-
-  private typeOfKey(key: string): ResourceType | undefined {
-    return this.registry.catalog.all.find((t) => key.startsWith(keyPrefix(t)));
   }
 
   private index(key: string, t: ResourceType, o: KubeObject | undefined): void {
@@ -74,9 +86,9 @@ export class Housekeeper {
 
   private onEvent(e: CachedEvent): void {
     if (e.revision < 0 || this.stopped) return;
-    const t = this.typeOfKey(e.key);
+    const t = this.registry.catalog.typeOfKey(e.key);
     if (!t) return;
-    const key = `${t.group}/${t.plural}/${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`;
+    const key = storageKey(t, e.object.metadata.namespace, e.object.metadata.name!);
     this.index(key, t, e.type === 'DELETED' ? undefined : e.object);
     const uid = e.object.metadata.uid;
     if (e.type === 'DELETED') {
@@ -191,7 +203,7 @@ export class Housekeeper {
     const nsType = this.namespaceType();
     const ns = nsType ? await this.registry.tryGet(nsType, undefined, namespace) : undefined;
     if (!ns?.metadata.deletionTimestamp) return;
-    for (const t of this.registry.catalog.all) {
+    for (const t of this.registry.catalog.storageTypes()) {
       if (!t.namespaced) continue;
       const list = await this.registry.list(t, namespace);
       for (const o of list.items) {
@@ -212,7 +224,7 @@ export class Housekeeper {
     if (!nsType) return;
     const ns = await this.registry.tryGet(nsType, undefined, namespace);
     if (!ns?.metadata.deletionTimestamp) return;
-    for (const t of this.registry.catalog.all) {
+    for (const t of this.registry.catalog.storageTypes()) {
       if (!t.namespaced) continue;
       const list = await this.registry.list(t, namespace, { limit: 1 });
       if (list.items.length > 0) return;

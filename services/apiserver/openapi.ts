@@ -162,7 +162,16 @@ export function openApiV3Doc(
 ): { json: string; hash: string } | undefined {
   const key = `${group}/${version}`;
   let docCache = docCaches.get(catalog);
-  if (!docCache) docCaches.set(catalog, (docCache = new Map()));
+  if (!docCache) {
+    const cache = (docCache = new Map<string, { json: string; hash: string }>());
+    docCaches.set(catalog, cache);
+    // A type added, changed or removed at run time (a CRD) invalidates the documents of its group/versions only.
+    catalog.onChange((c) => {
+      for (const t of [...c.added, ...c.updated, ...c.removed])
+        for (const gv of [{ group: t.group, version: t.version }, ...(t.aliases ?? [])])
+          cache.delete(`${gv.group}/${gv.version}`);
+    });
+  }
   let doc = docCache.get(key);
   if (doc) return doc;
   const spec = openApiV3(catalog, group, version);

@@ -95,6 +95,10 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const housekeeper = new Housekeeper(registry);
   await housekeeper.start();
   const handler = new Handler(registry, catalog, options);
+  // Watches on a type that stops being served (its CRD was deleted) end, as in kube.
+  catalog.onChange((c) => {
+    if (c.removed.length > 0) handler.endWatches(c.removed);
+  });
   const listener = (req: IncomingMessage, res: ServerResponse) => void handler.handle(req, res);
   const server = options.tls
     ? https.createServer(
@@ -197,7 +201,8 @@ function negotiate(accept: string | undefined, allowTable: boolean): Output {
 class Handler {
   address = '127.0.0.1';
   closing = false;
-  private readonly watches = new Set<() => void>();
+  /** Open watches: their end function and the group/version/resource watched. */
+  private readonly watches = new Map<() => void, string>();
   private readonly watchesByClient = new Map<string, number>();
   private readonly maxBody: number;
   private readonly timeoutMs: number;
@@ -211,8 +216,14 @@ class Handler {
     this.timeoutMs = options.requestTimeoutMs ?? 60_000;
   }
 
-  endWatches(): void {
-    for (const end of [...this.watches]) end();
+  /** Ends every open watch, or those on `types`. */
+  endWatches(types?: readonly ResourceType[]): void {
+    const gvrs = types?.flatMap((t) =>
+      [{ group: t.group, version: t.version }, ...(t.aliases ?? [])].map(
+        (gv) => `${gv.group}/${gv.version}/${t.plural}`,
+      ),
+    );
+    for (const [end, gvr] of [...this.watches]) if (!gvrs || gvrs.includes(gvr)) end();
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -701,7 +712,7 @@ class Handler {
       else this.watchesByClient.set(client, n);
       if (!res.writableEnded) res.end();
     };
-    this.watches.add(end);
+    this.watches.set(end, `${route.group}/${route.version}/${route.type.plural}`);
     req.on('close', end);
     res.on('close', end);
   }

@@ -45,13 +45,17 @@ export function columnDefinitions(t: ResourceType): Table['columnDefinitions'] {
       description: c.description ?? c.name,
       priority: c.priority ?? 0,
     })),
-    {
-      name: 'Age',
-      type: 'string',
-      format: '',
-      description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
-      priority: 0,
-    },
+    ...(t.ageColumn === false
+      ? []
+      : [
+          {
+            name: 'Age',
+            type: 'string',
+            format: '',
+            description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+            priority: 0,
+          },
+        ]),
   ];
 }
 
@@ -66,8 +70,10 @@ export function tableRow(
     const v = typeof c.value === 'function' ? c.value(obj) : get(obj, c.value);
     cells.push(v ?? (c.type === 'integer' ? 0 : '<none>'));
   }
-  const created = obj.metadata.creationTimestamp ? Date.parse(obj.metadata.creationTimestamp) : NaN;
-  cells.push(Number.isNaN(created) ? '<unknown>' : humanDuration(now - created));
+  if (t.ageColumn !== false) {
+    const created = obj.metadata.creationTimestamp ? Date.parse(obj.metadata.creationTimestamp) : NaN;
+    cells.push(Number.isNaN(created) ? '<unknown>' : humanDuration(now - created));
+  }
   const row: Table['rows'][number] = { cells };
   if (include === 'Object') row.object = obj;
   else if (include === 'Metadata')
