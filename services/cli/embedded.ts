@@ -18,6 +18,7 @@ import { loadDeployStep } from '../gitops/deploy-step.js';
 import { simulatePush } from '../gitops/simulate.js';
 import { startWebhookService, type WebhookService } from '../gitops/webhook-service.js';
 import { startSandbox, type Sandbox, type SandboxClusterSpec } from '../sandbox/index.js';
+import { federationAccess, loadConsoleAssets, loginUrl, startConsoleServer } from '../console/index.js';
 
 const log = createLogger('up');
 
@@ -33,7 +34,7 @@ export interface EmbeddedOptions {
   dataDir?: string;
   /** @default 3 */
   clusters?: number;
-  /** Federation API on portBase, members on portBase+1…, webhooks on portBase+90, sandbox admin on +91. 0: free ports. @default 6443 */
+  /** Federation API on portBase, members on portBase+1…, webhooks on portBase+90, sandbox admin on +91, console on +92. 0: free ports. @default 6443 */
   portBase?: number;
   /** Pod readiness delay in the sandbox members. @default 500 */
   readyDelayMs?: number;
@@ -53,6 +54,10 @@ export interface Embedded {
   readonly controllers: RunningControllers;
   readonly webhooks: WebhookService;
   readonly manifestsRepo: string;
+  /** The web console (loopback). */
+  readonly consoleUrl: string;
+  /** The console URL that signs in with the kubeconfig's federation token (in the fragment). */
+  readonly consoleLoginUrl: string;
   stop(): Promise<void>;
 }
 
@@ -123,6 +128,9 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       );
     }
   };
+  // The console's bundle loads (or, from a source checkout, builds) while the rest starts.
+  const consoleAssets = loadConsoleAssets(log);
+  consoleAssets.catch(() => undefined);
   try {
     const fed = await startFederationApiServer({ listen: `127.0.0.1:${portBase}`, dataDir });
     stops.push(['federation API server', () => fed.server.close()]);
@@ -192,6 +200,17 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       actual.listen = new URL(webhooks.url).host;
       await writeFile(webhooksConfig, YAML.stringify(actual));
     }
+    const access = federationAccess({ text: fed.kubeconfig });
+    const consoleServer = await startConsoleServer({
+      host: '127.0.0.1',
+      port: portBase ? portBase + 92 : 0,
+      federation: access,
+      webhooksUrl: webhooks.url,
+      ...(sandbox.adminUrl ? { sandboxAdminUrl: sandbox.adminUrl } : {}),
+      assets: await consoleAssets,
+      log: createLogger('console'),
+    });
+    stops.push(['console', () => consoleServer.close()]);
     if (!options.skipInitialDeploy) {
       const res = await simulatePush(loadConfig(webhooksConfig), { url: webhooks.url });
       log.info({ status: res.status }, 'initial render + deploy queued');
@@ -206,6 +225,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       controllers,
       webhooks,
       manifestsRepo,
+      consoleUrl: consoleServer.url,
+      consoleLoginUrl: access.token ? loginUrl(consoleServer.url, access.token) : consoleServer.url,
       stop: stopAll,
     };
   } catch (err) {
@@ -221,6 +242,8 @@ export function summary(e: Embedded): string {
   const cfg = rel(e.webhooksConfig);
   return [
     'kitfed is up:',
+    `  console          ${e.consoleLoginUrl}`,
+    `                   (open it to sign in: the link carries the federation token in its #fragment, never sent to a server)`,
     `  federation API   ${e.federationUrl}   (SQLite in ${rel(e.dataDir)}, Secrets encrypted at rest)`,
     ...e.sandbox.clusters.map((c) => `  member ${c.name.padEnd(10)} ${c.url}`),
     `  webhooks         ${e.webhooksUrl}   (render: ${e.webhooks.wiring.render}; deploy: ${e.webhooks.wiring.deploy})`,

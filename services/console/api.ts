@@ -1,0 +1,66 @@
+/**
+ * The console's wire contract: what the console server sends the browser, typed once for both
+ * sides (the front-end in `web/` imports these types; the server builds them). Kubernetes objects
+ * and run records are the federation API's and the webhook service's own types, passed through.
+ */
+import type { KubeObject, Status } from '../core/kube.js';
+import type { RunRecord } from '../gitops/event-store.js';
+import type { SandboxClusterInfo } from '../sandbox/index.js';
+
+export type { KubeObject, Status, RunRecord };
+
+/** A sandbox cluster as the console shows it: faults, capacity, pods (not the request counters). */
+export type SandboxClusterView = Omit<SandboxClusterInfo, 'requests' | 'url'>;
+
+/** A kind the console watches, named like the API path: `apps/v1/deployments`, `v1/events`. */
+export interface WatchedResource {
+  /** `group/version/plural` (`v1/plural` for the core group): the key in every stream message. */
+  key: string;
+  apiVersion: string;
+  kind: string;
+  plural: string;
+  namespaced: boolean;
+  /** What the console shows it as. */
+  role: 'clusters' | 'events' | 'namespaces' | 'federated';
+}
+
+/** `GET api/info`: what this console is wired to (no credentials needed). */
+export interface ConsoleInfo {
+  product: 'kitfed';
+  /** The federation API server the console reads (its URL, for display). */
+  federation: string;
+  /** Whether a webhook service (pipeline runs) is wired. */
+  webhooks: boolean;
+  /** Whether sandbox cluster details (faults, pods) are available. */
+  sandbox: boolean;
+}
+
+/** `GET api/session` (bearer token): who the token is, as the federation API sees it. */
+export interface SessionInfo {
+  user: string;
+  groups: string[];
+}
+
+/** One change of one watched kind. */
+export interface ObjectChange {
+  resource: string;
+  op: 'upsert' | 'delete';
+  object: KubeObject;
+}
+
+/**
+ * Server-sent events of `GET api/stream` (bearer token), one JSON document per `data:` line.
+ * After (re)connecting the browser receives `hello`, then a `reset` per kind it may read (or
+ * `denied`), then `changes` as they happen. `runs`/`sandbox` carry the whole current list.
+ */
+export type StreamMessage =
+  | { type: 'hello'; session: SessionInfo; resources: WatchedResource[] }
+  | { type: 'reset'; resource: string; items: KubeObject[] }
+  | { type: 'denied'; resource: string; code: number; message: string }
+  | { type: 'changes'; changes: ObjectChange[] }
+  | { type: 'runs'; runs: RunRecord[] }
+  | { type: 'runs-error'; code: number; message: string }
+  | { type: 'sandbox'; clusters: SandboxClusterView[] };
+
+/** The `Status` body of every error the console server answers with. */
+export type ConsoleError = Status;
