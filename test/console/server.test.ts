@@ -226,8 +226,9 @@ test('in a browser: the page reconnects by itself after the console server resta
   await f.console.close();
   await page.waitForSelector('[data-connection="reconnecting"]');
   await cluster(f.client, 'eu-west', 'europe-west1');
-  // Same port: the page keeps its URL. (A port freed a moment ago; the test owns it.)
-  const again = await startConsoleServer({ port, federation: f.access, lingerMs: 200 });
+  // Same port, so the page keeps its URL. An outbound connection may hold the freed port for a
+  // moment (it came from the ephemeral range): retry until it is free again.
+  const again = await eventually(() => startConsoleServer({ port, federation: f.access, lingerMs: 200 }), 20_000, 200);
   t.teardown(() => again.close());
   await page.waitForSelector('[data-connection="live"]', { timeout: 30_000 });
   await page.waitForSelector('table.fleet tr[data-cluster="eu-west"]');
