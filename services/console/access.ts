@@ -1,7 +1,10 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 
-/** The federation API server of a kubeconfig context: its URL, the CA to trust, and (for the embedded default's sign-in link) its token. */
+/**
+ * The federation API server of a kubeconfig context: its URL, the CA to trust, and (for the
+ * embedded default's sign-in link) its token.
+ */
 export function federationAccess(
   source: { file: string } | { text: string },
   context = 'federation',

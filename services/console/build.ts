@@ -110,9 +110,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   writeBundle().then(
     (files) => {
       const size = files.reduce((n, f) => n + f.body.length, 0);
-      process.stdout.write(
-        `console bundle: ${files.map((f) => f.name).join(', ')} (${(size / 1024).toFixed(1)} KiB) in ${Date.now() - started} ms → ${bundleDir()}\n`,
-      );
+      const names = files.map((f) => f.name).join(', ');
+      const kib = (size / 1024).toFixed(1);
+      process.stdout.write(`console bundle: ${names} (${kib} KiB) in ${Date.now() - started} ms → ${bundleDir()}\n`);
     },
     (err: unknown) => {
       process.stderr.write(`console bundle failed: ${err instanceof Error ? err.message : String(err)}\n`);

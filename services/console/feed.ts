@@ -68,7 +68,7 @@ export function slim(obj: KubeObject): KubeObject {
   }
   if (o.kind === 'Secret' && (o.data !== undefined || o.stringData !== undefined)) {
     const { data: _d, stringData: _s, ...rest } = o;
-    o = rest as KubeObject;
+    o = rest;
   }
   return o;
 }

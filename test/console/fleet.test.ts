@@ -30,82 +30,89 @@ spec:
       containers: [{ name: web, image: "nginx:1.27" }]
 `;
 
-test('in a browser: sign in from the printed link, see three Ready clusters, a federated Deployment spread, a member go Offline and its replicas move, and an image bump run to succeeded', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'kitfed-console-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const fleet = await startEmbedded({
-    dataDir: join(dir, 'state'),
-    portBase: 0,
-    readyDelayMs: 50,
-    clusterMonitorPeriodMs: 500,
-  });
-  t.teardown(() => fleet.stop());
-  const browser = await openBrowser();
-  t.teardown(() => browser.close());
-  const { page } = browser;
-  const kubectl = kubectlFor(fleet.kubeconfig, join(dir, 'cache'), 'federation');
+test(
+  'in a browser: sign in from the printed link, see three Ready clusters, a federated Deployment ' +
+    'spread, a member go Offline and its replicas move, and an image bump run to succeeded',
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'kitfed-console-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const fleet = await startEmbedded({
+      dataDir: join(dir, 'state'),
+      portBase: 0,
+      readyDelayMs: 50,
+      clusterMonitorPeriodMs: 500,
+    });
+    t.teardown(() => fleet.stop());
+    const browser = await openBrowser();
+    t.teardown(() => browser.close());
+    const { page } = browser;
+    const kubectl = kubectlFor(fleet.kubeconfig, join(dir, 'cache'), 'federation');
 
-  // The banner names the sign-in link; the token travels in the fragment only.
-  t.true(summary(fleet).includes(fleet.consoleLoginUrl));
-  t.regex(fleet.consoleLoginUrl, /^http:\/\/127\.0\.0\.1:\d+\/#token=/);
+    // The banner names the sign-in link; the token travels in the fragment only.
+    t.true(summary(fleet).includes(fleet.consoleLoginUrl));
+    t.regex(fleet.consoleLoginUrl, /^http:\/\/127\.0\.0\.1:\d+\/#token=/);
 
-  await page.goto(fleet.consoleLoginUrl);
-  await page.waitForSelector('[data-connection="live"]');
-  t.is(await page.evaluate<string>('location.hash'), '#/', 'the token is gone from the address bar');
-  for (const name of ['us-east', 'eu-west', 'asia-east'])
-    await page.waitForSelector(`table.fleet tr[data-cluster="${name}"][data-health="Ready"]`);
-  t.regex((await page.textContent('[data-testid="fleet-summary"]')) ?? '', /3 clusters in 3 regions · 3 Ready/);
-  t.regex((await page.textContent('tr[data-cluster="eu-west"]')) ?? '', /europe-west1.*europe-west1-a, europe-west1-b/);
-  t.regex((await page.textContent('tr[data-cluster="asia-east"]')) ?? '', /none \(sandbox\)/);
+    await page.goto(fleet.consoleLoginUrl);
+    await page.waitForSelector('[data-connection="live"]');
+    t.is(await page.evaluate<string>('location.hash'), '#/', 'the token is gone from the address bar');
+    for (const name of ['us-east', 'eu-west', 'asia-east'])
+      await page.waitForSelector(`table.fleet tr[data-cluster="${name}"][data-health="Ready"]`);
+    t.regex((await page.textContent('[data-testid="fleet-summary"]')) ?? '', /3 clusters in 3 regions · 3 Ready/);
+    t.regex(
+      (await page.textContent('tr[data-cluster="eu-west"]')) ?? '',
+      /europe-west1.*europe-west1-a, europe-west1-b/,
+    );
+    t.regex((await page.textContent('tr[data-cluster="asia-east"]')) ?? '', /none \(sandbox\)/);
 
-  // A federated Deployment made with kubectl appears and spreads 2/2/2.
-  t.is((await kubectl(['create', 'namespace', 'shop'])).code, 0);
-  const created = await kubectl(['apply', '-f', '-'], DEPLOYMENT);
-  t.is(created.code, 0, created.stderr);
-  await page.click('nav >> text=Objects');
-  await page.fill('input[placeholder^="app=web"]', 'tier=front');
-  await page.keyboard.press('Enter');
-  await page.click('table >> text=web');
-  await page.waitForSelector('h1:has-text("web")');
-  for (const name of ['us-east', 'eu-west', 'asia-east'])
-    await page.waitForSelector(`figure.spread g[data-cluster="${name}"][data-planned="2"]`);
-  await page.waitForSelector('[data-testid="replicas"]:has-text("6/6 ready")', { timeout: 60_000 });
-  t.regex(
-    (await page.getAttribute('figure.spread svg', 'aria-label')) ?? '',
-    /Replica spread, 6 replicas: asia-east: .*2; eu-west: .*2; us-east: .*2/,
-  );
+    // A federated Deployment made with kubectl appears and spreads 2/2/2.
+    t.is((await kubectl(['create', 'namespace', 'shop'])).code, 0);
+    const created = await kubectl(['apply', '-f', '-'], DEPLOYMENT);
+    t.is(created.code, 0, created.stderr);
+    await page.click('nav >> text=Objects');
+    await page.fill('input[placeholder^="app=web"]', 'tier=front');
+    await page.keyboard.press('Enter');
+    await page.click('table >> text=web');
+    await page.waitForSelector('h1:has-text("web")');
+    for (const name of ['us-east', 'eu-west', 'asia-east'])
+      await page.waitForSelector(`figure.spread g[data-cluster="${name}"][data-planned="2"]`);
+    await page.waitForSelector('[data-testid="replicas"]:has-text("6/6 ready")', { timeout: 60_000 });
+    t.regex(
+      (await page.getAttribute('figure.spread svg', 'aria-label')) ?? '',
+      /Replica spread, 6 replicas: asia-east: .*2; eu-west: .*2; us-east: .*2/,
+    );
 
-  // A member goes down: Offline in the fleet, its replicas move to the other two.
-  const asia = fleet.sandbox.cluster('asia-east');
-  await asia.fault('down');
-  await page.waitForSelector('tr[data-cluster="asia-east"][data-state="ClusterNotReady"]', { timeout: 30_000 });
-  await page.waitForSelector('figure.spread g[data-cluster="us-east"][data-planned="3"]', { timeout: 30_000 });
-  await page.waitForSelector('figure.spread g[data-cluster="eu-west"][data-planned="3"]');
-  await page.click('nav >> text=Fleet');
-  await page.waitForSelector('table.fleet tr[data-cluster="asia-east"][data-health="Offline"]');
-  t.regex((await page.textContent('tr[data-cluster="asia-east"]')) ?? '', /Offline.*down/);
-  t.regex((await page.textContent('[data-testid="fleet-summary"]')) ?? '', /2 Ready · 1 Offline/);
+    // A member goes down: Offline in the fleet, its replicas move to the other two.
+    const asia = fleet.sandbox.cluster('asia-east');
+    await asia.fault('down');
+    await page.waitForSelector('tr[data-cluster="asia-east"][data-state="ClusterNotReady"]', { timeout: 30_000 });
+    await page.waitForSelector('figure.spread g[data-cluster="us-east"][data-planned="3"]', { timeout: 30_000 });
+    await page.waitForSelector('figure.spread g[data-cluster="eu-west"][data-planned="3"]');
+    await page.click('nav >> text=Fleet');
+    await page.waitForSelector('table.fleet tr[data-cluster="asia-east"][data-health="Offline"]');
+    t.regex((await page.textContent('tr[data-cluster="asia-east"]')) ?? '', /Offline.*down/);
+    t.regex((await page.textContent('[data-testid="fleet-summary"]')) ?? '', /2 Ready · 1 Offline/);
 
-  // Back up: Ready again.
-  await asia.fault('up');
-  await page.waitForSelector('table.fleet tr[data-cluster="asia-east"][data-health="Ready"]', { timeout: 30_000 });
+    // Back up: Ready again.
+    await asia.fault('up');
+    await page.waitForSelector('table.fleet tr[data-cluster="asia-east"][data-health="Ready"]', { timeout: 30_000 });
 
-  // An image bump (CI's webhook) becomes a commit, then a run; follow it to succeeded.
-  const config = loadConfig(fleet.webhooksConfig);
-  const bump = await simulateImage(config, 'ghcr.io/kitfed-demo/hello:master-9f8e7d6', { url: fleet.webhooksUrl });
-  t.is(bump.status, 200, JSON.stringify(bump.body));
-  const commit = (bump.body as { commit: string }).commit;
-  await page.click('nav >> text=Runs');
-  const row = `table.runs tr:has(code[title="${commit}"])`;
-  await page.waitForSelector(row, { timeout: 60_000 });
-  await page.click(`${row} th a`);
-  await page.waitForSelector('h1 [data-status="succeeded"]', { timeout: 120_000 });
-  t.regex((await page.textContent('main')) ?? '', new RegExp(commit));
-  for (const name of ['us-east', 'eu-west', 'asia-east'])
-    t.regex((await page.textContent(`tr[data-cluster="${name}"]`)) ?? '', /ok.*applied/);
+    // An image bump (CI's webhook) becomes a commit, then a run; follow it to succeeded.
+    const config = loadConfig(fleet.webhooksConfig);
+    const bump = await simulateImage(config, 'ghcr.io/kitfed-demo/hello:master-9f8e7d6', { url: fleet.webhooksUrl });
+    t.is(bump.status, 200, JSON.stringify(bump.body));
+    const commit = (bump.body as { commit: string }).commit;
+    await page.click('nav >> text=Runs');
+    const row = `table.runs tr:has(code[title="${commit}"])`;
+    await page.waitForSelector(row, { timeout: 60_000 });
+    await page.click(`${row} th a`);
+    await page.waitForSelector('h1 [data-status="succeeded"]', { timeout: 120_000 });
+    t.regex((await page.textContent('main')) ?? '', new RegExp(commit));
+    for (const name of ['us-east', 'eu-west', 'asia-east'])
+      t.regex((await page.textContent(`tr[data-cluster="${name}"]`)) ?? '', /ok.*applied/);
 
-  // Events: the Deployment's creation in the members is in the live stream.
-  await page.click('nav >> text=Events');
-  await page.waitForSelector('table.events-table >> text=CreateInCluster');
-  t.deepEqual(browser.errors, []);
-});
+    // Events: the Deployment's creation in the members is in the live stream.
+    await page.click('nav >> text=Events');
+    await page.waitForSelector('table.events-table >> text=CreateInCluster');
+    t.deepEqual(browser.errors, []);
+  },
+);

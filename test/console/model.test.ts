@@ -35,17 +35,21 @@ function cluster(name: string, ready: boolean, offline = !ready): KubeObject {
   };
 }
 
-test('label selectors: equality, inequality, set-based and existence, as kubectl reads them; a bad one names the part', (t) => {
-  const labels = { app: 'web', tier: 'front' };
-  t.true(matches(parseSelector('app=web'), labels));
-  t.true(matches(parseSelector('app==web,tier!=back'), labels));
-  t.true(matches(parseSelector('tier in (front, middle),!canary'), labels));
-  t.false(matches(parseSelector('tier notin (front)'), labels));
-  t.true(matches(parseSelector('app'), labels));
-  t.false(matches(parseSelector('app,canary'), labels));
-  t.true(matches(parseSelector(''), undefined));
-  t.throws(() => parseSelector('app=web,=oops'), { message: /cannot parse "=oops"/ });
-});
+test(
+  'label selectors: equality, inequality, set-based and existence, as kubectl reads them; a bad ' +
+    'one names the part',
+  (t) => {
+    const labels = { app: 'web', tier: 'front' };
+    t.true(matches(parseSelector('app=web'), labels));
+    t.true(matches(parseSelector('app==web,tier!=back'), labels));
+    t.true(matches(parseSelector('tier in (front, middle),!canary'), labels));
+    t.false(matches(parseSelector('tier notin (front)'), labels));
+    t.true(matches(parseSelector('app'), labels));
+    t.false(matches(parseSelector('app,canary'), labels));
+    t.true(matches(parseSelector(''), undefined));
+    t.throws(() => parseSelector('app=web,=oops'), { message: /cannot parse "=oops"/ });
+  },
+);
 
 test('cluster health: Ready, Offline (unreachable) and not ready (reachable, failing) from the conditions', (t) => {
   const ready = clusterView(cluster('east', true));
@@ -58,48 +62,52 @@ test('cluster health: Ready, Offline (unreachable) and not ready (reachable, fai
   t.is(clusterHealth(clusterView({ ...cluster('new', true), status: {} }), false), 'Unknown');
 });
 
-test('placement: the recorded replica plan per cluster; an offline cluster is ClusterNotReady; a per-cluster status wins when present', (t) => {
-  const clusters = [cluster('a', true), cluster('b', true), cluster('c', false)].map(clusterView);
-  const rs: KubeObject = {
-    apiVersion: 'apps/v1',
-    kind: 'ReplicaSet',
-    metadata: { name: 'web', namespace: 'shop' },
-    spec: { replicas: 6 },
-    status: {
-      conditions: [
-        { type: 'Scheduled', status: 'True', message: '{"plan":{"a":4,"b":2},"overflow":{},"unplaced":0}' },
-        { type: 'Propagated', status: 'True', reason: 'InSync' },
+test(
+  'placement: the recorded replica plan per cluster; an offline cluster is ClusterNotReady; a ' +
+    'per-cluster status wins when present',
+  (t) => {
+    const clusters = [cluster('a', true), cluster('b', true), cluster('c', false)].map(clusterView);
+    const rs: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: { replicas: 6 },
+      status: {
+        conditions: [
+          { type: 'Scheduled', status: 'True', message: '{"plan":{"a":4,"b":2},"overflow":{},"unplaced":0}' },
+          { type: 'Propagated', status: 'True', reason: 'InSync' },
+        ],
+      },
+    };
+    t.deepEqual(
+      placement(rs, clusters).map((p) => [p.cluster, p.planned, p.state]),
+      [
+        ['a', 4, 'InSync'],
+        ['b', 2, 'InSync'],
+        ['c', 0, 'ClusterNotReady'],
       ],
-    },
-  };
-  t.deepEqual(
-    placement(rs, clusters).map((p) => [p.cluster, p.planned, p.state]),
-    [
-      ['a', 4, 'InSync'],
-      ['b', 2, 'InSync'],
-      ['c', 0, 'ClusterNotReady'],
-    ],
-  );
-  t.is(planText(rs), 'plan a=4, b=2');
+    );
+    t.is(planText(rs), 'plan a=4, b=2');
 
-  const generic: KubeObject = {
-    ...rs,
-    status: {
-      clusters: [
-        { cluster: 'a', syncState: 'InSync', replicas: 3, readyReplicas: 3 },
-        { cluster: 'b', syncState: 'Failed', message: 'admission webhook denied the request' },
+    const generic: KubeObject = {
+      ...rs,
+      status: {
+        clusters: [
+          { cluster: 'a', syncState: 'InSync', replicas: 3, readyReplicas: 3 },
+          { cluster: 'b', syncState: 'Failed', message: 'admission webhook denied the request' },
+        ],
+      },
+    };
+    t.deepEqual(
+      placement(generic, clusters).map((p) => [p.cluster, p.desired, p.ready, p.state, p.message]),
+      [
+        ['a', 3, 3, 'InSync', undefined],
+        ['b', undefined, undefined, 'Failed', 'admission webhook denied the request'],
+        ['c', undefined, undefined, 'NotPlaced', undefined],
       ],
-    },
-  };
-  t.deepEqual(
-    placement(generic, clusters).map((p) => [p.cluster, p.desired, p.ready, p.state, p.message]),
-    [
-      ['a', 3, 3, 'InSync', undefined],
-      ['b', undefined, undefined, 'Failed', 'admission webhook denied the request'],
-      ['c', undefined, undefined, 'NotPlaced', undefined],
-    ],
-  );
-});
+    );
+  },
+);
 
 test('events: the involved object, count and newest time; ages in kubectl style', (t) => {
   const e = eventView({

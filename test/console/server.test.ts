@@ -101,137 +101,158 @@ async function readStream(
   return msgs;
 }
 
-test('the console server: Status errors for a missing or wrong token, unknown paths and writes; static files with CSP, ETag and gzip', async (t) => {
-  const f = await fixture(t);
-  const url = f.console.url;
-  const none = await fetch(`${url}api/stream`);
-  t.is(none.status, 401);
-  t.like(await none.json(), { kind: 'Status', code: 401, reason: 'Unauthorized' });
-  const wrong = await fetch(`${url}api/session`, { headers: { Authorization: 'Bearer not-a-token' } });
-  t.is(wrong.status, 401);
-  const body = (await wrong.json()) as { message: string };
-  t.false(body.message.includes('not-a-token'), 'the token is never echoed');
-  const session = await fetch(`${url}api/session`, { headers: { Authorization: `Bearer ${f.token}` } });
-  t.is(session.status, 200);
-  t.truthy(((await session.json()) as { user: string }).user);
-  t.is((await fetch(`${url}api/nope`)).status, 404);
-  t.is((await fetch(`${url}nope.js`)).status, 404);
-  t.is((await fetch(`${url}api/stream`, { method: 'POST' })).status, 405);
-  t.like(await (await fetch(`${url}api/info`)).json(), { product: 'kitfed', webhooks: false, sandbox: false });
+test(
+  'the console server: Status errors for a missing or wrong token, unknown paths and writes; ' +
+    'static files with CSP, ETag and gzip',
+  async (t) => {
+    const f = await fixture(t);
+    const url = f.console.url;
+    const none = await fetch(`${url}api/stream`);
+    t.is(none.status, 401);
+    t.like(await none.json(), { kind: 'Status', code: 401, reason: 'Unauthorized' });
+    const wrong = await fetch(`${url}api/session`, { headers: { Authorization: 'Bearer not-a-token' } });
+    t.is(wrong.status, 401);
+    const body = (await wrong.json()) as { message: string };
+    t.false(body.message.includes('not-a-token'), 'the token is never echoed');
+    const session = await fetch(`${url}api/session`, { headers: { Authorization: `Bearer ${f.token}` } });
+    t.is(session.status, 200);
+    t.truthy(((await session.json()) as { user: string }).user);
+    t.is((await fetch(`${url}api/nope`)).status, 404);
+    t.is((await fetch(`${url}nope.js`)).status, 404);
+    t.is((await fetch(`${url}api/stream`, { method: 'POST' })).status, 405);
+    t.like(await (await fetch(`${url}api/info`)).json(), { product: 'kitfed', webhooks: false, sandbox: false });
 
-  const index = await fetch(url);
-  t.is(index.status, 200);
-  t.regex(index.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'/);
-  t.regex(await index.text(), /<script type="module" src="app.js">/);
-  const js = await fetch(`${url}app.js`, { headers: { 'Accept-Encoding': 'gzip' } });
-  t.is(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
-  t.true((await js.text()).length > 1000, 'fetch decodes the gzip body');
-  const etag = js.headers.get('etag');
-  t.truthy(etag);
-  t.is((await fetch(`${url}app.js`, { headers: { 'If-None-Match': etag! } })).status, 304);
-});
+    const index = await fetch(url);
+    t.is(index.status, 200);
+    t.regex(index.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'/);
+    t.regex(await index.text(), /<script type="module" src="app.js">/);
+    const js = await fetch(`${url}app.js`, { headers: { 'Accept-Encoding': 'gzip' } });
+    t.is(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    t.true((await js.text()).length > 1000, 'fetch decodes the gzip body');
+    const etag = js.headers.get('etag');
+    t.truthy(etag);
+    t.is((await fetch(`${url}app.js`, { headers: { 'If-None-Match': etag! } })).status, 304);
+  },
+);
 
-test('the stream: hello, the current state of every kind, then changes in batches; Secret data never leaves the server; federation-only objects are not shown', async (t) => {
-  const f = await fixture(t);
-  await cluster(f.client, 'east', 'us-east1');
-  await f.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
-  const msgs = await readStream(
-    f.console.url,
-    f.token,
-    (m) =>
-      m.some(
-        (x) =>
-          x.type === 'changes' && x.changes.some((c) => c.object.kind === 'Secret' && c.object.metadata.name === 'db'),
-      ),
-    async () => {
-      await f.client.create({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'db', namespace: 'shop' },
-        data: { password: Buffer.from('hunter2').toString('base64') },
-      });
-    },
-  );
-  const hello = msgs[0];
-  t.is(hello?.type, 'hello');
-  const resources = hello?.type === 'hello' ? hello.resources : [];
-  t.truthy(resources.find((r) => r.role === 'clusters' && r.kind === 'Cluster'));
-  t.truthy(resources.find((r) => r.key === 'apps/v1/deployments'));
-  const clusters = msgs.find((m) => m.type === 'reset' && m.resource === 'federation.kitfed.io/v1beta1/clusters');
-  t.deepEqual(clusters?.type === 'reset' ? clusters.items.map((c) => c.metadata.name) : [], ['east']);
-  const text = JSON.stringify(msgs);
-  t.false(text.includes(Buffer.from('hunter2').toString('base64')), 'no Secret data');
-  t.false(text.includes('managedFields'));
-  const secrets = msgs.find((m) => m.type === 'reset' && m.resource === 'v1/secrets');
-  t.deepEqual(secrets?.type === 'reset' ? secrets.items : undefined, [], 'nothing of kitfed-system or kube-system');
-});
+test(
+  'the stream: hello, the current state of every kind, then changes in batches; Secret data never ' +
+    'leaves the server; federation-only objects are not shown',
+  async (t) => {
+    const f = await fixture(t);
+    await cluster(f.client, 'east', 'us-east1');
+    await f.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+    const msgs = await readStream(
+      f.console.url,
+      f.token,
+      (m) =>
+        m.some(
+          (x) =>
+            x.type === 'changes' &&
+            x.changes.some((c) => c.object.kind === 'Secret' && c.object.metadata.name === 'db'),
+        ),
+      async () => {
+        await f.client.create({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'db', namespace: 'shop' },
+          data: { password: Buffer.from('hunter2').toString('base64') },
+        });
+      },
+    );
+    const hello = msgs[0];
+    t.is(hello?.type, 'hello');
+    const resources = hello?.type === 'hello' ? hello.resources : [];
+    t.truthy(resources.find((r) => r.role === 'clusters' && r.kind === 'Cluster'));
+    t.truthy(resources.find((r) => r.key === 'apps/v1/deployments'));
+    const clusters = msgs.find((m) => m.type === 'reset' && m.resource === 'federation.kitfed.io/v1beta1/clusters');
+    t.deepEqual(clusters?.type === 'reset' ? clusters.items.map((c) => c.metadata.name) : [], ['east']);
+    const text = JSON.stringify(msgs);
+    t.false(text.includes(Buffer.from('hunter2').toString('base64')), 'no Secret data');
+    t.false(text.includes('managedFields'));
+    const secrets = msgs.find((m) => m.type === 'reset' && m.resource === 'v1/secrets');
+    t.deepEqual(secrets?.type === 'reset' ? secrets.items : undefined, [], 'nothing of kitfed-system or kube-system');
+  },
+);
 
-test('in a browser: a wrong token is refused with the reason, the right one signs in, sign-out returns to the form; the keyboard reaches every view; a phone screen needs no sideways scrolling', async (t) => {
-  const f = await fixture(t);
-  for (const [n, region] of [
-    ['us-east', 'us-east1'],
-    ['eu-west', 'europe-west1'],
-  ] as const)
-    await cluster(f.client, n, region);
-  const browser = await openBrowser();
-  t.teardown(() => browser.close());
-  const { page } = browser;
-  await page.goto(f.console.url);
-  await page.getByLabel('Bearer token').fill('wrong-token');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForSelector('[role="alert"]:has-text("Your token was not accepted")');
-  await page.getByLabel('Bearer token').fill(f.token);
-  await page.keyboard.press('Enter');
-  await page.waitForSelector('table.fleet tr[data-cluster="eu-west"][data-health="Ready"]');
+test(
+  'in a browser: a wrong token is refused with the reason, the right one signs in, sign-out ' +
+    'returns to the form; the keyboard reaches every view; a phone screen needs no sideways ' +
+    'scrolling',
+  async (t) => {
+    const f = await fixture(t);
+    for (const [n, region] of [
+      ['us-east', 'us-east1'],
+      ['eu-west', 'europe-west1'],
+    ] as const)
+      await cluster(f.client, n, region);
+    const browser = await openBrowser();
+    t.teardown(() => browser.close());
+    const { page } = browser;
+    await page.goto(f.console.url);
+    await page.getByLabel('Bearer token').fill('wrong-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForSelector('[role="alert"]:has-text("Your token was not accepted")');
+    await page.getByLabel('Bearer token').fill(f.token);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('table.fleet tr[data-cluster="eu-west"][data-health="Ready"]');
 
-  // Keyboard only: the skip link first, then every view, then sign-out; Enter follows a link.
-  const order: string[] = [];
-  for (let i = 0; i < 6; i++) {
-    await page.keyboard.press('Tab');
-    order.push(await page.evaluate<string>("document.activeElement?.textContent ?? ''"));
-  }
-  t.deepEqual(order, ['Skip to content', 'Fleet', 'Objects', 'Runs', 'Events', 'Sign out']);
-  await page.keyboard.press('Shift+Tab');
-  await page.keyboard.press('Enter');
-  await page.waitForSelector('h1:has-text("Events")');
-  t.is(await page.evaluate<string>('location.hash'), '#/events');
-  t.is(await page.getAttribute('nav a:has-text("Events")', 'aria-current'), 'page');
-  t.is(await page.evaluate<string>('document.activeElement?.id'), 'main', 'focus moves to the new view');
+    // Keyboard only: the skip link first, then every view, then sign-out; Enter follows a link.
+    const order: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await page.evaluate<string>("document.activeElement?.textContent ?? ''"));
+    }
+    t.deepEqual(order, ['Skip to content', 'Fleet', 'Objects', 'Runs', 'Events', 'Sign out']);
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('h1:has-text("Events")');
+    t.is(await page.evaluate<string>('location.hash'), '#/events');
+    t.is(await page.getAttribute('nav a:has-text("Events")', 'aria-current'), 'page');
+    t.is(await page.evaluate<string>('document.activeElement?.id'), 'main', 'focus moves to the new view');
 
-  // A phone: the page itself never scrolls sideways (wide tables scroll inside their own box).
-  await page.setViewportSize({ width: 375, height: 740 });
-  for (const hash of ['#/', '#/objects', '#/runs', '#/events']) {
-    await page.evaluate<string>(`location.hash = ${JSON.stringify(hash)}`);
-    await page.waitForSelector('main h1');
-    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
-    t.true(overflow <= 0, `${hash} overflows by ${overflow}px`);
-  }
+    // A phone: the page itself never scrolls sideways (wide tables scroll inside their own box).
+    await page.setViewportSize({ width: 375, height: 740 });
+    for (const hash of ['#/', '#/objects', '#/runs', '#/events']) {
+      await page.evaluate<string>(`location.hash = ${JSON.stringify(hash)}`);
+      await page.waitForSelector('main h1');
+      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      t.true(overflow <= 0, `${hash} overflows by ${overflow}px`);
+    }
 
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.waitForSelector('label:has-text("Bearer token")');
-  t.is(await page.evaluate<number>('sessionStorage.length'), 0);
-  t.deepEqual(browser.errors, []);
-});
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForSelector('label:has-text("Bearer token")');
+    t.is(await page.evaluate<number>('sessionStorage.length'), 0);
+    t.deepEqual(browser.errors, []);
+  },
+);
 
-test('in a browser: the page reconnects by itself after the console server restarts and shows what changed meanwhile', async (t) => {
-  const f = await fixture(t);
-  await cluster(f.client, 'us-east', 'us-east1');
-  const browser = await openBrowser();
-  t.teardown(() => browser.close());
-  const { page } = browser;
-  await page.goto(`${f.console.url}#token=${encodeURIComponent(f.token)}`);
-  await page.waitForSelector('table.fleet tr[data-cluster="us-east"]');
-  const port = Number(new URL(f.console.url).port);
+test(
+  'in a browser: the page reconnects by itself after the console server restarts and shows what ' + 'changed meanwhile',
+  async (t) => {
+    const f = await fixture(t);
+    await cluster(f.client, 'us-east', 'us-east1');
+    const browser = await openBrowser();
+    t.teardown(() => browser.close());
+    const { page } = browser;
+    await page.goto(`${f.console.url}#token=${encodeURIComponent(f.token)}`);
+    await page.waitForSelector('table.fleet tr[data-cluster="us-east"]');
+    const port = Number(new URL(f.console.url).port);
 
-  await f.console.close();
-  await page.waitForSelector('[data-connection="reconnecting"]');
-  await cluster(f.client, 'eu-west', 'europe-west1');
-  // Same port, so the page keeps its URL. An outbound connection may hold the freed port for a
-  // moment (it came from the ephemeral range): retry until it is free again.
-  const again = await eventually(() => startConsoleServer({ port, federation: f.access, lingerMs: 200 }), 20_000, 200);
-  t.teardown(() => again.close());
-  await page.waitForSelector('[data-connection="live"]', { timeout: 30_000 });
-  await page.waitForSelector('table.fleet tr[data-cluster="eu-west"]');
-  await eventually(async () => (await page.locator('table.fleet tbody tr').count()) === 2);
-  t.deepEqual(browser.errors, []);
-});
+    await f.console.close();
+    await page.waitForSelector('[data-connection="reconnecting"]');
+    await cluster(f.client, 'eu-west', 'europe-west1');
+    // Same port, so the page keeps its URL. An outbound connection may hold the freed port for a
+    // moment (it came from the ephemeral range): retry until it is free again.
+    const again = await eventually(
+      () => startConsoleServer({ port, federation: f.access, lingerMs: 200 }),
+      20_000,
+      200,
+    );
+    t.teardown(() => again.close());
+    await page.waitForSelector('[data-connection="live"]', { timeout: 30_000 });
+    await page.waitForSelector('table.fleet tr[data-cluster="eu-west"]');
+    await eventually(async () => (await page.locator('table.fleet tbody tr').count()) === 2);
+    t.deepEqual(browser.errors, []);
+  },
+);
