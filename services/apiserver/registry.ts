@@ -28,7 +28,7 @@ import {
 } from './selectors.js';
 import { StoreError, type KeyValue, type Store } from './storage/types.js';
 import { validateMetadata, validateName, validateSchema } from './validation.js';
-import { WatchCache, type CachedEvent } from './watch-cache.js';
+import { WatchCache, type CachedEvent, type CachedObject } from './watch-cache.js';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -66,6 +66,10 @@ export interface ListOptions {
   fieldSelector?: string;
   limit?: number;
   continue?: string;
+  /** Unset or "": the latest state (consistent); "0": any (the cache as it is); N: not older than N (or exactly N, see below). */
+  resourceVersion?: string;
+  /** `NotOlderThan` (the default with a resourceVersion) or `Exact`. */
+  resourceVersionMatch?: string;
 }
 
 export interface WatchOptions {
@@ -79,6 +83,8 @@ export interface WatchOptions {
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: KubeObject;
+  /** The cached object behind `object` (its serialized forms are reused by every watcher). */
+  entry?: CachedObject;
 }
 
 /**
@@ -214,16 +220,38 @@ export class Registry {
   }
 
   // ---- reads -------------------------------------------------------------------------
+  //
+  // GET and LIST are served by the watch cache. A read without resourceVersion is consistent:
+  // the cache first catches up with the store's current revision (`WatchCache.sync`), so it
+  // never misses a write acknowledged before the read started; "0" takes the cache as it is; a
+  // number N waits (3 s at most) until the cache has seen N. When the cache cannot answer (its
+  // store watch is down, or it did not catch up in time), the store does.
 
-  async get(t: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject> {
-    let kv: KeyValue | undefined;
-    try {
-      kv = await this.store.get(storageKey(t, namespace, name));
-    } catch (err) {
-      this.mapStoreError(err, t, name);
+  /** One object, as the cache holds it (shared: copy before changing it). */
+  async read(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    opts: { resourceVersion?: string } = {},
+  ): Promise<CachedObject> {
+    const key = storageKey(t, namespace, name);
+    let entry: CachedObject | undefined;
+    if (await this.fresh(opts.resourceVersion)) entry = this.cache.get(key);
+    else {
+      try {
+        const kv = await this.store.get(key);
+        if (kv) entry = { key, object: this.decode(kv.value, kv.modRevision), revision: kv.modRevision };
+      } catch (err) {
+        this.mapStoreError(err, t, name);
+      }
     }
-    if (!kv) throw errors.notFound(this.ref(t, name));
-    return this.decode(kv.value, kv.modRevision);
+    if (!entry) throw errors.notFound(this.ref(t, name));
+    return entry;
+  }
+
+  /** One object (the caller's own copy). */
+  async get(t: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject> {
+    return cloneJson((await this.read(t, namespace, name)).object);
   }
 
   async tryGet(t: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
@@ -233,6 +261,26 @@ export class Registry {
       if (err instanceof KitfedError && err.code === 404) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * Brings the cache to what `resourceVersion` asks for (see above). False: the store must
+   * answer. Throws 504 when a specific revision does not arrive in time.
+   */
+  private async fresh(resourceVersion: string | undefined): Promise<boolean> {
+    if (resourceVersion === '0') return this.cache.ready;
+    if (resourceVersion === undefined || resourceVersion === '') {
+      try {
+        return await this.cache.sync();
+      } catch (err) {
+        if (err instanceof StoreError) throw errors.unavailable(`storage unavailable: ${err.message}`, err);
+        throw err;
+      }
+    }
+    const rv = parseResourceVersion(resourceVersion);
+    if (!this.cache.ready) return false;
+    if (await this.cache.waitFor(rv)) return true;
+    throw tooLargeResourceVersion(rv, this.cache.revision);
   }
 
   private selectors(
@@ -251,76 +299,113 @@ export class Registry {
     return t.namespaced && namespace ? `${keyPrefix(t)}${namespace}/` : keyPrefix(t);
   }
 
+  /** A list whose items are the caller's own copies. */
   async list(t: ResourceType, namespace: string | undefined, opts: ListOptions = {}): Promise<KubeList> {
+    const page = await this.listCached(t, namespace, opts);
+    return { ...page.list, items: page.items.map((e) => cloneJson(e.object)) };
+  }
+
+  /**
+   * A list as the cache holds it (items shared: copy before changing them), with kube's
+   * resourceVersion / resourceVersionMatch semantics and snapshot-consistent `continue` tokens:
+   * every page of one list is read at the revision of its first page.
+   */
+  async listCached(
+    t: ResourceType,
+    namespace: string | undefined,
+    opts: ListOptions = {},
+  ): Promise<{ list: Omit<KubeList, 'items'>; items: CachedObject[] }> {
     const { labels, fields } = this.selectors(t, opts);
     const prefix = this.prefix(t, namespace);
-    let startAfter: string | undefined;
+    const rv = opts.resourceVersion;
+    const match = opts.resourceVersionMatch;
+    validateListOptions(rv, match, opts.continue);
+    let after: string | undefined;
+    let at: number | undefined;
     if (opts.continue) {
-      try {
-        const token = JSON.parse(Buffer.from(opts.continue, 'base64url').toString('utf8')) as {
-          start?: string;
-          prefix?: string;
-        };
-        if (typeof token.start !== 'string' || token.prefix !== prefix) throw new Error('mismatch');
-        startAfter = token.start;
-      } catch {
-        throw errors.badRequest(
-          'continue key is not valid: the provided continue parameter is invalid for this request',
-        );
-      }
-    }
+      const token = parseContinue(opts.continue, prefix);
+      after = token.start;
+      at = token.rv;
+    } else if (match === 'Exact') at = parseResourceVersion(rv!);
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
-    const items: KubeObject[] = [];
-    let revision = 0;
-    let more = false;
-    let remaining: number | undefined;
+    const filter =
+      labels.length > 0 || fields.length > 0
+        ? (o: KubeObject) =>
+            (labels.length === 0 || matchesLabels(labels, o.metadata.labels)) &&
+            (fields.length === 0 || matchesFields(fields, o))
+        : undefined;
+    let page: { items: CachedObject[]; revision: number; more: boolean; remaining?: number; lastKey?: string };
+    const useCache = at === undefined ? await this.fresh(rv) : await this.reaches(at);
+    if (useCache && (at === undefined || at >= this.cache.oldestRevision)) {
+      page = this.cache.list(prefix, { revision: at, after, limit, filter });
+    } else {
+      page = await this.listStore(t, prefix, { revision: at, after, limit, filter }, opts.continue !== undefined);
+    }
+    const list: Omit<KubeList, 'items'> = {
+      apiVersion: t.group ? `${t.group}/${t.version}` : t.version,
+      kind: `${t.kind}List`,
+      metadata: { resourceVersion: String(page.revision) },
+    };
+    if (page.more && page.lastKey) {
+      list.metadata.continue = Buffer.from(JSON.stringify({ start: page.lastKey, prefix, rv: page.revision })).toString(
+        'base64url',
+      );
+      if (page.remaining !== undefined) list.metadata.remainingItemCount = page.remaining;
+    }
+    return { list, items: page.items };
+  }
+
+  /** For a read at exactly `rev`: true when the cache has (or gets, within 3 s) that far. */
+  private async reaches(rev: number): Promise<boolean> {
+    if (!this.cache.ready) return false;
+    if (await this.cache.waitFor(rev)) return true;
+    throw tooLargeResourceVersion(rev, this.cache.revision);
+  }
+
+  /** A page read from the store (at `revision` when given): when the cache cannot serve it. */
+  private async listStore(
+    t: ResourceType,
+    prefix: string,
+    opts: { revision?: number; after?: string; limit: number; filter?: (o: KubeObject) => boolean },
+    continuing: boolean,
+  ): Promise<{ items: CachedObject[]; revision: number; more: boolean; remaining?: number; lastKey?: string }> {
+    const { limit, filter } = opts;
+    const items: CachedObject[] = [];
+    let revision = opts.revision;
+    let startAfter = opts.after;
     let lastKey: string | undefined;
-    const filtering = labels.length > 0 || fields.length > 0;
     try {
       for (;;) {
         const page = await this.store.list(prefix, {
-          limit: limit ? limit - items.length + (filtering ? 50 : 0) : 0,
+          limit: limit ? limit - items.length + (filter ? 50 : 0) : 0,
           startAfter,
+          revision,
         });
-        revision = Math.max(revision, page.revision);
-        for (const kv of page.items) {
+        revision ??= page.revision;
+        let i = 0;
+        for (; i < page.items.length && !(limit && items.length >= limit); i++) {
+          const kv = page.items[i]!;
           lastKey = kv.key;
-          const obj = this.decode(kv.value, kv.modRevision);
-          if (labels.length && !matchesLabels(labels, obj.metadata.labels)) continue;
-          if (fields.length && !matchesFields(fields, obj)) continue;
-          items.push(obj);
-          if (limit && items.length >= limit) break;
+          const object = this.decode(kv.value, kv.modRevision);
+          if (!filter || filter(object)) items.push({ key: kv.key, object, revision: kv.modRevision });
         }
-        const cutShort = limit > 0 && items.length >= limit && lastKey !== page.items.at(-1)?.key;
-        if (cutShort || (limit && items.length >= limit && page.more)) {
-          more = true;
-          remaining = filtering
-            ? undefined
-            : page.remaining !== undefined
-              ? page.remaining + (cutShort ? page.items.length - page.items.findIndex((i) => i.key === lastKey) - 1 : 0)
-              : undefined;
-          break;
+        const left = page.items.length - i + (page.more ? (page.remaining ?? 1) : 0);
+        if (limit && items.length >= limit) {
+          if (left === 0) return { items, revision, more: false };
+          return { items, revision, more: true, lastKey, remaining: filter ? undefined : left };
         }
-        if (limit && items.length >= limit) break;
-        if (!page.more) break;
-        startAfter = page.items.at(-1)?.key;
+        if (!page.more || page.items.length === 0) return { items, revision, more: false };
+        startAfter = page.items.at(-1)!.key;
       }
     } catch (err) {
+      if (err instanceof StoreError && err.code === 'Compacted' && continuing)
+        throw errors.gone(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
+      if (err instanceof StoreError && err.code === 'Compacted')
+        throw errors.gone(`too old resource version: ${opts.revision ?? 0} (${this.cache.oldestRevision})`);
       this.mapStoreError(err, t, '');
     }
-    const list: KubeList = {
-      apiVersion: t.group ? `${t.group}/${t.version}` : t.version,
-      kind: `${t.kind}List`,
-      metadata: { resourceVersion: String(revision) },
-      items,
-    };
-    if (more && lastKey) {
-      list.metadata.continue = Buffer.from(JSON.stringify({ start: lastKey, prefix, rv: revision })).toString(
-        'base64url',
-      );
-      if (remaining !== undefined) list.metadata.remainingItemCount = remaining;
-    }
-    return list;
   }
 
   // ---- watch -------------------------------------------------------------------------
@@ -341,40 +426,42 @@ export class Registry {
       (labels.length === 0 || matchesLabels(labels, o.metadata.labels)) &&
       (fields.length === 0 || matchesFields(fields, o));
     const prefix = this.prefix(t, namespace);
-    let since: number;
     const rv = opts.resourceVersion;
     const initial = rv === undefined || rv === '' || rv === '0' || opts.sendInitialEvents === true;
-    if (initial) {
-      const list = await this.list(t, namespace, {
-        labelSelector: opts.labelSelector,
-        fieldSelector: opts.fieldSelector,
-      });
-      since = Number(list.metadata.resourceVersion);
-      if (rv !== undefined && rv !== '' && rv !== '0') since = Number(rv);
-      for (const o of list.items) onEvent({ type: 'ADDED', object: o });
-    } else {
+    let since: number;
+    if (!initial) {
       since = Number(rv);
       if (!Number.isInteger(since) || since < 0) throw errors.badRequest(`invalid resourceVersion: ${rv}`);
     }
     const handler = (e: CachedEvent) => {
       if (e.revision < 0) {
-        onEvent({ type: 'DELETED', object: e.object });
+        onEvent({ type: 'DELETED', object: e.object, entry: e.entry });
         return;
       }
       const now = e.type === 'DELETED' ? false : matches(e.object);
       const before = e.type === 'ADDED' ? false : matches(e.prev ?? (e.type === 'DELETED' ? e.object : undefined));
       if (e.type === 'DELETED') {
-        if (before || matches(e.object)) onEvent({ type: 'DELETED', object: e.object });
-      } else if (now && before) onEvent({ type: 'MODIFIED', object: e.object });
-      else if (now && !before) onEvent({ type: 'ADDED', object: e.object });
-      else if (!now && before) onEvent({ type: 'DELETED', object: e.object });
+        if (before || matches(e.object)) onEvent({ type: 'DELETED', object: e.object, entry: e.entry });
+      } else if (now && before) onEvent({ type: 'MODIFIED', object: e.object, entry: e.entry });
+      else if (now && !before) onEvent({ type: 'ADDED', object: e.object, entry: e.entry });
+      else if (!now && before) onEvent({ type: 'DELETED', object: e.object, entry: e.entry });
     };
+    // A watch without resourceVersion starts from the latest state (consistent, like a read).
+    if (initial && (rv === undefined || rv === '') && !(await this.cache.sync()) && !this.cache.ready)
+      throw errors.unavailable('the watch cache is re-synchronising with the store; retry');
     try {
-      return this.cache.subscribe(prefix, since, handler);
+      if (initial) {
+        // The current state and the subscription, in one turn: no event falls between them.
+        const state = this.cache.list(prefix, { filter: (o) => matches(o) });
+        since = state.revision;
+        if (rv !== undefined && rv !== '' && rv !== '0') since = Number(rv);
+        for (const e of state.items) onEvent({ type: 'ADDED', object: e.object, entry: e });
+      }
+      return this.cache.subscribe(prefix, since!, handler);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'Compacted')
-        throw errors.gone(`too old resource version: ${since} (${this.cache.revision})`);
-      throw err;
+        throw errors.gone(`too old resource version: ${since!} (${this.cache.oldestRevision})`);
+      this.mapStoreError(err, t, '');
     }
   }
 
@@ -544,52 +631,94 @@ export class Registry {
     allowCreate = false,
   ): Promise<KubeObject> {
     const key = storageKey(t, namespace, name);
-    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    // The cache's copy is a suggestion, as in kube's GuaranteedUpdate: the write compares its
+    // revision, so a stale copy costs one retry with the store's state, never a lost update.
+    // A decision only a stale copy could cause (a conflict with a pinned resourceVersion, an
+    // error, no change to write) is checked against the store before it is answered.
+    const cached = this.cache.ready ? this.cache.get(key) : undefined;
+    let state: { object: KubeObject; revision: number } | undefined = cached;
+    let fresh = false;
+    const refetch = async () => {
       let kv: KeyValue | undefined;
       try {
         kv = await this.store.get(key);
       } catch (err) {
         this.mapStoreError(err, t, name);
       }
-      if (!kv) {
+      state = kv && { object: this.decode(kv.value, kv.modRevision), revision: kv.modRevision };
+      fresh = true;
+    };
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      if (!state && !fresh) await refetch();
+      if (!state) {
         if (!allowCreate) throw errors.notFound(this.ref(t, name));
         const created = mutate(undefined);
         this.checkNamespace(t, namespace, created);
         try {
           return await this.createDecoded(t, created, opts);
         } catch (err) {
-          if (err instanceof KitfedError && err.reason === 'AlreadyExists') continue;
+          if (err instanceof KitfedError && err.reason === 'AlreadyExists') {
+            fresh = false;
+            continue;
+          }
           throw err;
         }
       }
-      const current = this.decode(kv.value, kv.modRevision);
-      const desired = mutate(cloneJson(current));
-      const pinned = desired.metadata.resourceVersion;
-      if (pinned !== undefined && pinned !== '' && pinned !== current.metadata.resourceVersion) {
-        throw errors.conflict(
-          this.ref(t, name),
-          'the object has been modified; please apply your changes to the latest version and try again',
-        );
+      const { object: current, revision } = state;
+      let next: KubeObject;
+      let pinned: string | undefined;
+      try {
+        const desired = mutate(cloneJson(current));
+        pinned = desired.metadata.resourceVersion;
+        if (pinned !== undefined && pinned !== '' && pinned !== current.metadata.resourceVersion) {
+          throw errors.conflict(
+            this.ref(t, name),
+            'the object has been modified; please apply your changes to the latest version and try again',
+          );
+        }
+        next = await this.prepareUpdate(t, current, desired, opts);
+      } catch (err) {
+        if (!fresh) {
+          await refetch();
+          continue;
+        }
+        throw err;
       }
-      const next = await this.prepareUpdate(t, current, desired, opts);
-      if (sameObject(current, next)) return current;
-      if (opts.dryRun) return next;
+      if (sameObject(current, next) || opts.dryRun) {
+        if (!fresh) {
+          await refetch();
+          continue;
+        }
+        return opts.dryRun ? next : cloneJson(current);
+      }
       try {
         if (
           next.metadata.deletionTimestamp &&
           (next.metadata.finalizers ?? []).length === 0 &&
           !(t.kind === 'Namespace' && namespaceFinalizers(next).length > 0)
         ) {
-          const { revision } = await this.store.delete(key, kv.modRevision);
-          next.metadata.resourceVersion = String(revision);
+          const deleted = await this.store.delete(key, revision);
+          next.metadata.resourceVersion = String(deleted.revision);
           return next;
         }
-        const rev = await this.store.update(key, this.encode(next), kv.modRevision);
+        const rev = await this.store.update(key, this.encode(next), revision);
         next.metadata.resourceVersion = String(rev);
         return next;
       } catch (err) {
-        if (err instanceof StoreError && err.code === 'Conflict' && (pinned === undefined || pinned === '')) continue;
-        if (err instanceof StoreError && err.code === 'NotFound') throw errors.notFound(this.ref(t, name));
+        if (err instanceof StoreError && err.code === 'Conflict' && (pinned === undefined || pinned === '')) {
+          // The store's answer carries its current state: the next attempt needs no read.
+          const now = err.current;
+          state = now && { object: this.decode(now.value, now.modRevision), revision: now.modRevision };
+          fresh = !!now;
+          continue;
+        }
+        if (err instanceof StoreError && err.code === 'NotFound') {
+          if (!fresh) {
+            await refetch();
+            continue;
+          }
+          throw errors.notFound(this.ref(t, name));
+        }
         this.mapStoreError(err, t, name);
       }
     }
@@ -883,6 +1012,63 @@ export class Registry {
       if (err instanceof KitfedError && err.code === 404) return undefined;
       throw err;
     }
+  }
+}
+
+/** A resourceVersion parameter: a store revision. */
+function parseResourceVersion(rv: string): number {
+  const n = Number(rv);
+  if (!/^\d+$/.test(rv) || !Number.isSafeInteger(n)) throw errors.badRequest(`invalid resourceVersion: ${rv}`);
+  return n;
+}
+
+/** kube's answer when a requested revision has not reached the cache in time. */
+function tooLargeResourceVersion(rv: number, current: number): KitfedError {
+  return new KitfedError(`Timeout: Too large resource version: ${rv}, current: ${current}`, 504, 'Timeout', {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
+}
+
+/** kube's ListOptions validation of resourceVersion, resourceVersionMatch and continue. */
+function validateListOptions(rv: string | undefined, match: string | undefined, cont: string | undefined): void {
+  const causes: StatusCause[] = [];
+  const forbidden = (message: string) =>
+    causes.push({ reason: 'FieldValueForbidden', field: 'resourceVersionMatch', message: `Forbidden: ${message}` });
+  if (match) {
+    if (!rv) forbidden('resourceVersionMatch is forbidden unless resourceVersion is provided');
+    if (cont) forbidden('resourceVersionMatch is forbidden when continue is provided');
+    if (match !== 'Exact' && match !== 'NotOlderThan')
+      causes.push({
+        reason: 'FieldValueNotSupported',
+        field: 'resourceVersionMatch',
+        message: `Unsupported value: ${JSON.stringify(match)}: supported values: "Exact", "NotOlderThan"`,
+      });
+    if (match === 'Exact' && rv === '0') forbidden('resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+  }
+  if (causes.length > 0) throw errors.invalid({ group: 'meta.k8s.io', kind: 'ListOptions', name: '' }, causes);
+  if (cont && rv) throw errors.badRequest('specifying resource version is not allowed when using continue');
+}
+
+/** A continue token of a list under `prefix`: the last key of the previous page and the revision of the first. */
+function parseContinue(token: string, prefix: string): { start: string; rv: number } {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+      start?: unknown;
+      prefix?: unknown;
+      rv?: unknown;
+    };
+    if (
+      typeof parsed.start !== 'string' ||
+      parsed.prefix !== prefix ||
+      typeof parsed.rv !== 'number' ||
+      !Number.isSafeInteger(parsed.rv) ||
+      parsed.rv < 0
+    )
+      throw new Error('mismatch');
+    return { start: parsed.start, rv: parsed.rv };
+  } catch {
+    throw errors.badRequest('continue key is not valid: the provided continue parameter is invalid for this request');
   }
 }
 

@@ -20,7 +20,7 @@ import {
 } from './registry.js';
 import { RESOURCES, ResourceCatalog, type ResourceType } from './resources.js';
 import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
-import { convertForServing } from './serving.js';
+import { convertForServing, listJson, servedJson } from './serving.js';
 import { MemoryStore } from './storage/memory.js';
 import type { Store } from './storage/types.js';
 import { tableRow, toTable, type IncludeObject } from './table.js';
@@ -276,7 +276,11 @@ class Handler {
       res.end(YAML.stringify(body));
       return;
     }
-    const text = JSON.stringify(body);
+    this.sendJson(res, code, JSON.stringify(body));
+  }
+
+  /** A JSON body already serialized. */
+  private sendJson(res: ServerResponse, code: number, text: string): void {
     res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   }
@@ -547,11 +551,15 @@ class Handler {
           url.searchParams.set('fieldSelector', `metadata.name=${name}`);
           return this.watch(req, res, url, { ...route, name: undefined });
         }
-        const obj =
-          route.subresource === 'scale'
-            ? await this.registry.getScale(t, namespace, name)
-            : await this.registry.get(t, namespace, name);
-        return this.respondObject(req, res, url, route, 200, obj);
+        if (route.subresource === 'scale')
+          return this.respondObject(req, res, url, route, 200, await this.registry.getScale(t, namespace, name));
+        const out = negotiate(req.headers.accept, true);
+        const entry = await this.withTimeout(
+          this.registry.read(t, namespace, name, { resourceVersion: q.get('resourceVersion') ?? undefined }),
+          'get',
+        );
+        if (out !== 'json') return this.respondObject(req, res, url, route, 200, entry.object);
+        return this.sendJson(res, 200, servedJson(entry, t, route.group, route.version));
       }
       case 'PUT': {
         const opts = this.writeOptions(url, req, route);
@@ -596,20 +604,26 @@ class Handler {
     const q = url.searchParams;
     const limit = q.get('limit');
     if (limit !== null && !/^\d+$/.test(limit)) throw errors.badRequest(`invalid limit: ${limit}`);
-    const list = await this.withTimeout(
-      this.registry.list(route.type, route.namespace, {
+    const { list, items } = await this.withTimeout(
+      this.registry.listCached(route.type, route.namespace, {
         labelSelector: q.get('labelSelector') ?? undefined,
         fieldSelector: q.get('fieldSelector') ?? undefined,
         limit: limit ? Number(limit) : undefined,
         continue: q.get('continue') ?? undefined,
+        resourceVersion: q.get('resourceVersion') ?? undefined,
+        resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
       }),
       'list',
     );
-    const items = list.items.map((o) => this.output(o, route));
-    if (out === 'table')
-      return this.send(res, 200, toTable(route.type, items, list.metadata, includeObject(url)), 'json');
     const apiVersion = route.group ? `${route.group}/${route.version}` : route.version;
-    this.send(res, 200, { apiVersion, kind: list.kind, metadata: list.metadata, items }, out);
+    if (out === 'json') {
+      const texts = items.map((e) => servedJson(e, route.type, route.group, route.version));
+      return this.sendJson(res, 200, listJson(apiVersion, list.kind, list.metadata, texts));
+    }
+    const served = items.map((e) => this.output(e.object, route));
+    if (out === 'table')
+      return this.send(res, 200, toTable(route.type, served, list.metadata, includeObject(url)), 'json');
+    this.send(res, 200, { apiVersion, kind: list.kind, metadata: list.metadata, items: served }, out);
   }
 
   private clientId(req: IncomingMessage): string {
@@ -633,8 +647,12 @@ class Handler {
         first = false;
         return `${JSON.stringify({ type: e.type, object: table })}\n`;
       }
-      if (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED')
-        return `${JSON.stringify({ type: e.type, object: this.output(e.object, route) })}\n`;
+      if (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED') {
+        const object = e.entry
+          ? servedJson(e.entry, route.type, route.group, route.version)
+          : JSON.stringify(this.output(e.object, route));
+        return `{"type":"${e.type}","object":${object}}\n`;
+      }
       return `${JSON.stringify(e)}\n`;
     };
     const buffered: string[] = [];

@@ -4,6 +4,18 @@ import { StoreError, type Store, type StoreEvent } from './storage/types.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
+/**
+ * One object as the cache holds it: decoded once, shared by every reader, never mutated (readers
+ * that change an object copy it first). `served` keeps its serialized forms (see serving.ts).
+ */
+export interface CachedObject {
+  readonly key: string;
+  readonly object: KubeObject;
+  /** modRevision: the object's resourceVersion. */
+  readonly revision: number;
+  served?: Array<{ tag: object; group: string; version: string; json: string }>;
+}
+
 export interface CachedEvent {
   type: WatchEventType;
   key: string;
@@ -11,6 +23,10 @@ export interface CachedEvent {
   object: KubeObject;
   /** The object before the change (MODIFIED, DELETED), for selector transitions. */
   prev?: KubeObject;
+  /** The object after the change (for DELETED: the last state, at the delete's revision). */
+  entry: CachedObject;
+  /** The cached object before the change (MODIFIED, DELETED), with its own revision: snapshots undo events with it. */
+  prevEntry?: CachedObject;
 }
 
 export interface Subscription {
@@ -18,22 +34,62 @@ export interface Subscription {
   onEvent(e: CachedEvent): void;
 }
 
+export interface CacheListOptions {
+  /** Read as of this revision (a snapshot: events after it are undone); default the cache's current revision. */
+  revision?: number;
+  /** Only keys strictly greater than this one (pagination). */
+  after?: string;
+  /** At most this many items (0 or undefined: all). */
+  limit?: number;
+  /** Items that do not match are skipped (they still count as scanned for `more`). */
+  filter?: (o: KubeObject) => boolean;
+}
+
+export interface CacheListResult {
+  items: CachedObject[];
+  /** The revision the list is consistent at. */
+  revision: number;
+  /** True when `limit` cut the scan short. */
+  more: boolean;
+  /** Without a filter, when `more`: how many objects follow. */
+  remaining?: number;
+  /** Last key scanned (the continue position) when `more`. */
+  lastKey?: string;
+}
+
 const log = createLogger('watch-cache');
+/** Everything in the store (the API server keeps its objects under `/registry/`). */
+const PREFIX = '/';
+/** Keys per page when the cache loads the store. */
+const LOAD_PAGE = 5000;
 
 /**
- * One store watch per API server, fanned out in memory to every client watch. Keeps the
- * last `size` events so clients can resume from a recent resourceVersion; older → 410.
+ * The API server's copy of the store, kept current by one store watch: every object (so kinds added at runtime, such as custom resources, are cached without
+ * registration), plus the last `size` events. It serves
+ *
+ * - GET and LIST, at the current revision or as a snapshot at a recent one (events after it are
+ *   undone with the objects they replaced), so `continue` tokens page through one revision;
+ * - consistent reads: `sync()` asks the store for its current revision (one request shared by
+ *   every read that arrives while the previous one is in flight) and waits until the cache has
+ *   seen it, so a read never misses a write acknowledged before the read started — on any API
+ *   server sharing the store;
+ * - watches, fanned out from the one store watch, resumable from any retained revision.
  */
 export class WatchCache {
   private readonly events: CachedEvent[] = [];
   private readonly subs = new Set<Subscription>();
+  private readonly objects = new Map<string, CachedObject>();
+  private readonly index = new KeyIndex();
   private stop: (() => void) | undefined;
   /** Revision the cache has seen everything up to. */
   private seen = 0;
-  /** Oldest revision a watch may start from. */
+  /** Oldest revision a watch may start from and a snapshot may be read at. */
   private oldest = 0;
-  private readonly waiters: Array<{ rev: number; resolve: () => void }> = [];
+  private readonly waiters = new Set<{ rev: number; resolve: (ok: boolean) => void }>();
   private failed: StoreError | undefined;
+  private closed = false;
+  private fetching: Promise<number> | undefined;
+  private queued: Promise<number> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -41,27 +97,58 @@ export class WatchCache {
     private readonly size = 20_000,
   ) {}
 
-  private closed = false;
-
   async start(): Promise<void> {
-    const rev = await this.store.revision();
-    this.seen = rev;
-    this.oldest = rev;
+    const rev = await this.load();
     await this.watchStore(rev);
   }
 
+  /** Replaces the cached state with the store's, read page by page at one revision; returns it. */
+  private async load(): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const loaded: CachedObject[] = [];
+        let revision: number | undefined;
+        let after: string | undefined;
+        for (;;) {
+          const page = await this.store.list(PREFIX, { limit: LOAD_PAGE, startAfter: after, revision });
+          revision ??= page.revision;
+          for (const kv of page.items)
+            loaded.push({ key: kv.key, object: this.decode(kv.value, kv.modRevision), revision: kv.modRevision });
+          if (!page.more || page.items.length === 0) break;
+          after = page.items.at(-1)!.key;
+        }
+        this.objects.clear();
+        this.index.clear();
+        for (const o of loaded) {
+          this.objects.set(o.key, o);
+          this.index.add(o.key);
+        }
+        this.events.length = 0;
+        this.seen = revision;
+        this.oldest = revision;
+        return revision;
+      } catch (err) {
+        // The store moved on while we paged and keeps no old versions (or compacted them): again.
+        if (err instanceof StoreError && err.code === 'Compacted' && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
   private async watchStore(since: number): Promise<void> {
-    this.stop = await this.store.watch('/registry/', {
+    this.stop = await this.store.watch(PREFIX, {
       sinceRevision: since,
       onEvent: (e) => this.push(e),
+      onProgress: (rev) => this.advance(rev),
       onError: (err) => this.recover(err),
     });
   }
 
   /**
    * The store watch ended (e.g. etcd compacted past it): client watches get an ERROR (410) and
-   * re-list, new ones are refused until the cache watches the store again, which it retries
-   * with backoff, from where it stopped if the store still has that history, else from now.
+   * re-list, reads go to the store, new watches are refused until the cache watches the store
+   * again, which it retries with backoff, from where it stopped if the store still has that
+   * history, else after re-loading the state.
    */
   private recover(err: StoreError): void {
     if (this.closed || this.failed) return;
@@ -73,6 +160,7 @@ export class WatchCache {
         key: '\u0000error',
         revision: -1,
         object: { apiVersion: 'v1', kind: 'Status', metadata: {} },
+        entry: { key: '\u0000error', object: { apiVersion: 'v1', kind: 'Status', metadata: {} }, revision: -1 },
       });
     const retry = (delay: number) => {
       setTimeout(() => {
@@ -83,11 +171,7 @@ export class WatchCache {
               await this.watchStore(this.seen);
             } catch (e) {
               if (!(e instanceof StoreError && e.code === 'Compacted')) throw e;
-              const rev = await this.store.revision();
-              this.events.length = 0;
-              this.seen = rev;
-              this.oldest = rev;
-              await this.watchStore(rev);
+              await this.watchStore(await this.load());
             }
             this.failed = undefined;
             log.info({ revision: this.seen }, 'watching the store again');
@@ -105,28 +189,155 @@ export class WatchCache {
     this.closed = true;
     this.stop?.();
     this.subs.clear();
+    for (const w of this.waiters) w.resolve(false);
+    this.waiters.clear();
   }
 
+  /** Revision the cache has seen everything up to. */
   get revision(): number {
     return this.seen;
   }
 
-  /** Resolves once the cache has seen `rev` (bounded by `timeoutMs`). */
-  async waitFor(rev: number, timeoutMs = 3000): Promise<void> {
-    if (this.seen >= rev) return;
-    await new Promise<void>((resolve) => {
-      const w = { rev, resolve };
-      this.waiters.push(w);
-      setTimeout(resolve, timeoutMs).unref();
+  /** Oldest revision still served (watch resumption, snapshots). */
+  get oldestRevision(): number {
+    return this.oldest;
+  }
+
+  /** False while the store watch is down: reads must go to the store. */
+  get ready(): boolean {
+    return !this.failed && !this.closed;
+  }
+
+  /** Resolves true once the cache has seen `rev`, false after `timeoutMs`. */
+  waitFor(rev: number, timeoutMs = 3000): Promise<boolean> {
+    if (this.seen >= rev) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const w = {
+        rev,
+        resolve: (ok: boolean) => {
+          clearTimeout(timer);
+          this.waiters.delete(w);
+          resolve(ok);
+        },
+      };
+      const timer = setTimeout(() => w.resolve(false), timeoutMs);
+      timer.unref();
+      this.waiters.add(w);
     });
   }
 
+  /**
+   * Waits until the cache holds every write the store acknowledged before this call: resolves
+   * true then, false when the cache did not catch up within `timeoutMs` (read the store). The
+   * store's revision is read once for all callers that arrive while a read is in flight, by
+   * the next read (one that started after them: an earlier one could miss their writes).
+   */
+  async sync(timeoutMs = 3000): Promise<boolean> {
+    if (!this.ready) return false;
+    const rev = await this.storeRevision();
+    return this.waitFor(rev, timeoutMs);
+  }
+
+  private storeRevision(): Promise<number> {
+    if (!this.fetching) return this.fetch();
+    this.queued ??= this.fetching.then(
+      () => this.fetch(),
+      () => this.fetch(),
+    );
+    return this.queued;
+  }
+
+  private fetch(): Promise<number> {
+    this.queued = undefined;
+    const p = this.store.revision();
+    this.fetching = p;
+    const done = () => {
+      if (this.fetching === p) this.fetching = undefined;
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  /** The object at `key` now (undefined: absent). */
+  get(key: string): CachedObject | undefined {
+    return this.objects.get(key);
+  }
+
+  /**
+   * Objects under `prefix` in key order, now or as of a retained revision. Throws a Compacted
+   * StoreError for a revision older than the retained events, and for one the cache has not
+   * seen yet (wait for it first).
+   */
+  list(prefix: string, options: CacheListOptions = {}): CacheListResult {
+    const revision = options.revision ?? this.seen;
+    if (revision < this.oldest || revision > this.seen)
+      throw new StoreError(
+        'Compacted',
+        `revision ${revision} is not in the watch cache (it holds ${this.oldest}..${this.seen})`,
+      );
+    let keys = this.index.range(prefix, options.after);
+    let overlay: Map<string, CachedObject | null> | undefined;
+    if (revision < this.seen) {
+      // Undo, newest first, every event after `revision`: the oldest one's previous state stays.
+      overlay = new Map();
+      for (let i = this.events.length - 1; i >= 0 && this.events[i]!.revision > revision; i--) {
+        const e = this.events[i]!;
+        if (!e.key.startsWith(prefix) || (options.after !== undefined && e.key <= options.after)) continue;
+        overlay.set(e.key, e.prevEntry ?? null);
+      }
+      const missing = [...overlay.keys()].filter((k) => !this.objects.has(k));
+      if (missing.length > 0) keys = [...keys, ...missing].sort();
+    }
+    const at = (k: string) => (overlay?.has(k) ? overlay.get(k)! : this.objects.get(k)!);
+    const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
+    const items: CachedObject[] = [];
+    let i = 0;
+    for (; i < keys.length && items.length < limit; i++) {
+      const o = at(keys[i]!);
+      if (o && (!options.filter || options.filter(o.object))) items.push(o);
+    }
+    const result: CacheListResult = { items, revision, more: false };
+    // Cut short only if an object follows (a key that did not exist at `revision` does not count).
+    let rest = overlay ? 0 : keys.length - i;
+    if (overlay) for (let j = i; j < keys.length; j++) if (at(keys[j]!)) rest++;
+    if (rest > 0) {
+      result.more = true;
+      result.lastKey = keys[i - 1];
+      if (!options.filter) result.remaining = rest;
+    }
+    return result;
+  }
+
+  /** Store progress without a change under the cache's prefix (etcd: another writer's revision). */
+  private advance(rev: number): void {
+    if (rev <= this.seen) return;
+    this.seen = rev;
+    this.wake();
+  }
+
   private push(e: StoreEvent): void {
-    const object = this.decode(e.value, e.revision);
-    const ev: CachedEvent = { type: e.type, key: e.key, revision: e.revision, object };
-    if (e.prevValue !== undefined && e.type !== 'ADDED') ev.prev = this.decode(e.prevValue, e.revision);
-    if (e.type === 'DELETED')
-      ev.object = { ...object, metadata: { ...object.metadata, resourceVersion: String(e.revision) } };
+    const before = this.objects.get(e.key);
+    let entry: CachedObject;
+    if (e.type === 'DELETED') {
+      const last = before?.object ?? this.decode(e.value, e.revision);
+      entry = {
+        key: e.key,
+        object: { ...last, metadata: { ...last.metadata, resourceVersion: String(e.revision) } },
+        revision: e.revision,
+      };
+      this.objects.delete(e.key);
+      this.index.remove(e.key);
+    } else {
+      entry = { key: e.key, object: this.decode(e.value, e.revision), revision: e.revision };
+      this.objects.set(e.key, entry);
+      if (!before) this.index.add(e.key);
+    }
+    const ev: CachedEvent = { type: e.type, key: e.key, revision: e.revision, object: entry.object, entry };
+    if (before) {
+      ev.prevEntry = before;
+      ev.prev = before.object;
+    } else if (e.prevValue !== undefined && e.type !== 'ADDED') ev.prev = this.decode(e.prevValue, e.revision);
     this.events.push(ev);
     if (this.events.length > this.size) {
       const dropped = this.events.splice(0, this.events.length - this.size);
@@ -134,11 +345,12 @@ export class WatchCache {
     }
     this.seen = e.revision;
     for (const s of this.subs) if (e.key.startsWith(s.prefix)) s.onEvent(ev);
-    if (this.waiters.length > 0) {
-      for (let i = this.waiters.length - 1; i >= 0; i--) {
-        if (this.waiters[i]!.rev <= this.seen) this.waiters.splice(i, 1)[0]!.resolve();
-      }
-    }
+    this.wake();
+  }
+
+  private wake(): void {
+    if (this.waiters.size === 0) return;
+    for (const w of [...this.waiters]) if (w.rev <= this.seen) w.resolve(true);
   }
 
   /**
@@ -160,11 +372,112 @@ export class WatchCache {
 
   /** Forgets events up to `revision`: watches from older revisions get 410 (as after an etcd compaction). */
   compact(revision: number): void {
-    while (this.events.length > 0 && this.events[0]!.revision <= revision) this.events.shift();
+    let n = 0;
+    while (n < this.events.length && this.events[n]!.revision <= revision) n++;
+    this.events.splice(0, n);
     this.oldest = Math.max(this.oldest, Math.min(revision, this.seen));
   }
 
   get watcherCount(): number {
     return this.subs.size;
   }
+
+  get objectCount(): number {
+    return this.objects.size;
+  }
+}
+
+/**
+ * Keys in order, grouped by directory (everything up to the last `/`): a namespace's objects are
+ * one sorted array, so listing a namespace costs its size, not the store's.
+ */
+class KeyIndex {
+  private readonly dirs = new Map<string, string[]>();
+  private sorted: string[] = [];
+
+  clear(): void {
+    this.dirs.clear();
+    this.sorted = [];
+  }
+
+  add(key: string): void {
+    const cut = key.lastIndexOf('/') + 1;
+    const dir = key.slice(0, cut);
+    const name = key.slice(cut);
+    let names = this.dirs.get(dir);
+    if (!names) {
+      this.dirs.set(dir, (names = []));
+      this.sorted.splice(lowerBound(this.sorted, dir), 0, dir);
+    }
+    const i = lowerBound(names, name);
+    if (names[i] !== name) names.splice(i, 0, name);
+  }
+
+  remove(key: string): void {
+    const cut = key.lastIndexOf('/') + 1;
+    const dir = key.slice(0, cut);
+    const names = this.dirs.get(dir);
+    if (!names) return;
+    const i = lowerBound(names, key.slice(cut));
+    if (names[i] === key.slice(cut)) names.splice(i, 1);
+    if (names.length === 0) {
+      this.dirs.delete(dir);
+      const d = lowerBound(this.sorted, dir);
+      if (this.sorted[d] === dir) this.sorted.splice(d, 1);
+    }
+  }
+
+  /** Every key starting with `prefix` and greater than `after`, in order. */
+  range(prefix: string, after?: string): string[] {
+    const out: string[] = [];
+    let nested = false;
+    let previous: string | undefined;
+    const take = (dir: string, names: string[], from: string) => {
+      if (previous !== undefined && dir.startsWith(previous)) nested = true;
+      previous = dir;
+      for (let i = from ? lowerBound(names, from) : 0; i < names.length; i++) {
+        const key = dir + names[i];
+        if (key.startsWith(prefix)) out.push(key);
+        else if (from) break;
+      }
+    };
+    // The directory holding the prefix itself (names starting with the rest of it) ...
+    const cut = prefix.lastIndexOf('/') + 1;
+    const home = prefix.slice(0, cut);
+    if (cut < prefix.length) {
+      const names = this.dirs.get(home);
+      if (names) take(home, names, prefix.slice(cut));
+    }
+    // ... then every directory under the prefix, in order.
+    for (let d = lowerBound(this.sorted, prefix); d < this.sorted.length && this.sorted[d]!.startsWith(prefix); d++)
+      take(this.sorted[d]!, this.dirs.get(this.sorted[d]!)!, '');
+    if (nested || (cut < prefix.length && out.length > 0 && previous !== home)) out.sort();
+    if (after === undefined) return out;
+    const from = upperBound(out, after);
+    return from === 0 ? out : out.slice(from);
+  }
+}
+
+/** First index whose value is >= `v`. */
+function lowerBound(a: string[], v: string): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index whose value is > `v`. */
+function upperBound(a: string[], v: string): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

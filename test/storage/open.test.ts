@@ -67,9 +67,14 @@ etcdTest('openStore connects to etcd, with a key prefix from the URL', async (t)
   await store.create('/x', '1');
   const raw = new EtcdStore(etcd.endpoints, { keyPrefix: '' });
   t.teardown(() => raw.close());
+  // Every key under the prefix: the object, and the store's revision key (which every write also puts).
   t.deepEqual(
     (await raw.list('/tenant-a/')).items.map((i) => i.key),
-    ['/tenant-a/x'],
+    ['/tenant-a/\u0000revision', '/tenant-a/x'],
+  );
+  t.deepEqual(
+    (await store.list('/')).items.map((i) => i.key),
+    ['/x'],
   );
 });
 

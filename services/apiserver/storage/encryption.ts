@@ -162,6 +162,9 @@ export class EncryptedStore implements Store {
     };
     stopInner = await this.inner.watch(prefix, {
       sinceRevision: options.sinceRevision,
+      onProgress: (rev) => {
+        if (!ended) options.onProgress?.(rev);
+      },
       onError: (err) => {
         if (!ended) options.onError(err);
         end();

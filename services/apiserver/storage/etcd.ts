@@ -45,6 +45,13 @@ export interface EtcdTls {
 const log = createLogger('storage', { backend: 'etcd' });
 
 /**
+ * A store key no caller uses (store keys are paths; a NUL byte follows the root): every write
+ * transaction also puts it, so its mod revision is the store's latest write (see revision()).
+ * Hidden from get, list and watch; its watch events become `onProgress`.
+ */
+const REVISION_KEY = '/\u0000revision';
+
+/**
  * The HA store: etcd v3 through the `etcd3` client. Revisions are etcd's revisions, writes are
  * transactions comparing `create_revision`/`mod_revision` (CAS), watches are etcd's native
  * watches (so several API servers on one etcd see each other's writes), and every call carries
@@ -64,6 +71,8 @@ export class EtcdStore implements Store {
   private readonly stops = new Set<() => void>();
   private readonly compactionTimer: NodeJS.Timeout | undefined;
   private lastTickRevision = 0;
+  /** etcd key of REVISION_KEY. */
+  readonly revisionKey: Buffer;
 
   constructor(
     readonly endpoints: string[],
@@ -72,6 +81,7 @@ export class EtcdStore implements Store {
     if (endpoints.length === 0) throw new StoreError('Internal', 'etcd store needs at least one endpoint');
     this.prefix = options.keyPrefix ?? '/kitfed';
     this.timeoutMs = options.requestTimeoutMs ?? 3000;
+    this.revisionKey = this.k(REVISION_KEY);
     const tls = options.tls;
     this.client = new Etcd3({
       hosts: endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `${tls ? 'https' : 'http'}://${e}`)),
@@ -116,12 +126,31 @@ export class EtcdStore implements Store {
       options.startAfter !== undefined && options.startAfter >= prefix
         ? Buffer.concat([this.k(options.startAfter), Buffer.from([0])])
         : this.k(prefix);
-    const req: IRangeRequest = { key: start, range_end: rangeEnd(this.k(prefix)) };
-    if (options.limit && options.limit > 0) req.limit = options.limit;
+    const end = rangeEnd(this.k(prefix));
+    const req: IRangeRequest = { key: start, range_end: end };
+    // The revision key is hidden: a range that may hold it asks for one more.
+    const mayHide =
+      Buffer.compare(start, this.revisionKey) <= 0 &&
+      (end.length === 1 && end[0] === 0 ? true : Buffer.compare(this.revisionKey, end) < 0);
+    const limit = options.limit && options.limit > 0 ? options.limit : 0;
+    if (limit) req.limit = limit + (mayHide ? 1 : 0);
+    if (options.revision !== undefined) req.revision = options.revision;
     const res = await this.call('list', (o) => this.client.kv.range(req, o));
-    const items = res.kvs.map((kv) => this.toKeyValue(kv));
-    const result: ListResult = { items, revision: Number(res.header.revision), more: res.more };
-    if (res.more) result.remaining = Number(res.count) - items.length;
+    let kvs = res.kvs;
+    let hidden = 0;
+    if (mayHide) {
+      const n = kvs.length;
+      kvs = kvs.filter((kv) => !kv.key.equals(this.revisionKey));
+      hidden = n - kvs.length;
+    }
+    let more = res.more;
+    if (limit && kvs.length > limit) {
+      kvs = kvs.slice(0, limit);
+      more = true;
+    }
+    const items = kvs.map((kv) => this.toKeyValue(kv));
+    const result: ListResult = { items, revision: options.revision ?? Number(res.header.revision), more };
+    if (more) result.remaining = Number(res.count) - hidden - items.length;
     return result;
   }
 
@@ -176,8 +205,37 @@ export class EtcdStore implements Store {
     return { revision: Number(res.header.revision), prev: this.toKeyValue(prev) };
   }
 
+  /**
+   * The revision of the latest write to this store's keys: the mod revision of its revision key,
+   * which every write transaction also puts (read linearizably). etcd's own revision would not
+   * do: writes of other stores sharing the etcd (other key prefixes) move it, and a cache
+   * watching this store's keys would never see those revisions. Created on first use.
+   */
   async revision(): Promise<number> {
-    const res = await this.call('revision', (o) => this.client.kv.range({ key: this.k(''), count_only: true }, o));
+    const res = await this.call('revision', (o) => this.client.kv.range({ key: this.revisionKey }, o));
+    const kv = res.kvs[0];
+    if (kv) return Number(kv.mod_revision);
+    const created = await this.call('revision', (o) =>
+      this.client.kv.txn(
+        {
+          compare: [
+            { key: this.revisionKey, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 },
+          ],
+          success: [{ request_put: { key: this.revisionKey, value: Buffer.alloc(0) } }],
+          failure: [{ request_range: { key: this.revisionKey } }],
+        },
+        o,
+      ),
+    );
+    const existing = created.responses[0]?.response_range?.kvs[0];
+    return existing ? Number(existing.mod_revision) : Number(created.header.revision);
+  }
+
+  /** etcd's current revision (all prefixes). */
+  private async headRevision(): Promise<number> {
+    const res = await this.call('revision', (o) =>
+      this.client.kv.range({ key: this.revisionKey, count_only: true }, o),
+    );
     return Number(res.header.revision);
   }
 
@@ -185,7 +243,7 @@ export class EtcdStore implements Store {
   async compactedRevision(): Promise<number> {
     let lo = this.knownCompact;
     if (await this.readable(lo)) return lo - 1;
-    let hi = await this.revision();
+    let hi = await this.headRevision();
     while (lo + 1 < hi) {
       const mid = Math.floor((lo + hi) / 2);
       if (await this.readable(mid)) hi = mid;
@@ -222,7 +280,7 @@ export class EtcdStore implements Store {
   }
 
   async compact(revision: number): Promise<void> {
-    const current = await this.revision();
+    const current = await this.headRevision();
     const target = Math.min(revision, current);
     // etcd keeps history from its compact revision on; ours keeps events after `revision`.
     const etcdRevision = target < current ? target + 1 : target;
@@ -237,7 +295,7 @@ export class EtcdStore implements Store {
 
   /** One step of periodic compaction: drops history older than the revision the previous step saw. */
   async compactionTick(): Promise<void> {
-    const current = await this.revision();
+    const current = await this.headRevision();
     if (this.lastTickRevision > 0) await this.compact(this.lastTickRevision);
     this.lastTickRevision = current;
   }
@@ -350,7 +408,16 @@ export class EtcdStore implements Store {
     let retried = false;
     const res = await this.call(
       op,
-      (o) => this.client.kv.txn({ compare, success: [success], failure: [{ request_range: { key } }] }, o),
+      (o) =>
+        this.client.kv.txn(
+          {
+            compare,
+            // The revision key last: its watch event follows the write's (see revision()).
+            success: [success, { request_put: { key: this.revisionKey, value: Buffer.alloc(0) } }],
+            failure: [{ request_range: { key } }],
+          },
+          o,
+        ),
       mode,
       () => (retried = true),
     );
@@ -383,7 +450,8 @@ class WatchFeed {
   private stopped = false;
   private live = false;
   private disconnected = false;
-  private readonly buffered: StoreEvent[] = [];
+  /** Events (and revision-key progress, as a number) that arrived before the watch was established. */
+  private readonly buffered: Array<StoreEvent | number> = [];
 
   constructor(
     private readonly store: EtcdStore,
@@ -393,12 +461,9 @@ class WatchFeed {
   ) {
     watcher.on('put', (kv: IKeyValue, prev?: IKeyValue) => {
       const revision = Number(kv.mod_revision);
-      const event: StoreEvent = {
-        type: 'ADDED',
-        key: store.unprefix(kv.key),
-        value: kv.value.toString('utf8'),
-        revision,
-      };
+      const key = store.unprefix(kv.key);
+      if (key === REVISION_KEY) return this.deliver(revision);
+      const event: StoreEvent = { type: 'ADDED', key, value: kv.value.toString('utf8'), revision };
       if (kv.create_revision !== kv.mod_revision) {
         event.type = 'MODIFIED';
         if (prev) event.prevValue = prev.value.toString('utf8');
@@ -406,14 +471,10 @@ class WatchFeed {
       this.deliver(event);
     });
     watcher.on('delete', (kv: IKeyValue, prev?: IKeyValue) => {
+      const key = store.unprefix(kv.key);
+      if (key === REVISION_KEY) return this.deliver(Number(kv.mod_revision));
       const value = prev ? prev.value.toString('utf8') : '';
-      this.deliver({
-        type: 'DELETED',
-        key: store.unprefix(kv.key),
-        value,
-        prevValue: value,
-        revision: Number(kv.mod_revision),
-      });
+      this.deliver({ type: 'DELETED', key, value, prevValue: value, revision: Number(kv.mod_revision) });
     });
     watcher.on('disconnected', (err: Error) => {
       if (this.stopped) return;
@@ -444,13 +505,23 @@ class WatchFeed {
     this.watcher.cancel().catch(() => {});
   };
 
-  private deliver(event: StoreEvent): void {
-    if (this.stopped || event.revision <= this.lastRevision) return;
+  /**
+   * An event, or the revision key's progress (a number): its put is the last operation of every
+   * write, so everything up to that revision has been delivered.
+   */
+  private deliver(event: StoreEvent | number): void {
+    const revision = typeof event === 'number' ? event : event.revision;
+    if (this.stopped || (typeof event !== 'number' && revision <= this.lastRevision)) return;
     if (this.live) this.emit(event);
     else this.buffered.push(event);
   }
 
-  private emit(event: StoreEvent): void {
+  private emit(event: StoreEvent | number): void {
+    if (typeof event === 'number') {
+      this.lastRevision = Math.max(this.lastRevision, event);
+      this.options.onProgress?.(event);
+      return;
+    }
     this.lastRevision = event.revision;
     try {
       this.options.onEvent(event);

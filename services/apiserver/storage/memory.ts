@@ -41,6 +41,11 @@ export class MemoryStore implements Store {
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    if (options.revision !== undefined && options.revision !== this.rev)
+      throw new StoreError(
+        'Compacted',
+        `revision ${options.revision} is not the current one (${this.rev}): no old versions are kept`,
+      );
     const keys = this.keys();
     let i = lowerBound(
       keys,
@@ -95,7 +100,10 @@ export class MemoryStore implements Store {
     }
     const revision = ++this.rev;
     this.data.delete(key);
-    this.sortedKeys = undefined;
+    if (this.sortedKeys) {
+      const i = lowerBound(this.sortedKeys, key);
+      if (this.sortedKeys[i] === key) this.sortedKeys.splice(i, 1);
+    }
     this.emit({ type: 'DELETED', key, value: current.value, prevValue: current.value, revision });
     return { revision, prev: current };
   }

@@ -133,6 +133,11 @@ export class SqliteStore implements Store {
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
     this.checkOpen();
+    if (options.revision !== undefined && options.revision !== this.rev)
+      throw new StoreError(
+        'Compacted',
+        `revision ${options.revision} is not the current one (${this.rev}): no old versions are kept`,
+      );
     const end = prefixEnd(prefix);
     const after = options.startAfter !== undefined && options.startAfter >= prefix ? options.startAfter : undefined;
     const limit = options.limit && options.limit > 0 ? options.limit : -1;

@@ -38,6 +38,12 @@ export interface ListOptions {
   limit?: number;
   /** Only keys strictly greater than this one (pagination). */
   startAfter?: string;
+  /**
+   * Read as of this revision (a snapshot, for paging through one revision). etcd serves any
+   * revision it has not compacted; memory and SQLite keep no old versions and serve only their
+   * current revision. Either throws `Compacted` when it cannot.
+   */
+  revision?: number;
 }
 
 export interface ListResult {
@@ -54,6 +60,11 @@ export interface WatchOptions {
   /** Deliver events with revision strictly greater than this. */
   sinceRevision: number;
   onEvent(event: StoreEvent): void;
+  /**
+   * The store has delivered every change under the prefix up to `revision`, although none
+   * happened at it (etcd: a write that only moved the store's revision). Optional.
+   */
+  onProgress?(revision: number): void;
   /** The watch ended abnormally (backend lost, compaction passed it); no more events follow. */
   onError(err: StoreError): void;
 }
@@ -88,7 +99,11 @@ export interface Store {
   update(key: string, value: string, expectedModRevision?: number): Promise<number>;
   /** Deletes `key` (optionally only at `expectedModRevision`); returns the deleted entry and the revision of the delete. */
   delete(key: string, expectedModRevision?: number): Promise<{ revision: number; prev: KeyValue }>;
-  /** Current store revision (the revision of the latest write, 0 for an empty store). */
+  /**
+   * Current store revision: the revision of the latest write acknowledged by this store (by any
+   * process sharing it), 0 for an empty store; read linearizably, so a watch that has delivered
+   * up to it (events or `onProgress`) has seen every write acknowledged before the call.
+   */
   revision(): Promise<number>;
   /** Oldest revision a watch can still start from (sinceRevision >= this). */
   compactedRevision(): Promise<number>;
