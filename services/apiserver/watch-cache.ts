@@ -121,7 +121,7 @@ export class WatchCache {
         this.index.clear();
         for (const o of loaded) {
           this.objects.set(o.key, o);
-          this.index.add(o.key);
+          this.index.set(o);
         }
         this.events.length = 0;
         this.seen = revision;
@@ -276,35 +276,37 @@ export class WatchCache {
         'Compacted',
         `revision ${revision} is not in the watch cache (it holds ${this.oldest}..${this.seen})`,
       );
-    let keys = this.index.range(prefix, options.after);
-    let overlay: Map<string, CachedObject | null> | undefined;
+    let entries = this.index.range(prefix, options.after);
     if (revision < this.seen) {
       // Undo, newest first, every event after `revision`: the oldest one's previous state stays.
-      overlay = new Map();
+      const overlay = new Map<string, CachedObject | null>();
       for (let i = this.events.length - 1; i >= 0 && this.events[i]!.revision > revision; i--) {
         const e = this.events[i]!;
         if (!e.key.startsWith(prefix) || (options.after !== undefined && e.key <= options.after)) continue;
         overlay.set(e.key, e.prevEntry ?? null);
       }
-      const missing = [...overlay.keys()].filter((k) => !this.objects.has(k));
-      if (missing.length > 0) keys = [...keys, ...missing].sort();
+      const keys = entries.map((o) => o.key);
+      for (const k of overlay.keys()) if (!this.objects.has(k)) keys.push(k);
+      if (keys.length > entries.length) keys.sort();
+      entries = [];
+      for (const k of keys) {
+        const o = overlay.has(k) ? overlay.get(k) : this.objects.get(k);
+        if (o) entries.push(o);
+      }
     }
-    const at = (k: string) => (overlay?.has(k) ? overlay.get(k)! : this.objects.get(k)!);
     const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
+    const filter = options.filter;
     const items: CachedObject[] = [];
     let i = 0;
-    for (; i < keys.length && items.length < limit; i++) {
-      const o = at(keys[i]!);
-      if (o && (!options.filter || options.filter(o.object))) items.push(o);
+    for (; i < entries.length && items.length < limit; i++) {
+      const o = entries[i]!;
+      if (!filter || filter(o.object)) items.push(o);
     }
     const result: CacheListResult = { items, revision, more: false };
-    // Cut short only if an object follows (a key that did not exist at `revision` does not count).
-    let rest = overlay ? 0 : keys.length - i;
-    if (overlay) for (let j = i; j < keys.length; j++) if (at(keys[j]!)) rest++;
-    if (rest > 0) {
+    if (i < entries.length) {
       result.more = true;
-      result.lastKey = keys[i - 1];
-      if (!options.filter) result.remaining = rest;
+      result.lastKey = entries[i - 1]!.key;
+      if (!filter) result.remaining = entries.length - i;
     }
     return result;
   }
@@ -331,7 +333,7 @@ export class WatchCache {
     } else {
       entry = { key: e.key, object: this.decode(e.value, e.revision), revision: e.revision };
       this.objects.set(e.key, entry);
-      if (!before) this.index.add(e.key);
+      this.index.set(entry);
     }
     const ev: CachedEvent = { type: e.type, key: e.key, revision: e.revision, object: entry.object, entry };
     if (before) {
@@ -388,11 +390,12 @@ export class WatchCache {
 }
 
 /**
- * Keys in order, grouped by directory (everything up to the last `/`): a namespace's objects are
- * one sorted array, so listing a namespace costs its size, not the store's.
+ * The cached objects in key order, grouped by directory (everything up to the last `/`): a
+ * namespace's objects are one sorted array, so listing a namespace costs its size, not the
+ * store's, and hands out the objects without looking each one up.
  */
 class KeyIndex {
-  private readonly dirs = new Map<string, string[]>();
+  private readonly dirs = new Map<string, CachedObject[]>();
   private sorted: string[] = [];
 
   clear(): void {
@@ -400,83 +403,80 @@ class KeyIndex {
     this.sorted = [];
   }
 
-  add(key: string): void {
-    const cut = key.lastIndexOf('/') + 1;
-    const dir = key.slice(0, cut);
-    const name = key.slice(cut);
-    let names = this.dirs.get(dir);
-    if (!names) {
-      this.dirs.set(dir, (names = []));
-      this.sorted.splice(lowerBound(this.sorted, dir), 0, dir);
+  /** Adds or replaces the object at its key. */
+  set(o: CachedObject): void {
+    const dir = o.key.slice(0, o.key.lastIndexOf('/') + 1);
+    let objects = this.dirs.get(dir);
+    if (!objects) {
+      this.dirs.set(dir, (objects = []));
+      this.sorted.splice(
+        lowerBound(this.sorted, dir, (d) => d),
+        0,
+        dir,
+      );
     }
-    const i = lowerBound(names, name);
-    if (names[i] !== name) names.splice(i, 0, name);
+    const i = lowerBound(objects, o.key, (x) => x.key);
+    if (objects[i]?.key === o.key) objects[i] = o;
+    else objects.splice(i, 0, o);
   }
 
   remove(key: string): void {
-    const cut = key.lastIndexOf('/') + 1;
-    const dir = key.slice(0, cut);
-    const names = this.dirs.get(dir);
-    if (!names) return;
-    const i = lowerBound(names, key.slice(cut));
-    if (names[i] === key.slice(cut)) names.splice(i, 1);
-    if (names.length === 0) {
+    const dir = key.slice(0, key.lastIndexOf('/') + 1);
+    const objects = this.dirs.get(dir);
+    if (!objects) return;
+    const i = lowerBound(objects, key, (x) => x.key);
+    if (objects[i]?.key === key) objects.splice(i, 1);
+    if (objects.length === 0) {
       this.dirs.delete(dir);
-      const d = lowerBound(this.sorted, dir);
+      const d = lowerBound(this.sorted, dir, (x) => x);
       if (this.sorted[d] === dir) this.sorted.splice(d, 1);
     }
   }
 
-  /** Every key starting with `prefix` and greater than `after`, in order. */
-  range(prefix: string, after?: string): string[] {
-    const out: string[] = [];
-    let nested = false;
-    let previous: string | undefined;
-    const take = (dir: string, names: string[], from: string) => {
-      if (previous !== undefined && dir.startsWith(previous)) nested = true;
-      previous = dir;
-      for (let i = from ? lowerBound(names, from) : 0; i < names.length; i++) {
-        const key = dir + names[i];
-        if (key.startsWith(prefix)) out.push(key);
-        else if (from) break;
-      }
-    };
-    // The directory holding the prefix itself (names starting with the rest of it) ...
+  /** Every object whose key starts with `prefix` and is greater than `after`, in key order. */
+  range(prefix: string, after?: string): CachedObject[] {
     const cut = prefix.lastIndexOf('/') + 1;
     const home = prefix.slice(0, cut);
-    if (cut < prefix.length) {
-      const names = this.dirs.get(home);
-      if (names) take(home, names, prefix.slice(cut));
-    }
+    const within: string[] = [];
+    // The directory holding the prefix itself (its names may start with the rest of it) ...
+    if (cut < prefix.length && this.dirs.has(home)) within.push(home);
     // ... then every directory under the prefix, in order.
-    for (let d = lowerBound(this.sorted, prefix); d < this.sorted.length && this.sorted[d]!.startsWith(prefix); d++)
-      take(this.sorted[d]!, this.dirs.get(this.sorted[d]!)!, '');
-    if (nested || (cut < prefix.length && out.length > 0 && previous !== home)) out.sort();
-    if (after === undefined) return out;
-    const from = upperBound(out, after);
-    return from === 0 ? out : out.slice(from);
+    for (let d = lowerBound(this.sorted, prefix, (x) => x); d < this.sorted.length; d++) {
+      if (!this.sorted[d]!.startsWith(prefix)) break;
+      within.push(this.sorted[d]!);
+    }
+    // The common case, one directory (a namespace, or a cluster-scoped kind): a slice of it.
+    if (within.length === 1 && cut === prefix.length) {
+      const objects = this.dirs.get(within[0]!)!;
+      return after === undefined ? objects.slice() : objects.slice(upperBound(objects, after, (x) => x.key));
+    }
+    const out: CachedObject[] = [];
+    for (const dir of within) for (const o of this.dirs.get(dir)!) if (o.key.startsWith(prefix)) out.push(o);
+    // Keys of nested directories can interleave: put them in key order.
+    if (within.length > 1) out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return after === undefined ? out : out.slice(upperBound(out, after, (x) => x.key));
   }
 }
 
 /** First index whose value is >= `v`. */
-function lowerBound(a: string[], v: string): number {
+function lowerBound<T>(a: readonly T[], v: string, keyOf: (x: T) => string): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (a[mid]! < v) lo = mid + 1;
+    if (keyOf(a[mid]!) < v) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
 /** First index whose value is > `v`. */
-function upperBound(a: string[], v: string): number {
+function upperBound<T>(a: readonly T[], v: string, keyOf: (x: T) => string): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (a[mid]! <= v) lo = mid + 1;
+    if (keyOf(a[mid]!) <= v) lo = mid + 1;
     else hi = mid;
   }
   return lo;
