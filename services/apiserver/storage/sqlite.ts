@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { createLogger } from '../../core/log.js';
@@ -41,6 +41,14 @@ interface Pending {
 
 type OpResult = { revision: number; prev?: KeyValue };
 
+/** A transaction committed (not yet durable, under FULL): its callers, outcomes and events. */
+interface Committed {
+  batch: Pending[];
+  outcomes: (OpResult | StoreError)[];
+  events: StoreEvent[];
+  revision: number;
+}
+
 interface Row {
   key: string;
   value: string;
@@ -67,12 +75,18 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0
 `;
 
 /**
- * The embedded, durable store: one SQLite file in WAL mode with `synchronous=FULL`, so a
- * write is acknowledged only after its transaction is on disk. Writes issued in the same
- * event-loop turn share one transaction (group commit: one fsync for many writes), and each
- * caller is answered only after that commit. A bounded `events` table lets watches resume
- * from a recent revision. One process owns a database file at a time (an exclusive lock,
- * held until close): a second opener fails with `Unavailable`.
+ * The embedded, durable store: one SQLite file in WAL mode, a write acknowledged only after
+ * its transaction is on disk. Writes issued in the same event-loop turn share one transaction
+ * (group commit). With `synchronous: 'FULL'` (the default) the store makes the log durable
+ * itself: SQLite commits into the page cache (`synchronous=OFF`), then one `fdatasync` of the
+ * write-ahead log, on libuv's thread pool, covers every transaction committed before it started;
+ * only then are callers answered and watchers fed, so readers never see a write that is not yet
+ * durable. The event loop keeps serving while the disk syncs, and transactions committed
+ * meanwhile share the next sync. Checkpoints (which copy the log into the database) run with
+ * `synchronous=FULL`, so SQLite syncs both files around them as it always does.
+ * A bounded `events` table lets watches resume from a recent revision. One process owns a
+ * database file at a time (an exclusive lock, held until close): a second opener fails with
+ * `Unavailable`.
  */
 export class SqliteStore implements Store {
   readonly backend = 'sqlite';
@@ -87,6 +101,16 @@ export class SqliteStore implements Store {
   private closed = false;
   private readonly watchers = new WatcherSet();
   private readonly timer: NodeJS.Timeout;
+  /** FULL: the write-ahead log's descriptor, synced by us (undefined: SQLite syncs, NORMAL). */
+  private walFd: number | undefined;
+  /** Committed transactions waiting for the sync that makes them durable, in commit order. */
+  private unsynced: Committed[] = [];
+  private syncing = false;
+  /** Revision of the last durable (acknowledged) write. */
+  private durableRev: number;
+  private commitsSinceCheckpoint = 0;
+  private failure: StoreError | undefined;
+  private durableWaiters: Array<{ target: number; resolve: () => void }> = [];
 
   constructor(
     readonly path: string,
@@ -108,8 +132,20 @@ export class SqliteStore implements Store {
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('busy_timeout = 1000');
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+      const own = options.synchronous !== 'NORMAL' && path !== ':memory:';
+      this.db.pragma(`synchronous = ${own ? 'OFF' : options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+      if (own) this.db.pragma('wal_autocheckpoint = 0');
       this.db.exec(SCHEMA);
+      if (own) {
+        // The log exists once the schema is written (the exclusive lock keeps it): open it to sync it.
+        this.walFd = openSync(`${path}-wal`, 'a');
+        const dir = openSync(dirname(path), 'r');
+        try {
+          fsyncSync(dir);
+        } finally {
+          closeSync(dir);
+        }
+      }
     } catch (err) {
       this.db.close();
       const busy = (err as { code?: string }).code?.startsWith('SQLITE_BUSY');
@@ -120,6 +156,7 @@ export class SqliteStore implements Store {
     }
     this.stmts = prepare(this.db);
     this.rev = this.stmts.getMeta.get('revision') as number;
+    this.durableRev = this.rev;
     this.compacted = this.stmts.getMeta.get('compacted') as number;
     this.timer = setInterval(() => this.trimHistory(), options.compactionIntervalMs ?? 60_000);
     this.timer.unref();
@@ -127,12 +164,14 @@ export class SqliteStore implements Store {
 
   async get(key: string): Promise<KeyValue | undefined> {
     this.checkOpen();
+    await this.durable();
     const row = this.stmts.get.get(key) as Row | undefined;
     return row && toKeyValue(row);
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
     this.checkOpen();
+    await this.durable();
     if (options.revision !== undefined && options.revision !== this.rev)
       throw new StoreError(
         'Compacted',
@@ -168,7 +207,7 @@ export class SqliteStore implements Store {
   }
 
   async revision(): Promise<number> {
-    return this.rev;
+    return this.durableRev;
   }
 
   async compactedRevision(): Promise<number> {
@@ -183,8 +222,9 @@ export class SqliteStore implements Store {
         `revision ${options.sinceRevision} has been compacted (oldest: ${this.compacted})`,
       );
     }
-    // Replay and registration run synchronously with no commit in between: no gap, no duplicate.
-    const rows = this.stmts.history.all(options.sinceRevision) as EventRow[];
+    // Replay (of durable writes: later ones are emitted when synced) and registration run
+    // synchronously with no sync completing in between: no gap, no duplicate.
+    const rows = this.stmts.history.all(options.sinceRevision, this.durableRev) as EventRow[];
     for (const row of rows) {
       if (row.key.startsWith(prefix)) options.onEvent(toEvent(row));
     }
@@ -205,6 +245,18 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.queue.length > 0) this.flush();
+    if (this.walFd !== undefined) {
+      await this.durable();
+      // A clean close folds the log into the database, synced.
+      try {
+        this.db.pragma('synchronous = FULL');
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch (err) {
+        log.warn({ err: messageOf(err) }, 'sqlite checkpoint on close failed');
+      }
+      closeSync(this.walFd);
+      this.walFd = undefined;
+    }
     this.closed = true;
     clearInterval(this.timer);
     this.watchers.clear();
@@ -213,6 +265,7 @@ export class SqliteStore implements Store {
 
   private enqueue(op: Op): Promise<OpResult> {
     if (this.closed) return Promise.reject(new StoreError('Unavailable', 'store is closed'));
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise<OpResult>((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.flush();
@@ -251,13 +304,80 @@ export class SqliteStore implements Store {
       for (const p of batch) p.reject(failure);
       return;
     }
-    for (const event of events) this.watchers.emit(event);
-    batch.forEach((p, i) => {
-      const outcome = outcomes[i]!;
+    const committed: Committed = { batch, outcomes, events, revision: this.rev };
+    if (this.walFd === undefined) this.acknowledge(committed);
+    else {
+      this.unsynced.push(committed);
+      this.sync();
+    }
+    if (this.rev - this.compacted > this.historySize + Math.max(100, this.historySize / 10)) this.trimHistory();
+  }
+
+  /** Answers a durable transaction's callers and feeds watchers. */
+  private acknowledge(c: Committed): void {
+    this.durableRev = c.revision;
+    for (const event of c.events) this.watchers.emit(event);
+    c.batch.forEach((p, i) => {
+      const outcome = c.outcomes[i]!;
       if (outcome instanceof StoreError) p.reject(outcome);
       else p.resolve(outcome);
     });
-    if (this.rev - this.compacted > this.historySize + Math.max(100, this.historySize / 10)) this.trimHistory();
+  }
+
+  /** One fdatasync of the log for every transaction committed before it starts; then the next. */
+  private sync(): void {
+    if (this.syncing || this.unsynced.length === 0 || this.walFd === undefined) return;
+    this.syncing = true;
+    const covered = this.unsynced;
+    this.unsynced = [];
+    fdatasync(this.walFd, (err) => {
+      this.syncing = false;
+      if (err) return this.fail(covered, err);
+      for (const c of covered) this.acknowledge(c);
+      this.wakeDurable();
+      this.checkpointNow();
+      this.sync();
+    });
+  }
+
+  /** Resolves once every write committed so far is durable (or the store failed). */
+  private durable(): Promise<void> {
+    if (this.walFd === undefined || (this.unsynced.length === 0 && !this.syncing)) return Promise.resolve();
+    const target = this.rev;
+    return new Promise((resolve) => this.durableWaiters.push({ target, resolve }));
+  }
+
+  private wakeDurable(): void {
+    if (this.durableWaiters.length === 0) return;
+    const waiting = this.durableWaiters;
+    this.durableWaiters = [];
+    for (const w of waiting) {
+      if (this.durableRev >= w.target || this.failure) w.resolve();
+      else this.durableWaiters.push(w);
+    }
+  }
+
+  /** A failed sync: nothing after the last durable write can be trusted; the store stops. */
+  private fail(covered: Committed[], err: Error): void {
+    this.failure = new StoreError('Unavailable', `SQLite sync failed: ${err.message}`, undefined, { cause: err });
+    log.error({ err: err.message }, 'sqlite fdatasync failed; the store stops accepting writes');
+    for (const c of [...covered, ...this.unsynced]) for (const p of c.batch) p.reject(this.failure);
+    this.unsynced = [];
+    this.wakeDurable();
+  }
+
+  /** Folds the log into the database now and then (auto-checkpoint is off), synced as SQLite does. */
+  private checkpointNow(): void {
+    if (++this.commitsSinceCheckpoint < 2000 || this.syncing || this.unsynced.length > 0) return;
+    this.commitsSinceCheckpoint = 0;
+    try {
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('wal_checkpoint(RESTART)');
+    } catch (err) {
+      log.warn({ err: messageOf(err) }, 'sqlite checkpoint failed');
+    } finally {
+      this.db.pragma('synchronous = OFF');
+    }
   }
 
   /** Applies one write inside the open transaction; a refused write returns its StoreError. */
@@ -334,6 +454,7 @@ export class SqliteStore implements Store {
 
   private checkOpen(): void {
     if (this.closed) throw new StoreError('Unavailable', 'store is closed');
+    if (this.failure) throw this.failure;
   }
 }
 
@@ -348,7 +469,7 @@ function prepare(db: Database.Database) {
     addEvent: db.prepare(
       'INSERT INTO events (rev, type, key, value, prev_value) VALUES (:rev, :type, :key, :value, :prev_value)',
     ),
-    history: db.prepare('SELECT rev, type, key, value, prev_value FROM events WHERE rev > ? ORDER BY rev'),
+    history: db.prepare('SELECT rev, type, key, value, prev_value FROM events WHERE rev > ? AND rev <= ? ORDER BY rev'),
     dropEvents: db.prepare('DELETE FROM events WHERE rev <= ?'),
     getMeta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
     setMeta: db.prepare('UPDATE meta SET value = :value WHERE name = :name'),
