@@ -15,10 +15,10 @@
  * exists, it runs too against the same servers and its figures are printed beside ours.
  *
  *   node --import tsx bench/apiserver.ts [--seconds 3] [--rounds 3] [--backends memory,sqlite,etcd]
- *        [--no-insecure] [--no-apibench] [--cpu-prof DIR]
+ *        [--no-insecure] [--no-apibench] [--cpu-prof DIR] [--kitfed OTHER-CHECKOUT]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import https from 'node:https';
 import http from 'node:http';
@@ -38,6 +38,8 @@ const { values } = parseArgs({
     'no-insecure': { type: 'boolean', default: false },
     'no-apibench': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    /** Another checkout whose `kitfed apiserver` to measure (e.g. an older commit, for a before/after). */
+    kitfed: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -46,6 +48,7 @@ const CONCURRENCY = 16;
 const OVERLOAD = 4 * CONCURRENCY;
 const WATCHERS = 100;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SERVED = values.kitfed ? resolve(values.kitfed) : ROOT;
 
 /** kube-apiserver 1.32 + etcd 3.5, HTTPS + token, same load generator, this kind of machine (issue 17). */
 const KUBE = { get: 2029, list: 1061, create: 1012, patch: 782, watchP99: 18.9 };
@@ -109,7 +112,7 @@ async function startServer(storage: string, dataDir: string, insecure: boolean, 
       ...prof,
       '--import',
       'tsx',
-      join(ROOT, 'services/cli/kitfed.ts'),
+      join(SERVED, 'services/cli/kitfed.ts'),
       'apiserver',
       ...(insecure ? ['--insecure'] : []),
       '--listen',
@@ -121,7 +124,7 @@ async function startServer(storage: string, dataDir: string, insecure: boolean, 
       '--kubeconfig-out',
       kubeconfig,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT },
+    { stdio: ['ignore', 'ignore', 'pipe'], cwd: SERVED },
   );
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -165,6 +168,17 @@ async function clientFor(s: Server, maxSockets: number): Promise<Client> {
     ? new https.Agent({ keepAlive: true, maxSockets, ca })
     : new http.Agent({ keepAlive: true, maxSockets });
   return { base, agent, secure, ca, headers: token ? { authorization: `Bearer ${token}` } : {} };
+}
+
+/** CPU time (ms) a process has used so far: utime + stime from /proc (Linux), else NaN. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 const cm = (name: string, data: Record<string, string> = { k: 'v' }) =>
@@ -215,6 +229,8 @@ interface Figures {
   overloadMutationP99: number;
   overloadListP99: number;
   overloadGetP99: number;
+  /** Server CPU time per operation (µs): what an operation costs, whatever the machine's load. */
+  cpuUs: { get: number; list: number; create: number; patch: number };
   errors: number;
 }
 
@@ -297,13 +313,30 @@ async function measure(s: Server, round: number): Promise<Figures> {
   }
   for (let i = 0; i < 100; i++) await request(c, 'POST', `/api/v1/namespaces/${ns}/configmaps`, cm(`seed-${i}`));
   const cms = `/api/v1/namespaces/${ns}/configmaps`;
-  const get = await load(CONCURRENCY, () => request(c, 'GET', `${cms}/seed-7`));
-  const list = await load(CONCURRENCY, () => request(c, 'GET', `${cms}?labelSelector=bench%3Dy&limit=500`));
-  const create = await load(CONCURRENCY, (w, i) =>
-    request(c, 'POST', `/api/v1/namespaces/${ns2}/configmaps`, cm(`c-${w}-${i}`)),
+  const pid = s.child.pid;
+  const costed = async (run: () => ReturnType<typeof load>) => {
+    const before = cpuMs(pid);
+    const r = await run();
+    const ops = r.perSecond * SECONDS || 1;
+    return { ...r, cpuUs: Math.round(((cpuMs(pid) - before) * 1000) / ops) };
+  };
+  const get = await costed(() => load(CONCURRENCY, () => request(c, 'GET', `${cms}/seed-7`)));
+  const list = await costed(() =>
+    load(CONCURRENCY, () => request(c, 'GET', `${cms}?labelSelector=bench%3Dy&limit=500`)),
   );
-  const patch = await load(CONCURRENCY, (w, i) =>
-    request(c, 'PATCH', `${cms}/seed-${w}`, JSON.stringify({ data: { n: String(i) } }), 'application/merge-patch+json'),
+  const create = await costed(() =>
+    load(CONCURRENCY, (w, i) => request(c, 'POST', `/api/v1/namespaces/${ns2}/configmaps`, cm(`c-${w}-${i}`))),
+  );
+  const patch = await costed(() =>
+    load(CONCURRENCY, (w, i) =>
+      request(
+        c,
+        'PATCH',
+        `${cms}/seed-${w}`,
+        JSON.stringify({ data: { n: String(i) } }),
+        'application/merge-patch+json',
+      ),
+    ),
   );
   // 4× the load, mixed: each client cycles GET, LIST, CREATE, PATCH; latency per operation.
   const lat = { get: [] as number[], list: [] as number[], mutation: [] as number[] };
@@ -353,6 +386,7 @@ async function measure(s: Server, round: number): Promise<Figures> {
     overloadMutationP99: Math.round(percentile(lat.mutation, 99)),
     overloadListP99: Math.round(percentile(lat.list, 99)),
     overloadGetP99: Math.round(percentile(lat.get, 99)),
+    cpuUs: { get: get.cpuUs, list: list.cpuUs, create: create.cpuUs, patch: patch.cpuUs },
     errors: get.errors + list.errors + create.errors + patch.errors + overloadErrors,
   };
 }
@@ -470,7 +504,7 @@ try {
   await rm(dataDir, { recursive: true, force: true });
 }
 
-const med = (xs: Figures[], k: keyof Figures) => median(xs.map((x) => x[k]));
+const med = (xs: Figures[], k: Exclude<keyof Figures, 'cpuUs'>) => median(xs.map((x) => x[k]));
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 console.log(
   `\nmedians of ${ROUNDS} rounds; load average during the run: median ${median(loads).toFixed(1)}, max ${Math.max(...loads).toFixed(1)} on ${cpus().length} cores${median(loads) > cpus().length ? ' (the machine was loaded: treat absolute figures with care, ratios measured in the same run are the meaningful part)' : ''}`,
@@ -491,6 +525,10 @@ for (const [name, fs] of ours) {
   console.log(
     `${name.padEnd(18)} ${cell(g, KUBE.get)} ${cell(l, KUBE.list)} ${cell(c, KUBE.create)} ${cell(p, KUBE.patch)} ${med(fs, 'watchP50').toFixed(1).padStart(6)}/${med(fs, 'watchP99').toFixed(1).padStart(5)} ms   ${String(med(fs, 'overloadMutationP99')).padStart(6)} / ${String(med(fs, 'overloadListP99')).padStart(5)} / ${String(med(fs, 'overloadGetP99')).padStart(5)} ms   ${fs.reduce((a, f) => a + f.errors, 0)}`,
   );
+  const cpu = (k: keyof Figures['cpuUs']) => median(fs.map((f) => f.cpuUs[k]));
+  console.log(
+    `${''.padEnd(18)} server CPU per operation: GET ${cpu('get')} µs, LIST(100) ${cpu('list')} µs, CREATE ${cpu('create')} µs, PATCH ${cpu('patch')} µs (one core's capacity: ${Math.round(1e6 / cpu('get'))} / ${Math.round(1e6 / cpu('list'))} / ${Math.round(1e6 / cpu('create'))} / ${Math.round(1e6 / cpu('patch'))} per s)`,
+  );
   const target = TARGET[name];
   if (target) {
     const ok = [g / KUBE.get, l / KUBE.list, c / KUBE.create, p / KUBE.patch].every((r) => r >= target);
@@ -506,6 +544,7 @@ for (const [name, fs] of ours) {
     overloadMutationP99Ms: med(fs, 'overloadMutationP99'),
     overloadListP99Ms: med(fs, 'overloadListP99'),
     overloadGetP99Ms: med(fs, 'overloadGetP99'),
+    cpuUsPerOp: { get: cpu('get'), list: cpu('list'), create: cpu('create'), patch: cpu('patch') },
     vsKube: { get: g / KUBE.get, list: l / KUBE.list, create: c / KUBE.create, patch: p / KUBE.patch },
     rounds: fs,
   };
