@@ -17,29 +17,39 @@ export function apiResourceList(catalog: ResourceCatalog, group: string, version
       singularName: t.singular,
       namespaced: t.namespaced,
       kind: t.kind,
-      verbs: VERBS,
+      verbs: t.verbs ?? VERBS,
       ...(t.shortNames && preferredGroup ? { shortNames: t.shortNames } : {}),
       ...(t.categories && preferredGroup ? { categories: t.categories } : {}),
     });
     for (const sub of t.subresources ?? []) {
       resources.push(
-        sub === 'scale'
+        sub === 'token'
           ? {
-              name: `${t.plural}/scale`,
+              name: `${t.plural}/token`,
               singularName: '',
               namespaced: t.namespaced,
-              group: 'autoscaling',
+              group: 'authentication.k8s.io',
               version: 'v1',
-              kind: 'Scale',
-              verbs: ['get', 'patch', 'update'],
+              kind: 'TokenRequest',
+              verbs: ['create'],
             }
-          : {
-              name: `${t.plural}/status`,
-              singularName: '',
-              namespaced: t.namespaced,
-              kind: t.kind,
-              verbs: ['get', 'patch', 'update'],
-            },
+          : sub === 'scale'
+            ? {
+                name: `${t.plural}/scale`,
+                singularName: '',
+                namespaced: t.namespaced,
+                group: 'autoscaling',
+                version: 'v1',
+                kind: 'Scale',
+                verbs: ['get', 'patch', 'update'],
+              }
+            : {
+                name: `${t.plural}/status`,
+                singularName: '',
+                namespaced: t.namespaced,
+                kind: t.kind,
+                verbs: ['get', 'patch', 'update'],
+              },
       );
     }
   }

@@ -29,6 +29,9 @@ export const PACKAGES = {
   batch: 'k8s.io.api.batch.v1',
   networking: 'k8s.io.api.networking.v1',
   coordination: 'k8s.io.api.coordination.v1',
+  rbac: 'k8s.io.api.rbac.v1',
+  authentication: 'k8s.io.api.authentication.v1',
+  authorization: 'k8s.io.api.authorization.v1',
 } as const;
 
 export type PackageAlias = keyof typeof PACKAGES;
@@ -615,6 +618,58 @@ export const MESSAGES: Record<PackageAlias, Record<string, readonly string[]>> =
       'preferredHolder=7:string?',
     ],
   },
+  rbac: {
+    Role: [META, 'rules=2:[PolicyRule]'],
+    ClusterRole: [META, 'rules=2:[PolicyRule]', 'aggregationRule=3:AggregationRule'],
+    RoleBinding: [META, 'subjects=2:[Subject]', 'roleRef=3:RoleRef'],
+    ClusterRoleBinding: [META, 'subjects=2:[Subject]', 'roleRef=3:RoleRef'],
+    PolicyRule: [
+      'verbs=1:[string]',
+      'apiGroups=2:[string]',
+      'resources=3:[string]',
+      'resourceNames=4:[string]',
+      'nonResourceURLs=5:[string]',
+    ],
+    AggregationRule: ['clusterRoleSelectors=1:[meta.LabelSelector]'],
+    RoleRef: ['apiGroup=1:string', 'kind=2:string', 'name=3:string'],
+    Subject: ['kind=1:string', 'apiGroup=2:string', 'name=3:string', 'namespace=4:string'],
+  },
+  authentication: {
+    TokenRequest: [META, 'spec=2:TokenRequestSpec'],
+    TokenRequestSpec: ['audiences=1:[string]', 'boundObjectRef=3:BoundObjectReference', 'expirationSeconds=4:int64?'],
+    BoundObjectReference: ['kind=1:string', 'apiVersion=2:string', 'name=3:string', 'uID=4:string>uid'],
+    TokenReview: [META, 'spec=2:TokenReviewSpec'],
+    TokenReviewSpec: ['token=1:string', 'audiences=2:[string]'],
+    SelfSubjectReview: [META],
+  },
+  authorization: {
+    SelfSubjectAccessReview: [META, 'spec=2:SelfSubjectAccessReviewSpec'],
+    SelfSubjectAccessReviewSpec: [
+      'resourceAttributes=1:ResourceAttributes',
+      'nonResourceAttributes=2:NonResourceAttributes',
+    ],
+    SelfSubjectRulesReview: [META, 'spec=2:SelfSubjectRulesReviewSpec'],
+    SelfSubjectRulesReviewSpec: ['namespace=1:string'],
+    SubjectAccessReview: [META, 'spec=2:SubjectAccessReviewSpec'],
+    LocalSubjectAccessReview: [META, 'spec=2:SubjectAccessReviewSpec'],
+    SubjectAccessReviewSpec: [
+      'resourceAttributes=1:ResourceAttributes',
+      'nonResourceAttributes=2:NonResourceAttributes',
+      'user=3:string',
+      'groups=4:[string]',
+      'uid=6:string',
+    ],
+    ResourceAttributes: [
+      'namespace=1:string',
+      'verb=2:string',
+      'group=3:string',
+      'version=4:string',
+      'resource=5:string',
+      'subresource=6:string',
+      'name=7:string',
+    ],
+    NonResourceAttributes: ['path=1:string', 'verb=2:string'],
+  },
 };
 
 /**
@@ -636,6 +691,17 @@ export const KINDS: Readonly<Record<string, `${PackageAlias}.${string}`>> = {
   'batch/v1/CronJob': 'batch.CronJob',
   'networking.k8s.io/v1/Ingress': 'networking.Ingress',
   'coordination.k8s.io/v1/Lease': 'coordination.Lease',
+  'rbac.authorization.k8s.io/v1/Role': 'rbac.Role',
+  'rbac.authorization.k8s.io/v1/ClusterRole': 'rbac.ClusterRole',
+  'rbac.authorization.k8s.io/v1/RoleBinding': 'rbac.RoleBinding',
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': 'rbac.ClusterRoleBinding',
+  'authentication.k8s.io/v1/TokenRequest': 'authentication.TokenRequest',
+  'authentication.k8s.io/v1/TokenReview': 'authentication.TokenReview',
+  'authentication.k8s.io/v1/SelfSubjectReview': 'authentication.SelfSubjectReview',
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': 'authorization.SelfSubjectAccessReview',
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': 'authorization.SelfSubjectRulesReview',
+  'authorization.k8s.io/v1/SubjectAccessReview': 'authorization.SubjectAccessReview',
+  'authorization.k8s.io/v1/LocalSubjectAccessReview': 'authorization.LocalSubjectAccessReview',
   '*/DeleteOptions': 'meta.DeleteOptions',
 };
 

@@ -29,6 +29,7 @@ import {
 import { StoreError, type KeyValue, type Store } from './storage/types.js';
 import { validateMetadata, validateName, validateSchema } from './validation.js';
 import { WatchCache, type CachedEvent, type CachedObject } from './watch-cache.js';
+import type { UserInfo } from './auth/user.js';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -51,6 +52,8 @@ export interface WriteOptions {
   deleting?: boolean;
   /** Internal: a server-side apply, whose managedFields are already computed. */
   applying?: boolean;
+  /** Who asks (RBAC escalation checks); undefined for the API server's own housekeeping. */
+  user?: UserInfo;
 }
 
 export interface DeleteOptions {
@@ -94,7 +97,14 @@ export interface WatchEvent {
 export interface AdmissionPlugin {
   name: string;
   kinds?: string[];
-  admit(op: Operation, t: ResourceType, obj: KubeObject, old: KubeObject | undefined): StatusCause[] | void;
+  /** May also throw a KitfedError (e.g. 403 for an RBAC escalation attempt by `opts.user`). */
+  admit(
+    op: Operation,
+    t: ResourceType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+    opts?: WriteOptions,
+  ): StatusCause[] | void;
 }
 
 export interface RegistryOptions {
@@ -479,7 +489,7 @@ export class Registry {
       causes.push(...validateMetadata(obj, t));
       for (const plugin of this.admission) {
         if (plugin.kinds && !plugin.kinds.includes(t.kind)) continue;
-        causes.push(...(plugin.admit(op, t, obj, old) ?? []));
+        causes.push(...(plugin.admit(op, t, obj, old, opts) ?? []));
       }
     }
     if (causes.length === 0) causes.push(...validateSchema(obj, t));

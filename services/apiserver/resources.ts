@@ -3,7 +3,9 @@
  * storage keys, OpenAPI, validation and `kubectl get` columns all derive from it.
  */
 
-export type Subresource = 'status' | 'scale';
+import { AUTH_RESOURCES } from './auth/resources.js';
+
+export type Subresource = 'status' | 'scale' | 'token';
 
 export interface TableColumn {
   name: string;
@@ -46,10 +48,15 @@ export interface ResourceType {
   custom?: CustomResourceInfo;
   /** Where the `scale` subresource reads and writes replicas. @default spec.replicas, status.replicas, spec.selector */
   scale?: ScalePaths;
-  /** false: `columns` are the whole table after NAME (no AGE column is added), as for custom resources. */
+  /**
+   * false: `columns` are the whole table after NAME (no AGE column is added), as for custom
+   * resources and kinds that print CREATED AT; a column named Age places AGE among `columns`.
+   */
   ageColumn?: boolean;
   /** A finalizer the server adds on the first delete request, so a controller cleans up before the object goes. */
   deletionFinalizer?: string;
+  /** Verbs in discovery. @default every verb of a stored resource */
+  verbs?: string[];
 }
 
 /** An OpenAPI v3 schema as a CustomResourceDefinition carries it (`JSONSchemaProps`). */
@@ -274,6 +281,7 @@ export const RESOURCES: ResourceType[] = [
     model: 'V1Lease',
     columns: [{ name: 'Holder', type: 'string', value: path('spec.holderIdentity') }],
   },
+  ...AUTH_RESOURCES,
   {
     group: 'federation.kitfed.io',
     version: 'v1beta1',

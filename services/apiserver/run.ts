@@ -6,7 +6,8 @@ import { buildKubeconfig } from '../core/kubeconfig.js';
 import { createLogger } from '../core/log.js';
 import { runUntilSignal } from '../core/process.js';
 import { federationAdmission } from './federation-admission.js';
-import { ensurePki, ensureTokenFile, makeAuthenticator } from './security.js';
+import { kitfedPolicy, loadServiceAccountKeys } from './auth/index.js';
+import { ensurePki, ensureTokenFile, makeAuthenticator, type Pki } from './security.js';
 import { startApiServer, type ApiServer } from './server.js';
 import { openStore } from './storage/open.js';
 
@@ -32,6 +33,12 @@ export interface FederationApiServerOptions {
   etcdKeyfile?: string;
   /** Plain HTTP without authentication (loopback development only). */
   insecure?: boolean;
+  /** `RBAC` (default) or `AlwaysAllow` (every authenticated user may do everything). */
+  authorizationMode?: string;
+  /** ServiceAccount token signing key (otherwise `<dataDir>/pki/sa.key`, generated). */
+  serviceAccountSigningKeyFile?: string;
+  /** More public keys that verify ServiceAccount tokens (keys being rotated out). */
+  serviceAccountKeyFile?: string[];
   kubeconfigOut?: string;
   /** @default federation */
   contextName?: string;
@@ -41,6 +48,8 @@ export interface RunningFederationApiServer {
   server: ApiServer;
   /** A kubeconfig (CA data + admin token) for the server. */
   kubeconfig: string;
+  /** The CA and serving certificate (undefined with `insecure`): mints users' client certificates. */
+  pki?: Pki;
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
@@ -102,7 +111,22 @@ export async function startFederationApiServer(opts: FederationApiServerOptions)
     ...(etcdTls ? { etcdTls } : {}),
   });
   const context = opts.contextName ?? 'federation';
-  const common = { store, host, port, admission: federationAdmission() };
+  const mode = opts.authorizationMode ?? 'RBAC';
+  if (mode !== 'RBAC' && mode !== 'AlwaysAllow')
+    throw new Error(`--authorization-mode must be RBAC or AlwaysAllow (got ${JSON.stringify(mode)})`);
+  const serviceAccountKeys = await loadServiceAccountKeys(join(dataDir, 'pki'), {
+    ...(opts.serviceAccountSigningKeyFile ? { signingKeyFile: opts.serviceAccountSigningKeyFile } : {}),
+    extraPublicKeyFiles: opts.serviceAccountKeyFile ?? [],
+  });
+  const common = {
+    store,
+    host,
+    port,
+    admission: federationAdmission(),
+    policy: kitfedPolicy(),
+    serviceAccountKeys,
+    authorization: mode,
+  } as const;
   if (opts.insecure) {
     const server = await startApiServer(common);
     return { server, kubeconfig: kubeconfigFor(server.url, context) };
@@ -113,8 +137,13 @@ export async function startFederationApiServer(opts: FederationApiServerOptions)
       ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey), ca: pki.caCert }
       : { cert: pki.cert, key: pki.key, ca: pki.caCert };
   const { entries, adminToken } = await ensureTokenFile(opts.tokenAuthFile ?? join(dataDir, 'tokens.csv'));
-  const server = await startApiServer({ ...common, tls, authenticator: makeAuthenticator(entries) });
-  return { server, kubeconfig: kubeconfigFor(server.url, context, { caCert: pki.caCert, token: adminToken }) };
+  const server = await startApiServer({
+    ...common,
+    tls,
+    caCert: pki.caCert,
+    authenticator: makeAuthenticator(entries),
+  });
+  return { server, pki, kubeconfig: kubeconfigFor(server.url, context, { caCert: pki.caCert, token: adminToken }) };
 }
 
 /** Runs the federation API server until SIGINT/SIGTERM. */

@@ -1,11 +1,12 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { createLogger } from '../core/log.js';
-import type { Authenticator } from './server.js';
+import { withAuthenticatedGroup, type UserInfo } from './auth/user.js';
+import type { Authenticator } from './auth/index.js';
 
 const log = createLogger('apiserver-security');
 
@@ -102,24 +103,55 @@ export function generatePki(hosts: string[]): Pki {
   };
 }
 
-/** A client certificate for `user` (CN) in `groups` (O), signed by the CA. */
-export function issueClientCert(pki: Pki, user: string, groups: string[] = []): { cert: string; key: string } {
-  const keys = forge.pki.rsa.generateKeyPair(2048);
+/**
+ * A client certificate for `user` (CN) in `groups` (O), signed by the CA, valid `days` days.
+ * The key pair comes from node's crypto (native, fast); forge only signs the certificate.
+ */
+export function issueClientCert(
+  pki: Pki,
+  user: string,
+  groups: readonly string[] = [],
+  days = 365,
+): { cert: string; key: string; notAfter: Date } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const ca = forge.pki.certificateFromPem(pki.caCert);
-  const subject = [{ name: 'commonName', value: user }, ...groups.map((g) => ({ name: 'organizationName', value: g }))];
-  const cert = newCert(
-    subject,
-    keys.publicKey,
-    ca.subject.attributes,
-    forge.pki.privateKeyFromPem(pki.caKey) as forge.pki.rsa.PrivateKey,
-    [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', clientAuth: true },
-    ],
-    1,
-  );
-  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + days * 24 * 3600_000);
+  cert.setSubject([
+    { name: 'commonName', value: user },
+    ...groups.map((g) => ({ name: 'organizationName', value: g })),
+  ]);
+  cert.setIssuer(ca.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', clientAuth: true },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(pki.caKey) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  return {
+    cert: forge.pki.certificateToPem(cert),
+    key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    notAfter: cert.validity.notAfter,
+  };
+}
+
+/** The PKI in `<dir>/pki` as `kitfed apiserver` left it; an error naming what is missing otherwise. */
+export async function loadPki(dir: string): Promise<Pki> {
+  const pkiDir = join(dir, 'pki');
+  const files = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'apiserver.crt', key: 'apiserver.key' } as const;
+  const out: Partial<Pki> = {};
+  for (const [k, f] of Object.entries(files)) {
+    const text = await readIfExists(join(pkiDir, f));
+    if (text === undefined)
+      throw new Error(
+        `${join(pkiDir, f)} not found: start the API server once (kitfed up, kitfed apiserver) with this --data-dir`,
+      );
+    out[k as keyof Pki] = text;
+  }
+  return out as Pki;
 }
 
 /** Loads the PKI from `<dir>/pki`, generating it on first start. */
@@ -179,27 +211,42 @@ export async function ensureTokenFile(path: string): Promise<{ entries: TokenEnt
   return { entries, adminToken: admin.token };
 }
 
-/** Bearer tokens, then client certificates verified against the CA. */
+/** Bearer tokens, then client certificates verified against the CA (CN = user, O = groups). */
 export function makeAuthenticator(tokens: TokenEntry[]): Authenticator {
-  const byToken = new Map(tokens.map((e) => [e.token, e.user]));
+  const users = new Map(
+    tokens.map((e) => [
+      e.token,
+      { name: e.user, ...(e.uid ? { uid: e.uid } : {}), groups: withAuthenticatedGroup(e.groups) } as UserInfo,
+    ]),
+  );
+  const byToken = (presented: string): UserInfo | undefined => {
+    const b = Buffer.from(presented);
+    for (const [token, user] of users) {
+      const a = Buffer.from(token);
+      if (a.length === b.length && timingSafeEqual(a, b)) return user;
+    }
+    return undefined;
+  };
+  const certUsers = new WeakMap<object, UserInfo | null>();
   return {
-    authenticate(req: IncomingMessage): string | undefined {
+    authenticate(req: IncomingMessage): UserInfo | undefined {
       const auth = req.headers.authorization;
-      if (auth?.startsWith('Bearer ')) {
-        const presented = auth.slice(7).trim();
-        for (const [token, user] of byToken) {
-          const a = Buffer.from(token);
-          const b = Buffer.from(presented);
-          if (a.length === b.length && timingSafeEqual(a, b)) return user;
-        }
-        return undefined;
-      }
+      if (auth?.startsWith('Bearer ')) return byToken(auth.slice(7).trim());
       const socket = req.socket as Partial<TLSSocket>;
-      if (socket.authorized && typeof socket.getPeerCertificate === 'function') {
-        const cn = socket.getPeerCertificate().subject?.CN;
-        if (cn) return Array.isArray(cn) ? cn[0] : cn;
+      if (!socket.authorized || typeof socket.getPeerCertificate !== 'function') return undefined;
+      // One TLS connection has one peer certificate: read it once per connection.
+      let user = certUsers.get(socket);
+      if (user === undefined) {
+        const subject = socket.getPeerCertificate().subject;
+        const cn = subject?.CN;
+        const o = subject?.O;
+        const name = Array.isArray(cn) ? cn[0] : cn;
+        const groups = o === undefined ? [] : Array.isArray(o) ? o : [o];
+        user = name ? { name, groups: withAuthenticatedGroup(groups) } : null;
+        certUsers.set(socket, user);
       }
-      return undefined;
+      return user ?? undefined;
     },
+    authenticateToken: byToken,
   };
 }

@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { errors, KitfedError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { isObject, type KubeObject } from '../core/kube.js';
+import { AccessControl, type Authenticator, type AuthorizationMode, type ServiceAccountKeys } from './auth/index.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { Housekeeper } from './housekeeping.js';
 import { openApiV3Doc, openApiV3Index } from './openapi.js';
@@ -27,10 +28,7 @@ import { tableRow, toTable, type IncludeObject } from './table.js';
 
 const log = createLogger('apiserver');
 
-export interface Authenticator {
-  /** Returns the user name, or undefined for an anonymous request. */
-  authenticate(req: IncomingMessage): string | undefined;
-}
+export type { Authenticator } from './auth/index.js';
 
 export interface ApiServerOptions {
   /** @default a new MemoryStore */
@@ -53,6 +51,14 @@ export interface ApiServerOptions {
   maxWatchesPerClient?: number;
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
   authenticator?: Authenticator;
+  /** @default 'RBAC' with an authenticator; 'AlwaysAllow' without one (nobody to tell apart) */
+  authorization?: AuthorizationMode;
+  /** ServiceAccount token signing and verification keys. @default generated in memory on the first TokenRequest */
+  serviceAccountKeys?: ServiceAccountKeys;
+  /** CA published as `kube-root-ca.crt` in every namespace. @default `tls.ca` */
+  caCert?: string;
+  /** Bootstrap RBAC objects beyond kube's own (the federation's controller and deployer roles). */
+  policy?: readonly KubeObject[];
   /** Intercepts every request first (fault injection in sandboxes); return true when handled. */
   intercept?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
   /** Counts requests by verb (sandbox statistics). */
@@ -64,6 +70,8 @@ export interface ApiServer {
   readonly port: number;
   readonly registry: Registry;
   readonly catalog: ResourceCatalog;
+  /** Authentication and authorization (RBAC), ServiceAccounts and tokens. */
+  readonly access: AccessControl;
   /** Stops listening and drops every connection, keeping all state (a sandbox cluster going down). */
   pause(): Promise<void>;
   /** Listens again on the same port after `pause`. */
@@ -82,19 +90,24 @@ interface Route {
   subresource?: string;
 }
 
-const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
-
 export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
   const store = options.store ?? new MemoryStore();
   const catalog = new ResourceCatalog(options.resources ?? RESOURCES);
-  const registry = new Registry(store, catalog, {
-    admission: options.admission,
-    watchCacheSize: options.watchCacheSize,
+  const admission = [...(options.admission ?? [])];
+  const registry = new Registry(store, catalog, { admission, watchCacheSize: options.watchCacheSize });
+  const access = new AccessControl(registry, {
+    ...(options.authenticator ? { authenticator: options.authenticator } : {}),
+    ...(options.authorization ? { authorization: options.authorization } : {}),
+    ...(options.serviceAccountKeys ? { serviceAccountKeys: options.serviceAccountKeys } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
+    caCert: options.caCert ?? (options.tls?.ca ? String(options.tls.ca) : undefined),
   });
+  admission.push(access.admission);
   await registry.start();
   const housekeeper = new Housekeeper(registry);
   await housekeeper.start();
-  const handler = new Handler(registry, catalog, options);
+  await access.start();
+  const handler = new Handler(registry, catalog, options, access);
   // Watches on a type that stops being served (its CRD was deleted) end, as in kube.
   catalog.onChange((c) => {
     if (c.removed.length > 0) handler.endWatches(c.removed);
@@ -129,6 +142,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     port,
     registry,
     catalog,
+    access,
     dropWatches: () => handler.endWatches(),
     async pause() {
       if (paused) return;
@@ -153,6 +167,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     async close() {
       handler.closing = true;
       housekeeper.stop();
+      access.stop();
       handler.endWatches();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -211,6 +226,7 @@ class Handler {
     private readonly registry: Registry,
     private readonly catalog: ResourceCatalog,
     private readonly options: ApiServerOptions,
+    private readonly access: AccessControl,
   ) {
     this.maxBody = options.maxBodyBytes ?? 3 * 1024 * 1024;
     this.timeoutMs = options.requestTimeoutMs ?? 60_000;
@@ -231,10 +247,7 @@ class Handler {
     const url = new URL(req.url ?? '/', 'http://x');
     try {
       if (this.options.intercept && (await this.options.intercept(req, res))) return;
-      if (this.options.authenticator && !PUBLIC_PATHS.has(url.pathname)) {
-        const user = this.options.authenticator.authenticate(req);
-        if (!user) throw errors.unauthorized();
-      }
+      this.access.authorize(this.access.authenticate(req, url.pathname), req.method ?? 'GET', url);
       await this.route(req, res, url);
     } catch (err) {
       this.fail(res, err, req);
@@ -447,6 +460,7 @@ class Handler {
       fieldManager: q.get('fieldManager') ?? (ua.split('/')[0] || 'unknown'),
       fieldValidation: (fv as FieldValidation | null) ?? undefined,
       force: q.get('force') === 'true',
+      user: this.access.userOf(req),
       subresource: route.subresource === 'status' || route.subresource === 'scale' ? route.subresource : undefined,
       group: route.group,
       version: route.version,
@@ -506,6 +520,12 @@ class Handler {
   ): Promise<void> {
     const { type: t, namespace, name } = route;
     const q = url.searchParams;
+    if (this.access.handles(route)) {
+      const opts = this.writeOptions(url, req, route);
+      const body = method === 'POST' ? this.parseBody(req, await this.readBody(req)) : undefined;
+      const answer = await this.access.serve(route, method, body, opts, this.access.userOf(req)!);
+      return this.respondObject(req, res, url, route, 201, answer, opts.warnings);
+    }
     if (t.namespaced && !namespace && name)
       throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
     if (!name) {
@@ -627,7 +647,7 @@ class Handler {
   }
 
   private clientId(req: IncomingMessage): string {
-    return this.options.authenticator?.authenticate(req) ?? req.socket.remoteAddress ?? 'unknown';
+    return this.access.userOf(req)?.name ?? req.socket.remoteAddress ?? 'unknown';
   }
 
   private async watch(req: IncomingMessage, res: ServerResponse, url: URL, route: Route): Promise<void> {

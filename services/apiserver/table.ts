@@ -29,6 +29,13 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(d / 365)}y`;
 }
 
+const AGE_DESCRIPTION = 'CreationTimestamp is a timestamp representing the server time when this object was created.';
+
+/** Whether AGE is appended after the kind's columns (not when the kind places it or prints none). */
+function trailingAge(t: ResourceType): boolean {
+  return t.ageColumn !== false && !(t.columns ?? []).some((c) => c.name === 'Age');
+}
+
 export function columnDefinitions(t: ResourceType): Table['columnDefinitions'] {
   return [
     {
@@ -42,21 +49,16 @@ export function columnDefinitions(t: ResourceType): Table['columnDefinitions'] {
       name: c.name,
       type: c.type,
       format: c.format ?? '',
-      description: c.description ?? c.name,
+      description: c.description ?? (c.name === 'Age' ? AGE_DESCRIPTION : c.name),
       priority: c.priority ?? 0,
     })),
-    ...(t.ageColumn === false
-      ? []
-      : [
-          {
-            name: 'Age',
-            type: 'string',
-            format: '',
-            description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
-            priority: 0,
-          },
-        ]),
+    ...(trailingAge(t) ? [{ name: 'Age', type: 'string', format: '', description: AGE_DESCRIPTION, priority: 0 }] : []),
   ];
+}
+
+function age(obj: KubeObject, now: number): string {
+  const created = obj.metadata.creationTimestamp ? Date.parse(obj.metadata.creationTimestamp) : NaN;
+  return Number.isNaN(created) ? '<unknown>' : humanDuration(now - created);
 }
 
 export function tableRow(
@@ -67,13 +69,14 @@ export function tableRow(
 ): Table['rows'][number] {
   const cells: unknown[] = [obj.metadata.name ?? ''];
   for (const c of t.columns ?? []) {
+    if (c.name === 'Age') {
+      cells.push(age(obj, now));
+      continue;
+    }
     const v = typeof c.value === 'function' ? c.value(obj) : get(obj, c.value);
     cells.push(v ?? (c.type === 'integer' ? 0 : '<none>'));
   }
-  if (t.ageColumn !== false) {
-    const created = obj.metadata.creationTimestamp ? Date.parse(obj.metadata.creationTimestamp) : NaN;
-    cells.push(Number.isNaN(created) ? '<unknown>' : humanDuration(now - created));
-  }
+  if (trailingAge(t)) cells.push(age(obj, now));
   const row: Table['rows'][number] = { cells };
   if (include === 'Object') row.object = obj;
   else if (include === 'Metadata')

@@ -15,11 +15,16 @@ const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const TOTAL_ANNOTATION_SIZE = 256 * 1024;
 
-export type NameRule = 'dns1123-subdomain' | 'dns1123-label' | 'dns1035-label';
+export type NameRule = 'dns1123-subdomain' | 'dns1123-label' | 'dns1035-label' | 'path-segment';
 
 const NAME_RULES: Record<string, NameRule> = {
   Namespace: 'dns1123-label',
   Service: 'dns1035-label',
+  // RBAC names are path segments (kube's ValidateRBACName): `system:discovery` is valid.
+  Role: 'path-segment',
+  ClusterRole: 'path-segment',
+  RoleBinding: 'path-segment',
+  ClusterRoleBinding: 'path-segment',
 };
 
 export function nameRuleOf(kind: string): NameRule {
@@ -30,7 +35,11 @@ export function validateName(name: string, rule: NameRule, field = 'metadata.nam
   const causes: StatusCause[] = [];
   const bad = (message: string) =>
     causes.push({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify(name)}: ${message}` });
-  if (rule === 'dns1123-subdomain') {
+  if (rule === 'path-segment') {
+    if (name === '.' || name === '..') bad(`may not be '${name}'`);
+    if (name.includes('/')) bad("may not contain '/'");
+    if (name.includes('%')) bad("may not contain '%'");
+  } else if (rule === 'dns1123-subdomain') {
     if (name.length > 253) bad('must be no more than 253 characters');
     if (!DNS1123_SUBDOMAIN.test(name))
       bad(

@@ -51,12 +51,18 @@ const OP_REASONS: Record<Op, { ok: string; failed: string; verb: string }> = {
 
 const MEMBER_EVENT_COALESCE_MS = 10;
 
-/** True for federated objects that stay in the federation (its own namespaces and their content). */
+/**
+ * True for federated objects that stay in the federation: its own namespaces and their content,
+ * and what every cluster makes for itself in each namespace (the `default` ServiceAccount, the
+ * `kube-root-ca.crt` ConfigMap with that cluster's own CA, ServiceAccount token Secrets).
+ */
 export function federationOnly(obj: KubeObject): boolean {
   if (obj.kind === 'Namespace') return UNSYNCED_NAMESPACE_OBJECTS.has(obj.metadata.name ?? '');
   return (
     FEDERATION_ONLY_NAMESPACES.has(obj.metadata.namespace ?? '') ||
-    (obj.kind === 'Secret' && obj.type === 'kubernetes.io/service-account-token')
+    (obj.kind === 'Secret' && obj.type === 'kubernetes.io/service-account-token') ||
+    (obj.kind === 'ConfigMap' && obj.metadata.name === 'kube-root-ca.crt') ||
+    (obj.kind === 'ServiceAccount' && obj.metadata.name === 'default')
   );
 }
 

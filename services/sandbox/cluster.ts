@@ -74,6 +74,7 @@ export class SandboxCluster {
         ? {
             tls: { cert: options.identity.cert, key: options.identity.key },
             authenticator: options.identity.authenticator,
+            caCert: options.identity.caCert,
           }
         : {}),
     });

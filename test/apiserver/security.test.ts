@@ -50,9 +50,16 @@ test('anonymous requests get 401 except health and version; client certificates 
     t.is((await get(`${server.url}${p}`, { ca })).status, 200, p);
   const badToken = await get(`${server.url}/api/v1/namespaces`, { ca, headers: { Authorization: 'Bearer nope' } });
   t.is(badToken.status, 401);
+  // A certificate authenticates (CN = user, O = groups); RBAC then decides: alice holds no role.
   const client = issueClientCert(pki, 'alice', ['devs']);
   const withCert = await get(`${server.url}/api/v1/namespaces`, { ca, cert: client.cert, key: client.key });
-  t.is(withCert.status, 200);
+  t.is(withCert.status, 403);
+  t.is(
+    (JSON.parse(withCert.body) as { message: string }).message,
+    'namespaces is forbidden: User "alice" cannot list resource "namespaces" in API group "" at the cluster scope',
+  );
+  const admin = issueClientCert(pki, 'root', ['system:masters']);
+  t.is((await get(`${server.url}/api/v1/namespaces`, { ca, cert: admin.cert, key: admin.key })).status, 200);
 });
 
 test('Secrets are encrypted at rest and their data is never echoed in errors', async (t) => {

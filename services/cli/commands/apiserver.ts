@@ -13,6 +13,9 @@ interface Flags {
   etcdCafile?: string;
   etcdCertfile?: string;
   etcdKeyfile?: string;
+  authorizationMode?: string;
+  serviceAccountSigningKeyFile?: string;
+  serviceAccountKeyFile?: string[];
 }
 
 export function register(program: Command): void {
@@ -41,6 +44,16 @@ export function register(program: Command): void {
     .option('--etcd-certfile <file>', 'client certificate for etcd')
     .option('--etcd-keyfile <file>', 'client key for etcd')
     .option('--insecure', 'plain HTTP without authentication (loopback development only)')
+    .option('--authorization-mode <mode>', 'RBAC, or AlwaysAllow (any authenticated user may do anything)', 'RBAC')
+    .option(
+      '--service-account-signing-key-file <file>',
+      'PEM private key signing ServiceAccount tokens (default: <data-dir>/pki/sa.key, generated)',
+    )
+    .option(
+      '--service-account-key-file <file>',
+      'PEM public key that also verifies ServiceAccount tokens (repeatable; <data-dir>/pki/sa.*.pub are read too)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--kubeconfig-out <file>', 'write a kubeconfig for this server (context "federation")')
     .addHelpText(
       'after',
