@@ -6,7 +6,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleGit } from 'simple-git';
 import YAML from 'yaml';
+import { CONTROLLER_MANAGER_USER } from '../apiserver/auth/index.js';
 import { startFederationApiServer } from '../apiserver/run.js';
+import { userKubeconfig } from '../apiserver/users.js';
 import { openStore } from '../apiserver/storage/open.js';
 import { startControllers, type RunningControllers } from '../controllers/index.js';
 import { joinCluster } from '../controllers/join.js';
@@ -161,8 +163,27 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
         { file: kubeconfig, context: c.name },
         { 'kitfed.io/region': DEFAULT_CLUSTERS.find((d) => d.name === c.name)?.region ?? '' },
       );
+    // The controller manager runs as its own user (kitfed:controller-manager, a client certificate),
+    // with the least privilege the bootstrap policy gives it, not as the admin.
+    const controllersKubeconfig = join(dataDir, 'controllers.kubeconfig');
+    await writeFile(
+      controllersKubeconfig,
+      userKubeconfig({
+        pki: fed.pki!,
+        server: fed.server.url,
+        user: CONTROLLER_MANAGER_USER,
+        context: 'federation',
+        days: 30,
+      }).kubeconfig,
+      { mode: 0o600 },
+    );
+    const controllersClient = await KubeClient.fromKubeconfig({ file: controllersKubeconfig }, 'federation', {
+      timeoutMs: 15_000,
+      maxSockets: 64,
+    });
+    stops.push(['controllers client', async () => controllersClient.close()]);
     const controllers = await startControllers({
-      federation,
+      federation: controllersClient,
       leaderElect: false,
       clusterMonitorPeriodMs: options.clusterMonitorPeriodMs ?? 2000,
     });

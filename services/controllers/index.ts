@@ -66,6 +66,9 @@ export interface RunningControllers {
 const log = createLogger('controller-manager');
 
 async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
+  // Read first: the controller manager's role may read namespaces but not create them (the
+  // federation API server bootstraps kitfed-system).
+  if (await client.tryGet('v1', 'Namespace', undefined, name)) return;
   try {
     await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   } catch (err) {

@@ -8,6 +8,9 @@ export interface KubeconfigEntry {
   /** PEM of the CA that signed the server's certificate. */
   caCert?: string;
   token?: string;
+  /** PEM client certificate and key (signed by the API server's CA) instead of a token. */
+  clientCert?: string;
+  clientKey?: string;
   namespace?: string;
 }
 
@@ -30,7 +33,18 @@ export function buildKubeconfig(entries: readonly KubeconfigEntry[], current = e
         ...(e.caCert ? { 'certificate-authority-data': Buffer.from(e.caCert).toString('base64') } : {}),
       },
     })),
-    users: entries.map((e) => ({ name: e.name, user: e.token ? { token: e.token } : {} })),
+    users: entries.map((e) => ({
+      name: e.name,
+      user: {
+        ...(e.token ? { token: e.token } : {}),
+        ...(e.clientCert && e.clientKey
+          ? {
+              'client-certificate-data': Buffer.from(e.clientCert).toString('base64'),
+              'client-key-data': Buffer.from(e.clientKey).toString('base64'),
+            }
+          : {}),
+      },
+    })),
     contexts: entries.map((e) => ({
       name: e.name,
       context: { cluster: e.name, user: e.name, ...(e.namespace ? { namespace: e.namespace } : {}) },

@@ -88,4 +88,9 @@ export const commands: CommandEntry[] = [
     summary: 'Remove a member cluster from the federation',
     load: () => import('./unjoin.js'),
   },
+  {
+    name: 'create',
+    summary: 'Create what kubectl cannot: `create user` mints a scoped user (client certificate + role binding)',
+    load: () => import('./create.js'),
+  },
 ];
