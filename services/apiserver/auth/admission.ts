@@ -164,7 +164,7 @@ export function rbacAdmission(authorizer: () => RbacAuthorizer | undefined): Adm
   return {
     name: 'RBAC',
     kinds: ['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'],
-    admit(op: Operation, t: ResourceType, obj: KubeObject, old: KubeObject | undefined, opts?: WriteOptions) {
+    admit(_op: Operation, t: ResourceType, obj: KubeObject, old: KubeObject | undefined, opts?: WriteOptions) {
       if (t.group !== RBAC_GROUP) return [];
       applyDefaults(obj);
       const causes = validate(obj, old);
@@ -172,14 +172,13 @@ export function rbacAdmission(authorizer: () => RbacAuthorizer | undefined): Adm
       const user = opts?.user;
       const rbac = authorizer();
       if (!user || !rbac || isSuperuser(user) || onlyGcFields(obj, old)) return [];
-      escalationCheck(rbac, user, t, obj, op);
+      escalationCheck(rbac, user, t, obj);
       return [];
     },
   };
 }
 
-function escalationCheck(rbac: RbacAuthorizer, user: UserInfo, t: ResourceType, obj: KubeObject, op: Operation): void {
-  void op;
+function escalationCheck(rbac: RbacAuthorizer, user: UserInfo, t: ResourceType, obj: KubeObject): void {
   const name = obj.metadata.name ?? '';
   const namespace = obj.metadata.namespace ?? '';
   if (obj.kind === 'Role' || obj.kind === 'ClusterRole') {

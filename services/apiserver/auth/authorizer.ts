@@ -1,4 +1,5 @@
 import type { KubeObject } from '../../core/kube.js';
+import { createLogger } from '../../core/log.js';
 import type { Registry } from '../registry.js';
 import { keyPrefix, type ResourceType } from '../resources.js';
 import type { CachedEvent } from '../watch-cache.js';
@@ -58,6 +59,8 @@ export interface ResolvedRules {
   errors: string[];
 }
 
+const log = createLogger('rbac');
+const KINDS = ['ClusterRole', 'Role', 'ClusterRoleBinding', 'RoleBinding'] as const;
 const MAX_CACHED_DECISIONS = 50_000;
 const ALLOW_SUPERUSER: Decision = { allowed: true, reason: '' };
 
@@ -121,6 +124,8 @@ export class RbacAuthorizer {
   private decisions = new Map<string, Decision>();
   private readonly listeners = new Set<() => void>();
   private readonly stops: Array<() => void> = [];
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
   /** Bumped on every RBAC change. */
   generation = 0;
 
@@ -134,14 +139,15 @@ export class RbacAuthorizer {
 
   /** Loads every RBAC object and follows changes through the watch cache. */
   async start(): Promise<void> {
-    for (const kind of ['ClusterRole', 'Role', 'ClusterRoleBinding', 'RoleBinding']) {
+    for (const kind of KINDS) {
       const t = this.type(kind);
       const list = await this.registry.list(t, undefined);
       for (const o of list.items) this.apply(kind, o, undefined);
       const prefix = keyPrefix(t);
       this.stops.push(
         this.registry.cache.subscribe(prefix, Number(list.metadata.resourceVersion), (e: CachedEvent) => {
-          if (e.revision < 0) return;
+          // The cache lost its store watch: changes may have been missed, so reload everything.
+          if (e.revision < 0) return this.scheduleResync();
           this.apply(kind, e.type === 'DELETED' ? undefined : e.object, e.type === 'DELETED' ? e.object : e.prev);
           this.changed();
         }),
@@ -151,8 +157,37 @@ export class RbacAuthorizer {
   }
 
   stop(): void {
+    this.stopped = true;
+    clearTimeout(this.resyncTimer);
     for (const s of this.stops.splice(0)) s();
     this.listeners.clear();
+  }
+
+  private scheduleResync(delayMs = 500): void {
+    if (this.resyncTimer || this.stopped) return;
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
+      this.resync().catch((err: unknown) => {
+        log.warn({ err: (err as Error).message }, 'reloading RBAC objects failed; retrying');
+        this.scheduleResync(Math.min(delayMs * 2, 5000));
+      });
+    }, delayMs);
+    this.resyncTimer.unref();
+  }
+
+  private async resync(): Promise<void> {
+    const lists = await Promise.all(KINDS.map((kind) => this.registry.list(this.type(kind), undefined)));
+    this.clusterRoles.clear();
+    this.roles.clear();
+    this.clusterGrants.clear();
+    this.namespaceGrants.clear();
+    this.clusterBindings.clear();
+    this.roleBindings.clear();
+    KINDS.forEach((kind, i) => {
+      for (const o of lists[i]!.items) this.apply(kind, o, undefined);
+    });
+    this.changed();
+    log.info('RBAC objects reloaded after the watch cache recovered');
   }
 
   /** Called after every RBAC change (the aggregation controller listens). */

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { errors, KitfedError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
-import { isObject, type KubeObject } from '../../core/kube.js';
+import { isObject, type KubeObject, type StatusCause } from '../../core/kube.js';
 import type { AdmissionPlugin, Registry, WriteOptions } from '../registry.js';
 import type { ResourceType } from '../resources.js';
 import { rbacAdmission } from './admission.js';
@@ -28,6 +28,7 @@ import {
   ALL_AUTHENTICATED,
   serviceAccountGroups,
   serviceAccountUserName,
+  isSuperuser,
   SYSTEM_MASTERS,
   type UserInfo,
 } from './user.js';
@@ -96,6 +97,8 @@ export class AccessControl {
   private keys: ServiceAccountKeys | undefined;
   private keysPending: Promise<ServiceAccountKeys> | undefined;
   private tokenCache = new Map<string, { claims: TokenClaims; user: UserInfo }>();
+  private bootstrapping: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly registry: Registry,
@@ -111,27 +114,46 @@ export class AccessControl {
   }
 
   /** Reconciles the bootstrap policy, then follows RBAC objects, aggregation and namespaces. */
+  /**
+   * With RBAC, serves only once the bootstrap policy is in place. Without it (nobody to tell
+   * apart) the policy is written in the background, as kube's post-start hook does, so plain
+   * servers (tests, sandboxes) start as fast as before.
+   */
   async start(): Promise<void> {
+    await this.accounts.start();
+    const bootstrap = this.bootstrap();
+    if (this.mode === 'RBAC') await bootstrap;
+    else
+      this.bootstrapping = bootstrap.catch((err: unknown) => {
+        if (!this.stopped) log.warn({ err: (err as Error).message }, 'bootstrap RBAC policy failed');
+      });
+  }
+
+  private async bootstrap(): Promise<void> {
     await reconcilePolicy(this.registry, [
       ...kubeClusterRoles(),
       ...kubeClusterRoleBindings(),
       ...(this.options.policy ?? []),
     ]);
+    if (this.stopped) return;
     // On etcd the watch cache trails the writes: start from everything the reconcile wrote.
     await this.registry.cache.waitFor(await this.registry.store.revision());
+    if (this.stopped) return;
     await this.rbac.start();
     await this.aggregator.start();
-    await this.accounts.start();
+    if (this.stopped) this.stop();
   }
 
   stop(): void {
+    this.stopped = true;
     this.accounts.stop();
     this.aggregator.stop();
     this.rbac.stop();
   }
 
-  /** Resolves when background work (aggregation, default ServiceAccounts) has caught up. */
+  /** Resolves when background work (bootstrap policy, aggregation, default ServiceAccounts) has caught up. */
   async idle(): Promise<void> {
+    await this.bootstrapping;
     await this.aggregator.idle();
     await this.accounts.idle();
   }
@@ -249,7 +271,7 @@ export class AccessControl {
 
   /** Throws kube's 403 when `user` may not make this request. */
   authorize(user: UserInfo, method: string, url: URL): void {
-    if (this.mode === 'AlwaysAllow') return;
+    if (this.mode === 'AlwaysAllow' || isSuperuser(user)) return;
     const a = requestAttributes(method, url.pathname, url.searchParams);
     const d = this.rbac.authorize(user, a);
     if (!d.allowed) throw forbiddenRequest(user, a, d.reason);
@@ -270,7 +292,7 @@ export class AccessControl {
   /** POST of a review or a TokenRequest: the answer object (201). Other methods: 405. */
   async serve(route: Route, method: string, body: unknown, opts: WriteOptions, user: UserInfo): Promise<KubeObject> {
     if (method !== 'POST') throw errors.methodNotAllowed();
-    if (this.isTokenRequest(route)) return this.tokenRequest(route, body, opts);
+    if (this.isTokenRequest(route)) return this.tokenRequest(route, body);
     if (route.name) throw errors.methodNotAllowed();
     const obj = this.registry.decodeBody(route.type, body, opts);
     const ctx: ReviewContext = {
@@ -293,7 +315,7 @@ export class AccessControl {
     return this.keysPending;
   }
 
-  private async tokenRequest(route: Route, body: unknown, opts: WriteOptions): Promise<KubeObject> {
+  private async tokenRequest(route: Route, body: unknown): Promise<KubeObject> {
     const ns = route.namespace!;
     const name = route.name!;
     if (!isObject(body)) throw errors.badRequest('the request body must be a TokenRequest');
@@ -302,11 +324,10 @@ export class AccessControl {
       throw errors.badRequest(
         `the API version in the data (${String(req.apiVersion)}) does not match the expected API version (${AUTHENTICATION_GROUP}/v1) or kind ${String(req.kind)} does not match TokenRequest`,
       );
-    void opts;
     const spec = isObject(req.spec) ? { ...req.spec } : {};
     const expirationSeconds =
       spec.expirationSeconds === undefined || spec.expirationSeconds === null ? 3600 : Number(spec.expirationSeconds);
-    const causes = [];
+    const causes: StatusCause[] = [];
     if (!Number.isInteger(expirationSeconds) || expirationSeconds < MIN_EXPIRATION_SECONDS)
       causes.push({
         reason: 'FieldValueInvalid',

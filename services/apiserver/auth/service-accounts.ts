@@ -81,6 +81,21 @@ export class ServiceAccounts {
     await this.queue.onIdle();
   }
 
+  private reloadAccounts(delayMs = 500): void {
+    const t = this.type('ServiceAccount');
+    if (!t || this.stopped) return;
+    setTimeout(() => {
+      if (this.stopped) return;
+      this.registry.list(t, undefined).then(
+        (list) => {
+          this.accounts.clear();
+          for (const o of list.items) this.remember(o);
+        },
+        () => this.reloadAccounts(Math.min(delayMs * 2, 5000)),
+      );
+    }, delayMs).unref();
+  }
+
   private remember(o: KubeObject): void {
     this.accounts.set(`${o.metadata.namespace}/${o.metadata.name}`, {
       uid: o.metadata.uid ?? '',
@@ -89,7 +104,11 @@ export class ServiceAccounts {
   }
 
   private onServiceAccount(e: CachedEvent): void {
-    if (e.revision < 0) return;
+    if (e.revision < 0) {
+      // The cache lost its store watch: deletions may have been missed, reload the uids.
+      this.reloadAccounts();
+      return;
+    }
     const ns = e.object.metadata.namespace!;
     if (e.type === 'DELETED') {
       this.accounts.delete(`${ns}/${e.object.metadata.name}`);
