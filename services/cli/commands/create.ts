@@ -12,6 +12,7 @@ interface CreateUserFlags {
   kubeconfig?: string;
   context: string;
   kubeconfigOut?: string;
+  contextName?: string;
 }
 
 export function register(program: Command): void {
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     .option('--kubeconfig <file>', 'an admin kubeconfig of the federation (default: <data-dir>/kubeconfig)')
     .option('--context <name>', 'context of the federation in --kubeconfig', 'federation')
     .option('--kubeconfig-out <file>', 'write the new kubeconfig here (0600) instead of to stdout')
+    .option('--context-name <name>', 'context (and cluster, user) name in the new kubeconfig (default: NAME)')
     .addHelpText(
       'after',
       '\nExamples:\n  kitfed create user alice --clusterrole view --namespace team-a --kubeconfig-out alice.kubeconfig\n  kitfed create user ci --clusterrole edit --kubeconfig-out ci.kubeconfig\n  kitfed create user kitfed:deployer --kubeconfig-out deployer.kubeconfig   # bound by the bootstrap policy\n',
@@ -76,6 +78,7 @@ export function register(program: Command): void {
           user: name,
           groups: opts.group ?? [],
           days,
+          ...(opts.contextName ? { context: opts.contextName } : {}),
           ...(opts.namespace ? { namespace: opts.namespace } : {}),
         });
         if (opts.kubeconfigOut) {
