@@ -9,7 +9,8 @@ import type { ResourceType } from './resources.js';
 
 export function toStorageVersion(obj: KubeObject, t: ResourceType, fromGroup: string): KubeObject {
   const out = cloneJson(obj);
-  out.apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
+  const version = t.custom?.storageVersion ?? t.version;
+  out.apiVersion = t.group ? `${t.group}/${version}` : version;
   if (fromGroup === 'extensions') {
     if (t.kind === 'ReplicaSet' || t.kind === 'Deployment') defaultSelectorFromTemplate(out);
     if (t.kind === 'Ingress') ingressFromV1beta1(out);

@@ -275,6 +275,23 @@ export const RESOURCES: ResourceType[] = [
     columns: [{ name: 'Holder', type: 'string', value: path('spec.holderIdentity') }],
   },
   {
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    kind: 'CustomResourceDefinition',
+    plural: 'customresourcedefinitions',
+    singular: 'customresourcedefinition',
+    shortNames: ['crd', 'crds'],
+    categories: ['api-extensions'],
+    namespaced: false,
+    subresources: ['status'],
+    hasStatus: true,
+    model: 'V1CustomResourceDefinition',
+    // The CRD controller (crd/controller.ts) deletes the custom resources, then this finalizer.
+    deletionFinalizer: 'customresourcecleanup.apiextensions.k8s.io',
+    ageColumn: false,
+    columns: [{ name: 'Created At', type: 'date', value: path('metadata.creationTimestamp') }],
+  },
+  {
     group: 'federation.kitfed.io',
     version: 'v1beta1',
     kind: 'Cluster',

@@ -6,6 +6,8 @@ import { errors, KitfedError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { isObject, type KubeObject } from '../core/kube.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { CrdController } from './crd/controller.js';
+import { crdAdmission } from './crd/definition.js';
 import { Housekeeper } from './housekeeping.js';
 import { openApiV3Doc, openApiV3Index } from './openapi.js';
 import {
@@ -88,10 +90,13 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const store = options.store ?? new MemoryStore();
   const catalog = new ResourceCatalog(options.resources ?? RESOURCES);
   const registry = new Registry(store, catalog, {
-    admission: options.admission,
+    admission: [...(options.admission ?? []), crdAdmission],
     watchCacheSize: options.watchCacheSize,
   });
   await registry.start();
+  // CRDs before the garbage collector: it indexes the objects of every type, custom ones too.
+  const crds = new CrdController(registry);
+  await crds.start();
   const housekeeper = new Housekeeper(registry);
   await housekeeper.start();
   const handler = new Handler(registry, catalog, options);
@@ -153,6 +158,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     async close() {
       handler.closing = true;
       housekeeper.stop();
+      crds.stop();
       handler.endWatches();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -5,6 +5,11 @@ import type { CachedObject } from './watch-cache.js';
 
 /** The object as a client of `group/version` sees it. */
 export function convertForServing(obj: KubeObject, t: ResourceType, group: string, version: string): KubeObject {
+  if (t.custom) {
+    // Conversion strategy None: every version is the same object under its own apiVersion.
+    const apiVersion = `${group}/${version}`;
+    return obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion };
+  }
   return toServedVersion(obj, t, group, version);
 }
 

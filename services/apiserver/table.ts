@@ -68,7 +68,8 @@ export function tableRow(
   const cells: unknown[] = [obj.metadata.name ?? ''];
   for (const c of t.columns ?? []) {
     const v = typeof c.value === 'function' ? c.value(obj) : get(obj, c.value);
-    cells.push(v ?? (c.type === 'integer' ? 0 : '<none>'));
+    // A custom resource's missing cell is null, as kube sends it (kubectl prints <none>).
+    cells.push(v ?? (t.custom ? null : c.type === 'integer' ? 0 : '<none>'));
   }
   if (t.ageColumn !== false) {
     const created = obj.metadata.creationTimestamp ? Date.parse(obj.metadata.creationTimestamp) : NaN;
