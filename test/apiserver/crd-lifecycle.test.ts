@@ -244,9 +244,13 @@ test('CRDs and their objects survive a restart: the catalog is rebuilt from stor
 etcdTest('two API servers on one etcd: a CRD created through one is served by the other', async (t) => {
   const etcd = await startEtcd();
   t.teardown(() => etcd.stop());
-  const a = await startApiServer({ store: new EtcdStore(etcd.endpoints, { keyPrefix: '/ha' }) });
+  const a = await startApiServer({
+    store: new EtcdStore(etcd.endpoints, { keyPrefix: '/ha', requestTimeoutMs: 10_000 }),
+  });
   t.teardown(() => a.close());
-  const b = await startApiServer({ store: new EtcdStore(etcd.endpoints, { keyPrefix: '/ha' }) });
+  const b = await startApiServer({
+    store: new EtcdStore(etcd.endpoints, { keyPrefix: '/ha', requestTimeoutMs: 10_000 }),
+  });
   t.teardown(() => b.close());
   const dir = await mkdtemp(join(tmpdir(), 'kitfed-crd-ha-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
