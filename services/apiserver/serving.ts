@@ -21,7 +21,7 @@ export function convertForServing(obj: KubeObject, t: ResourceType, group: strin
 export function servedJson(entry: CachedObject, t: ResourceType, group: string, version: string): string {
   const forms = (entry.served ??= []);
   for (const f of forms) if (f.tag === t && f.version === version && f.group === group) return f.json;
-  const json = JSON.stringify(toServedVersion(entry.object, t, group, version));
+  const json = JSON.stringify(convertForServing(entry.object, t, group, version));
   // A few forms at most (kinds served under several group/versions); a changed type replaces them.
   if (forms.length >= 4) forms.length = 0;
   forms.push({ tag: t, group, version, json });
