@@ -87,7 +87,10 @@ async function startServer(storage: string, dir: string): Promise<{ client: Clie
   );
   await new Promise<void>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`API server did not start: ${buf}`)), 180_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`API server did not start: ${buf}`));
+    }, 180_000);
     child.stderr!.on('data', (d: Buffer) => {
       buf += d.toString();
       if (buf.includes('kubeconfig written')) {
