@@ -159,8 +159,13 @@ export class Feed {
       this.resources.push(r);
       this.states.set(r.key, { phase: 'pending' });
     }
-    // Clusters first: the fleet view paints from them.
-    for (const r of this.resources) void this.watch(r);
+    // Clusters first (the fleet view paints from them), then every other kind side by side.
+    const clusters = this.resources.find((r) => r.role === 'clusters');
+    const first = clusters ? this.watch(clusters) : Promise.resolve();
+    const rest = () => {
+      for (const r of this.resources) if (r !== clusters) void this.watch(r);
+    };
+    void first.then(rest, rest);
     return this.session;
   }
 

@@ -79,7 +79,7 @@ async function readStream(
   const decoder = new TextDecoder();
   let buf = '';
   let started = false;
-  const deadline = setTimeout(() => ctrl.abort(), 20_000);
+  const deadline = setTimeout(() => ctrl.abort(), 90_000);
   try {
     for await (const chunk of res.body) {
       buf += decoder.decode(chunk as Uint8Array, { stream: true });
