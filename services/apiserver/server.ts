@@ -20,7 +20,8 @@ import {
   type WatchEvent,
   type WriteOptions,
 } from './registry.js';
-import { RESOURCES, ResourceCatalog, type ResourceType } from './resources.js';
+import { RESOURCES } from './builtin/index.js';
+import { ResourceCatalog, type ResourceType } from './resources.js';
 import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import { convertForServing, listJson, servedJson } from './serving.js';
 import { MemoryStore } from './storage/memory.js';
@@ -480,7 +481,14 @@ class Handler {
       return this.send(
         res,
         code,
-        toTable(route.type, [served], { resourceVersion: served.metadata.resourceVersion }, includeObject(url)),
+        toTable(
+          route.type,
+          [obj],
+          { resourceVersion: served.metadata.resourceVersion },
+          includeObject(url),
+          true,
+          () => served,
+        ),
         'json',
         warnings,
       );
@@ -626,9 +634,15 @@ class Handler {
       const texts = items.map((e) => servedJson(e, route.type, route.group, route.version));
       return this.sendJson(res, 200, listJson(apiVersion, list.kind, list.metadata, texts));
     }
-    const served = items.map((e) => this.output(e.object, route));
+    const stored = items.map((e) => e.object);
     if (out === 'table')
-      return this.send(res, 200, toTable(route.type, served, list.metadata, includeObject(url)), 'json');
+      return this.send(
+        res,
+        200,
+        toTable(route.type, stored, list.metadata, includeObject(url), true, (o) => this.output(o, route)),
+        'json',
+      );
+    const served = stored.map((o) => this.output(o, route));
     this.send(res, 200, { apiVersion, kind: list.kind, metadata: list.metadata, items: served }, out);
   }
 
@@ -649,7 +663,7 @@ class Handler {
       if ((e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED') && out === 'table') {
         const served = this.output(e.object, route);
         const table = toTable(route.type, [], { resourceVersion: served.metadata.resourceVersion }, include, first);
-        table.rows = [tableRow(route.type, served, include)];
+        table.rows = [tableRow(route.type, e.object, include, Date.now(), served)];
         first = false;
         return `${JSON.stringify({ type: e.type, object: table })}\n`;
       }
