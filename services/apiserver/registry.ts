@@ -117,10 +117,10 @@ function typeRef(t: ResourceType): TypeRef {
 }
 
 /** Defaulting: a custom resource's from its schema, a built-in kind's from kube's defaulters. */
-function defaulting(t: ResourceType, obj: KubeObject): void {
+function defaulting(t: ResourceType, obj: KubeObject, op: 'CREATE' | 'UPDATE'): void {
   if (t.custom) {
     if (t.schema) applySchemaDefaults(obj, t.schema);
-  } else applyDefaults(obj);
+  } else applyDefaults(obj, op);
 }
 
 /** Everything except metadata and status: what bumps `generation` when it changes. */
@@ -616,7 +616,7 @@ export class Registry {
     else delete meta.generation;
     if (t.hasStatus) delete obj.status;
     if (t.kind === 'Namespace' && !t.custom) obj.status = { phase: 'Active' };
-    defaulting(t, obj);
+    defaulting(t, obj, 'CREATE');
     await this.admit('CREATE', t, obj, undefined, opts);
     if (!opts.applying) {
       delete obj.metadata.managedFields;
@@ -794,7 +794,7 @@ export class Registry {
         ]);
       }
     }
-    defaulting(t, next);
+    defaulting(t, next, 'UPDATE');
     await this.admit('UPDATE', t, next, current, opts);
     if (!opts.applying) recordUpdate(current, next, typeRef(t), opts.fieldManager ?? 'unknown');
     return next;
