@@ -9,8 +9,7 @@ import {
   type KubeObject,
   type StatusCause,
 } from '../core/kube.js';
-import { convertForServing } from './serving.js';
-import { toStorageVersion } from './conversion.js';
+import { convertForServing, convertForStorage } from './serving.js';
 import { applySchemaDefaults, pruneCustomResource, resourceTypeRef } from './crd/schema.js';
 import { applyDefaults } from './defaults.js';
 import { recordUpdate, serverSideApply } from './fields.js';
@@ -111,9 +110,13 @@ function nowIso(d: Date): string {
   return d.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-function typeRef(t: ResourceType): TypeRef {
+function typeRef(t: ResourceType, group = t.group, version = t.version): TypeRef {
   if (t.custom && t.schema) return resourceTypeRef(t.schema);
-  return t.model ? { kind: 'object', name: t.model } : { kind: 'any' };
+  const model =
+    group === t.group && version === t.version
+      ? t.model
+      : (t.aliases?.find((a) => a.group === group && a.version === version)?.model ?? t.model);
+  return model ? { kind: 'object', name: model } : { kind: 'any' };
 }
 
 /** Defaulting: a custom resource's from its schema, a built-in kind's from kube's defaulters. */
@@ -516,7 +519,7 @@ export class Registry {
       );
     }
     if (!isObject(obj.metadata)) obj.metadata = {};
-    const stored = toStorageVersion(obj, t, group);
+    const stored = convertForStorage(obj, t);
     const warnings: string[] = [];
     const pruned =
       t.custom && t.schema
@@ -850,7 +853,7 @@ export class Registry {
     return this.guaranteedUpdate(t, namespace, name, opts, (current) => {
       const served = convertForServing(current!, t, servedGroup, servedVersion);
       const rvBefore = served.metadata.resourceVersion;
-      const patched = applyPatch(type, served, patch, typeRef(t));
+      const patched = applyPatch(type, served, patch, typeRef(t, servedGroup, servedVersion));
       if (!isObject(patched)) throw errors.badRequest('the patch produced a value that is not an object');
       const obj = this.decodeBody(t, patched, { ...opts, fieldValidation: opts.fieldValidation ?? 'Ignore' }, name);
       // A resourceVersion in the patch is a precondition; otherwise the update is unconditional.

@@ -122,7 +122,10 @@ function backendUp(b: unknown): unknown {
   if (!isObject(b) || b.serviceName === undefined) return b;
   const port = b.servicePort;
   return {
-    service: { name: b.serviceName, port: typeof port === 'number' || /^\d+$/.test(String(port)) ? { number: Number(port) } : { name: port } },
+    service: {
+      name: b.serviceName,
+      port: typeof port === 'number' || /^\d+$/.test(String(port)) ? { number: Number(port) } : { name: port },
+    },
   };
 }
 
@@ -311,7 +314,10 @@ function metricStatusUp(m: Obj): Obj {
       const p = s('pods');
       return {
         type: 'Pods',
-        pods: { metric: metricId(p.metricName, p.selector), current: definedOnly({ averageValue: p.currentAverageValue }) },
+        pods: {
+          metric: metricId(p.metricName, p.selector),
+          current: definedOnly({ averageValue: p.currentAverageValue }),
+        },
       };
     }
     case 'Resource':
@@ -323,7 +329,10 @@ function metricStatusUp(m: Obj): Obj {
         [key]: definedOnly({
           name: r.name,
           container: r.container,
-          current: definedOnly({ averageUtilization: r.currentAverageUtilization, averageValue: r.currentAverageValue }),
+          current: definedOnly({
+            averageUtilization: r.currentAverageUtilization,
+            averageValue: r.currentAverageValue,
+          }),
         }),
       };
     }
@@ -436,7 +445,10 @@ const hpaV1: Spoke = {
     if (typeof spec.targetCPUUtilizationPercentage === 'number')
       metrics.push({
         type: 'Resource',
-        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: spec.targetCPUUtilizationPercentage } },
+        resource: {
+          name: 'cpu',
+          target: { type: 'Utilization', averageUtilization: spec.targetCPUUtilizationPercentage },
+        },
       });
     delete spec.targetCPUUtilizationPercentage;
     if (metrics.length > 0) spec.metrics = metrics;
@@ -449,7 +461,10 @@ const hpaV1: Spoke = {
       if (current.length > 0) st.currentMetrics = current;
       else if (typeof st.currentCPUUtilizationPercentage === 'number')
         st.currentMetrics = [
-          { type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: st.currentCPUUtilizationPercentage } } },
+          {
+            type: 'Resource',
+            resource: { name: 'cpu', current: { averageUtilization: st.currentCPUUtilizationPercentage } },
+          },
         ];
       delete st.currentCPUUtilizationPercentage;
       if (conditions.length > 0) st.conditions = conditions;
@@ -474,13 +489,15 @@ const hpaV1: Spoke = {
       const st = o.status;
       const current = objects(st.currentMetrics);
       const cpuNow = current.find(
-        (m) => m.type === 'Resource' && isObject(m.resource) && m.resource.name === 'cpu' && isObject(m.resource.current),
+        (m) =>
+          m.type === 'Resource' && isObject(m.resource) && m.resource.name === 'cpu' && isObject(m.resource.current),
       );
       const util = cpuNow ? ((cpuNow.resource as Obj).current as Obj).averageUtilization : undefined;
       if (util !== undefined) st.currentCPUUtilizationPercentage = util;
       if (current.length > 0) annotations[HPA_CURRENT_METRICS] = JSON.stringify(current.map(metricStatusDown));
       delete st.currentMetrics;
-      if (Array.isArray(st.conditions) && st.conditions.length > 0) annotations[HPA_CONDITIONS] = JSON.stringify(st.conditions);
+      if (Array.isArray(st.conditions) && st.conditions.length > 0)
+        annotations[HPA_CONDITIONS] = JSON.stringify(st.conditions);
       delete st.conditions;
     }
     o.metadata.annotations = annotations;
@@ -532,7 +549,11 @@ function renameFields(o: KubeObject, pairs: Array<[string, string]>): void {
 }
 
 const eventsV1: Spoke = {
-  up: (o) => renameFields(o, EVENT_FIELDS.map(([core, ev]) => [ev, core])),
+  up: (o) =>
+    renameFields(
+      o,
+      EVENT_FIELDS.map(([core, ev]) => [ev, core]),
+    ),
   down: (o) => renameFields(o, EVENT_FIELDS),
 };
 
@@ -596,7 +617,10 @@ const CONVERSIONS: KindConversions[] = [
   kind('CronJob', 'batch/v1', { 'batch/v1beta1': same, 'batch/v2alpha1': same }),
   kind('PodDisruptionBudget', 'policy/v1', { 'policy/v1beta1': pdbV1beta1 }),
   kind('Event', 'v1', { 'events.k8s.io/v1': eventsV1, 'events.k8s.io/v1beta1': eventsV1 }),
-  kind('PriorityClass', 'scheduling.k8s.io/v1', { 'scheduling.k8s.io/v1beta1': same, 'scheduling.k8s.io/v1alpha1': same }),
+  kind('PriorityClass', 'scheduling.k8s.io/v1', {
+    'scheduling.k8s.io/v1beta1': same,
+    'scheduling.k8s.io/v1alpha1': same,
+  }),
   kind('StorageClass', 'storage.k8s.io/v1', { 'storage.k8s.io/v1beta1': same }),
   kind('CSIDriver', 'storage.k8s.io/v1', { 'storage.k8s.io/v1beta1': same }),
   kind('CSINode', 'storage.k8s.io/v1', { 'storage.k8s.io/v1beta1': same }),

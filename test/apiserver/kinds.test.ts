@@ -77,7 +77,7 @@ volumeattachments  storage.k8s.io/v1 false VolumeAttachment
 
 /**
  * Served by engineers working in parallel (RBAC, authentication/authorization reviews and
- * ServiceAccounts by the auth work, CRDs by the CRD work, the two versions by conversion):
+ * ServiceAccounts by the auth work, CRDs by the CRD work):
  * until they land, a server may lack exactly these.
  */
 const PENDING = new Set([
@@ -93,7 +93,6 @@ const PENDING = new Set([
   'clusterroles',
   'rolebindings',
   'roles',
-  'events/events.k8s.io/v1',
 ]);
 
 /** `kubectl api-resources` rows as "NAME SHORTNAMES APIVERSION NAMESPACED KIND" (columns cut at the header's offsets). */

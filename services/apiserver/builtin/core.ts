@@ -249,6 +249,7 @@ export const CORE: ResourceType[] = [
     shortNames: ['ev'],
     namespaced: true,
     model: 'CoreV1Event',
+    aliases: [{ group: 'events.k8s.io', version: 'v1', model: 'EventsV1Event', shortNames: true }],
     fieldSelectors: [
       'involvedObject.kind',
       'involvedObject.namespace',

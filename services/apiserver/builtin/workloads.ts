@@ -226,6 +226,7 @@ export const WORKLOADS: ResourceType[] = [
     subresources: ['status'],
     hasStatus: true,
     model: 'V2HorizontalPodAutoscaler',
+    aliases: [{ group: 'autoscaling', version: 'v1', model: 'V1HorizontalPodAutoscaler' }],
     columns: [
       col(
         'Reference',
