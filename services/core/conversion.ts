@@ -698,28 +698,12 @@ export function convertObject(obj: KubeObject, to: GroupVersion): KubeObject {
   return out;
 }
 
-export interface ConversionChoice {
-  /** The version the object will be applied in. */
-  to: GroupVersion;
-  /** `kubectl convert`-style note, e.g. "Deployment web: extensions/v1beta1 → apps/v1". */
-  note: string;
-}
-
 /**
- * For an object in a version a cluster does not serve, the version to convert it to: the kind's
- * hub if `served` says the cluster serves it, else the first served version kitfed can reach.
- * Undefined when no served version can be reached.
+ * The versions an object of `kind` in `from` can be converted to, newest first (the kind's hub,
+ * then the others): the deployer applies it in the first one the target cluster serves.
  */
-export function chooseConversion(
-  obj: KubeObject,
-  served: (gv: GroupVersion, kind: string) => boolean,
-): ConversionChoice | undefined {
-  const from = parseApiVersion(obj.apiVersion);
-  for (const gv of versionsOf(obj.kind)) {
-    if (gvKey(gv) === gvKey(from) || !served(gv, obj.kind) || !canConvert(obj.kind, from, gv)) continue;
-    return { to: gv, note: `${obj.kind} ${obj.metadata?.name ?? ''}: ${gvKey(from)} → ${gvKey(gv)}` };
-  }
-  return undefined;
+export function conversionTargets(kindName: string, from: GroupVersion): GroupVersion[] {
+  return versionsOf(kindName).filter((gv) => gvKey(gv) !== gvKey(from) && canConvert(kindName, from, gv));
 }
 
-export { gvKey as apiVersionOfGroupVersion };
+export { gvKey as groupVersionString };

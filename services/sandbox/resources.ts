@@ -1,14 +1,14 @@
-import { BUILTIN_RESOURCES, withExtensionsV1beta1 } from '../apiserver/builtin/index.js';
+import { BUILTIN_RESOURCES } from '../apiserver/builtin/index.js';
 import type { ResourceType } from '../apiserver/resources.js';
 
 /**
- * The resource table of a member (sandbox) cluster: what a Kubernetes 1.32 API server
- * serves. Until the deployer converts old API versions on apply, members still accept
- * `extensions/v1beta1` for the kinds the 2016 manifests use.
+ * The resource table of a member (sandbox) cluster: exactly what a Kubernetes 1.32 API server
+ * serves. Manifests in versions 1.32 no longer serves (the 2016 `extensions/v1beta1` ones) are
+ * converted by the deployer before they are applied, as they must be for a real cluster.
  */
 
 /** Served by every sandbox cluster. */
-export const MEMBER_RESOURCES: readonly ResourceType[] = withExtensionsV1beta1(BUILTIN_RESOURCES);
+export const MEMBER_RESOURCES: readonly ResourceType[] = BUILTIN_RESOURCES;
 
 export function memberType(kind: string): ResourceType {
   const t = MEMBER_RESOURCES.find((r) => r.kind === kind);

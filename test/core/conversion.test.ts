@@ -1,5 +1,5 @@
 import test from 'ava';
-import { canConvert, chooseConversion, convertObject } from '../../services/core/conversion.js';
+import { canConvert, conversionTargets, convertObject } from '../../services/core/conversion.js';
 import { hasCode, type KitfedError } from '../../services/core/errors.js';
 import type { KubeObject } from '../../services/core/kube.js';
 
@@ -149,26 +149,16 @@ test('kinds that were removed cannot be converted: a 400 naming the kind and bot
   t.true(hasCode(err, 400));
   t.is(err.message, 'PodSecurityPolicy "restricted" cannot be converted from policy/v1beta1 to policy/v1');
   t.false(canConvert('PodSecurityPolicy', { group: 'policy', version: 'v1beta1' }, { group: 'policy', version: 'v1' }));
-  t.is(
-    chooseConversion(psp, () => true),
-    undefined,
-  );
+  t.deepEqual(conversionTargets('PodSecurityPolicy', { group: 'policy', version: 'v1beta1' }), []);
 });
 
-test('chooseConversion picks the newest version the cluster serves and names the conversion', (t) => {
-  const dep: KubeObject = {
-    apiVersion: 'extensions/v1beta1',
-    kind: 'Deployment',
-    metadata: { name: 'web' },
-    spec: { template },
-  };
-  const served = new Set(['apps/v1']);
-  t.deepEqual(
-    chooseConversion(dep, (gv) => served.has(`${gv.group}/${gv.version}`)),
-    { to: { group: 'apps', version: 'v1' }, note: 'Deployment web: extensions/v1beta1 → apps/v1' },
-  );
-  t.is(
-    chooseConversion(dep, () => false),
-    undefined,
-  );
+test('conversion targets are the newest versions first', (t) => {
+  t.deepEqual(conversionTargets('Deployment', { group: 'extensions', version: 'v1beta1' }), [
+    { group: 'apps', version: 'v1' },
+    { group: 'apps', version: 'v1beta2' },
+  ]);
+  t.deepEqual(conversionTargets('CronJob', { group: 'batch', version: 'v1beta1' })[0], {
+    group: 'batch',
+    version: 'v1',
+  });
 });
