@@ -77,12 +77,11 @@ volumeattachments  storage.k8s.io/v1 false VolumeAttachment
 
 /**
  * Served by engineers working in parallel (RBAC, authentication/authorization reviews and
- * ServiceAccounts by the auth work, CRDs by the CRD work):
+ * ServiceAccounts by the auth work):
  * until they land, a server may lack exactly these.
  */
 const PENDING = new Set([
   'serviceaccounts',
-  'customresourcedefinitions',
   'selfsubjectreviews',
   'tokenreviews',
   'localsubjectaccessreviews',
