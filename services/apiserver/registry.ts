@@ -41,7 +41,7 @@ export interface WriteOptions {
   fieldValidation?: FieldValidation;
   /** Server-side apply: take ownership of conflicting fields. */
   force?: boolean;
-  subresource?: 'status' | 'scale';
+  subresource?: 'status' | 'scale' | 'ephemeralcontainers' | 'approval';
   /** The group/version the client spoke (for conversion of the request body). */
   group?: string;
   version?: string;
@@ -105,6 +105,9 @@ export interface RegistryOptions {
 }
 
 const MAX_RETRIES = 16;
+
+/** Namespaces kube's NamespaceLifecycle admission never lets go. */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
 function nowIso(d: Date): string {
   return d.toISOString().replace(/\.\d+Z$/, 'Z');
@@ -762,6 +765,37 @@ export class Registry {
     if (c.deletionTimestamp) m.deletionTimestamp = c.deletionTimestamp;
     else if (!opts.deleting) delete m.deletionTimestamp;
     if (c.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = c.deletionGracePeriodSeconds;
+    if (opts.subresource === 'ephemeralcontainers' || opts.subresource === 'approval') {
+      const merged = cloneJson(current);
+      const causes: StatusCause[] = [];
+      if (opts.subresource === 'ephemeralcontainers') {
+        const want = isObject(next.spec) ? next.spec.ephemeralContainers : undefined;
+        const had =
+          isObject(current.spec) && Array.isArray(current.spec.ephemeralContainers)
+            ? current.spec.ephemeralContainers
+            : [];
+        for (const old of had as Array<{ name?: string }>) {
+          const now = (Array.isArray(want) ? (want as Array<{ name?: string }>) : []).find((c) => c.name === old.name);
+          if (JSON.stringify(now) !== JSON.stringify(old))
+            causes.push({
+              reason: 'FieldValueForbidden',
+              field: 'spec.ephemeralContainers',
+              message: `Forbidden: existing ephemeral containers "${old.name ?? ''}" may not be changed`,
+            });
+        }
+        (merged.spec as Record<string, unknown>).ephemeralContainers = want;
+        applyDefaults(merged, 'UPDATE');
+      } else {
+        const conditions = isObject(next.status) ? next.status.conditions : undefined;
+        merged.status = { ...(isObject(merged.status) ? merged.status : {}), conditions };
+      }
+      if (causes.length > 0)
+        throw errors.invalid({ group: t.group, kind: t.kind, name: current.metadata.name ?? '' }, causes);
+      merged.metadata.managedFields = next.metadata.managedFields ?? current.metadata.managedFields;
+      recordUpdate(current, merged, typeRef(t), opts.fieldManager ?? 'unknown', opts.subresource);
+      await this.admit('UPDATE', t, merged, current, opts);
+      return merged;
+    }
     if (opts.subresource === 'status') {
       const status = next.status;
       const merged: KubeObject = { ...cloneJson(current), status };
@@ -972,6 +1006,12 @@ export class Registry {
     name: string,
     opts: DeleteOptions = {},
   ): Promise<KubeObject> {
+    if (t.kind === 'Namespace' && !t.custom && IMMORTAL_NAMESPACES.has(name)) {
+      throw new KitfedError(`namespaces "${name}" is forbidden: this namespace may not be deleted`, 403, 'Forbidden', {
+        name,
+        kind: 'namespaces',
+      });
+    }
     const current = await this.get(t, namespace, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== current.metadata.uid) {

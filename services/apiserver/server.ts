@@ -8,7 +8,9 @@ import { isObject, type KubeObject } from '../core/kube.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { CrdController } from './crd/controller.js';
 import { crdAdmission } from './crd/definition.js';
+import { serveExtra, type ExtraResponse } from './extras.js';
 import { Housekeeper } from './housekeeping.js';
+import { ApiServerMetrics } from './metrics.js';
 import { openApiV3Doc, openApiV3Index } from './openapi.js';
 import {
   Registry,
@@ -29,6 +31,9 @@ import type { Store } from './storage/types.js';
 import { tableRow, toTable, type IncludeObject } from './table.js';
 
 const log = createLogger('apiserver');
+
+/** Subresources whose writes change part of the stored object (the registry keeps the rest). */
+const SUBRESOURCE_WRITES = new Set(['status', 'scale', 'ephemeralcontainers', 'approval']);
 
 export interface Authenticator {
   /** Returns the user name, or undefined for an anonymous request. */
@@ -213,6 +218,7 @@ class Handler {
   private readonly watchesByClient = new Map<string, number>();
   private readonly maxBody: number;
   private readonly timeoutMs: number;
+  readonly metrics = new ApiServerMetrics();
 
   constructor(
     private readonly registry: Registry,
@@ -246,6 +252,14 @@ class Handler {
     } catch (err) {
       this.fail(res, err, req);
     } finally {
+      this.metrics.observe(
+        req.method ?? 'GET',
+        url.pathname,
+        url.searchParams,
+        (req.headers['content-type'] ?? '').startsWith('application/apply-patch'),
+        res.statusCode,
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
       if (log.isLevelEnabled('debug')) {
         log.debug(
           {
@@ -310,6 +324,12 @@ class Handler {
           200,
           url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${p.slice(1)} check passed\n` : 'ok',
         );
+      case '/metrics': {
+        const text = await this.metrics.text();
+        res.writeHead(200, { 'Content-Type': this.metrics.contentType });
+        res.end(text);
+        return;
+      }
       case '/version':
         return this.send(
           res,
@@ -424,7 +444,8 @@ class Handler {
     return Buffer.concat(chunks);
   }
 
-  private parseBody(req: IncomingMessage, body: Buffer): unknown {
+  /** The request body as JSON; an undecodable one is kube's 400 naming the kind it must be. */
+  private parseBody(req: IncomingMessage, body: Buffer, kind: string): unknown {
     const ct = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
     if (ct === PROTOBUF_MEDIA_TYPE) return body.length === 0 ? undefined : decodeKubeProtobuf(body);
     const text = body.toString('utf8');
@@ -434,7 +455,7 @@ class Handler {
       if (ct === 'application/yaml' || ct === 'application/x-yaml' || ct === 'text/yaml') return YAML.parse(text);
     } catch (err) {
       throw errors.badRequest(
-        `the body of the request could not be decoded as ${ct}: ${(err as Error).message.split('\n')[0]}`,
+        `the object provided is unrecognized (must be of type ${kind}): couldn't get version/kind; json parse error: ${jsonErrorText(text, err)} (${summarizeBody(body)})`,
       );
     }
     throw errors.unsupportedMediaType(ct);
@@ -454,7 +475,9 @@ class Handler {
       fieldManager: q.get('fieldManager') ?? (ua.split('/')[0] || 'unknown'),
       fieldValidation: (fv as FieldValidation | null) ?? undefined,
       force: q.get('force') === 'true',
-      subresource: route.subresource === 'status' || route.subresource === 'scale' ? route.subresource : undefined,
+      subresource: SUBRESOURCE_WRITES.has(route.subresource ?? '')
+        ? (route.subresource as WriteOptions['subresource'])
+        : undefined,
       group: route.group,
       version: route.version,
       warnings: [],
@@ -496,6 +519,15 @@ class Handler {
     this.send(res, code, served, out, warnings);
   }
 
+  private respondExtra(req: IncomingMessage, res: ServerResponse, url: URL, route: Route, r: ExtraResponse): void {
+    if (r.kind === 'text') return this.text(res, r.code, r.text);
+    if (r.kind === 'object') return this.respondObject(req, res, url, route, r.code, r.object, r.warnings);
+    if (negotiate(req.headers.accept, true) === 'table')
+      return this.send(res, 200, toTable(route.type, r.items, {}, includeObject(url)), 'json', r.warnings);
+    const list = { apiVersion: 'v1', kind: `${route.type.kind}List`, metadata: {}, items: r.items };
+    this.send(res, 200, list, negotiate(req.headers.accept, false), r.warnings);
+  }
+
   private async withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -522,6 +554,12 @@ class Handler {
     const q = url.searchParams;
     if (t.namespaced && !namespace && name)
       throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
+    if (t.verbs || route.subresource || t.virtual) {
+      const extra = await serveExtra(this.registry, route, method, url, async () =>
+        this.parseBody(req, await this.readBody(req), route.type.kind),
+      );
+      if (extra) return this.respondExtra(req, res, url, route, extra);
+    }
     if (!name) {
       switch (method) {
         case 'GET':
@@ -530,12 +568,12 @@ class Handler {
         case 'POST': {
           if (t.namespaced && !namespace) throw errors.methodNotAllowed();
           const opts = this.writeOptions(url, req, route);
-          const body = this.parseBody(req, await this.readBody(req));
+          const body = this.parseBody(req, await this.readBody(req), t.kind);
           const created = await this.withTimeout(this.registry.create(t, namespace, body, opts), 'create');
           return this.respondObject(req, res, url, route, 201, created, opts.warnings);
         }
         case 'DELETE': {
-          const opts = deleteOptions(url, this.parseBody(req, await this.readBody(req)));
+          const opts = deleteOptions(url, this.parseBody(req, await this.readBody(req), 'DeleteOptions'));
           const list = await this.withTimeout(
             this.registry.deleteCollection(
               t,
@@ -577,7 +615,7 @@ class Handler {
       }
       case 'PUT': {
         const opts = this.writeOptions(url, req, route);
-        const body = this.parseBody(req, await this.readBody(req));
+        const body = this.parseBody(req, await this.readBody(req), t.kind);
         if (route.subresource === 'finalize') {
           const updated = await this.withTimeout(
             this.registry.mutate(t, namespace, name, (cur) => ({
@@ -604,7 +642,7 @@ class Handler {
         return this.respondObject(req, res, url, route, existed ? 200 : 201, patched, opts.warnings);
       }
       case 'DELETE': {
-        const opts = deleteOptions(url, this.parseBody(req, await this.readBody(req)));
+        const opts = deleteOptions(url, this.parseBody(req, await this.readBody(req), 'DeleteOptions'));
         const deleted = await this.withTimeout(this.registry.delete(t, namespace, name, opts), 'delete');
         return this.respondObject(req, res, url, route, 200, deleted);
       }
@@ -754,6 +792,21 @@ class Handler {
     req.on('close', end);
     res.on('close', end);
   }
+}
+
+/** Go's encoding/json wording for the first problem in `text`, as kube reports it. */
+function jsonErrorText(text: string, err: unknown): string {
+  const first = text.trimStart()[0] ?? '';
+  if (!'{["-0123456789tfn'.includes(first)) return `invalid character '${first}' looking for beginning of value`;
+  return err instanceof Error ? err.message.split('\n')[0]! : String(err);
+}
+
+/** kube's summarizeData: the first 30 bytes, as text when JSON-looking, else in hex. */
+function summarizeBody(body: Buffer): string {
+  if (body.length === 0) return '<empty>';
+  const head = body.subarray(0, 30);
+  const more = body.length > 30 ? ' ...' : '';
+  return body[0] === 0x7b ? `${head.toString('utf8')}${more}` : `${head.toString('hex')}${more}`;
 }
 
 function includeObject(url: URL): IncludeObject {
