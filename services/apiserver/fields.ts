@@ -1,6 +1,6 @@
 import { errors } from '../core/errors.js';
 import { cloneJson, isObject, type KubeObject, type ManagedFieldsEntry } from '../core/kube.js';
-import { childType, isSetList, listKeysOf, type TypeRef } from './schema.js';
+import { childType, isSetListOf, listKeysOfList, type TypeRef } from './schema.js';
 
 /**
  * Field ownership for server-side apply, in the FieldsV1 vocabulary of structured-merge-diff:
@@ -47,7 +47,7 @@ export function fieldSet(obj: unknown, t: TypeRef): Set<string> {
 function collect(value: unknown, t: TypeRef, path: Path, out: Set<string>, parent: TypeRef, field: string): void {
   if (Array.isArray(value)) {
     const elem = t.kind === 'array' ? t.of : undefined;
-    const keys = elem?.kind === 'object' ? listKeysOf(elem.name) : undefined;
+    const keys = listKeysOfList(t);
     if (keys && elem) {
       for (const item of value) {
         if (!isObject(item)) continue;
@@ -58,14 +58,14 @@ function collect(value: unknown, t: TypeRef, path: Path, out: Set<string>, paren
       }
       return;
     }
-    if (parent.kind === 'object' && isSetList(parent.name, field)) {
+    if (isSetListOf(t, parent, field)) {
       for (const v of value) out.add([...path, `v:${JSON.stringify(v)}`].join(SEP));
       return;
     }
     out.add(path.join(SEP));
     return;
   }
-  if (isObject(value) && Object.keys(value).length > 0) {
+  if (isObject(value) && Object.keys(value).length > 0 && !(t.kind === 'struct' && t.atomic)) {
     for (const [k, v] of Object.entries(value)) collect(v, childType(t, k), [...path, `f:${k}`], out, t, k);
     return;
   }

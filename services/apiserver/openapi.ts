@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ResourceCatalog, ResourceType } from './resources.js';
+import type { JSONSchemaProps, ResourceCatalog, ResourceType } from './resources.js';
 import { fieldsOf, listKeysOf, isSetList, type TypeRef } from './schema.js';
 
 /**
@@ -33,6 +33,7 @@ class SchemaBuilder {
       case 'primitive':
         return primitive(t);
       case 'any':
+      case 'struct':
         return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
       case 'map':
         return { type: 'object', additionalProperties: this.ref(t.of) };
@@ -70,6 +71,30 @@ class SchemaBuilder {
   }
 }
 
+/**
+ * A type's own schema (a CRD version's) as published: apiVersion, kind and the standard
+ * metadata added, as kube does, so `kubectl explain` shows them.
+ */
+function objectSchema(schema: JSONSchemaProps, b: SchemaBuilder): Schema {
+  const properties = { ...(schema.properties ?? {}) } as Record<string, unknown>;
+  properties.apiVersion = {
+    type: 'string',
+    description:
+      'APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources',
+  };
+  properties.kind = {
+    type: 'string',
+    description:
+      'Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds',
+  };
+  properties.metadata = {
+    ...b.ref({ kind: 'object', name: 'V1ObjectMeta' }),
+    description:
+      "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+  };
+  return { ...schema, type: 'object', properties };
+}
+
 function params(names: string[]): object[] {
   return names.map((name) => ({
     name,
@@ -87,8 +112,11 @@ export function openApiV3(catalog: ResourceCatalog, group: string, version: stri
   const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
   for (const t of gv.types) {
     const gvk = { group, version, kind: t.kind };
-    const schemaName = t.model ?? `${group}.${version}.${t.kind}`;
+    // kube names custom resource schemas by the reversed group: com.example.v1.Widget.
+    const schemaName = t.model ?? `${group.split('.').reverse().join('.')}.${version}.${t.kind}`;
     if (t.model) b.define(t.model, gvk);
+    else if (t.schema)
+      b.components[schemaName] = { ...objectSchema(t.schema, b), 'x-kubernetes-group-version-kind': [gvk] };
     else
       b.components[schemaName] = {
         type: 'object',

@@ -1,7 +1,7 @@
 import fastJsonPatch from 'fast-json-patch';
 import { errors } from '../core/errors.js';
 import { cloneJson, isObject } from '../core/kube.js';
-import { childType, isSetList, mergeKeyOf, type TypeRef } from './schema.js';
+import { childType, isSetListOf, mergeKeyOf, type TypeRef } from './schema.js';
 
 /** RFC 7396 JSON merge patch. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -64,6 +64,7 @@ export function strategicMergePatch(target: unknown, patch: unknown, t: TypeRef)
     if (Array.isArray(v)) out[k] = patchList(out[k], v, ct, t, k);
     else if (isObject(v)) {
       if (v[DIRECTIVE] === 'delete') delete out[k];
+      else if (ct.kind === 'struct' && ct.atomic) out[k] = cloneJson(v);
       else out[k] = strategicMergePatch(out[k], v, ct);
     } else out[k] = v;
   }
@@ -82,15 +83,23 @@ function ct(t: TypeRef, field: string): TypeRef {
   return childType(t, field);
 }
 
+/** The keys a list merges by: a schema's list-map-keys (all of them), or a model's patch merge key. */
+function mergeKeys(t: TypeRef): string[] | undefined {
+  if (t.kind !== 'array') return undefined;
+  if (t.keys) return t.keys;
+  const key = t.of.kind === 'object' ? mergeKeyOf(t.of.name) : undefined;
+  return key ? [key] : undefined;
+}
+
 function patchList(current: unknown, patch: unknown[], t: TypeRef, parent: TypeRef, field: string): unknown[] {
   const orig = Array.isArray(current) ? current : [];
   const elem = t.kind === 'array' ? t.of : undefined;
-  const key = elem?.kind === 'object' ? mergeKeyOf(elem.name) : undefined;
-  if (key && elem) {
+  const keys = mergeKeys(t);
+  if (keys && elem) {
     const out = orig.map((x) => x);
     for (const item of patch) {
       if (!isObject(item)) continue;
-      const idx = out.findIndex((o) => isObject(o) && o[key] === item[key]);
+      const idx = out.findIndex((o) => isObject(o) && keys.every((k) => o[k] === item[k]));
       if (item[DIRECTIVE] === 'delete') {
         if (idx >= 0) out.splice(idx, 1);
       } else if (item[DIRECTIVE] === 'replace') {
@@ -105,7 +114,7 @@ function patchList(current: unknown, patch: unknown[], t: TypeRef, parent: TypeR
     }
     return out;
   }
-  if (parent.kind === 'object' && isSetList(parent.name, field)) {
+  if (isSetListOf(t, parent, field)) {
     const seen = new Set(orig.map((x) => JSON.stringify(x)));
     const out = [...orig];
     for (const v of patch) if (!seen.has(JSON.stringify(v))) out.push(v);
@@ -115,9 +124,8 @@ function patchList(current: unknown, patch: unknown[], t: TypeRef, parent: TypeR
 }
 
 function reorder(list: unknown[], order: unknown[], t: TypeRef): unknown[] {
-  const elem = t.kind === 'array' ? t.of : undefined;
-  const key = elem?.kind === 'object' ? mergeKeyOf(elem.name) : undefined;
-  const id = (x: unknown) => (key && isObject(x) ? JSON.stringify(x[key]) : JSON.stringify(x));
+  const keys = mergeKeys(t);
+  const id = (x: unknown) => (keys && isObject(x) ? JSON.stringify(keys.map((k) => x[k])) : JSON.stringify(x));
   const pos = new Map(order.map((o, i) => [id(o), i]));
   return [...list].sort((a, b) => (pos.get(id(a)) ?? Infinity) - (pos.get(id(b)) ?? Infinity));
 }

@@ -9,8 +9,8 @@ import {
   type KubeObject,
   type StatusCause,
 } from '../core/kube.js';
-import { convertForServing } from './serving.js';
-import { toStorageVersion } from './conversion.js';
+import { convertForServing, convertForStorage } from './serving.js';
+import { applySchemaDefaults, pruneCustomResource, resourceTypeRef } from './crd/schema.js';
 import { applyDefaults } from './defaults.js';
 import { recordUpdate, serverSideApply } from './fields.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
@@ -42,7 +42,7 @@ export interface WriteOptions {
   fieldValidation?: FieldValidation;
   /** Server-side apply: take ownership of conflicting fields. */
   force?: boolean;
-  subresource?: 'status' | 'scale';
+  subresource?: 'status' | 'scale' | 'ephemeralcontainers' | 'approval';
   /** The group/version the client spoke (for conversion of the request body). */
   group?: string;
   version?: string;
@@ -116,12 +116,27 @@ export interface RegistryOptions {
 
 const MAX_RETRIES = 16;
 
+/** Namespaces kube's NamespaceLifecycle admission never lets go. */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+
 function nowIso(d: Date): string {
   return d.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-function typeRef(t: ResourceType): TypeRef {
-  return t.model ? { kind: 'object', name: t.model } : { kind: 'any' };
+function typeRef(t: ResourceType, group = t.group, version = t.version): TypeRef {
+  if (t.custom && t.schema) return resourceTypeRef(t.schema);
+  const model =
+    group === t.group && version === t.version
+      ? t.model
+      : (t.aliases?.find((a) => a.group === group && a.version === version)?.model ?? t.model);
+  return model ? { kind: 'object', name: model } : { kind: 'any' };
+}
+
+/** Defaulting: a custom resource's from its schema, a built-in kind's from kube's defaulters. */
+function defaulting(t: ResourceType, obj: KubeObject, op: 'CREATE' | 'UPDATE'): void {
+  if (t.custom) {
+    if (t.schema) applySchemaDefaults(obj, t.schema);
+  } else applyDefaults(obj, op);
 }
 
 /** Everything except metadata and status: what bumps `generation` when it changes. */
@@ -488,12 +503,13 @@ export class Registry {
     if (!opts.subresource) {
       causes.push(...validateMetadata(obj, t));
       for (const plugin of this.admission) {
-        if (plugin.kinds && !plugin.kinds.includes(t.kind)) continue;
+        // Plugins for named kinds are for built-in kinds: a custom resource may share the kind name.
+        if (plugin.kinds && (t.custom || !plugin.kinds.includes(t.kind))) continue;
         causes.push(...(plugin.admit(op, t, obj, old, opts) ?? []));
       }
     }
     if (causes.length === 0) causes.push(...validateSchema(obj, t));
-    if (causes.length === 0) causes.push(...kindRules(t, obj, old));
+    if (causes.length === 0 && !t.custom) causes.push(...kindRules(t, obj, old));
     if (causes.length > 0)
       throw errors.invalid({ group: t.group, kind: t.kind, name: obj.metadata.name ?? '' }, causes);
   }
@@ -516,9 +532,14 @@ export class Registry {
       );
     }
     if (!isObject(obj.metadata)) obj.metadata = {};
-    const stored = toStorageVersion(obj, t, group);
+    const stored = convertForStorage(obj, t);
     const warnings: string[] = [];
-    const pruned = t.model ? pruneUnknownFields(stored, typeRef(t)) : [];
+    const pruned =
+      t.custom && t.schema
+        ? pruneCustomResource(stored, t.schema)
+        : t.model
+          ? pruneUnknownFields(stored, typeRef(t))
+          : [];
     if (pruned.length > 0) {
       const validation = opts.fieldValidation ?? 'Warn';
       if (validation === 'Strict') {
@@ -592,6 +613,8 @@ export class Registry {
   }
 
   private async createDecoded(t: ResourceType, obj: KubeObject, opts: WriteOptions): Promise<KubeObject> {
+    if (t.custom?.terminating)
+      throw errors.methodNotAllowed('create not allowed while custom resource definition is terminating');
     const meta = obj.metadata;
     if (!meta.name && meta.generateName) {
       const causes = validateName(`${meta.generateName}a`, 'dns1123-subdomain', 'metadata.generateName');
@@ -605,12 +628,11 @@ export class Registry {
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
-    if (t.hasStatus) {
-      meta.generation = 1;
-      delete obj.status;
-    } else delete meta.generation;
-    if (t.kind === 'Namespace') obj.status = { phase: 'Active' };
-    applyDefaults(obj);
+    if (t.hasStatus || t.custom) meta.generation = 1;
+    else delete meta.generation;
+    if (t.hasStatus) delete obj.status;
+    if (t.kind === 'Namespace' && !t.custom) obj.status = { phase: 'Active' };
+    defaulting(t, obj, 'CREATE');
     await this.admit('CREATE', t, obj, undefined, opts);
     if (!opts.applying) {
       delete obj.metadata.managedFields;
@@ -753,6 +775,37 @@ export class Registry {
     if (c.deletionTimestamp) m.deletionTimestamp = c.deletionTimestamp;
     else if (!opts.deleting) delete m.deletionTimestamp;
     if (c.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = c.deletionGracePeriodSeconds;
+    if (opts.subresource === 'ephemeralcontainers' || opts.subresource === 'approval') {
+      const merged = cloneJson(current);
+      const causes: StatusCause[] = [];
+      if (opts.subresource === 'ephemeralcontainers') {
+        const want = isObject(next.spec) ? next.spec.ephemeralContainers : undefined;
+        const had =
+          isObject(current.spec) && Array.isArray(current.spec.ephemeralContainers)
+            ? current.spec.ephemeralContainers
+            : [];
+        for (const old of had as Array<{ name?: string }>) {
+          const now = (Array.isArray(want) ? (want as Array<{ name?: string }>) : []).find((c) => c.name === old.name);
+          if (JSON.stringify(now) !== JSON.stringify(old))
+            causes.push({
+              reason: 'FieldValueForbidden',
+              field: 'spec.ephemeralContainers',
+              message: `Forbidden: existing ephemeral containers "${old.name ?? ''}" may not be changed`,
+            });
+        }
+        (merged.spec as Record<string, unknown>).ephemeralContainers = want;
+        applyDefaults(merged, 'UPDATE');
+      } else {
+        const conditions = isObject(next.status) ? next.status.conditions : undefined;
+        merged.status = { ...(isObject(merged.status) ? merged.status : {}), conditions };
+      }
+      if (causes.length > 0)
+        throw errors.invalid({ group: t.group, kind: t.kind, name: current.metadata.name ?? '' }, causes);
+      merged.metadata.managedFields = next.metadata.managedFields ?? current.metadata.managedFields;
+      recordUpdate(current, merged, typeRef(t), opts.fieldManager ?? 'unknown', opts.subresource);
+      await this.admit('UPDATE', t, merged, current, opts);
+      return merged;
+    }
     if (opts.subresource === 'status') {
       const status = next.status;
       const merged: KubeObject = { ...cloneJson(current), status };
@@ -768,8 +821,14 @@ export class Registry {
       if (current.status === undefined) delete next.status;
       else next.status = cloneJson(current.status);
     }
-    if (t.hasStatus) m.generation = specOf(next) !== specOf(current) ? (c.generation ?? 1) + 1 : (c.generation ?? 1);
-    else delete m.generation;
+    if (t.hasStatus || t.custom) {
+      // A custom resource without a status subresource counts status changes too, as kube does.
+      const changed =
+        t.custom && !t.hasStatus
+          ? JSON.stringify({ ...next, metadata: undefined }) !== JSON.stringify({ ...current, metadata: undefined })
+          : specOf(next) !== specOf(current);
+      m.generation = changed ? (c.generation ?? 1) + 1 : (c.generation ?? 1);
+    } else delete m.generation;
     if (m.deletionTimestamp && !opts.deleting) {
       const added = (m.finalizers ?? []).filter((f) => !(c.finalizers ?? []).includes(f));
       if (added.length > 0) {
@@ -782,7 +841,7 @@ export class Registry {
         ]);
       }
     }
-    applyDefaults(next);
+    defaulting(t, next, 'UPDATE');
     await this.admit('UPDATE', t, next, current, opts);
     if (!opts.applying) recordUpdate(current, next, typeRef(t), opts.fieldManager ?? 'unknown');
     return next;
@@ -819,6 +878,14 @@ export class Registry {
       return this.updateScale(t, namespace, name, patched, opts);
     }
     if (type === 'apply') return this.apply(t, namespace, name, patchBody, opts);
+    if (type === 'strategic' && t.custom) {
+      // kube serves no strategic merge patch for custom resources (no patch strategies in a schema).
+      throw new KitfedError(
+        'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+        415,
+        'UnsupportedMediaType',
+      );
+    }
     if (type === 'strategic' && !t.model) {
       throw errors.unsupportedMediaType(
         `application/strategic-merge-patch+json is not supported for ${t.kind} (use a JSON merge patch)`,
@@ -830,7 +897,7 @@ export class Registry {
     return this.guaranteedUpdate(t, namespace, name, opts, (current) => {
       const served = convertForServing(current!, t, servedGroup, servedVersion);
       const rvBefore = served.metadata.resourceVersion;
-      const patched = applyPatch(type, served, patch, typeRef(t));
+      const patched = applyPatch(type, served, patch, typeRef(t, servedGroup, servedVersion));
       if (!isObject(patched)) throw errors.badRequest('the patch produced a value that is not an object');
       const obj = this.decodeBody(t, patched, { ...opts, fieldValidation: opts.fieldValidation ?? 'Ignore' }, name);
       // A resourceVersion in the patch is a precondition; otherwise the update is unconditional.
@@ -882,7 +949,22 @@ export class Registry {
     const obj = await this.get(t, namespace, name);
     const spec = (obj.spec ?? {}) as Record<string, unknown>;
     const status = (obj.status ?? {}) as Record<string, unknown>;
-    const selector = fromLabelSelector(spec.selector as Parameters<typeof fromLabelSelector>[0]);
+    const scaled = t.scale
+      ? {
+          // Custom resources: replicas and the selector (a string) where the CRD says.
+          spec: { replicas: valueAtPath(obj, t.scale.specReplicasPath) ?? 0 },
+          status: {
+            replicas: valueAtPath(obj, t.scale.statusReplicasPath) ?? 0,
+            selector: t.scale.labelSelectorPath ? (valueAtPath(obj, t.scale.labelSelectorPath) ?? '') : '',
+          },
+        }
+      : {
+          spec: { replicas: spec.replicas ?? 0 },
+          status: {
+            replicas: status.replicas ?? 0,
+            selector: selectorToString(fromLabelSelector(spec.selector as Parameters<typeof fromLabelSelector>[0])),
+          },
+        };
     return {
       apiVersion: 'autoscaling/v1',
       kind: 'Scale',
@@ -893,8 +975,7 @@ export class Registry {
         resourceVersion: obj.metadata.resourceVersion,
         creationTimestamp: obj.metadata.creationTimestamp,
       },
-      spec: { replicas: spec.replicas ?? 0 },
-      status: { replicas: status.replicas ?? 0, selector: selectorToString(selector) },
+      ...scaled,
     };
   }
 
@@ -919,7 +1000,8 @@ export class Registry {
     const rv = isObject(body.metadata) ? (body.metadata.resourceVersion as string | undefined) : undefined;
     await this.guaranteedUpdate(t, namespace, name, { ...opts, subresource: undefined }, (current) => {
       const next = cloneJson(current!);
-      (next.spec as Record<string, unknown>).replicas = replicas;
+      if (t.scale) setAtPath(next, t.scale.specReplicasPath, replicas);
+      else (next.spec as Record<string, unknown>).replicas = replicas;
       next.metadata.resourceVersion = rv ?? '';
       return next;
     });
@@ -934,6 +1016,12 @@ export class Registry {
     name: string,
     opts: DeleteOptions = {},
   ): Promise<KubeObject> {
+    if (t.kind === 'Namespace' && !t.custom && IMMORTAL_NAMESPACES.has(name)) {
+      throw new KitfedError(`namespaces "${name}" is forbidden: this namespace may not be deleted`, 403, 'Forbidden', {
+        name,
+        kind: 'namespaces',
+      });
+    }
     const current = await this.get(t, namespace, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== current.metadata.uid) {
@@ -951,7 +1039,11 @@ export class Registry {
     const policy: Propagation = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : 'Background');
     const addFinalizer = policy === 'Orphan' ? 'orphan' : policy === 'Foreground' ? 'foregroundDeletion' : undefined;
     const finalizers = current.metadata.finalizers ?? [];
-    const graceful = t.kind === 'Namespace' || finalizers.length > 0 || addFinalizer !== undefined;
+    const graceful =
+      (t.kind === 'Namespace' && !t.custom) ||
+      finalizers.length > 0 ||
+      addFinalizer !== undefined ||
+      t.deletionFinalizer !== undefined;
     if (opts.dryRun) return current;
     if (!graceful) {
       try {
@@ -975,6 +1067,10 @@ export class Registry {
       const f = next.metadata.finalizers ?? [];
       if (addFinalizer && !f.includes(addFinalizer) && !cur!.metadata.deletionTimestamp)
         next.metadata.finalizers = [...f, addFinalizer];
+      // The type's own cleanup finalizer (a CRD's), added by the first delete request as kube does.
+      const own = t.deletionFinalizer;
+      if (own && !cur!.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).includes(own))
+        next.metadata.finalizers = [...(next.metadata.finalizers ?? []), own];
       if (t.kind === 'Namespace') next.status = { ...(isObject(next.status) ? next.status : {}), phase: 'Terminating' };
       return next;
     });
@@ -1080,6 +1176,23 @@ function parseContinue(token: string, prefix: string): { start: string; rv: numb
   } catch {
     throw errors.badRequest('continue key is not valid: the provided continue parameter is invalid for this request');
   }
+}
+
+/** The value at a simple JSON path (`.spec.replicas`). */
+function valueAtPath(obj: unknown, path: string): unknown {
+  let cur = obj;
+  for (const part of path.split('.').filter(Boolean)) cur = isObject(cur) ? cur[part] : undefined;
+  return cur;
+}
+
+function setAtPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.').filter(Boolean);
+  let cur = obj;
+  for (const part of parts.slice(0, -1)) {
+    if (!isObject(cur[part])) cur[part] = {};
+    cur = cur[part] as Record<string, unknown>;
+  }
+  cur[parts.at(-1)!] = value;
 }
 
 function namespaceFinalizers(ns: KubeObject): string[] {

@@ -1,11 +1,41 @@
 /**
- * The table of served resource types. Adding a kind is one entry here: discovery, routing,
- * storage keys, OpenAPI, validation and `kubectl get` columns all derive from it.
+ * The shape of a served resource type and lookups over a table of them. The tables
+ * themselves are in `builtin/` (Kubernetes 1.32's kinds, by group, and kitfed's Cluster).
+ * Adding a kind is one entry there: discovery, routing, storage keys, OpenAPI, validation and
+ * `kubectl get` columns all derive from it.
  */
 
-import { AUTH_RESOURCES } from './auth/resources.js';
+/**
+ * Subresources kube serves. `status`, `scale`, `ephemeralcontainers`, `binding`, `eviction`,
+ * `approval` and `finalize` are served; the streaming and proxy ones (`log`, `exec`, `attach`,
+ * `portforward`, `proxy`) are listed in discovery as kube lists them and answer with a Status.
+ */
+export type Subresource =
+  | 'status'
+  | 'scale'
+  | 'finalize'
+  | 'ephemeralcontainers'
+  | 'binding'
+  | 'eviction'
+  | 'approval'
+  | 'log'
+  | 'exec'
+  | 'attach'
+  | 'portforward'
+  | 'proxy'
+  | 'token';
 
-export type Subresource = 'status' | 'scale' | 'token';
+export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
+
+/** Another group/version the same stored objects are served in. */
+export interface ServedAlias {
+  group: string;
+  version: string;
+  /** The client-node model of this version when its schema differs from the storage version's. */
+  model?: string;
+  /** Short names and categories are listed in this version's discovery too (same group: true). */
+  shortNames?: boolean;
+}
 
 export interface TableColumn {
   name: string;
@@ -28,10 +58,17 @@ export interface ResourceType {
   categories?: string[];
   namespaced: boolean;
   subresources?: Subresource[];
-  /** Other group/versions accepted and served for this type (same schema; stored as `group/version`). */
-  aliases?: Array<{ group: string; version: string }>;
-  /** Extra printer columns after NAME (AGE is added last). */
+  /** Other group/versions accepted and served for this type (stored as `group/version`, converted by `core/conversion`). */
+  aliases?: ServedAlias[];
+  /**
+   * Printer columns. With a `Name` column they are the whole row; without one, NAME is put first
+   * and AGE last unless an `Age` column is placed (`builtin/columns.ts` has both) or `ageColumn` is false.
+   */
   columns?: TableColumn[];
+  /** Discovery verbs. @default all eight (create, delete, deletecollection, get, list, patch, update, watch) */
+  verbs?: Verb[];
+  /** Not stored (create-only reviews, Bindings) or served from elsewhere (ComponentStatuses). */
+  virtual?: boolean;
   /** Name of the client-node model for the schema (e.g. `V1Deployment`). */
   model?: string;
   /** Kinds whose `spec` changes bump `metadata.generation` (true for kinds with a spec and status). */
@@ -48,15 +85,10 @@ export interface ResourceType {
   custom?: CustomResourceInfo;
   /** Where the `scale` subresource reads and writes replicas. @default spec.replicas, status.replicas, spec.selector */
   scale?: ScalePaths;
-  /**
-   * false: `columns` are the whole table after NAME (no AGE column is added), as for custom
-   * resources and kinds that print CREATED AT; a column named Age places AGE among `columns`.
-   */
+  /** false: `columns` are the whole table after NAME (no AGE column is added), as for custom resources. */
   ageColumn?: boolean;
   /** A finalizer the server adds on the first delete request, so a controller cleans up before the object goes. */
   deletionFinalizer?: string;
-  /** Verbs in discovery. @default every verb of a stored resource */
-  verbs?: string[];
 }
 
 /** An OpenAPI v3 schema as a CustomResourceDefinition carries it (`JSONSchemaProps`). */
@@ -90,219 +122,6 @@ export interface CustomResourceInfo {
   terminating?: boolean;
 }
 
-function path(p: string): TableColumn['value'] {
-  return p;
-}
-
-const replicaColumns: TableColumn[] = [
-  { name: 'Desired', type: 'integer', value: path('spec.replicas') },
-  { name: 'Current', type: 'integer', value: (o) => get(o, 'status.replicas') ?? 0 },
-  { name: 'Ready', type: 'integer', value: (o) => get(o, 'status.readyReplicas') ?? 0 },
-];
-
-export const RESOURCES: ResourceType[] = [
-  {
-    group: '',
-    version: 'v1',
-    kind: 'Namespace',
-    plural: 'namespaces',
-    singular: 'namespace',
-    shortNames: ['ns'],
-    namespaced: false,
-    subresources: ['status'],
-    hasStatus: true,
-    model: 'V1Namespace',
-    fieldSelectors: ['status.phase'],
-    columns: [{ name: 'Status', type: 'string', value: path('status.phase') }],
-  },
-  {
-    group: '',
-    version: 'v1',
-    kind: 'Secret',
-    plural: 'secrets',
-    singular: 'secret',
-    namespaced: true,
-    model: 'V1Secret',
-    fieldSelectors: ['type'],
-    columns: [
-      { name: 'Type', type: 'string', value: path('type') },
-      { name: 'Data', type: 'integer', value: (o) => Object.keys((o.data as object | undefined) ?? {}).length },
-    ],
-  },
-  {
-    group: '',
-    version: 'v1',
-    kind: 'ConfigMap',
-    plural: 'configmaps',
-    singular: 'configmap',
-    shortNames: ['cm'],
-    namespaced: true,
-    model: 'V1ConfigMap',
-    columns: [
-      {
-        name: 'Data',
-        type: 'integer',
-        value: (o) =>
-          Object.keys((o.data as object | undefined) ?? {}).length +
-          Object.keys((o.binaryData as object | undefined) ?? {}).length,
-      },
-    ],
-  },
-  {
-    group: '',
-    version: 'v1',
-    kind: 'Event',
-    plural: 'events',
-    singular: 'event',
-    shortNames: ['ev'],
-    namespaced: true,
-    model: 'CoreV1Event',
-    fieldSelectors: [
-      'involvedObject.kind',
-      'involvedObject.namespace',
-      'involvedObject.name',
-      'involvedObject.uid',
-      'involvedObject.apiVersion',
-      'involvedObject.resourceVersion',
-      'involvedObject.fieldPath',
-      'reason',
-      'reportingComponent',
-      'source',
-      'type',
-    ],
-    columns: [
-      { name: 'Type', type: 'string', value: path('type') },
-      { name: 'Reason', type: 'string', value: path('reason') },
-      {
-        name: 'Object',
-        type: 'string',
-        value: (o) =>
-          `${String(get(o, 'involvedObject.kind') ?? '').toLowerCase()}/${String(get(o, 'involvedObject.name') ?? '')}`,
-      },
-      { name: 'Message', type: 'string', value: path('message') },
-    ],
-  },
-  {
-    group: '',
-    version: 'v1',
-    kind: 'Service',
-    plural: 'services',
-    singular: 'service',
-    shortNames: ['svc'],
-    namespaced: true,
-    subresources: ['status'],
-    hasStatus: true,
-    model: 'V1Service',
-    categories: ['all'],
-    columns: [
-      { name: 'Type', type: 'string', value: (o) => get(o, 'spec.type') ?? 'ClusterIP' },
-      { name: 'Cluster-IP', type: 'string', value: (o) => get(o, 'spec.clusterIP') ?? '<none>' },
-      { name: 'External-IP', type: 'string', value: (o) => lbAddresses(o) },
-      {
-        name: 'Port(s)',
-        type: 'string',
-        value: (o) =>
-          ((get(o, 'spec.ports') as Array<Record<string, unknown>> | undefined) ?? [])
-            .map((p) => `${String(p.port)}${p.nodePort ? `:${String(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`)
-            .join(','),
-      },
-    ],
-  },
-  {
-    group: 'apps',
-    version: 'v1',
-    kind: 'ReplicaSet',
-    plural: 'replicasets',
-    singular: 'replicaset',
-    shortNames: ['rs'],
-    namespaced: true,
-    subresources: ['status', 'scale'],
-    hasStatus: true,
-    model: 'V1ReplicaSet',
-    categories: ['all'],
-    aliases: [{ group: 'extensions', version: 'v1beta1' }],
-    columns: replicaColumns,
-  },
-  {
-    group: 'apps',
-    version: 'v1',
-    kind: 'Deployment',
-    plural: 'deployments',
-    singular: 'deployment',
-    shortNames: ['deploy'],
-    namespaced: true,
-    subresources: ['status', 'scale'],
-    hasStatus: true,
-    model: 'V1Deployment',
-    categories: ['all'],
-    aliases: [{ group: 'extensions', version: 'v1beta1' }],
-    columns: [
-      {
-        name: 'Ready',
-        type: 'string',
-        value: (o) => `${String(get(o, 'status.readyReplicas') ?? 0)}/${String(get(o, 'spec.replicas') ?? 1)}`,
-      },
-      { name: 'Up-to-date', type: 'integer', value: (o) => get(o, 'status.updatedReplicas') ?? 0 },
-      { name: 'Available', type: 'integer', value: (o) => get(o, 'status.availableReplicas') ?? 0 },
-    ],
-  },
-  {
-    group: 'networking.k8s.io',
-    version: 'v1',
-    kind: 'Ingress',
-    plural: 'ingresses',
-    singular: 'ingress',
-    shortNames: ['ing'],
-    namespaced: true,
-    subresources: ['status'],
-    hasStatus: true,
-    model: 'V1Ingress',
-    aliases: [{ group: 'extensions', version: 'v1beta1' }],
-    columns: [
-      { name: 'Class', type: 'string', value: (o) => get(o, 'spec.ingressClassName') ?? '<none>' },
-      {
-        name: 'Hosts',
-        type: 'string',
-        value: (o) =>
-          ((get(o, 'spec.rules') as Array<Record<string, unknown>> | undefined) ?? [])
-            .map((r) => r.host ?? '*')
-            .join(',') || '*',
-      },
-      { name: 'Address', type: 'string', value: (o) => lbAddresses(o, '') },
-    ],
-  },
-  {
-    group: 'coordination.k8s.io',
-    version: 'v1',
-    kind: 'Lease',
-    plural: 'leases',
-    singular: 'lease',
-    namespaced: true,
-    model: 'V1Lease',
-    columns: [{ name: 'Holder', type: 'string', value: path('spec.holderIdentity') }],
-  },
-  ...AUTH_RESOURCES,
-  {
-    group: 'federation.kitfed.io',
-    version: 'v1beta1',
-    kind: 'Cluster',
-    plural: 'clusters',
-    singular: 'cluster',
-    namespaced: false,
-    subresources: ['status'],
-    hasStatus: true,
-    columns: [
-      { name: 'Ready', type: 'string', value: (o) => conditionStatus(o, 'Ready') },
-      { name: 'Region', type: 'string', value: (o) => get(o, 'status.region') ?? '' },
-      {
-        name: 'Zones',
-        type: 'string',
-        value: (o) => ((get(o, 'status.zones') as string[] | undefined) ?? []).join(','),
-      },
-    ],
-  },
-];
-
 /** Dotted-path read of plain JSON. */
 export function get(obj: unknown, dotted: string): unknown {
   let cur: unknown = obj;
@@ -311,18 +130,6 @@ export function get(obj: unknown, dotted: string): unknown {
     cur = (cur as Record<string, unknown>)[part];
   }
   return cur;
-}
-
-function conditionStatus(obj: Record<string, unknown>, type: string): string {
-  const conditions = (get(obj, 'status.conditions') as Array<{ type: string; status: string }> | undefined) ?? [];
-  return conditions.find((c) => c.type === type)?.status ?? 'Unknown';
-}
-
-function lbAddresses(obj: Record<string, unknown>, none = '<none>'): string {
-  const ingress =
-    (get(obj, 'status.loadBalancer.ingress') as Array<{ ip?: string; hostname?: string }> | undefined) ?? [];
-  if (ingress.length === 0) return get(obj, 'spec.type') === 'LoadBalancer' ? '<pending>' : none;
-  return ingress.map((i) => i.ip ?? i.hostname ?? '').join(',');
 }
 
 /** What changed in a catalog: types whose group/version/resource appeared, disappeared or was redefined. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
@@ -42,6 +43,10 @@ export interface FederationApiServerOptions {
   kubeconfigOut?: string;
   /** @default federation */
   contextName?: string;
+  /** Serve the web console under `/console/` (docs/console.md); it reads this server over loopback with each user's token. */
+  console?: boolean;
+  /** The webhook service the console shows pipeline runs from. */
+  consoleWebhooksUrl?: string;
 }
 
 export interface RunningFederationApiServer {
@@ -111,6 +116,7 @@ export async function startFederationApiServer(opts: FederationApiServerOptions)
     ...(etcdTls ? { etcdTls } : {}),
   });
   const context = opts.contextName ?? 'federation';
+  const mount = opts.console ? consoleMount() : undefined;
   const mode = opts.authorizationMode ?? 'RBAC';
   if (mode !== 'RBAC' && mode !== 'AlwaysAllow')
     throw new Error(`--authorization-mode must be RBAC or AlwaysAllow (got ${JSON.stringify(mode)})`);
@@ -126,10 +132,14 @@ export async function startFederationApiServer(opts: FederationApiServerOptions)
     policy: kitfedPolicy(),
     serviceAccountKeys,
     authorization: mode,
+    ...(mount ? { intercept: mount.intercept } : {}),
   } as const;
   if (opts.insecure) {
     const server = await startApiServer(common);
-    return { server, kubeconfig: kubeconfigFor(server.url, context) };
+    return {
+      server: await withConsole(server, mount, undefined, opts),
+      kubeconfig: kubeconfigFor(server.url, context),
+    };
   }
   const pki = await ensurePki(dataDir, [host, 'localhost', '127.0.0.1']);
   const tls =
@@ -143,7 +153,60 @@ export async function startFederationApiServer(opts: FederationApiServerOptions)
     caCert: pki.caCert,
     authenticator: makeAuthenticator(entries),
   });
+  await mount?.start(server, opts.tlsCert ? undefined : pki.caCert, opts.consoleWebhooksUrl);
   return { server, pki, kubeconfig: kubeconfigFor(server.url, context, { caCert: pki.caCert, token: adminToken }) };
+}
+
+/**
+ * The web console under `/console/` of this server. Its files are public (the API server's
+ * authentication comes after this hook); its stream reads this server over loopback with the
+ * token each browser sends, so the API server authorizes every read as usual.
+ */
+function consoleMount() {
+  let handler: import('../console/index.js').Console | undefined;
+  return {
+    intercept: async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (path !== '/console' && !path.startsWith('/console/')) return false;
+      if (!handler || path === '/console') {
+        res.writeHead(handler ? 308 : 503, handler ? { Location: '/console/' } : {});
+        res.end();
+        return true;
+      }
+      await handler.handle(req, res, path.slice('/console'.length));
+      return true;
+    },
+    async start(server: ApiServer, caCert: string | undefined, webhooksUrl: string | undefined) {
+      const { createConsole } = await import('../console/index.js');
+      const url = new URL(server.url);
+      url.hostname = '127.0.0.1';
+      handler = await createConsole({
+        federation: { server: url.origin, ...(caCert ? { caCert } : {}) },
+        ...(webhooksUrl ? { webhooksUrl } : {}),
+        log: createLogger('console'),
+      });
+      log.info({ url: `${server.url}/console/` }, 'web console served');
+      return handler;
+    },
+  };
+}
+
+/** The server, with the console started on it (and stopped before it) when asked for. */
+async function withConsole(
+  server: ApiServer,
+  mount: ReturnType<typeof consoleMount> | undefined,
+  caCert: string | undefined,
+  opts: FederationApiServerOptions,
+): Promise<ApiServer> {
+  if (!mount) return server;
+  const c = await mount.start(server, caCert, opts.consoleWebhooksUrl);
+  return {
+    ...server,
+    async close() {
+      await c.close();
+      await server.close();
+    },
+  };
 }
 
 /** Runs the federation API server until SIGINT/SIGTERM. */

@@ -8,10 +8,13 @@ import * as models from '@kubernetes/client-node';
 
 export type TypeRef =
   | { kind: 'object'; name: string }
-  | { kind: 'array'; of: TypeRef }
+  /** `listType`/`keys` come from a schema's x-kubernetes-list-type/-list-map-keys (custom resources). */
+  | { kind: 'array'; of: TypeRef; listType?: 'atomic' | 'set' | 'map'; keys?: string[] }
   | { kind: 'map'; of: TypeRef }
   | { kind: 'primitive'; name: 'string' | 'number' | 'boolean' | 'date' | 'int-or-string' }
-  | { kind: 'any' };
+  | { kind: 'any' }
+  /** An object described by a structural schema (custom resources) rather than a client-node model. */
+  | { kind: 'struct'; fields: ReadonlyMap<string, TypeRef>; preserveUnknown?: boolean; atomic?: boolean };
 
 interface Attribute {
   baseName: string;
@@ -120,8 +123,22 @@ export function isSetList(parentType: string, field: string): boolean {
 /** The type of `field` inside a value of type `t`. */
 export function childType(t: TypeRef, field: string): TypeRef {
   if (t.kind === 'object') return fieldsOf(t.name)?.get(field) ?? ANY;
+  if (t.kind === 'struct') return t.fields.get(field) ?? ANY;
   if (t.kind === 'map') return t.of;
   return ANY;
+}
+
+/** The keys identifying items of a list of type `t` when it merges by key (associative list), else undefined. */
+export function listKeysOfList(t: TypeRef): string[] | undefined {
+  if (t.kind !== 'array') return undefined;
+  if (t.keys) return t.keys;
+  return t.of.kind === 'object' ? listKeysOf(t.of.name) : undefined;
+}
+
+/** Whether the list `field` of `parent` (of type `t`) is a set of primitives. */
+export function isSetListOf(t: TypeRef, parent: TypeRef, field: string): boolean {
+  if (t.kind === 'array' && t.listType === 'set') return true;
+  return parent.kind === 'object' && isSetList(parent.name, field);
 }
 
 /**
@@ -146,13 +163,14 @@ function walkPrune(value: unknown, t: TypeRef, path: string, found: string[]): v
     for (const [k, v] of Object.entries(obj)) walkPrune(v, t.of, `${path}[${k}]`, found);
     return;
   }
-  if (t.kind !== 'object') return;
-  const fields = fieldsOf(t.name);
+  if (t.kind !== 'object' && t.kind !== 'struct') return;
+  const fields = t.kind === 'struct' ? t.fields : fieldsOf(t.name);
   if (!fields) return;
   for (const [k, v] of Object.entries(obj)) {
     const ft = fields.get(k);
     const p = path ? `${path}.${k}` : k;
     if (!ft) {
+      if (t.kind === 'struct' && t.preserveUnknown) continue;
       found.push(p);
       delete obj[k];
     } else {

@@ -7,7 +7,11 @@ import { createLogger } from '../core/log.js';
 import { isObject, type KubeObject } from '../core/kube.js';
 import { AccessControl, type Authenticator, type AuthorizationMode, type ServiceAccountKeys } from './auth/index.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { CrdController } from './crd/controller.js';
+import { crdAdmission } from './crd/definition.js';
+import { serveExtra, type ExtraResponse } from './extras.js';
 import { Housekeeper } from './housekeeping.js';
+import { ApiServerMetrics } from './metrics.js';
 import { openApiV3Doc, openApiV3Index } from './openapi.js';
 import {
   Registry,
@@ -19,7 +23,8 @@ import {
   type WatchEvent,
   type WriteOptions,
 } from './registry.js';
-import { RESOURCES, ResourceCatalog, type ResourceType } from './resources.js';
+import { RESOURCES } from './builtin/index.js';
+import { ResourceCatalog, type ResourceType } from './resources.js';
 import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import { convertForServing, listJson, servedJson } from './serving.js';
 import { MemoryStore } from './storage/memory.js';
@@ -27,6 +32,9 @@ import type { Store } from './storage/types.js';
 import { tableRow, toTable, type IncludeObject } from './table.js';
 
 const log = createLogger('apiserver');
+
+/** Subresources whose writes change part of the stored object (the registry keeps the rest). */
+const SUBRESOURCE_WRITES = new Set(['status', 'scale', 'ephemeralcontainers', 'approval']);
 
 export type { Authenticator } from './auth/index.js';
 
@@ -93,7 +101,7 @@ interface Route {
 export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
   const store = options.store ?? new MemoryStore();
   const catalog = new ResourceCatalog(options.resources ?? RESOURCES);
-  const admission = [...(options.admission ?? [])];
+  const admission = [...(options.admission ?? []), crdAdmission];
   const registry = new Registry(store, catalog, { admission, watchCacheSize: options.watchCacheSize });
   const access = new AccessControl(registry, {
     ...(options.authenticator ? { authenticator: options.authenticator } : {}),
@@ -104,6 +112,9 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   });
   admission.push(access.admission);
   await registry.start();
+  // CRDs before the garbage collector: it indexes the objects of every type, custom ones too.
+  const crds = new CrdController(registry);
+  await crds.start();
   const housekeeper = new Housekeeper(registry);
   await housekeeper.start();
   await access.start();
@@ -167,6 +178,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     async close() {
       handler.closing = true;
       housekeeper.stop();
+      crds.stop();
       access.stop();
       handler.endWatches();
       await new Promise<void>((resolve) => {
@@ -221,6 +233,7 @@ class Handler {
   private readonly watchesByClient = new Map<string, number>();
   private readonly maxBody: number;
   private readonly timeoutMs: number;
+  readonly metrics = new ApiServerMetrics();
 
   constructor(
     private readonly registry: Registry,
@@ -252,6 +265,14 @@ class Handler {
     } catch (err) {
       this.fail(res, err, req);
     } finally {
+      this.metrics.observe(
+        req.method ?? 'GET',
+        url.pathname,
+        url.searchParams,
+        (req.headers['content-type'] ?? '').startsWith('application/apply-patch'),
+        res.statusCode,
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
       if (log.isLevelEnabled('debug')) {
         log.debug(
           {
@@ -316,6 +337,12 @@ class Handler {
           200,
           url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${p.slice(1)} check passed\n` : 'ok',
         );
+      case '/metrics': {
+        const text = await this.metrics.text();
+        res.writeHead(200, { 'Content-Type': this.metrics.contentType });
+        res.end(text);
+        return;
+      }
       case '/version':
         return this.send(
           res,
@@ -430,7 +457,8 @@ class Handler {
     return Buffer.concat(chunks);
   }
 
-  private parseBody(req: IncomingMessage, body: Buffer): unknown {
+  /** The request body as JSON; an undecodable one is kube's 400 naming the kind it must be. */
+  private parseBody(req: IncomingMessage, body: Buffer, kind: string): unknown {
     const ct = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
     if (ct === PROTOBUF_MEDIA_TYPE) return body.length === 0 ? undefined : decodeKubeProtobuf(body);
     const text = body.toString('utf8');
@@ -440,7 +468,7 @@ class Handler {
       if (ct === 'application/yaml' || ct === 'application/x-yaml' || ct === 'text/yaml') return YAML.parse(text);
     } catch (err) {
       throw errors.badRequest(
-        `the body of the request could not be decoded as ${ct}: ${(err as Error).message.split('\n')[0]}`,
+        `the object provided is unrecognized (must be of type ${kind}): couldn't get version/kind; json parse error: ${jsonErrorText(text, err)} (${summarizeBody(body)})`,
       );
     }
     throw errors.unsupportedMediaType(ct);
@@ -461,7 +489,9 @@ class Handler {
       fieldValidation: (fv as FieldValidation | null) ?? undefined,
       force: q.get('force') === 'true',
       user: this.access.userOf(req),
-      subresource: route.subresource === 'status' || route.subresource === 'scale' ? route.subresource : undefined,
+      subresource: SUBRESOURCE_WRITES.has(route.subresource ?? '')
+        ? (route.subresource as WriteOptions['subresource'])
+        : undefined,
       group: route.group,
       version: route.version,
       warnings: [],
@@ -488,12 +518,28 @@ class Handler {
       return this.send(
         res,
         code,
-        toTable(route.type, [served], { resourceVersion: served.metadata.resourceVersion }, includeObject(url)),
+        toTable(
+          route.type,
+          [obj],
+          { resourceVersion: served.metadata.resourceVersion },
+          includeObject(url),
+          true,
+          () => served,
+        ),
         'json',
         warnings,
       );
     }
     this.send(res, code, served, out, warnings);
+  }
+
+  private respondExtra(req: IncomingMessage, res: ServerResponse, url: URL, route: Route, r: ExtraResponse): void {
+    if (r.kind === 'text') return this.text(res, r.code, r.text);
+    if (r.kind === 'object') return this.respondObject(req, res, url, route, r.code, r.object, r.warnings);
+    if (negotiate(req.headers.accept, true) === 'table')
+      return this.send(res, 200, toTable(route.type, r.items, {}, includeObject(url)), 'json', r.warnings);
+    const list = { apiVersion: 'v1', kind: `${route.type.kind}List`, metadata: {}, items: r.items };
+    this.send(res, 200, list, negotiate(req.headers.accept, false), r.warnings);
   }
 
   private async withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
@@ -522,12 +568,19 @@ class Handler {
     const q = url.searchParams;
     if (this.access.handles(route)) {
       const opts = this.writeOptions(url, req, route);
-      const body = method === 'POST' ? this.parseBody(req, await this.readBody(req)) : undefined;
+      const kind = route.subresource === 'token' ? 'TokenRequest' : t.kind;
+      const body = method === 'POST' ? this.parseBody(req, await this.readBody(req), kind) : undefined;
       const answer = await this.access.serve(route, method, body, opts, this.access.userOf(req)!);
       return this.respondObject(req, res, url, route, 201, answer, opts.warnings);
     }
     if (t.namespaced && !namespace && name)
       throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
+    if (t.verbs || route.subresource || t.virtual) {
+      const extra = await serveExtra(this.registry, route, method, url, async () =>
+        this.parseBody(req, await this.readBody(req), route.type.kind),
+      );
+      if (extra) return this.respondExtra(req, res, url, route, extra);
+    }
     if (!name) {
       switch (method) {
         case 'GET':
@@ -536,12 +589,12 @@ class Handler {
         case 'POST': {
           if (t.namespaced && !namespace) throw errors.methodNotAllowed();
           const opts = this.writeOptions(url, req, route);
-          const body = this.parseBody(req, await this.readBody(req));
+          const body = this.parseBody(req, await this.readBody(req), t.kind);
           const created = await this.withTimeout(this.registry.create(t, namespace, body, opts), 'create');
           return this.respondObject(req, res, url, route, 201, created, opts.warnings);
         }
         case 'DELETE': {
-          const opts = deleteOptions(url, this.parseBody(req, await this.readBody(req)));
+          const opts = deleteOptions(url, this.parseBody(req, await this.readBody(req), 'DeleteOptions'));
           const list = await this.withTimeout(
             this.registry.deleteCollection(
               t,
@@ -583,7 +636,7 @@ class Handler {
       }
       case 'PUT': {
         const opts = this.writeOptions(url, req, route);
-        const body = this.parseBody(req, await this.readBody(req));
+        const body = this.parseBody(req, await this.readBody(req), t.kind);
         if (route.subresource === 'finalize') {
           const updated = await this.withTimeout(
             this.registry.mutate(t, namespace, name, (cur) => ({
@@ -610,7 +663,7 @@ class Handler {
         return this.respondObject(req, res, url, route, existed ? 200 : 201, patched, opts.warnings);
       }
       case 'DELETE': {
-        const opts = deleteOptions(url, this.parseBody(req, await this.readBody(req)));
+        const opts = deleteOptions(url, this.parseBody(req, await this.readBody(req), 'DeleteOptions'));
         const deleted = await this.withTimeout(this.registry.delete(t, namespace, name, opts), 'delete');
         return this.respondObject(req, res, url, route, 200, deleted);
       }
@@ -640,9 +693,15 @@ class Handler {
       const texts = items.map((e) => servedJson(e, route.type, route.group, route.version));
       return this.sendJson(res, 200, listJson(apiVersion, list.kind, list.metadata, texts));
     }
-    const served = items.map((e) => this.output(e.object, route));
+    const stored = items.map((e) => e.object);
     if (out === 'table')
-      return this.send(res, 200, toTable(route.type, served, list.metadata, includeObject(url)), 'json');
+      return this.send(
+        res,
+        200,
+        toTable(route.type, stored, list.metadata, includeObject(url), true, (o) => this.output(o, route)),
+        'json',
+      );
+    const served = stored.map((o) => this.output(o, route));
     this.send(res, 200, { apiVersion, kind: list.kind, metadata: list.metadata, items: served }, out);
   }
 
@@ -663,7 +722,7 @@ class Handler {
       if ((e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED') && out === 'table') {
         const served = this.output(e.object, route);
         const table = toTable(route.type, [], { resourceVersion: served.metadata.resourceVersion }, include, first);
-        table.rows = [tableRow(route.type, served, include)];
+        table.rows = [tableRow(route.type, e.object, include, Date.now(), served)];
         first = false;
         return `${JSON.stringify({ type: e.type, object: table })}\n`;
       }
@@ -754,6 +813,21 @@ class Handler {
     req.on('close', end);
     res.on('close', end);
   }
+}
+
+/** Go's encoding/json wording for the first problem in `text`, as kube reports it. */
+function jsonErrorText(text: string, err: unknown): string {
+  const first = text.trimStart()[0] ?? '';
+  if (!'{["-0123456789tfn'.includes(first)) return `invalid character '${first}' looking for beginning of value`;
+  return err instanceof Error ? err.message.split('\n')[0]! : String(err);
+}
+
+/** kube's summarizeData: the first 30 bytes, as text when JSON-looking, else in hex. */
+function summarizeBody(body: Buffer): string {
+  if (body.length === 0) return '<empty>';
+  const head = body.subarray(0, 30);
+  const more = body.length > 30 ? ' ...' : '';
+  return body[0] === 0x7b ? `${head.toString('utf8')}${more}` : `${head.toString('hex')}${more}`;
 }
 
 function includeObject(url: URL): IncludeObject {

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../core/kube.js';
-import { get, type ResourceType } from './resources.js';
+import { get, type ResourceType, type TableColumn } from './resources.js';
 
 /** Server-side printing (`meta.k8s.io/v1` Table), as kubectl requests for `get`. */
 
@@ -29,58 +29,83 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(d / 365)}y`;
 }
 
-const AGE_DESCRIPTION = 'CreationTimestamp is a timestamp representing the server time when this object was created.';
+const NAME_DEFINITION = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  description: 'Name must be unique within a namespace.',
+  priority: 0,
+};
 
-/** Whether AGE is appended after the kind's columns (not when the kind places it or prints none). */
-function trailingAge(t: ResourceType): boolean {
-  return t.ageColumn !== false && !(t.columns ?? []).some((c) => c.name === 'Age');
+const AGE_DEFINITION = {
+  name: 'Age',
+  type: 'string',
+  format: '',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  priority: 0,
+};
+
+/**
+ * The type's columns: with a Name column they are the whole row (LimitRanges have no AGE);
+ * without one NAME goes first, and AGE last unless the columns place it or `ageColumn` is false.
+ */
+function layout(t: ResourceType): { columns: TableColumn[]; name: boolean; age: boolean } {
+  const columns = t.columns ?? [];
+  const complete = columns.some((c) => c.name === 'Name');
+  return {
+    columns,
+    name: !complete,
+    age: !complete && t.ageColumn !== false && !columns.some((c) => c.name === 'Age'),
+  };
 }
 
 export function columnDefinitions(t: ResourceType): Table['columnDefinitions'] {
+  const { columns, name, age } = layout(t);
   return [
-    {
-      name: 'Name',
-      type: 'string',
-      format: 'name',
-      description: 'Name must be unique within a namespace.',
-      priority: 0,
-    },
-    ...(t.columns ?? []).map((c) => ({
+    ...(name ? [NAME_DEFINITION] : []),
+    ...columns.map((c) => ({
       name: c.name,
       type: c.type,
       format: c.format ?? '',
-      description: c.description ?? (c.name === 'Age' ? AGE_DESCRIPTION : c.name),
+      description: c.description ?? c.name,
       priority: c.priority ?? 0,
     })),
-    ...(trailingAge(t) ? [{ name: 'Age', type: 'string', format: '', description: AGE_DESCRIPTION, priority: 0 }] : []),
+    ...(age ? [AGE_DEFINITION] : []),
   ];
 }
 
-function age(obj: KubeObject, now: number): string {
+function ageCell(obj: KubeObject, now: number): string {
   const created = obj.metadata.creationTimestamp ? Date.parse(obj.metadata.creationTimestamp) : NaN;
   return Number.isNaN(created) ? '<unknown>' : humanDuration(now - created);
 }
 
+/**
+ * One row: cells computed from `obj` (the storage version), the embedded object from
+ * `served` (the version the client asked for) when given.
+ */
 export function tableRow(
   t: ResourceType,
   obj: KubeObject,
   include: IncludeObject,
   now = Date.now(),
+  served: KubeObject = obj,
 ): Table['rows'][number] {
-  const cells: unknown[] = [obj.metadata.name ?? ''];
-  for (const c of t.columns ?? []) {
-    if (c.name === 'Age') {
-      cells.push(age(obj, now));
+  const { columns, name, age } = layout(t);
+  const cells: unknown[] = name ? [obj.metadata.name ?? ''] : [];
+  for (const c of columns) {
+    if (c.name === 'Age' && typeof c.value !== 'function') {
+      cells.push(ageCell(obj, now));
       continue;
     }
     const v = typeof c.value === 'function' ? c.value(obj) : get(obj, c.value);
-    cells.push(v ?? (c.type === 'integer' ? 0 : '<none>'));
+    // A custom resource's missing cell is null, as kube sends it (kubectl prints <none>).
+    cells.push(v ?? (t.custom ? null : c.type === 'integer' ? 0 : '<none>'));
   }
-  if (trailingAge(t)) cells.push(age(obj, now));
+  if (age) cells.push(ageCell(obj, now));
   const row: Table['rows'][number] = { cells };
-  if (include === 'Object') row.object = obj;
+  if (include === 'Object') row.object = served;
   else if (include === 'Metadata')
-    row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+    row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: served.metadata };
   return row;
 }
 
@@ -90,6 +115,7 @@ export function toTable(
   meta: Table['metadata'],
   include: IncludeObject,
   withColumns = true,
+  serve: (o: KubeObject) => KubeObject = (o) => o,
 ): Table {
   const now = Date.now();
   return {
@@ -97,6 +123,6 @@ export function toTable(
     kind: 'Table',
     metadata: meta,
     columnDefinitions: withColumns ? columnDefinitions(t) : [],
-    rows: objects.map((o) => tableRow(t, o, include, now)),
+    rows: objects.map((o) => tableRow(t, o, include, now, serve(o))),
   };
 }

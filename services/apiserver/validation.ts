@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { KubeObject, StatusCause } from '../core/kube.js';
+import { validateCustomResource } from './crd/schema.js';
 import type { ResourceType } from './resources.js';
 
 /**
@@ -142,6 +143,7 @@ function modelFor(t: ResourceType): ModelCtor | null {
 
 /** Schema validation of a whole object of type `t` (storage version). */
 export function validateSchema(obj: KubeObject, t: ResourceType): StatusCause[] {
+  if (t.custom) return t.schema ? validateCustomResource(obj, t.schema) : [];
   const Model = modelFor(t);
   if (!Model) return [];
   try {

@@ -61,7 +61,7 @@ const log = createLogger('watch-cache');
 /** Everything in the store (the API server keeps its objects under `/registry/`). */
 const PREFIX = '/';
 /** Keys per page when the cache loads the store. */
-const LOAD_PAGE = 5000;
+const LOAD_PAGE = 1000;
 
 /**
  * The API server's copy of the store, kept current by one store watch: every object (so kinds added at runtime, such as custom resources, are cached without

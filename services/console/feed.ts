@@ -131,15 +131,23 @@ export class Feed {
       maxSockets: 32,
     });
     this.client = client;
-    this.session = await whoAmI(client);
-    for (const c of CANDIDATES) {
-      let info;
-      try {
-        info = await client.resource(c.apiVersion, c.kind);
-      } catch (err) {
-        if (hasCode(err, 404)) continue; // not served by this federation
-        throw err;
-      }
+    // The token check and discovery of every candidate kind run side by side: a cold feed is
+    // the sign-in latency, and most of the first paint.
+    const [session, infos] = await Promise.all([
+      whoAmI(client),
+      Promise.all(
+        CANDIDATES.map((c) =>
+          client.resource(c.apiVersion, c.kind).catch((err: unknown) => {
+            if (hasCode(err, 404)) return undefined; // not served by this federation
+            throw err;
+          }),
+        ),
+      ),
+    ]);
+    this.session = session;
+    for (const [i, c] of CANDIDATES.entries()) {
+      const info = infos[i];
+      if (!info) continue;
       const r: WatchedResource = {
         key: resourceKey(c.apiVersion, info.plural),
         apiVersion: c.apiVersion,
@@ -151,8 +159,13 @@ export class Feed {
       this.resources.push(r);
       this.states.set(r.key, { phase: 'pending' });
     }
-    // Clusters first: the fleet view paints from them.
-    for (const r of this.resources) void this.watch(r);
+    // Clusters first (the fleet view paints from them), then every other kind side by side.
+    const clusters = this.resources.find((r) => r.role === 'clusters');
+    const first = clusters ? this.watch(clusters) : Promise.resolve();
+    const rest = () => {
+      for (const r of this.resources) if (r !== clusters) void this.watch(r);
+    };
+    void first.then(rest, rest);
     return this.session;
   }
 

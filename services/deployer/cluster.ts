@@ -232,6 +232,9 @@ async function body(run: Run): Promise<void> {
       inventoryNamespace: o.inventoryNamespace,
     }),
   );
+  for (const it of p.items)
+    for (const message of it.report.warnings ?? [])
+      o.emit({ type: 'warning', cluster: target.cluster, ref: it.ref, message });
   if (p.recorded) run.report.previousCommit = p.recorded;
   const refusal = checkNotBackwards(p.recorded, o.commit, o.commitTime);
   if (refusal && !o.force) {

@@ -3,8 +3,9 @@
  * fails the cluster before anything is written), build the objects as they will be applied, read
  * the objects kitfed manages (one list per kind and namespace) and the inventory.
  */
-import { KitfedError, messageOf } from '../core/errors.js';
-import type { KubeObject } from '../core/kube.js';
+import { conversionTargets, convertObject, groupVersionString, type GroupVersion } from '../core/conversion.js';
+import { KitfedError, hasCode, messageOf } from '../core/errors.js';
+import { parseApiVersion, type KubeObject } from '../core/kube.js';
 import type { ClusterConn } from './conn.js';
 import { newestRecorded, type Recorded } from './guard.js';
 import {
@@ -48,13 +49,19 @@ export interface PlanOptions {
 }
 
 /** The object as applied: metadata copied and extended; the rest shared with the (never mutated) manifest. */
-function desired(m: Manifest, namespaced: boolean, defaultNs: string, commit: Recorded | undefined): KubeObject {
-  const { namespace, ...meta } = m.obj.metadata;
+function desired(
+  source: KubeObject,
+  m: Manifest,
+  namespaced: boolean,
+  defaultNs: string,
+  commit: Recorded | undefined,
+): KubeObject {
+  const { namespace, ...meta } = source.metadata;
   const ann: Record<string, string> = { ...(meta.annotations ?? {}), [DIGEST_ANNOTATION]: m.digest };
   if (commit?.commit) ann[COMMIT_ANNOTATION] = commit.commit;
   if (commit?.commitTime) ann[COMMIT_TIME_ANNOTATION] = commit.commitTime;
   return {
-    ...m.obj,
+    ...source,
     metadata: {
       ...meta,
       ...(namespaced ? { namespace: namespace ?? defaultNs } : {}),
@@ -64,19 +71,51 @@ function desired(m: Manifest, namespaced: boolean, defaultNs: string, commit: Re
   };
 }
 
-async function resolveKinds(conn: ClusterConn, manifests: Manifest[]): Promise<Map<string, boolean>> {
-  const kinds = new Map<string, boolean>();
+/** How one apiVersion/kind of the manifests is applied to this cluster. */
+interface KindPlan {
+  namespaced: boolean;
+  /** The version the cluster serves that objects are converted to (`kubectl convert`), if theirs is not served. */
+  convertTo?: GroupVersion;
+}
+
+async function served(conn: ClusterConn, apiVersion: string, kind: string): Promise<boolean | undefined> {
+  try {
+    return (await conn.call((c) => c.resource(apiVersion, kind))).namespaced;
+  } catch (err) {
+    if (hasCode(err, 404)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Resolves every apiVersion/kind through discovery. A version the cluster does not serve is
+ * converted to the newest version it serves (core/conversion, as `kubectl convert` would); a kind
+ * that cannot be converted fails the cluster before anything is written.
+ */
+async function resolveKinds(conn: ClusterConn, manifests: Manifest[]): Promise<Map<string, KindPlan>> {
+  const kinds = new Map<string, KindPlan>();
   const problems: string[] = [];
   await Promise.all(
     [...new Set(manifests.map((m) => `${m.obj.apiVersion}|${m.obj.kind}`))].map(async (k) => {
       const [apiVersion, kind] = k.split('|') as [string, string];
-      try {
-        kinds.set(k, (await conn.call((c) => c.resource(apiVersion, kind))).namespaced);
-      } catch (err) {
-        if (err instanceof KitfedError && err.code === 404)
-          problems.push(`${kind} (${apiVersion}) is not served by this cluster`);
-        else throw err;
+      const namespaced = await served(conn, apiVersion, kind);
+      if (namespaced !== undefined) {
+        kinds.set(k, { namespaced });
+        return;
       }
+      const targets = conversionTargets(kind, parseApiVersion(apiVersion));
+      for (const gv of targets) {
+        const ns = await served(conn, groupVersionString(gv), kind);
+        if (ns !== undefined) {
+          kinds.set(k, { namespaced: ns, convertTo: gv });
+          return;
+        }
+      }
+      problems.push(
+        targets.length === 0
+          ? `${kind} (${apiVersion}) is not served by this cluster, and kitfed cannot convert it to a version that is`
+          : `${kind} (${apiVersion}) is not served by this cluster, nor any version kitfed converts it to (${targets.map(groupVersionString).join(', ')})`,
+      );
     }),
   );
   if (problems.length > 0) throw new KitfedError(`nothing applied: ${problems.sort().join('; ')}`, 422, 'Invalid');
@@ -124,10 +163,16 @@ export async function plan(conn: ClusterConn, manifests: Manifest[], opts: PlanO
       ? { commit: inventory.commit, commitTime: inventory.commitTime }
       : undefined;
   const items: Item[] = manifests.map((m) => {
-    const namespaced = kinds.get(`${m.obj.apiVersion}|${m.obj.kind}`) ?? true;
-    const obj = desired(m, namespaced, conn.target.namespace, stamp);
+    const k = kinds.get(`${m.obj.apiVersion}|${m.obj.kind}`) ?? { namespaced: true };
+    const source = k.convertTo ? convertObject(m.obj, k.convertTo) : m.obj;
+    const obj = desired(source, m, k.namespaced, conn.target.namespace, stamp);
     const ref = refOf(obj);
-    return { manifest: m, obj, ref, key: refKey(ref), namespaced, report: { ...ref, file: m.file, action: 'pending' } };
+    const report: ObjectReport = { ...ref, file: m.file, action: 'pending' };
+    if (k.convertTo)
+      report.warnings = [
+        `converted from ${m.obj.apiVersion} to ${source.apiVersion}: this cluster does not serve ${m.obj.apiVersion}`,
+      ];
+    return { manifest: m, obj, ref, key: refKey(ref), namespaced: k.namespaced, report };
   });
   try {
     if (opts.getEach) await readEach(conn, items);

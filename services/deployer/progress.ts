@@ -73,6 +73,8 @@ export function terminalBars(stream: NodeJS.WriteStream): Progress {
         if (e.health === 'healthy') b.c.healthy++;
         if (e.action === 'failed' || e.health === 'failed') b.c.failed++;
         update(e.cluster);
+      } else if (e.type === 'warning') {
+        multi.log(`${pc.yellow('warning')}: ${e.cluster}: ${e.ref.kind} ${e.ref.name}: ${e.message}\n`);
       } else if (e.type === 'cluster-done') {
         const b = bars.get(e.cluster);
         if (!b) return;

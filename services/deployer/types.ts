@@ -68,6 +68,8 @@ export interface ObjectReport extends ObjectRef {
   action: ObjectAction;
   health?: HealthState;
   message?: string;
+  /** E.g. the API version conversion applied because the cluster does not serve the manifest's. */
+  warnings?: string[];
 }
 
 export type ClusterResult = 'succeeded' | 'failed' | 'refused' | 'cancelled';
@@ -117,6 +119,7 @@ export type DeployEvent =
     }
   | { type: 'cluster'; cluster: string; phase: 'plan' | 'apply' | 'health' | 'prune' | 'done'; objects: number }
   | { type: 'object'; cluster: string; ref: ObjectRef; action: ObjectAction; health?: HealthState; message?: string }
+  | { type: 'warning'; cluster: string; ref: ObjectRef; message: string }
   | {
       type: 'cluster-done';
       cluster: string;

@@ -1,6 +1,5 @@
 import { startApiServer, type ApiServer } from '../apiserver/server.js';
 import type { Registry } from '../apiserver/registry.js';
-import { memberDefaults } from './admission.js';
 import type { SimulatorConfig } from './context.js';
 import type { Store } from '../apiserver/storage/types.js';
 import { FaultInjector, type FaultAction, type FaultState } from './faults.js';
@@ -63,7 +62,6 @@ export class SandboxCluster {
     const server = await startApiServer({
       resources: MEMBER_RESOURCES,
       ...(options.store ? { store: options.store } : {}),
-      admission: [memberDefaults],
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 0,
       intercept: faults.intercept,

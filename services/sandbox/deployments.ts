@@ -365,6 +365,8 @@ function armDeadline(ctx: SimContext, d: KubeObject, timers: Map<string, NodeJS.
     return;
   const since = Date.parse(cond.lastUpdateTime ?? '') || Date.now();
   const ms = Math.max(10, since + deadline * 1000 - Date.now() + 5);
+  // Past Node's longest timer (24.8 days; extensions/v1beta1 Deployments default to MaxInt32 s): never.
+  if (ms > 2_147_483_647) return;
   const timer = ctx.queue.after(ms, `Deployment:${key}`, async () => {
     timers.delete(key);
     ctx.enqueue('Deployment', key);

@@ -9,4 +9,4 @@ export {
 } from './sandbox.js';
 export { SandboxCluster, type RequestCounts, type SandboxClusterInfo, type Verb } from './cluster.js';
 export { FAULT_ACTIONS, type FaultAction, type FaultState } from './faults.js';
-export { MEMBER_RESOURCES, MEMBER_KINDS } from './resources.js';
+export { MEMBER_RESOURCES } from './resources.js';

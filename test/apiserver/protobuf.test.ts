@@ -315,20 +315,21 @@ test('kubectl create ingress over protobuf', async (t) => {
   t.deepEqual(i.spec.defaultBackend, { service: { name: 'fallback', port: { number: 80 } } });
 });
 
-test('kinds the federation does not serve (Job, CronJob, ResourceQuota) fail cleanly with 404, yet their bodies decode', async (t) => {
+test('kubectl create job, cronjob, quota and serviceaccount over protobuf: bodies decode and are stored', async (t) => {
   const h = await harness(t);
   for (const args of [
     ['job', 'j', '--image=busybox', '--', 'echo', 'hi'],
     ['cronjob', 'cj', '--image=busybox', '--schedule=*/5 * * * *', '--', 'date'],
     ['quota', 'q', '--hard=cpu=1,memory=1G,pods=10', '--scopes=BestEffort'],
+    ['serviceaccount', 'robot'],
   ]) {
     const { real, decoded } = await createBoth(t, h, args);
-    t.is(real.code, 1, `kubectl create ${args[0]}`);
-    t.regex(real.stderr, /the server could not find the requested resource/, real.stderr);
+    t.is(real.code, 0, `kubectl create ${args[0]}: ${real.stderr}`);
     t.truthy(decoded.kind);
   }
-  // The server is still serving after those requests.
-  t.is((await h.kubectl(['get', 'namespaces', 'default', '-o', 'name'])).stdout.trim(), 'namespace/default');
+  t.is((await getJson(h, ['cronjob', 'cj'])).spec.schedule, '*/5 * * * *');
+  t.is((await getJson(h, ['quota', 'q'])).spec.hard.pods, '10');
+  t.is((await getJson(h, ['serviceaccount', 'robot'])).metadata.name, 'robot');
 });
 
 async function post(server: ApiServer, path: string, body: Buffer, contentType = PROTOBUF_MEDIA_TYPE) {

@@ -4,6 +4,7 @@
  * the keyboard, and the page catching up by itself after the console server restarts.
  */
 import test, { type ExecutionContext } from 'ava';
+import https from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +79,7 @@ async function readStream(
   const decoder = new TextDecoder();
   let buf = '';
   let started = false;
-  const deadline = setTimeout(() => ctrl.abort(), 20_000);
+  const deadline = setTimeout(() => ctrl.abort(), 90_000);
   try {
     for await (const chunk of res.body) {
       buf += decoder.decode(chunk as Uint8Array, { stream: true });
@@ -256,3 +257,47 @@ test(
     t.deepEqual(browser.errors, []);
   },
 );
+
+test('kitfed apiserver --console: the console under /console/ of the federation API server, reading it with the caller’s token', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'kitfed-console-mount-'));
+  const fed = await startFederationApiServer({ listen: '127.0.0.1:0', dataDir: dir, console: true });
+  t.teardown(async () => {
+    await fed.server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const access = federationAccess({ text: fed.kubeconfig });
+  const get = (path: string, token?: string) =>
+    new Promise<{ status: number; body: string; location?: string }>((resolve, reject) => {
+      const req = https.get(
+        `${fed.server.url}${path}`,
+        { ca: access.caCert, headers: token ? { Authorization: `Bearer ${token}` } : {} },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            body += c;
+            // The stream never ends: its first state is enough.
+            if (path.endsWith('api/stream') && body.includes('"type":"reset"')) res.destroy();
+          });
+          res.on('close', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body,
+              ...(res.headers.location ? { location: res.headers.location } : {}),
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+    });
+  t.like(await get('/console'), { status: 308, location: '/console/' });
+  const page = await get('/console/');
+  t.is(page.status, 200);
+  t.regex(page.body, /src="app.js"/);
+  t.is((await get('/console/app.js')).status, 200);
+  t.is((await get('/console/api/session')).status, 401);
+  t.is((await get('/console/api/session', access.token)).status, 200);
+  const stream = await get('/console/api/stream', access.token);
+  t.regex(stream.body, /"type":"hello"/);
+  t.is((await get('/api/v1/namespaces')).status, 401, 'the API itself still needs a token');
+});

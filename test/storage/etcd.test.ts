@@ -136,6 +136,20 @@ etcdTest('periodic compaction drops history older than the previous tick', async
   stop();
 });
 
+etcdTest('a list answer larger than the 4 MiB gRPC message default is read', async (t) => {
+  const etcd = await startEtcd();
+  t.teardown(() => etcd.stop());
+  // Megabyte writes on a busy machine: a deadline that does not make this a timing test.
+  const store = new EtcdStore(etcd.endpoints, { requestTimeoutMs: 30_000 });
+  t.teardown(() => store.close());
+  // Five values of 1 MiB (etcd takes requests up to 1.5 MiB): one 5 MiB answer.
+  const big = 'x'.repeat(1024 * 1024);
+  for (let i = 0; i < 5; i++) await store.create(`/big/${i}`, big);
+  const listed = await store.list('/big/');
+  t.is(listed.items.length, 5);
+  t.true(listed.items.every((kv) => kv.value.length === big.length));
+});
+
 function codeOf(err: unknown): string | undefined {
   return err instanceof StoreError ? err.code : undefined;
 }

@@ -1,4 +1,4 @@
-import type { ResourceType, TableColumn } from '../resources.js';
+import type { ResourceType, TableColumn, Verb } from '../resources.js';
 
 /**
  * The resource types of RBAC (rbac.authorization.k8s.io/v1), the authentication and
@@ -62,7 +62,7 @@ const bindingColumns: TableColumn[] = [
   },
 ];
 
-const CREATE_ONLY = ['create'];
+const CREATE_ONLY: Verb[] = ['create'];
 
 export const AUTH_RESOURCES: ResourceType[] = [
   {
@@ -135,6 +135,7 @@ export const AUTH_RESOURCES: ResourceType[] = [
     singular: 'selfsubjectreview',
     namespaced: false,
     verbs: CREATE_ONLY,
+    virtual: true,
     model: 'V1SelfSubjectReview',
   },
   {
@@ -145,6 +146,7 @@ export const AUTH_RESOURCES: ResourceType[] = [
     singular: 'tokenreview',
     namespaced: false,
     verbs: CREATE_ONLY,
+    virtual: true,
     model: 'V1TokenReview',
   },
   {
@@ -155,6 +157,7 @@ export const AUTH_RESOURCES: ResourceType[] = [
     singular: 'localsubjectaccessreview',
     namespaced: true,
     verbs: CREATE_ONLY,
+    virtual: true,
     model: 'V1LocalSubjectAccessReview',
   },
   {
@@ -165,6 +168,7 @@ export const AUTH_RESOURCES: ResourceType[] = [
     singular: 'selfsubjectaccessreview',
     namespaced: false,
     verbs: CREATE_ONLY,
+    virtual: true,
     model: 'V1SelfSubjectAccessReview',
   },
   {
@@ -175,6 +179,7 @@ export const AUTH_RESOURCES: ResourceType[] = [
     singular: 'selfsubjectrulesreview',
     namespaced: false,
     verbs: CREATE_ONLY,
+    virtual: true,
     model: 'V1SelfSubjectRulesReview',
   },
   {
@@ -185,6 +190,7 @@ export const AUTH_RESOURCES: ResourceType[] = [
     singular: 'subjectaccessreview',
     namespaced: false,
     verbs: CREATE_ONLY,
+    virtual: true,
     model: 'V1SubjectAccessReview',
   },
 ];

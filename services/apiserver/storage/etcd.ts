@@ -93,7 +93,12 @@ export class EtcdStore implements Store {
             },
           }
         : {}),
-      grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },
+      grpcOptions: {
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+        // A page of a list can exceed gRPC's default 4 MiB (kube-apiserver lifts the limit too).
+        'grpc.max_receive_message_length': -1,
+      },
       faultHandling: {
         // A member that failed 3 calls in a row is skipped for 1 s (the client's default: 5 s).
         host: () =>

@@ -13,6 +13,8 @@ interface Flags {
   etcdCafile?: string;
   etcdCertfile?: string;
   etcdKeyfile?: string;
+  console?: boolean;
+  consoleWebhooksUrl?: string;
   authorizationMode?: string;
   serviceAccountSigningKeyFile?: string;
   serviceAccountKeyFile?: string[];
@@ -55,6 +57,8 @@ export function register(program: Command): void {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--kubeconfig-out <file>', 'write a kubeconfig for this server (context "federation")')
+    .option('--console', 'serve the web console under /console/ (docs/console.md)')
+    .option('--console-webhooks-url <url>', 'the webhook service whose pipeline runs the console shows')
     .addHelpText(
       'after',
       '\nExamples:\n  kitfed apiserver --listen 127.0.0.1:6443 --kubeconfig-out .kitfed/kubeconfig\n  kitfed apiserver --storage etcd://127.0.0.1:2379,127.0.0.1:22379 --listen 0.0.0.0:6443\n',

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { RESOURCES } from '../../apiserver/resources.js';
+import { RESOURCES } from '../../apiserver/builtin/index.js';
 import type { KubeObject } from '../../core/kube.js';
 import { UsageError } from '../main.js';
 import { age, federationClient, parseOutput, printData, printTable, type FederationFlags } from '../lib/federation.js';

@@ -1,0 +1,19 @@
+import { get, type ResourceType } from '../resources.js';
+import { col, conditionStatus, list } from './columns.js';
+
+/** kitfed's own kind: a member cluster registered with the federation. */
+export const CLUSTER_KIND: ResourceType = {
+  group: 'federation.kitfed.io',
+  version: 'v1beta1',
+  kind: 'Cluster',
+  plural: 'clusters',
+  singular: 'cluster',
+  namespaced: false,
+  subresources: ['status'],
+  hasStatus: true,
+  columns: [
+    col('Ready', (o) => conditionStatus(o, 'Ready')),
+    col('Region', (o) => get(o, 'status.region') ?? ''),
+    col('Zones', (o) => list<string>(o, 'status.zones').join(',')),
+  ],
+};

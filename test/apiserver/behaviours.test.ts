@@ -1,0 +1,165 @@
+import test from 'ava';
+import { MEMBER_RESOURCES } from '../../services/sandbox/resources.js';
+import { startSandbox } from '../../services/sandbox/index.js';
+import { kubectlFor, startTestServer } from '../helpers/kubectl.js';
+import { eventually } from '../helpers/eventually.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Behaviour a real kube-apiserver 1.32 has (issue 13 §6), each through kubectl or plain HTTP. */
+
+const pod = (name: string, extra = '') => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, labels: {app: ${name}}}
+spec:
+  containers: [{name: c, image: nginx}]
+${extra}`;
+
+test('default, kube-system and kube-public cannot be deleted: 403 "this namespace may not be deleted"', async (t) => {
+  const { kubectl } = await startTestServer(t);
+  for (const ns of ['default', 'kube-system', 'kube-public']) {
+    const r = await kubectl(['delete', 'namespace', ns]);
+    t.is(r.code, 1);
+    t.regex(r.stderr, new RegExp(`namespaces "${ns}" is forbidden: this namespace may not be deleted`));
+  }
+  t.is((await kubectl(['get', 'namespace', 'default', '-o', 'name'])).stdout.trim(), 'namespace/default');
+});
+
+test("an undecodable body gets kube's error naming the kind the URL takes", async (t) => {
+  const { kubectl, dir } = await startTestServer(t);
+  const file = join(dir, 'pod.yaml');
+  await writeFile(file, pod('p'));
+  const r = await kubectl(['create', '--raw', '/api/v1/namespaces', '-f', file]);
+  t.not(r.code, 0);
+  t.regex(
+    r.stderr,
+    /the object provided is unrecognized \(must be of type Namespace\): couldn't get version\/kind; json parse error: invalid character 'a' looking for beginning of value \(61706956657273696f6e/,
+  );
+});
+
+test('a volume without a source is defaulted to emptyDir: {}', async (t) => {
+  const { kubectl } = await startTestServer(t, { resources: MEMBER_RESOURCES });
+  const r = await kubectl(['create', '-f', '-'], pod('v', '  volumes: [{name: scratch}]'));
+  t.is(r.code, 0, r.stderr);
+  const got = JSON.parse((await kubectl(['get', 'pod', 'v', '-o', 'json'])).stdout);
+  t.deepEqual(got.spec.volumes, [{ name: 'scratch', emptyDir: {} }]);
+});
+
+test('/metrics serves Prometheus request counters and latencies', async (t) => {
+  const { server, kubectl } = await startTestServer(t);
+  await kubectl(['get', 'configmaps']);
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  t.regex(
+    text,
+    /apiserver_request_total\{verb="LIST",group="",version="v1",resource="configmaps",subresource="",scope="namespace",component="apiserver",code="200"\} [1-9]/,
+  );
+  t.regex(text, /apiserver_request_duration_seconds_bucket\{/);
+});
+
+test('pods/ephemeralcontainers: kubectl debug adds a container; a missing pod is a 404 Status with details', async (t) => {
+  const { kubectl, server } = await startTestServer(t, { resources: MEMBER_RESOURCES });
+  t.is((await kubectl(['create', '-f', '-'], pod('web'))).code, 0);
+  const r = await kubectl(['debug', 'web', '--image=busybox', '--container=dbg']);
+  t.is(r.code, 0, r.stderr);
+  const got = JSON.parse((await kubectl(['get', 'pod', 'web', '-o', 'json'])).stdout);
+  t.is(got.spec.ephemeralContainers[0].name, 'dbg');
+  t.is(got.spec.ephemeralContainers[0].image, 'busybox');
+  const missing = await fetch(`${server.url}/api/v1/namespaces/default/pods/nope/ephemeralcontainers`);
+  t.is(missing.status, 404);
+  t.like(await missing.json(), { kind: 'Status', reason: 'NotFound', details: { name: 'nope', kind: 'pods' } });
+  // Existing ephemeral containers may not change.
+  const change = await kubectl([
+    'patch',
+    'pod',
+    'web',
+    '--subresource=ephemeralcontainers',
+    '--type=json',
+    '-p',
+    '[{"op":"replace","path":"/spec/ephemeralContainers/0/image","value":"alpine"}]',
+  ]);
+  t.is(change.code, 1);
+  t.regex(change.stderr, /existing ephemeral containers "dbg" may not be changed/);
+});
+
+test('bindings, pods/eviction, componentstatuses and verbs a resource lacks answer as kube does', async (t) => {
+  const { kubectl, server } = await startTestServer(t, { resources: MEMBER_RESOURCES });
+  t.is((await kubectl(['create', '-f', '-'], pod('b'))).code, 0);
+  const bind = await fetch(`${server.url}/api/v1/namespaces/default/pods/b/binding`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Binding',
+      metadata: { name: 'b' },
+      target: { kind: 'Node', name: 'n1' },
+    }),
+  });
+  t.is(bind.status, 201);
+  t.is(JSON.parse((await kubectl(['get', 'pod', 'b', '-o', 'json'])).stdout).spec.nodeName, 'n1');
+  const again = await fetch(`${server.url}/api/v1/namespaces/default/bindings`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Binding',
+      metadata: { name: 'b' },
+      target: { kind: 'Node', name: 'n2' },
+    }),
+  });
+  t.is(again.status, 409);
+  t.regex(((await again.json()) as { message: string }).message, /pod b is already assigned to node "n1"/);
+  t.is((await fetch(`${server.url}/api/v1/namespaces/default/bindings`)).status, 405);
+
+  const cs = await kubectl(['get', 'componentstatuses']);
+  t.is(cs.code, 0, cs.stderr);
+  t.regex(cs.stdout, /etcd-0\s+Healthy/);
+  t.regex(cs.stderr, /v1 ComponentStatus is deprecated in v1.19\+/);
+
+  const evict = await fetch(`${server.url}/api/v1/namespaces/default/pods/b/eviction`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'b', namespace: 'default' } }),
+  });
+  t.is(evict.status, 201);
+  t.is((await kubectl(['get', 'pod', 'b'])).code, 1);
+});
+
+test('the DaemonSet simulation writes ControllerRevisions: kubectl rollout history ds lists them', async (t) => {
+  const sandbox = await startSandbox({ clusters: [{ name: 's1', region: 'r1' }], readyDelayMs: 50 });
+  t.teardown(() => sandbox.close());
+  const dir = await mkdtemp(join(tmpdir(), 'kitfed-ds-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, sandbox.kubeconfig());
+  const kubectl = kubectlFor(kubeconfig, join(dir, 'cache'), 's1');
+  const ds = (image: string) => `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: a, image: ${image}}]}
+`;
+  t.is((await kubectl(['apply', '-f', '-'], ds('busybox:1'))).code, 0);
+  await eventually(async () => {
+    const h = await kubectl(['rollout', 'history', 'ds/agent']);
+    if (!/^1\s/m.test(h.stdout)) throw new Error(h.stdout + h.stderr);
+  }, 30_000);
+  t.is((await kubectl(['apply', '-f', '-'], ds('busybox:2'))).code, 0);
+  const history = await eventually(async () => {
+    const h = await kubectl(['rollout', 'history', 'ds/agent']);
+    if (!/^2\s/m.test(h.stdout)) throw new Error(h.stdout + h.stderr);
+    return h.stdout;
+  }, 30_000);
+  t.regex(history, /REVISION\s+CHANGE-CAUSE/);
+  const revisions = JSON.parse((await kubectl(['get', 'controllerrevisions', '-o', 'json'])).stdout).items;
+  t.is(revisions.length, 2);
+  t.true(
+    revisions.every(
+      (r: { metadata: { ownerReferences: Array<{ kind: string }> } }) =>
+        r.metadata.ownerReferences[0]!.kind === 'DaemonSet',
+    ),
+  );
+});
