@@ -24,6 +24,8 @@ import {
 
 type LabelSelector = Parameters<typeof fromLabelSelector>[0];
 
+const DELETION_TIMEOUT_MS = 2 * 60_000;
+
 /** A pod's scalable controller: its uid and replicas (a Deployment's for its ReplicaSets' pods). */
 export type ControllerScale = (pod: KubeObject) => { uid: string; replicas: number } | undefined;
 
@@ -39,11 +41,23 @@ export function pdbSelects(pdb: KubeObject, pod: KubeObject): boolean {
   return matchesLabels(fromLabelSelector(sel), pod.metadata.labels);
 }
 
-export function decidePdb(pdb: KubeObject, pods: KubeObject[], scaleOf: ControllerScale): PdbDecision {
+export function decidePdb(
+  pdb: KubeObject,
+  pods: KubeObject[],
+  scaleOf: ControllerScale,
+  now: number = Date.now(),
+): PdbDecision {
   const spec = specOf(pdb);
   const events: PdbDecision['events'] = [];
   const generation = pdb.metadata.generation ?? 1;
-  const disrupted = asObj(statusOf(pdb).disruptedPods);
+  // Pods an eviction let go count as disrupted until they are gone, for at most 2 minutes (kube's DeletionTimeout).
+  const present = new Map(pods.map((p) => [p.metadata.name!, p]));
+  const disrupted: Obj = {};
+  for (const [name, at] of Object.entries(asObj(statusOf(pdb).disruptedPods))) {
+    const pod = present.get(name);
+    if (!pod || pod.metadata.deletionTimestamp || now - (Date.parse(String(at)) || 0) > DELETION_TIMEOUT_MS) continue;
+    disrupted[name] = at;
+  }
   const expectedScale = (): { count: number; error?: string } => {
     const seen = new Map<string, number>();
     const unmanaged: string[] = [];
@@ -90,6 +104,8 @@ export function decidePdb(pdb: KubeObject, pods: KubeObject[], scaleOf: Controll
   ).length;
   let list = (statusOf(pdb).conditions as Condition[] | undefined) ?? [];
   const status: Obj = { ...statusOf(pdb) };
+  if (Object.keys(disrupted).length > 0) status.disruptedPods = disrupted;
+  else delete status.disruptedPods;
   if (error) {
     events.push({
       type: 'Warning',

@@ -5,7 +5,7 @@ import { canonicalJson, num, ownerRef, templateHash } from './util.js';
 
 /**
  * ControllerRevisions as kube's controller history keeps them (pkg/controller/history): one per
- * distinct pod template of an owner (StatefulSet, DaemonSet), named `<owner>-<hash of the data>`,
+ * distinct pod template of an owner (StatefulSet, DaemonSet), named `<owner>-<hash>`,
  * labelled with the template's labels so `kubectl rollout history` finds them by the owner's
  * selector, numbered by `revision`; a template equal to an older revision reuses it with the
  * next number (rollback). `data` is the strategic merge patch kubectl's `rollout undo` applies.
@@ -32,8 +32,16 @@ export function templateOf(data: unknown): Record<string, unknown> {
   return template;
 }
 
-export function revisionName(owner: KubeObject, data: unknown, collisionCount: number): string {
-  return `${owner.metadata.name}-${templateHash(collisionCount ? [data, collisionCount] : data)}`;
+/** How an owner names and labels its revisions (StatefulSet: hash of the data; DaemonSet: of the template, labelled). */
+export interface RevisionNaming {
+  /** The hash in the revision's name `<owner>-<hash>`, given the collision count. */
+  hash?: (collisionCount: number) => string;
+  /** A label carrying that hash on the revision (the DaemonSet's `controller-revision-hash`). */
+  hashLabel?: string;
+}
+
+function hashOf(data: unknown, naming: RevisionNaming, collisions: number): string {
+  return naming.hash ? naming.hash(collisions) : templateHash(collisions ? [data, collisions] : data);
 }
 
 function toRevision(o: KubeObject): Revision {
@@ -57,6 +65,7 @@ export async function ensureRevision(
   ctx: SimContext,
   owner: KubeObject,
   collisionCount: number,
+  naming: RevisionNaming = {},
 ): Promise<{ update: Revision; history: Revision[]; collisionCount: number }> {
   const data = templateRevisionData(owner);
   const text = canonicalJson(data);
@@ -81,13 +90,14 @@ export async function ensureRevision(
   const template = (data.spec as { template: { metadata?: { labels?: Record<string, string> } } }).template;
   const annotations = { ...(owner.metadata.annotations ?? {}) };
   for (let collisions = collisionCount; ; collisions++) {
+    const hash = hashOf(data, naming, collisions);
     const revision: KubeObject = {
       apiVersion: 'apps/v1',
       kind: 'ControllerRevision',
       metadata: {
-        name: revisionName(owner, data, collisions),
+        name: `${owner.metadata.name}-${hash}`,
         namespace: owner.metadata.namespace,
-        labels: { ...(template.metadata?.labels ?? {}) },
+        labels: { ...(template.metadata?.labels ?? {}), ...(naming.hashLabel ? { [naming.hashLabel]: hash } : {}) },
         ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
         ownerReferences: [ownerRef(owner)],
       },
