@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { JSONSchemaProps, ResourceCatalog, ResourceType } from './resources.js';
+import { definitionName, fieldDescription, requiredFields, typeDescription } from './openapi/descriptions.js';
 import { fieldsOf, listKeysOf, isSetList, type TypeRef } from './schema.js';
 
 /**
  * OpenAPI v3 documents per group/version, generated from the resource table and the
  * client-node models: paths (with the `fieldValidation` parameter, so kubectl validates
- * server-side) and component schemas (with patch merge keys and list-map keys).
+ * server-side, and the patch content types, so kubectl computes strategic merge patches from
+ * them) and component schemas named as kube names them (`io.k8s.api.apps.v1.Deployment`),
+ * with kube's descriptions (`kubectl explain`), required fields, patch merge keys and list-map keys.
  */
 
 type Schema = Record<string, unknown>;
@@ -25,13 +28,19 @@ function primitive(t: TypeRef & { kind: 'primitive' }): Schema {
   }
 }
 
+const INT_OR_STRING = [
+  'IntOrString is a type that can hold an int32 or a string.',
+  ' When used in JSON or YAML marshalling and unmarshalling, it produces or consumes the inner type.',
+  ' This allows you to have, for example, a JSON field that can accept a name or number.',
+].join(' ');
+
 class SchemaBuilder {
   readonly components: Record<string, Schema> = {};
 
   ref(t: TypeRef, parent?: string, field?: string): Schema {
     switch (t.kind) {
       case 'primitive':
-        return primitive(t);
+        return t.name === 'int-or-string' ? this.intOrString() : primitive(t);
       case 'any':
       case 'struct':
         return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
@@ -52,22 +61,44 @@ class SchemaBuilder {
         return s;
       }
       case 'object':
-        this.define(t.name);
-        return { allOf: [{ $ref: `#/components/schemas/${t.name}` }] };
+        return { allOf: [{ $ref: `#/components/schemas/${this.define(t.name)}` }] };
     }
   }
 
-  define(name: string, gvk?: { group: string; version: string; kind: string }): void {
-    if (this.components[name]) {
-      if (gvk) this.components[name]!['x-kubernetes-group-version-kind'] = [gvk];
-      return;
+  /** As kube: a reference to the IntOrString definition (`kubectl explain` prints `<IntOrString>`). */
+  intOrString(): Schema {
+    const name = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
+    this.components[name] ??= {
+      description: INT_OR_STRING,
+      type: 'string',
+      format: 'int-or-string',
+    };
+    return { allOf: [{ $ref: `#/components/schemas/${name}` }] };
+  }
+
+  /** Defines a model's schema (and those it refers to); returns its component name. */
+  define(model: string, gvk?: { group: string; version: string; kind: string }): string {
+    const name = definitionName(model);
+    const existing = this.components[name];
+    if (existing) {
+      if (gvk) existing['x-kubernetes-group-version-kind'] = [gvk];
+      return name;
     }
-    const s: Schema = { type: 'object', properties: {} };
+    const s: Schema = { type: 'object' };
+    const description = typeDescription(model);
+    if (description) s.description = description;
     this.components[name] = s;
     const props: Record<string, Schema> = {};
-    for (const [field, ft] of fieldsOf(name) ?? []) props[field] = this.ref(ft, name, field);
+    for (const [field, ft] of fieldsOf(model) ?? []) {
+      const p = this.ref(ft, model, field);
+      const d = fieldDescription(model, field);
+      props[field] = d ? { ...p, description: d } : p;
+    }
     s.properties = props;
+    const required = requiredFields(model)?.filter((f) => f in props);
+    if (required?.length) s.required = required;
     if (gvk) s['x-kubernetes-group-version-kind'] = [gvk];
+    return name;
   }
 }
 
@@ -112,10 +143,20 @@ export function openApiV3(catalog: ResourceCatalog, group: string, version: stri
   const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
   for (const t of gv.types) {
     const gvk = { group, version, kind: t.kind };
+    const alias =
+      t.group === group && t.version === version
+        ? undefined
+        : t.aliases?.find((a) => a.group === group && a.version === version);
+    const model = alias?.model ?? t.model;
     // kube names custom resource schemas by the reversed group: com.example.v1.Widget.
-    const schemaName = t.model ?? `${group.split('.').reverse().join('.')}.${version}.${t.kind}`;
-    if (t.model) b.define(t.model, gvk);
-    else if (t.schema)
+    let schemaName = model ? definitionName(model) : `${group.split('.').reverse().join('.')}.${version}.${t.kind}`;
+    // A served alias without its own model (extensions/v1beta1) has the storage version's fields.
+    if (model && alias && !alias.model) schemaName = `${schemaName}.${group || 'core'}.${version}`;
+    if (model && !(alias && !alias.model)) b.define(model, gvk);
+    else if (model) {
+      b.define(model);
+      b.components[schemaName] = { ...b.components[definitionName(model)], 'x-kubernetes-group-version-kind': [gvk] };
+    } else if (t.schema)
       b.components[schemaName] = { ...objectSchema(t.schema, b), 'x-kubernetes-group-version-kind': [gvk] };
     else
       b.components[schemaName] = {
@@ -165,6 +206,17 @@ export function openApiV3(catalog: ResourceCatalog, group: string, version: stri
         'x-kubernetes-action': 'patch',
         ...ext,
         parameters: params(['dryRun', 'fieldManager', 'fieldValidation', 'force']),
+        requestBody: {
+          content: Object.fromEntries(
+            [
+              'application/apply-patch+yaml',
+              'application/json-patch+json',
+              'application/merge-patch+json',
+              ...(t.custom ? [] : ['application/strategic-merge-patch+json']),
+            ].map((ct) => [ct, { schema: { type: 'object' } }]),
+          ),
+          required: true,
+        },
         responses: ok,
       },
       delete: { operationId: `delete${t.kind}`, 'x-kubernetes-action': 'delete', ...ext, responses: ok },

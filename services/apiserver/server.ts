@@ -12,6 +12,7 @@ import { crdAdmission } from './crd/definition.js';
 import { serveExtra, type ExtraResponse } from './extras.js';
 import { Housekeeper } from './housekeeping.js';
 import { ApiServerMetrics } from './metrics.js';
+import { openApiV2, OPENAPI_V2_PROTOBUF_SUBTYPE } from './openapi/v2.js';
 import { openApiV3Doc, openApiV3Index } from './openapi.js';
 import {
   Registry,
@@ -366,8 +367,18 @@ class Handler {
         return this.send(res, 200, apiGroupList(this.catalog), 'json');
       case '/openapi/v3':
         return this.send(res, 200, openApiV3Index(this.catalog), 'json');
-      case '/openapi/v2':
-        throw errors.notFound({ group: '', plural: 'openapi', name: 'v2' });
+      case '/openapi/v2': {
+        const doc = openApiV2(this.catalog);
+        // As kube-openapi: the protobuf encoding goes out as application/octet-stream (the
+        // requested media type has an '@' that Go's mime parser refuses in a Content-Type).
+        const proto = OPENAPI_V2_PROTOBUF_SUBTYPE.test(req.headers.accept ?? '');
+        res.writeHead(200, {
+          'Content-Type': proto ? 'application/octet-stream' : 'application/json',
+          Etag: `"${doc.etag}"`,
+        });
+        res.end(proto ? doc.proto : doc.json);
+        return;
+      }
       default:
         break;
     }

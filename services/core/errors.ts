@@ -100,7 +100,10 @@ export const errors = {
   },
   unsupportedMediaType(contentType: string): KitfedError {
     return new KitfedError(
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got ${contentType || 'none'})`,
+      `the body of the request was in an unknown format - accepted media types include: ` +
+        `application/json, application/yaml, application/json-patch+json, ` +
+        `application/merge-patch+json, application/strategic-merge-patch+json, ` +
+        `application/apply-patch+yaml (got ${contentType || 'none'})`,
       415,
       'UnsupportedMediaType',
     );
@@ -120,8 +123,8 @@ export const errors = {
 };
 
 /** True when `err` is a KitfedError with the given HTTP code. */
-export function hasCode(err: unknown, code: number): err is KitfedError {
-  return err instanceof KitfedError && err.code === code;
+export function hasCode(err: unknown, ...codes: number[]): err is KitfedError {
+  return err instanceof KitfedError && codes.includes(err.code);
 }
 
 /** A message safe to show: never the whole error object, which may carry request bodies. */

@@ -9,6 +9,9 @@ import type { Sandbox } from './sandbox.js';
  *   GET  /clusters/NAME                 one cluster
  *   POST /clusters/NAME/fault           {"action":"down|up|hang|latency|errors|unhealthy|healthy","value":N}
  *   POST /clusters/NAME/capacity        {"capacity":N}
+ *   POST /clusters/NAME/clock           {"advanceSeconds":N}   moves the simulated clock (CronJobs, HPAs)
+ *   POST /clusters/NAME/metrics         {"cpuUtilization":N,"memoryUtilization":N}   null clears
+ *   POST /clock                         {"advanceSeconds":N}   every cluster's clock
  */
 
 export interface AdminServer {
@@ -51,6 +54,11 @@ async function route(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
   const path = new URL(req.url ?? '/', 'http://x').pathname.replace(/\/+$/, '');
   const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (path === '/healthz') return send(res, 200, { ok: true });
+  if (segs.length === 1 && segs[0] === 'clock' && req.method === 'POST') {
+    const ms = advanceMs(await readJson(req));
+    for (const c of sandbox.clusters) c.advanceClock(ms);
+    return send(res, 200, { clusters: sandbox.clusters.map((c) => c.info()) });
+  }
   if (segs[0] !== 'clusters') throw new HttpError(404, `no route ${path}`);
   if (segs.length === 1 && req.method === 'GET')
     return send(res, 200, { clusters: sandbox.clusters.map((c) => c.info()) });
@@ -77,7 +85,31 @@ async function route(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
     await cluster.setCapacity(capacity);
     return send(res, 200, cluster.info());
   }
+  if (segs.length === 3 && req.method === 'POST' && segs[2] === 'clock') {
+    cluster.advanceClock(advanceMs(await readJson(req)));
+    return send(res, 200, cluster.info());
+  }
+  if (segs.length === 3 && req.method === 'POST' && segs[2] === 'metrics') {
+    const body = await readJson(req);
+    const metrics: Record<string, number | undefined> = {};
+    for (const k of ['cpuUtilization', 'memoryUtilization']) {
+      if (!(k in body)) continue;
+      const v = body[k];
+      if (v !== null && (typeof v !== 'number' || !Number.isFinite(v) || v < 0))
+        throw new HttpError(400, `${k} must be a non-negative number (percent of requests) or null`);
+      metrics[k] = v === null ? undefined : v;
+    }
+    cluster.setMetrics(metrics);
+    return send(res, 200, cluster.info());
+  }
   throw new HttpError(req.method === 'GET' || req.method === 'POST' ? 404 : 405, `no route ${req.method} ${path}`);
+}
+
+function advanceMs(body: Record<string, unknown>): number {
+  const s = body.advanceSeconds;
+  if (typeof s !== 'number' || !Number.isFinite(s) || s < 0)
+    throw new HttpError(400, 'advanceSeconds must be a non-negative number of seconds');
+  return s * 1000;
 }
 
 export async function startAdminServer(

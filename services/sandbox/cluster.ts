@@ -4,7 +4,8 @@ import type { SimulatorConfig } from './context.js';
 import type { Store } from '../apiserver/storage/types.js';
 import { FaultInjector, type FaultAction, type FaultState } from './faults.js';
 import { MEMBER_RESOURCES } from './resources.js';
-import { Simulator } from './simulator.js';
+import { sandboxAdmission, Simulator } from './simulator.js';
+import type { SimulatedMetrics } from './context.js';
 import type { ClusterIdentity } from './tls.js';
 
 export type Verb = 'get' | 'create' | 'update' | 'patch' | 'delete';
@@ -33,6 +34,10 @@ export interface SandboxClusterInfo {
   faults: FaultState;
   requests: RequestCounts;
   pods: { bound: number; unschedulable: number };
+  /** The simulated clock (RFC 3339) and how far it runs ahead of wall time. */
+  clock: { now: string; aheadSeconds: number };
+  /** Cluster-wide simulated utilisation HPAs see (absent: none, as without a metrics server). */
+  metrics: SimulatedMetrics;
 }
 
 function zeroCounts(): RequestCounts {
@@ -53,21 +58,45 @@ export class SandboxCluster {
     this.simulator = new Simulator(server.registry, config);
   }
 
+  /** Moves the cluster's simulated clock forward by `ms` (CronJob schedules, HPA windows); returns its time. */
+  advanceClock(ms: number): Date {
+    return new Date(this.simulator.advanceClock(ms));
+  }
+
+  /** The cluster's simulated clock (wall time plus what advanceClock added). */
+  get clock(): Date {
+    return new Date(this.simulator.ctx.clock.now());
+  }
+
+  /** Sets the cluster-wide simulated pod utilisation (percent of requests) HPAs see; undefined clears. */
+  setMetrics(metrics: SimulatedMetrics): SimulatedMetrics {
+    for (const [k, v] of Object.entries(metrics))
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0))
+        throw new RangeError(`${k} must be a non-negative number of percent`);
+    return this.simulator.setMetrics(metrics);
+  }
+
+  get metrics(): SimulatedMetrics {
+    return { ...this.simulator.ctx.metrics };
+  }
+
   static async start(
     config: SimulatorConfig,
     options: { host?: string; port?: number; identity?: ClusterIdentity; store?: Store | undefined } = {},
   ): Promise<SandboxCluster> {
-    let self: SandboxCluster | undefined;
+    const holder: { self?: SandboxCluster } = {};
     const faults = new FaultInjector();
     const server = await startApiServer({
       resources: MEMBER_RESOURCES,
       ...(options.store ? { store: options.store } : {}),
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 0,
+      admission: sandboxAdmission(() => holder.self?.simulator),
       intercept: faults.intercept,
-      // Members are watched by few clients (controllers, deployer) that resume quickly: a smaller history keeps 100 clusters light.
+      // Members are watched by few clients (controllers, deployer) that resume quickly: a smaller
+      // history keeps 100 clusters light.
       watchCacheSize: 5000,
-      onRequest: (method, path) => self?.count(method, path),
+      onRequest: (method, path) => holder.self?.count(method, path),
       ...(options.identity
         ? {
             tls: { cert: options.identity.cert, key: options.identity.key },
@@ -76,7 +105,8 @@ export class SandboxCluster {
           }
         : {}),
     });
-    self = new SandboxCluster(config, server, faults, options.identity);
+    const self = new SandboxCluster(config, server, faults, options.identity);
+    holder.self = self;
     try {
       await self.simulator.start();
     } catch (err) {
@@ -143,7 +173,10 @@ export class SandboxCluster {
     return { ...this.faults.state };
   }
 
-  /** Injects or clears a fault: `down`, `up` (clears everything), `hang`, `latency MS`, `errors RATE`, `unhealthy`, `healthy`. */
+  /**
+   * Injects or clears a fault: `down`, `up` (clears everything), `hang`, `latency MS`,
+   * `errors RATE`, `unhealthy`, `healthy`.
+   */
   async fault(action: FaultAction, value?: number): Promise<FaultState> {
     if (
       (action === 'latency' || action === 'errors') &&
@@ -190,6 +223,8 @@ export class SandboxCluster {
       faults: this.faultState,
       requests: this.requests,
       pods: { bound: s.boundPods, unschedulable: s.unschedulablePods },
+      clock: { now: this.clock.toISOString(), aheadSeconds: Math.round(this.simulator.ctx.clock.offset / 1000) },
+      metrics: this.metrics,
     };
   }
 

@@ -1,6 +1,7 @@
 import type { Logger } from '../core/log.js';
 import type { Registry } from '../apiserver/registry.js';
 import type { ResourceType } from '../apiserver/resources.js';
+import type { SimClock } from './clock.js';
 import type { EventRecorder } from './events.js';
 import type { ObjectCache } from './informer.js';
 import type { WorkQueue } from './queue.js';
@@ -25,17 +26,36 @@ export interface SimulatorConfig {
   maxEvents: number;
 }
 
+/** The kinds the simulator watches (in this order at start-up). */
 export const SIMULATED_KINDS = [
-  'Pod',
   'Node',
+  'StorageClass',
+  'PersistentVolume',
+  'PersistentVolumeClaim',
+  'ResourceQuota',
+  'LimitRange',
+  'Pod',
   'ReplicaSet',
   'Deployment',
   'DaemonSet',
+  'StatefulSet',
+  'ControllerRevision',
   'Job',
+  'CronJob',
   'Service',
+  'Endpoints',
+  'EndpointSlice',
   'Ingress',
+  'PodDisruptionBudget',
+  'HorizontalPodAutoscaler',
 ] as const;
 export type SimulatedKind = (typeof SIMULATED_KINDS)[number];
+
+/** Simulated utilisation (percent of requests) of the pods of a cluster, for HorizontalPodAutoscalers. */
+export interface SimulatedMetrics {
+  cpuUtilization?: number | undefined;
+  memoryUtilization?: number | undefined;
+}
 
 /** Shared by the simulated controllers of one cluster. */
 export interface SimContext {
@@ -46,8 +66,17 @@ export interface SimContext {
   readonly queue: WorkQueue;
   readonly events: EventRecorder;
   readonly log: Logger;
+  /** The simulator's clock: wall time plus what `advanceClock` added (CronJob schedules, HPA windows). */
+  readonly clock: SimClock;
+  /** The cluster-wide simulated metrics (the scale target's annotations override them). */
+  readonly metrics: SimulatedMetrics;
   /** Queues a reconcile of one object. */
   enqueue(kind: SimulatedKind, key: string): void;
+  /**
+   * Remembers that `kind` `key` could not create an object in `namespace` because admission
+   * refused it (quota, limits): it is queued again when that namespace's quotas or limits change.
+   */
+  blocked(namespace: string, kind: SimulatedKind, key: string): void;
 }
 
 export const CONTROLLER_MANAGER = 'kube-controller-manager';

@@ -1,7 +1,18 @@
 import type { KubeObject } from '../core/kube.js';
-import { CONTROLLER_MANAGER, type SimContext } from './context.js';
+import type { SimContext } from './context.js';
 import { createPods, deletePods, podFromTemplate, writeStatus } from './replicasets.js';
-import { asObj, condition, intOrPercent, isPodActive, isPodReady, specOf, templateHash } from './util.js';
+import { ensureRevision, truncateHistory } from './revisions.js';
+import {
+  asObj,
+  condition,
+  intOrPercent,
+  isPodActive,
+  isPodReady,
+  num,
+  specOf,
+  statusOf,
+  templateHash,
+} from './util.js';
 
 /** The DaemonSet controller: one pod per matching Ready node, rolling updates within maxUnavailable. */
 
@@ -18,71 +29,16 @@ function eligibleNodes(ctx: SimContext, ds: KubeObject): KubeObject[] {
     );
 }
 
-type Obj = Record<string, unknown>;
-
-/**
- * kube's controller history: one ControllerRevision per pod template the DaemonSet has had
- * (`<name>-<hash>`, the template's labels plus `controller-revision-hash`, a strategic-merge
- * patch that restores the template, an increasing `revision`), so `kubectl rollout history ds`
- * and `rollout undo` work. Returning to an old template renumbers its revision as the newest;
- * revisions beyond `revisionHistoryLimit` are deleted, oldest first.
- */
-async function recordRevision(ctx: SimContext, ds: KubeObject, hash: string): Promise<void> {
-  const crType = ctx.registry.catalog.byKind('apps', 'v1', 'ControllerRevision');
-  if (!crType) return;
-  const ns = ds.metadata.namespace;
-  const template = asObj(specOf(ds).template);
-  const labels = (asObj(template.metadata).labels ?? {}) as Record<string, string>;
-  const selector = Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  const owned = (await ctx.registry.list(crType, ns, selector ? { labelSelector: selector } : {})).items
-    .filter((r) => r.metadata.ownerReferences?.some((o) => o.uid === ds.metadata.uid && o.controller))
-    .sort((a, b) => Number(a.revision ?? 0) - Number(b.revision ?? 0));
-  const max = Number(owned.at(-1)?.revision ?? 0);
-  const current = owned.find((r) => r.metadata.labels?.[HASH] === hash);
-  const changeCause = ds.metadata.annotations?.['kubernetes.io/change-cause'];
-  if (current) {
-    if (Number(current.revision ?? 0) < max)
-      await ctx.registry.mutate(crType, ns, current.metadata.name!, (r) => ({ ...r, revision: max + 1 }));
-  } else {
-    await ctx.registry.create(
-      crType,
-      ns,
-      {
-        apiVersion: 'apps/v1',
-        kind: 'ControllerRevision',
-        metadata: {
-          name: `${ds.metadata.name}-${hash}`,
-          labels: { ...labels, [HASH]: hash },
-          ...(changeCause ? { annotations: { 'kubernetes.io/change-cause': changeCause } } : {}),
-          ownerReferences: [
-            {
-              apiVersion: 'apps/v1',
-              kind: 'DaemonSet',
-              name: ds.metadata.name!,
-              uid: ds.metadata.uid!,
-              controller: true,
-              blockOwnerDeletion: true,
-            },
-          ],
-        },
-        data: { spec: { template: { ...template, $patch: 'replace' } as Obj } },
-        revision: max + 1,
-      },
-      { fieldManager: CONTROLLER_MANAGER },
-    );
-  }
-  const limit = Number(specOf(ds).revisionHistoryLimit ?? 10);
-  const old = owned.filter((r) => r.metadata.labels?.[HASH] !== hash);
-  for (const r of old.slice(0, Math.max(0, old.length - limit)))
-    await ctx.registry.delete(crType, ns, r.metadata.name!).catch(() => undefined);
-}
-
 export async function syncDaemonSet(ctx: SimContext, ds: KubeObject): Promise<void> {
   if (ds.metadata.deletionTimestamp) return;
-  const hash = templateHash(specOf(ds).template);
-  await recordRevision(ctx, ds, hash);
+  // kube's controller history: a ControllerRevision per template (`kubectl rollout history/undo ds`).
+  const templateHashed = templateHash(specOf(ds).template);
+  const ensured = await ensureRevision(ctx, ds, num(statusOf(ds).collisionCount, 0), {
+    hash: (collisions) => (collisions ? templateHash([specOf(ds).template, collisions]) : templateHashed),
+    hashLabel: HASH,
+  });
+  const { update, history, collisionCount } = ensured;
+  const hash = update.name.slice(`${ds.metadata.name}-`.length);
   const nodes = eligibleNodes(ctx, ds);
   const nodeNames = new Set(nodes.map((n) => n.metadata.name!));
   const pods = ctx.cache.owned(ds.metadata.uid, 'Pod').filter(isPodActive);
@@ -135,5 +91,8 @@ export async function syncDaemonSet(ctx: SimContext, ds: KubeObject): Promise<vo
     updatedNumberScheduled: current.filter((p) => p.metadata.labels?.[HASH] === hash).length,
     numberAvailable: ready,
     ...(nodes.length - ready > 0 ? { numberUnavailable: nodes.length - ready } : {}),
+    ...(collisionCount ? { collisionCount } : {}),
   });
+  const live = new Set([update.name, ...current.map((p) => `${ds.metadata.name}-${p.metadata.labels?.[HASH] ?? ''}`)]);
+  await truncateHistory(ctx, ds, history, live, num(specOf(ds).revisionHistoryLimit, 10));
 }

@@ -100,10 +100,10 @@ async function createNewRS(
   const d = p.d;
   const template = cloneJson(asObj(specOf(d).template));
   const meta = asObj(template.metadata);
-  meta.labels = { ...((meta.labels as Record<string, string> | undefined) ?? {}), [HASH]: hash };
+  meta.labels = { ...(meta.labels ?? {}), [HASH]: hash };
   template.metadata = meta;
   const selector = cloneJson(asObj(specOf(d).selector));
-  selector.matchLabels = { ...((selector.matchLabels as Record<string, string> | undefined) ?? {}), [HASH]: hash };
+  selector.matchLabels = { ...(selector.matchLabels ?? {}), [HASH]: hash };
   const rs: KubeObject = {
     apiVersion: 'apps/v1',
     kind: 'ReplicaSet',

@@ -4,7 +4,9 @@ import { keyPrefix, type ResourceType } from '../apiserver/resources.js';
 import type { CachedEvent } from '../apiserver/watch-cache.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
-export type ChangeHandler = (type: ChangeType, kind: string, obj: KubeObject) => void;
+export type ChangeHandler = (type: ChangeType, kind: string, obj: KubeObject, prev: KubeObject | undefined) => void;
+/** Every other change in the store (kinds the simulator does not cache): its key and namespace. */
+export type OtherHandler = (key: string, namespace: string | undefined, resourceVersion: string | undefined) => void;
 
 export function keyOf(o: KubeObject): string {
   return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name!;
@@ -17,7 +19,7 @@ export function keyOf(o: KubeObject): string {
 export class ObjectCache {
   private readonly byKind = new Map<string, Map<string, KubeObject>>();
   private readonly byOwner = new Map<string, Map<string, KubeObject>>();
-  private readonly byPrefix = new Map<string, ResourceType>();
+  private readonly kinds = new Set<string>();
   private stop: (() => void) | undefined;
 
   constructor(
@@ -26,11 +28,11 @@ export class ObjectCache {
   ) {
     for (const t of types) {
       this.byKind.set(t.kind, new Map());
-      this.byPrefix.set(keyPrefix(t), t);
+      this.kinds.add(keyPrefix(t));
     }
   }
 
-  async start(onChange: ChangeHandler): Promise<void> {
+  async start(onChange: ChangeHandler, onOther?: OtherHandler): Promise<void> {
     const rev = this.registry.cache.revision;
     const initial: Array<[string, KubeObject]> = [];
     for (const t of this.types) {
@@ -39,27 +41,26 @@ export class ObjectCache {
         initial.push([t.kind, o]);
       }
     }
-    this.stop = this.registry.cache.subscribe('/registry/', rev, (e) => this.onEvent(e, onChange));
-    for (const [kind, o] of initial) onChange('ADDED', kind, o);
+    this.stop = this.registry.cache.subscribe('/registry/', rev, (e) => this.onEvent(e, onChange, onOther));
+    for (const [kind, o] of initial) onChange('ADDED', kind, o, undefined);
   }
 
   close(): void {
     this.stop?.();
   }
 
-  private onEvent(e: CachedEvent, onChange: ChangeHandler): void {
+  private onEvent(e: CachedEvent, onChange: ChangeHandler, onOther: OtherHandler | undefined): void {
     if (e.revision < 0) return;
-    const t = this.typeOfKey(e.key);
+    const t = this.registry.catalog.typeOfKey(e.key);
     if (!t) return;
+    if (!this.kinds.has(keyPrefix(t)) || !this.byKind.has(t.kind)) {
+      onOther?.(e.key, t.namespaced ? e.object.metadata.namespace : undefined, e.object.metadata.resourceVersion);
+      return;
+    }
+    const prev = this.byKind.get(t.kind)!.get(keyOf(e.object));
     if (e.type === 'DELETED') this.remove(t.kind, e.object);
     else this.put(t.kind, e.object);
-    onChange(e.type, t.kind, e.object);
-  }
-
-  /** The type whose storage prefix (`keyPrefix`) starts `key`. */
-  private typeOfKey(key: string): ResourceType | undefined {
-    for (const [prefix, t] of this.byPrefix) if (key.startsWith(prefix)) return t;
-    return undefined;
+    onChange(e.type, t.kind, e.object, prev);
   }
 
   private ownerKey(kind: string, o: KubeObject): string {
@@ -100,6 +101,13 @@ export class ObjectCache {
 
   list(kind: string): KubeObject[] {
     return [...(this.byKind.get(kind)?.values() ?? [])];
+  }
+
+  /** Objects of `kind` in `namespace`. */
+  inNamespace(kind: string, namespace: string | undefined): KubeObject[] {
+    const out: KubeObject[] = [];
+    for (const o of this.byKind.get(kind)?.values() ?? []) if (o.metadata.namespace === namespace) out.push(o);
+    return out;
   }
 
   count(kind: string): number {

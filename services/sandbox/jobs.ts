@@ -1,18 +1,7 @@
 import type { KubeObject } from '../core/kube.js';
 import type { SimContext } from './context.js';
 import { createPods, podFromTemplate, writeStatus } from './replicasets.js';
-import {
-  condition,
-  isPodActive,
-  isPodReady,
-  nowIso,
-  num,
-  omitZero,
-  podPhase,
-  specOf,
-  statusOf,
-  type Obj,
-} from './util.js';
+import { condition, isPodActive, isPodReady, num, omitZero, podPhase, specOf, statusOf, type Obj } from './util.js';
 
 /** The Job controller: runs pods (up to `parallelism`) until `completions` succeeded, then Complete. */
 export async function syncJob(ctx: SimContext, job: KubeObject): Promise<void> {
@@ -25,9 +14,9 @@ export async function syncJob(ctx: SimContext, job: KubeObject): Promise<void> {
   const succeeded = pods.filter((p) => podPhase(p) === 'Succeeded').length;
   const failed = pods.filter((p) => podPhase(p) === 'Failed').length;
   let active = pods.filter(isPodActive);
-  const startTime = (status.startTime as string | undefined) ?? nowIso();
+  const startTime = (status.startTime as string | undefined) ?? ctx.clock.iso();
   if (succeeded >= completions) {
-    const now = nowIso();
+    const now = ctx.clock.iso();
     await writeStatus(ctx, 'Job', job, {
       ...omitZero({ succeeded, failed }),
       startTime,

@@ -265,5 +265,8 @@ export class Kubelet {
 }
 
 function pullError(image: string): string {
-  return `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": not found (sandbox: the image matches the cluster's failure pattern)`;
+  return (
+    `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": not found ` +
+    "(sandbox: the image matches the cluster's failure pattern)"
+  );
 }

@@ -1,4 +1,4 @@
-import { KitfedError } from '../core/errors.js';
+import { hasCode } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
 import type { SimContext, SimulatorConfig } from './context.js';
 import { nowIso } from './util.js';
@@ -104,7 +104,7 @@ export async function ensureNodes(ctx: SimContext, plans: NodePlan[]): Promise<v
       try {
         existing = await ctx.registry.create(t, undefined, nodeObject(ctx.config, p), { fieldManager: 'kubelet' });
       } catch (err) {
-        if (!(err instanceof KitfedError && err.code === 409)) throw err;
+        if (!hasCode(err, 409)) throw err;
         existing = await ctx.registry.get(t, undefined, p.name);
       }
     }

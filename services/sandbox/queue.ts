@@ -1,4 +1,4 @@
-import { KitfedError } from '../core/errors.js';
+import { hasCode } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 
 type Task = () => Promise<void>;
@@ -87,7 +87,7 @@ export class WorkQueue {
   }
 
   private failed(key: string, task: Task, err: unknown): void {
-    if (err instanceof KitfedError && err.code === 404) return;
+    if (hasCode(err, 404)) return;
     const n = (this.retries.get(key) ?? 0) + 1;
     this.retries.set(key, n);
     if (n > 10) {
@@ -95,7 +95,7 @@ export class WorkQueue {
       this.log.warn({ key, err: err instanceof Error ? err.message : String(err) }, 'simulator task gave up');
       return;
     }
-    if (!(err instanceof KitfedError && err.code === 409))
+    if (!hasCode(err, 409))
       this.log.debug({ key, err: err instanceof Error ? err.message : String(err) }, 'simulator task failed; retrying');
     this.after(Math.min(1000, 10 * 2 ** n), key, task);
   }

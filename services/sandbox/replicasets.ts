@@ -1,6 +1,8 @@
-import { KitfedError } from '../core/errors.js';
+import { hasCode, KitfedError } from '../core/errors.js';
+import type { ResourceType } from '../apiserver/resources.js';
+import { keyOf } from './informer.js';
 import { cloneJson, type KubeObject } from '../core/kube.js';
-import { CONTROLLER_MANAGER, type SimContext } from './context.js';
+import { CONTROLLER_MANAGER, type SimContext, type SimulatedKind } from './context.js';
 import {
   asObj,
   byCreation,
@@ -58,9 +60,8 @@ export async function createPods(
 ): Promise<KubeObject[]> {
   const created: KubeObject[] = [];
   for (let i = 0; i < Math.min(count, BURST); i++) {
-    const pod = await ctx.registry.create(ctx.types.Pod, owner.metadata.namespace, make(), {
-      fieldManager: CONTROLLER_MANAGER,
-    });
+    const pod = await createRefusable(ctx, owner, ctx.types.Pod, make());
+    if (!pod) break;
     created.push(pod);
     ctx.events.emit(
       owner,
@@ -71,6 +72,27 @@ export async function createPods(
     );
   }
   return created;
+}
+
+/**
+ * Creates an object for `owner`; when admission refuses it (403: quota, limits) the owner gets
+ * kube's `FailedCreate` Warning and is queued again once its namespace's quotas or limits change.
+ */
+export async function createRefusable(
+  ctx: SimContext,
+  owner: KubeObject,
+  type: ResourceType,
+  obj: KubeObject,
+  failedMessage: (err: KitfedError) => string = (err) => `Error creating: ${err.message}`,
+): Promise<KubeObject | undefined> {
+  try {
+    return await ctx.registry.create(type, owner.metadata.namespace, obj, { fieldManager: CONTROLLER_MANAGER });
+  } catch (err) {
+    if (!hasCode(err, 403)) throw err;
+    ctx.events.emit(owner, 'Warning', 'FailedCreate', failedMessage(err), `${owner.kind.toLowerCase()}-controller`);
+    ctx.blocked(owner.metadata.namespace ?? '', owner.kind as SimulatedKind, keyOf(owner));
+    return undefined;
+  }
 }
 
 export async function deletePods(ctx: SimContext, owner: KubeObject, pods: KubeObject[]): Promise<void> {
@@ -93,12 +115,7 @@ export async function deletePods(ctx: SimContext, owner: KubeObject, pods: KubeO
   }
 }
 
-export async function writeStatus(
-  ctx: SimContext,
-  kind: 'ReplicaSet' | 'Deployment' | 'DaemonSet' | 'Job',
-  obj: KubeObject,
-  status: Obj,
-): Promise<void> {
+export async function writeStatus(ctx: SimContext, kind: SimulatedKind, obj: KubeObject, status: Obj): Promise<void> {
   if (JSON.stringify(statusOf(obj)) === JSON.stringify(status)) return;
   await ctx.registry.mutate(
     ctx.types[kind],

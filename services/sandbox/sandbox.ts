@@ -28,7 +28,10 @@ export interface SandboxClusterSpec {
 
 export interface SandboxOptions {
   clusters: SandboxClusterSpec[];
-  /** Each cluster's store (e.g. SQLite in a data dir, so a restart keeps the members' state). @default a new MemoryStore */
+  /**
+   * Each cluster's store (e.g. SQLite in a data dir, so a restart keeps the members' state).
+   * @default a new MemoryStore
+   */
   store?: (clusterName: string) => Promise<Store>;
   /** Pod start to Running and Ready. @default 500 */
   readyDelayMs?: number;
@@ -50,7 +53,10 @@ export interface SandboxOptions {
   adminHost?: string;
   /** Events the simulator keeps per cluster (older ones are deleted). @default 2000 */
   maxEvents?: number;
-  /** Serve HTTPS with a sandbox CA and require a bearer token (each cluster its own certificate and token). @default false */
+  /**
+   * Serve HTTPS with a sandbox CA and require a bearer token (each cluster its own certificate
+   * and token). @default false
+   */
   tls?: boolean;
 }
 
@@ -59,6 +65,8 @@ export interface Sandbox {
   cluster(name: string): SandboxCluster;
   /** A kubeconfig with one context per cluster (context name = cluster name), the first current. */
   kubeconfig(): string;
+  /** Moves every cluster's simulated clock forward by `ms` (CronJob schedules, HPA windows). */
+  advanceClock(ms: number): void;
   /** URL of the admin endpoint, when started with `adminPort`. */
   readonly adminUrl: string | undefined;
   close(): Promise<void>;
@@ -163,6 +171,9 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     },
     kubeconfig: () =>
       kubeconfigFor(clusters.map((c) => ({ name: c.name, url: c.url, caCert: c.caCert, token: c.token }))),
+    advanceClock(ms) {
+      for (const c of clusters) c.advanceClock(ms);
+    },
     get adminUrl() {
       return admin?.url;
     },

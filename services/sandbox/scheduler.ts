@@ -2,6 +2,7 @@ import type { KubeObject } from '../core/kube.js';
 import type { SimContext } from './context.js';
 import { keyOf } from './informer.js';
 import { asObj, condition, isPodActive, setCondition, specOf, statusOf, type Obj } from './util.js';
+import { SELECTED_NODE } from './volumes.js';
 
 /**
  * The simulated kube-scheduler: binds each unbound pod to the least loaded Ready node that
@@ -74,6 +75,8 @@ export class Scheduler {
     if (specOf(pod).nodeName || !isPodActive(pod)) return;
     if (specOf(pod).schedulerName !== undefined && specOf(pod).schedulerName !== 'default-scheduler') return;
     const nodes = this.nodes();
+    const volumes = this.volumes(pod);
+    if (volumes.blocked) return this.unschedulable(pod, nodes.length, 0, 0, volumes.blocked);
     const load = this.load();
     const selector = asObj(specOf(pod).nodeSelector) as Record<string, string>;
     let mismatched = 0;
@@ -81,7 +84,10 @@ export class Scheduler {
     let best: KubeObject | undefined;
     for (const n of nodes) {
       const labels = n.metadata.labels ?? {};
-      if (Object.entries(selector).some(([k, v]) => labels[k] !== v)) {
+      if (
+        Object.entries(selector).some(([k, v]) => labels[k] !== v) ||
+        (volumes.hosts && !volumes.hosts.includes(labels['kubernetes.io/hostname'] ?? ''))
+      ) {
         mismatched++;
         continue;
       }
@@ -115,9 +121,61 @@ export class Scheduler {
       `Successfully assigned ${key} to ${nodeName}`,
       'default-scheduler',
     );
+    // WaitForFirstConsumer claims learn their node now: the provisioner creates their volume there.
+    for (const claim of volumes.waiting) {
+      await this.ctx.registry.mutate(
+        this.ctx.types.PersistentVolumeClaim,
+        claim.metadata.namespace,
+        claim.metadata.name!,
+        (o) => {
+          if (o.metadata.annotations?.[SELECTED_NODE]) return undefined;
+          o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [SELECTED_NODE]: nodeName };
+          return o;
+        },
+      );
+    }
   }
 
-  private async unschedulable(pod: KubeObject, nodes: number, mismatched: number, full: number): Promise<void> {
+  /**
+   * The pod's PersistentVolumeClaims as kube's volume binding plugin sees them: a missing or
+   * unbound Immediate claim keeps the pod Pending; bound volumes with node affinity pin it to
+   * their node; unbound WaitForFirstConsumer claims are provisioned after binding.
+   */
+  private volumes(pod: KubeObject): { blocked?: string; hosts?: string[]; waiting: KubeObject[] } {
+    const out: { blocked?: string; hosts?: string[]; waiting: KubeObject[] } = { waiting: [] };
+    for (const v of (specOf(pod).volumes as Obj[] | undefined) ?? []) {
+      const name = asObj(v.persistentVolumeClaim).claimName;
+      if (typeof name !== 'string') continue;
+      const pvc = this.ctx.cache.get('PersistentVolumeClaim', `${pod.metadata.namespace}/${name}`);
+      if (!pvc) return { ...out, blocked: `persistentvolumeclaim "${name}" not found` };
+      if (pvc.metadata.deletionTimestamp)
+        return { ...out, blocked: `persistentvolumeclaim "${name}" is being deleted` };
+      const volumeName = specOf(pvc).volumeName as string | undefined;
+      if (!volumeName || statusOf(pvc).phase !== 'Bound') {
+        const sc = this.ctx.cache.get('StorageClass', String(specOf(pvc).storageClassName ?? ''));
+        if ((sc as { volumeBindingMode?: string } | undefined)?.volumeBindingMode === 'WaitForFirstConsumer') {
+          out.waiting.push(pvc);
+          continue;
+        }
+        return { ...out, blocked: 'pod has unbound immediate PersistentVolumeClaims' };
+      }
+      const pv = this.ctx.cache.get('PersistentVolume', volumeName);
+      const terms = asObj(asObj(asObj(pv?.spec).nodeAffinity).required).nodeSelectorTerms as
+        Array<{ matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> }> | undefined;
+      for (const term of terms ?? [])
+        for (const e of term.matchExpressions ?? [])
+          if (e.key === 'kubernetes.io/hostname' && e.operator === 'In') out.hosts = e.values ?? [];
+    }
+    return out;
+  }
+
+  private async unschedulable(
+    pod: KubeObject,
+    nodes: number,
+    mismatched: number,
+    full: number,
+    blocked?: string,
+  ): Promise<void> {
     const key = keyOf(pod);
     this.waiting.add(key);
     const reasons = [
@@ -126,7 +184,11 @@ export class Scheduler {
     ]
       .filter(Boolean)
       .join(', ');
-    const message = `0/${nodes} nodes are available: ${reasons || 'no nodes'}. preemption: 0/${nodes} nodes are available: ${nodes} No preemption victims found for incoming pod.`;
+    const message = blocked
+      ? `0/${nodes} nodes are available: ${blocked}. preemption: 0/${nodes} nodes are available: ` +
+        `${nodes} Preemption is not helpful for scheduling.`
+      : `0/${nodes} nodes are available: ${reasons || 'no nodes'}. preemption: 0/${nodes} nodes are available: ` +
+        `${nodes} No preemption victims found for incoming pod.`;
     const cur = condition(pod, 'PodScheduled');
     if (cur?.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message) return;
     await this.ctx.registry.mutate(

@@ -1,19 +1,61 @@
 import { createLogger } from '../core/log.js';
 import type { KubeObject } from '../core/kube.js';
-import type { Registry } from '../apiserver/registry.js';
-import { SIMULATED_KINDS, type SimContext, type SimulatedKind, type SimulatorConfig } from './context.js';
+import type { AdmissionPlugin, Registry } from '../apiserver/registry.js';
+import { storageKey } from '../apiserver/resources.js';
+import { SimClock } from './clock.js';
+import {
+  SIMULATED_KINDS,
+  type SimContext,
+  type SimulatedKind,
+  type SimulatedMetrics,
+  type SimulatorConfig,
+} from './context.js';
+import { CronJobs } from './cronjobs.js';
 import { syncDaemonSet } from './daemonsets.js';
 import { syncDeployment } from './deployments.js';
+import { DisruptionController } from './disruption.js';
+import { EndpointsController } from './endpoints.js';
 import { EventRecorder } from './events.js';
+import { Autoscalers } from './hpa.js';
 import { keyOf, ObjectCache, type ChangeType } from './informer.js';
 import { syncJob } from './jobs.js';
 import { Kubelet } from './kubelet.js';
+import { limitRangerPlugin } from './limits.js';
 import { LoadBalancers } from './loadbalancers.js';
 import { ensureNodes, planNodes } from './nodes.js';
+import { Quotas } from './quota.js';
 import { syncReplicaSet } from './replicasets.js';
 import { Scheduler } from './scheduler.js';
+import { syncStatefulSet } from './statefulsets.js';
 import { WorkQueue } from './queue.js';
-import { controllerOf, isPodActive, specOf } from './util.js';
+import { controllerOf, isPodActive, specOf, statusOf } from './util.js';
+import { defaultStorageClassPlugin, ensureStorageClass, VolumeBinder } from './volumes.js';
+
+/** Kinds whose controller (ownerReference) is reconciled when one of their dependents changes. */
+const OWNER_KINDS = new Set<string>([
+  'ReplicaSet',
+  'Deployment',
+  'DaemonSet',
+  'Job',
+  'StatefulSet',
+  'CronJob',
+  'Service',
+]);
+/** Workloads whose scale PodDisruptionBudgets and HorizontalPodAutoscalers read. */
+const SCALABLE = new Set<string>(['Deployment', 'ReplicaSet', 'StatefulSet']);
+
+/**
+ * The admission plugins of a sandbox cluster (kube's DefaultStorageClass, LimitRanger,
+ * ResourceQuota), bound to the simulator once it exists: they read its informer cache.
+ */
+export function sandboxAdmission(simulator: () => Simulator | undefined): AdmissionPlugin[] {
+  const ctx = () => simulator()?.ctx;
+  const quota: AdmissionPlugin = {
+    name: 'ResourceQuota',
+    admit: (op, t, obj, old) => simulator()?.quotas.plugin.admit(op, t, obj, old),
+  };
+  return [defaultStorageClassPlugin(ctx), limitRangerPlugin(ctx), quota];
+}
 
 /**
  * The workload simulator of one sandbox cluster: kube-controller-manager, kube-scheduler,
@@ -22,10 +64,18 @@ import { controllerOf, isPodActive, specOf } from './util.js';
  */
 export class Simulator {
   readonly ctx: SimContext;
+  readonly quotas: Quotas;
   private readonly scheduler: Scheduler;
   private readonly kubelet: Kubelet;
   private readonly lbs: LoadBalancers;
+  private readonly volumes: VolumeBinder;
+  private readonly cronJobs: CronJobs;
+  private readonly endpoints: EndpointsController;
+  private readonly disruption: DisruptionController;
+  private readonly autoscalers: Autoscalers;
   private readonly deadlines = new Map<string, NodeJS.Timeout>();
+  /** Namespace → owners ("Kind|ns/name") an admission refusal held back. */
+  private readonly held = new Map<string, Set<string>>();
 
   constructor(
     registry: Registry,
@@ -33,12 +83,13 @@ export class Simulator {
   ) {
     const log = createLogger('sandbox', { cluster: config.name });
     const types = Object.fromEntries(
-      SIMULATED_KINDS.map((k) => [k, registry.catalog.all.find((t) => t.kind === k)!]),
+      SIMULATED_KINDS.map((k) => [k, registry.catalog.all.find((t) => t.kind === k && !t.custom)!]),
     ) as SimContext['types'];
     const cache = new ObjectCache(registry, Object.values(types));
     const queue = new WorkQueue(log);
     const eventType = registry.catalog.byKind('', 'v1', 'Event')!;
     const current = () => this.config;
+    const metrics: SimulatedMetrics = {};
     this.ctx = {
       get config() {
         return current();
@@ -48,17 +99,34 @@ export class Simulator {
       cache,
       queue,
       log,
+      clock: new SimClock(),
+      metrics,
       events: new EventRecorder(registry, eventType, log, config.maxEvents),
       enqueue: (kind, key) => queue.add(`${kind}:${key}`, () => this.reconcile(kind, key)),
+      blocked: (namespace, kind, key) => {
+        const set = this.held.get(namespace) ?? new Set<string>();
+        set.add(`${kind}|${key}`);
+        this.held.set(namespace, set);
+      },
     };
     this.scheduler = new Scheduler(this.ctx);
     this.kubelet = new Kubelet(this.ctx);
     this.lbs = new LoadBalancers(this.ctx);
+    this.volumes = new VolumeBinder(this.ctx);
+    this.cronJobs = new CronJobs(this.ctx);
+    this.endpoints = new EndpointsController(this.ctx);
+    this.disruption = new DisruptionController(this.ctx);
+    this.autoscalers = new Autoscalers(this.ctx);
+    this.quotas = new Quotas(() => this.ctx);
   }
 
   async start(): Promise<void> {
     await ensureNodes(this.ctx, planNodes(this.config));
-    await this.ctx.cache.start((type, kind, obj) => this.onChange(type, kind as SimulatedKind, obj));
+    await ensureStorageClass(this.ctx);
+    await this.ctx.cache.start(
+      (type, kind, obj, prev) => this.onChange(type, kind as SimulatedKind, obj, prev),
+      (key, namespace, rv) => this.onOther(key, namespace, rv),
+    );
   }
 
   stop(): void {
@@ -82,18 +150,55 @@ export class Simulator {
     this.scheduler.retryWaiting();
   }
 
-  private onChange(type: ChangeType, kind: SimulatedKind, obj: KubeObject): void {
+  /** Moves the simulator's clock forward: CronJobs and HPAs look again at once. */
+  advanceClock(ms: number): number {
+    this.ctx.clock.advance(ms);
+    this.cronJobs.resyncAll();
+    this.autoscalers.resyncAll();
+    return this.ctx.clock.now();
+  }
+
+  /** Sets the cluster-wide simulated utilisation (undefined clears one). */
+  setMetrics(metrics: SimulatedMetrics): SimulatedMetrics {
+    for (const k of ['cpuUtilization', 'memoryUtilization'] as const)
+      if (k in metrics) this.ctx.metrics[k] = metrics[k];
+    this.autoscalers.resyncAll();
+    return { ...this.ctx.metrics };
+  }
+
+  private retryHeld(namespace: string | undefined): void {
+    if (namespace === undefined) return;
+    const set = this.held.get(namespace);
+    if (!set) return;
+    this.held.delete(namespace);
+    for (const entry of set) {
+      const [kind, key] = entry.split('|') as [SimulatedKind, string];
+      this.ctx.enqueue(kind, key);
+    }
+  }
+
+  private onOther(key: string, namespace: string | undefined, resourceVersion: string | undefined): void {
+    this.quotas.seen(key, resourceVersion);
+    this.quotas.touch(namespace);
+  }
+
+  private onChange(type: ChangeType, kind: SimulatedKind, obj: KubeObject, prev: KubeObject | undefined): void {
     const key = keyOf(obj);
+    const ns = obj.metadata.namespace;
+    this.quotas.seen(storageKey(this.ctx.types[kind], ns, obj.metadata.name!), obj.metadata.resourceVersion);
+    this.quotas.touch(ns);
+    if (SCALABLE.has(kind)) {
+      this.disruption.touch(ns);
+      if (type !== 'DELETED') this.autoscalers.targetChanged(obj);
+    }
     switch (kind) {
       case 'Pod':
         this.scheduler.observe(type, obj);
         if (type === 'DELETED' || !isPodActive(obj)) this.kubelet.forget(obj);
         if (type !== 'DELETED') this.ctx.enqueue('Pod', key);
         this.enqueueOwner(obj);
-        return;
-      case 'ReplicaSet':
-        if (type !== 'DELETED') this.ctx.enqueue('ReplicaSet', key);
-        this.enqueueOwner(obj);
+        this.endpoints.podChanged(type, obj);
+        this.disruption.touch(ns);
         return;
       case 'Deployment':
         if (type === 'DELETED') {
@@ -106,26 +211,76 @@ export class Simulator {
         if (type !== 'DELETED') this.scheduler.retryWaiting();
         return;
       case 'Service':
+        this.lbs.observe(type, obj);
+        this.ctx.enqueue('Service', key);
+        return;
       case 'Ingress':
         this.lbs.observe(type, obj);
         if (type !== 'DELETED') this.ctx.enqueue(kind, key);
         return;
+      case 'Endpoints':
+        if (this.ctx.cache.get('Service', key)) this.ctx.enqueue('Service', key);
+        return;
+      case 'EndpointSlice':
+      case 'ControllerRevision':
+        this.enqueueOwner(obj);
+        return;
+      case 'PersistentVolumeClaim':
+        if (type === 'DELETED') {
+          this.volumes.forget(obj);
+          const pv = specOf(obj).volumeName;
+          if (typeof pv === 'string') this.ctx.enqueue('PersistentVolume', pv);
+        } else this.ctx.enqueue('PersistentVolumeClaim', key);
+        if (statusOf(obj).phase === 'Bound' && statusOf(prev ?? obj).phase !== 'Bound') this.scheduler.retryWaiting();
+        return;
+      case 'PersistentVolume':
+        if (type !== 'DELETED') this.ctx.enqueue('PersistentVolume', key);
+        for (const c of this.volumes.pendingClaims()) this.ctx.enqueue('PersistentVolumeClaim', keyOf(c));
+        return;
+      case 'StorageClass':
+        for (const c of this.volumes.pendingClaims()) this.ctx.enqueue('PersistentVolumeClaim', keyOf(c));
+        return;
+      case 'Job':
+        if (type !== 'DELETED') this.ctx.enqueue('Job', key);
+        this.enqueueOwner(obj);
+        return;
+      case 'CronJob':
+        if (type === 'DELETED') this.cronJobs.forget(key, obj.metadata.uid);
+        else this.ctx.enqueue('CronJob', key);
+        return;
+      case 'PodDisruptionBudget':
+        if (type === 'DELETED') this.disruption.forget(obj.metadata.uid);
+        else this.ctx.enqueue('PodDisruptionBudget', key);
+        return;
+      case 'HorizontalPodAutoscaler':
+        if (type === 'DELETED') this.autoscalers.forget(key);
+        else this.ctx.enqueue('HorizontalPodAutoscaler', key);
+        return;
+      case 'ResourceQuota':
+        if (type === 'DELETED') this.retryHeld(ns);
+        else this.ctx.enqueue('ResourceQuota', key);
+        return;
+      case 'LimitRange':
+        this.retryHeld(ns);
+        return;
       default:
         if (type !== 'DELETED') this.ctx.enqueue(kind, key);
+        this.enqueueOwner(obj);
     }
   }
 
   private enqueueOwner(obj: KubeObject): void {
     const owner = controllerOf(obj);
-    if (!owner || !obj.metadata.namespace) return;
-    const kind = owner.kind as SimulatedKind;
-    if (kind === 'ReplicaSet' || kind === 'Deployment' || kind === 'DaemonSet' || kind === 'Job')
-      this.ctx.enqueue(kind, `${obj.metadata.namespace}/${owner.name}`);
+    if (!owner || !obj.metadata.namespace || !OWNER_KINDS.has(owner.kind)) return;
+    this.ctx.enqueue(owner.kind as SimulatedKind, `${obj.metadata.namespace}/${owner.name}`);
   }
 
   private async reconcile(kind: SimulatedKind, key: string): Promise<void> {
     const obj = this.ctx.cache.get(kind, key);
-    if (!obj) return;
+    if (!obj) {
+      if (kind === 'Service') await this.endpoints.serviceGone(key);
+      return;
+    }
     switch (kind) {
       case 'Pod':
         if (!specOf(obj).nodeName) return this.scheduler.schedule(obj);
@@ -136,11 +291,27 @@ export class Simulator {
         return syncDeployment(this.ctx, obj, this.deadlines);
       case 'DaemonSet':
         return syncDaemonSet(this.ctx, obj);
+      case 'StatefulSet':
+        return syncStatefulSet(this.ctx, obj);
       case 'Job':
         return syncJob(this.ctx, obj);
+      case 'CronJob':
+        return this.cronJobs.sync(obj);
       case 'Service':
+        await this.lbs.sync(obj);
+        return this.endpoints.sync(obj);
       case 'Ingress':
         return this.lbs.sync(obj);
+      case 'PersistentVolumeClaim':
+        return this.volumes.syncClaim(obj);
+      case 'PersistentVolume':
+        return this.volumes.syncVolume(obj);
+      case 'PodDisruptionBudget':
+        return this.disruption.sync(obj);
+      case 'HorizontalPodAutoscaler':
+        return this.autoscalers.sync(obj);
+      case 'ResourceQuota':
+        return this.quotas.sync(obj, (ns) => this.retryHeld(ns));
       default:
         return;
     }

@@ -26,7 +26,7 @@ export class SandboxCa {
   constructor(private readonly hosts: string[]) {
     this.pki = generatePki(hosts);
     this.caCert = forge.pki.certificateFromPem(this.pki.caCert);
-    this.caKey = forge.pki.privateKeyFromPem(this.pki.caKey) as forge.pki.rsa.PrivateKey;
+    this.caKey = forge.pki.privateKeyFromPem(this.pki.caKey);
     this.publicKey = forge.pki.certificateFromPem(this.pki.cert).publicKey;
   }
 

@@ -151,16 +151,17 @@ test('get -w receives added, modified and deleted events', async (t) => {
     'configmaps',
     '-w',
     '--output-watch-events',
-    '--request-timeout=20s',
+    '--request-timeout=120s',
   ]);
   t.teardown(() => watcher.kill());
   let out = '';
   watcher.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  // Bounded waits wide enough for a loaded 2-core machine (kubectl alone can take seconds to start).
   const wait = async (re: RegExp) => {
-    for (let i = 0; i < 100 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 100));
     return re.test(out);
   };
-  for (let i = 0; i < 100 && server.registry.cache.watcherCount === baseline; i++)
+  for (let i = 0; i < 600 && server.registry.cache.watcherCount === baseline; i++)
     await new Promise((r) => setTimeout(r, 100));
   t.true(server.registry.cache.watcherCount > baseline, 'kubectl get -w is watching');
   await kubectl(['create', 'configmap', 'cm1', '--from-literal=v=1', '--dry-run=client', '-o', 'yaml']).then((r) =>
