@@ -55,7 +55,7 @@ async function startServer(dir: string, mode: string, ca: () => Promise<string>)
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`API server did not start: ${buf}`)), 120_000);
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       buf += d.toString();
       const m = /"url":"(https:[^"]+)"/.exec(buf);
       if (m) {
@@ -277,7 +277,8 @@ try {
       const f = await measure(dir, mode, round);
       runs[mode]!.push(f);
       console.log(
-        `round ${round + 1} ${mode.padEnd(11)} GET ${f.get.toFixed(0)}/s  GET(SA token) ${f.getServiceAccount.toFixed(0)}/s  LIST(100) ${f.list.toFixed(0)}/s  CREATE ${f.create.toFixed(0)}/s  errors ${f.errors}`,
+        `round ${round + 1} ${mode.padEnd(11)} GET ${f.get.toFixed(0)}/s  GET(SA token) ${f.getServiceAccount.toFixed(0)}/s  ` +
+          `LIST(100) ${f.list.toFixed(0)}/s  CREATE ${f.create.toFixed(0)}/s  errors ${f.errors}`,
       );
     }
   }
@@ -290,7 +291,9 @@ try {
   ];
   const azc = await authorizerCost();
   console.log(
-    `\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; HTTPS + bearer token, ${CONCURRENCY} keep-alive clients, ${SECONDS}s per op, median of ${ROUNDS} rounds`,
+    `\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+      `node ${process.version}; HTTPS + bearer token, ${CONCURRENCY} keep-alive clients, ` +
+      `${SECONDS}s per op, median of ${ROUNDS} rounds`,
   );
   console.log('op                           AlwaysAllow/s   RBAC/s   RBAC÷AlwaysAllow   authorization cost');
   const summary: Record<string, { alwaysAllow: number; rbac: number; ratio: number; costPercent: number }> = {};
@@ -305,11 +308,18 @@ try {
       costPercent: Number(((1 - ratio) * 100).toFixed(1)),
     };
     console.log(
-      `${label.padEnd(28)} ${a.toFixed(0).padStart(13)} ${r.toFixed(0).padStart(8)} ${ratio.toFixed(3).padStart(18)} ${`${((1 - ratio) * 100).toFixed(1)} %`.padStart(20)}`,
+      [
+        label.padEnd(28),
+        a.toFixed(0).padStart(13),
+        r.toFixed(0).padStart(8),
+        ratio.toFixed(3).padStart(18),
+        `${((1 - ratio) * 100).toFixed(1)} %`.padStart(20),
+      ].join(' '),
     );
   }
   console.log(
-    `authorizer in process, ${azc.bindings} RoleBindings: ${azc.cachedNs} ns per cached decision, ${azc.uncachedUs} µs per uncached one (target: GET cost ≤ 5 %)`,
+    `authorizer in process, ${azc.bindings} RoleBindings: ${azc.cachedNs} ns per cached decision, ` +
+      `${azc.uncachedUs} µs per uncached one (target: GET cost ≤ 5 %)`,
   );
   console.log(
     JSON.stringify({

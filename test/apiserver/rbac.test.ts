@@ -210,7 +210,10 @@ test('kubectl auth can-i, can-i --list and whoami give kube answers', async (t) 
   );
   t.regex(
     badSar.stderr,
-    /SubjectAccessReview.* is invalid: spec.resourceAttributes: Invalid value: "?null"?: exactly one of nonResourceAttributes or resourceAttributes must be specified/,
+    new RegExp(
+      String.raw`SubjectAccessReview.* is invalid: spec.resourceAttributes: Invalid value: "?null"?: ` +
+        'exactly one of nonResourceAttributes or resourceAttributes must be specified',
+    ),
   );
 });
 
@@ -228,7 +231,9 @@ test('escalation is prevented as in kube, and allowed with escalate and bind', a
   t.is(role.code, 1);
   t.is(
     role.stderr.trim(),
-    'Error from server (Forbidden): roles.rbac.authorization.k8s.io "wider" is forbidden: user "carol" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["namespaces"], Verbs:["delete"]}',
+    'Error from server (Forbidden): roles.rbac.authorization.k8s.io "wider" is forbidden: user "carol" ' +
+      '(groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n' +
+      '{APIGroups:[""], Resources:["namespaces"], Verbs:["delete"]}',
   );
   const binding = await carol([
     '-n',
@@ -242,7 +247,11 @@ test('escalation is prevented as in kube, and allowed with escalate and bind', a
   t.is(binding.code, 1);
   t.regex(
     binding.stderr,
-    /rolebindings.rbac.authorization.k8s.io "root" is forbidden: user "carol" \(groups=\["system:authenticated"\]\) is attempting to grant RBAC permissions not currently held:\n\{APIGroups:\["\*"\], Resources:\["\*"\], Verbs:\["\*"\]\}/,
+    new RegExp(
+      String.raw`rolebindings.rbac.authorization.k8s.io "root" is forbidden: user "carol" ` +
+        String.raw`\(groups=\["system:authenticated"\]\) is attempting to grant RBAC permissions not currently held:\n` +
+        String.raw`\{APIGroups:\["\*"\], Resources:\["\*"\], Verbs:\["\*"\]\}`,
+    ),
   );
   const missing = await carol([
     '-n',
@@ -309,26 +318,57 @@ test('bad RBAC objects get kube 422s naming the field; custom verbs are kept', a
   const s = await setup(t);
   const apply = (yaml: string) => s.admin(['apply', '-f', '-'], yaml);
   const noVerbs = await apply(
-    'apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: bad, namespace: default}\nrules:\n- apiGroups: [""]\n  resources: [pods]\n  verbs: []\n',
+    [
+      'apiVersion: rbac.authorization.k8s.io/v1',
+      'kind: Role',
+      'metadata: {name: bad, namespace: default}',
+      'rules:',
+      '- apiGroups: [""]',
+      '  resources: [pods]',
+      '  verbs: []',
+      '',
+    ].join('\n'),
   );
   t.regex(
     noVerbs.stderr,
     /The Role "bad" is invalid: rules\[0\]\.verbs: Required value: verbs must contain at least one value/,
   );
   const badKind = await apply(
-    'apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b, namespace: default}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Foo, name: view}\nsubjects: [{kind: User, name: x}]\n',
+    [
+      'apiVersion: rbac.authorization.k8s.io/v1',
+      'kind: RoleBinding',
+      'metadata: {name: b, namespace: default}',
+      'roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Foo, name: view}',
+      'subjects: [{kind: User, name: x}]',
+      '',
+    ].join('\n'),
   );
   t.regex(
     badKind.stderr,
     /The RoleBinding "b" is invalid: roleRef\.kind: Unsupported value: "Foo": supported values: "Role", "ClusterRole"/,
   );
   const crbRole = await apply(
-    'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: c}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: view}\nsubjects: [{kind: ServiceAccount, name: x}]\n',
+    [
+      'apiVersion: rbac.authorization.k8s.io/v1',
+      'kind: ClusterRoleBinding',
+      'metadata: {name: c}',
+      'roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: view}',
+      'subjects: [{kind: ServiceAccount, name: x}]',
+      '',
+    ].join('\n'),
   );
   t.regex(crbRole.stderr, /roleRef\.kind: Unsupported value: "Role": supported values: "ClusterRole"/);
   t.regex(crbRole.stderr, /subjects\[0\]\.namespace: Required value/);
   const nonResourceInRole = await apply(
-    'apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: nonresource, namespace: default}\nrules:\n- nonResourceURLs: [/healthz]\n  verbs: [get]\n',
+    [
+      'apiVersion: rbac.authorization.k8s.io/v1',
+      'kind: Role',
+      'metadata: {name: nonresource, namespace: default}',
+      'rules:',
+      '- nonResourceURLs: [/healthz]',
+      '  verbs: [get]',
+      '',
+    ].join('\n'),
   );
   t.regex(
     nonResourceInRole.stderr,
@@ -365,7 +405,16 @@ test('aggregated ClusterRoles follow the roles their selectors match, and so do 
     t,
     await s.admin(
       ['apply', '-f', '-'],
-      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: monitoring}\naggregationRule:\n  clusterRoleSelectors:\n  - matchLabels: {example.com/aggregate-to-monitoring: "true"}\nrules: []\n',
+      [
+        'apiVersion: rbac.authorization.k8s.io/v1',
+        'kind: ClusterRole',
+        'metadata: {name: monitoring}',
+        'aggregationRule:',
+        '  clusterRoleSelectors:',
+        '  - matchLabels: {example.com/aggregate-to-monitoring: "true"}',
+        'rules: []',
+        '',
+      ].join('\n'),
     ),
     'aggregated role',
   );
@@ -373,7 +422,18 @@ test('aggregated ClusterRoles follow the roles their selectors match, and so do 
     t,
     await s.admin(
       ['apply', '-f', '-'],
-      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: view-leases\n  labels: {rbac.authorization.k8s.io/aggregate-to-view: "true", example.com/aggregate-to-monitoring: "true"}\nrules:\n- apiGroups: [coordination.k8s.io]\n  resources: [leases]\n  verbs: [get, list, watch]\n',
+      [
+        'apiVersion: rbac.authorization.k8s.io/v1',
+        'kind: ClusterRole',
+        'metadata:',
+        '  name: view-leases',
+        '  labels: {rbac.authorization.k8s.io/aggregate-to-view: "true", example.com/aggregate-to-monitoring: "true"}',
+        'rules:',
+        '- apiGroups: [coordination.k8s.io]',
+        '  resources: [leases]',
+        '  verbs: [get, list, watch]',
+        '',
+      ].join('\n'),
     ),
     'labelled role',
   );
@@ -420,7 +480,15 @@ test('aggregated ClusterRoles follow the roles their selectors match, and so do 
   );
   const agg = await erin(
     ['apply', '-f', '-'],
-    'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: grab}\naggregationRule:\n  clusterRoleSelectors:\n  - matchLabels: {x: "y"}\n',
+    [
+      'apiVersion: rbac.authorization.k8s.io/v1',
+      'kind: ClusterRole',
+      'metadata: {name: grab}',
+      'aggregationRule:',
+      '  clusterRoleSelectors:',
+      '  - matchLabels: {x: "y"}',
+      '',
+    ].join('\n'),
   );
   t.regex(
     agg.stderr,
@@ -506,10 +574,10 @@ test('kitfed create user: bad flags exit 2, a data dir without a CA exits 1 nami
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const errors: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
+  process.stderr.write = (chunk: string | Uint8Array) => {
     errors.push(String(chunk));
     return true;
-  }) as typeof process.stderr.write;
+  };
   try {
     t.is(await main(['create', 'user', 'x', '--data-dir', dir]), 1);
   } finally {

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { startFederationApiServer } from '../../services/apiserver/run.js';
 import { issueClientCert, ensurePki } from '../../services/apiserver/security.js';
 import { kubectlFor } from '../helpers/kubectl.js';
 
-async function setup(t: import('ava').ExecutionContext) {
+async function setup(t: ExecutionContext) {
   const dir = await mkdtemp(join(tmpdir(), 'kitfed-sec-'));
   const running = await startFederationApiServer({ listen: '127.0.0.1:0', dataDir: dir });
   t.teardown(async () => {

@@ -89,7 +89,8 @@ function describeGrant(g: Grant): string {
   const b = g.binding;
   return b.namespace === undefined
     ? `ClusterRoleBinding ${JSON.stringify(b.name)} of ${b.roleRef.kind} ${JSON.stringify(b.roleRef.name)} to ${describeSubject(g.subject, undefined)}`
-    : `RoleBinding ${JSON.stringify(`${b.name}/${b.namespace}`)} of ${b.roleRef.kind} ${JSON.stringify(b.roleRef.name)} to ${describeSubject(g.subject, b.namespace)}`;
+    : `RoleBinding ${JSON.stringify(`${b.name}/${b.namespace}`)} of ${b.roleRef.kind} ` +
+        `${JSON.stringify(b.roleRef.name)} to ${describeSubject(g.subject, b.namespace)}`;
 }
 
 export function toBinding(o: KubeObject): Binding {
@@ -331,7 +332,17 @@ export class RbacAuthorizer {
   /** The decision for a request (superusers always allowed), cached until the next RBAC change. */
   authorize(user: UserInfo, a: RequestAttributes): Decision {
     if (isSuperuser(user)) return ALLOW_SUPERUSER;
-    const key = `${user.name}\u0001${user.groups.join('\u0002')}\u0001${a.verb}\u0001${a.apiGroup}\u0001${a.resource}\u0001${a.subresource}\u0001${a.namespace}\u0001${a.name}\u0001${a.resourceRequest ? '' : a.path}`;
+    const key = [
+      user.name,
+      user.groups.join('\u0002'),
+      a.verb,
+      a.apiGroup,
+      a.resource,
+      a.subresource,
+      a.namespace,
+      a.name,
+      a.resourceRequest ? '' : a.path,
+    ].join('\u0001');
     const cached = this.decisions.get(key);
     if (cached) return cached;
     const d = this.evaluate(user, a);

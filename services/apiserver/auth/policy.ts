@@ -80,7 +80,7 @@ function binding(name: string, role: string, ...subjects: SubjectSpec[]): KubeOb
     },
     roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: role },
     subjects: subjects.map(([kind, a, b]) =>
-      kind === 'ServiceAccount' ? { kind, name: b!, namespace: a } : { kind, apiGroup: RBAC_GROUP, name: a },
+      kind === 'ServiceAccount' ? { kind, name: b, namespace: a } : { kind, apiGroup: RBAC_GROUP, name: a },
     ),
   };
 }

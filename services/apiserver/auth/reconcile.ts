@@ -40,8 +40,8 @@ function reconciled(cur: KubeObject, want: KubeObject): KubeObject | undefined {
   if (cur.kind === 'ClusterRole' || cur.kind === 'Role') {
     const wantAgg = (want.aggregationRule as { clusterRoleSelectors?: unknown[] } | undefined)?.clusterRoleSelectors;
     if (wantAgg) {
-      const have = ((cur.aggregationRule as { clusterRoleSelectors?: unknown[] } | undefined)?.clusterRoleSelectors ??
-        []) as unknown[];
+      const have =
+        (cur.aggregationRule as { clusterRoleSelectors?: unknown[] } | undefined)?.clusterRoleSelectors ?? [];
       const missing = wantAgg.filter((s) => !have.some((h) => isEqual(h, s)));
       if (missing.length > 0) next.aggregationRule = { clusterRoleSelectors: [...have, ...missing] };
     } else {

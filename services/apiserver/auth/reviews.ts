@@ -55,7 +55,7 @@ function describe(v: unknown): string {
 }
 
 function resourceAttributes(ra: Obj): RequestAttributes {
-  const s = (k: string) => (typeof ra[k] === 'string' ? (ra[k] as string) : '');
+  const s = (k: string) => (typeof ra[k] === 'string' ? ra[k] : '');
   return {
     resourceRequest: true,
     verb: s('verb'),

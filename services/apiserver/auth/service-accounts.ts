@@ -20,7 +20,8 @@ const log = createLogger('serviceaccounts');
 export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 export const DEFAULT_SERVICE_ACCOUNT = 'default';
 const ROOT_CA_DESCRIPTION =
-  'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
+  'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the ' +
+  'internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
 const MANAGER = 'kube-controller-manager';
 
 export interface ServiceAccountRef {

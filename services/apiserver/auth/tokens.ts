@@ -162,7 +162,7 @@ export function verifyToken(
   const candidates = header.kid ? [keys.verifyKeys.get(header.kid)].filter((k) => !!k) : [...keys.verifyKeys.values()];
   const input = Buffer.from(`${parts[0]}.${parts[1]}`);
   const signature = Buffer.from(parts[2]!, 'base64url');
-  if (!candidates.some((k) => verify('sha256', input, k!, signature)))
+  if (!candidates.some((k) => verify('sha256', input, k, signature)))
     return { ok: false, error: 'invalid bearer token, token signature is invalid', jwt: true };
   const now = Math.floor((expect.now ?? Date.now()) / 1000);
   const leeway = 60;

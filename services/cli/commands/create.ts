@@ -44,7 +44,12 @@ export function register(program: Command): void {
     .option('--context-name <name>', 'context (and cluster, user) name in the new kubeconfig (default: NAME)')
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed create user alice --clusterrole view --namespace team-a --kubeconfig-out alice.kubeconfig\n  kitfed create user ci --clusterrole edit --kubeconfig-out ci.kubeconfig\n  kitfed create user kitfed:deployer --kubeconfig-out deployer.kubeconfig   # bound by the bootstrap policy\n',
+      [
+        '\nExamples:',
+        '  kitfed create user alice --clusterrole view --namespace team-a --kubeconfig-out alice.kubeconfig',
+        '  kitfed create user ci --clusterrole edit --kubeconfig-out ci.kubeconfig',
+        '  kitfed create user kitfed:deployer --kubeconfig-out deployer.kubeconfig   # bound by the bootstrap policy\n',
+      ].join('\n'),
     )
     .action(async (name: string, opts: CreateUserFlags) => {
       if (opts.clusterrole && opts.role) throw new UsageError('give --clusterrole or --role, not both');
