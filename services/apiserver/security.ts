@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -7,6 +7,7 @@ import forge from 'node-forge';
 import { createLogger } from '../core/log.js';
 import { withAuthenticatedGroup, type UserInfo } from './auth/user.js';
 import type { Authenticator } from './auth/index.js';
+import { TokenIndex } from './auth/token-index.js';
 
 const log = createLogger('apiserver-security');
 
@@ -130,7 +131,7 @@ export function issueClientCert(
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
     { name: 'extKeyUsage', clientAuth: true },
   ]);
-  cert.sign(forge.pki.privateKeyFromPem(pki.caKey) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  cert.sign(forge.pki.privateKeyFromPem(pki.caKey), forge.md.sha256.create());
   return {
     cert: forge.pki.certificateToPem(cert),
     key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
@@ -160,7 +161,7 @@ export async function ensurePki(dir: string, hosts: string[]): Promise<Pki> {
   const files = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'apiserver.crt', key: 'apiserver.key' } as const;
   const loaded = await Promise.all(Object.values(files).map((f) => readIfExists(join(pkiDir, f))));
   if (loaded.every((x) => x !== undefined)) {
-    const [caCert, caKey, cert, key] = loaded as string[];
+    const [caCert, caKey, cert, key] = loaded;
     return { caCert: caCert!, caKey: caKey!, cert: cert!, key: key! };
   }
   log.info({ dir: pkiDir }, 'generating a CA and serving certificate');
@@ -213,20 +214,14 @@ export async function ensureTokenFile(path: string): Promise<{ entries: TokenEnt
 
 /** Bearer tokens, then client certificates verified against the CA (CN = user, O = groups). */
 export function makeAuthenticator(tokens: TokenEntry[]): Authenticator {
-  const users = new Map(
+  // O(1) per request whatever the size of the token file (auth/token-index.ts).
+  const users = new TokenIndex<UserInfo>(
     tokens.map((e) => [
       e.token,
-      { name: e.user, ...(e.uid ? { uid: e.uid } : {}), groups: withAuthenticatedGroup(e.groups) } as UserInfo,
+      { name: e.user, ...(e.uid ? { uid: e.uid } : {}), groups: withAuthenticatedGroup(e.groups) },
     ]),
   );
-  const byToken = (presented: string): UserInfo | undefined => {
-    const b = Buffer.from(presented);
-    for (const [token, user] of users) {
-      const a = Buffer.from(token);
-      if (a.length === b.length && timingSafeEqual(a, b)) return user;
-    }
-    return undefined;
-  };
+  const byToken = (presented: string): UserInfo | undefined => users.get(presented);
   const certUsers = new WeakMap<object, UserInfo | null>();
   return {
     authenticate(req: IncomingMessage): UserInfo | undefined {

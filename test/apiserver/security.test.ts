@@ -86,3 +86,56 @@ test('Secrets are encrypted at rest and their data is never echoed in errors', a
     t.false(raw.includes(b64), `${f} holds no base64 plaintext`);
   }
 });
+
+function post(url: string, ca: string, bearer: string, body: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      url,
+      { method: 'POST', ca, headers: { Authorization: `Bearer ${bearer}`, 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+test('a token file of 5,000 users: each token is its own user, a near miss is 401, TokenReview agrees', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'kitfed-sec-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const token = (i: number) => `tok-${String(i).padStart(5, '0')}-${'x'.repeat(32)}`;
+  const admin = `admin-token-${'a'.repeat(32)}`;
+  const lines = [`${admin},root,root,"system:masters"`];
+  for (let i = 0; i < 5000; i++) lines.push(`${token(i)},user-${i},uid-${i}`);
+  await writeFile(join(dir, 'tokens.csv'), `${lines.join('\n')}\n`, { mode: 0o600 });
+  const { server } = await startFederationApiServer({ listen: '127.0.0.1:0', dataDir: dir });
+  t.teardown(() => server.close());
+  const { caCert: ca } = await ensurePki(dir, ['127.0.0.1']);
+  const whoami = (bearer: string) =>
+    post(`${server.url}/apis/authentication.k8s.io/v1/selfsubjectreviews`, ca, bearer, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'SelfSubjectReview',
+    });
+  for (const i of [0, 2500, 4999]) {
+    const r = await whoami(token(i));
+    t.is(r.status, 201, r.body);
+    const review = JSON.parse(r.body) as { status: { userInfo: { username: string; uid: string } } };
+    t.is(review.status.userInfo.username, `user-${i}`);
+    t.is(review.status.userInfo.uid, `uid-${i}`);
+  }
+  const refused = await whoami(`${token(4999).slice(0, -1)}y`);
+  t.is(refused.status, 401);
+  t.false(refused.body.includes('tok-'), 'the 401 does not echo the token');
+  const tr = await post(`${server.url}/apis/authentication.k8s.io/v1/tokenreviews`, ca, admin, {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenReview',
+    spec: { token: token(1234) },
+  });
+  t.is(tr.status, 201, tr.body);
+  const status = (JSON.parse(tr.body) as { status: { authenticated: boolean; user: { username: string } } }).status;
+  t.true(status.authenticated);
+  t.is(status.user.username, 'user-1234');
+});

@@ -12,6 +12,7 @@ import { requestAttributes, type RequestAttributes } from './request-info.js';
 import { REVIEW_KINDS, AUTHENTICATION_GROUP } from './resources.js';
 import { REVIEWS, type ReviewContext, type TokenReviewStatus } from './reviews.js';
 import { ServiceAccounts } from './service-accounts.js';
+import { TokenIndex } from './token-index.js';
 import {
   DEFAULT_ISSUER,
   generateServiceAccountKeys,
@@ -96,7 +97,8 @@ export class AccessControl {
   private readonly issuer: string;
   private keys: ServiceAccountKeys | undefined;
   private keysPending: Promise<ServiceAccountKeys> | undefined;
-  private tokenCache = new Map<string, { claims: TokenClaims; user: UserInfo }>();
+  /** Verified ServiceAccount tokens, by digest (the signature is checked once per token). */
+  private readonly tokenCache = new TokenIndex<{ claims: TokenClaims; user: UserInfo }>();
   private bootstrapping: Promise<void> | undefined;
   private stopped = false;
 
@@ -209,7 +211,7 @@ export class AccessControl {
       };
       entry = { claims: v.claims, user };
       if (!audiences) {
-        if (this.tokenCache.size >= MAX_CACHED_TOKENS) this.tokenCache = new Map();
+        if (this.tokenCache.size >= MAX_CACHED_TOKENS) this.tokenCache.clear();
         this.tokenCache.set(token, entry);
       }
     }
@@ -322,7 +324,8 @@ export class AccessControl {
     const req = body as KubeObject;
     if (req.apiVersion !== `${AUTHENTICATION_GROUP}/v1` || req.kind !== 'TokenRequest')
       throw errors.badRequest(
-        `the API version in the data (${String(req.apiVersion)}) does not match the expected API version (${AUTHENTICATION_GROUP}/v1) or kind ${String(req.kind)} does not match TokenRequest`,
+        `the API version in the data (${String(req.apiVersion)}) does not match the expected API version ` +
+          `(${AUTHENTICATION_GROUP}/v1) or kind ${String(req.kind)} does not match TokenRequest`,
       );
     const spec = isObject(req.spec) ? { ...req.spec } : {};
     const expirationSeconds =
