@@ -6,7 +6,11 @@
  * plus the same GET with a ServiceAccount token (JWT verification on top). 16 keep-alive
  * clients per op; the modes alternate for `--rounds` rounds and each figure is the median.
  *
- * Then, in process: the authorizer's decision cost with many bindings, cached and not.
+ * The same RBAC GET with a static token file of 10,001 tokens (the user's last) shows the
+ * token lookup does not grow with the file (auth/token-index.ts: one SHA-256 and one map read).
+ *
+ * Then, in process: the authorizer's decision cost with many bindings, cached and not, and a
+ * static token lookup with 10 and 10,000 tokens against the scan it replaced (same run).
  *
  *   node --import tsx bench/authz.ts [--seconds 3] [--rounds 2]
  */
@@ -15,6 +19,7 @@ import https from 'node:https';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
@@ -26,6 +31,7 @@ const ROUNDS = Number(values.rounds);
 const CONCURRENCY = 16;
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 const USER_TOKEN = 'bench-user-token-0123456789abcdef';
+const MANY_TOKENS = 10_000;
 
 interface Server {
   url: string;
@@ -146,7 +152,7 @@ interface Figures {
   errors: number;
 }
 
-async function measure(dir: string, mode: string, round: number): Promise<Figures> {
+async function measure(dir: string, mode: string, round: number, getOnly = false): Promise<Figures> {
   const s = await startServer(dir, mode, () => readFile(join(dir, 'pki', 'ca.crt'), 'utf8'));
   try {
     const ns = '/api/v1/namespaces/bench';
@@ -180,6 +186,7 @@ async function measure(dir: string, mode: string, round: number): Promise<Figure
     const get = await throughput((_w, i) =>
       request(s, USER_TOKEN, 'GET', `${ns}/configmaps/seed-${i % 100}`).then((r) => r.code),
     );
+    if (getOnly) return { get: get.perSecond, list: 0, create: 0, getServiceAccount: 0, errors: get.errors };
     const getSa = await throughput((_w, i) =>
       request(s, saToken, 'GET', `${ns}/configmaps/seed-${i % 100}`).then((r) => r.code),
     );
@@ -264,18 +271,65 @@ async function authorizerCost(): Promise<{ bindings: number; cachedNs: number; u
   }
 }
 
+/**
+ * In process: one static token lookup with `n` tokens, by digest (what the server runs) and by
+ * the scan it replaced (every token compared with timingSafeEqual; kept here as the baseline).
+ */
+async function tokenLookupCost(n: number): Promise<{ tokens: number; indexNs: number; scanNs: number }> {
+  const { makeAuthenticator } = await import('../services/apiserver/security.js');
+  const entries = Array.from({ length: n }, (_, i) => ({
+    token: `lookup-${i}-${'x'.repeat(32)}`,
+    user: `u${i}`,
+    uid: `u${i}`,
+    groups: [],
+  }));
+  const byDigest = makeAuthenticator(entries).authenticateToken!;
+  const users = new Map(entries.map((e) => [e.token, e.user]));
+  const scan = (presented: string): string | undefined => {
+    const b = Buffer.from(presented);
+    for (const [token, user] of users) {
+      const a = Buffer.from(token);
+      if (a.length === b.length && timingSafeEqual(a, b)) return user;
+    }
+    return undefined;
+  };
+  const last = entries[n - 1]!.token;
+  const time = (f: (t: string) => unknown, calls: number): number => {
+    for (let i = 0; i < Math.min(calls, 1000); i++) if (!f(last)) throw new Error('token not found');
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) f(last);
+    return ((performance.now() - t0) * 1e6) / calls;
+  };
+  return {
+    tokens: n,
+    indexNs: Math.round(time(byDigest, 200_000)),
+    scanNs: Math.round(time(scan, Math.max(200, Math.floor(2_000_000 / n)))),
+  };
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'kitfed-bench-authz-'));
+const manyDir = await mkdtemp(join(tmpdir(), 'kitfed-bench-authz-tokens-'));
 try {
+  const admin = `${ADMIN_TOKEN},bench-admin,bench-admin,"system:masters"`;
+  await writeFile(join(dir, 'tokens.csv'), `${admin}\n${USER_TOKEN},bench-user,bench-user\n`, { mode: 0o600 });
+  const filler = Array.from({ length: MANY_TOKENS }, (_, i) => `filler-${i}-${'y'.repeat(32)},filler-${i},filler-${i}`);
   await writeFile(
-    join(dir, 'tokens.csv'),
-    `${ADMIN_TOKEN},bench-admin,bench-admin,"system:masters"\n${USER_TOKEN},bench-user,bench-user\n`,
+    join(manyDir, 'tokens.csv'),
+    `${[admin, ...filler, `${USER_TOKEN},bench-user,bench-user`].join('\n')}\n`,
     { mode: 0o600 },
   );
-  const runs: Record<string, Figures[]> = { AlwaysAllow: [], RBAC: [] };
+  const runs: Record<string, Figures[]> = { AlwaysAllow: [], RBAC: [], manyTokens: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const mode of round % 2 ? ['RBAC', 'AlwaysAllow'] : ['AlwaysAllow', 'RBAC']) {
-      const f = await measure(dir, mode, round);
+    const order = round % 2 ? ['manyTokens', 'RBAC', 'AlwaysAllow'] : ['AlwaysAllow', 'RBAC', 'manyTokens'];
+    for (const mode of order) {
+      const f = mode === 'manyTokens' ? await measure(manyDir, 'RBAC', round, true) : await measure(dir, mode, round);
       runs[mode]!.push(f);
+      if (mode === 'manyTokens') {
+        console.log(
+          `round ${round + 1} RBAC, ${MANY_TOKENS + 2} static tokens: GET ${f.get.toFixed(0)}/s  errors ${f.errors}`,
+        );
+        continue;
+      }
       console.log(
         `round ${round + 1} ${mode.padEnd(11)} GET ${f.get.toFixed(0)}/s  GET(SA token) ${f.getServiceAccount.toFixed(0)}/s  ` +
           `LIST(100) ${f.list.toFixed(0)}/s  CREATE ${f.create.toFixed(0)}/s  errors ${f.errors}`,
@@ -290,6 +344,7 @@ try {
     ['CREATE', 'create'],
   ];
   const azc = await authorizerCost();
+  const lookups = [await tokenLookupCost(10), await tokenLookupCost(MANY_TOKENS)];
   console.log(
     `\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
       `node ${process.version}; HTTPS + bearer token, ${CONCURRENCY} keep-alive clients, ` +
@@ -321,11 +376,30 @@ try {
     `authorizer in process, ${azc.bindings} RoleBindings: ${azc.cachedNs} ns per cached decision, ` +
       `${azc.uncachedUs} µs per uncached one (target: GET cost ≤ 5 %)`,
   );
+  const fewGet = med('RBAC', 'get');
+  const manyGet = med('manyTokens', 'get');
+  const tokenFile = {
+    tokens: MANY_TOKENS + 2,
+    get: Math.round(manyGet),
+    baselineTwoTokens: Math.round(fewGet),
+    ratio: Number((manyGet / fewGet).toFixed(3)),
+  };
+  console.log(
+    `RBAC GET with ${tokenFile.tokens} static tokens: ${tokenFile.get}/s vs ${tokenFile.baselineTwoTokens}/s with 2 ` +
+      `(ratio ${tokenFile.ratio})`,
+  );
+  for (const l of lookups)
+    console.log(
+      `static token lookup, ${l.tokens} tokens (the last one): ${l.indexNs} ns by digest, ` +
+        `${l.scanNs} ns by the previous scan (×${(l.scanNs / l.indexNs).toFixed(1)})`,
+    );
   console.log(
     JSON.stringify({
       bench: 'authz',
       results: summary,
       authorizer: azc,
+      tokenFile,
+      tokenLookup: lookups,
       errors: Object.values(runs)
         .flat()
         .reduce((n, f) => n + f.errors, 0),
@@ -333,4 +407,5 @@ try {
   );
 } finally {
   await rm(dir, { recursive: true, force: true });
+  await rm(manyDir, { recursive: true, force: true });
 }
