@@ -22,6 +22,8 @@ kubectl config set-context "$CONTEXT" --user test-admin --cluster local >/dev/nu
 kubectl config use-context "$CONTEXT" >/dev/null
 kube_flags=( -s "$SERVER" --insecure-skip-tls-verify )
 export id_field=".metadata.name" labels_field=".metadata.labels"
+# The images the suites name (never pulled: nothing runs in kitfed).
+export IMAGE_NGINX="k8s.gcr.io/nginx:1.7.9" IMAGE_PERL="k8s.gcr.io/perl" IMAGE_PAUSE_V2="k8s.gcr.io/pause:2.0"
 kube::log::status() { echo "+++ $*"; }
 kube::log::error_exit() { echo "!!! $1"; exit "${2:-1}"; }
 kube::test::if_supports_resource() { [[ "${SUPPORTED_RESOURCES:-*}" == "*" || ",$SUPPORTED_RESOURCES," == *",$1,"* ]]; }
@@ -32,7 +34,13 @@ create_and_use_new_namespace() {
 kube::test::get_object_assert() {
   local object=$1 request=$2 expected=$3; shift 3
   local res
-  res=$(eval kubectl get "${kube_flags[@]:-}" "$@" "$object" -o go-template=\""$request"\")
+  # Suites of different eras quote templates for an eval (\"name\") or not ("name"): accept both.
+  # shellcheck disable=SC2086 # $object carries flags, as upstream's
+  if [[ "$request" == *'\"'* ]]; then
+    res=$(eval kubectl get "${kube_flags[@]:-}" "$@" "$object" -o go-template=\""$request"\")
+  else
+    res=$(kubectl get "${kube_flags[@]}" "$@" $object -o go-template="$request")
+  fi
   if [[ "$res" =~ ^$expected$ ]]; then echo "PASS get $object: $res"; return 0; fi
   echo "FAIL get $object: got '$res', expected '$expected'"; return 1
 }
