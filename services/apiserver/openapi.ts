@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { JSONSchemaProps, ResourceCatalog, ResourceType } from './resources.js';
-import { definitionName, fieldDescription, requiredFields, typeDescription } from './openapi/descriptions.js';
+import {
+  definitionName,
+  fieldDescription,
+  parameterDoc,
+  requiredFields,
+  typeDescription,
+} from './openapi/descriptions.js';
 import { fieldsOf, listKeysOf, isSetList, type TypeRef } from './schema.js';
 
 /**
@@ -126,13 +132,31 @@ function objectSchema(schema: JSONSchemaProps, b: SchemaBuilder): Schema {
   return { ...schema, type: 'object', properties };
 }
 
+const LIST_PARAMETERS = [
+  'allowWatchBookmarks',
+  'continue',
+  'fieldSelector',
+  'labelSelector',
+  'limit',
+  'resourceVersion',
+  'resourceVersionMatch',
+  'sendInitialEvents',
+  'timeoutSeconds',
+  'watch',
+];
+
 function params(names: string[]): object[] {
   return names.map((name) => ({
     name,
     in: 'query',
-    schema: { type: name === 'force' ? 'boolean' : 'string' },
+    description: parameterDoc(name)?.description,
+    schema: { type: parameterDoc(name)?.type ?? 'string' },
     uniqueItems: true,
   }));
+}
+
+function pathParam(name: string, description: string): object {
+  return { name, in: 'path', description, required: true, schema: { type: 'string' }, uniqueItems: true };
 }
 
 export function openApiV3(catalog: ResourceCatalog, group: string, version: string): object | undefined {
@@ -171,11 +195,32 @@ export function openApiV3(catalog: ResourceCatalog, group: string, version: stri
         content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } },
       },
     };
+    // The list kind, as kube defines it (`io.k8s.api.core.v1.ServiceList`), when the model has one.
+    const listModel = model && !(alias && !alias.model) ? `${model}List` : undefined;
+    const listName =
+      listModel && fieldsOf(listModel) ? b.define(listModel, { ...gvk, kind: `${t.kind}List` }) : undefined;
+    const listed = listName
+      ? {
+          '200': {
+            description: 'OK',
+            content: { 'application/json': { schema: { $ref: `#/components/schemas/${listName}` } } },
+          },
+        }
+      : ok;
     const ext = { 'x-kubernetes-group-version-kind': gvk };
     const coll = t.namespaced ? `${base}/namespaces/{namespace}/${t.plural}` : `${base}/${t.plural}`;
     const write = params(['dryRun', 'fieldManager', 'fieldValidation']);
+    const scope = t.namespaced
+      ? [pathParam('namespace', 'object name and auth scope, such as for teams and projects')]
+      : [];
     paths[coll] = {
-      get: { operationId: `list${t.kind}`, 'x-kubernetes-action': 'list', ...ext, responses: ok },
+      get: {
+        operationId: `list${t.kind}`,
+        'x-kubernetes-action': 'list',
+        ...ext,
+        parameters: params(LIST_PARAMETERS),
+        responses: listed,
+      },
       post: {
         operationId: `create${t.kind}`,
         'x-kubernetes-action': 'post',
@@ -190,6 +235,7 @@ export function openApiV3(catalog: ResourceCatalog, group: string, version: stri
         ...ext,
         responses: ok,
       },
+      parameters: scope,
     };
     const item = {
       get: { operationId: `read${t.kind}`, 'x-kubernetes-action': 'get', ...ext, responses: ok },
@@ -220,7 +266,7 @@ export function openApiV3(catalog: ResourceCatalog, group: string, version: stri
         responses: ok,
       },
       delete: { operationId: `delete${t.kind}`, 'x-kubernetes-action': 'delete', ...ext, responses: ok },
-      parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+      parameters: [pathParam('name', `name of the ${t.kind}`), ...scope],
     };
     paths[`${coll}/{name}`] = item;
     for (const sub of t.subresources ?? []) paths[`${coll}/{name}/${sub}`] = { ...item, delete: undefined };

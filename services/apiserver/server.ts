@@ -478,8 +478,9 @@ class Handler {
       if (ct === 'application/json' || ct === '') return JSON.parse(text);
       if (ct === 'application/yaml' || ct === 'application/x-yaml' || ct === 'text/yaml') return YAML.parse(text);
     } catch (err) {
+      const parseError = `json parse error: ${jsonErrorText(text, err)} (${summarizeBody(body)})`;
       throw errors.badRequest(
-        `the object provided is unrecognized (must be of type ${kind}): couldn't get version/kind; json parse error: ${jsonErrorText(text, err)} (${summarizeBody(body)})`,
+        `the object provided is unrecognized (must be of type ${kind}): couldn't get version/kind; ${parseError}`,
       );
     }
     throw errors.unsupportedMediaType(ct);

@@ -1,7 +1,5 @@
-import { startApiServer, type ApiServer } from '../apiserver/server.js';
-import type { Registry } from '../apiserver/registry.js';
+import { startApiServer, type ApiServer, type Registry, type Store } from '../apiserver/index.js';
 import type { SimulatorConfig } from './context.js';
-import type { Store } from '../apiserver/storage/types.js';
 import { FaultInjector, type FaultAction, type FaultState } from './faults.js';
 import { MEMBER_RESOURCES } from './resources.js';
 import { sandboxAdmission, Simulator } from './simulator.js';

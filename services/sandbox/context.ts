@@ -1,6 +1,5 @@
 import type { Logger } from '../core/log.js';
-import type { Registry } from '../apiserver/registry.js';
-import type { ResourceType } from '../apiserver/resources.js';
+import type { Registry, ResourceType } from '../apiserver/index.js';
 import type { SimClock } from './clock.js';
 import type { EventRecorder } from './events.js';
 import type { ObjectCache } from './informer.js';

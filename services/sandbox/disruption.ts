@@ -1,5 +1,5 @@
 import type { Condition, KubeObject } from '../core/kube.js';
-import { fromLabelSelector, matchesLabels } from '../apiserver/selectors.js';
+import { fromLabelSelector, matchesLabels } from '../apiserver/index.js';
 import type { SimContext } from './context.js';
 import { writeStatus } from './replicasets.js';
 import {

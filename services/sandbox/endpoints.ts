@@ -1,6 +1,6 @@
 import { hasCode } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
-import { fromLabelSelector, matchesLabels } from '../apiserver/selectors.js';
+import { fromLabelSelector, matchesLabels } from '../apiserver/index.js';
 import { CONTROLLER_MANAGER, type SimContext } from './context.js';
 import { keyOf } from './informer.js';
 import { canonicalJson, isPodReady, ownerRef, podPhase, specOf, statusOf, type Obj } from './util.js';

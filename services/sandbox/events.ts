@@ -1,7 +1,6 @@
 import type { KubeObject } from '../core/kube.js';
 import type { Logger } from '../core/log.js';
-import type { Registry } from '../apiserver/registry.js';
-import type { ResourceType } from '../apiserver/resources.js';
+import type { Registry, ResourceType } from '../apiserver/index.js';
 import { nowIso } from './util.js';
 
 let sequence = 0;

@@ -11,10 +11,11 @@ import { asObj, num, setCondition, specOf, statusOf, type Obj } from './util.js'
  * scale target's annotation `sandbox.kitfed.io/cpu-utilization` (or `memory-utilization`) says,
  * else the cluster's simulated metrics (admin endpoint, `cluster.setMetrics`), else unknown —
  * then the HPA reports `ScalingActive=False/FailedGetResourceMetric` as on a cluster without a
- * metrics server. From that figure the HPA computes replicas as kube does (tolerance 0.1,
- * min/max, `behavior` stabilization windows and scaling policies, on the simulator's clock),
- * scales the target and writes status (currentReplicas, desiredReplicas, currentMetrics,
- * lastScaleTime, conditions AbleToScale/ScalingActive/ScalingLimited).
+ * metrics server. The figure is the utilisation at the replicas the target had when it was set:
+ * a fixed load that more pods share (see loadedUtilization). From that figure the HPA computes
+ * replicas as kube does (tolerance 0.1, min/max, `behavior` stabilization windows and scaling
+ * policies, on the simulator's clock), scales the target and writes status (currentReplicas,
+ * desiredReplicas, currentMetrics, lastScaleTime, conditions AbleToScale/ScalingActive/ScalingLimited).
  */
 
 export const UTILIZATION_ANNOTATION = (resource: string) => `sandbox.kitfed.io/${resource}-utilization`;
@@ -54,6 +55,8 @@ export interface HpaMemory {
   recommendations: Array<{ at: number; replicas: number }>;
   scaleUps: Array<{ at: number; change: number }>;
   scaleDowns: Array<{ at: number; change: number }>;
+  /** Per resource: the simulated figure last seen and the replicas the target had then (the load it stands for). */
+  loads?: Record<string, { figure: number; replicas: number }>;
 }
 
 interface MetricSpec {
@@ -95,6 +98,26 @@ function utilizationFor(resource: string, target: KubeObject, metrics: Simulated
   if (resource === 'cpu') return metrics.cpuUtilization;
   if (resource === 'memory') return metrics.memoryUtilization;
   return undefined;
+}
+
+/**
+ * The simulated figure is the utilisation of the pods at the replica count they had when it was set:
+ * a fixed load, so more pods share it (half the utilisation at twice the pods) and the HPA settles
+ * as it would on a real cluster instead of scaling on and on to maxReplicas.
+ */
+function loadedUtilization(
+  memory: HpaMemory,
+  resource: string,
+  figure: number | undefined,
+  replicas: number,
+): number | undefined {
+  const loads = (memory.loads ??= {});
+  if (figure === undefined) {
+    delete loads[resource];
+    return undefined;
+  }
+  const load = loads[resource]?.figure === figure ? loads[resource] : (loads[resource] = { figure, replicas });
+  return replicas > 0 ? (figure * load.replicas) / replicas : figure;
 }
 
 /** The per-pod request of `resource` in the target's pod template (undefined: a container asks for none). */
@@ -186,7 +209,7 @@ export function decideHpa(input: HpaInput): HpaDecision {
         continue;
       }
       const container = m.type === 'ContainerResource' ? m.containerResource?.container : undefined;
-      const util = utilizationFor(r.name, target, metrics);
+      const util = loadedUtilization(memory, r.name, utilizationFor(r.name, target, metrics), current);
       const utilizationTarget = r.target.type === 'Utilization';
       const label =
         `${r.name} ${m.type === 'ContainerResource' ? 'container ' : ''}resource` +

@@ -1,7 +1,5 @@
 import type { KubeObject } from '../core/kube.js';
-import type { Registry } from '../apiserver/registry.js';
-import { keyPrefix, type ResourceType } from '../apiserver/resources.js';
-import type { CachedEvent } from '../apiserver/watch-cache.js';
+import { keyPrefix, type Registry, type ResourceType, type CachedEvent } from '../apiserver/index.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export type ChangeHandler = (type: ChangeType, kind: string, obj: KubeObject, prev: KubeObject | undefined) => void;

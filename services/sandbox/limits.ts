@@ -1,6 +1,6 @@
 import { KitfedError } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
-import type { AdmissionPlugin } from '../apiserver/registry.js';
+import type { AdmissionPlugin } from '../apiserver/index.js';
 import type { SimContext } from './context.js';
 import { containersOf, podResources, setResource, type Container } from './podresources.js';
 import { formatQuantity, milliValue, resourceList, type Quantity, type ResourceList } from './quantity.js';

@@ -1,7 +1,6 @@
 import { KitfedError } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
-import type { AdmissionPlugin } from '../apiserver/registry.js';
-import { keyPrefix, storageKey, type ResourceType } from '../apiserver/resources.js';
+import { keyPrefix, storageKey, type AdmissionPlugin, type ResourceType } from '../apiserver/index.js';
 import type { SimContext } from './context.js';
 import { keyOf } from './informer.js';
 import { containersOf, isBestEffort, podResources } from './podresources.js';

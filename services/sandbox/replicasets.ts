@@ -1,5 +1,5 @@
 import { hasCode, KitfedError } from '../core/errors.js';
-import type { ResourceType } from '../apiserver/resources.js';
+import type { ResourceType } from '../apiserver/index.js';
 import { keyOf } from './informer.js';
 import { cloneJson, type KubeObject } from '../core/kube.js';
 import { CONTROLLER_MANAGER, type SimContext, type SimulatedKind } from './context.js';

@@ -1,5 +1,4 @@
-import { BUILTIN_RESOURCES } from '../apiserver/builtin/index.js';
-import type { ResourceType } from '../apiserver/resources.js';
+import { BUILTIN_RESOURCES, type ResourceType } from '../apiserver/index.js';
 
 /**
  * The resource table of a member (sandbox) cluster: exactly what a Kubernetes 1.32 API server
@@ -16,4 +15,4 @@ export function memberType(kind: string): ResourceType {
   return t;
 }
 
-export { podStatusReason } from '../apiserver/builtin/core.js';
+export { podStatusReason } from '../apiserver/index.js';

@@ -32,7 +32,9 @@ export function templateOf(data: unknown): Record<string, unknown> {
   return template;
 }
 
-/** How an owner names and labels its revisions (StatefulSet: hash of the data; DaemonSet: of the template, labelled). */
+/**
+ * How an owner names and labels its revisions (StatefulSet: hash of the data; DaemonSet: of its template, labelled).
+ */
 export interface RevisionNaming {
   /** The hash in the revision's name `<owner>-<hash>`, given the collision count. */
   hash?: (collisionCount: number) => string;

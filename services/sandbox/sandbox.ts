@@ -2,7 +2,7 @@ import { buildKubeconfig } from '../core/kubeconfig.js';
 import { createLogger } from '../core/log.js';
 import { SandboxCluster } from './cluster.js';
 import type { SimulatorConfig } from './context.js';
-import type { Store } from '../apiserver/storage/types.js';
+import type { Store } from '../apiserver/index.js';
 import { startAdminServer, type AdminServer } from './admin.js';
 import { SandboxCa } from './tls.js';
 

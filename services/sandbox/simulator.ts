@@ -1,7 +1,6 @@
 import { createLogger } from '../core/log.js';
 import type { KubeObject } from '../core/kube.js';
-import type { AdmissionPlugin, Registry } from '../apiserver/registry.js';
-import { storageKey } from '../apiserver/resources.js';
+import { storageKey, type AdmissionPlugin, type Registry } from '../apiserver/index.js';
 import { SimClock } from './clock.js';
 import {
   SIMULATED_KINDS,

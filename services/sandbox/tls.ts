@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import forge from 'node-forge';
-import { generatePki, makeAuthenticator, type Pki } from '../apiserver/security.js';
-import type { Authenticator } from '../apiserver/server.js';
+import { generatePki, makeAuthenticator, type Pki, type Authenticator } from '../apiserver/index.js';
 
 /**
  * TLS identities for sandbox clusters: one CA per sandbox; each cluster gets its own serving

@@ -1,6 +1,6 @@
 import { hasCode } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
-import type { AdmissionPlugin } from '../apiserver/registry.js';
+import type { AdmissionPlugin } from '../apiserver/index.js';
 import { CONTROLLER_MANAGER, type SimContext } from './context.js';
 import { keyOf } from './informer.js';
 import type { parseQuantity } from './quantity.js';

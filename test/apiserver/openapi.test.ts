@@ -83,8 +83,23 @@ test('/openapi/v2 serves every definition as JSON and as gnostic protobuf, custo
   t.regex(res.headers.get('content-type') ?? '', /application\/json/);
   const etag = res.headers.get('etag');
   t.truthy(etag);
-  const doc = (await res.json()) as { swagger: string; definitions: Record<string, Record<string, unknown>> };
+  const doc = (await res.json()) as {
+    swagger: string;
+    paths: Record<string, Record<string, { parameters?: Array<{ name: string; description?: string }> }>>;
+    definitions: Record<string, Record<string, unknown>>;
+  };
   t.is(doc.swagger, '2.0');
+  // Paths carry kube's parameter descriptions (Kubernetes' test/cmd run_swagger_tests greps for them).
+  const listServices = doc.paths['/api/v1/namespaces/{namespace}/services']?.get;
+  const param = (name: string) => listServices?.parameters?.find((p) => p.name === name)?.description;
+  t.regex(param('labelSelector') ?? '', /restrict the list of returned objects by their labels/);
+  t.regex(param('watch') ?? '', /^Watch for changes to the described resources/);
+  t.regex(JSON.stringify(doc.definitions['io.k8s.api.core.v1.ServiceList']), /List of services/);
+  const post = doc.paths['/apis/apps/v1/namespaces/{namespace}/deployments']?.post as Record<string, unknown>;
+  t.like(post, { operationId: 'createDeployment', 'x-kubernetes-action': 'post' });
+  t.deepEqual((post.parameters as Array<{ in: string; schema?: unknown }>).find((p) => p.in === 'body')?.schema, {
+    $ref: '#/definitions/io.k8s.api.apps.v1.Deployment',
+  });
   const deployment = doc.definitions['io.k8s.api.apps.v1.Deployment'];
   t.deepEqual(deployment?.['x-kubernetes-group-version-kind'], [{ group: 'apps', version: 'v1', kind: 'Deployment' }]);
   const spec = (deployment?.properties as Record<string, Record<string, unknown>>).spec;

@@ -86,7 +86,7 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }
@@ -107,7 +107,9 @@ export function deploymentYaml(
 ): string {
   const strategy =
     opts.maxSurge !== undefined || opts.maxUnavailable !== undefined
-      ? `  strategy:\n    type: RollingUpdate\n    rollingUpdate:\n      maxSurge: ${JSON.stringify(opts.maxSurge ?? '25%')}\n      maxUnavailable: ${JSON.stringify(opts.maxUnavailable ?? '25%')}\n`
+      ? '  strategy:\n    type: RollingUpdate\n    rollingUpdate:\n' +
+        `      maxSurge: ${JSON.stringify(opts.maxSurge ?? '25%')}\n` +
+        `      maxUnavailable: ${JSON.stringify(opts.maxUnavailable ?? '25%')}\n`
       : '';
   return `apiVersion: apps/v1
 kind: Deployment

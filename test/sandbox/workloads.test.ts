@@ -30,7 +30,7 @@ test('kubectl apply of a Deployment creates a ReplicaSet and pods; rollout statu
   t.is(rs.items[0]!.metadata.ownerReferences?.[0]?.kind, 'Deployment');
   t.true(rs.items[0]!.metadata.ownerReferences?.[0]?.controller);
   t.is(rs.items[0]!.metadata.annotations?.['deployment.kubernetes.io/revision'], '1');
-  t.like(rs.items[0]!.status as object, {
+  t.like(rs.items[0]!.status, {
     replicas: 3,
     fullyLabeledReplicas: 3,
     readyReplicas: 3,
@@ -44,11 +44,11 @@ test('kubectl apply of a Deployment creates a ReplicaSet and pods; rollout statu
   for (const p of pods.items) {
     t.is(p.metadata.labels?.['pod-template-hash'], hash);
     t.is(p.metadata.ownerReferences?.[0]?.name, `web-${hash}`);
-    t.like(p.status as object, { phase: 'Running' });
+    t.like(p.status, { phase: 'Running' });
     t.truthy((p.spec as { nodeName?: string }).nodeName);
   }
   const d = JSON.parse((await s.kubectl(['get', 'deployment', 'web', '-o', 'json'])).stdout) as KubeObject;
-  t.like(d.status as object, {
+  t.like(d.status, {
     observedGeneration: 1,
     replicas: 3,
     updatedReplicas: 3,

@@ -46,3 +46,13 @@ export function fieldDescription(model: string, field: string): string | undefin
 export function requiredFields(model: string): string[] | undefined {
   return all()[model]?.r;
 }
+
+let parameters: Record<string, { type: 'string' | 'boolean' | 'integer'; description: string }> | undefined;
+
+/** A query parameter's type and kube's description of it (`parameters.json`, written by hand from kube's API). */
+export function parameterDoc(
+  name: string,
+): { type: 'string' | 'boolean' | 'integer'; description: string } | undefined {
+  parameters ??= require('./parameters.json') as typeof parameters;
+  return parameters?.[name];
+}

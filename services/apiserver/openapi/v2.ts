@@ -9,9 +9,11 @@ import { openApiV3 } from '../openapi.js';
  * validates a `kind: List` manifest item by item against it) and as `kubectl explain`'s
  * fallback. Built from the same component schemas as the v3 documents, converted to v2
  * (`#/definitions/…` references, int-or-string as `type: string, format: int-or-string`).
+ * Paths come from the v3 documents too, with kube's parameter descriptions.
  * Served as JSON, or in the protobuf encoding client-go asks for
  * (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf`, gnostic's `openapi.v2.Document`,
- * sent as `application/octet-stream` as kube-openapi does).
+ * sent as `application/octet-stream` as kube-openapi does). The protobuf form carries the
+ * definitions only (its `paths` is empty): client-go reads nothing else from it.
  */
 
 /** The protobuf media types clients ask for (client-go: the `@` form; newer clients: the `.v1.0` form). */
@@ -40,6 +42,61 @@ function toV2(s: unknown): unknown {
   return out;
 }
 
+interface V3Parameter {
+  name: string;
+  in: string;
+  description?: string;
+  required?: boolean;
+  schema?: { type?: string };
+}
+
+interface V3Operation {
+  parameters?: V3Parameter[];
+  requestBody?: { content: Record<string, { schema: Schema }> };
+  responses?: Record<string, { description: string; content?: Record<string, { schema: Schema }> }>;
+  [k: string]: unknown;
+}
+
+function parameterToV2(p: V3Parameter): Schema {
+  return {
+    name: p.name,
+    in: p.in,
+    ...(p.description ? { description: p.description } : {}),
+    ...(p.required ? { required: true } : {}),
+    type: p.schema?.type ?? 'string',
+    uniqueItems: true,
+  };
+}
+
+/** A v3 path item in v2 form: typed parameters, the request body as an `in: body` parameter. */
+function pathToV2(item: Record<string, unknown>): Schema {
+  const out: Schema = {};
+  for (const [method, value] of Object.entries(item)) {
+    if (value === undefined) continue;
+    if (method === 'parameters') {
+      out.parameters = (value as V3Parameter[]).map(parameterToV2);
+      continue;
+    }
+    const { parameters, requestBody, responses, ...rest } = value as V3Operation;
+    const bodyTypes = Object.keys(requestBody?.content ?? {});
+    const bodySchema = Object.values(requestBody?.content ?? {})[0]?.schema;
+    const ok = responses?.['200'];
+    const okSchema = Object.values(ok?.content ?? {})[0]?.schema;
+    out[method] = {
+      ...rest,
+      consumes: bodyTypes.length > 0 ? bodyTypes : ['*/*'],
+      produces: ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'],
+      schemes: ['https'],
+      parameters: [
+        ...(parameters ?? []).map(parameterToV2),
+        ...(bodySchema ? [{ name: 'body', in: 'body', required: true, schema: toV2(bodySchema) }] : []),
+      ],
+      responses: { '200': { description: 'OK', ...(okSchema ? { schema: toV2(okSchema) } : {}) } },
+    };
+  }
+  return out;
+}
+
 export interface OpenApiV2Doc {
   json: string;
   proto: Uint8Array;
@@ -53,8 +110,13 @@ export function openApiV2(catalog: ResourceCatalog): OpenApiV2Doc {
   const hit = cache.get(catalog);
   if (hit && hit.generation === catalog.generation) return hit.doc;
   const definitions: Record<string, unknown> = {};
+  const paths: Record<string, unknown> = {};
   for (const gv of catalog.groupVersions().values()) {
-    const v3 = openApiV3(catalog, gv.group, gv.version) as { components: { schemas: Record<string, Schema> } };
+    const v3 = openApiV3(catalog, gv.group, gv.version) as {
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, Schema> };
+    };
+    for (const [path, item] of Object.entries(v3.paths)) paths[path] = pathToV2(item);
     for (const [name, schema] of Object.entries(v3.components.schemas)) {
       const prev = definitions[name] as Schema | undefined;
       const gvks = [
@@ -70,7 +132,11 @@ export function openApiV2(catalog: ResourceCatalog): OpenApiV2Doc {
   const spec = {
     swagger: '2.0',
     info: { title: 'Kubernetes', version: 'v1.32.0-kitfed' },
-    paths: {},
+    paths: Object.fromEntries(
+      Object.keys(paths)
+        .sort()
+        .map((k) => [k, paths[k]]),
+    ),
     definitions: Object.fromEntries(
       Object.keys(definitions)
         .sort()
