@@ -528,5 +528,12 @@ export function kitfedPolicy(): KubeObject[] {
       rules: [r(['get', 'list', 'watch', 'create', 'update', 'patch'], core, ['namespaces'])],
     }),
     binding('kitfed:deployer', 'kitfed:deployer', ['User', DEPLOYER_USER]),
+    // The fleet is part of what `view` shows (kubectl get clusters, the web console); joining or
+    // removing a cluster stays with cluster-admin.
+    clusterRole({
+      name: 'kitfed:aggregate-to-view',
+      labels: { [AGGREGATE_TO_VIEW]: 'true' },
+      rules: [r(READ, ['federation.kitfed.io'], ['clusters', 'clusters/status'])],
+    }),
   ];
 }
