@@ -52,6 +52,8 @@ export interface Embedded {
   readonly federationUrl: string;
   readonly webhooksUrl: string;
   readonly webhooksConfig: string;
+  /** The webhook service's API token (`kitfed runs|rollout|rollback` read it from here or via the config). */
+  readonly webhooksToken: string;
   readonly sandbox: Sandbox;
   readonly controllers: RunningControllers;
   readonly webhooks: WebhookService;
@@ -190,6 +192,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     stops.push(['controllers', () => controllers.stop()]);
 
     const manifestsRepo = await ensureManifestsRepo(dataDir);
+    // The API token of the webhook service, next to the kubeconfig: `kitfed runs|rollout|rollback` read it.
+    const tokenFile = await secretFile(join(dataDir, 'webhooks-token'));
     const webhooksConfig = join(dataDir, 'webhooks.yaml');
     await writeFile(
       webhooksConfig,
@@ -202,6 +206,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
           repo: 'local/manifests',
         },
         repos: [{ url: manifestsRepo, branch: 'main', name: 'local/manifests' }],
+        api: { token: { file: tokenFile } },
         deploy: { kubeconfig: membersKubeconfig, target: 'clusters' },
         // The local bare repo has no GitHub to announce pushes: poll it (image bumps, hand pushes).
         pollSeconds: 2,
@@ -242,6 +247,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       federationUrl: fed.server.url,
       webhooksUrl: webhooks.url,
       webhooksConfig,
+      webhooksToken: tokenFile,
       sandbox,
       controllers,
       webhooks,
