@@ -92,7 +92,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
     ? new OutboxDispatcher({ config: config.notify, store, log: log.child({ part: 'notify' }) })
     : undefined;
   // Runs finished by a version before the outbox and never notified.
-  if (dispatcher) store.queueUnnotified((run) => notifications.runFinished(run as RunRecord));
+  if (dispatcher) store.queueUnnotified((run) => notifications.runFinished(run));
   const runner = new PipelineRunner({
     store,
     steps,

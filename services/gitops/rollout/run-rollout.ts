@@ -14,7 +14,6 @@ import type { ClusterResult, RolloutAction, RolloutStatus, RunRecord } from '../
 import type { ClaimedEvent, EventStore, OutboxItem, RollbackJob, RunOutcome } from '../event-store.js';
 import type { Notifications } from '../notify.js';
 import {
-  ActionError,
   applyAction,
   batchDeployed,
   batchDone,
