@@ -7,9 +7,11 @@
  */
 import { setMaxListeners } from 'node:events';
 import { errors, messageOf } from '../core/errors.js';
+import type { KubeObject } from '../core/kube.js';
 import { ClusterConn } from './conn.js';
 import { isWorkload } from './health.js';
 import { listFolders, readFolders, type Manifest } from './manifests.js';
+import { asServed } from './plan.js';
 import { resolveTargets, type Target } from './targets.js';
 import type { DeployOptions, ObjectRef } from './types.js';
 import { failureText, holdHealthy, waitingFor, type Waiting } from './wait.js';
@@ -46,19 +48,18 @@ export interface HoldReport {
   clusters: HoldClusterReport[];
 }
 
-function items(t: Target, manifests: Manifest[]): Waiting[] {
-  return manifests
-    .filter((m) => isWorkload(m.obj.kind))
-    .map((m) => {
-      const ref: ObjectRef = {
-        apiVersion: m.obj.apiVersion,
-        kind: m.obj.kind,
-        name: m.obj.metadata.name ?? '',
-        namespace: m.obj.metadata.namespace ?? t.namespace,
-      };
-      // Judged from the watch; until its first list nothing is known.
-      return { ...waitingFor(ref, m.obj, m.obj), health: { state: 'progressing', message: 'not observed yet' } };
-    });
+/** The workloads as the cluster serves them (an old API version converted, as the deploy applied it). */
+function items(t: Target, objects: KubeObject[]): Waiting[] {
+  return objects.map((obj) => {
+    const ref: ObjectRef = {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      name: obj.metadata.name ?? '',
+      namespace: obj.metadata.namespace ?? t.namespace,
+    };
+    // Judged from the watch; until its first list nothing is known.
+    return { ...waitingFor(ref, obj, obj), health: { state: 'progressing', message: 'not observed yet' } };
+  });
 }
 
 async function holdCluster(
@@ -67,8 +68,13 @@ async function holdCluster(
   o: HoldOptions,
   end: AbortSignal,
 ): Promise<HoldClusterReport> {
-  const watched = items(t, manifests);
-  const report: HoldClusterReport = { cluster: t.cluster, folder: t.folder, result: 'held', workloads: watched.length };
+  const workloads = manifests.filter((m) => isWorkload(m.obj.kind));
+  const report: HoldClusterReport = {
+    cluster: t.cluster,
+    folder: t.folder,
+    result: 'held',
+    workloads: workloads.length,
+  };
   const ctrl = new AbortController();
   setMaxListeners(0, ctrl.signal);
   // The hold's own deadline: its duration plus time to list and judge.
@@ -85,6 +91,7 @@ async function holdCluster(
       concurrency: 4,
       requestTimeoutMs: o.requestTimeoutMs ?? Math.min(30_000, o.durationMs + 30_000),
     });
+    const watched = items(t, await asServed(conn, workloads));
     await holdHealthy(conn, watched, {
       since: Date.now() - 1000,
       end,
