@@ -122,7 +122,7 @@ test('SIGKILL of kitfed webhooks during a run: after restart the event completes
       : undefined;
   }, 'the resumed run');
   const forCommit = done.filter((r) => r.commit === commit);
-  t.log(forCommit.map((r) => `run ${r.id} ${r.status}`).join(', '));
+  t.log(forCommit.map((r) => `run ${r.id} ${r.status}${r.error ? `: ${r.error}` : ''}`).join(', '));
   t.deepEqual(
     forCommit.filter((r) => r.status !== 'interrupted').map((r) => r.status),
     ['succeeded'],
