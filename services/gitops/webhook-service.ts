@@ -17,7 +17,7 @@ import { API_TOKEN_FILE } from './client.js';
 import type { WebhooksConfig } from './config.js';
 import { defaultSteps } from './default-steps.js';
 import { BranchPoller } from './branch-poller.js';
-import { EventStore, type RunRecord } from './event-store.js';
+import { EventStore } from './event-store.js';
 import { createGithubHook, githubVerifier } from './github-hook.js';
 import { createHttpServer, type Hook } from './http-server.js';
 import { createMetrics } from './metrics.js';

@@ -24,7 +24,10 @@ export interface SandboxClusterSpec {
   lbPool?: string | string[];
   /** @default the sandbox's `portBase` + index, or a free port */
   port?: number;
-  /** Images that crash-loop in this cluster only (an environment-specific failure). @default the sandbox's `crashImagePattern` */
+  /**
+   * Images that crash-loop in this cluster only (an environment-specific failure).
+   * @default the sandbox's `crashImagePattern`
+   */
   crashImagePattern?: RegExp | string;
 }
 

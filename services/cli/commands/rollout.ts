@@ -44,7 +44,7 @@ export function register(program: Command): void {
       const deadline = Date.now() + durationFlag('--timeout', opts.timeout);
       const client = await connect(opts);
       const id = await runId(arg, client);
-      const { formatRollout } = await import('../../gitops/format.js');
+      const { formatRollout } = await import('../../gitops/index.js');
       let last = '';
       for (;;) {
         const run = await client.getRun(id);
@@ -86,7 +86,7 @@ export function register(program: Command): void {
           by: await who(opts.by),
           ...(opts.reason ? { reason: opts.reason } : {}),
         });
-        const { formatRollout } = await import('../../gitops/format.js');
+        const { formatRollout } = await import('../../gitops/index.js');
         process.stdout.write(
           opts.output === 'json' ? `${JSON.stringify(run, null, 2)}\n` : `${formatRollout(run, run.rollout!)}\n`,
         );

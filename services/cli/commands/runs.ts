@@ -19,7 +19,7 @@ export function register(program: Command): void {
       const limit = intFlag('--limit', opts.limit, 1);
       const client = await connect(opts);
       const runs = await client.listRuns(limit);
-      const { formatRuns } = await import('../../gitops/format.js');
+      const { formatRuns } = await import('../../gitops/index.js');
       process.stdout.write(opts.output === 'json' ? `${JSON.stringify(runs, null, 2)}\n` : `${formatRuns(runs)}\n`);
     });
 }
