@@ -27,10 +27,15 @@ export const API_TOKEN_FILE = 'api-token';
 export class GitopsClient {
   readonly url: string;
 
+  /**
+   * @param authHint appended to a 401's message: how the caller's user gives the service a token
+   *   (the CLI names its flags; the console says the signed-in token is not accepted).
+   */
   constructor(
     url: string,
     private readonly token: string,
     private readonly timeoutMs = 30_000,
+    private readonly authHint = 'give the service token: --token, --token-file, or --config with api.token',
   ) {
     this.url = url.replace(/\/+$/, '');
   }
@@ -64,8 +69,7 @@ export class GitopsClient {
     }
     if (!res.ok) {
       const st = json as { message?: string; reason?: string } | undefined;
-      const hint =
-        res.status === 401 ? ' (give the service token: --token, --token-file, or --config with api.token)' : '';
+      const hint = res.status === 401 ? ` (${this.authHint})` : '';
       throw new KitfedError(
         `${method} ${path}: ${res.status} ${st?.message ?? text.slice(0, 200)}${hint}`,
         res.status,
