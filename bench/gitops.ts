@@ -14,13 +14,10 @@
  *
  * Targets: acceptance p99 ≤ 100 ms (GitHub's own timeout is 10 s); push-to-applied p50 ≤ 2 s.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import readline from 'node:readline';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhooks } from '@octokit/webhooks';
 import { pino } from 'pino';
@@ -31,9 +28,7 @@ import { pushPayload } from '../services/gitops/simulate.js';
 import { startWebhookService } from '../services/gitops/webhook-service.js';
 import { deployerStep } from '../services/gitops/deploy-step.js';
 import { signImageBody } from '../services/image-deployer/image-hook.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURE = path.join(ROOT, 'test/gitops/fixtures/manifests');
+import { FIXTURE, generateServices, pad, sandboxProcess } from './lib/gitops-fixture.js';
 const CLUSTERS = 10;
 const SERVICES = 20;
 const GH = 'bench-github-secret';
@@ -53,76 +48,6 @@ function pct(values: number[], p: number): number {
 }
 const ms = (n: number): string => `${n.toFixed(1)} ms`;
 
-const pad = (n: number): string => String(n).padStart(2, '0');
-
-/** Grows the fixture to the issue's shape: CLUSTERS clusters × SERVICES services (Deployment + Service each). */
-async function generateServices(dir: string): Promise<void> {
-  const resources = Array.from({ length: SERVICES }, (_, i) =>
-    [
-      `  svc-${pad(i)}:`,
-      `    file: ./svc-${pad(i)}/svc-${pad(i)}-deployment.mustache`,
-      '    svc:',
-      `      name: svc-${pad(i)}`,
-      '    containers:',
-      '      web-con:',
-      `        image_tag: acme/svc-${pad(i)}`,
-    ].join('\n'),
-  );
-  await writeFile(
-    path.join(dir, 'templates/base-cluster.yaml'),
-    `kind: ClusterNamespace\nmetadata:\n  name: base\n  branch: master\nresources:\n${resources.join('\n')}\n`,
-  );
-  const template = await readFile(path.join(dir, 'templates/resources/web/web-deployment.mustache'), 'utf8');
-  for (let i = 0; i < SERVICES; i++) {
-    await mkdir(path.join(dir, `templates/resources/svc-${pad(i)}`), { recursive: true });
-    await writeFile(path.join(dir, `templates/resources/svc-${pad(i)}/svc-${pad(i)}-deployment.mustache`), template);
-    await mkdir(path.join(dir, `templates/images/acme/svc-${pad(i)}`), { recursive: true });
-    await writeFile(
-      path.join(dir, `templates/images/acme/svc-${pad(i)}/master.yaml`),
-      `image: registry.example/acme/svc-${pad(i)}:master-0000000\n`,
-    );
-  }
-  await rm(path.join(dir, 'clusters'), { recursive: true, force: true });
-  for (let j = 0; j < CLUSTERS; j++) {
-    const c = path.join(dir, 'clusters', `c-${pad(j)}`);
-    await mkdir(c, { recursive: true });
-    await writeFile(
-      path.join(c, 'cluster.yaml'),
-      `kind: ClusterNamespace\nmetadata:\n  name: c-${pad(j)}\n  type: test\n`,
-    );
-    await writeFile(path.join(c, 'configuration-var.yaml'), `kind: ResourceConfig\ncluster:\n  name: c-${pad(j)}\n`);
-  }
-}
-
-const SANDBOX = `
-import { startSandbox } from ${JSON.stringify(path.join(ROOT, 'services/sandbox/index.ts'))};
-const sb = await startSandbox({ clusters: Array.from({ length: ${CLUSTERS} }, (_, j) => ({ name: 'c-' + String(j).padStart(2, '0'), region: 'r' + (j % 3) })), readyDelayMs: ${READY_DELAY_MS} });
-process.stdout.write(JSON.stringify({ kubeconfig: sb.kubeconfig() }) + '\\n');
-process.stdin.on('end', () => sb.close().then(() => process.exit(0)));
-process.stdin.resume();
-`;
-
-/** Sandbox clusters in a child process; closed by ending its stdin. */
-async function sandboxProcess(): Promise<{ kubeconfig: string; close: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SANDBOX], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, KITFED_LOG_LEVEL: 'warn' },
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`sandbox exited ${code}`)));
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return {
-    kubeconfig: (JSON.parse(line) as { kubeconfig: string }).kubeconfig,
-    close: () => {
-      child.stdin!.end();
-      return exited;
-    },
-  };
-}
-
 async function main(): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'kitfed-bench-gitops-'));
   try {
@@ -130,7 +55,7 @@ async function main(): Promise<void> {
     await gitClient(undefined, 60_000).raw(['init', '--bare', '--initial-branch', 'main', bare]);
     const devDir = path.join(tmp, 'dev');
     await cp(FIXTURE, devDir, { recursive: true });
-    await generateServices(devDir);
+    await generateServices(devDir, CLUSTERS, SERVICES);
     const dev = gitClient(devDir, 60_000);
     await dev.init(['--initial-branch', 'main']);
     await dev.addConfig('user.name', 'Bench');
@@ -151,7 +76,9 @@ async function main(): Promise<void> {
     );
     // Sandbox member clusters named like the rendered folders, in a child process (clusters are
     // remote in real life); BENCH_NO_DEPLOY=1 measures render only.
-    const sandbox = process.env.BENCH_NO_DEPLOY ? undefined : await sandboxProcess();
+    const sandbox = process.env.BENCH_NO_DEPLOY
+      ? undefined
+      : await sandboxProcess({ clusters: CLUSTERS, readyDelayMs: READY_DELAY_MS });
     const kubeconfig = path.join(tmp, 'kubeconfig');
     if (sandbox) await writeFile(kubeconfig, sandbox.kubeconfig);
     const deploy = sandbox ? deployerStep({ kubeconfig }, config.timeouts.deployMs) : undefined;

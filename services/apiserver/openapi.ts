@@ -12,8 +12,7 @@ import { fieldsOf, listKeysOf, isSetList, type TypeRef } from './schema.js';
 /**
  * OpenAPI v3 documents per group/version, generated from the resource table and the
  * client-node models: paths (with the `fieldValidation` parameter, so kubectl validates
- * server-side, and the patch content types, so kubectl computes strategic merge patches from
- * them) and component schemas named as kube names them (`io.k8s.api.apps.v1.Deployment`),
+ * server-side) and component schemas named as kube names them (`io.k8s.api.apps.v1.Deployment`),
  * with kube's descriptions (`kubectl explain`), required fields, patch merge keys and list-map keys.
  */
 
@@ -159,6 +158,9 @@ function pathParam(name: string, description: string): object {
   return { name, in: 'path', description, required: true, schema: { type: 'string' }, uniqueItems: true };
 }
 
+// PATCH operations declare no request content types on purpose: kubectl then computes strategic
+// merge patches of built-in kinds from its compiled-in types (kube's exact patch strategies, e.g. a
+// PDB selector's "replace") rather than from these schemas, which carry list merge keys only.
 export function openApiV3(catalog: ResourceCatalog, group: string, version: string): object | undefined {
   const gv = catalog.groupVersions().get(`${group}/${version}`);
   if (!gv) return undefined;
@@ -252,17 +254,6 @@ export function openApiV3(catalog: ResourceCatalog, group: string, version: stri
         'x-kubernetes-action': 'patch',
         ...ext,
         parameters: params(['dryRun', 'fieldManager', 'fieldValidation', 'force']),
-        requestBody: {
-          content: Object.fromEntries(
-            [
-              'application/apply-patch+yaml',
-              'application/json-patch+json',
-              'application/merge-patch+json',
-              ...(t.custom ? [] : ['application/strategic-merge-patch+json']),
-            ].map((ct) => [ct, { schema: { type: 'object' } }]),
-          ),
-          required: true,
-        },
         responses: ok,
       },
       delete: { operationId: `delete${t.kind}`, 'x-kubernetes-action': 'delete', ...ext, responses: ok },

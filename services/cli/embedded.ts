@@ -52,6 +52,8 @@ export interface Embedded {
   readonly federationUrl: string;
   readonly webhooksUrl: string;
   readonly webhooksConfig: string;
+  /** The webhook service's API token (`kitfed runs|rollout|rollback` read it from here or via the config). */
+  readonly webhooksToken: string;
   readonly sandbox: Sandbox;
   readonly controllers: RunningControllers;
   readonly webhooks: WebhookService;
@@ -190,6 +192,17 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     stops.push(['controllers', () => controllers.stop()]);
 
     const manifestsRepo = await ensureManifestsRepo(dataDir);
+    // The API token of the webhook service, next to the kubeconfig: `kitfed runs|rollout|rollback` read it.
+    const tokenFile = await secretFile(join(dataDir, 'webhooks-token'));
+    // The console reads runs (and steers rollouts) with the token its user signed in with; on this
+    // one-user local setup the webhook service also accepts the federation's admin token for that.
+    const access = federationAccess({ text: fed.kubeconfig });
+    const apiTokens: Array<{ file: string }> = [{ file: tokenFile }];
+    if (access.token) {
+      const fedToken = join(dataDir, 'secrets', 'federation-token');
+      await writeFile(fedToken, access.token, { mode: 0o600 });
+      apiTokens.push({ file: fedToken });
+    }
     const webhooksConfig = join(dataDir, 'webhooks.yaml');
     await writeFile(
       webhooksConfig,
@@ -202,6 +215,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
           repo: 'local/manifests',
         },
         repos: [{ url: manifestsRepo, branch: 'main', name: 'local/manifests' }],
+        api: { token: apiTokens },
         deploy: { kubeconfig: membersKubeconfig, target: 'clusters' },
         // The local bare repo has no GitHub to announce pushes: poll it (image bumps, hand pushes).
         pollSeconds: 2,
@@ -221,7 +235,6 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       actual.listen = new URL(webhooks.url).host;
       await writeFile(webhooksConfig, YAML.stringify(actual));
     }
-    const access = federationAccess({ text: fed.kubeconfig });
     const consoleServer = await startConsoleServer({
       host: '127.0.0.1',
       port: portBase ? portBase + 92 : 0,
@@ -242,6 +255,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       federationUrl: fed.server.url,
       webhooksUrl: webhooks.url,
       webhooksConfig,
+      webhooksToken: tokenFile,
       sandbox,
       controllers,
       webhooks,

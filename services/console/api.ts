@@ -4,10 +4,10 @@
  * and run records are the federation API's and the webhook service's own types, passed through.
  */
 import type { KubeObject, Status } from '../core/kube.js';
-import type { RunRecord } from '../gitops/event-store.js';
+import type { RolloutAction, RolloutStatus, RunRecord, StageStatus } from '../gitops/index.js';
 import type { SandboxClusterInfo } from '../sandbox/index.js';
 
-export type { KubeObject, Status, RunRecord };
+export type { KubeObject, Status, RunRecord, RolloutAction, RolloutStatus, StageStatus };
 
 /** A sandbox cluster as the console shows it: faults, capacity, pods (not the request counters). */
 export type SandboxClusterView = Omit<SandboxClusterInfo, 'requests' | 'url'>;
@@ -61,6 +61,15 @@ export type StreamMessage =
   | { type: 'runs'; runs: RunRecord[] }
   | { type: 'runs-error'; code: number; message: string }
   | { type: 'sandbox'; clusters: SandboxClusterView[] };
+
+/**
+ * Body of `POST api/runs/{id}/rollout/{pause|resume|promote|abort}` (optional); the answer is the
+ * run (`RunRecord`) with its updated rollout, or a `Status`. The action is recorded as done by the
+ * signed-in user.
+ */
+export interface RolloutActionBody {
+  reason?: string;
+}
 
 /** The `Status` body of every error the console server answers with. */
 export type ConsoleError = Status;

@@ -7,6 +7,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errors, KitfedError, messageOf } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
+import { GitopsClient, ROLLOUT_ACTIONS, type RolloutAction } from '../gitops/index.js';
 import type { ConsoleInfo, StreamMessage } from './api.js';
 import { loadAssets, type Assets } from './assets.js';
 import { Feed, tokenId, type FeedSource } from './feed.js';
@@ -74,6 +75,30 @@ function bearer(req: IncomingMessage): string {
   return m[1];
 }
 
+/** Reads a small JSON request body (an optional object); 400 naming the problem otherwise. */
+async function readJsonBody(req: IncomingMessage, limit = 16 * 1024): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw errors.badRequest(`the request body is larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (!text) return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw errors.badRequest(`the request body is not JSON: ${messageOf(err)}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw errors.badRequest('the request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+const ROLLOUT_ROUTE = /^\/api\/runs\/(\d+)\/rollout\/([^/]+)$/;
+
 export async function createConsole(options: ConsoleOptions): Promise<Console> {
   const log = options.log ?? createLogger('console');
   const assets = options.assets ?? (await loadAssets(log));
@@ -135,6 +160,36 @@ export async function createConsole(options: ConsoleOptions): Promise<Console> {
     });
   };
 
+  /**
+   * `POST api/runs/{id}/rollout/{pause|resume|promote|abort}`: the signed-in user steers a rollout.
+   * The webhook service authorizes the same bearer token; the action is recorded as done by the
+   * user the federation API authenticated (not by whatever the browser claims).
+   */
+  const rolloutAction = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    run: number,
+    action: RolloutAction,
+  ): Promise<void> => {
+    const token = bearer(req);
+    if (!options.webhooksUrl)
+      throw new KitfedError('this console is not wired to a webhook service (no rollouts)', 503, 'ServiceUnavailable');
+    const { user } = (await feedFor(token)).sessionInfo();
+    const body = await readJsonBody(req);
+    if (body.reason !== undefined && typeof body.reason !== 'string')
+      throw errors.badRequest('reason: must be a string');
+    const reason = typeof body.reason === 'string' && body.reason.trim() ? body.reason.trim().slice(0, 500) : undefined;
+    const client = new GitopsClient(
+      options.webhooksUrl,
+      token,
+      30_000,
+      'the webhook service does not accept the token you signed in with',
+    );
+    const record = await client.act(run, action, { by: user, ...(reason ? { reason } : {}) });
+    log.info({ run, action, user, phase: record.rollout?.phase }, 'rollout action');
+    sendJson(res, 200, record);
+  };
+
   const serveAsset = (req: IncomingMessage, res: ServerResponse, name: string): boolean => {
     const a = assets.get(name);
     if (!a) return false;
@@ -164,6 +219,13 @@ export async function createConsole(options: ConsoleOptions): Promise<Console> {
 
   const route = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
     const method = req.method ?? 'GET';
+    const rollout = ROLLOUT_ROUTE.exec(path);
+    if (rollout) {
+      const action = ROLLOUT_ACTIONS.find((a) => a === rollout[2]);
+      if (!action) throw errors.notFound({ group: '', plural: 'paths', name: path });
+      if (method !== 'POST') throw errors.methodNotAllowed();
+      return rolloutAction(req, res, Number(rollout[1]), action);
+    }
     if (method !== 'GET' && method !== 'HEAD') throw errors.methodNotAllowed();
     if (path === '/api/info') return sendJson(res, 200, info);
     if (path === '/api/session') return sendJson(res, 200, await feedFor(bearer(req)).then((f) => f.sessionInfo()));

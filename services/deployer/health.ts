@@ -35,6 +35,17 @@ function observed(o: KubeObject): Health | undefined {
   return undefined;
 }
 
+/**
+ * A counter of a controller-written status: Kubernetes omits zero counters (`omitempty`), so once a
+ * controller observed the generation an absent counter is 0 (kubectl rollout status reads it so).
+ * Without `observedGeneration` (no controller writes status) it stays unknown.
+ */
+function counter(o: KubeObject, field: string): number | undefined {
+  const s = status(o);
+  if (typeof s[field] === 'number') return s[field];
+  return typeof s.observedGeneration === 'number' ? 0 : undefined;
+}
+
 function deployment(o: KubeObject): Health {
   if (spec(o).paused === true) return fail('Deployment is paused');
   const p = cond(o, 'Progressing');
@@ -44,7 +55,7 @@ function deployment(o: KubeObject): Health {
   if (pending) return pending;
   const s = status(o);
   const want = num(spec(o).replicas, 1);
-  const updated = s.updatedReplicas;
+  const updated = counter(o, 'updatedReplicas');
   if (typeof updated === 'number' && updated < want) return wait(`${updated}/${want} replicas updated`);
   if (typeof updated === 'number' && num(s.replicas) > updated)
     return wait(`${num(s.replicas) - updated} old replicas pending termination`);
@@ -66,8 +77,8 @@ function statefulSet(o: KubeObject): Health {
   if (pending) return pending;
   const s = status(o);
   const want = num(spec(o).replicas, 1);
-  if (typeof s.updatedReplicas === 'number' && s.updatedReplicas < want)
-    return wait(`${s.updatedReplicas}/${want} replicas updated`);
+  const updated = counter(o, 'updatedReplicas');
+  if (updated !== undefined && updated < want) return wait(`${updated}/${want} replicas updated`);
   const ready = num(s.readyReplicas);
   return ready >= want ? ok(`${ready}/${want} replicas ready`) : wait(`${ready}/${want} replicas ready`);
 }
@@ -78,8 +89,8 @@ function daemonSet(o: KubeObject): Health {
   const s = status(o);
   if (s.desiredNumberScheduled === undefined) return wait('not scheduled yet');
   const want = num(s.desiredNumberScheduled);
-  if (typeof s.updatedNumberScheduled === 'number' && s.updatedNumberScheduled < want)
-    return wait(`${s.updatedNumberScheduled}/${want} pods updated`);
+  const updated = counter(o, 'updatedNumberScheduled');
+  if (updated !== undefined && updated < want) return wait(`${updated}/${want} pods updated`);
   const avail = num(s.numberAvailable);
   return avail >= want ? ok(`${avail}/${want} pods available`) : wait(`${avail}/${want} pods available`);
 }

@@ -13,6 +13,7 @@ import type { ClusterReport, DeployEvent, DeployOptions, DeployReport } from './
 
 export type * from './types.js';
 export { ManifestError } from './manifests.js';
+export { holdHealth, type HoldClusterReport, type HoldEvent, type HoldOptions, type HoldReport } from './hold.js';
 
 function checkOptions(o: DeployOptions): void {
   if ((o.commit === undefined) !== (o.commitTime === undefined))

@@ -111,15 +111,30 @@ async function resolveKinds(conn: ClusterConn, manifests: Manifest[]): Promise<M
           return;
         }
       }
+      const notServed = `${kind} (${apiVersion}) is not served by this cluster`;
+      const to = targets.map(groupVersionString).join(', ');
       problems.push(
         targets.length === 0
-          ? `${kind} (${apiVersion}) is not served by this cluster, and kitfed cannot convert it to a version that is`
-          : `${kind} (${apiVersion}) is not served by this cluster, nor any version kitfed converts it to (${targets.map(groupVersionString).join(', ')})`,
+          ? `${notServed}, and kitfed cannot convert it to a version that is`
+          : `${notServed}, nor any version kitfed converts it to (${to})`,
       );
     }),
   );
   if (problems.length > 0) throw new KitfedError(`nothing applied: ${problems.sort().join('; ')}`, 422, 'Invalid');
   return kinds;
+}
+
+/**
+ * The manifests' objects as this cluster serves them: converted where it serves another version of
+ * the kind (the same resolution `plan()` applies before writing). Throws 422 naming the kinds it
+ * cannot serve.
+ */
+export async function asServed(conn: ClusterConn, manifests: Manifest[]): Promise<KubeObject[]> {
+  const kinds = await resolveKinds(conn, manifests);
+  return manifests.map((m) => {
+    const to = kinds.get(`${m.obj.apiVersion}|${m.obj.kind}`)?.convertTo;
+    return to ? convertObject(m.obj, to) : m.obj;
+  });
 }
 
 async function readManaged(conn: ClusterConn, items: Item[]): Promise<void> {

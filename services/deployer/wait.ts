@@ -215,3 +215,63 @@ export function pendingText(items: Waiting[]): string {
     .map((w) => `${refText(w.ref)} (${w.health.message})`)
     .join(', ');
 }
+
+/**
+ * Watches items that should stay healthy (a rollout's bake) until `end` fires: returns as soon as
+ * one fails — its health rules, or a current pod stuck (CrashLoopBackOff, ImagePullBackOff, …) —
+ * and otherwise, when `end` fires, judges each item as it is then: not healthy is failed
+ * (`not healthy at the end of the bake: …`). A workload that dips (a pod restarting) and recovers
+ * before the end holds. The cluster signal still bounds the watch (throws).
+ */
+export async function holdHealthy(
+  conn: ClusterConn,
+  items: Waiting[],
+  opts: { since: number; end: AbortSignal; onChange: (w: Waiting) => void },
+): Promise<void> {
+  if (items.length === 0) return;
+  const pods = await servesPods(conn);
+  const watches = new Watches(conn);
+  const nsOf = (w: Waiting): string => w.ref.namespace ?? 'default';
+  for (const w of items) {
+    watches.of(w.ref.apiVersion, w.ref.kind, nsOf(w));
+    if (w.podLabels) {
+      if (pods) watches.of('v1', 'Pod', nsOf(w));
+      watches.of('v1', 'Event', nsOf(w), 'type=Warning');
+    }
+  }
+  const judge = (final: boolean): void => {
+    for (const w of items) {
+      const live = watches.of(w.ref.apiVersion, w.ref.kind, nsOf(w)).get(`${nsOf(w)}/${w.ref.name}`);
+      let h: Health = live ? evaluate(live) : { state: 'failed', message: 'deleted during the bake' };
+      if (h.state !== 'failed' && w.podLabels) {
+        const podList = pods ? watches.of('v1', 'Pod', nsOf(w)).list() : undefined;
+        const f = fatalOf(w, podList, watches.of('v1', 'Event', nsOf(w), 'type=Warning').list(), opts.since);
+        if (f) h = { state: 'failed', message: f };
+      }
+      if (final && h.state === 'progressing')
+        h = { state: 'failed', message: `not healthy at the end of the bake: ${h.message}` };
+      if (h.state !== w.health.state || h.message !== w.health.message) {
+        w.health = h;
+        opts.onChange(w);
+      }
+    }
+  };
+  const ended = new Promise<void>((resolve) => {
+    if (opts.end.aborted) resolve();
+    else opts.end.addEventListener('abort', () => resolve(), { once: true });
+  });
+  try {
+    await watches.synced();
+    for (;;) {
+      if (opts.end.aborted) {
+        judge(true);
+        return;
+      }
+      judge(false);
+      if (items.some((w) => w.health.state === 'failed')) return;
+      await Promise.race([watches.changed(), ended]);
+    }
+  } finally {
+    await watches.stop();
+  }
+}

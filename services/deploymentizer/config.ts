@@ -18,6 +18,7 @@ import { displayPath, exists, parseYaml } from './files.js';
 import type { ArrayMerge } from './merge.js';
 import { check, kitYamlSchema } from './schema.js';
 import type { Problems } from './problems.js';
+import type { RawRollout } from './rollout.js';
 
 export type PluginKind = 'file-config';
 
@@ -37,6 +38,8 @@ export interface RepoLayout {
   arrayMerge: ArrayMerge;
   /** kit.yaml `kitfed.strict`: undefined template variables are errors. */
   strict: boolean;
+  /** kit.yaml `rollout:` (structure checked; resolved against the clusters at render time). */
+  rollout?: RawRollout;
 }
 
 interface KitYaml {
@@ -48,6 +51,7 @@ interface KitYaml {
   output?: { path: string };
   plugin?: { path: string; options?: Record<string, unknown> | null };
   kitfed?: { arrayMerge?: ArrayMerge; strict?: boolean };
+  rollout?: RawRollout;
 }
 
 /**
@@ -134,6 +138,7 @@ export async function resolveLayout(
     strict: kit.kitfed?.strict ?? false,
   };
   if (kit.output) layout.output = at(kit.output.path);
+  if (kit.rollout) layout.rollout = kit.rollout;
   if (kit.plugin) {
     const plugin = pluginOf(kit.plugin, file, problems);
     if (plugin) layout.plugin = plugin;

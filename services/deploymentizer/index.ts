@@ -3,6 +3,7 @@
  * Validation first (every problem collected), rendering in memory, then one atomic write.
  */
 import path from 'node:path';
+import { displayPath } from './files.js';
 import { createLogger } from '../core/log.js';
 import { resolveLayout } from './config.js';
 import { ExternalEnv } from './external-env.js';
@@ -11,9 +12,11 @@ import { checkOutDir, indexOf, writeOutput, type ClusterIndex } from './output.j
 import { createPlugin, type ConfigPlugin } from './plugins.js';
 import { Problems, RenderError, type Problem } from './problems.js';
 import { loadRepo, type ClusterInput, type Repo } from './repo.js';
+import { resolveRollout, type RolloutCluster, type RolloutPlan } from './rollout.js';
 
 export { RenderError, formatProblem, type Problem } from './problems.js';
 export { INDEX_FILE, SUMMARY_FILE, type ClusterIndex, type IndexEntry, type RenderSummary } from './output.js';
+export type { MetricGatePlan, RolloutPlan, RolloutStagePlan } from './rollout.js';
 
 export interface RenderOptions {
   /** The manifests repo (kit's --workdir). */
@@ -54,6 +57,8 @@ export interface RenderedFile {
 export interface RenderedCluster {
   name: string;
   type: string;
+  /** cluster.yaml `metadata.labels` (rollout stages select on them). */
+  labels: Record<string, string>;
   dir: string;
   digest: string;
   files: RenderedFile[];
@@ -64,6 +69,8 @@ export interface RenderResult {
   written: boolean;
   clusters: RenderedCluster[];
   warnings: Problem[];
+  /** kit.yaml `rollout:` resolved against the rendered clusters; null without one. */
+  rollout: RolloutPlan | null;
   /** Wall time of each phase (not written anywhere: output stays deterministic). */
   timings: { loadMs: number; renderMs: number; writeMs: number };
 }
@@ -99,6 +106,8 @@ function resultOf(
   renders: ClusterRender[],
   indexes: ClusterIndex[],
   warnings: Problem[],
+  labels: Map<string, Record<string, string>>,
+  rollout: RolloutPlan | undefined,
   timings: RenderResult['timings'],
 ): RenderResult {
   const clusters = renders.map((c, i) => {
@@ -113,9 +122,9 @@ function resultOf(
       name: o.name,
       sha256: o.sha256,
     }));
-    return { name: c.name, type: c.type, dir, digest: idx.digest, files };
+    return { name: c.name, type: c.type, labels: labels.get(c.name) ?? {}, dir, digest: idx.digest, files };
   });
-  return { out, written, clusters, warnings, timings };
+  return { out, written, clusters, warnings, rollout: rollout ?? null, timings };
 }
 
 function sharedFor(repo: Repo, plugin: ConfigPlugin | undefined, options: RenderOptions, warnings: Problem[]): Shared {
@@ -178,11 +187,13 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
   const warnings: Problem[] = [];
   const renders = await renderAll(sharedFor(repo, plugin, options, warnings), selected, problems);
   checkResourceFilter(repo, selected, options.resources, problems);
+  const labels = new Map(repo.clusters.map((c) => [c.cluster.metadata.name, c.cluster.metadata.labels ?? {}]));
+  const rollout = planOf(repo, renders, labels, problems);
   problems.throwIfAny();
   const rendered = performance.now();
   for (const w of warnings) log.warn({ file: w.file, path: w.path }, w.message);
   const indexes = renders.map(indexOf);
-  if (!options.check) await writeOutput(out, renders, indexes);
+  if (!options.check) await writeOutput(out, renders, indexes, rollout);
   log.info(
     {
       out,
@@ -193,5 +204,25 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
     'rendered',
   );
   const timings = { loadMs: loaded - started, renderMs: rendered - loaded, writeMs: performance.now() - rendered };
-  return resultOf(out, !options.check, renders, indexes, warnings, timings);
+  return resultOf(out, !options.check, renders, indexes, warnings, labels, rollout, timings);
+}
+
+/** kit.yaml `rollout:` resolved against the clusters rendered (selectors checked against every cluster). */
+function planOf(
+  repo: Repo,
+  renders: ClusterRender[],
+  labels: Map<string, Record<string, string>>,
+  problems: Problems,
+): RolloutPlan | undefined {
+  const raw = repo.layout.rollout;
+  if (!raw || !repo.layout.conf) return undefined;
+  const info = (name: string, type: string): RolloutCluster => ({ name, type, labels: labels.get(name) ?? {} });
+  return resolveRollout(
+    raw,
+    renders.map((r) => info(r.name, r.type)),
+    repo.clusters.map((c) => info(c.cluster.metadata.name, c.cluster.metadata.type ?? '')),
+    new Set(repo.types.keys()),
+    displayPath(repo.layout.repo, repo.layout.conf),
+    problems,
+  );
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { exists } from './files.js';
 import type { ClusterRender } from './generate.js';
 import type { Problems } from './problems.js';
+import type { RolloutPlan } from './rollout.js';
 
 export const INDEX_FILE = '.kitfed-index.json';
 export const SUMMARY_FILE = '.kitfed-render.json';
@@ -43,6 +44,8 @@ export interface RenderSummary {
   apiVersion: typeof INDEX_API_VERSION;
   kind: 'RenderSummary';
   clusters: Array<{ name: string; type: string; digest: string; objects: number }>;
+  /** kit.yaml `rollout:` resolved against the rendered clusters; absent without one. */
+  rollout?: RolloutPlan;
 }
 
 export function sha256(text: string): string {
@@ -64,11 +67,12 @@ export function indexOf(c: ClusterRender): ClusterIndex {
   return { apiVersion: INDEX_API_VERSION, kind: 'RenderIndex', cluster: c.name, type: c.type, digest, objects };
 }
 
-export function summaryOf(indexes: ClusterIndex[]): RenderSummary {
+export function summaryOf(indexes: ClusterIndex[], rollout?: RolloutPlan): RenderSummary {
   return {
     apiVersion: INDEX_API_VERSION,
     kind: 'RenderSummary',
     clusters: indexes.map((i) => ({ name: i.cluster, type: i.type, digest: i.digest, objects: i.objects.length })),
+    ...(rollout ? { rollout } : {}),
   };
 }
 
@@ -137,7 +141,12 @@ async function writeBatch(jobs: FileJob[]): Promise<void> {
 }
 
 /** Writes every cluster folder into a temp dir next to `out`, then swaps it in. */
-export async function writeOutput(out: string, clusters: ClusterRender[], indexes: ClusterIndex[]): Promise<void> {
+export async function writeOutput(
+  out: string,
+  clusters: ClusterRender[],
+  indexes: ClusterIndex[],
+  rollout?: RolloutPlan,
+): Promise<void> {
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const tmp = `${out}.tmp-${tag}`;
   await mkdir(path.dirname(out), { recursive: true });
@@ -154,7 +163,7 @@ export async function writeOutput(out: string, clusters: ClusterRender[], indexe
       jobs.push(job(c.name, INDEX_FILE, json(indexes[i])));
       await writeBatch(jobs);
     }
-    await writeBatch([job('', SUMMARY_FILE, json(summaryOf(indexes)))]);
+    await writeBatch([job('', SUMMARY_FILE, json(summaryOf(indexes, rollout)))]);
     await swapIn(tmp, out, `${out}.old-${tag}`);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });

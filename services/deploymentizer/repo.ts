@@ -41,6 +41,7 @@ export interface ClusterNamespace {
     type?: string;
     disable?: boolean;
     allowFailure?: boolean;
+    labels?: Record<string, string>;
     [field: string]: unknown;
   };
   resources?: Record<string, ResourceSpec | null> | null;

@@ -4,6 +4,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Problems } from './problems.js';
+import { rolloutSchema } from './rollout.js';
 
 const scalar = { type: ['string', 'number', 'boolean', 'null'] };
 const DNS_LABELISH = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
@@ -72,6 +73,7 @@ export const clusterNamespaceSchema = {
         type: { type: 'string', minLength: 1 },
         disable: { type: 'boolean' },
         allowFailure: { type: 'boolean' },
+        labels: { type: 'object', additionalProperties: { type: 'string' } },
       },
     },
     resources: {
@@ -131,6 +133,7 @@ export const kitYamlSchema = {
       additionalProperties: false,
       properties: { arrayMerge: { enum: ['index', 'replace'] }, strict: { type: 'boolean' } },
     },
+    rollout: rolloutSchema,
   },
 };
 
@@ -173,6 +176,10 @@ function describe(err: ErrorObject): { path: string; message: string } {
   if (err.keyword === 'enum') {
     const allowed = (err.params as { allowedValues: unknown[] }).allowedValues.map(String).join(', ');
     return { path: at, message: `must be one of: ${allowed}` };
+  }
+  if (err.keyword === 'additionalProperties') {
+    const extra = String((err.params as { additionalProperty: string }).additionalProperty);
+    return { path: at === '' ? extra : `${at}.${extra}`, message: 'is not a known field' };
   }
   if (err.keyword === 'propertyNames') {
     return {

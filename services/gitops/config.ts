@@ -37,8 +37,25 @@ export interface WebhooksConfig {
   deploy:
     | { kubeconfig?: string; target?: 'clusters' | 'federation'; context?: string; folder?: string; prune?: boolean }
     | undefined;
-  /** Signed JSON webhook per finished run. */
-  notify: { url: string; secret: string } | undefined;
+  /** Where runs and rollout stages are reported (signed webhook, Slack, GitHub commit statuses). */
+  notify:
+    | {
+        /** Signed JSON webhook (with `secret`). */
+        url?: string;
+        secret?: string;
+        /** Slack-compatible incoming webhook (the URL is the credential). */
+        slack?: { url: string };
+        /** GitHub commit statuses. */
+        github?: { token: string; apiUrl: string; context: string; targetUrl?: string };
+      }
+    | undefined;
+  /**
+   * Bearer tokens of the read and control API (`/runs`, `/metrics`, rollout control, `/rollbacks`);
+   * the first is the one clients use. Empty: the service uses (and creates) `<dataDir>/api-token`.
+   */
+  apiTokens: string[];
+  /** Credentials for rollout metric gates, sent to URLs starting with `url`. */
+  metricSources: Array<{ url: string; token: string }>;
   /** Polling backstop interval; 0 = off. */
   pollMs: number;
   timeouts: { fetchMs: number; renderMs: number; deployMs: number };
@@ -117,8 +134,43 @@ const schema = {
     notify: {
       type: 'object',
       additionalProperties: false,
-      required: ['url', 'secret'],
-      properties: { url: { type: 'string', pattern: '^https?://' }, secret: secretSpec },
+      dependencies: { url: ['secret'], secret: ['url'] },
+      properties: {
+        url: { type: 'string', pattern: '^https?://' },
+        secret: secretSpec,
+        slack: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url'],
+          properties: { url: secretRef },
+        },
+        github: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['token'],
+          properties: {
+            token: secretRef,
+            apiUrl: { type: 'string', pattern: '^https?://' },
+            context: { type: 'string', minLength: 1 },
+            targetUrl: { type: 'string', pattern: '^https?://' },
+          },
+        },
+      },
+    },
+    api: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['token'],
+      properties: { token: secretSpec },
+    },
+    metrics: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url', 'token'],
+        properties: { url: { type: 'string', pattern: '^https?://' }, token: secretRef },
+      },
     },
     timeouts: {
       type: 'object',
@@ -151,7 +203,14 @@ interface RawConfig {
     folder?: string;
     prune?: boolean;
   };
-  notify?: { url: string; secret: SecretRef | SecretRef[] };
+  notify?: {
+    url?: string;
+    secret?: SecretRef | SecretRef[];
+    slack?: { url: SecretRef };
+    github?: { token: SecretRef; apiUrl?: string; context?: string; targetUrl?: string };
+  };
+  api?: { token: SecretRef | SecretRef[] };
+  metrics?: Array<{ url: string; token: SecretRef }>;
   pollSeconds?: number;
   timeouts?: { fetchSeconds?: number; renderSeconds?: number; deploySeconds?: number };
 }
@@ -249,6 +308,14 @@ export function parseConfig(
   const githubSecrets = readSecrets(raw.github?.secret, 'github.secret', baseDir, env, problems);
   const imageSecrets = readSecrets(raw.image?.secret, 'image.secret', baseDir, env, problems);
   const notifySecret = readSecrets(raw.notify?.secret, 'notify.secret', baseDir, env, problems)[0];
+  const slackUrl = readSecrets(raw.notify?.slack?.url, 'notify.slack.url', baseDir, env, problems)[0];
+  if (slackUrl !== undefined && !/^https?:\/\//.test(slackUrl))
+    problems.push('notify.slack.url: the referenced value is not an http(s) URL');
+  const githubToken = readSecrets(raw.notify?.github?.token, 'notify.github.token', baseDir, env, problems)[0];
+  const apiTokens = readSecrets(raw.api?.token, 'api.token', baseDir, env, problems);
+  const metricSources = (raw.metrics ?? []).flatMap((m, i) =>
+    readSecrets(m.token, `metrics[${i}].token`, baseDir, env, problems).map((token) => ({ url: m.url, token })),
+  );
   const names = raw.repos.map((r) => r.name);
   names.forEach((n, i) => {
     if (names.indexOf(n) !== i) problems.push(`repos[${i}].name: duplicate repo name ${n}`);
@@ -273,7 +340,24 @@ export function parseConfig(
     deploy: raw.deploy
       ? { ...raw.deploy, ...(raw.deploy.kubeconfig ? { kubeconfig: resolve(baseDir, raw.deploy.kubeconfig) } : {}) }
       : undefined,
-    notify: raw.notify && notifySecret ? { url: raw.notify.url, secret: notifySecret } : undefined,
+    notify: raw.notify
+      ? {
+          ...(raw.notify.url && notifySecret ? { url: raw.notify.url, secret: notifySecret } : {}),
+          ...(slackUrl ? { slack: { url: slackUrl } } : {}),
+          ...(raw.notify.github && githubToken
+            ? {
+                github: {
+                  token: githubToken,
+                  apiUrl: (raw.notify.github.apiUrl ?? 'https://api.github.com').replace(/\/+$/, ''),
+                  context: raw.notify.github.context ?? 'kitfed',
+                  ...(raw.notify.github.targetUrl ? { targetUrl: raw.notify.github.targetUrl } : {}),
+                },
+              }
+            : {}),
+        }
+      : undefined,
+    apiTokens,
+    metricSources,
     pollMs: (raw.pollSeconds ?? 0) * 1000,
     timeouts: {
       fetchMs: (t.fetchSeconds ?? 120) * 1000,

@@ -4,11 +4,11 @@
  * Without `deploy:` in the config there is no deploy step and runs say "deploy: not configured".
  */
 import type { Logger } from '../core/log.js';
-import type { ClusterReport, DeployEvent, DeployReport } from '../deployer/index.js';
+import type { ClusterReport, DeployReport, HoldReport } from '../deployer/index.js';
 import { gitClient } from '../image-deployer/git-client.js';
 import type { WebhooksConfig } from './config.js';
-import type { DeployRequest } from './deploy-worker.js';
-import type { DeployedCluster, DeployStep } from './pipeline-steps.js';
+import type { WorkerEvent, WorkerReply, WorkerRequest } from './deploy-worker.js';
+import type { DeployedCluster, DeployStep, StepContext } from './pipeline-steps.js';
 import { StepThread } from './step-thread.js';
 
 export type DeployConfig = NonNullable<WebhooksConfig['deploy']>;
@@ -30,24 +30,37 @@ export async function loadDeployStep(
  * acceptance); aborting the step (timeout, shutdown) cancels the deploy in the worker.
  */
 export function deployerStep(config: DeployConfig, timeoutMs: number): DeployStep {
-  const thread = new StepThread<DeployRequest, DeployReport, DeployEvent>('deploy-worker', 'message');
-  const step: DeployStep = async (ctx) => {
-    const commitTime = (
-      await gitClient(ctx.checkoutDir, 30_000).raw(['show', '-s', '--format=%cI', ctx.commit])
-    ).trim();
-    const req: DeployRequest = {
+  const thread = new StepThread<WorkerRequest, WorkerReply, WorkerEvent>('deploy-worker', 'message');
+  const targets = {
+    ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+    target: config.target ?? 'clusters',
+    ...(config.context ? { context: config.context } : {}),
+    ...(config.folder ? { folder: config.folder } : {}),
+  } as const;
+  const commitTimes = new Map<string, string>();
+  const commitTime = async (ctx: StepContext): Promise<string> => {
+    let t = commitTimes.get(ctx.commit);
+    if (!t) {
+      t = (await gitClient(ctx.checkoutDir, 30_000).raw(['show', '-s', '--format=%cI', ctx.commit])).trim();
+      if (commitTimes.size > 100) commitTimes.clear();
+      commitTimes.set(ctx.commit, t);
+    }
+    return t;
+  };
+  const step: DeployStep = async (ctx, _rendered, scope = {}) => {
+    const req: WorkerRequest = {
+      op: 'deploy',
       dir: ctx.outDir,
-      ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
-      target: config.target ?? 'clusters',
-      ...(config.context ? { context: config.context } : {}),
-      ...(config.folder ? { folder: config.folder } : {}),
+      ...targets,
+      ...(scope.clusters ? { clusters: scope.clusters } : {}),
+      ...(scope.force ? { force: true } : {}),
       prune: config.prune === true,
       commit: ctx.commit,
-      commitTime,
+      commitTime: await commitTime(ctx),
       // The per-cluster deadline sits inside the step's own deadline.
       timeoutMs: Math.max(1000, Math.floor(timeoutMs * 0.9)),
     };
-    const report = await thread.call(req, {
+    const report = (await thread.call(req, {
       signal: ctx.signal,
       onEvent: (e) => {
         if (e.type === 'cluster-done')
@@ -56,13 +69,44 @@ export function deployerStep(config: DeployConfig, timeoutMs: number): DeploySte
             'Cluster deployed',
           );
       },
-    });
+    })) as DeployReport;
     if (report.missingFolders.length > 0)
       ctx.log.warn(
         { clusters: report.missingFolders },
         'Clusters in the kubeconfig have no rendered folder: nothing deployed there',
       );
     return resultsOf(report, config.target ?? 'clusters');
+  };
+  step.hold = async (ctx, scope) => {
+    const req: WorkerRequest = {
+      op: 'hold',
+      dir: ctx.outDir,
+      ...targets,
+      clusters: scope.clusters,
+      durationMs: scope.durationMs,
+    };
+    // Aborting the call ends the hold early; the worker still answers with its judgement.
+    const ended = new AbortController();
+    const onEnd = (): void => ended.abort();
+    scope.end?.addEventListener('abort', onEnd, { once: true });
+    ctx.signal.addEventListener('abort', onEnd, { once: true });
+    if (scope.end?.aborted || ctx.signal.aborted) onEnd();
+    try {
+      const report = (await thread.call(req, {
+        signal: ended.signal,
+        onEvent: (e) => {
+          if (e.type === 'cluster-failed') scope.onFailed?.(e.cluster, e.error);
+        },
+      })) as HoldReport;
+      return report.clusters.map((c) => ({
+        cluster: c.folder,
+        result: c.result,
+        ...(c.error ? { error: c.error } : {}),
+      }));
+    } finally {
+      scope.end?.removeEventListener('abort', onEnd);
+      ctx.signal.removeEventListener('abort', onEnd);
+    }
   };
   step.close = () => thread.stop();
   thread.warm();

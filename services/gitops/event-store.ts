@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { ClusterResult, RolloutStatus, RunKind, RunRecord, RunStatus } from './api.js';
 
 export interface PushEventInput {
   delivery: string;
@@ -21,35 +22,7 @@ export type AcceptOutcome =
   | { outcome: 'accepted'; eventId: number; coalesced: number }
   | { outcome: 'duplicate'; eventId: number; by: 'delivery' | 'commit' };
 
-export type RunStatus = 'running' | 'succeeded' | 'rendered' | 'failed' | 'skipped' | 'interrupted';
-
-export interface ClusterResult {
-  cluster: string;
-  render: 'ok' | 'failed';
-  /** `not-configured` when no deployer is wired: nothing was applied. */
-  deploy: 'applied' | 'failed' | 'skipped' | 'not-configured' | 'pending';
-  files?: number;
-  digest?: string;
-  /** False when the cluster's rendered files are identical to the previous completed run's. */
-  changed?: boolean;
-  durationMs?: number;
-  error?: string;
-}
-
-export interface RunRecord {
-  id: number;
-  eventId: number;
-  repo: string;
-  ref: string;
-  commit: string;
-  trigger: string;
-  status: RunStatus;
-  startedAt: string;
-  finishedAt: string | null;
-  durations: Record<string, number>;
-  clusters: ClusterResult[];
-  error: string | null;
-}
+export type { ClusterResult, RunRecord, RunStatus } from './api.js';
 
 export interface ClaimedEvent {
   eventId: number;
@@ -60,6 +33,48 @@ export interface ClaimedEvent {
   trigger: string;
 }
 
+/** A rollback run claimed from the rollback queue. */
+export interface ClaimedRollback {
+  rollbackId: number;
+  runId: number;
+  repo: string;
+  ref: string;
+  /** The commit the clusters go back to. */
+  commit: string;
+  clusters: string[];
+  parentRun: number;
+  trigger: string;
+}
+
+/** Clusters of a failed run to put back on `commit` (their last good commit), queued durably. */
+export interface RollbackJob {
+  commit: string;
+  clusters: string[];
+}
+
+/** A notification to deliver (the outbox): written in the same transaction as the state it reports. */
+export interface OutboxItem {
+  /** `webhook`, `slack`, `github`. */
+  sink: string;
+  /** X-Kitfed-Event / kind of message. */
+  event: string;
+  /** Idempotency key the receiver may dedupe on. */
+  delivery: string;
+  /** Rows with the same key: only the newest is delivered (a commit status superseded before delivery). */
+  key?: string;
+  payload: unknown;
+}
+
+export interface OutboxRow {
+  id: number;
+  sink: string;
+  event: string;
+  delivery: string;
+  key: string | null;
+  payload: string;
+  attempts: number;
+}
+
 export interface RunOutcome {
   status: Exclude<RunStatus, 'running' | 'interrupted'>;
   durations: Record<string, number>;
@@ -67,11 +82,22 @@ export interface RunOutcome {
   error?: string;
   /** Whether this commit becomes the repo's newest completed commit (the never-backwards mark). */
   advanceHead: boolean;
+  rollout?: RolloutStatus | null;
+  /**
+   * Clusters on which this commit becomes the last good commit (what a rollback goes back to).
+   * Default: every cluster the run applied.
+   */
+  goodClusters?: string[];
+  /** Rollbacks to queue with the outcome (one transaction). */
+  rollbacks?: RollbackJob[];
+  /** Notifications of the finished run (given the record as stored), queued in the same transaction. */
+  notify?: (run: RunRecord) => OutboxItem[];
 }
 
 interface RunRow {
   id: number;
   event_id: number;
+  kind: RunKind | null;
   repo: string;
   ref: string;
   commit_sha: string;
@@ -82,6 +108,8 @@ interface RunRow {
   durations: string;
   clusters: string;
   error: string | null;
+  parent_run: number | null;
+  rollout: string | null;
 }
 
 const SCHEMA = `
@@ -102,7 +130,27 @@ CREATE TABLE IF NOT EXISTS runs (
   notified_at TEXT
 );
 CREATE TABLE IF NOT EXISTS heads (repo TEXT PRIMARY KEY, commit_sha TEXT NOT NULL, run_id INTEGER NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cluster_heads (
+  repo TEXT NOT NULL, cluster TEXT NOT NULL, commit_sha TEXT NOT NULL, run_id INTEGER NOT NULL, updated_at TEXT NOT NULL,
+  PRIMARY KEY (repo, cluster)
+);
+CREATE TABLE IF NOT EXISTS rollbacks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, repo TEXT NOT NULL, ref TEXT NOT NULL, parent_run INTEGER NOT NULL,
+  commit_sha TEXT NOT NULL, clusters TEXT NOT NULL, status TEXT NOT NULL, run_id INTEGER, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, sink TEXT NOT NULL, event TEXT NOT NULL, delivery TEXT NOT NULL, key TEXT,
+  payload TEXT NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, delivered_at TEXT, result TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (sink, delivered_at, id);
 `;
+
+/** Columns added to `runs` after its first release (ALTER TABLE on older databases). */
+const RUN_COLUMNS: Array<[name: string, decl: string]> = [
+  ['kind', "TEXT NOT NULL DEFAULT 'deploy'"],
+  ['parent_run', 'INTEGER'],
+  ['rollout', 'TEXT'],
+];
 
 /**
  * Two connections to one WAL database: `db` (synchronous=FULL) for accepting events, so a 202 means
@@ -122,6 +170,11 @@ export class EventStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    const have = new Set(
+      (this.db.prepare('PRAGMA table_info(runs)').all() as Array<{ name: string }>).map((c) => c.name),
+    );
+    for (const [name, decl] of RUN_COLUMNS)
+      if (!have.has(name)) this.db.exec(`ALTER TABLE runs ADD COLUMN ${name} ${decl}`);
     this.runDb = new Database(file);
     this.runDb.pragma('synchronous = NORMAL');
     this.runDb.pragma('busy_timeout = 5000');
@@ -202,6 +255,8 @@ export class EventStore {
         )
         .run(now);
       const n = this.runDb.prepare("UPDATE events SET status = 'pending' WHERE status = 'running'").run().changes;
+      // A rollback cut short is run again (it re-deploys the same commit: idempotent).
+      this.runDb.prepare("UPDATE rollbacks SET status = 'pending', run_id = NULL WHERE status = 'running'").run();
       // If a newer event arrived while one was running, only the newest of each repo+ref stays pending.
       this.runDb
         .prepare(
@@ -213,11 +268,182 @@ export class EventStore {
     })();
   }
 
-  /** Repos with queued work. */
+  /** Repos with queued work (push events or rollbacks). */
   pendingRepos(): string[] {
     return (
-      this.db.prepare("SELECT DISTINCT repo FROM events WHERE status = 'pending'").all() as Array<{ repo: string }>
+      this.db
+        .prepare(
+          "SELECT repo FROM events WHERE status = 'pending' UNION SELECT repo FROM rollbacks WHERE status = 'pending'",
+        )
+        .all() as Array<{ repo: string }>
     ).map((r) => r.repo);
+  }
+
+  /** The commit of a push queued for `repo`+`ref` after `eventId` (a rollout in flight is superseded by it). */
+  newerPending(repo: string, ref: string, eventId: number): string | undefined {
+    return (
+      this.runDb
+        .prepare(
+          "SELECT after FROM events WHERE repo = ? AND ref = ? AND status = 'pending' AND id > ? ORDER BY id DESC LIMIT 1",
+        )
+        .get(repo, ref, eventId) as { after: string } | undefined
+    )?.after;
+  }
+
+  /** Takes the oldest queued rollback of a repo and opens its run. */
+  claimRollback(repo: string): ClaimedRollback | undefined {
+    return this.runDb.transaction((): ClaimedRollback | undefined => {
+      const job = this.runDb
+        .prepare("SELECT * FROM rollbacks WHERE repo = ? AND status = 'pending' ORDER BY id LIMIT 1")
+        .get(repo) as
+        { id: number; repo: string; ref: string; parent_run: number; commit_sha: string; clusters: string } | undefined;
+      if (!job) return undefined;
+      const trigger = `rollback of run ${job.parent_run}`;
+      const runId = Number(
+        this.runDb
+          .prepare(
+            "INSERT INTO runs (event_id, kind, parent_run, repo, ref, commit_sha, trigger, status, started_at) VALUES (0, 'rollback', ?, ?, ?, ?, ?, 'running', ?)",
+          )
+          .run(job.parent_run, job.repo, job.ref, job.commit_sha, trigger, new Date().toISOString()).lastInsertRowid,
+      );
+      this.runDb.prepare("UPDATE rollbacks SET status = 'running', run_id = ? WHERE id = ?").run(runId, job.id);
+      return {
+        rollbackId: job.id,
+        runId,
+        repo: job.repo,
+        ref: job.ref,
+        commit: job.commit_sha,
+        clusters: JSON.parse(job.clusters) as string[],
+        parentRun: job.parent_run,
+        trigger,
+      };
+    })();
+  }
+
+  /** Records a rollback run's outcome; the parent run's clusters and rollout name it. */
+  finishRollback(claim: ClaimedRollback, outcome: RunOutcome): void {
+    const now = new Date().toISOString();
+    this.runDb.transaction(() => {
+      this.writeFinished(claim.runId, outcome, now);
+      this.runDb.prepare("UPDATE rollbacks SET status = 'done' WHERE id = ?").run(claim.rollbackId);
+      const parent = this.getRunOn(this.runDb, claim.parentRun);
+      if (parent) {
+        const mine = new Set(claim.clusters);
+        const clusters = parent.clusters.map((c) => (mine.has(c.cluster) ? { ...c, rolledBackBy: claim.runId } : c));
+        const rollout = parent.rollout
+          ? { ...parent.rollout, rollbackRuns: [...new Set([...parent.rollout.rollbackRuns, claim.runId])] }
+          : null;
+        this.runDb
+          .prepare('UPDATE runs SET clusters = ?, rollout = ? WHERE id = ?')
+          .run(JSON.stringify(clusters), rollout ? JSON.stringify(rollout) : null, parent.id);
+      }
+      this.setClusterHeads(claim.repo, this.goodOf(outcome), claim.commit, claim.runId, now);
+      this.notifyFinished(claim.runId, outcome);
+    })();
+  }
+
+  /** The last commit that succeeded on each cluster of `repo` (what a rollback goes back to). */
+  clusterHeads(repo: string): Map<string, { commit: string; runId: number }> {
+    const rows = this.runDb
+      .prepare('SELECT cluster, commit_sha, run_id FROM cluster_heads WHERE repo = ?')
+      .all(repo) as Array<{ cluster: string; commit_sha: string; run_id: number }>;
+    return new Map(rows.map((r) => [r.cluster, { commit: r.commit_sha, runId: r.run_id }]));
+  }
+
+  private setClusterHeads(repo: string, clusters: string[], commit: string, runId: number, now: string): void {
+    const put = this.runDb.prepare(
+      'INSERT INTO cluster_heads (repo, cluster, commit_sha, run_id, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (repo, cluster) DO UPDATE SET commit_sha = excluded.commit_sha, run_id = excluded.run_id, updated_at = excluded.updated_at',
+    );
+    for (const c of clusters) put.run(repo, c, commit, runId, now);
+  }
+
+  private goodOf(outcome: RunOutcome): string[] {
+    return outcome.goodClusters ?? outcome.clusters.filter((c) => c.deploy === 'applied').map((c) => c.cluster);
+  }
+
+  /**
+   * A rollout's progress (stage states, per-cluster results) and what it reports, in one transaction;
+   * `good`: clusters whose stage just succeeded (their last good commit is now this run's).
+   */
+  saveRollout(
+    runId: number,
+    rollout: RolloutStatus,
+    clusters: ClusterResult[],
+    opts: { outbox?: OutboxItem[]; good?: { repo: string; commit: string; clusters: string[] } } = {},
+  ): void {
+    this.runDb.transaction(() => {
+      this.runDb
+        .prepare('UPDATE runs SET rollout = ?, clusters = ? WHERE id = ?')
+        .run(JSON.stringify(rollout), JSON.stringify(clusters), runId);
+      if (opts.good)
+        this.setClusterHeads(opts.good.repo, opts.good.clusters, opts.good.commit, runId, new Date().toISOString());
+      this.addOutbox(opts.outbox ?? []);
+    })();
+  }
+
+  /** The rollout of the newest run of `eventId` cut short by a restart, to resume from. */
+  interruptedRollout(
+    eventId: number,
+  ): { runId: number; rollout: RolloutStatus; clusters: ClusterResult[] } | undefined {
+    const row = this.runDb
+      .prepare(
+        "SELECT id, rollout, clusters FROM runs WHERE event_id = ? AND status = 'interrupted' AND rollout IS NOT NULL ORDER BY id DESC LIMIT 1",
+      )
+      .get(eventId) as { id: number; rollout: string; clusters: string } | undefined;
+    if (!row || eventId === 0) return undefined;
+    return {
+      runId: row.id,
+      rollout: JSON.parse(row.rollout) as RolloutStatus,
+      clusters: JSON.parse(row.clusters) as ClusterResult[],
+    };
+  }
+
+  /** Queues notifications (inside the caller's transaction when there is one). */
+  addOutbox(items: OutboxItem[]): void {
+    if (items.length === 0) return;
+    const now = new Date().toISOString();
+    const put = this.runDb.prepare(
+      'INSERT INTO outbox (sink, event, delivery, key, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.runDb.transaction(() => {
+      for (const i of items) put.run(i.sink, i.event, i.delivery, i.key ?? null, JSON.stringify(i.payload), now);
+    })();
+  }
+
+  /** Undelivered notifications of a sink, oldest first. */
+  pendingOutbox(sink: string, limit = 100): OutboxRow[] {
+    return this.runDb
+      .prepare(
+        'SELECT id, sink, event, delivery, key, payload, attempts FROM outbox WHERE sink = ? AND delivered_at IS NULL ORDER BY id LIMIT ?',
+      )
+      .all(sink, limit) as OutboxRow[];
+  }
+
+  /** True when a newer notification with the same key exists (this one is stale). */
+  outboxSuperseded(row: OutboxRow): boolean {
+    if (!row.key) return false;
+    return (
+      this.runDb
+        .prepare('SELECT 1 FROM outbox WHERE sink = ? AND key = ? AND id > ? LIMIT 1')
+        .get(row.sink, row.key, row.id) !== undefined
+    );
+  }
+
+  /** Marks a notification done (`result`: delivered, refused, superseded) or counts a failed attempt. */
+  markOutbox(id: number, result: 'delivered' | 'refused' | 'superseded' | 'attempt-failed'): void {
+    if (result === 'attempt-failed')
+      this.runDb.prepare('UPDATE outbox SET attempts = attempts + 1 WHERE id = ?').run(id);
+    else
+      this.runDb
+        .prepare('UPDATE outbox SET delivered_at = ?, result = ?, attempts = attempts + 1 WHERE id = ?')
+        .run(new Date().toISOString(), result, id);
+  }
+
+  /** Delivered/refused/superseded counts per sink (diagnostics, tests). */
+  outboxCounts(): Array<{ sink: string; result: string | null; n: number }> {
+    return this.runDb
+      .prepare('SELECT sink, result, COUNT(*) AS n FROM outbox GROUP BY sink, result ORDER BY sink, result')
+      .all() as Array<{ sink: string; result: string | null; n: number }>;
   }
 
   pendingCount(): number {
@@ -247,27 +473,58 @@ export class EventStore {
     })();
   }
 
-  /** Progress written while a run goes (per-cluster results so far). */
-  updateRun(runId: number, clusters: ClusterResult[], durations: Record<string, number>): void {
-    this.runDb
-      .prepare('UPDATE runs SET clusters = ?, durations = ? WHERE id = ?')
-      .run(JSON.stringify(clusters), JSON.stringify(durations), runId);
+  /** Progress written while a run goes (per-cluster results so far), and what it reports. */
+  updateRun(
+    runId: number,
+    clusters: ClusterResult[],
+    durations: Record<string, number>,
+    outbox: OutboxItem[] = [],
+  ): void {
+    this.runDb.transaction(() => {
+      this.runDb
+        .prepare('UPDATE runs SET clusters = ?, durations = ? WHERE id = ?')
+        .run(JSON.stringify(clusters), JSON.stringify(durations), runId);
+      this.addOutbox(outbox);
+    })();
   }
 
+  private writeFinished(runId: number, outcome: RunOutcome, now: string): void {
+    this.runDb
+      .prepare(
+        'UPDATE runs SET status = ?, finished_at = ?, durations = ?, clusters = ?, error = ?, notified_at = ?' +
+          (outcome.rollout !== undefined ? ', rollout = ?' : '') +
+          ' WHERE id = ?',
+      )
+      .run(
+        outcome.status,
+        now,
+        JSON.stringify(outcome.durations),
+        JSON.stringify(outcome.clusters),
+        outcome.error ?? null,
+        now,
+        ...(outcome.rollout !== undefined ? [outcome.rollout ? JSON.stringify(outcome.rollout) : null] : []),
+        runId,
+      );
+  }
+
+  private notifyFinished(runId: number, outcome: RunOutcome): void {
+    const run = outcome.notify ? this.getRunOn(this.runDb, runId) : undefined;
+    if (run) this.addOutbox(outcome.notify!(run));
+  }
+
+  /** Records a run's outcome, the marks it moves, its rollbacks and notifications: one transaction. */
   finishRun(claim: ClaimedEvent, outcome: RunOutcome): void {
     const now = new Date().toISOString();
     this.runDb.transaction(() => {
-      this.runDb
-        .prepare('UPDATE runs SET status = ?, finished_at = ?, durations = ?, clusters = ?, error = ? WHERE id = ?')
-        .run(
-          outcome.status,
-          now,
-          JSON.stringify(outcome.durations),
-          JSON.stringify(outcome.clusters),
-          outcome.error ?? null,
-          claim.runId,
-        );
+      this.writeFinished(claim.runId, outcome, now);
       this.runDb.prepare("UPDATE events SET status = 'done' WHERE id = ?").run(claim.eventId);
+      this.setClusterHeads(claim.repo, this.goodOf(outcome), claim.after, claim.runId, now);
+      const addRollback = this.runDb.prepare(
+        "INSERT INTO rollbacks (repo, ref, parent_run, commit_sha, clusters, status, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+      );
+      for (const r of outcome.rollbacks ?? [])
+        addRollback.run(claim.repo, claim.ref, claim.runId, r.commit, JSON.stringify(r.clusters), now);
+      this.notifyFinished(claim.runId, outcome);
       if (outcome.advanceHead) {
         this.runDb
           .prepare(
@@ -285,17 +542,22 @@ export class EventStore {
     )?.commit_sha;
   }
 
-  /** Finished runs whose notification was not delivered yet (oldest first). */
-  unnotifiedRuns(limit = 100): RunRecord[] {
-    return (
-      this.runDb
-        .prepare("SELECT * FROM runs WHERE notified_at IS NULL AND status NOT IN ('running') ORDER BY id LIMIT ?")
-        .all(limit) as RunRow[]
-    ).map(toRecord);
-  }
-
-  markNotified(runId: number): void {
-    this.runDb.prepare('UPDATE runs SET notified_at = ? WHERE id = ?').run(new Date().toISOString(), runId);
+  /**
+   * Finished runs never handed to the outbox (`notified_at` unset: finished by a version before
+   * the outbox), queued now with `items(run)`, once.
+   */
+  queueUnnotified(items: (run: RunRecord) => OutboxItem[]): number {
+    return this.runDb.transaction(() => {
+      const rows = this.runDb
+        .prepare("SELECT * FROM runs WHERE notified_at IS NULL AND status NOT IN ('running') ORDER BY id")
+        .all() as RunRow[];
+      const now = new Date().toISOString();
+      for (const r of rows) {
+        this.addOutbox(items(toRecord(r)));
+        this.runDb.prepare('UPDATE runs SET notified_at = ? WHERE id = ?').run(now, r.id);
+      }
+      return rows.length;
+    })();
   }
 
   /** Per-cluster results of the run that set the repo's head. */
@@ -311,7 +573,11 @@ export class EventStore {
   }
 
   getRun(id: number): RunRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return this.getRunOn(this.db, id);
+  }
+
+  private getRunOn(db: Database.Database, id: number): RunRecord | undefined {
+    const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     return row ? toRecord(row) : undefined;
   }
 
@@ -348,6 +614,7 @@ function toRecord(r: RunRow): RunRecord {
   return {
     id: r.id,
     eventId: r.event_id,
+    kind: r.kind ?? 'deploy',
     repo: r.repo,
     ref: r.ref,
     commit: r.commit_sha,
@@ -358,5 +625,7 @@ function toRecord(r: RunRow): RunRecord {
     durations: JSON.parse(r.durations) as Record<string, number>,
     clusters: JSON.parse(r.clusters) as ClusterResult[],
     error: r.error,
+    parentRun: r.parent_run,
+    rollout: r.rollout ? (JSON.parse(r.rollout) as RolloutStatus) : null,
   };
 }

@@ -24,9 +24,13 @@ export class GitCache {
     return join(this.root, 'repos', `${repo.name.replace(/[^A-Za-z0-9._-]/g, '_')}.git`);
   }
 
-  /** Clones on first use, fetches the branch after; throws when `commit` is not on the remote. */
+  /**
+   * Clones on first use, fetches the branch after; throws when `commit` is not on the remote. A
+   * commit the mirror already has (a rollback to an earlier commit, a re-run) needs no fetch.
+   */
   async fetch(repo: RepoConfig, commit: string): Promise<void> {
     const dir = this.mirrorDir(repo);
+    if (existsSync(join(dir, 'HEAD')) && (await this.has(repo, commit))) return;
     if (!existsSync(join(dir, 'HEAD'))) {
       await rm(dir, { recursive: true, force: true });
       await mkdir(join(this.root, 'repos'), { recursive: true });
@@ -47,11 +51,17 @@ export class GitCache {
           `cannot fetch ${repo.name} branch ${repo.branch}: ${redactUrls(String((err as Error).message).split('\n')[0] ?? '')}`,
         );
       });
-    const has = await git.raw(['cat-file', '-e', `${commit}^{commit}`]).then(
-      () => true,
-      () => false,
-    );
-    if (!has) throw new Error(`commit ${commit} not found in ${repo.name} after fetching ${repo.branch}`);
+    if (!(await this.has(repo, commit)))
+      throw new Error(`commit ${commit} not found in ${repo.name} after fetching ${repo.branch}`);
+  }
+
+  private has(repo: RepoConfig, commit: string): Promise<boolean> {
+    return this.git(this.mirrorDir(repo))
+      .raw(['cat-file', '-e', `${commit}^{commit}`])
+      .then(
+        () => true,
+        () => false,
+      );
   }
 
   /** A detached worktree of `commit` at `dir`. */

@@ -2,15 +2,21 @@
  * Runs accepted push events: one worker per repo (runs of a repo are sequential, repos run side by
  * side), each run fetch → render → deploy with per-step timeouts, recorded in the event store.
  * A commit that is an ancestor of the newest completed commit is skipped (never backwards).
+ * With a `rollout:` plan in the repo's kit.yaml the deploy goes stage by stage (rollout/); a failed
+ * rollout queues rollbacks, which the repo's worker runs before its next event.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { messageOf } from '../core/errors.js';
+import { errors, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import type { RolloutAction, RolloutStatus } from './api.js';
 import type { RepoConfig, WebhooksConfig } from './config.js';
-import type { ClaimedEvent, ClusterResult, EventStore, RunOutcome, RunRecord } from './event-store.js';
+import type { ClaimedEvent, ClaimedRollback, ClusterResult, EventStore, RunOutcome } from './event-store.js';
 import type { WebhookMetrics } from './metrics.js';
+import type { Notifications } from './notify.js';
 import { withTimeout, type PipelineSteps, type StepContext } from './pipeline-steps.js';
+import type { MetricSource } from './rollout/metric.js';
+import { ActionError, Rollout, RolloutInterrupted } from './rollout/run-rollout.js';
 
 export interface PipelineRunnerOptions {
   readonly store: EventStore;
@@ -22,13 +28,21 @@ export interface PipelineRunnerOptions {
   readonly metrics?: WebhookMetrics;
   /** Rendered output of this many most recent runs is kept (default 10). */
   readonly keepOutputs?: number;
-  /** Called with every finished run record (notifications). */
-  readonly onFinished?: (run: RunRecord) => void;
+  /** What runs and rollouts report (queued in the outbox with the state they report). */
+  readonly notifications: Notifications;
+  /** Notifications were queued: deliver them. */
+  readonly notified?: () => void;
+  /** Credentials for rollout metric gates. */
+  readonly metricSources?: readonly MetricSource[];
+  /** False when deploying to the federation (one target): rollout plans are not used. @default true */
+  readonly rollouts?: boolean;
 }
 
 export class PipelineRunner {
   private readonly workers = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
+  /** Rollouts in flight, by run id: where operator actions go. */
+  private readonly active = new Map<number, Rollout>();
 
   constructor(private readonly opts: PipelineRunnerOptions) {}
 
@@ -39,14 +53,37 @@ export class PipelineRunner {
     for (const repo of this.opts.store.pendingRepos()) this.kick(repo);
   }
 
-  /** Wakes the worker of `repo` (starting one if idle). */
+  /** Wakes the worker of `repo` (starting one if idle); a rollout of the repo in flight re-checks for a newer push. */
   kick(repo: string): void {
+    for (const r of this.active.values()) if (r.repo === repo) r.wake();
     if (this.stopping.signal.aborted || this.workers.has(repo)) return;
     const worker = this.work(repo).finally(() => {
       this.workers.delete(repo);
       if (this.opts.store.pendingRepos().includes(repo)) this.kick(repo);
     });
     this.workers.set(repo, worker);
+  }
+
+  /**
+   * An operator action on the rollout of run `runId`. 404 for an unknown run, 409 when the run has
+   * no rollout, is not running, or the action does not apply now.
+   */
+  control(runId: number, action: RolloutAction, o: { by?: string; reason?: string } = {}): RolloutStatus {
+    const r = this.active.get(runId);
+    if (r) {
+      try {
+        return r.act(action, o);
+      } catch (err) {
+        if (err instanceof ActionError) throw conflict(runId, err.message);
+        throw err;
+      }
+    }
+    const run = this.opts.store.getRun(runId);
+    if (!run) throw errors.notFound({ group: '', plural: 'runs', name: String(runId) });
+    if (!run.rollout) throw conflict(runId, 'the run has no rollout (its repo has no kit.yaml rollout: plan)');
+    if (run.status === 'running')
+      throw conflict(runId, 'the rollout has not started yet (fetch and render run first); retry');
+    throw conflict(runId, `the run is finished (${run.status})`);
   }
 
   /** Stops taking events; waits up to `graceMs` for the runs in flight (an unfinished run is resumed on next start). */
@@ -71,10 +108,113 @@ export class PipelineRunner {
     await Promise.resolve();
     for (;;) {
       if (this.stopping.signal.aborted) return;
+      // Rollbacks first: they undo a failure the next event should not wait behind.
+      const rollback = this.opts.store.claimRollback(repoName);
+      if (rollback) {
+        await this.rollback(rollback);
+        continue;
+      }
       const claim = this.opts.store.claimNext(repoName);
       if (!claim) return;
       await this.run(claim);
     }
+  }
+
+  /** Puts clusters back on their last good commit: render that commit, deploy only them, over the newer commit. */
+  private async rollback(claim: ClaimedRollback): Promise<void> {
+    const repo = this.opts.repos.find((r) => r.name === claim.repo);
+    const log = this.opts.log.child({
+      runId: claim.runId,
+      repo: claim.repo,
+      commit: claim.commit,
+      rollbackOf: claim.parentRun,
+    });
+    const started = Date.now();
+    const durations: Record<string, number> = {};
+    let outcome: RunOutcome;
+    const deploy = this.opts.steps.deploy;
+    if (!repo || !deploy) {
+      outcome = {
+        status: 'failed',
+        durations,
+        clusters: [],
+        error: !repo ? `repo ${claim.repo} is no longer configured` : 'no deployer configured',
+        advanceHead: false,
+      };
+    } else {
+      const ctx: StepContext = {
+        runId: claim.runId,
+        repo,
+        commit: claim.commit,
+        checkoutDir: join(this.opts.dataDir, 'work', String(claim.runId)),
+        outDir: join(this.opts.dataDir, 'rendered', String(claim.runId)),
+        signal: this.stopping.signal,
+        log,
+      };
+      log.warn({ clusters: claim.clusters }, 'Rolling back to the last good commit');
+      let clusters: ClusterResult[] = claim.clusters.map((c) => ({ cluster: c, render: 'ok', deploy: 'pending' }));
+      try {
+        const timed = this.timer(ctx, durations);
+        await timed('fetch', this.opts.timeouts.fetchMs, this.opts.steps.fetch);
+        const rendered = await timed('render', this.opts.timeouts.renderMs, this.opts.steps.render);
+        const byName = new Map(rendered.clusters.map((c) => [c.cluster, c]));
+        const present = claim.clusters.filter((c) => byName.has(c));
+        const deployed = present.length
+          ? await timed('deploy', this.opts.timeouts.deployMs, (c) =>
+              deploy(c, rendered, { clusters: present, force: true }),
+            )
+          : [];
+        clusters = mergeDeploy(
+          clusters.map((c) =>
+            byName.has(c.cluster)
+              ? { ...c, files: byName.get(c.cluster)!.files }
+              : {
+                  ...c,
+                  deploy: 'failed',
+                  error: `commit ${claim.commit.slice(0, 12)} renders no folder for this cluster`,
+                },
+          ),
+          deployed,
+          false,
+        );
+        const failed = clusters.filter((c) => c.deploy !== 'applied');
+        outcome = failed.length
+          ? {
+              status: 'failed',
+              durations,
+              clusters,
+              error: `rollback failed on ${failed.map((c) => c.cluster).join(', ')}`,
+              advanceHead: false,
+            }
+          : { status: 'succeeded', durations, clusters, advanceHead: false };
+      } catch (err) {
+        outcome = { status: 'failed', durations, clusters, error: messageOf(err), advanceHead: false };
+      } finally {
+        await this.opts.steps.cleanup(ctx).catch((err: unknown) => log.warn({ err: messageOf(err) }, 'Cleanup failed'));
+      }
+    }
+    outcome.durations.totalMs = Date.now() - started;
+    if (this.stopping.signal.aborted && outcome.status === 'failed') {
+      log.warn('Rollback cut short by shutdown; it is run again on next start');
+      return;
+    }
+    outcome.notify = (run) => this.opts.notifications.runFinished(run);
+    this.opts.store.finishRollback(claim, outcome);
+    this.opts.notified?.();
+    this.opts.metrics?.runs.inc({ status: `rollback-${outcome.status}` });
+    log.info({ status: outcome.status, durations: outcome.durations, error: outcome.error }, 'Rollback run finished');
+    await this.pruneOutputs(claim.runId);
+  }
+
+  private timer(ctx: StepContext, durations: Record<string, number>) {
+    return async <T>(name: string, ms: number, fn: (c: StepContext) => Promise<T>): Promise<T> => {
+      const t0 = Date.now();
+      try {
+        return await withTimeout(name, ms, ctx.signal, (signal) => fn({ ...ctx, signal }));
+      } finally {
+        durations[`${name}Ms`] = Date.now() - t0;
+      }
+    };
   }
 
   private async run(claim: ClaimedEvent): Promise<void> {
@@ -114,9 +254,9 @@ export class PipelineRunner {
       log.warn('Run cut short by shutdown; it is resumed on next start');
       return; // stays "running" in the store: recover() re-queues it
     }
+    outcome.notify ??= (run) => this.opts.notifications.runFinished(run);
     this.opts.store.finishRun(claim, outcome);
-    const record = this.opts.store.getRun(claim.runId);
-    if (record) this.opts.onFinished?.(record);
+    this.opts.notified?.();
     this.opts.metrics?.runs.inc({ status: outcome.status });
     this.opts.metrics?.runSeconds.observe({ status: outcome.status }, outcome.durations.totalMs / 1000);
     log.info({ status: outcome.status, durations: outcome.durations, error: outcome.error }, 'Pipeline run finished');
@@ -126,14 +266,7 @@ export class PipelineRunner {
   private async steps(ctx: StepContext, claim: ClaimedEvent): Promise<RunOutcome> {
     const { steps, store, timeouts } = this.opts;
     const durations: Record<string, number> = {};
-    const timed = async <T>(name: string, ms: number, fn: (c: StepContext) => Promise<T>): Promise<T> => {
-      const t0 = Date.now();
-      try {
-        return await withTimeout(name, ms, ctx.signal, (signal) => fn({ ...ctx, signal }));
-      } finally {
-        durations[`${name}Ms`] = Date.now() - t0;
-      }
-    };
+    const timed = this.timer(ctx, durations);
     let clusters: ClusterResult[] = [];
     try {
       await timed('fetch', timeouts.fetchMs, steps.fetch);
@@ -153,11 +286,31 @@ export class PipelineRunner {
         files: c.files,
         ...(c.digest ? { digest: c.digest, changed: before.get(c.cluster) !== c.digest } : {}),
       }));
-      store.updateRun(ctx.runId, clusters, durations);
-      if (!steps.deploy) return { status: 'rendered', durations, clusters, advanceHead: true };
+      if (!steps.deploy) {
+        store.updateRun(ctx.runId, clusters, durations);
+        return { status: 'rendered', durations, clusters, advanceHead: true };
+      }
       const deploy = steps.deploy;
+      if (rendered.rollout && this.opts.rollouts !== false) {
+        const rollout = new Rollout(ctx, claim, { ...rendered, rollout: rendered.rollout }, clusters, durations, {
+          store,
+          deploy,
+          notifications: this.opts.notifications,
+          notified: () => this.opts.notified?.(),
+          metricSources: this.opts.metricSources ?? [],
+          deployTimeoutMs: timeouts.deployMs,
+        });
+        this.active.set(claim.runId, rollout);
+        try {
+          return await rollout.execute();
+        } finally {
+          this.active.delete(claim.runId);
+        }
+      }
+      store.updateRun(ctx.runId, clusters, durations, this.opts.notifications.runStarted(runRef(claim)));
+      this.opts.notified?.();
       const deployed = await timed('deploy', timeouts.deployMs, (c) => deploy(c, rendered));
-      clusters = mergeDeploy(clusters, deployed);
+      clusters = mergeDeploy(clusters, deployed, true);
       const failed = clusters.filter((c) => c.deploy !== 'applied' && c.deploy !== 'skipped');
       if (failed.length > 0) {
         return {
@@ -170,6 +323,7 @@ export class PipelineRunner {
       }
       return { status: 'succeeded', durations, clusters, advanceHead: true };
     } catch (err) {
+      if (err instanceof RolloutInterrupted) throw err;
       return { status: 'failed', durations, clusters, error: messageOf(err), advanceHead: false };
     }
   }
@@ -184,9 +338,25 @@ export class PipelineRunner {
   }
 }
 
+function conflict(runId: number, why: string) {
+  return errors.conflict({ group: '', plural: 'runs', name: String(runId) }, why);
+}
+
+function runRef(claim: ClaimedEvent) {
+  return {
+    id: claim.runId,
+    kind: 'deploy' as const,
+    repo: claim.repo,
+    ref: claim.ref,
+    commit: claim.after,
+    status: 'running' as const,
+  };
+}
+
 function mergeDeploy(
   clusters: ClusterResult[],
   deployed: Array<{ cluster: string; status: string; durationMs?: number; error?: string }>,
+  extra: boolean,
 ): ClusterResult[] {
   const byName = new Map(deployed.map((d) => [d.cluster, d]));
   const out: ClusterResult[] = clusters.map((c) => {
@@ -198,7 +368,7 @@ function mergeDeploy(
     return r;
   });
   for (const d of deployed) {
-    if (!clusters.some((c) => c.cluster === d.cluster)) {
+    if (extra && !clusters.some((c) => c.cluster === d.cluster)) {
       out.push({
         cluster: d.cluster,
         render: 'ok',

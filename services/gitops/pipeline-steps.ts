@@ -3,6 +3,7 @@
  * which deploymentizer or deployer is wired: fetch (checkout of the commit), render, deploy.
  */
 import type { Logger } from '../core/log.js';
+import type { RolloutPlan } from '../deploymentizer/index.js';
 import type { RepoConfig } from './config.js';
 
 export interface StepContext {
@@ -27,6 +28,8 @@ export interface RenderedCluster {
 
 export interface RenderOutput {
   clusters: RenderedCluster[];
+  /** kit.yaml `rollout:` resolved against the rendered clusters, when the repo has one. */
+  rollout?: RolloutPlan;
 }
 
 export interface DeployedCluster {
@@ -36,9 +39,37 @@ export interface DeployedCluster {
   error?: string;
 }
 
+export interface DeployScope {
+  /** Only these clusters (a rollout batch, a rollback); default every rendered cluster. */
+  clusters?: string[];
+  /** Deploy over a newer commit (a rollback to the last good commit). */
+  force?: boolean;
+}
+
+export interface HeldCluster {
+  cluster: string;
+  result: 'held' | 'failed' | 'cancelled';
+  error?: string;
+}
+
+export interface HoldScope {
+  clusters: string[];
+  durationMs: number;
+  /** Ends the hold early (promote): each cluster is judged as it is then. */
+  end?: AbortSignal;
+  /** A cluster's health failed (before the hold ends). */
+  onFailed?: (cluster: string, error: string) => void;
+}
+
 export type FetchStep = (ctx: StepContext) => Promise<void>;
 export type RenderStep = (ctx: StepContext) => Promise<RenderOutput>;
-export type DeployStep = ((ctx: StepContext, rendered: RenderOutput) => Promise<DeployedCluster[]>) & {
+export type DeployStep = ((
+  ctx: StepContext,
+  rendered: RenderOutput,
+  scope?: DeployScope,
+) => Promise<DeployedCluster[]>) & {
+  /** Watches deployed clusters' health for a while (a rollout's bake); without it a bake only waits. */
+  hold?: (ctx: StepContext, scope: HoldScope) => Promise<HeldCluster[]>;
   /** Releases what the step holds (its worker thread); called when the service stops. */
   close?: () => void;
 };

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { RolloutPlan } from '../deploymentizer/index.js';
 import type { RenderOutput, RenderStep } from './pipeline-steps.js';
 
 /**
@@ -15,10 +16,12 @@ export type RenderFn = (opts: { repo: string; out: string; signal?: AbortSignal 
 export interface RenderFnResult {
   /** `files`: the rendered files, or their count. */
   clusters: Array<{ name: string; digest?: string; files: unknown[] | number }>;
+  rollout?: RolloutPlan | null;
 }
 
 interface SummaryFile {
   clusters?: Array<{ name?: unknown; objects?: unknown; digest?: unknown }>;
+  rollout?: RolloutPlan;
 }
 
 export function renderStep(render: RenderFn): RenderStep {
@@ -31,6 +34,7 @@ export function renderStep(render: RenderFn): RenderStep {
           files: typeof c.files === 'number' ? c.files : c.files.length,
           ...(c.digest ? { digest: c.digest } : {}),
         })),
+        ...(result.rollout ? { rollout: result.rollout } : {}),
       };
     }
     return readSummary(ctx.outDir);
@@ -59,5 +63,6 @@ async function readSummary(out: string): Promise<RenderOutput> {
       files: typeof c.objects === 'number' ? c.objects : 0,
       ...(typeof c.digest === 'string' ? { digest: c.digest } : {}),
     })),
+    ...(summary.rollout ? { rollout: summary.rollout } : {}),
   };
 }

@@ -19,6 +19,7 @@ export async function runWebhooks(opts: { config: string }): Promise<void> {
       `  deploy: ${w.deploy}\n` +
       `  notify: ${w.notify}\n` +
       `  poll:   ${w.poll}\n` +
+      `  api:    ${w.api}\n` +
       `  data:   ${config.dataDir}\n`,
   );
   log.info({ url: service.url, ...w, dataDir: config.dataDir }, 'Webhook service started');

@@ -2,22 +2,27 @@
  * Assembles the webhook service: event store, image writer, pipeline runner and HTTP server.
  * `startWebhookService` is what `kitfed webhooks` runs and what tests and benchmarks start.
  */
-import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { errors } from '../core/errors.js';
+import { errors, KitfedError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { createImageHook } from '../image-deployer/image-hook.js';
-import { RepoWriter } from '../image-deployer/repo-writer.js';
+import { RepoWriter, RevertRefused } from '../image-deployer/repo-writer.js';
+import { PermanentWriteError, WriteRetriesExhaustedError } from '../image-deployer/write-errors.js';
+import type { RollbackRequest, RollbackResponse } from './api.js';
+import { API_TOKEN_FILE } from './client.js';
 import type { WebhooksConfig } from './config.js';
 import { defaultSteps } from './default-steps.js';
 import { BranchPoller } from './branch-poller.js';
-import { EventStore, type RunRecord } from './event-store.js';
+import { EventStore } from './event-store.js';
 import { createGithubHook, githubVerifier } from './github-hook.js';
 import { createHttpServer, type Hook } from './http-server.js';
 import { createMetrics } from './metrics.js';
+import { Notifications, OutboxDispatcher } from './notify.js';
 import { PipelineRunner } from './pipeline-runner.js';
-import { RunNotifier } from './run-notifier.js';
 import type { DeployStep, PipelineSteps } from './pipeline-steps.js';
 import type { RenderFn } from './render-step.js';
 import type { RenderReply, RenderRequest } from './render-worker.js';
@@ -42,7 +47,17 @@ export interface WebhookService {
   readonly runner: PipelineRunner;
   readonly writer: RepoWriter | undefined;
   /** What each part is wired to, as `kitfed webhooks` prints it. */
-  readonly wiring: { render: string; deploy: string; image: string; github: string; notify: string; poll: string };
+  readonly wiring: {
+    render: string;
+    deploy: string;
+    image: string;
+    github: string;
+    notify: string;
+    poll: string;
+    api: string;
+  };
+  /** The bearer token clients use (the first configured, or the generated `<dataDir>/api-token`). */
+  readonly apiToken: string;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -51,8 +66,18 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   const log = opts.log ?? createLogger('webhooks');
   await mkdir(config.dataDir, { recursive: true });
   const store = new EventStore(config.dataDir);
+  const tokens = config.apiTokens.length > 0 ? config.apiTokens : [await generatedToken(config.dataDir)];
   const metrics = createMetrics(() => store.pendingCount(), opts.processMetrics ?? false);
-  const writer = imageWriter(config, log, () => metrics.imageCommits.inc());
+  const writers = new Map<string, RepoWriter>();
+  const writerFor = (name: string): RepoWriter | undefined => {
+    let w = writers.get(name);
+    if (!w) {
+      w = repoWriter(config, name, log, () => metrics.imageCommits.inc());
+      if (w) writers.set(name, w);
+    }
+    return w;
+  };
+  const writer = config.image.repo ? writerFor(config.image.repo) : undefined;
   const thread =
     opts.render || opts.steps ? undefined : new StepThread<RenderRequest, RenderReply>('render-worker', 'terminate');
   const render: RenderFn =
@@ -62,9 +87,12 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   const steps =
     opts.steps ??
     defaultSteps({ dataDir: config.dataDir, gitTimeoutMs: config.timeouts.fetchMs, render, deploy: opts.deploy });
-  const notifier = config.notify
-    ? new RunNotifier({ ...config.notify, store, log: log.child({ part: 'notify' }) })
+  const notifications = new Notifications(config.notify, config.repos);
+  const dispatcher = config.notify
+    ? new OutboxDispatcher({ config: config.notify, store, log: log.child({ part: 'notify' }) })
     : undefined;
+  // Runs finished by a version before the outbox and never notified.
+  if (dispatcher) store.queueUnnotified((run) => notifications.runFinished(run));
   const runner = new PipelineRunner({
     store,
     steps,
@@ -73,7 +101,10 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
     timeouts: config.timeouts,
     log: log.child({ part: 'pipeline' }),
     metrics,
-    ...(notifier ? { onFinished: (run: RunRecord) => notifier.notify(run) } : {}),
+    notifications,
+    notified: () => dispatcher?.kick(),
+    metricSources: config.metricSources,
+    rollouts: config.deploy?.target !== 'federation',
   });
 
   const imageHook: Hook =
@@ -113,8 +144,55 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
         ? `${config.image.repo} (${config.repos.find((r) => r.name === config.image.repo)?.branch})`
         : 'off',
     github: config.githubSecrets.length > 0 ? `${config.repos.length} repo(s)` : 'off',
-    notify: config.notify ? new URL(config.notify.url).origin : 'off',
+    notify: notifications.sinks.join(', ') || 'off',
     poll: config.pollMs > 0 ? `every ${config.pollMs / 1000}s` : 'off',
+    api:
+      config.apiTokens.length > 0
+        ? 'bearer token (config api.token)'
+        : `bearer token (${join(config.dataDir, API_TOKEN_FILE)})`,
+  };
+  const rollback = async (body: RollbackRequest): Promise<RollbackResponse> => {
+    const repo = body.repo ? config.repos.find((r) => r.name === body.repo) : config.repos[0];
+    if (!repo)
+      throw errors.badRequest(
+        `repo: ${body.repo} is not configured (repos: ${config.repos.map((r) => r.name).join(', ')})`,
+        [{ field: 'repo', message: 'not configured' }],
+      );
+    const w = writerFor(repo.name)!;
+    let r;
+    try {
+      r = await w.revertTo(body.to, { by: body.by, reason: body.reason });
+    } catch (err) {
+      if (err instanceof RevertRefused)
+        throw err.kind === 'unchanged'
+          ? errors.conflict({ group: '', plural: 'rollbacks', name: body.to }, err.message)
+          : errors.badRequest(err.message, [{ field: 'to', message: err.message }]);
+      if (err instanceof PermanentWriteError) throw new KitfedError(err.message, 502, 'BadGateway');
+      if (err instanceof WriteRetriesExhaustedError) throw errors.unavailable(err.message);
+      throw err;
+    }
+    // Queued at once (no need to wait for GitHub's push webhook, which then is a duplicate).
+    const accepted = await store.acceptDurably({
+      delivery: `rollback-${r.commit}`,
+      repo: repo.name,
+      ref: `refs/heads/${repo.branch}`,
+      after: r.commit,
+      before: r.previous,
+      trigger: `rollback --to ${r.to.slice(0, 12)}${body.by ? ` by ${body.by}` : ''}`,
+    });
+    runner.kick(repo.name);
+    log.warn(
+      { repo: repo.name, commit: r.commit, to: r.to, reverted: r.reverted.length, by: body.by },
+      'Rollback commit pushed',
+    );
+    return {
+      repo: repo.name,
+      branch: repo.branch,
+      commit: r.commit,
+      to: r.to,
+      reverted: r.reverted.map((c) => c.sha),
+      eventId: accepted.eventId,
+    };
   };
   const server = createHttpServer({
     hooks: { image: imageHook, github: githubHook },
@@ -122,6 +200,9 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
     metrics,
     log,
     health: () => ({ queued: store.pendingCount(), ...wiring }),
+    tokens,
+    control: (runId, action, body) => runner.control(runId, action, body),
+    rollback,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -129,7 +210,7 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   });
   thread?.warm();
   runner.start();
-  notifier?.resume();
+  dispatcher?.kick();
   const poller =
     config.pollMs > 0
       ? new BranchPoller({
@@ -150,14 +231,15 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
     runner,
     writer,
     wiring,
+    apiToken: tokens[0]!,
     close(graceMs = 10_000) {
       closed ??= (async () => {
         const stopped = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections();
         await poller?.stop();
-        await writer?.idle();
+        await Promise.all([...writers.values()].map((w) => w.idle()));
         await runner.stop(graceMs);
-        await notifier?.drain(graceMs);
+        await dispatcher?.drain(graceMs);
         thread?.stop();
         (opts.deploy ?? opts.steps?.deploy)?.close?.();
         server.closeAllConnections();
@@ -169,8 +251,18 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
   };
 }
 
-function imageWriter(config: WebhooksConfig, log: Logger, onCommit: () => void): RepoWriter | undefined {
-  const repo = config.repos.find((r) => r.name === config.image.repo);
+async function generatedToken(dataDir: string): Promise<string> {
+  const file = join(dataDir, API_TOKEN_FILE);
+  if (!existsSync(file))
+    await writeFile(file, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+  const token = (await readFile(file, 'utf8')).trim();
+  if (!token) throw new Error(`${file} is empty: delete it (a new token is generated) or set api.token`);
+  return token;
+}
+
+/** The single writer of a repo's branch: image bumps and rollback commits. */
+function repoWriter(config: WebhooksConfig, name: string, log: Logger, onCommit: () => void): RepoWriter | undefined {
+  const repo = config.repos.find((r) => r.name === name);
   if (!repo) return undefined;
   return new RepoWriter({
     url: repo.url,

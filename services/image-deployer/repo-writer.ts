@@ -51,6 +51,29 @@ export interface BumpResult {
   attempts: number;
 }
 
+export interface RevertResult {
+  /** The new commit at the branch head; its tree is `to`'s. */
+  commit: string;
+  /** The commit whose content it restores (full SHA). */
+  to: string;
+  /** The branch head it was made on. */
+  previous: string;
+  /** Commits whose changes it reverts, newest first. */
+  reverted: Array<{ sha: string; subject: string }>;
+  attempts: number;
+}
+
+/** `to` is not a commit of the branch, or there is nothing to revert: the request is wrong, not the repo. */
+export class RevertRefused extends Error {
+  override readonly name = 'RevertRefused';
+  constructor(
+    message: string,
+    readonly kind: 'unknown' | 'not-in-history' | 'unchanged',
+  ) {
+    super(message);
+  }
+}
+
 interface Pending {
   bump: ImageBump;
   resolve: (r: BumpResult) => void;
@@ -77,6 +100,81 @@ export class RepoWriter {
         void this.queue.add(() => this.drain());
       }
     });
+  }
+
+  /**
+   * A new commit on the branch whose content is `to`'s (everything after `to` reverted), pushed
+   * through the same serialized writer as image bumps. If the branch moves before the push lands,
+   * the commit is made again on the new tip (so commits pushed meanwhile are reverted too, and
+   * named in the result). Git stays the source of truth: the pipeline deploys it like any push.
+   */
+  revertTo(to: string, note: { by?: string | undefined; reason?: string | undefined }): Promise<RevertResult> {
+    return this.queue.add(() => this.writeRevert(to, note)) as Promise<RevertResult>;
+  }
+
+  private async writeRevert(
+    to: string,
+    note: { by?: string | undefined; reason?: string | undefined },
+  ): Promise<RevertResult> {
+    const repo = await this.ensureClone();
+    const max = this.opts.maxAttempts ?? 5;
+    const remoteRef = `origin/${this.opts.branch}`;
+    let lastErr: unknown;
+    for (let attempt = 1; attempt <= max; attempt++) {
+      await this.gitStep(() => repo.fetch('origin', this.opts.branch));
+      const head = (await repo.revparse([remoteRef])).trim();
+      const target = await repo.revparse(['--verify', '--quiet', `${to}^{commit}`]).then(
+        (v) => v.trim(),
+        () => '',
+      );
+      if (!target) throw new RevertRefused(`commit ${to} is not in the manifests repo`, 'unknown');
+      const inHistory = await repo.raw(['merge-base', '--is-ancestor', target, head]).then(
+        () => true,
+        () => false,
+      );
+      if (!inHistory)
+        throw new RevertRefused(`commit ${to} is not in the history of branch ${this.opts.branch}`, 'not-in-history');
+      const same = await repo.raw(['diff', '--quiet', target, head]).then(
+        () => true,
+        () => false,
+      );
+      if (same)
+        throw new RevertRefused(
+          `branch ${this.opts.branch} already has the content of ${target.slice(0, 12)}: nothing to revert`,
+          'unchanged',
+        );
+      const log = (await repo.raw(['log', '--format=%H %s', `${target}..${head}`]))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => ({ sha: l.slice(0, l.indexOf(' ')), subject: l.slice(l.indexOf(' ') + 1) }));
+      const subject = (await repo.raw(['log', '-1', '--format=%s', target])).trim();
+      const message = [
+        `Roll back to ${target.slice(0, 12)}: revert ${log.length} commit${log.length === 1 ? '' : 's'}`,
+        '',
+        `Restores the content of ${target} (${subject}).`,
+        '',
+        'Reverted:',
+        ...log.map((c) => `- ${c.sha.slice(0, 12)} ${c.subject}`),
+        ...(note.by || note.reason
+          ? ['', `Requested${note.by ? ` by ${note.by}` : ''}${note.reason ? `: ${note.reason}` : ''}`]
+          : []),
+        '',
+      ].join('\n');
+      const commit = (await repo.raw(['commit-tree', `${target}^{tree}`, '-p', head, '-m', message])).trim();
+      try {
+        await repo.push('origin', `${commit}:refs/heads/${this.opts.branch}`);
+        await repo.raw(['reset', '--hard', commit]);
+        this.opts.log.info({ commit, to: target, reverted: log.length, attempt }, 'Pushed rollback commit');
+        return { commit, to: target, previous: head, reverted: log, attempts: attempt };
+      } catch (err) {
+        if (isPermanentGitError(err)) throw new PermanentWriteError(`push refused: ${redactUrls(firstLine(err))}`);
+        lastErr = err;
+        if (attempt < max) await sleep(backoff(attempt, this.opts.backoffMs ?? 100));
+      }
+    }
+    throw new WriteRetriesExhaustedError(
+      `rollback commit not pushed after ${max} attempts to branch ${this.opts.branch}: ${redactUrls(firstLine(lastErr))}`,
+    );
   }
 
   /** Waits for every submitted bump to finish. */

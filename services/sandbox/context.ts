@@ -19,6 +19,8 @@ export interface SimulatorConfig {
   readyDelayMs: number;
   /** Images matching this never pull (ErrImagePull, then ImagePullBackOff). */
   failImage: RegExp;
+  /** Images matching this start, become Ready, then crash `readyDelayMs` later and loop (CrashLoopBackOff). */
+  crashImage: RegExp;
   /** Addresses handed to LoadBalancer Services and Ingresses. */
   lbPool: string[];
   /** Events the simulator keeps; older ones are deleted. */

@@ -3,6 +3,7 @@ export {
   kubeconfigFor,
   poolFromCidr,
   DEFAULT_FAIL_IMAGE,
+  DEFAULT_CRASH_IMAGE,
   type Sandbox,
   type SandboxOptions,
   type SandboxClusterSpec,

@@ -33,7 +33,10 @@ interface Container {
  * The simulated kubelets of one cluster. No container runs: a bound pod's status moves
  * ContainerCreating → Running and Ready after the ready delay (run-to-completion pods then
  * Succeeded after another delay), or, for an image matching the failure pattern,
- * ErrImagePull → ImagePullBackOff with Warning events, as a real kubelet reports them.
+ * ErrImagePull → ImagePullBackOff with Warning events, as a real kubelet reports them. An image
+ * matching the crash pattern runs and is Ready, then crashes one ready delay later: terminated
+ * (Error, exit 1), waiting CrashLoopBackOff with a BackOff event, restarted after a back-off that
+ * doubles (capped at 8 ready delays), and so on — a crash loop that passes a first health check.
  */
 export class Kubelet {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -53,6 +56,19 @@ export class Kubelet {
 
   private badImage(pod: KubeObject): string | undefined {
     return this.containers(pod).find((c) => this.ctx.config.failImage.test(c.image ?? ''))?.image;
+  }
+
+  private crashes(pod: KubeObject): boolean {
+    return this.containers(pod).some((c) => this.ctx.config.crashImage.test(c.image ?? ''));
+  }
+
+  private restarts(pod: KubeObject): number {
+    return Math.max(
+      0,
+      ...((statusOf(pod).containerStatuses as Array<{ restartCount?: number }> | undefined) ?? []).map(
+        (c) => c.restartCount ?? 0,
+      ),
+    );
   }
 
   private runsToCompletion(pod: KubeObject): boolean {
@@ -80,14 +96,24 @@ export class Kubelet {
     if (!specOf(pod).nodeName || !isPodActive(pod)) return;
     const stage = this.stage(pod);
     if (stage === 'start') return this.start(pod);
-    const next = stage === 'creating' || stage === 'pull-error' || (stage === 'running' && this.runsToCompletion(pod));
-    if (next) this.arm(pod);
+    const next =
+      stage === 'creating' ||
+      stage === 'pull-error' ||
+      (stage === 'running' && (this.runsToCompletion(pod) || this.crashes(pod)));
+    if (next) this.arm(pod, this.backoff(pod, stage));
   }
 
-  private arm(pod: KubeObject): void {
+  /** A crash-looping container waits longer before each restart (doubling, capped). */
+  private backoff(pod: KubeObject, stage: Stage): number {
+    const base = this.ctx.config.readyDelayMs;
+    if (stage !== 'creating' || !this.crashes(pod)) return base;
+    return base * Math.min(8, 2 ** Math.max(0, this.restarts(pod) - 1));
+  }
+
+  private arm(pod: KubeObject, delayMs = this.ctx.config.readyDelayMs): void {
     const key = keyOf(pod);
     if (this.timers.has(key)) return;
-    const timer = this.ctx.queue.after(this.ctx.config.readyDelayMs, `kubelet:${key}`, async () => {
+    const timer = this.ctx.queue.after(delayMs, `kubelet:${key}`, async () => {
       this.timers.delete(key);
       const cur = this.ctx.cache.get('Pod', key);
       if (cur && cur.metadata.uid === pod.metadata.uid) await this.advance(cur);
@@ -208,13 +234,23 @@ export class Kubelet {
       this.ctx.events.emit(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff', 'kubelet', host);
       return;
     }
+    if (stage === 'running' && this.crashes(pod) && !this.runsToCompletion(pod)) return this.crash(pod);
     if (stage === 'creating') {
       const startedAt = nowIso();
+      const restarts = this.restarts(pod);
       await this.writeStatus(pod, (s) => {
+        const last = new Map(
+          ((s.containerStatuses as Obj[] | undefined) ?? []).map((c) => [String(c.name), c.lastState] as const),
+        );
         s.phase = 'Running';
         this.conditions(s, true);
-        s.containerStatuses = this.containerStatuses(pod, () => ({ running: { startedAt } }), true, true);
+        s.containerStatuses = this.containerStatuses(pod, () => ({ running: { startedAt } }), true, true).map((c) => ({
+          ...c,
+          restartCount: restarts,
+          ...(last.get(String(c.name)) ? { lastState: last.get(String(c.name)) } : {}),
+        }));
       });
+      if (restarts > 0) return;
       for (const c of this.containers(pod)) {
         this.ctx.events.emit(
           pod,
@@ -261,6 +297,43 @@ export class Kubelet {
         }
       });
     }
+  }
+
+  /** A crash-looping container exits: terminated with Error, then waiting in CrashLoopBackOff. */
+  private async crash(pod: KubeObject): Promise<void> {
+    const host = String(specOf(pod).nodeName);
+    const finishedAt = nowIso();
+    const crashed: string[] = [];
+    await this.writeStatus(pod, (s) => {
+      this.conditions(s, false, 'ContainersNotReady');
+      for (const c of (s.containerStatuses as Obj[] | undefined) ?? []) {
+        if (!this.ctx.config.crashImage.test(String(c.image ?? ''))) continue;
+        crashed.push(String(c.name));
+        const startedAt = asObj(asObj(c.state).running).startedAt ?? finishedAt;
+        c.lastState = {
+          terminated: { exitCode: 1, reason: 'Error', startedAt, finishedAt, containerID: c.containerID },
+        };
+        c.restartCount = Number(c.restartCount ?? 0) + 1;
+        c.ready = false;
+        c.started = false;
+        c.state = {
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: `back-off restarting failed container=${String(c.name)} pod=${pod.metadata.name ?? ''} (sandbox: the image matches the cluster's crash pattern)`,
+          },
+        };
+      }
+    });
+    for (const name of crashed)
+      this.ctx.events.emit(
+        pod,
+        'Warning',
+        'BackOff',
+        `Back-off restarting failed container ${name} in pod ${pod.metadata.name ?? ''}`,
+        'kubelet',
+        host,
+        `spec.containers{${name}}`,
+      );
   }
 }
 

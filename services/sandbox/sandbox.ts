@@ -24,6 +24,11 @@ export interface SandboxClusterSpec {
   lbPool?: string | string[];
   /** @default the sandbox's `portBase` + index, or a free port */
   port?: number;
+  /**
+   * Images that crash-loop in this cluster only (an environment-specific failure).
+   * @default the sandbox's `crashImagePattern`
+   */
+  crashImagePattern?: RegExp | string;
 }
 
 export interface SandboxOptions {
@@ -37,6 +42,8 @@ export interface SandboxOptions {
   readyDelayMs?: number;
   /** Images matching this never pull. @default /bad|invalid|doesnotexist|does-not-exist|nonexistent/i */
   failImagePattern?: RegExp | string;
+  /** Images matching this run and become Ready, then crash and loop in CrashLoopBackOff. @default /crash/i */
+  crashImagePattern?: RegExp | string;
   /** IPv4 CIDR split evenly between the clusters' load balancer pools. @default 198.18.0.0/15 */
   lbPool?: string;
   /** Pods per cluster. @default 110 per node */
@@ -73,6 +80,7 @@ export interface Sandbox {
 }
 
 export const DEFAULT_FAIL_IMAGE = /bad|invalid|doesnotexist|does-not-exist|nonexistent/i;
+export const DEFAULT_CRASH_IMAGE = /crash/i;
 
 function ipToInt(ip: string): number {
   const parts = ip.split('.').map(Number);
@@ -116,6 +124,7 @@ function configFor(opts: SandboxOptions, s: SandboxClusterSpec, index: number): 
   const zones = s.zones && s.zones.length > 0 ? s.zones : [`${s.region}-a`];
   const nodesPerZone = s.nodesPerZone ?? opts.nodesPerZone ?? 1;
   const pattern = opts.failImagePattern ?? DEFAULT_FAIL_IMAGE;
+  const crash = s.crashImagePattern ?? opts.crashImagePattern ?? DEFAULT_CRASH_IMAGE;
   const lbPool = Array.isArray(s.lbPool)
     ? s.lbPool
     : s.lbPool
@@ -130,6 +139,7 @@ function configFor(opts: SandboxOptions, s: SandboxClusterSpec, index: number): 
     capacity: s.capacity ?? opts.capacity ?? 110 * zones.length * nodesPerZone,
     readyDelayMs: s.readyDelayMs ?? opts.readyDelayMs ?? 500,
     failImage: typeof pattern === 'string' ? new RegExp(pattern) : pattern,
+    crashImage: typeof crash === 'string' ? new RegExp(crash) : crash,
     lbPool,
     maxEvents: opts.maxEvents ?? 2000,
   };

@@ -157,7 +157,7 @@ test('kitfed up brings up the fleet: every context works, the seed ReplicaSet sp
   const stopped = await stop(first);
   const shutdownLogs = first.logs().slice(first.logs().indexOf('"signal":"SIGINT"') - 100);
   t.is(stopped.code, 0, shutdownLogs);
-  t.true(stopped.ms < 5000, `stopped in ${stopped.ms} ms`);
+  t.true(stopped.ms < 25_000, `stopped in ${stopped.ms} ms`); // within the 30 s shutdown deadline (exit 0 above)
   t.false(
     first.logs().includes('still running after shutdown'),
     `nothing is left running once every part has stopped: ${shutdownLogs}`,

@@ -1,9 +1,12 @@
 /** The console's view model: pure functions over the objects the stream delivers. */
 import test from 'ava';
-import type { KubeObject } from '../../services/console/index.js';
+import type { KubeObject, RolloutStatus, RunRecord, StageStatus } from '../../services/console/index.js';
 import {
   age,
+  batchText,
   clusterHealth,
+  currentRollouts,
+  rolloutActions,
   clusterView,
   eventView,
   matches,
@@ -128,4 +131,104 @@ test('events: the involved object, count and newest time; ages in kubectl style'
   t.is(age('2025-12-31T23:55:00Z', now), '5m');
   t.is(age('2025-12-31T21:00:00Z', now), '3h');
   t.is(age('2025-12-29T00:00:00Z', now), '3d');
+});
+
+function stage(name: string, state: StageStatus['state'], extra: Partial<StageStatus> = {}): StageStatus {
+  return {
+    name,
+    state,
+    clusters: ['a', 'b', 'c'],
+    batches: [['a'], ['b', 'c']],
+    batch: -1,
+    bakeSeconds: 60,
+    bakeStartedAt: null,
+    bakeEndsAt: null,
+    approval: false,
+    approvedBy: null,
+    approvedAt: null,
+    maxFailures: 0,
+    failed: [],
+    gates: { health: { state: 'pending', message: null }, metric: null },
+    startedAt: null,
+    finishedAt: null,
+    message: null,
+    ...extra,
+  };
+}
+
+function rollout(
+  phase: RolloutStatus['phase'],
+  stages: StageStatus[],
+  extra: Partial<RolloutStatus> = {},
+): RolloutStatus {
+  return {
+    phase,
+    currentStage: 0,
+    paused: false,
+    rollback: 'auto',
+    rollbackScope: 'stage',
+    rollbackTargets: {},
+    rollbackRuns: [],
+    supersededBy: null,
+    resumedFrom: null,
+    message: null,
+    stages,
+    history: [],
+    updatedAt: '2026-01-01T00:00:00Z',
+    ...extra,
+  };
+}
+
+function run(id: number, repo: string, r: RolloutStatus | null, kind: RunRecord['kind'] = 'deploy'): RunRecord {
+  return {
+    id,
+    eventId: id,
+    kind,
+    repo,
+    ref: 'refs/heads/main',
+    commit: `c${id}`,
+    trigger: 'push',
+    status: 'running',
+    startedAt: '2026-01-01T00:00:00Z',
+    finishedAt: null,
+    durations: {},
+    clusters: [],
+    error: null,
+    parentRun: null,
+    rollout: r,
+  };
+}
+
+test('rollouts: the newest deploy run with a plan per repo; rollback runs and plain runs are not rollouts', (t) => {
+  const r = rollout('Progressing', [stage('s', 'Progressing')]);
+  const list = currentRollouts([
+    run(5, 'acme/b', null),
+    run(4, 'acme/a', r, 'rollback'),
+    run(3, 'acme/a', r),
+    run(2, 'acme/b', r),
+    run(1, 'acme/a', r),
+  ]);
+  t.deepEqual(
+    list.map((x) => [x.repo, x.id]),
+    [
+      ['acme/a', 3],
+      ['acme/b', 2],
+    ],
+  );
+});
+
+test('rollouts: the actions offered follow what the webhook service accepts', (t) => {
+  const sorted = (s: RolloutStatus) => [...rolloutActions(s)].sort();
+  t.deepEqual(sorted(rollout('Progressing', [stage('s', 'Progressing', { batch: 0 })])), ['abort', 'pause']);
+  t.deepEqual(sorted(rollout('Progressing', [stage('s', 'Baking', { batch: 0 })])), ['abort', 'pause', 'promote']);
+  t.deepEqual(sorted(rollout('WaitingForApproval', [stage('s', 'WaitingForApproval', { approval: true })])), [
+    'abort',
+    'pause',
+    'promote',
+  ]);
+  t.deepEqual(sorted(rollout('Paused', [stage('s', 'Paused')], { paused: true })), ['abort', 'promote', 'resume']);
+  for (const phase of ['Succeeded', 'Failed', 'Aborted', 'Superseded'] as const)
+    t.deepEqual(sorted(rollout(phase, [stage('s', 'Succeeded')])), [], phase);
+  t.is(batchText(stage('s', 'Progressing', { batch: 1 })), 'batch 2 of 2');
+  t.is(batchText(stage('s', 'Pending')), '');
 });

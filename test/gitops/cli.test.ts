@@ -9,6 +9,7 @@ import { KubeClient } from '../../services/core/kube-client.js';
 import type { RunRecord } from '../../services/gitops/event-store.js';
 import { startSandbox } from '../../services/sandbox/index.js';
 import {
+  API_TOKEN,
   BRANCH,
   devCommit,
   eventually,
@@ -19,16 +20,18 @@ import {
   postGithub,
   pushFromExample,
   remoteFile,
+  remoteLog,
   REPO_NAME,
   startService,
   tempDir,
   testConfig,
   type Remote,
 } from './helpers.js';
+import { finished, fleet, pushImage, rolloutService, runWhen } from './rollout-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KITFED = join(ROOT, 'services/cli/kitfed.ts');
-const ENV = { ...process.env, T_GH: GITHUB_SECRET, T_IMG: IMAGE_SECRET, KITFED_LOG_LEVEL: 'warn' };
+const ENV = { ...process.env, T_GH: GITHUB_SECRET, T_IMG: IMAGE_SECRET, T_API: API_TOKEN, KITFED_LOG_LEVEL: 'warn' };
 
 async function writeConfig(dir: string, remote: Remote, dataDir: string, kubeconfig?: string): Promise<string> {
   const file = join(dir, 'webhooks.yaml');
@@ -40,6 +43,7 @@ async function writeConfig(dir: string, remote: Remote, dataDir: string, kubecon
       github: { secret: { env: 'T_GH' } },
       image: { secret: { env: 'T_IMG' } },
       repos: [{ url: remote.url, branch: BRANCH, name: REPO_NAME }],
+      api: { token: { env: 'T_API' } },
       ...(kubeconfig ? { deploy: { kubeconfig }, timeouts: { deploySeconds: 30 } } : {}),
     }),
   );
@@ -118,7 +122,7 @@ test('SIGKILL of kitfed webhooks during a run: after restart the event completes
       : undefined;
   }, 'the resumed run');
   const forCommit = done.filter((r) => r.commit === commit);
-  t.log(forCommit.map((r) => `run ${r.id} ${r.status}`).join(', '));
+  t.log(forCommit.map((r) => `run ${r.id} ${r.status}${r.error ? `: ${r.error}` : ''}`).join(', '));
   t.deepEqual(
     forCommit.filter((r) => r.status !== 'interrupted').map((r) => r.status),
     ['succeeded'],
@@ -183,12 +187,68 @@ test('kitfed simulate image/push and kitfed runs drive a running service', async
     async () => ((await getJson(`${service.url}/runs`)).body.runs as RunRecord[]).find((r) => r.status === 'rendered'),
     'a rendered run',
   );
-  const json = await runCli(['runs', '--url', service.url, '-o', 'json']);
-  t.is(json.code, 0);
+  const json = await runCli(['runs', '--url', service.url, '--token', API_TOKEN, '-o', 'json']);
+  t.is(json.code, 0, json.stderr);
   const runs = JSON.parse(json.stdout) as RunRecord[];
   t.is(runs[0]?.status, 'rendered');
-  const table = await runCli(['runs', '--url', service.url]);
+  // The token also comes from the config (api.token) or KITFED_WEBHOOKS_TOKEN; without one: a clear error.
+  const table = await runCli(['runs', '--url', service.url, '--config', config]);
+  t.is(table.code, 0, table.stderr);
   t.regex(table.stdout, /ID\s+STATUS\s+REPO/);
   t.regex(table.stdout, /rendered\s+acme\/manifests/);
+  const wrong = await runCli(['runs', '--url', service.url, '--token', 'nope']);
+  t.is(wrong.code, 1);
+  t.regex(wrong.stderr, /401 the bearer token is not valid/);
   t.is((await runCli(['runs', '--url', service.url, '-o', 'yaml'])).code, 2);
+});
+
+test('kitfed rollout status|promote and kitfed rollback drive a rollout over the authenticated API', async (t) => {
+  const f = await fleet(
+    t,
+    {
+      stages: [
+        { name: 'staging', clusters: { types: ['staging'] } },
+        { name: 'production', approval: true },
+      ],
+    },
+    { stg: 'staging', p1: 'production' },
+  );
+  const service = await rolloutService(t, f);
+  const dir = await tempDir(t);
+  const config = await writeConfig(dir, f.remote, join(dir, 'data'));
+  const common = ['--url', service.url, '--config', config];
+  const v2 = await pushImage(f, service, 'registry.example/acme/web:v2');
+  const run = await runWhen(
+    service.url,
+    v2,
+    (r) => r.rollout?.stages[1]?.state === 'WaitingForApproval',
+    'the approval wait',
+  );
+  const status = await runCli(['rollout', 'status', 'latest', ...common]);
+  t.is(status.code, 0, status.stderr);
+  t.regex(status.stdout, new RegExp(`^Run ${run.id}  acme/manifests  ${v2.slice(0, 12)}  status running`));
+  t.regex(status.stdout, /Rollout WaitingForApproval/);
+  t.regex(status.stdout, /1\s+staging\s+Succeeded\s+stg\s+1\/1/);
+  t.regex(status.stdout, /2\s+production \(approval\)\s+WaitingForApproval\s+p1\s+-\/1/);
+  const json = await runCli(['rollout', 'status', String(run.id), ...common, '-o', 'json']);
+  t.is((JSON.parse(json.stdout) as { phase: string }).phase, 'WaitingForApproval');
+  const noToken = await runCli(['rollout', 'promote', String(run.id), '--url', service.url, '--token', 'wrong']);
+  t.is(noToken.code, 1);
+  t.regex(noToken.stderr, /401/);
+  const promote = await runCli(['rollout', 'promote', String(run.id), ...common, '--by', 'cli-user', '--reason', 'ok']);
+  t.is(promote.code, 0, promote.stderr);
+  const done = await runWhen(service.url, v2, finished, 'the rollout');
+  t.is(done.status, 'succeeded');
+  t.is(done.rollout!.stages[1]!.approvedBy, 'cli-user');
+  t.is((await runCli(['rollout', 'pause', String(run.id), ...common])).code, 1, 'a finished run: 409');
+  t.is((await runCli(['rollout', 'explode', String(run.id), ...common])).code, 2);
+  // kitfed rollback --to: the seed commit's content comes back in a new commit.
+  const seed = (await remoteLog(f.remote)).at(-1)!.hash;
+  const back = await runCli(['rollback', '--to', seed, ...common, '--reason', 'back to seed', '-o', 'json']);
+  t.is(back.code, 0, back.stderr);
+  const r = JSON.parse(back.stdout) as { commit: string; to: string; reverted: string[] };
+  t.is(r.to, seed);
+  t.deepEqual(r.reverted, [v2]);
+  t.is((await remoteLog(f.remote))[0]?.hash, r.commit);
+  t.is((await runCli(['rollback', '--to', 'xyz', ...common])).code, 2);
 });

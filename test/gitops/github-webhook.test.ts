@@ -1,5 +1,6 @@
 import test from 'ava';
 import {
+  API_TOKEN,
   getJson,
   makeRemote,
   OLD_GITHUB_SECRET,
@@ -106,7 +107,9 @@ test('GET /healthz, /metrics and an unknown run answer', async (t) => {
   const health = await getJson(`${service.url}/healthz`);
   t.is(health.status, 200);
   t.is(health.body.status, 'ok');
-  const metrics = await (await fetch(`${service.url}/metrics`)).text();
+  const metrics = await (
+    await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${API_TOKEN}` } })
+  ).text();
   t.regex(metrics, /kitfed_webhook_deliveries_total\{hook="github",result="rejected"\} 1/);
   t.is((await getJson(`${service.url}/runs/999`)).status, 404);
   t.deepEqual((await getJson(`${service.url}/runs`)).body, { runs: [] });

@@ -23,6 +23,8 @@ export const GITHUB_SECRET = 'gh-test-secret';
 export const OLD_GITHUB_SECRET = 'gh-old-secret';
 export const IMAGE_SECRET = 'image-test-secret';
 export const NOTIFY_SECRET = 'notify-secret';
+/** The bearer token of the read and control API in test configs. */
+export const API_TOKEN = 'api-test-token';
 export const REPO_NAME = 'acme/manifests';
 export const BRANCH = 'main';
 
@@ -99,7 +101,9 @@ export async function remoteLog(remote: Remote): Promise<Array<{ hash: string; m
   return log.all.map((c) => ({ hash: c.hash, message: c.message, body: c.body }));
 }
 
+/** A config for the test remote; `extra` adds or replaces keys (`env`: extra environment for secret refs). */
 export function testConfig(remote: Remote, dataDir: string, extra: Record<string, unknown> = {}): WebhooksConfig {
+  const { env: extraEnv, ...rest } = extra as { env?: Record<string, string> };
   return parseConfig(
     {
       listen: '127.0.0.1:0',
@@ -107,11 +111,21 @@ export function testConfig(remote: Remote, dataDir: string, extra: Record<string
       github: { secret: [{ env: 'T_GH' }, { env: 'T_GH_OLD' }] },
       image: { secret: { env: 'T_IMG' } },
       repos: [{ url: remote.url, branch: BRANCH, name: REPO_NAME }],
-      ...extra,
+      api: { token: { env: 'T_API' } },
+      ...rest,
     },
     'test',
     process.cwd(),
-    { T_GH: GITHUB_SECRET, T_GH_OLD: OLD_GITHUB_SECRET, T_IMG: IMAGE_SECRET, T_NOTIFY: NOTIFY_SECRET },
+    {
+      T_GH: GITHUB_SECRET,
+      T_GH_OLD: OLD_GITHUB_SECRET,
+      T_IMG: IMAGE_SECRET,
+      T_NOTIFY: NOTIFY_SECRET,
+      T_API: API_TOKEN,
+      T_SLACK: 'http://127.0.0.1:1/unset',
+      T_GH_TOKEN: 'gh-status-token',
+      ...extraEnv,
+    },
   );
 }
 
@@ -225,6 +239,18 @@ export async function eventually<T>(
   throw new Error(`gave up waiting for ${what}`);
 }
 
-export async function getJson(url: string): Promise<Reply> {
-  return reply(await fetch(url));
+/** GET with the test API token (`token: null` sends none). */
+export async function getJson(url: string, token: string | null = API_TOKEN): Promise<Reply> {
+  return reply(await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {}));
+}
+
+/** POST JSON with the test API token. */
+export async function postJson(url: string, body: unknown, token: string | null = API_TOKEN): Promise<Reply> {
+  return reply(
+    await fetch(url, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    }),
+  );
 }

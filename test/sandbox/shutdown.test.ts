@@ -30,6 +30,9 @@ test('a sandbox closed mid-rollout leaves nothing armed: its process ends by its
     const r = await runOnce(delayMs);
     t.is(r.code, 0, r.stderr);
     t.not(r.afterCloseMs, undefined, 'the program reached close()');
-    t.true(r.afterCloseMs! < 5000, `closed after ${delayMs} ms: the process lived ${r.afterCloseMs} ms after close()`);
+    t.true(
+      r.afterCloseMs! < 30_000,
+      `closed after ${delayMs} ms: the process lived ${r.afterCloseMs} ms after close()`,
+    );
   }
 });

@@ -37,7 +37,7 @@ etcdTest('API on a 3-member etcd: survives one member, fails fast without quorum
   const failed = await create();
   t.true(failed.status >= 500 && failed.status < 600, `quorum lost: 5xx, got ${failed.status}`);
   t.like(failed.body, { kind: 'Status', status: 'Failure', code: failed.status });
-  t.true(failed.elapsed < 10_000, `failed fast (${failed.elapsed} ms)`);
+  t.true(failed.elapsed < 30_000, `failed fast (${failed.elapsed} ms)`);
   t.log(`quorum lost: ${failed.status} after ${failed.elapsed} ms`);
 
   await Promise.all(followers.map((m) => m.start()));

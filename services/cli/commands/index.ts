@@ -64,6 +64,16 @@ export const commands: CommandEntry[] = [
     load: () => import('./runs.js'),
   },
   {
+    name: 'rollout',
+    summary: 'Show and steer progressive rollouts: status, pause, resume, promote, abort',
+    load: () => import('./rollout.js'),
+  },
+  {
+    name: 'rollback',
+    summary: 'Put the manifests repo back to a commit with a revert commit, deployed like any push',
+    load: () => import('./rollback.js'),
+  },
+  {
     name: 'simulate',
     summary: 'Send correctly signed webhooks to a running `kitfed webhooks`',
     load: () => import('./simulate.js'),

@@ -12,6 +12,7 @@ import { Events } from './views/events.js';
 import { Fleet } from './views/fleet.js';
 import { ObjectView } from './views/object.js';
 import { Objects } from './views/objects.js';
+import { Rollouts } from './views/rollouts.js';
 import { RunView, Runs } from './views/runs.js';
 
 const TOKEN_KEY = 'kitfed-console-token';
@@ -86,6 +87,7 @@ const NAV: Array<{ view: Route['view'][]; href: string; label: string }> = [
   { view: ['fleet'], href: '#/', label: 'Fleet' },
   { view: ['objects', 'object'], href: '#/objects', label: 'Objects' },
   { view: ['runs', 'run'], href: '#/runs', label: 'Runs' },
+  { view: ['rollouts'], href: '#/rollouts', label: 'Rollouts' },
   { view: ['events'], href: '#/events', label: 'Events' },
 ];
 
@@ -119,6 +121,14 @@ function Shell(props: { state: State; route: Route; onSignOut: () => void }) {
       break;
     case 'run':
       view = <RunView state={state} id={route.id} />;
+      break;
+    case 'rollouts':
+      view = (
+        <Rollouts
+          state={state}
+          act={(run, action, reason) => store.rolloutAction(run, action, reason ? { reason } : {})}
+        />
+      );
       break;
     case 'events':
       view = <Events state={state} />;

@@ -2,7 +2,7 @@
  * What the views show, derived from the streamed objects. Pure functions (no DOM): the
  * placement of a federated object per cluster, cluster health, label selectors, formatting.
  */
-import type { KubeObject } from '../api.js';
+import type { KubeObject, RolloutAction, RolloutStatus, RunRecord, StageStatus } from '../api.js';
 
 export interface Condition {
   type: string;
@@ -330,4 +330,45 @@ export function duration(ms: number | undefined): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
   return `${Math.floor(ms / 60_000)} m ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+// ---- rollouts -------------------------------------------------------------------------
+
+/** The current rollout of each repo: its newest deploy run that has a rollout plan, by repo name. */
+export function currentRollouts(runs: readonly RunRecord[]): RunRecord[] {
+  const byRepo = new Map<string, RunRecord>();
+  for (const r of runs) {
+    if (r.kind !== 'deploy' || !r.rollout) continue;
+    const seen = byRepo.get(r.repo);
+    if (!seen || r.id > seen.id) byRepo.set(r.repo, r);
+  }
+  return [...byRepo.values()].sort((a, b) => a.repo.localeCompare(b.repo));
+}
+
+const FINISHED_PHASES = new Set(['Succeeded', 'Failed', 'Aborted', 'Superseded']);
+
+export function rolloutFinished(s: RolloutStatus): boolean {
+  return FINISHED_PHASES.has(s.phase);
+}
+
+/**
+ * Which operator actions apply to a rollout now (the webhook service decides; this only keeps
+ * buttons that would be refused disabled): pause when not paused, resume when paused, promote an
+ * approval wait, a bake or a pause, abort anything still running.
+ */
+export function rolloutActions(s: RolloutStatus): Set<RolloutAction> {
+  const can = new Set<RolloutAction>();
+  if (rolloutFinished(s)) return can;
+  const cur = s.stages[s.currentStage ?? 0];
+  can.add('abort');
+  can.add(s.paused ? 'resume' : 'pause');
+  const approval = cur && (cur.state === 'WaitingForApproval' || (cur.batch < 0 && cur.approval && !cur.approvedAt));
+  if (approval || cur?.state === 'Baking' || s.paused) can.add('promote');
+  return can;
+}
+
+/** "batch 2 of 3" for a stage in batches; empty for one batch or before it starts. */
+export function batchText(st: StageStatus): string {
+  if (st.batches.length <= 1 || st.batch < 0) return '';
+  return `batch ${st.batch + 1} of ${st.batches.length}`;
 }

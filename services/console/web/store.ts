@@ -4,7 +4,16 @@
  * (`api/stream`, server-sent events read with fetch so the bearer token travels in a header),
  * reconnected with backoff whenever it ends: after a server restart the page catches up by itself.
  */
-import type { KubeObject, RunRecord, SandboxClusterView, SessionInfo, StreamMessage, WatchedResource } from '../api.js';
+import type {
+  KubeObject,
+  RolloutAction,
+  RolloutActionBody,
+  RunRecord,
+  SandboxClusterView,
+  SessionInfo,
+  StreamMessage,
+  WatchedResource,
+} from '../api.js';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'unauthorized';
 
@@ -84,6 +93,7 @@ export class Store {
   private readonly listeners = new Set<Listener>();
   private frame = 0;
   private stop: (() => void) | undefined;
+  private token: string | undefined;
 
   subscribe(fn: Listener): () => void {
     this.listeners.add(fn);
@@ -109,6 +119,7 @@ export class Store {
   connect(token: string): void {
     this.disconnect();
     this.state = emptyState();
+    this.token = token;
     let stopped = false;
     let abort: AbortController | undefined;
     this.stop = () => {
@@ -163,6 +174,34 @@ export class Store {
   disconnect(): void {
     this.stop?.();
     this.stop = undefined;
+    this.token = undefined;
+  }
+
+  /**
+   * Steers a rollout with the signed-in token. On success the run as the webhook service answered
+   * replaces the streamed copy at once (the stream catches up on its own); else the error's text.
+   */
+  async rolloutAction(run: number, action: RolloutAction, body: RolloutActionBody = {}): Promise<string | undefined> {
+    if (!this.token) return 'not signed in';
+    let res: Response;
+    try {
+      res = await fetch(`api/runs/${run}/rollout/${action}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${this.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        cache: 'no-store',
+      });
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+    if (!res.ok) return errorText(res);
+    const record = (await res.json()) as RunRecord;
+    if (this.state.runs) {
+      this.state.runs = this.state.runs.map((r) => (r.id === record.id ? record : r));
+      this.state.version++;
+      this.changed();
+    }
+    return undefined;
   }
 }
 

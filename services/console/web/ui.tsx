@@ -32,6 +32,8 @@ const TONES: Record<string, Tone> = {
   ClusterNotReady: 'warn',
   Pending: 'info',
   pending: 'info',
+  passing: 'info',
+  passed: 'good',
   running: 'info',
   Progressing: 'info',
   Baking: 'info',
@@ -97,6 +99,7 @@ export type Route =
   | { view: 'object'; resource: string; namespace: string; name: string }
   | { view: 'runs' }
   | { view: 'run'; id: number }
+  | { view: 'rollouts' }
   | { view: 'events' };
 
 export function parseRoute(hash: string): Route {
@@ -121,6 +124,8 @@ export function parseRoute(hash: string): Route {
       };
     case 'runs':
       return parts[1] ? { view: 'run', id: Number(parts[1]) } : { view: 'runs' };
+    case 'rollouts':
+      return { view: 'rollouts' };
     case 'events':
       return { view: 'events' };
     default:

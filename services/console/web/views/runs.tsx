@@ -13,7 +13,7 @@ function clusterSummary(r: RunRecord): string {
   return [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
 }
 
-function RunsUnavailable(props: { state: State }) {
+export function RunsUnavailable(props: { state: State }) {
   const e = props.state.runsError;
   if (!e) return null;
   if (e.code === 401 || e.code === 403) return <Denied what="pipeline runs" message={e.message} />;

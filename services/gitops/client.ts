@@ -1,0 +1,135 @@
+/**
+ * A typed client of the webhook service's API (`api.ts`), with its bearer token: what
+ * `kitfed runs|rollout|rollback` use and what the web console can use. Errors are KitfedErrors
+ * carrying the service's Status (code, reason, message).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KitfedError } from '../core/errors.js';
+import {
+  API,
+  type HealthAnswer,
+  type RollbackRequest,
+  type RollbackResponse,
+  type RolloutAction,
+  type RolloutActionRequest,
+  type RolloutStatus,
+  type RunList,
+  type RunRecord,
+} from './api.js';
+import type { WebhooksConfig } from './config.js';
+
+/** File `kitfed up` writes the token of its webhook service to, next to its kubeconfig. */
+export const EMBEDDED_TOKEN_FILE = '.kitfed/webhooks-token';
+/** File the service generates in its data dir when its config names no `api.token`. */
+export const API_TOKEN_FILE = 'api-token';
+
+export class GitopsClient {
+  readonly url: string;
+
+  /**
+   * @param authHint appended to a 401's message: how the caller's user gives the service a token
+   *   (the CLI names its flags; the console says the signed-in token is not accepted).
+   */
+  constructor(
+    url: string,
+    private readonly token: string,
+    private readonly timeoutMs = 30_000,
+    private readonly authHint = 'give the service token: --token, --token-file, or --config with api.token',
+  ) {
+    this.url = url.replace(/\/+$/, '');
+  }
+
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw new KitfedError(
+        `cannot reach the webhook service at ${this.url}: ${(err as Error).message}`,
+        503,
+        'ServiceUnavailable',
+      );
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const st = json as { message?: string; reason?: string } | undefined;
+      const hint = res.status === 401 ? ` (${this.authHint})` : '';
+      throw new KitfedError(
+        `${method} ${path}: ${res.status} ${st?.message ?? text.slice(0, 200)}${hint}`,
+        res.status,
+        st?.reason ?? 'Unknown',
+      );
+    }
+    return json as T;
+  }
+
+  async listRuns(limit = 100): Promise<RunRecord[]> {
+    return (await this.call<RunList>('GET', `${API.runs}?limit=${limit}`)).runs;
+  }
+
+  getRun(id: number): Promise<RunRecord> {
+    return this.call('GET', API.run(id));
+  }
+
+  rollout(id: number): Promise<RolloutStatus> {
+    return this.call('GET', API.rollout(id));
+  }
+
+  /** pause | resume | promote | abort; answers the run with its updated rollout. */
+  act(id: number, action: RolloutAction, body: RolloutActionRequest = {}): Promise<RunRecord> {
+    return this.call('POST', API.rolloutAction(id, action), body);
+  }
+
+  rollback(req: RollbackRequest): Promise<RollbackResponse> {
+    return this.call('POST', API.rollbacks, req);
+  }
+
+  healthz(): Promise<HealthAnswer> {
+    return this.call('GET', API.healthz);
+  }
+}
+
+function fileToken(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const t = readFileSync(file, 'utf8').trim();
+  return t || undefined;
+}
+
+/**
+ * The token a client uses: `--token`, else `--token-file`, else `KITFED_WEBHOOKS_TOKEN`, else the
+ * config's `api.token` (or the token the service generated in its data dir), else the one
+ * `kitfed up` wrote (`.kitfed/webhooks-token`). Undefined when there is none.
+ */
+export function resolveToken(o: {
+  token?: string | undefined;
+  tokenFile?: string | undefined;
+  config?: WebhooksConfig | undefined;
+  env?: NodeJS.ProcessEnv;
+}): string | undefined {
+  if (o.token) return o.token;
+  if (o.tokenFile) {
+    const t = fileToken(o.tokenFile);
+    if (!t) throw new KitfedError(`--token-file ${o.tokenFile}: missing or empty`, 400, 'BadRequest');
+    return t;
+  }
+  const env = (o.env ?? process.env).KITFED_WEBHOOKS_TOKEN;
+  if (env) return env;
+  if (o.config) return o.config.apiTokens[0] ?? fileToken(join(o.config.dataDir, API_TOKEN_FILE));
+  return fileToken(EMBEDDED_TOKEN_FILE);
+}
