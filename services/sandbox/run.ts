@@ -84,6 +84,21 @@ export async function sendFault(
   return answerOf(res);
 }
 
+/** POSTs a JSON body to the admin endpoint (`/clock`, `/clusters/NAME/clock`, `/clusters/NAME/metrics`). */
+export async function postAdmin(
+  adminUrl: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${adminUrl.replace(/\/+$/, '')}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  return answerOf(res);
+}
+
 /** `kitfed sandbox status`: the clusters of a running sandbox, from its admin endpoint. */
 export async function sandboxStatus(adminUrl: string): Promise<{ status: number; body: unknown }> {
   return answerOf(await fetch(`${adminUrl.replace(/\/+$/, '')}/clusters`, { signal: AbortSignal.timeout(10_000) }));

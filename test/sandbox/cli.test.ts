@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import YAML from 'yaml';
+import { startSandbox } from '../../services/sandbox/index.js';
 import { run, tempDir, waitFor } from './helpers.js';
 
 const KITFED = ['--import', 'tsx', 'services/cli/kitfed.ts'];
@@ -115,4 +116,37 @@ test('kitfed sandbox rejects bad flags with exit code 2', async (t) => {
     [2, 2, 2, 2],
     codes.map((c) => c.stderr).join('\n'),
   );
+});
+
+test('kitfed sandbox clock and metrics drive the simulated clock and utilisation through the admin endpoint', async (t) => {
+  const sandbox = await startSandbox({
+    clusters: [
+      { name: 'east', region: 'us-east1' },
+      { name: 'west', region: 'us-west1' },
+    ],
+    adminPort: 0,
+  });
+  t.teardown(() => sandbox.close());
+  const admin = sandbox.adminUrl!;
+  const [all, one, metrics, badDuration, badMetric] = await Promise.all([
+    kitfed(['sandbox', 'clock', '5m', '--admin', admin]),
+    kitfed(['sandbox', 'clock', '1h', 'east', '--admin', admin]),
+    kitfed(['sandbox', 'metrics', 'west', '--cpu', '80', '--admin', admin]),
+    kitfed(['sandbox', 'clock', 'soon', '--admin', admin]),
+    kitfed(['sandbox', 'metrics', 'west', '--cpu', 'lots', '--admin', admin]),
+  ]);
+  t.is(all.code, 0, all.stderr);
+  t.is(one.code, 0, one.stderr);
+  t.true((JSON.parse(one.stdout) as { clock: { aheadSeconds: number } }).clock.aheadSeconds >= 3600, one.stdout);
+  t.true(sandbox.cluster('west').clock.getTime() - Date.now() >= 299_000, 'every cluster moved 5 minutes');
+  t.is(metrics.code, 0, metrics.stderr);
+  t.like(JSON.parse(metrics.stdout), { name: 'west', metrics: { cpuUtilization: 80 } });
+  t.deepEqual(sandbox.cluster('west').metrics, { cpuUtilization: 80 });
+  t.is(badDuration.code, 2);
+  t.regex(badDuration.stderr, /duration must be a number of seconds or like 90s/);
+  t.is(badMetric.code, 2);
+  t.regex(badMetric.stderr, /--cpu must be a percentage/);
+  const unknown = await kitfed(['sandbox', 'metrics', 'nowhere', '--cpu', '1', '--admin', admin]);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /no sandbox cluster named nowhere/);
 });

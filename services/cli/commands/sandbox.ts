@@ -48,7 +48,12 @@ function registerFault(sandbox: Command): void {
     .option('--admin <url>', 'the sandbox admin endpoint (default: $KITFED_SANDBOX_ADMIN or http://127.0.0.1:7480)')
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed sandbox fault cluster-2 down\n  kitfed sandbox fault cluster-2 latency 500\n  kitfed sandbox fault cluster-2 errors 0.3\n  kitfed sandbox fault cluster-2 up      # back up, every fault cleared\n',
+      '\n' +
+        'Examples:\n' +
+        '  kitfed sandbox fault cluster-2 down\n' +
+        '  kitfed sandbox fault cluster-2 latency 500\n' +
+        '  kitfed sandbox fault cluster-2 errors 0.3\n' +
+        '  kitfed sandbox fault cluster-2 up      # back up, every fault cleared\n',
     )
     .action(async (cluster: string, action: string, value: string | undefined, opts: { admin?: string }) => {
       if (!ACTIONS.includes(action))
@@ -73,6 +78,79 @@ function registerFault(sandbox: Command): void {
             : String(res.body),
         );
       if (res.status >= 400) process.exitCode = 1;
+    });
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `90`, `90s`, `5m`, `2h`, `1d` → seconds. */
+function durationSeconds(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(text.trim());
+  if (!m)
+    throw new UsageError(`duration must be a number of seconds or like 90s, 5m, 2h, 1d (got ${JSON.stringify(text)})`);
+  return Number(m[1]) * UNITS[m[2] || 's']!;
+}
+
+/** Prints the admin endpoint's answer; a 400/404 (bad value, unknown cluster) is a usage error. */
+function report(res: { status: number; body: unknown }): void {
+  process.stdout.write(`${JSON.stringify(res.body, null, 2)}\n`);
+  if (res.status === 404 || res.status === 400)
+    throw new UsageError(
+      typeof res.body === 'object' && res.body !== null
+        ? String((res.body as { error?: string }).error)
+        : String(res.body),
+    );
+  if (res.status >= 400) process.exitCode = 1;
+}
+
+const adminOf = (opts: { admin?: string }) => opts.admin ?? process.env.KITFED_SANDBOX_ADMIN ?? 'http://127.0.0.1:7480';
+
+function registerSimulation(sandbox: Command): void {
+  sandbox
+    .command('clock')
+    .description("Move a running sandbox's simulated clock forward (CronJob schedules, HPA windows)")
+    .argument('<duration>', 'how far: seconds, or 90s, 5m, 2h, 1d')
+    .argument('[cluster]', 'one cluster (default: every cluster)')
+    .option('--admin <url>', 'the sandbox admin endpoint (default: $KITFED_SANDBOX_ADMIN or http://127.0.0.1:7480)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kitfed sandbox clock 5m            # every cluster\n  kitfed sandbox clock 1d east\n',
+    )
+    .action(async (duration: string, cluster: string | undefined, opts: { admin?: string }) => {
+      const advanceSeconds = durationSeconds(duration);
+      const { postAdmin } = await import('../../sandbox/run.js');
+      const path = cluster === undefined ? '/clock' : `/clusters/${encodeURIComponent(cluster)}/clock`;
+      report(await postAdmin(adminOf(opts), path, { advanceSeconds }));
+    });
+  sandbox
+    .command('metrics')
+    .description(
+      'Set the simulated utilisation (percent of requests) that HorizontalPodAutoscalers see in a sandbox cluster',
+    )
+    .argument('<cluster>', 'cluster name')
+    .option('--cpu <percent>', 'CPU utilisation; "none" clears it')
+    .option('--memory <percent>', 'memory utilisation; "none" clears it')
+    .option('--admin <url>', 'the sandbox admin endpoint (default: $KITFED_SANDBOX_ADMIN or http://127.0.0.1:7480)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kitfed sandbox metrics east --cpu 90\n  kitfed sandbox metrics east --cpu none\n',
+    )
+    .action(async (cluster: string, opts: { cpu?: string; memory?: string; admin?: string }) => {
+      const body: Record<string, number | null> = {};
+      for (const [flag, key] of [
+        ['cpu', 'cpuUtilization'],
+        ['memory', 'memoryUtilization'],
+      ] as const) {
+        const v = opts[flag];
+        if (v === undefined) continue;
+        const n = Number(v);
+        if (v !== 'none' && (v.trim() === '' || !Number.isFinite(n) || n < 0))
+          throw new UsageError(`--${flag} must be a percentage (0 or more) or "none" (got ${JSON.stringify(v)})`);
+        body[key] = v === 'none' ? null : n;
+      }
+      if (Object.keys(body).length === 0) throw new UsageError('give --cpu and/or --memory');
+      const { postAdmin } = await import('../../sandbox/run.js');
+      report(await postAdmin(adminOf(opts), `/clusters/${encodeURIComponent(cluster)}/metrics`, body));
     });
 }
 
@@ -163,7 +241,11 @@ export function register(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed sandbox --clusters 3 --kubeconfig-out .kitfed/sandbox.kubeconfig\n  kitfed sandbox --clusters 2 --names east,west --regions us-east1,us-west1 --capacity 20 --kubeconfig-out /tmp/kc\n  kubectl --kubeconfig /tmp/kc --context east get nodes -L topology.kubernetes.io/zone\n',
+      '\n' +
+        'Examples:\n' +
+        '  kitfed sandbox --clusters 3 --kubeconfig-out .kitfed/sandbox.kubeconfig\n' +
+        '  kitfed sandbox --clusters 2 --names east,west --regions us-east1,us-west1 --capacity 20 --kubeconfig-out /tmp/kc\n' +
+        '  kubectl --kubeconfig /tmp/kc --context east get nodes -L topology.kubernetes.io/zone\n',
     )
     .action(async (flags: SandboxFlags) => {
       if (!flags.kubeconfigOut) throw new UsageError("required option '--kubeconfig-out <file>' not specified");
@@ -205,4 +287,5 @@ export function register(program: Command): void {
     });
   registerFault(sandbox);
   registerStatus(sandbox);
+  registerSimulation(sandbox);
 }
