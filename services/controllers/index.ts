@@ -5,16 +5,14 @@ import { ControllerMetrics, FEDERATION_NAMESPACE, LeaderElector, MemberClusters 
 import { PendingCleanups } from './cleanups.js';
 import { startClusterHealth } from './cluster-health.js';
 import { EventRecorder } from './events.js';
-import { BUILTIN_KINDS, configuredKind, type SyncKind } from './kinds.js';
+import { exclusionList, type ExclusionRule } from './propagation/catalog.js';
+import { startPropagation, type PropagationEngine } from './propagation/engine.js';
 import {
   controllers as registered,
   type ControllerContext,
   type ControllerRegistration,
   type StartedController,
 } from './registry.js';
-import { SyncController } from './sync.js';
-// The ReplicaSet/Deployment scheduler registers itself with the controller registry.
-import './replicas/register.js';
 
 export {
   controllers,
@@ -22,11 +20,10 @@ export {
   type ControllerRegistration,
   type StartedController,
 } from './registry.js';
-export { SyncController, federationOnly } from './sync.js';
 export { EventRecorder } from './events.js';
 export { parseClusterSelector, matchesSelector, SelectorError } from './selector.js';
-export { isManaged, originUid, withMarkers, withoutMarkers } from './ownership.js';
 export * from './constants.js';
+export * from './propagation/index.js';
 
 export interface ControllersOptions {
   /** The federation API: a client, or a kubeconfig and context. */
@@ -41,12 +38,12 @@ export interface ControllersOptions {
   identity?: string;
   /** @default 10000 */
   clusterMonitorPeriodMs?: number;
-  /** Kinds synced besides the built-in ones (Secret, ConfigMap, Namespace, Service, Ingress). */
-  extraKinds?: Array<{ apiVersion: string; kind: string; namespaced: boolean }>;
+  /** What is never propagated. @default the documented default list (`DEFAULT_EXCLUSIONS`) */
+  exclusions?: readonly ExclusionRule[];
   /** Controllers started with the built-in ones. @default the `controllers` registry */
   controllers?: ControllerRegistration[];
-  /** Workers per sync controller. @default 16 */
-  syncWorkers?: number;
+  /** Concurrent reconciles of the propagation engine. @default 16 */
+  workers?: number;
   /** Concurrent calls per member cluster. @default 32 */
   memberConcurrency?: number;
   /** Timeout of each member call. @default 10000 */
@@ -60,6 +57,8 @@ export interface RunningControllers {
   isLeader(): boolean;
   /** The running context while leading (tests and `kitfed up`). */
   context(): ControllerContext | undefined;
+  /** The propagation engine while leading. */
+  propagation(): PropagationEngine | undefined;
   stop(): Promise<void>;
 }
 
@@ -77,8 +76,8 @@ async function ensureNamespace(client: KubeClient, name: string): Promise<void> 
 }
 
 /**
- * The controller manager: cluster health, one sync controller per synced kind and every
- * registered controller, started when this instance leads (or at once without leader
+ * The controller manager: cluster health, the propagation engine (every federated kind) and
+ * every registered controller, started when this instance leads (or at once without leader
  * election) and stopped when it stops leading.
  */
 export async function startControllers(options: ControllersOptions): Promise<RunningControllers> {
@@ -89,14 +88,11 @@ export async function startControllers(options: ControllersOptions): Promise<Run
       : undefined);
   if (!federation) throw new Error('startControllers needs `federation` or `kubeconfig`');
   const metrics = options.metrics ?? new ControllerMetrics();
-  const kinds: SyncKind[] = [
-    ...BUILTIN_KINDS,
-    ...(options.extraKinds ?? []).map((k) => configuredKind(k.apiVersion, k.kind, k.namespaced)),
-  ];
+  const exclusions = options.exclusions ?? exclusionList();
   const extra = options.controllers ?? registered;
   await ensureNamespace(federation, FEDERATION_NAMESPACE);
 
-  let running: { ctx: ControllerContext; parts: StartedController[] } | undefined;
+  let running: { ctx: ControllerContext; parts: StartedController[]; engine: PropagationEngine } | undefined;
   let transition = Promise.resolve();
 
   const lead = async (): Promise<void> => {
@@ -113,15 +109,13 @@ export async function startControllers(options: ControllersOptions): Promise<Run
       events,
       metrics,
       cleanups: new PendingCleanups(federation),
-      kinds,
       log,
     };
     const parts: StartedController[] = [];
     await members.start();
     parts.push(startClusterHealth(ctx, { periodMs: options.clusterMonitorPeriodMs }));
-    const syncs = kinds.map((k) => new SyncController(ctx, k, options.syncWorkers));
-    await Promise.all(syncs.map((s) => s.start()));
-    parts.push(...syncs);
+    const engine = await startPropagation(ctx, { exclusions, workers: options.workers });
+    parts.push(engine);
     for (const c of extra) {
       try {
         parts.push(await c.start(ctx));
@@ -130,8 +124,8 @@ export async function startControllers(options: ControllersOptions): Promise<Run
       }
     }
     parts.push({ stop: () => members.stop() }, { stop: () => events.close() });
-    running = { ctx, parts };
-    log.info({ kinds: kinds.map((k) => k.kind), controllers: extra.map((c) => c.name) }, 'controllers started');
+    running = { ctx, parts, engine };
+    log.info({ kinds: engine.kindInfos().length, controllers: extra.map((c) => c.name) }, 'controllers started');
   };
   const unlead = async (): Promise<void> => {
     const r = running;
@@ -174,6 +168,7 @@ export async function startControllers(options: ControllersOptions): Promise<Run
     identity,
     isLeader: () => running !== undefined,
     context: () => running?.ctx,
+    propagation: () => running?.engine,
     async stop() {
       if (elector) await elector.stop();
       await serialize(unlead);

@@ -7,7 +7,7 @@ import type { KubeObject } from '../core/kube.js';
 import { CLUSTER_API_VERSION, FEDERATION_NAMESPACE, type ClusterObject } from '../core/controller/index.js';
 import { cleanupConfigMapName } from './cleanups.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './constants.js';
-import { BUILTIN_KINDS } from './kinds.js';
+import { discoverKinds } from './propagation/catalog.js';
 
 type Named<T> = { name: string } & T;
 interface RawKubeconfig {
@@ -166,12 +166,9 @@ export async function unjoinCluster(
       timeoutMs: 15_000,
     });
     try {
-      const kinds = [
-        ...BUILTIN_KINDS.filter((k) => k.kind !== 'Namespace'),
-        { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
-        { apiVersion: 'apps/v1', kind: 'Deployment' },
-        ...BUILTIN_KINDS.filter((k) => k.kind === 'Namespace'),
-      ];
+      // Every kind the member serves; Namespaces last (deleting one deletes what it holds).
+      const served = await discoverKinds(member);
+      const kinds = [...served.filter((k) => k.id !== 'Namespace'), ...served.filter((k) => k.id === 'Namespace')];
       for (const k of kinds) {
         let items: KubeObject[];
         try {

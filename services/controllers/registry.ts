@@ -3,7 +3,6 @@ import type { KubeClient } from '../core/kube-client.js';
 import type { ControllerMetrics, MemberClusters } from '../core/controller/index.js';
 import type { PendingCleanups } from './cleanups.js';
 import type { EventRecorder } from './events.js';
-import type { SyncKind } from './kinds.js';
 
 /** What the controller manager hands every controller. */
 export interface ControllerContext {
@@ -16,8 +15,6 @@ export interface ControllerContext {
   metrics: ControllerMetrics;
   /** Member-side cleanups owed to unavailable clusters (kitfed-system ConfigMaps). */
   cleanups: PendingCleanups;
-  /** The kinds the generic sync controller handles. */
-  kinds: readonly SyncKind[];
   log: Logger;
 }
 
@@ -33,10 +30,10 @@ export interface ControllerRegistration {
 
 /**
  * Controllers started by every controller manager besides the built-in ones (cluster health,
- * sync). Other modules append here at import time (e.g. the ReplicaSet/Deployment scheduler):
+ * propagation). Other modules append here at import time:
  *
  *   import { controllers } from '../registry.js';
- *   controllers.push({ name: 'replicas', start: (ctx) => startReplicas(ctx) });
+ *   controllers.push({ name: 'mine', start: (ctx) => startMine(ctx) });
  *
  * `startControllers({ controllers: [...] })` can also name the list explicitly.
  */

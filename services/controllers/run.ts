@@ -2,7 +2,7 @@ import http from 'node:http';
 import { parseDuration as parseMs } from '../core/duration.js';
 import { createLogger } from '../core/log.js';
 import { runUntilSignal } from '../core/process.js';
-import { startControllers } from './index.js';
+import { exclusionList, startControllers } from './index.js';
 
 const log = createLogger('controller-manager');
 
@@ -22,19 +22,15 @@ export interface RunControllersOptions {
   leaderElectRetryPeriod?: string;
   clusterMonitorPeriod: string;
   metricsListen?: string;
-  syncKinds?: string[];
+  /** Rules added to the default exclusion list (`RESOURCE[.GROUP][/NAMESPACE]/NAME`). */
+  exclude?: string[];
+  /** Ids of default exclusion rules to drop (e.g. `rbac-defaults`). */
+  include?: string[];
 }
 
 /** `kitfed controllers`: runs the controller manager (and /metrics) until SIGINT/SIGTERM. */
 export async function runControllers(opts: RunControllersOptions): Promise<void> {
-  const extraKinds = (opts.syncKinds ?? []).map((spec) => {
-    // apiVersion/Kind[:cluster]  e.g. batch/v1/Job or v1/ServiceAccount
-    const cluster = spec.endsWith(':cluster');
-    const s = cluster ? spec.slice(0, -':cluster'.length) : spec;
-    const i = s.lastIndexOf('/');
-    if (i < 0) throw new Error(`--sync-kind wants apiVersion/Kind (got ${JSON.stringify(spec)})`);
-    return { apiVersion: s.slice(0, i), kind: s.slice(i + 1), namespaced: !cluster };
-  });
+  const exclusions = exclusionList({ exclude: opts.exclude, include: opts.include });
   const running = await startControllers({
     kubeconfig: { file: opts.kubeconfig },
     context: opts.context,
@@ -43,7 +39,7 @@ export async function runControllers(opts: RunControllersOptions): Promise<void>
     renewDeadlineMs: opts.leaderElectRenewDeadline ? parseDuration(opts.leaderElectRenewDeadline) : undefined,
     retryPeriodMs: opts.leaderElectRetryPeriod ? parseDuration(opts.leaderElectRetryPeriod) : undefined,
     clusterMonitorPeriodMs: parseDuration(opts.clusterMonitorPeriod),
-    extraKinds,
+    exclusions,
   });
   let server: http.Server | undefined;
   if (opts.metricsListen) {

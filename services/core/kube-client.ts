@@ -59,6 +59,7 @@ export class KubeClient {
   private readonly timeoutMs: number;
   private readonly userAgent: string;
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
+  private readonly discoveredAt = new Map<string, number>();
 
   private constructor(server: string, baseOptions: https.RequestOptions, options: KubeClientOptions) {
     this.server = server.replace(/\/+$/, '');
@@ -205,10 +206,25 @@ export class KubeClient {
 
   /** Resolves apiVersion+kind to its REST resource through discovery (cached per group/version). */
   async resource(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    const info = await this.lookup(apiVersion, kind);
+    if (info) return info;
+    // A kind can appear at run time (a CRD became Established): look again once, at most every 500 ms.
+    const { group, version } = parseApiVersion(apiVersion);
+    const gv = group ? `${group}/${version}` : version;
+    if (Date.now() - (this.discoveredAt.get(gv) ?? 0) >= 500) {
+      this.discovery.delete(gv);
+      const again = await this.lookup(apiVersion, kind);
+      if (again) return again;
+    }
+    throw new KitfedError(`the server ${this.server} does not serve ${kind} in ${gv}`, 404, 'NotFound', { kind });
+  }
+
+  private async lookup(apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
     const { group, version } = parseApiVersion(apiVersion);
     const gv = group ? `${group}/${version}` : version;
     let entry = this.discovery.get(gv);
     if (!entry) {
+      this.discoveredAt.set(gv, Date.now());
       entry = this.request<{ resources: Array<{ name: string; kind: string; namespaced: boolean }> }>(
         'GET',
         group ? `/apis/${gv}` : `/api/${version}`,
@@ -222,16 +238,12 @@ export class KubeClient {
       entry.catch(() => this.discovery.delete(gv));
       this.discovery.set(gv, entry);
     }
-    let info: ResourceInfo | undefined;
     try {
-      info = (await entry).get(kind);
+      return (await entry).get(kind);
     } catch (err) {
-      if (err instanceof KitfedError && err.code === 404) info = undefined;
-      else throw err;
+      if (err instanceof KitfedError && err.code === 404) return undefined;
+      throw err;
     }
-    if (!info)
-      throw new KitfedError(`the server ${this.server} does not serve ${kind} in ${gv}`, 404, 'NotFound', { kind });
-    return info;
   }
 
   /** The REST path of a collection (no name) or object. */

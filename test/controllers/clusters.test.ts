@@ -142,7 +142,7 @@ test('kitfed controllers (CLI) syncs and serves Prometheus /metrics', async (t) 
     return text;
   }, 10_000);
   for (const m of [
-    'kitfed_workqueue_depth{controller="sync-secret"}',
+    'kitfed_workqueue_depth{controller="propagation"}',
     'kitfed_reconcile_duration_seconds_bucket',
     'kitfed_member_request_duration_seconds_count{cluster="m1"}',
     'kitfed_reconcile_errors_total',

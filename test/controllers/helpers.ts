@@ -145,3 +145,23 @@ export function decode(obj: KubeObject | undefined, key: string): string | undef
   const v = (obj?.data as Record<string, string> | undefined)?.[key];
   return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
 }
+
+export interface ClusterStatusView {
+  cluster: string;
+  state: string;
+  reason?: string;
+  message?: string;
+  replicas?: number;
+  conditions?: Array<{ type: string; status: string; reason?: string }>;
+}
+
+/** The propagation status kitfed records on a federated object (`kitfed.io/status`). */
+export function propagationStatus(obj: KubeObject | undefined): {
+  reason?: string;
+  message?: string;
+  clusters: ClusterStatusView[];
+} {
+  const text = obj?.metadata.annotations?.['kitfed.io/status'];
+  if (!text) throw new Error(`${obj?.kind ?? 'object'} ${obj?.metadata.name ?? ''} has no kitfed.io/status yet`);
+  return JSON.parse(text) as { reason?: string; message?: string; clusters: ClusterStatusView[] };
+}

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { KubeObject } from '../../services/core/kube.js';
-import { ownedPods } from '../../services/controllers/replicas/controller.js';
+import { ownedPods } from '../../services/controllers/index.js';
 
 const pod = (name: string, owner?: string): KubeObject => ({
   apiVersion: 'v1',

@@ -15,11 +15,8 @@ import type { Condition, KubeObject } from '../../services/core/kube.js';
 import { startApiServer } from '../../services/apiserver/server.js';
 import { federationAdmission } from '../../services/apiserver/federation-admission.js';
 import { startSandbox, type Sandbox } from '../../services/sandbox/index.js';
-import { startControllers, type RunningControllers } from '../../services/controllers/index.js';
+import { recordedPlan, startControllers, type RunningControllers } from '../../services/controllers/index.js';
 import { joinCluster } from '../../services/controllers/join.js';
-import { recordedPlan } from '../../services/controllers/replicas/index.js';
-// The controller manager runs the scheduler through the registry (services/controllers/registry.ts).
-import '../../services/controllers/replicas/register.js';
 import { plan, parsePreferences } from '../../services/planner/index.js';
 import { buildKubeconfig, mergeKubeconfigs } from '../../services/core/kubeconfig.js';
 

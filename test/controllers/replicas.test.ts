@@ -4,17 +4,105 @@ import test from 'ava';
 import { parse } from 'yaml';
 import type { Condition, KubeObject } from '../../services/core/kube.js';
 import { plan } from '../../services/planner/index.js';
-import { CLUSTER_SELECTOR_ANNOTATION } from '../../services/controllers/constants.js';
 import {
   ADOPT_ANNOTATION,
-  ORIGIN_UID_ANNOTATION,
+  CLUSTER_SELECTOR_ANNOTATION,
   MANAGED_BY_LABEL,
-  decide,
-  desiredMember,
+  ORIGIN_UID_ANNOTATION,
+  desiredFor,
+  memberTemplate,
+  plan as planPass,
   recordedPlan,
-  type ClusterInfo,
-  type DecideInput,
-} from '../../services/controllers/replicas/index.js';
+  type KindInfo,
+  type MemberView,
+  type Plan,
+} from '../../services/controllers/index.js';
+
+/**
+ * These tests drive the propagation engine's pure pass (`plan`) for the scalable kinds, as the
+ * replica scheduler's `decide` was driven before: the same inputs, the same expectations.
+ */
+interface ClusterInfo {
+  name: string;
+  labels?: Record<string, string>;
+}
+interface DecideInput {
+  federated: KubeObject;
+  readyClusters: ClusterInfo[];
+  members: Record<string, MemberView>;
+  now?: number;
+}
+type Operation =
+  | { type: 'create' | 'update'; cluster: string; object: KubeObject; replicas?: number; previousReplicas?: number }
+  | { type: 'delete'; cluster: string; object: KubeObject };
+
+function kindOf(o: KubeObject): KindInfo {
+  return {
+    id: `apps/${o.kind}`,
+    group: 'apps',
+    version: 'v1',
+    apiVersion: 'apps/v1',
+    kind: o.kind,
+    plural: `${o.kind.toLowerCase()}s`,
+    namespaced: true,
+    statusSubresource: true,
+    scale: {
+      specReplicasPath: '.spec.replicas',
+      statusReplicasPath: '.status.replicas',
+      labelSelectorPath: '.spec.selector',
+    },
+  };
+}
+
+function decide(i: DecideInput) {
+  const p: Plan = planPass({
+    kind: kindOf(i.federated),
+    federated: i.federated,
+    clusters: i.readyClusters.map((c) => ({ name: c.name, labels: c.labels, availability: 'Available' as const })),
+    members: i.members,
+    overrides: [],
+    requiredIn: [],
+    now: i.now ?? Date.now(),
+  });
+  const operations: Operation[] = p.writes.map((w) =>
+    w.op === 'apply'
+      ? {
+          type: w.action === 'create' ? 'create' : 'update',
+          cluster: w.cluster,
+          object: w.uid ? { ...w.object, metadata: { ...w.object.metadata, uid: w.uid } } : w.object,
+          ...(w.replicas !== undefined ? { replicas: w.replicas } : {}),
+          ...(w.previousReplicas !== undefined ? { previousReplicas: w.previousReplicas } : {}),
+        }
+      : { type: 'delete', cluster: w.cluster, object: w.object },
+  );
+  const status = (p.nativeStatus ?? i.federated.status ?? {}) as Record<string, unknown>;
+  return {
+    key: `${i.federated.metadata.namespace}/${i.federated.metadata.name}`,
+    selected: p.status.clusters.filter((c) => c.reason !== 'Deleting').map((c) => c.cluster),
+    operations,
+    status,
+    statusChanged: p.nativeStatus !== undefined,
+    schedule: p.schedule,
+    error: p.status.reason ? { reason: p.status.reason } : undefined,
+    notOwned: p.status.clusters.filter((c) => c.reason === 'NotOwned').map((c) => c.cluster),
+    recheckAt: p.recheckAt,
+  };
+}
+
+/** The copy kitfed writes to a member for `federated` with `replicas` replicas. */
+function desiredMember(federated: KubeObject, replicas: number): KubeObject {
+  const kind = kindOf(federated);
+  const d = desiredFor(
+    kind,
+    memberTemplate(kind, federated),
+    federated.metadata.uid ?? '',
+    { name: 'any' },
+    [],
+    replicas,
+  );
+  if ('error' in d) throw new Error(d.error);
+  return d.object;
+}
 
 const SEED = fileURLToPath(new URL('../fixtures/seed-walkthrough', import.meta.url));
 const NOW = Date.parse('2026-01-01T12:00:00Z');
@@ -136,9 +224,10 @@ test('observedGeneration stays at the last generation every member has seen', (t
   t.is(decide(input(fed, members)).status.observedGeneration, 1);
   members['gce-asia-east1-b'] = { object: member(fed, 1, { observedGeneration: 2 }, 2) };
   t.is(decide(input(fed, members)).status.observedGeneration, 2);
-  // A member whose copy differs from the federated spec has not seen it either.
+  // A member whose copy differs from the federated spec (a field kitfed sets) has not seen it either.
   const stale = member(fed, 1);
-  (stale.spec as { minReadySeconds?: number }).minReadySeconds = 5;
+  (stale.spec as { template: { spec: { containers: Array<{ image: string }> } } }).template.spec.containers[0]!.image =
+    'nginx:old';
   members['gce-asia-east1-b'] = { object: stale };
   const d = decide(input(fed, members));
   t.is(d.status.observedGeneration, 1);
@@ -146,7 +235,11 @@ test('observedGeneration stays at the last generation every member has seen', (t
     d.operations.map((o) => [o.type, o.cluster]),
     [['update', 'gce-asia-east1-b']],
   );
-  t.is((d.operations[0]!.object.spec as { minReadySeconds?: number }).minReadySeconds, undefined);
+  t.is(
+    (d.operations[0]!.object.spec as { template: { spec: { containers: Array<{ image: string }> } } }).template.spec
+      .containers[0]!.image,
+    (fed.spec as { template: { spec: { containers: Array<{ image: string }> } } }).template.spec.containers[0]!.image,
+  );
 });
 
 test('seed nginx-us-rs: v1 plan - only gce-us-central1-a, min 2 raised to max 4; 5 replicas unplaced are reported', (t) => {
@@ -299,8 +392,8 @@ test('a bad cluster selector writes nothing and says why in the status', (t) => 
   });
   const d = decide(input(fed, { 'gce-asia-east1-a': { object: member(fed, 1) } }));
   t.deepEqual(d.operations, []);
-  t.is(d.error?.reason, 'InvalidClusterSelector');
-  t.like(condition(d.status, 'Scheduled'), { status: 'False', reason: 'InvalidClusterSelector' });
+  t.is(d.error?.reason, 'ClusterSelectorInvalid');
+  t.like(condition(d.status, 'Scheduled'), { status: 'False', reason: 'ClusterSelectorInvalid' });
   t.is(d.status.replicas, 1);
 });
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { eventually } from '../helpers/eventually.js';
-import { decode, secret, startFederation, waitReady } from './helpers.js';
+import { decode, propagationStatus, secret, startFederation, waitReady } from './helpers.js';
 
 function expectEq<T>(actual: T, expected: T, what: string): void {
   if (actual !== expected) throw new Error(`${what}: got ${JSON.stringify(actual)}, want ${JSON.stringify(expected)}`);
@@ -18,17 +18,30 @@ test('a federated Secret reaches every member with ownership markers; a hand edi
     t.is(s.metadata.labels?.app, 'db');
     t.is(s.metadata.annotations?.['kitfed.io/origin-uid'], created.metadata.uid);
   }
+  const status = await eventually(async () => {
+    const st = propagationStatus(await fed.client.get('v1', 'Secret', 'default', 'db'));
+    if (!st.clusters.every((c) => c.state === 'InSync') || st.clusters.length !== 3)
+      throw new Error(JSON.stringify(st));
+    return st;
+  });
+  t.deepEqual(
+    status.clusters.map((c) => c.cluster),
+    ['m1', 'm2', 'm3'],
+  );
+  // What kitfed sets is reverted (a changed value, a changed label); what another writer adds
+  // is theirs (server-side apply ownership), as a member's own controllers' fields are.
   const member = fed.members[1]!;
   const local = await member.client.get('v1', 'Secret', 'default', 'db');
   await member.client.update({
     ...local,
     data: { password: Buffer.from('hacked').toString('base64') },
-    metadata: { ...local.metadata, labels: { ...local.metadata.labels, extra: 'x' } },
+    metadata: { ...local.metadata, labels: { ...local.metadata.labels, app: 'other', extra: 'x' } },
   });
   await eventually(async () => {
     const s = await member.client.get('v1', 'Secret', 'default', 'db');
     expectEq(decode(s, 'password'), 'one', 'password');
-    expectEq(s.metadata.labels?.extra, undefined, 'hand-added label');
+    expectEq(s.metadata.labels?.app, 'db', 'label kitfed sets');
+    expectEq(s.metadata.labels?.extra, 'x', 'label another writer added');
   });
   t.pass();
 });
@@ -98,7 +111,7 @@ test('an existing member object kitfed did not create is left alone and reported
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: 'settings', namespace: 'default' },
-    data: { mine: 'yes' },
+    data: { mine: 'yes', color: 'red' },
   });
   await fed.startControllers();
   await waitReady(fed);
@@ -111,17 +124,18 @@ test('an existing member object kitfed did not create is left alone and reported
   await eventually(() => m1.client.get('v1', 'ConfigMap', 'default', 'settings'));
   const cond = await eventually(async () => {
     const f = await fed.client.get('v1', 'ConfigMap', 'default', 'settings');
-    const c = JSON.parse(f.metadata.annotations?.['kitfed.io/conditions'] ?? '[]') as Array<{
-      type: string;
-      status: string;
-      reason: string;
-      message: string;
-    }>;
-    if (c[0]?.reason !== 'NotOwned') throw new Error('no NotOwned condition');
-    return c[0];
+    const c = propagationStatus(f).clusters.find((x) => x.cluster === 'm2');
+    if (c?.reason !== 'NotOwned') throw new Error('no NotOwned status');
+    return c;
   });
-  t.is(cond.status, 'False');
-  t.regex(cond.message, /m2/);
+  t.is(cond.state, 'Failed');
+  t.regex(cond.message ?? '', /not created by kitfed/);
+  await eventually(async () => {
+    const m1Status = propagationStatus(await fed.client.get('v1', 'ConfigMap', 'default', 'settings')).clusters.find(
+      (x) => x.cluster === 'm1',
+    );
+    expectEq(m1Status?.state, 'InSync', 'm1');
+  });
   const ev = await eventually(async () => {
     const list = await fed.client.list('v1', 'Event', 'default');
     const e = list.items.find((x) => x.reason === 'NotOwned');
@@ -129,22 +143,22 @@ test('an existing member object kitfed did not create is left alone and reported
     return e;
   });
   t.is((ev.involvedObject as { name: string }).name, 'settings');
-  t.deepEqual((await m2.client.get('v1', 'ConfigMap', 'default', 'settings')).data, { mine: 'yes' });
+  t.regex(String(ev.message), /m2/);
+  t.deepEqual((await m2.client.get('v1', 'ConfigMap', 'default', 'settings')).data, { mine: 'yes', color: 'red' });
   await fed.client.patch('v1', 'ConfigMap', 'default', 'settings', {
     metadata: { annotations: { 'kitfed.io/adopt': 'true' } },
   });
   await eventually(async () => {
     const c = await m2.client.get('v1', 'ConfigMap', 'default', 'settings');
-    expectEq(JSON.stringify(c.data), JSON.stringify({ color: 'blue' }), 'adopted data');
+    // Adoption is a server-side apply with force: what the federation sets wins over the previous
+    // owner's values; a key only the previous owner set stays its own.
+    expectEq(JSON.stringify(c.data), JSON.stringify({ mine: 'yes', color: 'blue' }), 'adopted data');
     expectEq(c.metadata.labels?.['kitfed.io/managed-by'], 'kitfed', 'managed-by');
   });
-  await eventually(async () =>
-    expectEq(
-      (await fed.client.get('v1', 'ConfigMap', 'default', 'settings')).metadata.annotations?.['kitfed.io/conditions'],
-      undefined,
-      'condition cleared',
-    ),
-  );
+  await eventually(async () => {
+    const st = propagationStatus(await fed.client.get('v1', 'ConfigMap', 'default', 'settings'));
+    expectEq(JSON.stringify(st.clusters.map((c) => c.state)), '["InSync","InSync"]', 'both clusters in sync');
+  });
   t.pass();
 });
 
@@ -188,8 +202,11 @@ test('the cluster selector picks members by Cluster labels; a bad selector is an
     return e;
   });
   t.regex(String(ev.message), /not valid JSON/);
-  const f = await fed.client.get('v1', 'Secret', 'default', 'bad');
-  t.regex(f.metadata.annotations?.['kitfed.io/conditions'] ?? '', /ClusterSelectorInvalid/);
+  const f = await eventually(() =>
+    fed.client.get('v1', 'Secret', 'default', 'bad').then((o) => (propagationStatus(o), o)),
+  );
+  t.is(propagationStatus(f).reason, 'ClusterSelectorInvalid');
+  t.regex(propagationStatus(f).message ?? '', /not valid JSON/);
   for (const m of fed.members) t.is(await m.client.tryGet('v1', 'Secret', 'default', 'bad'), undefined);
 });
 

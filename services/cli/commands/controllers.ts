@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 export function register(program: Command): void {
   program
     .command('controllers')
-    .description('Run the federation controller manager (cluster health, sync, deletion, events)')
+    .description('Run the federation controller manager (cluster health, propagation of every kind, events)')
     .requiredOption('--kubeconfig <file>', 'kubeconfig of the federation API')
     .option('--context <name>', 'context of the federation API', 'federation')
     .option(
@@ -21,10 +21,17 @@ export function register(program: Command): void {
     .option('--leader-elect-retry-period <duration>', 'pause between acquire/renew attempts', '2s')
     .option('--cluster-monitor-period <duration>', 'how often member health is probed', '10s')
     .option('--metrics-listen <host:port>', 'serve Prometheus /metrics here')
-    .option('--sync-kind <apiVersion/Kind[:cluster]...>', 'also sync this kind (repeatable), e.g. v1/ServiceAccount')
+    .option(
+      '--exclude <rule...>',
+      'never propagate this (repeatable): RESOURCE[.GROUP], RESOURCE[.GROUP]/NAME or RESOURCE[.GROUP]/NAMESPACE/NAME, * as wildcard',
+    )
+    .option(
+      '--include <id...>',
+      'drop a default exclusion by id (repeatable), e.g. rbac-defaults (see docs/federation.md)',
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed controllers --kubeconfig .kitfed/kubeconfig --context federation\n  kitfed controllers --kubeconfig kc --cluster-monitor-period 5s --metrics-listen 127.0.0.1:9464\n',
+      '\nExamples:\n  kitfed controllers --kubeconfig .kitfed/kubeconfig --context federation\n  kitfed controllers --kubeconfig kc --cluster-monitor-period 5s --metrics-listen 127.0.0.1:9464\n  kitfed controllers --kubeconfig kc --exclude secrets/prod/* --include rbac-defaults\n',
     )
     .action(
       async (opts: {
@@ -36,10 +43,11 @@ export function register(program: Command): void {
         leaderElectRetryPeriod: string;
         clusterMonitorPeriod: string;
         metricsListen?: string;
-        syncKind?: string[];
+        exclude?: string[];
+        include?: string[];
       }) => {
         const { runControllers } = await import('../../controllers/run.js');
-        await runControllers({ ...opts, syncKinds: opts.syncKind });
+        await runControllers(opts);
       },
     );
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { KitfedError } from '../../core/errors.js';
 import type { KubeObject } from '../../core/kube.js';
-import { recordedPlan } from '../../controllers/replicas/status.js';
 import { UsageError } from '../main.js';
 import {
   age,
@@ -50,6 +49,7 @@ export function register(program: Command): void {
       if (!kind) throw new UsageError(`describe supports rs|replicaset|deployment (got ${JSON.stringify(kindArg)})`);
       const fed = await federationClient(flags);
       try {
+        const { recordedPlan } = await import('../../controllers/index.js');
         const obj = await fed.get('apps/v1', kind, flags.namespace, name);
         const plan = recordedPlan(obj)?.plan ?? {};
         const clusters = (await fed.list('federation.kitfed.io/v1beta1', 'Cluster')).items;
