@@ -1,4 +1,6 @@
-import { validatePreferenceAnnotations } from '../planner/index.js';
+import { REPLICA_PREFERENCES_ANNOTATION, validateOverride } from '../controllers/index.js';
+import type { StatusCause } from '../core/kube.js';
+import { validatePreferenceAnnotations, validatePreferences } from '../planner/index.js';
 import type { AdmissionPlugin } from './registry.js';
 
 /**
@@ -7,11 +9,30 @@ import type { AdmissionPlugin } from './registry.js';
  */
 export const replicaPreferencesAdmission: AdmissionPlugin = {
   name: 'ReplicaPreferences',
-  kinds: ['ReplicaSet', 'Deployment'],
-  admit: (_op, _t, obj) => validatePreferenceAnnotations(obj.metadata.annotations),
+  admit: (_op, _t, obj) => {
+    const annotations = obj.metadata.annotations;
+    if (!annotations) return;
+    const causes: StatusCause[] = validatePreferenceAnnotations(annotations);
+    const generic = annotations[REPLICA_PREFERENCES_ANNOTATION];
+    if (generic !== undefined)
+      for (const e of validatePreferences(generic))
+        causes.push({
+          reason: 'FieldValueInvalid',
+          field: `metadata.annotations[${REPLICA_PREFERENCES_ANNOTATION}]`,
+          message: e.field ? `${e.field}: ${e.message}` : e.message,
+        });
+    return causes;
+  },
+};
+
+/** Overrides are checked whole at admission: a bad path, operation or selector is a 422 naming it. */
+export const overrideAdmission: AdmissionPlugin = {
+  name: 'Override',
+  kinds: ['Override'],
+  admit: (_op, t, obj) => (t.group === 'federation.kitfed.io' ? validateOverride(obj) : undefined),
 };
 
 /** Every admission plugin of the federation API server. */
 export function federationAdmission(): AdmissionPlugin[] {
-  return [replicaPreferencesAdmission];
+  return [replicaPreferencesAdmission, overrideAdmission];
 }

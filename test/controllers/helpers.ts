@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { buildKubeconfig } from '../../services/core/kubeconfig.js';
 import { startApiServer, type ApiServer } from '../../services/apiserver/server.js';
+import type { AdmissionPlugin } from '../../services/apiserver/registry.js';
 import { federationAdmission } from '../../services/apiserver/federation-admission.js';
 import { KubeClient } from '../../services/core/kube-client.js';
 import type { KubeObject } from '../../services/core/kube.js';
@@ -22,6 +25,8 @@ export interface Member {
   client: KubeClient;
   /** Adds this much delay to every request (0 = none). */
   latencyMs: number;
+  /** Write requests served (POST, PUT, PATCH, DELETE), newest last. */
+  writes: string[];
 }
 
 export interface Federation {
@@ -47,15 +52,18 @@ function kubeconfigOf(entries: Array<{ name: string; url: string }>): string {
 export async function startFederation(
   t: ExecutionContext,
   n: number,
-  opts: { join?: boolean } = {},
+  opts: { join?: boolean; memberAdmission?: (name: string) => AdmissionPlugin[] } = {},
 ): Promise<Federation> {
   const dir = await mkdtemp(join(tmpdir(), 'kitfed-fed-'));
   const server = await startApiServer({ admission: federationAdmission() });
   const members: Member[] = [];
   for (let i = 0; i < n; i++) {
-    const m: Partial<Member> & { latencyMs: number } = { name: `m${i + 1}`, latencyMs: 0 };
+    const name = `m${i + 1}`;
+    const m: Partial<Member> & { latencyMs: number; writes: string[] } = { name, latencyMs: 0, writes: [] };
     m.server = await startApiServer({
-      intercept: async () => {
+      ...(opts.memberAdmission ? { admission: opts.memberAdmission(name) } : {}),
+      intercept: async (req) => {
+        if (req.method !== 'GET') m.writes.push(`${req.method} ${req.url}`);
         if (m.latencyMs > 0) await new Promise((r) => setTimeout(r, m.latencyMs));
         return false;
       },
@@ -164,4 +172,20 @@ export function propagationStatus(obj: KubeObject | undefined): {
   const text = obj?.metadata.annotations?.['kitfed.io/status'];
   if (!text) throw new Error(`${obj?.kind ?? 'object'} ${obj?.metadata.name ?? ''} has no kitfed.io/status yet`);
   return JSON.parse(text) as { reason?: string; message?: string; clusters: ClusterStatusView[] };
+}
+
+const KITFED = fileURLToPath(new URL('../../services/cli/kitfed.ts', import.meta.url));
+
+/** Runs the kitfed CLI as a child process. */
+export function kitfed(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', KITFED, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 1
+        : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
 }

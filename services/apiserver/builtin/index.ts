@@ -3,13 +3,13 @@ import type { ResourceType } from '../resources.js';
 import { APIEXTENSIONS } from './apiextensions.js';
 import { CLUSTER } from './cluster.js';
 import { CORE } from './core.js';
-import { CLUSTER_KIND } from './kitfed.js';
+import { CLUSTER_KIND, OVERRIDE_KIND } from './kitfed.js';
 import { WORKLOADS } from './workloads.js';
 
 /**
  * The resource tables: what a stock Kubernetes 1.32 API server serves (`BUILTIN_RESOURCES`,
  * a sandbox member cluster's table) and what the federation serves (`RESOURCES`: the same,
- * plus kitfed's `clusters`, plus the `extensions/v1beta1` versions of the 2016 walkthrough).
+ * plus kitfed's `clusters` and `overrides`, plus the `extensions/v1beta1` versions of the 2016 walkthrough).
  */
 
 /** Every built-in resource of Kubernetes 1.32 this package defines, in discovery order. */
@@ -34,6 +34,6 @@ export function withExtensionsV1beta1(types: readonly ResourceType[]): ResourceT
 }
 
 /** The federation API's table. */
-export const RESOURCES: readonly ResourceType[] = [...withExtensionsV1beta1(BUILTIN_RESOURCES), CLUSTER_KIND];
+export const RESOURCES: readonly ResourceType[] = [...withExtensionsV1beta1(BUILTIN_RESOURCES), CLUSTER_KIND, OVERRIDE_KIND];
 
 export { CLUSTER_KIND };

@@ -17,3 +17,21 @@ export const CLUSTER_KIND: ResourceType = {
     col('Zones', (o) => list<string>(o, 'status.zones').join(',')),
   ],
 };
+
+/** Per-cluster overrides of federated objects (docs/federation.md "Overrides"). */
+export const OVERRIDE_KIND: ResourceType = {
+  group: 'federation.kitfed.io',
+  version: 'v1beta1',
+  kind: 'Override',
+  plural: 'overrides',
+  singular: 'override',
+  namespaced: true,
+  columns: [
+    col('Targets', (o) =>
+      list<Record<string, unknown>>(o, 'spec.resourceSelectors')
+        .map((t) => `${String(t.kind ?? '')}/${String(t.name ?? '*')}`)
+        .join(','),
+    ),
+    col('Rules', (o) => list(o, 'spec.rules').length, 'integer'),
+  ],
+};

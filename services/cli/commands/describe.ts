@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
-import { KitfedError } from '../../core/errors.js';
 import type { KubeObject } from '../../core/kube.js';
 import { UsageError } from '../main.js';
 import {
   age,
   federationClient,
-  memberClient,
   parseOutput,
   printData,
   printTable,
+  resolveKind,
+  syncStatusOf,
   type FederationFlags,
 } from '../lib/federation.js';
 
@@ -20,73 +20,85 @@ interface Flags extends FederationFlags {
 interface ClusterView {
   cluster: string;
   ready: string;
-  planned: number | undefined;
-  desired: number | undefined;
-  readyReplicas: number | undefined;
-  error?: string;
+  state: string;
+  replicas?: number;
+  message?: string;
+  /** The effective object's differences from the template (JSON pointers). */
+  changes: Array<{ path: string; from?: unknown; to?: unknown }>;
+  overrideError?: string;
 }
+
+const show = (v: unknown): string => (v === undefined ? '<absent>' : JSON.stringify(v));
 
 export function register(program: Command): void {
   program
     .command('describe')
     .description(
-      'Describe a federated ReplicaSet or Deployment: per-cluster plan, desired/ready per cluster, recent events',
+      'Describe a federated object of any kind: per-cluster state, replicas and effective object (differences from the template after overrides), recent events',
     )
-    .argument('<kind>', 'rs | replicaset | deployment | deploy')
+    .argument('<kind>', 'any kind the federation serves (e.g. rs, deployment, configmap, statefulset)')
     .argument('<name>')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-o, --output <format>', 'table | json | yaml', 'table')
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG or .kitfed/kubeconfig)')
     .option('--context <name>', 'federation context', 'federation')
-    .addHelpText('after', '\nExamples:\n  kitfed describe rs nginx\n  kitfed describe deployment web -n shop -o json\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kitfed describe rs nginx\n  kitfed describe deployment web -n shop -o json\n  kitfed describe configmap settings -n shop\n',
+    )
     .action(async (kindArg: string, name: string, flags: Flags) => {
       const format = parseOutput(flags.output);
-      const kind = ['rs', 'replicaset', 'replicasets'].includes(kindArg)
-        ? 'ReplicaSet'
-        : ['deployment', 'deploy', 'deployments'].includes(kindArg)
-          ? 'Deployment'
-          : undefined;
-      if (!kind) throw new UsageError(`describe supports rs|replicaset|deployment (got ${JSON.stringify(kindArg)})`);
       const fed = await federationClient(flags);
       try {
-        const { recordedPlan } = await import('../../controllers/index.js');
-        const obj = await fed.get('apps/v1', kind, flags.namespace, name);
-        const plan = recordedPlan(obj)?.plan ?? {};
+        const served = await resolveKind(fed, kindArg);
+        if (!served) throw new UsageError(`unknown kind ${JSON.stringify(kindArg)}: the federation does not serve it`);
+        const ctl = await import('../../controllers/index.js');
+        const namespace = served.namespaced ? flags.namespace : undefined;
+        const obj = await fed.get(served.apiVersion, served.kind, namespace, name);
+        // The kind as the engine sees it (a custom resource's scale paths come from its CRD).
+        const kinds = await ctl.discoverKinds(fed);
+        let kind = kinds.find((k) => k.apiVersion === served.apiVersion && k.kind === served.kind);
+        const group = served.apiVersion.includes('/') ? served.apiVersion.split('/')[0]! : '';
+        const crd = group
+          ? await fed
+              .tryGet('apiextensions.k8s.io/v1', 'CustomResourceDefinition', undefined, `${served.plural}.${group}`)
+              .catch(() => undefined)
+          : undefined;
+        if (crd) kind = ctl.kindFromCrd(crd) ?? kind;
+        if (!kind) throw new UsageError(`${served.kind} cannot be propagated (the federation does not list it)`);
+        const status = syncStatusOf(obj);
         const clusters = (await fed.list('federation.kitfed.io/v1beta1', 'Cluster')).items;
-        const views: ClusterView[] = await Promise.all(
-          clusters.map(async (c) => {
+        const overrides = (await fed.list(ctl.OVERRIDE_API_VERSION, ctl.OVERRIDE_KIND, '').catch(() => ({ items: [] })))
+          .items as import('../../controllers/index.js').OverrideObject[];
+        const applying = ctl.orderOverrides(overrides.filter((o) => ctl.overrideTargets(o, obj)));
+        const template = ctl.memberTemplate(kind, obj);
+        const views: ClusterView[] = clusters
+          .map((c) => {
+            const cname = c.metadata.name!;
             const ready =
               (
                 (c.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []
               ).find((x) => x.type === 'Ready')?.status ?? 'Unknown';
-            const view: ClusterView = {
-              cluster: c.metadata.name!,
-              ready,
-              planned: plan[c.metadata.name!],
-              desired: undefined,
-              readyReplicas: undefined,
-            };
-            try {
-              const member = await memberClient(fed, c);
-              if (!member) return { ...view, error: 'no credentials' };
-              try {
-                const m = await member.tryGet('apps/v1', kind, flags.namespace, name);
-                if (m) {
-                  view.desired = (m.spec as { replicas?: number }).replicas ?? 0;
-                  view.readyReplicas = (m.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0;
-                }
-              } finally {
-                member.close();
-              }
-            } catch (err) {
-              view.error = err instanceof KitfedError || err instanceof Error ? err.message : String(err);
-            }
+            const s = status?.clusters.find((x) => x.cluster === cname);
+            const view: ClusterView = { cluster: cname, ready, state: s?.state ?? '-', changes: [] };
+            if (s?.replicas !== undefined) view.replicas = s.replicas;
+            if (s?.message) view.message = s.message;
+            else if (s?.reason) view.message = s.reason;
+            const e = ctl.effectiveObject(
+              kind,
+              template,
+              { name: cname, labels: c.metadata.labels },
+              applying,
+              s?.replicas,
+            );
+            if ('error' in e) view.overrideError = e.error;
+            else view.changes = ctl.diffObjects(template, e.object);
             return view;
-          }),
-        );
+          })
+          .filter((v) => v.state !== '-' || v.changes.length > 0 || v.overrideError);
         const events = (
-          await fed.list('v1', 'Event', flags.namespace, {
-            fieldSelector: `involvedObject.name=${name},involvedObject.kind=${kind}`,
+          await fed.list('v1', 'Event', obj.metadata.namespace ?? 'default', {
+            fieldSelector: `involvedObject.name=${name},involvedObject.kind=${served.kind}`,
           })
         ).items
           .sort((a, b) =>
@@ -95,37 +107,80 @@ export function register(program: Command): void {
             ),
           )
           .slice(-20);
-        if (format === 'json' || format === 'yaml') return printData({ object: obj, clusters: views, events }, format);
-        const spec = obj.spec as { replicas?: number };
-        const status = (obj.status ?? {}) as { replicas?: number; readyReplicas?: number; availableReplicas?: number };
-        process.stdout.write(
-          `Name:        ${name}\nNamespace:   ${flags.namespace}\nKind:        ${kind}\nReplicas:    ${spec.replicas ?? 0} desired | ${status.replicas ?? 0} current | ${status.readyReplicas ?? 0} ready | ${status.availableReplicas ?? 0} available\nAge:         ${age(obj.metadata.creationTimestamp)}\n\nClusters:\n`,
+        const overrideNames = applying.map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+        if (format === 'json' || format === 'yaml')
+          return printData({ object: obj, status, overrides: overrideNames, clusters: views, events }, format);
+        printDescription(
+          obj,
+          served.kind,
+          served.apiVersion,
+          kind.scale !== undefined,
+          status,
+          views,
+          overrideNames,
+          events,
         );
-        printTable(
-          ['CLUSTER', 'READY', 'PLANNED', 'DESIRED', 'READY-REPLICAS', 'NOTE'],
-          views.map((v) => [
-            v.cluster,
-            v.ready,
-            v.planned === undefined ? '-' : String(v.planned),
-            v.desired === undefined ? '-' : String(v.desired),
-            v.readyReplicas === undefined ? '-' : String(v.readyReplicas),
-            v.error ?? '',
-          ]),
-        );
-        process.stdout.write('\nEvents:\n');
-        if (events.length === 0) process.stdout.write('  <none>\n');
-        else
-          printTable(
-            ['TYPE', 'REASON', 'AGE', 'MESSAGE'],
-            events.map((e) => [
-              String(e.type ?? ''),
-              String(e.reason ?? ''),
-              age(String(e.lastTimestamp ?? e.metadata.creationTimestamp)),
-              String(e.message ?? ''),
-            ]),
-          );
       } finally {
         fed.close();
       }
     });
+}
+
+function printDescription(
+  obj: KubeObject,
+  kind: string,
+  apiVersion: string,
+  scalable: boolean,
+  status: ReturnType<typeof syncStatusOf>,
+  views: ClusterView[],
+  overrides: string[],
+  events: KubeObject[],
+): void {
+  const out = process.stdout;
+  out.write(`Name:        ${obj.metadata.name}\n`);
+  if (obj.metadata.namespace) out.write(`Namespace:   ${obj.metadata.namespace}\n`);
+  out.write(`Kind:        ${kind} (${apiVersion})\n`);
+  if (scalable) {
+    const spec = (obj.spec ?? {}) as { replicas?: number };
+    const st = (obj.status ?? {}) as { replicas?: number; readyReplicas?: number; availableReplicas?: number };
+    out.write(
+      `Replicas:    ${spec.replicas ?? 1} desired | ${st.replicas ?? 0} current | ${st.readyReplicas ?? 0} ready | ${st.availableReplicas ?? 0} available\n`,
+    );
+  }
+  out.write(`Age:         ${age(obj.metadata.creationTimestamp)}\n`);
+  if (status?.reason) out.write(`Propagation: ${status.reason}: ${status.message ?? ''}\n`);
+  out.write(`Overrides:   ${overrides.length > 0 ? overrides.join(', ') : '<none>'}\n\nClusters:\n`);
+  if (views.length === 0) out.write('  <none>\n');
+  else
+    printTable(
+      ['CLUSTER', 'READY', 'STATE', ...(scalable ? ['REPLICAS'] : []), 'MESSAGE'],
+      views.map((v) => [
+        v.cluster,
+        v.ready,
+        v.state,
+        ...(scalable ? [v.replicas === undefined ? '-' : String(v.replicas)] : []),
+        v.message ?? '',
+      ]),
+    );
+  out.write('\nEffective object per cluster (differences from the template):\n');
+  for (const v of views) {
+    if (v.overrideError) out.write(`  ${v.cluster}: overrides do not apply: ${v.overrideError}\n`);
+    else if (v.changes.length === 0) out.write(`  ${v.cluster}: same as the template\n`);
+    else {
+      out.write(`  ${v.cluster}:\n`);
+      for (const c of v.changes) out.write(`    ~ ${c.path}: ${show(c.from)} → ${show(c.to)}\n`);
+    }
+  }
+  out.write('\nEvents:\n');
+  if (events.length === 0) out.write('  <none>\n');
+  else
+    printTable(
+      ['TYPE', 'REASON', 'AGE', 'MESSAGE'],
+      events.map((e) => [
+        String(e.type ?? ''),
+        String(e.reason ?? ''),
+        age(String(e.lastTimestamp ?? e.metadata.creationTimestamp)),
+        String(e.message ?? ''),
+      ]),
+    );
 }

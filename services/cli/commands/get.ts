@@ -2,26 +2,25 @@ import type { Command } from 'commander';
 import { RESOURCES } from '../../apiserver/builtin/index.js';
 import type { KubeObject } from '../../core/kube.js';
 import { UsageError } from '../main.js';
-import { age, federationClient, parseOutput, printData, printTable, type FederationFlags } from '../lib/federation.js';
+import {
+  age,
+  federationClient,
+  parseOutput,
+  printData,
+  printTable,
+  resolveKind,
+  syncCells,
+  type FederationFlags,
+} from '../lib/federation.js';
 
 interface Flags extends FederationFlags {
   output?: string;
   namespace?: string;
 }
 
-/** What kitfed federates, by every name the API server's resource table gives it (plural, short names). */
-const FEDERATED = new Set([
-  'Cluster',
-  'ReplicaSet',
-  'Deployment',
-  'Secret',
-  'ConfigMap',
-  'Namespace',
-  'Service',
-  'Ingress',
-]);
+/** Every kind the API server's resource table serves, by plural and short names (others resolve through discovery). */
 const KINDS: Record<string, { apiVersion: string; kind: string }> = Object.fromEntries(
-  RESOURCES.filter((r) => FEDERATED.has(r.kind)).flatMap((r) => {
+  RESOURCES.flatMap((r) => {
     const gvk = { apiVersion: r.group ? `${r.group}/${r.version}` : r.version, kind: r.kind };
     return [r.plural, ...(r.shortNames ?? [])].map((name) => [name, gvk] as const);
   }),
@@ -53,6 +52,7 @@ function workloadRow(o: KubeObject): string[] {
     String(spec.replicas ?? 0),
     String(status.replicas ?? 0),
     String(status.readyReplicas ?? 0),
+    ...syncCells(o),
     age(o.metadata.creationTimestamp),
   ];
 }
@@ -61,9 +61,12 @@ export function register(program: Command): void {
   program
     .command('get')
     .description(
-      'List federated objects (clusters with readiness, region and zones; workloads with desired/current/ready)',
+      'List federated objects of any kind with their propagation (clusters in sync, worst state); clusters with readiness, region and zones',
     )
-    .argument('<kind>', `one of: ${Object.keys(KINDS).join(', ')}`)
+    .argument(
+      '<kind>',
+      'any kind the federation serves: plural, singular, short name or Kind (e.g. clusters, rs, deployments, configmaps)',
+    )
     .argument('[name]', 'one object')
     .option('-o, --output <format>', 'table | json | yaml | name', 'table')
     .option('-n, --namespace <ns>', 'namespace (default: all)')
@@ -71,18 +74,17 @@ export function register(program: Command): void {
     .option('--context <name>', 'federation context', 'federation')
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed get clusters\n  kitfed get rs -n default -o json\n  kitfed get clusters gce-us-central1-a -o yaml\n',
+      '\nExamples:\n  kitfed get clusters\n  kitfed get rs -n default -o json\n  kitfed get configmaps -n shop\n  kitfed get clusters gce-us-central1-a -o yaml\n',
     )
     .action(async (kindArg: string, name: string | undefined, flags: Flags) => {
       const format = parseOutput(flags.output);
-      const gvk = KINDS[kindArg];
-      if (!gvk)
-        throw new UsageError(`unknown kind ${JSON.stringify(kindArg)} (one of: ${Object.keys(KINDS).join(', ')})`);
       const client = await federationClient(flags);
       try {
+        const gvk = KINDS[kindArg] ?? (await resolveKind(client, kindArg));
+        if (!gvk) throw new UsageError(`unknown kind ${JSON.stringify(kindArg)}: the federation does not serve it`);
         const items = name
           ? [await client.get(gvk.apiVersion, gvk.kind, flags.namespace ?? 'default', name)]
-          : (await client.list(gvk.apiVersion, gvk.kind, flags.namespace)).items;
+          : (await client.list(gvk.apiVersion, gvk.kind, flags.namespace ?? '')).items;
         if (format === 'json' || format === 'yaml')
           return printData(name ? items[0] : { apiVersion: 'v1', kind: 'List', items }, format);
         if (format === 'name') {
@@ -90,12 +92,20 @@ export function register(program: Command): void {
           return;
         }
         if (gvk.kind === 'Cluster') printTable(['NAME', 'READY', 'REGION', 'ZONES', 'AGE'], items.map(clusterRow));
-        else if (gvk.kind === 'ReplicaSet' || gvk.kind === 'Deployment')
-          printTable(['NAMESPACE', 'NAME', 'DESIRED', 'CURRENT', 'READY', 'AGE'], items.map(workloadRow));
+        else if (items.some((o) => typeof (o.spec as { replicas?: unknown } | undefined)?.replicas === 'number'))
+          printTable(
+            ['NAMESPACE', 'NAME', 'DESIRED', 'CURRENT', 'READY', 'SYNCED', 'STATUS', 'AGE'],
+            items.map(workloadRow),
+          );
         else
           printTable(
-            ['NAMESPACE', 'NAME', 'AGE'],
-            items.map((o) => [o.metadata.namespace ?? '', o.metadata.name ?? '', age(o.metadata.creationTimestamp)]),
+            ['NAMESPACE', 'NAME', 'SYNCED', 'STATUS', 'AGE'],
+            items.map((o) => [
+              o.metadata.namespace ?? '',
+              o.metadata.name ?? '',
+              ...syncCells(o),
+              age(o.metadata.creationTimestamp),
+            ]),
           );
       } finally {
         client.close();

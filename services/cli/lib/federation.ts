@@ -71,3 +71,85 @@ export function age(timestamp: string | undefined, now = Date.now()): string {
   const h = Math.floor(m / 60);
   return h < 48 ? `${h}h` : `${Math.floor(h / 24)}d`;
 }
+
+/** A kind as the federation API serves it. */
+export interface ServedKind {
+  apiVersion: string;
+  kind: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+interface DiscoveredResource {
+  name: string;
+  singularName?: string;
+  shortNames?: string[];
+  kind: string;
+  namespaced: boolean;
+}
+
+/**
+ * Resolves what a user typed (plural, singular, short name or Kind, optionally `.group`) through
+ * the federation's discovery, so kinds added at run time (CRDs) resolve too.
+ */
+export async function resolveKind(client: KubeClient, typed: string): Promise<ServedKind | undefined> {
+  const dot = typed.indexOf('.');
+  const name = (dot < 0 ? typed : typed.slice(0, dot)).toLowerCase();
+  const group = dot < 0 ? undefined : typed.slice(dot + 1);
+  const lists: Array<{ gv: string; resources: DiscoveredResource[] }> = [];
+  if (!group) {
+    const core = await client.request<{ resources: DiscoveredResource[] }>('GET', '/api/v1');
+    lists.push({ gv: 'v1', resources: core.resources });
+  }
+  const groups = await client.request<{ groups: Array<{ name: string; preferredVersion?: { groupVersion: string } }> }>(
+    'GET',
+    '/apis',
+  );
+  for (const g of groups.groups) {
+    if (group !== undefined && g.name !== group) continue;
+    const gv = g.preferredVersion?.groupVersion;
+    if (!gv) continue;
+    const list = await client.request<{ resources: DiscoveredResource[] }>('GET', `/apis/${gv}`);
+    lists.push({ gv, resources: list.resources });
+  }
+  for (const { gv, resources } of lists)
+    for (const r of resources) {
+      if (r.name.includes('/')) continue;
+      const names = [r.name, r.singularName, r.kind.toLowerCase(), ...(r.shortNames ?? [])];
+      if (names.includes(name)) return { apiVersion: gv, kind: r.kind, plural: r.name, namespaced: r.namespaced };
+    }
+  return undefined;
+}
+
+/** Per-cluster propagation status kitfed records on a federated object (`kitfed.io/status`). */
+export interface ClusterSyncStatus {
+  cluster: string;
+  state: string;
+  reason?: string;
+  message?: string;
+  replicas?: number;
+  conditions?: Array<{ type: string; status: string; reason?: string }>;
+}
+
+export function syncStatusOf(
+  obj: KubeObject,
+): { reason?: string; message?: string; clusters: ClusterSyncStatus[] } | undefined {
+  const text = obj.metadata.annotations?.['kitfed.io/status'];
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as { reason?: string; message?: string; clusters: ClusterSyncStatus[] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `SYNCED` and `STATUS` cells of `kitfed get`: clusters in sync / clusters, and the worst state. */
+export function syncCells(obj: KubeObject): [string, string] {
+  const s = syncStatusOf(obj);
+  if (!s) return ['-', '<none>'];
+  if (s.reason) return ['0/0', s.reason];
+  const inSync = s.clusters.filter((c) => c.state === 'InSync').length;
+  const order = ['Failed', 'ClusterNotReady', 'Pending', 'InSync'];
+  const worst = order.find((st) => s.clusters.some((c) => c.state === st)) ?? 'InSync';
+  return [`${inSync}/${s.clusters.length}`, s.clusters.length === 0 ? 'NoClusters' : worst];
+}

@@ -75,7 +75,8 @@ interface MemberCaches {
   client: KubeClient;
   readySince: number;
   informers: Map<string, Informer>;
-  pods?: Informer;
+  /** Member pods (pod-owning scalable kinds); null: the member serves no Pods. */
+  pods?: Informer | null;
   /** Deferred cleanups done since it became Ready (leftovers may be collected). */
   cleanupsDone: boolean;
 }
@@ -396,7 +397,7 @@ export class PropagationEngine implements StartedController {
       for (const o of inf.list())
         if (isManaged(o) && !k.informer.get(keyOf(o))) this.queue.add(queueKey(k.info.id, keyOf(o)));
     });
-    if (POD_OWNING_KINDS.has(k.info.id) && !m.pods) {
+    if (POD_OWNING_KINDS.has(k.info.id) && m.pods === undefined) {
       const pods = new Informer(m.client, {
         apiVersion: 'v1',
         kind: 'Pod',
@@ -409,7 +410,16 @@ export class PropagationEngine implements StartedController {
         .onUpdate((_a, p) => podChanged(p))
         .onDelete(podChanged);
       m.pods = pods;
-      pods.start();
+      // A member that serves no Pods (a bare API server) has none to count.
+      void m.client.resource('v1', 'Pod').then(
+        () => pods.start(),
+        (err: unknown) => {
+          if (err instanceof KitfedError && err.code === 404 && m.pods === pods) {
+            m.pods = null;
+            this.enqueueKind(k.info.id);
+          } else pods.start();
+        },
+      );
     }
   }
 
@@ -546,7 +556,7 @@ export class PropagationEngine implements StartedController {
     }
     if (!m.informers.has(k.info.id)) this.ensureMemberInformer(m, k);
     const inf = m.informers.get(k.info.id);
-    const synced = inf?.hasSynced() && (!POD_OWNING_KINDS.has(k.info.id) || m.pods?.hasSynced());
+    const synced = inf?.hasSynced() && (!POD_OWNING_KINDS.has(k.info.id) || m.pods === null || m.pods?.hasSynced());
     view.availability = synced ? 'Available' : 'Syncing';
     if (!synced) view.message = 'reading the cluster';
     return view;

@@ -34,6 +34,7 @@ export {
 export {
   plan,
   desiredFor,
+  effectiveObject,
   recordedStatus,
   isManaged,
   originUid,

@@ -412,9 +412,12 @@ export interface FieldChange {
 
 /** The leaf-level differences between `a` and `b`, as JSON pointers, sorted. */
 export function diffObjects(a: unknown, b: unknown, path = ''): FieldChange[] {
-  if (isObject(a) && isObject(b)) {
-    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-    return keys.flatMap((k) => diffObjects(a[k], b[k], `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+  // An object on one side only is compared field by field with nothing.
+  if ((isObject(a) || a === undefined) && (isObject(b) || b === undefined) && (a !== undefined || b !== undefined)) {
+    const x = isObject(a) ? a : {};
+    const y = isObject(b) ? b : {};
+    const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])].sort();
+    return keys.flatMap((k) => diffObjects(x[k], y[k], `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`));
   }
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length)
     return a.flatMap((x, i) => diffObjects(x, b[i], `${path}/${i}`));

@@ -172,9 +172,27 @@ export function recordedStatus(obj: KubeObject): PropagationStatus | undefined {
 }
 
 /**
- * The object `cluster` must hold: the kind's member template, the planned replicas, the
- * overrides that match the cluster, then kitfed's markers and the hash of it all.
+ * What `cluster` gets of the member template `base` before kitfed's markers: the planned
+ * replicas, then the overrides that match the cluster (`kitfed describe` shows the difference).
  */
+export function effectiveObject(
+  kind: KindInfo,
+  base: KubeObject,
+  cluster: { name: string; labels?: Readonly<Record<string, string>> | undefined },
+  overrides: readonly OverrideObject[],
+  replicas: number | undefined,
+): { object: KubeObject } | { error: string } {
+  let obj = base;
+  if (replicas !== undefined && kind.scale) obj = setPath(obj, kind.scale.specReplicasPath, replicas);
+  if (overrides.length > 0 && affects(overrides, cluster)) {
+    const r = applyOverrides(obj, overrides, cluster);
+    if ('error' in r) return r;
+    obj = r.object;
+  }
+  return { object: obj };
+}
+
+/** The object `cluster` must hold: `effectiveObject`, then kitfed's markers and the hash of it all. */
 export function desiredFor(
   kind: KindInfo,
   base: KubeObject,
@@ -183,14 +201,9 @@ export function desiredFor(
   overrides: readonly OverrideObject[],
   replicas: number | undefined,
 ): { object: KubeObject; hash: string } | { error: string } {
-  let obj = base;
-  if (replicas !== undefined && kind.scale) obj = setPath(obj, kind.scale.specReplicasPath, replicas);
-  if (overrides.length > 0 && affects(overrides, cluster)) {
-    const r = applyOverrides(obj, overrides, cluster);
-    if ('error' in r) return r;
-    obj = r.object;
-  }
-  const marked = withMarkers(obj, uid);
+  const e = effectiveObject(kind, base, cluster, overrides, replicas);
+  if ('error' in e) return e;
+  const marked = withMarkers(e.object, uid);
   return { object: marked, hash: marked.metadata.annotations![APPLIED_HASH_ANNOTATION]! };
 }
 
