@@ -56,10 +56,22 @@ export function register(program: Command): void {
         const namespace = served.namespaced ? flags.namespace : undefined;
         const obj = await fed.get(served.apiVersion, served.kind, namespace, name);
         // The kind as the engine sees it (a custom resource's scale paths come from its CRD).
-        const kinds = await ctl.discoverKinds(fed);
-        let kind = kinds.find((k) => k.apiVersion === served.apiVersion && k.kind === served.kind);
         const group = served.apiVersion.includes('/') ? served.apiVersion.split('/')[0]! : '';
-        const crd = group
+        const version = served.apiVersion.split('/').pop()!;
+        let kind: import('../../controllers/index.js').KindInfo | undefined = {
+          id: group ? `${group}/${served.kind}` : served.kind,
+          group,
+          version,
+          apiVersion: served.apiVersion,
+          kind: served.kind,
+          plural: served.plural,
+          namespaced: served.namespaced,
+          statusSubresource: served.subresources.includes('status'),
+          ...(served.subresources.includes('scale')
+            ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } }
+            : {}),
+        };
+        const crd = group.includes('.')
           ? await fed
               .tryGet('apiextensions.k8s.io/v1', 'CustomResourceDefinition', undefined, `${served.plural}.${group}`)
               .catch(() => undefined)

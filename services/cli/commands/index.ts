@@ -30,12 +30,12 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'get',
-    summary: 'List federated objects (clusters with readiness, region and zones; workloads)',
+    summary: 'List federated objects of any kind with their propagation (clusters in sync, worst state)',
     load: () => import('./get.js'),
   },
   {
     name: 'describe',
-    summary: 'Describe a federated ReplicaSet or Deployment: per-cluster plan, status, events',
+    summary: 'Describe a federated object of any kind: per-cluster state, replicas, effective object, events',
     load: () => import('./describe.js'),
   },
   {

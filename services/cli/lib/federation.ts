@@ -78,6 +78,8 @@ export interface ServedKind {
   kind: string;
   plural: string;
   namespaced: boolean;
+  /** Its subresources (`status`, `scale`). */
+  subresources: string[];
 }
 
 interface DiscoveredResource {
@@ -116,7 +118,16 @@ export async function resolveKind(client: KubeClient, typed: string): Promise<Se
     for (const r of resources) {
       if (r.name.includes('/')) continue;
       const names = [r.name, r.singularName, r.kind.toLowerCase(), ...(r.shortNames ?? [])];
-      if (names.includes(name)) return { apiVersion: gv, kind: r.kind, plural: r.name, namespaced: r.namespaced };
+      if (names.includes(name))
+        return {
+          apiVersion: gv,
+          kind: r.kind,
+          plural: r.name,
+          namespaced: r.namespaced,
+          subresources: resources
+            .filter((x) => x.name.startsWith(`${r.name}/`))
+            .map((x) => x.name.slice(r.name.length + 1)),
+        };
     }
   return undefined;
 }

@@ -366,3 +366,14 @@ export function kindFromCrd(crd: KubeObject): KindInfo | undefined {
   }
   return info;
 }
+
+/**
+ * True for a federated object that stays in the federation whatever the operator's rules: the
+ * default list's object rules (the federation's own namespaces and what they hold, per-cluster
+ * objects such as service-account tokens and kube-root-ca.crt). For views of "what is federated".
+ */
+export function federationOnly(obj: KubeObject): boolean {
+  const group = obj.apiVersion.includes('/') ? obj.apiVersion.slice(0, obj.apiVersion.indexOf('/')) : '';
+  const kind = { group, plural: `${obj.kind.toLowerCase()}s`, namespaced: obj.metadata.namespace !== undefined };
+  return DEFAULT_EXCLUSIONS.some((r) => !kindWide(r) && excludedObject([r], kind, obj) !== undefined);
+}

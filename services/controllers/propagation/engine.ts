@@ -75,6 +75,8 @@ interface MemberCaches {
   client: KubeClient;
   readySince: number;
   informers: Map<string, Informer>;
+  /** When each kind's informer started (a scalable kind waits a little for a new cache). */
+  startedAt: Map<string, number>;
   /** Member pods (pod-owning scalable kinds); null: the member serves no Pods. */
   pods?: Informer | null;
   /** Deferred cleanups done since it became Ready (leftovers may be collected). */
@@ -156,6 +158,8 @@ export class PropagationEngine implements StartedController {
   private readonly lastStatus = new Map<string, { text: string; baseRv: string | undefined }>();
   /** Native status: compared without the object version, so a server pruning fields it does not know cannot loop. */
   private readonly lastNative = new Map<string, string>();
+  /** The pass events last recorded per key: a pass on a cache behind kitfed's own status write does not repeat them. */
+  private readonly lastEvents = new Map<string, Set<string>>();
   private readonly deferred = new Set<string>();
   private readonly clusterLabels = new Map<string, string>();
   private runner: RunningController | undefined;
@@ -353,7 +357,14 @@ export class PropagationEngine implements StartedController {
       log.warn({ cluster: name, err: messageOf(err) }, 'no client for a Ready cluster');
       return;
     }
-    const m: MemberCaches = { name, client, readySince: Date.now(), informers: new Map(), cleanupsDone: false };
+    const m: MemberCaches = {
+      name,
+      client,
+      readySince: Date.now(),
+      informers: new Map(),
+      startedAt: new Map(),
+      cleanupsDone: false,
+    };
     this.members.set(name, m);
     for (const k of this.kinds.values()) if (k.active) this.ensureMemberInformer(m, k);
     void this.memberReturned(m);
@@ -389,6 +400,7 @@ export class PropagationEngine implements StartedController {
       .onUpdate((_a, b) => changed(b))
       .onDelete(changed);
     m.informers.set(k.info.id, inf);
+    m.startedAt.set(k.info.id, Date.now());
     inf.start();
     void inf.synced.then(() => {
       if (this.members.get(m.name) !== m) return;
@@ -548,7 +560,6 @@ export class PropagationEngine implements StartedController {
       if (why) view.message = why;
       return view;
     }
-    view.readySince = m.readySince;
     if (k.info.crd && !crdEstablished(m.informers.get(CRD_KIND_ID)?.get(k.info.crd))) {
       view.availability = 'WaitingForCRD';
       view.message = `waiting for CustomResourceDefinition ${k.info.crd} to be Established in the cluster`;
@@ -556,6 +567,7 @@ export class PropagationEngine implements StartedController {
     }
     if (!m.informers.has(k.info.id)) this.ensureMemberInformer(m, k);
     const inf = m.informers.get(k.info.id);
+    view.readySince = Math.max(m.readySince, m.startedAt.get(k.info.id) ?? Date.now());
     const synced = inf?.hasSynced() && (!POD_OWNING_KINDS.has(k.info.id) || m.pods === null || m.pods?.hasSynced());
     view.availability = synced ? 'Available' : 'Syncing';
     if (!synced) view.message = 'reading the cluster';
@@ -672,7 +684,14 @@ export class PropagationEngine implements StartedController {
         this.lastNative.set(key, sig);
       }
     }
-    for (const e of p.events) this.ctx.events.record(fed, e.type, e.reason, e.message, e.cluster);
+    if (p.events.length > 0) {
+      const seen = this.lastEvents.get(key);
+      const emitted = new Set(p.events.map((e) => `${e.reason}|${e.cluster ?? ''}|${e.message}`));
+      for (const e of p.events)
+        if (!seen?.has(`${e.reason}|${e.cluster ?? ''}|${e.message}`))
+          this.ctx.events.record(fed, e.type, e.reason, e.message, e.cluster);
+      this.lastEvents.set(key, emitted);
+    }
     let next = p.recheckAt ?? Infinity;
     for (const w of p.writes) {
       const f = this.failures.get(`${w.cluster}|${key}`);
@@ -785,6 +804,7 @@ export class PropagationEngine implements StartedController {
     for (const d of this.deps.remove(key)) this.queue.add(d);
     this.lastStatus.delete(key);
     this.lastNative.delete(key);
+    this.lastEvents.delete(key);
     this.observedAt.delete(key);
   }
 

@@ -9,6 +9,7 @@ export {
   parseExclusion,
   kindFromCrd,
   discoverKinds,
+  federationOnly,
   type ExclusionRule,
   type KindInfo,
   type ScaleSpec,
