@@ -131,7 +131,8 @@ test('kitfed controllers (CLI) syncs and serves Prometheus /metrics', async (t) 
   t.teardown(() => {
     child.kill('SIGTERM');
   });
-  await waitReady(fed, undefined, 20_000);
+  // A child process of the CLI: its start-up alone takes over 10 s on a loaded 2-core machine.
+  await waitReady(fed, undefined, 60_000);
   await fed.client.create(secret('measured', { a: '1' }));
   for (const m of fed.members) await eventually(() => m.client.get('v1', 'Secret', 'default', 'measured'), 10_000);
   const body = await eventually(async () => {
@@ -193,9 +194,10 @@ test('two kitfed controllers processes: the leader is killed (SIGKILL, no releas
     const h = await holder();
     if (!h) throw new Error('no leader yet');
     return h;
-  }, 20_000);
+  }, 60_000);
   const b = start();
-  await waitReady(fed, undefined, 20_000);
+  // A child process of the CLI: its start-up alone takes over 10 s on a loaded 2-core machine.
+  await waitReady(fed, undefined, 60_000);
   await fed.client.create(secret('before', { a: '1' }));
   for (const m of fed.members) await eventually(() => m.client.get('v1', 'Secret', 'default', 'before'), 15_000);
   t.is(await holder(), first, 'the first process keeps leading while the second campaigns');
@@ -206,7 +208,7 @@ test('two kitfed controllers processes: the leader is killed (SIGKILL, no releas
     const h = await holder();
     if (!h || h === first) throw new Error(`still ${h}`);
     return h;
-  }, 20_000);
+  }, 60_000);
   t.not(second, first);
   await fed.client.create(secret('after', { a: '2' }));
   for (const m of fed.members) await eventually(() => m.client.get('v1', 'Secret', 'default', 'after'), 15_000);

@@ -5,8 +5,8 @@
  *           → its key is queued;
  *   plan    `reconcile` reads the caches into `plan()` (plan.ts, pure): what each member must
  *           hold, the writes, the status;
- *   propagate  the finalizer and the status go out in one write to the federated object, then
- *           each member write goes through that member's queue (server-side apply, field
+ *   propagate  the finalizer and the status go out in one write to the federated object,
+ *           alongside each member write through that member's queue (server-side apply, field
  *           manager `kitfed-federation`), not awaited: member watches bring the result back;
  *   aggregate  the next pass sees the members in sync and writes the status (one write).
  *
@@ -66,7 +66,7 @@ export interface PropagationOptions {
 interface FederatedKind {
   info: KindInfo;
   informer: Informer;
-  /** Has (had) an object to propagate: members watch this kind. */
+  /** Has (had) an object in the federation: members watch this kind. */
   active: boolean;
 }
 
@@ -251,7 +251,9 @@ export class PropagationEngine implements StartedController {
     const k: FederatedKind = { info, informer, active: false };
     const changed = (o: KubeObject) => {
       const key = queueKey(k.info.id, keyOf(o));
-      if (!k.active && !excludedObject(this.exclusions, k.info, o)) this.activate(k);
+      // A kind with objects in the federation (even only its own, e.g. Secrets in kitfed-system)
+      // is watched in members from then on; kinds nobody uses cost no member watches.
+      if (!k.active) this.activate(k);
       this.observedAt.set(key, Date.now());
       this.queue.add(key);
       if (k.info.id === CRD_KIND_ID) this.crdChanged(o);
@@ -644,7 +646,9 @@ export class PropagationEngine implements StartedController {
     if (p.wait) return { requeueAfterMs: 100 };
     for (const d of this.deps.update(key, p.dependencies, p.placement)) this.queue.add(d);
 
-    // The finalizer is in place before anything exists in a member; it goes out with the status.
+    // The finalizer goes out with the status, alongside the pass's member writes (a round trip
+    // less per object): an object deleted before it lands leaves copies without a federated
+    // object, which collectLeftovers deletes.
     const finalizers = fed.metadata.finalizers ?? [];
     const needsFinalizer = p.writes.some((w) => w.op === 'apply') && !finalizers.includes(FEDERATION_FINALIZER);
     const rv = fed.metadata.resourceVersion;
@@ -652,6 +656,7 @@ export class PropagationEngine implements StartedController {
       p.statusAnnotation !== undefined && !sameWrite(this.lastStatus.get(key), p.statusAnnotation, rv)
         ? p.statusAnnotation
         : undefined;
+    const statusWrites: Array<Promise<unknown>> = [];
     if (needsFinalizer || annotation !== undefined) {
       const metadata: Record<string, unknown> = { uid: fed.metadata.uid };
       if (needsFinalizer) {
@@ -659,31 +664,32 @@ export class PropagationEngine implements StartedController {
         metadata.finalizers = [...finalizers, FEDERATION_FINALIZER];
       }
       if (annotation !== undefined) metadata.annotations = { [STATUS_KEY]: annotation };
-      await this.ctx.federation.request('PATCH', resourcePath(k.info, fed.metadata.namespace, fed.metadata.name), {
-        body: { metadata },
-        contentType: 'application/merge-patch+json',
-        query: { fieldManager: FIELD_MANAGER },
-      });
-      if (annotation !== undefined) this.lastStatus.set(key, { text: annotation, baseRv: rv });
+      statusWrites.push(
+        this.ctx.federation
+          .request('PATCH', resourcePath(k.info, fed.metadata.namespace, fed.metadata.name), {
+            body: { metadata },
+            contentType: 'application/merge-patch+json',
+            query: { fieldManager: FIELD_MANAGER },
+          })
+          .then(() => {
+            if (annotation !== undefined) this.lastStatus.set(key, { text: annotation, baseRv: rv });
+          }),
+      );
     }
-    if (p.nativeStatus) {
-      const sig = nativeSignature(p.nativeStatus);
-      if (this.lastNative.get(key) !== sig) {
-        await this.ctx.federation.request(
-          'PATCH',
-          `${resourcePath(k.info, fed.metadata.namespace, fed.metadata.name)}/status`,
-          {
+    const sig = p.nativeStatus ? nativeSignature(p.nativeStatus) : undefined;
+    if (p.nativeStatus && this.lastNative.get(key) !== sig)
+      statusWrites.push(
+        this.ctx.federation
+          .request('PATCH', `${resourcePath(k.info, fed.metadata.namespace, fed.metadata.name)}/status`, {
             body: [
               { op: 'test', path: '/metadata/uid', value: fed.metadata.uid },
               { op: 'add', path: '/status', value: p.nativeStatus },
             ],
             contentType: 'application/json-patch+json',
             query: { fieldManager: FIELD_MANAGER },
-          },
-        );
-        this.lastNative.set(key, sig);
-      }
-    }
+          })
+          .then(() => this.lastNative.set(key, sig!)),
+      );
     if (p.events.length > 0) {
       const seen = this.lastEvents.get(key);
       const emitted = new Set(p.events.map((e) => `${e.reason}|${e.cluster ?? ''}|${e.message}`));
@@ -701,6 +707,10 @@ export class PropagationEngine implements StartedController {
       }
       this.dispatch(k, key, fed, w);
     }
+    const failed = (await Promise.allSettled(statusWrites)).find(
+      (r): r is PromiseRejectedResult => r.status === 'rejected',
+    );
+    if (failed) throw failed.reason;
     if (next !== Infinity) return { requeueAfterMs: Math.max(0, next - Date.now()) + 10 };
   }
 
