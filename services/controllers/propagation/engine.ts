@@ -14,7 +14,7 @@
  * kinds that have federated objects), the finalizer, the one guarded write path, deletion
  * (cascade, orphan, deferred for offline members), leftovers, Events and metrics.
  */
-import { KitfedError, messageOf } from '../../core/errors.js';
+import { KitfedError, hasCode, messageOf } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { isObject, type KubeObject } from '../../core/kube.js';
 import { ALL_NAMESPACES, resourcePath, type KubeClient } from '../../core/kube-client.js';
@@ -51,7 +51,7 @@ import {
 import { DependencyIndex, parseQueueKey, queueKey } from './dependencies.js';
 import { APPLIED_HASH_ANNOTATION, FIELD_MANAGER, POD_OWNING_KINDS } from './kinds.js';
 import { OVERRIDE_API_VERSION, OVERRIDE_KIND, orderOverrides, targets, type OverrideObject } from './overrides.js';
-import { isManaged, originUid, plan, type ClusterView, type MemberView, type Write } from './plan.js';
+import { isManaged, originUid, plan, recordedStatus, type ClusterView, type MemberView, type Write } from './plan.js';
 import { fullyReady, ownedPods } from './scale.js';
 
 export interface PropagationOptions {
@@ -288,7 +288,9 @@ export class PropagationEngine implements StartedController {
     if (!info || excludedKind(this.exclusions, info)) return;
     const had = this.kinds.has(info.id);
     this.addKind(info);
-    if (!had) void this.kinds.get(info.id)!.informer.synced.then(() => this.enqueueKind(info.id));
+    // Its custom resources follow the CRD's own state in each member (Established, refused).
+    if (had) this.enqueueKind(info.id);
+    else void this.kinds.get(info.id)!.informer.synced.then(() => this.enqueueKind(info.id));
   }
 
   private crdDeleted(crd: KubeObject): void {
@@ -312,7 +314,7 @@ export class PropagationEngine implements StartedController {
       apiVersion: OVERRIDE_API_VERSION,
       kind: OVERRIDE_KIND,
       name: 'federation/overrides',
-      transform: compact as (o: KubeObject) => OverrideObject,
+      transform: compact,
     });
     const changed = (o: OverrideObject) => this.enqueueTargets(o);
     inf
@@ -428,7 +430,7 @@ export class PropagationEngine implements StartedController {
       void m.client.resource('v1', 'Pod').then(
         () => pods.start(),
         (err: unknown) => {
-          if (err instanceof KitfedError && err.code === 404 && m.pods === pods) {
+          if (hasCode(err, 404) && m.pods === pods) {
             m.pods = null;
             this.enqueueKind(k.info.id);
           } else pods.start();
@@ -490,7 +492,7 @@ export class PropagationEngine implements StartedController {
       const key = e.namespace ? `${e.namespace}/${e.name}` : e.name;
       const local = await this.ctx.members.run(m.name, (client) =>
         client.tryGet(e.apiVersion, e.kind, e.namespace, e.name).catch((err: unknown) => {
-          if (err instanceof KitfedError && err.code === 404) return undefined;
+          if (hasCode(err, 404)) return undefined;
           throw err;
         }),
       );
@@ -514,7 +516,8 @@ export class PropagationEngine implements StartedController {
           { apiVersion: e.apiVersion, kind: e.kind, metadata: { name: e.name, namespace: e.namespace, uid: e.uid } },
           'Normal',
           Reasons.DeferredCleanupDone,
-          `${e.action === 'delete' ? 'Deleted' : 'Released'} ${e.kind} "${key}" left behind while the cluster was unavailable`,
+          `${e.action === 'delete' ? 'Deleted' : 'Released'} ${e.kind} "${key}" ` +
+            'left behind while the cluster was unavailable',
           m.name,
         );
       }
@@ -564,7 +567,14 @@ export class PropagationEngine implements StartedController {
     }
     if (k.info.crd && !crdEstablished(m.informers.get(CRD_KIND_ID)?.get(k.info.crd))) {
       view.availability = 'WaitingForCRD';
-      view.message = `waiting for CustomResourceDefinition ${k.info.crd} to be Established in the cluster`;
+      // The CRD's own propagation to this cluster failed (the member refused it): so does this.
+      const fedCrd = this.kinds.get(CRD_KIND_ID)?.informer.get(k.info.crd);
+      const crdHere = fedCrd ? recordedStatus(fedCrd)?.clusters.find((c) => c.cluster === name) : undefined;
+      if (crdHere?.state === 'Failed') {
+        view.failed = true;
+        const why = crdHere.message ?? crdHere.reason ?? 'failed';
+        view.message = `CustomResourceDefinition ${k.info.crd} is not in the cluster: ${why}`;
+      } else view.message = `waiting for CustomResourceDefinition ${k.info.crd} to be Established in the cluster`;
       return view;
     }
     if (!m.informers.has(k.info.id)) this.ensureMemberInformer(m, k);
@@ -745,7 +755,8 @@ export class PropagationEngine implements StartedController {
             fed,
             'Normal',
             Reasons.CleanupDeferred,
-            `Cluster unavailable: ${orphan ? 'releasing' : 'deleting'} ${fed.kind} "${splitObjKey(key)}" there is remembered and done when it returns`,
+            `Cluster unavailable: ${orphan ? 'releasing' : 'deleting'} ${fed.kind} "${splitObjKey(key)}" ` +
+              'there is remembered and done when it returns',
             cluster,
           );
           // It may have returned while this was being remembered.
@@ -871,7 +882,7 @@ export class PropagationEngine implements StartedController {
           // A create racing the namespace's own creation (404) is retried quickly and quietly at first.
           const quiet =
             w.op === 'apply' && w.action === 'create' && err instanceof KitfedError && err.code === 404 && attempts < 5;
-          const conflict = err instanceof KitfedError && err.code === 409;
+          const conflict = hasCode(err, 409);
           this.failures.set(id, {
             hash,
             message,
@@ -913,7 +924,8 @@ export class PropagationEngine implements StartedController {
           fed,
           'Normal',
           Reasons.NamespaceKept,
-          `Namespace "${o.metadata.name}" kept (ownership released): it holds objects kitfed did not create (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''})`,
+          `Namespace "${o.metadata.name}" kept (ownership released): it holds objects kitfed did not create ` +
+            `(${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''})`,
           w.cluster,
         );
         await client.request('PATCH', path, {

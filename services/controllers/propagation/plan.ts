@@ -54,6 +54,8 @@ export interface ClusterView {
   availability: ClusterAvailability;
   /** Why it cannot be used (shown in the status). */
   message?: string;
+  /** It cannot be used until something else is fixed (a custom resource's CRD failed there). */
+  failed?: boolean;
   /** When it became Ready (ms since epoch). */
   readySince?: number;
 }
@@ -263,7 +265,9 @@ export function plan(input: PlanInput): Plan {
   } catch (err) {
     error = {
       reason: 'ClusterSelectorInvalid',
-      message: `annotation ${CLUSTER_SELECTOR_ANNOTATION} is invalid: ${err instanceof Error ? err.message : String(err)}; nothing is propagated until it is fixed`,
+      message:
+        `annotation ${CLUSTER_SELECTOR_ANNOTATION} is invalid: ${err instanceof Error ? err.message : String(err)}; ` +
+        'nothing is propagated until it is fixed',
     };
   }
   const targets = new Set([...selected, ...input.requiredIn]);
@@ -274,7 +278,12 @@ export function plan(input: PlanInput): Plan {
     const grace = input.syncGraceMs ?? 5000;
     if (views.some((c) => c.availability === 'Syncing' && now - (c.readySince ?? 0) < grace))
       return { ...out, wait: true };
-    const planning = available.map((c) => c.name).filter((c) => targets.has(c));
+    // Planned over the Available clusters, and those waiting for a custom resource's CRD (it
+    // follows the replicas there: see dependencies.ts), not those where the CRD failed.
+    const planning = views
+      .filter((c) => c.availability === 'Available' || (c.availability === 'WaitingForCRD' && !c.failed))
+      .map((c) => c.name)
+      .filter((c) => targets.has(c));
     const planMembers: Record<string, ReplicaMember> = {};
     for (const c of planning)
       planMembers[c] = { object: mine(c) ?? (adopt ? member(c) : undefined), pods: input.members[c]?.pods };
@@ -335,15 +344,31 @@ export function plan(input: PlanInput): Plan {
     for (const c of views) {
       if (!targets.has(c.name)) continue;
       if (c.availability !== 'Available') {
-        if (sched) continue; // replicas are planned over Available clusters; the others do not count
+        if (sched && c.availability === 'WaitingForCRD' && !c.failed) {
+          const replicas = sched.replicas[c.name] ?? 0;
+          if (replicas === 0) setStatus({ cluster: c.name, state: 'InSync', replicas });
+          else {
+            out.placement.push(c.name);
+            setStatus({
+              cluster: c.name,
+              state: 'Pending',
+              reason: c.availability,
+              message: c.message ?? '',
+              replicas,
+            });
+          }
+          continue;
+        }
+        // Replicas are planned over Available clusters; the others (not Ready, still being read) do not count.
+        if (sched && c.availability !== 'WaitingForCRD') continue;
         out.placement.push(c.name);
         setStatus(
           c.availability === 'NotReady'
             ? { cluster: c.name, state: 'ClusterNotReady', ...(c.message ? { message: c.message } : {}) }
             : {
                 cluster: c.name,
-                state: 'Pending',
-                reason: c.availability,
+                state: c.failed ? 'Failed' : 'Pending',
+                reason: c.failed ? 'CRDNotEstablished' : c.availability,
                 ...(c.message ? { message: c.message } : {}),
               },
         );
@@ -360,7 +385,9 @@ export function plan(input: PlanInput): Plan {
           ...entry,
           state: 'Failed',
           reason: 'NotOwned',
-          message: `an object with this name exists in the cluster and was not created by kitfed; it is left alone (annotate the federated object ${ADOPT_ANNOTATION}="true" to adopt it)`,
+          message:
+            'an object with this name exists in the cluster and was not created by kitfed; ' +
+            `it is left alone (annotate the federated object ${ADOPT_ANNOTATION}="true" to adopt it)`,
         });
         continue;
       }
@@ -456,7 +483,9 @@ function propagatedCondition(status: PropagationStatus): Omit<Condition, 'lastTr
       ...c,
       status: 'False',
       reason: 'NotOwned',
-      message: `an object of the same name that kitfed did not create exists in: ${notOwned.join(', ')} (left alone; annotate ${ADOPT_ANNOTATION}="true" to adopt it)`,
+      message:
+        `an object of the same name that kitfed did not create exists in: ${notOwned.join(', ')} ` +
+        `(left alone; annotate ${ADOPT_ANNOTATION}="true" to adopt it)`,
     };
   const failed = status.clusters.filter((s) => s.state === 'Failed');
   if (failed.length > 0)
