@@ -1,4 +1,4 @@
-import { KitfedError, messageOf } from '../core/errors.js';
+import { hasCode, messageOf } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { KubeClient } from '../core/kube-client.js';
 import { ControllerMetrics, FEDERATION_NAMESPACE, LeaderElector, MemberClusters } from '../core/controller/index.js';
@@ -71,7 +71,7 @@ async function ensureNamespace(client: KubeClient, name: string): Promise<void> 
   try {
     await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   } catch (err) {
-    if (!(err instanceof KitfedError && err.code === 409)) throw err;
+    if (!hasCode(err, 409)) throw err;
   }
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import YAML from 'yaml';
-import { KitfedError } from '../core/errors.js';
+import { KitfedError, hasCode } from '../core/errors.js';
 import { ALL_NAMESPACES, KubeClient } from '../core/kube-client.js';
 import type { KubeObject } from '../core/kube.js';
 import { CLUSTER_API_VERSION, FEDERATION_NAMESPACE, type ClusterObject } from '../core/controller/index.js';
@@ -23,14 +23,18 @@ const FILE_FIELDS: Record<string, string> = {
   'client-key': 'client-key-data',
 };
 
-/** One context of a kubeconfig file as a self-contained kubeconfig (files inlined, like `kubectl config view --flatten --minify`). */
+/**
+ * One context of a kubeconfig file as a self-contained kubeconfig (files inlined, like
+ * `kubectl config view --flatten --minify`).
+ */
 export function flattenKubeconfig(file: string, context?: string): { text: string; context: string; server: string } {
   const raw = YAML.parse(readFileSync(file, 'utf8')) as RawKubeconfig;
   const ctxName = context ?? raw['current-context'];
   const ctx = raw.contexts?.find((c) => c.name === ctxName);
   if (!ctxName || !ctx)
     throw new KitfedError(
-      `kubeconfig ${file} has no context ${JSON.stringify(ctxName ?? '')} (has: ${(raw.contexts ?? []).map((c) => c.name).join(', ') || 'none'})`,
+      `kubeconfig ${file} has no context ${JSON.stringify(ctxName ?? '')} ` +
+        `(has: ${(raw.contexts ?? []).map((c) => c.name).join(', ') || 'none'})`,
       400,
       'BadRequest',
     );
@@ -46,7 +50,7 @@ export function flattenKubeconfig(file: string, context?: string): { text: strin
     const out = { ...entry };
     for (const [f, data] of Object.entries(FILE_FIELDS)) {
       if (typeof out[f] === 'string') {
-        out[data] = readFileSync(resolve(dirname(file), out[f] as string)).toString('base64');
+        out[data] = readFileSync(resolve(dirname(file), out[f])).toString('base64');
         delete out[f];
       }
     }
@@ -86,7 +90,7 @@ async function upsert(client: KubeClient, obj: KubeObject): Promise<void> {
   try {
     await client.create(obj);
   } catch (err) {
-    if (!(err instanceof KitfedError && err.code === 409)) throw err;
+    if (!hasCode(err, 409)) throw err;
     const cur = await client.get(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name!);
     await client.update({
       ...cur,
@@ -117,7 +121,7 @@ export async function joinCluster(
   try {
     await federation.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: FEDERATION_NAMESPACE } });
   } catch (err) {
-    if (!(err instanceof KitfedError && err.code === 409)) throw err;
+    if (!hasCode(err, 409)) throw err;
   }
   const secretName = credentialSecretName(name);
   await upsert(federation, {
@@ -178,7 +182,7 @@ export async function unjoinCluster(
             })
           ).items;
         } catch (err) {
-          if (err instanceof KitfedError && err.code === 404) continue;
+          if (hasCode(err, 404)) continue;
           throw err;
         }
         for (const o of items) {
@@ -188,7 +192,7 @@ export async function unjoinCluster(
             });
             deleted.push(`${k.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
           } catch (err) {
-            if (!(err instanceof KitfedError && err.code === 404)) throw err;
+            if (!hasCode(err, 404)) throw err;
           }
         }
       }
@@ -203,7 +207,7 @@ export async function unjoinCluster(
     try {
       await federation.delete('v1', kind, FEDERATION_NAMESPACE, n);
     } catch (err) {
-      if (!(err instanceof KitfedError && err.code === 404)) throw err;
+      if (!hasCode(err, 404)) throw err;
     }
   }
   return deleted;

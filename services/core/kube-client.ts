@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
-import { errors, KitfedError } from './errors.js';
+import { errors, hasCode, KitfedError } from './errors.js';
 import { isObject, parseApiVersion, type KubeList, type KubeObject, type Status } from './kube.js';
 
 /**
@@ -241,7 +241,7 @@ export class KubeClient {
     try {
       return (await entry).get(kind);
     } catch (err) {
-      if (err instanceof KitfedError && err.code === 404) return undefined;
+      if (hasCode(err, 404)) return undefined;
       throw err;
     }
   }
@@ -272,7 +272,7 @@ export class KubeClient {
     try {
       return await this.get<T>(apiVersion, kind, namespace, name);
     } catch (err) {
-      if (err instanceof KitfedError && err.code === 404) return undefined;
+      if (hasCode(err, 404)) return undefined;
       throw err;
     }
   }

@@ -44,7 +44,7 @@ async function holds(m: Member, kind: string, name: string): Promise<boolean> {
   return (await m.client.tryGet('v1', kind, 'shop', name)) !== undefined;
 }
 
-test('a ConfigMap, Secret, ServiceAccount and PVC a Deployment references follow it to its clusters, and leave with it', async (t) => {
+test('the ConfigMap, Secret, ServiceAccount and PVC a Deployment references follow it and leave with it', async (t) => {
   const fed = await startFederation(t, 3, { join: false });
   await fed.join('m1', { region: 'eu' });
   await fed.join('m2', { region: 'eu' });

@@ -86,7 +86,7 @@ test('an Override is checked at admission: a bad path, operation or selector is 
   t.regex(k.stderr, /spec\.rules\[0\]\.jsonPatch\[0\]\.op: Unsupported value: "set"/);
 });
 
-test('overrides per region and per cluster: applied in order, shown by kitfed describe; one that does not apply fails its cluster only', async (t) => {
+test('overrides per region and cluster: applied in order, shown by describe; a bad one fails alone', async (t) => {
   const fed = await startFederation(t, 3, { join: false });
   await fed.join('m1', { region: 'eu' });
   await fed.join('m2', { region: 'eu' });

@@ -66,7 +66,7 @@ async function allInSync(fed: Federation): Promise<void> {
 
 const writesTo = (m: Member, what: string) => m.writes.filter((w) => w.includes(what));
 
-test('one member write per federated change and member, none when nothing changes, with kube-like member defaulting', async (t) => {
+test('one member write per change and member, none without change; kube-like member defaulting', async (t) => {
   const fed = await startFederation(t, 3, { memberAdmission: () => [kubeDefaults] });
   await fed.startControllers();
   await waitReady(fed);

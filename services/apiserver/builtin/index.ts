@@ -34,6 +34,10 @@ export function withExtensionsV1beta1(types: readonly ResourceType[]): ResourceT
 }
 
 /** The federation API's table. */
-export const RESOURCES: readonly ResourceType[] = [...withExtensionsV1beta1(BUILTIN_RESOURCES), CLUSTER_KIND, OVERRIDE_KIND];
+export const RESOURCES: readonly ResourceType[] = [
+  ...withExtensionsV1beta1(BUILTIN_RESOURCES),
+  CLUSTER_KIND,
+  OVERRIDE_KIND,
+];
 
 export { CLUSTER_KIND };

@@ -23,7 +23,8 @@ export function register(program: Command): void {
     .option('--metrics-listen <host:port>', 'serve Prometheus /metrics here')
     .option(
       '--exclude <rule...>',
-      'never propagate this (repeatable): RESOURCE[.GROUP], RESOURCE[.GROUP]/NAME or RESOURCE[.GROUP]/NAMESPACE/NAME, * as wildcard',
+      'never propagate this (repeatable): RESOURCE[.GROUP], RESOURCE[.GROUP]/NAME or ' +
+        'RESOURCE[.GROUP]/NAMESPACE/NAME, * as wildcard',
     )
     .option(
       '--include <id...>',
@@ -31,7 +32,12 @@ export function register(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed controllers --kubeconfig .kitfed/kubeconfig --context federation\n  kitfed controllers --kubeconfig kc --cluster-monitor-period 5s --metrics-listen 127.0.0.1:9464\n  kitfed controllers --kubeconfig kc --exclude secrets/prod/* --include rbac-defaults\n',
+      [
+        '\nExamples:',
+        '  kitfed controllers --kubeconfig .kitfed/kubeconfig --context federation',
+        '  kitfed controllers --kubeconfig kc --cluster-monitor-period 5s --metrics-listen 127.0.0.1:9464',
+        '  kitfed controllers --kubeconfig kc --exclude secrets/prod/* --include rbac-defaults\n',
+      ].join('\n'),
     )
     .action(
       async (opts: {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { KindInfo, OverrideObject } from '../../controllers/index.js';
 import type { KubeObject } from '../../core/kube.js';
 import { UsageError } from '../main.js';
 import {
@@ -34,7 +35,8 @@ export function register(program: Command): void {
   program
     .command('describe')
     .description(
-      'Describe a federated object of any kind: per-cluster state, replicas and effective object (differences from the template after overrides), recent events',
+      'Describe a federated object of any kind: per-cluster state, replicas and effective object ' +
+        '(differences from the template after overrides), recent events',
     )
     .argument('<kind>', 'any kind the federation serves (e.g. rs, deployment, configmap, statefulset)')
     .argument('<name>')
@@ -44,7 +46,8 @@ export function register(program: Command): void {
     .option('--context <name>', 'federation context', 'federation')
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed describe rs nginx\n  kitfed describe deployment web -n shop -o json\n  kitfed describe configmap settings -n shop\n',
+      '\nExamples:\n  kitfed describe rs nginx\n  kitfed describe deployment web -n shop -o json\n' +
+        '  kitfed describe configmap settings -n shop\n',
     )
     .action(async (kindArg: string, name: string, flags: Flags) => {
       const format = parseOutput(flags.output);
@@ -58,7 +61,7 @@ export function register(program: Command): void {
         // The kind as the engine sees it (a custom resource's scale paths come from its CRD).
         const group = served.apiVersion.includes('/') ? served.apiVersion.split('/')[0]! : '';
         const version = served.apiVersion.split('/').pop()!;
-        let kind: import('../../controllers/index.js').KindInfo | undefined = {
+        let kind: KindInfo | undefined = {
           id: group ? `${group}/${served.kind}` : served.kind,
           group,
           version,
@@ -81,7 +84,7 @@ export function register(program: Command): void {
         const status = syncStatusOf(obj);
         const clusters = (await fed.list('federation.kitfed.io/v1beta1', 'Cluster')).items;
         const overrides = (await fed.list(ctl.OVERRIDE_API_VERSION, ctl.OVERRIDE_KIND, '').catch(() => ({ items: [] })))
-          .items as import('../../controllers/index.js').OverrideObject[];
+          .items as OverrideObject[];
         const applying = ctl.orderOverrides(overrides.filter((o) => ctl.overrideTargets(o, obj)));
         const template = ctl.memberTemplate(kind, obj);
         const views: ClusterView[] = clusters
@@ -156,7 +159,8 @@ function printDescription(
     const spec = (obj.spec ?? {}) as { replicas?: number };
     const st = (obj.status ?? {}) as { replicas?: number; readyReplicas?: number; availableReplicas?: number };
     out.write(
-      `Replicas:    ${spec.replicas ?? 1} desired | ${st.replicas ?? 0} current | ${st.readyReplicas ?? 0} ready | ${st.availableReplicas ?? 0} available\n`,
+      `Replicas:    ${spec.replicas ?? 1} desired | ${st.replicas ?? 0} current | ` +
+        `${st.readyReplicas ?? 0} ready | ${st.availableReplicas ?? 0} available\n`,
     );
   }
   out.write(`Age:         ${age(obj.metadata.creationTimestamp)}\n`);

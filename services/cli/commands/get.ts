@@ -61,11 +61,13 @@ export function register(program: Command): void {
   program
     .command('get')
     .description(
-      'List federated objects of any kind with their propagation (clusters in sync, worst state); clusters with readiness, region and zones',
+      'List federated objects of any kind with their propagation (clusters in sync, worst state); ' +
+        'clusters with readiness, region and zones',
     )
     .argument(
       '<kind>',
-      'any kind the federation serves: plural, singular, short name or Kind (e.g. clusters, rs, deployments, configmaps)',
+      'any kind the federation serves: plural, singular, short name or Kind ' +
+        '(e.g. clusters, rs, deployments, configmaps)',
     )
     .argument('[name]', 'one object')
     .option('-o, --output <format>', 'table | json | yaml | name', 'table')
@@ -74,7 +76,8 @@ export function register(program: Command): void {
     .option('--context <name>', 'federation context', 'federation')
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed get clusters\n  kitfed get rs -n default -o json\n  kitfed get configmaps -n shop\n  kitfed get clusters gce-us-central1-a -o yaml\n',
+      '\nExamples:\n  kitfed get clusters\n  kitfed get rs -n default -o json\n  kitfed get configmaps -n shop\n' +
+        '  kitfed get clusters gce-us-central1-a -o yaml\n',
     )
     .action(async (kindArg: string, name: string | undefined, flags: Flags) => {
       const format = parseOutput(flags.output);

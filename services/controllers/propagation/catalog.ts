@@ -185,7 +185,8 @@ export function parseExclusion(text: string): ExclusionRule {
   const head = parts[0] ?? '';
   if (!head || parts.length > 3 || parts.some((p) => p === ''))
     throw new Error(
-      `exclusion ${JSON.stringify(text)}: expected RESOURCE[.GROUP], RESOURCE[.GROUP]/NAME or RESOURCE[.GROUP]/NAMESPACE/NAME`,
+      `exclusion ${JSON.stringify(text)}: expected RESOURCE[.GROUP], RESOURCE[.GROUP]/NAME ` +
+        'or RESOURCE[.GROUP]/NAMESPACE/NAME',
     );
   const dot = head.indexOf('.');
   const resource = dot < 0 ? head : head.slice(0, dot);
@@ -210,7 +211,8 @@ export function exclusionList(
   for (const id of include)
     if (!DEFAULT_EXCLUSIONS.some((r) => r.id === id))
       throw new Error(
-        `--include ${id}: no default exclusion has that id (ids: ${[...new Set(DEFAULT_EXCLUSIONS.map((r) => r.id))].join(', ')})`,
+        `--include ${id}: no default exclusion has that id ` +
+          `(ids: ${[...new Set(DEFAULT_EXCLUSIONS.map((r) => r.id))].join(', ')})`,
       );
   return [...DEFAULT_EXCLUSIONS.filter((r) => !include.has(r.id)), ...(opts.exclude ?? []).map(parseExclusion)];
 }

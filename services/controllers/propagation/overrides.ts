@@ -122,7 +122,9 @@ function validateSelector(sel: unknown, field: string, causes: StatusCause[]): v
         causes.push({
           reason: 'FieldValueNotSupported',
           field: `${f}.operator`,
-          message: `Unsupported value: ${JSON.stringify(e.operator)}: supported values: ${SELECTOR_OPERATORS.map((o) => `"${o}"`).join(', ')}`,
+          message:
+            `Unsupported value: ${JSON.stringify(e.operator)}: ` +
+            `supported values: ${SELECTOR_OPERATORS.map((o) => `"${o}"`).join(', ')}`,
         });
         return;
       }
@@ -202,7 +204,9 @@ function validatePatchOp(op: unknown, field: string, causes: StatusCause[]): voi
     causes.push({
       reason: 'FieldValueNotSupported',
       field: `${field}.op`,
-      message: `Unsupported value: ${JSON.stringify(op.op)}: supported values: "add", "copy", "move", "remove", "replace", "test"`,
+      message:
+        `Unsupported value: ${JSON.stringify(op.op)}: ` +
+        'supported values: "add", "copy", "move", "remove", "replace", "test"',
     });
     return;
   }
@@ -277,7 +281,9 @@ export function validateOverride(obj: KubeObject): StatusCause[] {
         causes.push({
           reason: 'FieldValueForbidden',
           field: `${f}.namespace`,
-          message: `Forbidden: an Override targets objects in its own namespace; only Overrides in ${FEDERATION_NAMESPACE} name other namespaces`,
+          message:
+            'Forbidden: an Override targets objects in its own namespace; ' +
+            `only Overrides in ${FEDERATION_NAMESPACE} name other namespaces`,
         });
       if (t.labelSelector !== undefined) validateSelector(t.labelSelector, `${f}.labelSelector`, causes);
     });
