@@ -3,11 +3,14 @@
  * sides (the front-end in `web/` imports these types; the server builds them). Kubernetes objects
  * and run records are the federation API's and the webhook service's own types, passed through.
  */
+import type { ClusterStatus, PropagationStatus } from '../controllers/index.js';
 import type { KubeObject, Status } from '../core/kube.js';
 import type { RolloutAction, RolloutStatus, RunRecord, StageStatus } from '../gitops/index.js';
 import type { SandboxClusterInfo } from '../sandbox/index.js';
 
 export type { KubeObject, Status, RunRecord, RolloutAction, RolloutStatus, StageStatus };
+/** kitfed's per-cluster propagation status, as the controllers record it on every federated object. */
+export type { ClusterStatus, PropagationStatus };
 
 /** A sandbox cluster as the console shows it: faults, capacity, pods (not the request counters). */
 export type SandboxClusterView = Omit<SandboxClusterInfo, 'requests' | 'url'>;

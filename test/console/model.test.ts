@@ -10,10 +10,12 @@ import {
   clusterView,
   eventView,
   matches,
+  overridesOf,
   parseSelector,
   placement,
   planText,
 } from '../../services/console/web/model.js';
+import type { PropagationStatus } from '../../services/controllers/index.js';
 
 function cluster(name: string, ready: boolean, offline = !ready): KubeObject {
   const t = '2026-01-01T00:00:00Z';
@@ -65,49 +67,87 @@ test('cluster health: Ready, Offline (unreachable) and not ready (reachable, fai
   t.is(clusterHealth(clusterView({ ...cluster('new', true), status: {} }), false), 'Unknown');
 });
 
+/** A federated object as the controllers leave it: their status in `kitfed.io/status`. */
+function withStatus(o: KubeObject, status: PropagationStatus): KubeObject {
+  return { ...o, metadata: { ...o.metadata, annotations: { 'kitfed.io/status': JSON.stringify(status) } } };
+}
+
 test(
-  'placement: the recorded replica plan per cluster; an offline cluster is ClusterNotReady; a ' +
-    'per-cluster status wins when present',
+  'placement: per-cluster state, reason and replicas from the status the controllers record; the ' +
+    'planned replicas from the Scheduled condition; a Not Ready cluster the planner left out is ClusterNotReady',
   (t) => {
     const clusters = [cluster('a', true), cluster('b', true), cluster('c', false)].map(clusterView);
-    const rs: KubeObject = {
-      apiVersion: 'apps/v1',
-      kind: 'ReplicaSet',
-      metadata: { name: 'web', namespace: 'shop' },
-      spec: { replicas: 6 },
-      status: {
-        conditions: [
-          { type: 'Scheduled', status: 'True', message: '{"plan":{"a":4,"b":2},"overflow":{},"unplaced":0}' },
-          { type: 'Propagated', status: 'True', reason: 'InSync' },
+    const rs: KubeObject = withStatus(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'web', namespace: 'shop' },
+        spec: { replicas: 6 },
+        status: {
+          conditions: [
+            { type: 'Scheduled', status: 'True', message: '{"plan":{"a":4,"b":2},"overflow":{},"unplaced":0}' },
+            { type: 'Propagated', status: 'False', reason: 'Failed' },
+          ],
+        },
+      },
+      {
+        clusters: [
+          { cluster: 'a', state: 'InSync', replicas: 5, overrides: ['shop/big rules[0]'] },
+          {
+            cluster: 'b',
+            state: 'Failed',
+            reason: 'MemberRejected',
+            message: 'admission webhook denied the request',
+            replicas: 2,
+          },
         ],
       },
-    };
+    );
     t.deepEqual(
-      placement(rs, clusters).map((p) => [p.cluster, p.planned, p.state]),
+      placement(rs, clusters).map((p) => [p.cluster, p.planned, p.desired, p.state, p.message]),
       [
-        ['a', 4, 'InSync'],
-        ['b', 2, 'InSync'],
-        ['c', 0, 'ClusterNotReady'],
+        ['a', 4, 5, 'InSync', undefined],
+        ['b', 2, 2, 'Failed', 'MemberRejected: admission webhook denied the request'],
+        ['c', 0, undefined, 'ClusterNotReady', 'cluster is not reachable: connect ECONNREFUSED'],
       ],
     );
     t.is(planText(rs), 'plan a=4, b=2');
+    t.deepEqual(overridesOf(rs), [{ cluster: 'a', rules: ['shop/big rules[0]'] }]);
 
-    const generic: KubeObject = {
-      ...rs,
-      status: {
+    // Any kind: the clusters its placement selects have an entry (a Not Ready one too), the others are not placed.
+    const cm = withStatus(
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'shop' } },
+      {
         clusters: [
-          { cluster: 'a', syncState: 'InSync', replicas: 3, readyReplicas: 3 },
-          { cluster: 'b', syncState: 'Failed', message: 'admission webhook denied the request' },
+          { cluster: 'a', state: 'Pending', reason: 'WaitingForCRD', message: 'waiting for CustomResourceDefinition' },
+          { cluster: 'c', state: 'ClusterNotReady', message: '/readyz: connection refused' },
         ],
       },
-    };
+    );
     t.deepEqual(
-      placement(generic, clusters).map((p) => [p.cluster, p.desired, p.ready, p.state, p.message]),
+      placement(cm, clusters).map((p) => [p.cluster, p.state, p.message]),
       [
-        ['a', 3, 3, 'InSync', undefined],
-        ['b', undefined, undefined, 'Failed', 'admission webhook denied the request'],
-        ['c', undefined, undefined, 'NotPlaced', undefined],
+        ['a', 'Pending', 'WaitingForCRD: waiting for CustomResourceDefinition'],
+        ['b', 'NotPlaced', undefined],
+        ['c', 'ClusterNotReady', '/readyz: connection refused'],
       ],
+    );
+    t.deepEqual(overridesOf(cm), []);
+
+    // Nothing propagated: the reason shows in every cluster.
+    const invalid = withStatus(cm, { reason: 'ClusterSelectorInvalid', message: 'bad operator "Near"', clusters: [] });
+    t.deepEqual(
+      placement(invalid, clusters).map((p) => p.message),
+      Array(3).fill('ClusterSelectorInvalid: bad operator "Near"'),
+    );
+    t.deepEqual(
+      placement(invalid, clusters).map((p) => p.state),
+      ['Failed', 'Failed', 'Failed'],
+    );
+    // Not seen by the controllers yet: Unknown (or ClusterNotReady).
+    t.deepEqual(
+      placement({ ...cm, metadata: { name: 'new', namespace: 'shop' } }, clusters).map((p) => p.state),
+      ['Unknown', 'Unknown', 'ClusterNotReady'],
     );
   },
 );

@@ -161,6 +161,7 @@ export interface ClusterStatusView {
   message?: string;
   replicas?: number;
   conditions?: Array<{ type: string; status: string; reason?: string }>;
+  overrides?: string[];
 }
 
 /** The propagation status kitfed records on a federated object (`kitfed.io/status`). */

@@ -157,6 +157,17 @@ test('overrides per region and cluster: applied in order, shown by describe; a b
     ],
   );
 
+  // The status names the override rules each cluster's copy got.
+  const applied = propagationStatus(await fed.client.get('apps/v1', 'Deployment', 'shop', 'web'));
+  t.deepEqual(
+    applied.clusters.map((c) => [c.cluster, c.overrides]),
+    [
+      ['m1', ['shop/regions rules[0]']],
+      ['m2', ['shop/regions rules[0]']],
+      ['m3', ['shop/regions rules[1]']],
+    ],
+  );
+
   // A later override (higher priority number) whose patch does not apply to m2: m2 fails with the
   // override's name and the path; its copy is not half-written; the others stay in sync.
   await fed.client.create({

@@ -2,7 +2,15 @@
  * What the views show, derived from the streamed objects. Pure functions (no DOM): the
  * placement of a federated object per cluster, cluster health, label selectors, formatting.
  */
-import type { KubeObject, RolloutAction, RolloutStatus, RunRecord, StageStatus } from '../api.js';
+import type {
+  ClusterStatus,
+  KubeObject,
+  PropagationStatus,
+  RolloutAction,
+  RolloutStatus,
+  RunRecord,
+  StageStatus,
+} from '../api.js';
 
 export interface Condition {
   type: string;
@@ -118,65 +126,71 @@ export function planText(o: KubeObject): string | undefined {
   return `plan ${parts.join(', ') || '(no cluster)'}${unplaced ? `; ${unplaced} unplaced` : ''}`;
 }
 
-/** Per-cluster status the controllers record (`status.clusters`: one entry per cluster). */
-interface ClusterStatusEntry {
-  cluster?: string;
-  name?: string;
-  state?: string;
-  syncState?: string;
-  message?: string;
-  replicas?: number;
-  desiredReplicas?: number;
-  readyReplicas?: number;
-  plannedReplicas?: number;
+/** Where the controllers record an object's propagation status (docs/federation.md, "Status"). */
+export const PROPAGATION_STATUS_ANNOTATION = 'kitfed.io/status';
+
+/** The propagation status the controllers recorded on a federated object, if any yet. */
+export function propagationStatus(o: KubeObject): PropagationStatus | undefined {
+  const text = o.metadata.annotations?.[PROPAGATION_STATUS_ANNOTATION];
+  if (!text) return undefined;
+  try {
+    const doc = JSON.parse(text) as unknown;
+    if (!isRecord(doc)) return undefined;
+    const clusters = Array.isArray(doc.clusters)
+      ? (doc.clusters as unknown[]).filter(
+          (c): c is ClusterStatus => isRecord(c) && typeof c.cluster === 'string' && typeof c.state === 'string',
+        )
+      : [];
+    return {
+      clusters,
+      ...(typeof doc.reason === 'string' ? { reason: doc.reason } : {}),
+      ...(typeof doc.message === 'string' ? { message: doc.message } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `Reason: message`, or whichever of the two there is. */
+function because(reason: string | undefined, message: string | undefined): string | undefined {
+  if (reason && message) return `${reason}: ${message}`;
+  return message || reason || undefined;
 }
 
 /**
- * Where a federated object is, cluster by cluster: from the controllers' per-cluster status
- * when the object has one, else from the recorded replica plan and kitfed's conditions.
+ * Where a federated object is, cluster by cluster, from the status the controllers record
+ * (`kitfed.io/status`: one entry per cluster in the object's placement) and, for scalable kinds,
+ * the replica plan of the `Scheduled` condition. A cluster without an entry is not placed, except
+ * a cluster that is not Ready, which the replica planner leaves out: ClusterNotReady. Before the
+ * controllers' first pass every cluster is Unknown (or ClusterNotReady).
  */
 export function placement(o: KubeObject, clusters: readonly ClusterView[]): Placement[] {
-  const s = isRecord(o.status) ? o.status : {};
-  const perCluster = Array.isArray(s.clusters) ? (s.clusters as ClusterStatusEntry[]) : undefined;
+  const doc = propagationStatus(o);
   const plan = recordedPlan(o);
-  const conds = conditionsOf(o);
-  const problems = conds.filter((c) => c.status === 'False' && (c.type === 'Synced' || c.type === 'Propagated'));
-  const propagated = conds.find((c) => c.type === 'Propagated');
   const byName = new Map(clusters.map((c) => [c.name, c]));
   const names = new Set<string>(clusters.map((c) => c.name));
-  for (const e of perCluster ?? []) {
-    const n = e.cluster ?? e.name;
-    if (n) names.add(n);
-  }
+  for (const e of doc?.clusters ?? []) names.add(e.cluster);
   const out: Placement[] = [];
   for (const name of [...names].sort()) {
     const c = byName.get(name);
-    const entry = perCluster?.find((e) => (e.cluster ?? e.name) === name);
+    const entry = doc?.clusters.find((e) => e.cluster === name);
     const p: Placement = { cluster: name, state: 'Unknown', ...(c?.region ? { region: c.region } : {}) };
     if (plan) p.planned = plan[name] ?? 0;
     if (entry) {
-      const state = entry.syncState ?? entry.state;
-      p.state = isSyncState(state) ? state : 'Unknown';
-      if (entry.message) p.message = entry.message;
-      const planned = num(entry.plannedReplicas);
-      const desired = num(entry.desiredReplicas) ?? num(entry.replicas);
-      const ready = num(entry.readyReplicas);
-      if (planned !== undefined) p.planned = planned;
+      p.state = isSyncState(entry.state) ? entry.state : 'Unknown';
+      const message = because(entry.reason, entry.message);
+      if (message) p.message = message;
+      const desired = num(entry.replicas);
       if (desired !== undefined) p.desired = desired;
-      if (ready !== undefined) p.ready = ready;
-    } else if (perCluster) {
-      p.state = 'NotPlaced';
-    } else if (c && !c.ready) {
+    } else if (doc?.reason) {
+      // Nothing is propagated anywhere (an invalid selector or preferences): the document says why.
+      p.state = 'Failed';
+      p.message = because(doc.reason, doc.message);
+    } else if (c && !c.ready && (plan || !doc)) {
       p.state = 'ClusterNotReady';
-      p.message = c.message;
-    } else if (plan && !plan[name]) {
+      if (c.message) p.message = c.message;
+    } else if (doc) {
       p.state = 'NotPlaced';
-    } else {
-      const problem = problems.find((x) => (x.message ?? '').includes(name));
-      if (problem) {
-        p.state = problem.reason === 'NotOwned' || problem.reason === 'ClusterSelectorInvalid' ? 'Failed' : 'Pending';
-        p.message = problem.message;
-      } else if (propagated) p.state = propagated.status === 'True' ? 'InSync' : 'Pending';
     }
     out.push(p);
   }
@@ -204,10 +218,11 @@ export function replicasOf(o: KubeObject): Replicas | undefined {
   };
 }
 
-/** Overrides applied to this object, as the controllers record them (`status.overrides`), if any. */
-export function overridesOf(o: KubeObject): Array<{ cluster: string; name: string; patches: unknown }> {
-  const s = isRecord(o.status) ? o.status : {};
-  return Array.isArray(s.overrides) ? (s.overrides as Array<{ cluster: string; name: string; patches: unknown }>) : [];
+/** The override rules applied to each cluster's copy, as the status records them (`overrides`). */
+export function overridesOf(o: KubeObject): Array<{ cluster: string; rules: string[] }> {
+  return (propagationStatus(o)?.clusters ?? [])
+    .filter((c) => Array.isArray(c.overrides) && c.overrides.length > 0)
+    .map((c) => ({ cluster: c.cluster, rules: (c.overrides ?? []).map(String) }));
 }
 
 // ---- label selectors -----------------------------------------------------------------

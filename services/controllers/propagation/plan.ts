@@ -114,6 +114,8 @@ export interface ClusterStatus {
   replicas?: number;
   /** The member copy's own status conditions (type, status, reason). */
   conditions?: Array<{ type: string; status: string; reason?: string }>;
+  /** The override rules applied to this cluster's copy, in order (`NAMESPACE/NAME rules[i]`). */
+  overrides?: string[];
 }
 
 export interface PropagationStatus {
@@ -183,15 +185,15 @@ export function effectiveObject(
   cluster: { name: string; labels?: Readonly<Record<string, string>> | undefined },
   overrides: readonly OverrideObject[],
   replicas: number | undefined,
-): { object: KubeObject } | { error: string } {
+): { object: KubeObject; overrides: string[] } | { error: string } {
   let obj = base;
   if (replicas !== undefined && kind.scale) obj = setPath(obj, kind.scale.specReplicasPath, replicas);
   if (overrides.length > 0 && affects(overrides, cluster)) {
     const r = applyOverrides(obj, overrides, cluster);
     if ('error' in r) return r;
-    obj = r.object;
+    return { object: r.object, overrides: r.applied };
   }
-  return { object: obj };
+  return { object: obj, overrides: [] };
 }
 
 /** The object `cluster` must hold: `effectiveObject`, then kitfed's markers and the hash of it all. */
@@ -202,11 +204,11 @@ export function desiredFor(
   cluster: { name: string; labels?: Readonly<Record<string, string>> | undefined },
   overrides: readonly OverrideObject[],
   replicas: number | undefined,
-): { object: KubeObject; hash: string } | { error: string } {
+): { object: KubeObject; hash: string; overrides: string[] } | { error: string } {
   const e = effectiveObject(kind, base, cluster, overrides, replicas);
   if ('error' in e) return e;
   const marked = withMarkers(e.object, uid);
-  return { object: marked, hash: marked.metadata.annotations![APPLIED_HASH_ANNOTATION]! };
+  return { object: marked, hash: marked.metadata.annotations![APPLIED_HASH_ANNOTATION]!, overrides: e.overrides };
 }
 
 /** The member already holds what kitfed applies there: same hash, every applied field equal. */
@@ -333,7 +335,7 @@ export function plan(input: PlanInput): Plan {
   } else {
     // 3. What each cluster holds, and the writes that get it there.
     const base = memberTemplate(kind, federated);
-    const shared = new Map<number | undefined, { object: KubeObject; hash: string } | { error: string }>();
+    const shared = new Map<number | undefined, ReturnType<typeof desiredFor>>();
     const desired = (c: ClusterView, replicas: number | undefined) => {
       if (input.overrides.length > 0 && affects(input.overrides, c))
         return desiredFor(kind, base, uid, c, input.overrides, replicas);
@@ -412,6 +414,7 @@ export function plan(input: PlanInput): Plan {
         if (owned) contributions.push({ cluster: c.name, object: existing, upToDate: false });
         continue;
       }
+      if (d.overrides.length > 0) entry.overrides = d.overrides;
       if (existing && owned && inSync(d.object, existing)) {
         const conds = memberConditions(existing);
         setStatus(conds && !aggregationOf(kind) ? { ...entry, conditions: conds } : entry);
@@ -419,8 +422,14 @@ export function plan(input: PlanInput): Plan {
         continue;
       }
       if (owned) contributions.push({ cluster: c.name, object: existing, upToDate: false });
+      // A write the member refused stays Failed while it is retried (no Failed/Pending flapping).
+      const rejected = m.failure?.hash === d.hash ? m.failure.message : undefined;
       if (m.writing) {
-        setStatus({ ...entry, state: 'Pending', reason: 'Writing' });
+        setStatus(
+          rejected !== undefined
+            ? { ...entry, state: 'Failed', reason: 'MemberRejected', message: rejected }
+            : { ...entry, state: 'Pending', reason: 'Writing' },
+        );
         continue;
       }
       const action = !existing ? 'create' : owned ? 'update' : 'adopt';
@@ -432,8 +441,8 @@ export function plan(input: PlanInput): Plan {
       }
       out.writes.push(write);
       setStatus(
-        m.failure?.hash === d.hash
-          ? { ...entry, state: 'Failed', reason: 'MemberRejected', message: m.failure.message }
+        rejected !== undefined
+          ? { ...entry, state: 'Failed', reason: 'MemberRejected', message: rejected }
           : { ...entry, state: 'Pending', reason: action === 'create' ? 'Creating' : 'Updating' },
       );
     }

@@ -257,9 +257,15 @@ export function ObjectView(props: { state: State; route: Extract<Route, { view: 
           <p class="muted">No per-cluster overrides apply to this object.</p>
         ) : (
           <ul>
-            {overrides.map((ov, i) => (
-              <li key={i}>
-                <strong>{ov.cluster}</strong> ({ov.name}): <code>{JSON.stringify(ov.patches)}</code>
+            {overrides.map((ov) => (
+              <li key={ov.cluster} data-cluster={ov.cluster}>
+                <strong>{ov.cluster}</strong>:{' '}
+                {ov.rules.map((r, i) => (
+                  <span key={r}>
+                    {i > 0 ? ', ' : ''}
+                    <code>{r}</code>
+                  </span>
+                ))}
               </li>
             ))}
           </ul>
