@@ -1,12 +1,12 @@
 import http from 'node:http';
 import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
 import { errors, hasCode, KitfedError } from './errors.js';
+import { Kubeconfig } from './kubeconfig.js';
 import { isObject, parseApiVersion, type KubeList, type KubeObject, type Status } from './kube.js';
 
 /**
  * A small Kubernetes client for kitfed's controllers, deployer and CLI. Credentials and TLS
- * come from @kubernetes/client-node's KubeConfig (every auth method it supports); requests
+ * come from the kubeconfig (every auth method of @kubernetes/client-node's KubeConfig); requests
  * go over one keep-alive agent per client with a timeout on every call, and failures are
  * KitfedErrors carrying the server's Status code and reason.
  */
@@ -72,46 +72,42 @@ export class KubeClient {
       : new http.Agent(agentOptions);
   }
 
-  /** A client for `context` (default: current-context) of a kubeconfig file or text. */
+  /**
+   * A client for `context` (default: current-context) of a kubeconfig file or text. Static
+   * credentials (tokens, client certificates, basic auth) are read by kitfed's own kubeconfig reader;
+   * plugin credentials (`exec`, `auth-provider`) are run by @kubernetes/client-node, loaded only then.
+   */
   static async fromKubeconfig(
     source: { file: string } | { text: string },
     context?: string,
     options: KubeClientOptions = {},
   ): Promise<KubeClient> {
-    const kc = new KubeConfig();
-    if ('file' in source) kc.loadFromFile(source.file);
-    else kc.loadFromString(source.text);
-    if (context) {
-      if (!kc.getContextObject(context))
-        throw errors.badRequest(
-          `kubeconfig has no context ${JSON.stringify(context)} (has: ${
-            kc
-              .getContexts()
-              .map((c) => c.name)
-              .join(', ') || 'none'
-          })`,
-        );
-      kc.setCurrentContext(context);
+    const kc = Kubeconfig.read(source);
+    const resolved = kc.resolve(context ?? kc.currentContext);
+    if (!resolved.plugin) {
+      const opts: https.RequestOptions = { headers: resolved.headers };
+      // Plain HTTP (loopback sandboxes) carries at most a bearer token.
+      if (resolved.server.startsWith('https:')) Object.assign(opts, resolved.tls);
+      return new KubeClient(resolved.server, opts, options);
     }
-    const cluster = kc.getCurrentCluster();
-    if (!cluster)
-      throw errors.badRequest(`kubeconfig context ${JSON.stringify(kc.getCurrentContext())} has no cluster`);
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const plugin = new KubeConfig();
+    if ('file' in source) plugin.loadFromFile(source.file);
+    else plugin.loadFromString(source.text);
+    plugin.setCurrentContext(resolved.context);
     const opts: https.RequestOptions = {};
-    if (cluster.server.startsWith('https:')) await kc.applyToHTTPSOptions(opts);
+    if (resolved.server.startsWith('https:')) await plugin.applyToHTTPSOptions(opts);
     else {
       // client-node refuses plain HTTP; loopback sandboxes use it, with at most a bearer token.
-      const token = kc.getCurrentUser()?.token;
+      const token = plugin.getCurrentUser()?.token;
       if (token) opts.headers = { Authorization: `Bearer ${token}` };
     }
-    return new KubeClient(cluster.server, opts, options);
+    return new KubeClient(resolved.server, opts, options);
   }
 
   /** Context names of a kubeconfig, in file order. */
   static contexts(source: { file: string } | { text: string }): string[] {
-    const kc = new KubeConfig();
-    if ('file' in source) kc.loadFromFile(source.file);
-    else kc.loadFromString(source.text);
-    return kc.getContexts().map((c) => c.name);
+    return Kubeconfig.read(source).contexts;
   }
 
   close(): void {

@@ -8,10 +8,10 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { errors } from '../core/errors.js';
 import { isObject } from '../core/kube.js';
+import { Kubeconfig } from '../core/kubeconfig.js';
 import type { DeployOptions } from './types.js';
 
 export interface Target {
@@ -30,33 +30,24 @@ export interface TargetSet {
   missingFolders: string[];
 }
 
-function contextInfo(kc: KubeConfig, context: string): { server: string; namespace: string } {
-  const ctx = kc.getContextObject(context);
-  if (!ctx) throw errors.badRequest(`kubeconfig has no context ${JSON.stringify(context)}`);
-  const cluster = kc.getCluster(ctx.cluster);
-  return { server: cluster?.server ?? '', namespace: ctx.namespace || 'default' };
+function contextInfo(kc: Kubeconfig, context: string): { server: string; namespace: string } {
+  const t = kc.target(context);
+  return { server: t.server, namespace: t.namespace ?? 'default' };
 }
 
-function load(file: string): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromFile(file);
-  } catch (err) {
-    // Only the first line: parser messages go on with an excerpt of the file, which may hold credentials.
-    throw errors.badRequest(`kubeconfig ${file}: ${(err as Error).message.split('\n')[0]}`);
-  }
-  return kc;
+function load(file: string): Kubeconfig {
+  return Kubeconfig.read({ file });
 }
 
 function fromKubeconfig(file: string, allow: Set<string>): Target[] {
   const kc = load(file);
-  return kc.getContexts().map((c) => ({
-    cluster: c.name,
-    folder: c.name,
+  return kc.contexts.map((name) => ({
+    cluster: name,
+    folder: name,
     kubeconfig: file,
-    context: c.name,
-    ...contextInfo(kc, c.name),
-    allowFailure: allow.has(c.name),
+    context: name,
+    ...contextInfo(kc, name),
+    allowFailure: allow.has(name),
   }));
 }
 
@@ -86,7 +77,7 @@ async function fromKitDir(dir: string, allow: Set<string>): Promise<Target[]> {
     if (typeof meta.name !== 'string' || !meta.name)
       throw errors.badRequest(`Missing required 'metadata.name' property for ${file}`);
     const kc = load(file);
-    const context = kc.getCurrentContext();
+    const context = kc.currentContext;
     out.push({
       cluster: meta.name,
       folder: meta.name,
@@ -102,7 +93,7 @@ async function fromKitDir(dir: string, allow: Set<string>): Promise<Target[]> {
 function federation(opts: DeployOptions, folders: string[], allow: Set<string>): Target[] {
   if (!opts.kubeconfig) throw errors.badRequest('--target federation needs --kubeconfig (and optionally --context)');
   const kc = load(opts.kubeconfig);
-  const context = opts.context ?? (kc.getContextObject('federation') ? 'federation' : kc.getCurrentContext());
+  const context = opts.context ?? (kc.hasContext('federation') ? 'federation' : kc.currentContext);
   const folder =
     opts.folder ?? (folders.includes('federation') ? 'federation' : folders.length === 1 ? folders[0] : undefined);
   if (!folder)
