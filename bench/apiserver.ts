@@ -129,7 +129,7 @@ async function startServer(storage: string, dataDir: string, insecure: boolean, 
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`API server did not start: ${log}`)), 60_000);
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       log = (log + d.toString()).slice(-8000);
       if (/"kubeconfig written"/.test(log)) {
         const m = /"url":"(https?:[^"]+)"/.exec(log);
@@ -374,7 +374,7 @@ async function measure(s: Server, round: number): Promise<Figures> {
   });
   const watch = await watchDelivery(c, ns);
   for (const name of [ns, ns2]) await request(c, 'DELETE', `/api/v1/namespaces/${name}`);
-  (c.agent as http.Agent).destroy();
+  c.agent.destroy();
   return {
     get: get.perSecond,
     list: list.perSecond,
@@ -471,7 +471,8 @@ console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}; ` +
-    `${CONCURRENCY} keep-alive HTTPS clients with a bearer token, ${SECONDS}s per operation, ${WATCHERS} watchers, ${OVERLOAD} clients at 4× load, ${ROUNDS} rounds${apibench ? `; shared load generator: ${apibench}` : ''}`,
+    `${CONCURRENCY} keep-alive HTTPS clients with a bearer token, ${SECONDS}s per operation, ${WATCHERS} ` +
+    `watchers, ${OVERLOAD} clients at 4× load, ${ROUNDS} rounds${apibench ? `; shared load generator: ${apibench}` : ''}`,
 );
 try {
   for (let round = 0; round < ROUNDS; round++) {
@@ -507,7 +508,8 @@ try {
 const med = (xs: Figures[], k: Exclude<keyof Figures, 'cpuUs'>) => median(xs.map((x) => x[k]));
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 console.log(
-  `\nmedians of ${ROUNDS} rounds; load average during the run: median ${median(loads).toFixed(1)}, max ${Math.max(...loads).toFixed(1)} on ${cpus().length} cores${median(loads) > cpus().length ? ' (the machine was loaded: treat absolute figures with care, ratios measured in the same run are the meaningful part)' : ''}`,
+  `\nmedians of ${ROUNDS} rounds; load average during the run: median ` +
+    `${median(loads).toFixed(1)}, max ${Math.max(...loads).toFixed(1)} on ${cpus().length} cores${median(loads) > cpus().length ? ' (the machine was loaded: treat absolute figures with care, ratios measured in the same run are the meaningful part)' : ''}`,
 );
 console.log(
   'baseline: kube-apiserver 1.32 + etcd 3.5, HTTPS + token (issue 17 table): GET 2,029/s, LIST(100) 1,061/s, CREATE 1,012/s, PATCH 782/s, watch p99 18.9 ms',
@@ -523,11 +525,16 @@ for (const [name, fs] of ours) {
   const p = med(fs, 'patch');
   const cell = (v: number, k: number) => `${String(v).padStart(6)} ${ratio(v, k).padStart(6)} `;
   console.log(
-    `${name.padEnd(18)} ${cell(g, KUBE.get)} ${cell(l, KUBE.list)} ${cell(c, KUBE.create)} ${cell(p, KUBE.patch)} ${med(fs, 'watchP50').toFixed(1).padStart(6)}/${med(fs, 'watchP99').toFixed(1).padStart(5)} ms   ${String(med(fs, 'overloadMutationP99')).padStart(6)} / ${String(med(fs, 'overloadListP99')).padStart(5)} / ${String(med(fs, 'overloadGetP99')).padStart(5)} ms   ${fs.reduce((a, f) => a + f.errors, 0)}`,
+    `${name.padEnd(18)} ${cell(g, KUBE.get)} ${cell(l, KUBE.list)} ${cell(c, KUBE.create)} ${cell(p, KUBE.patch)} ` +
+      `${med(fs, 'watchP50').toFixed(1).padStart(6)}/${med(fs, 'watchP99').toFixed(1).padStart(5)} ` +
+      `ms   ${String(med(fs, 'overloadMutationP99')).padStart(6)} / ${String(med(fs, 'overloadListP99')).padStart(5)} ` +
+      `/ ${String(med(fs, 'overloadGetP99')).padStart(5)} ms   ${fs.reduce((a, f) => a + f.errors, 0)}`,
   );
   const cpu = (k: keyof Figures['cpuUs']) => median(fs.map((f) => f.cpuUs[k]));
   console.log(
-    `${''.padEnd(18)} server CPU per operation: GET ${cpu('get')} µs, LIST(100) ${cpu('list')} µs, CREATE ${cpu('create')} µs, PATCH ${cpu('patch')} µs (one core's capacity: ${Math.round(1e6 / cpu('get'))} / ${Math.round(1e6 / cpu('list'))} / ${Math.round(1e6 / cpu('create'))} / ${Math.round(1e6 / cpu('patch'))} per s)`,
+    `${''.padEnd(18)} server CPU per operation: GET ${cpu('get')} µs, LIST(100) ${cpu('list')} ` +
+      `µs, CREATE ${cpu('create')} µs, PATCH ${cpu('patch')} µs (one core's capacity: ${Math.round(1e6 / cpu('get'))} ` +
+      `/ ${Math.round(1e6 / cpu('list'))} / ${Math.round(1e6 / cpu('create'))} / ${Math.round(1e6 / cpu('patch'))} per s)`,
   );
   const target = TARGET[name];
   if (target) {
@@ -554,7 +561,10 @@ if (shared.size > 0) {
   for (const [name, xs] of shared) {
     const m = (k: keyof ApibenchFigures) => median(xs.map((x) => x[k]));
     console.log(
-      `${name.padEnd(18)} GET ${m('get')} (${ratio(m('get'), KUBE.get)})  LIST ${m('list')} (${ratio(m('list'), KUBE.list)})  CREATE ${m('create')} (${ratio(m('create'), KUBE.create)})  PATCH ${m('patch')} (${ratio(m('patch'), KUBE.patch)})  watch p99 ${m('watchP99')} ms`,
+      `${name.padEnd(18)} GET ${m('get')} (${ratio(m('get'), KUBE.get)})  LIST ${m('list')} ` +
+        `(${ratio(m('list'), KUBE.list)})  CREATE ${m('create')} ` +
+        `(${ratio(m('create'), KUBE.create)})  PATCH ${m('patch')} ` +
+        `(${ratio(m('patch'), KUBE.patch)})  watch p99 ${m('watchP99')} ms`,
     );
     (summary[name] as Record<string, unknown>).apibench = {
       get: m('get'),

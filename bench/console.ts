@@ -181,7 +181,7 @@ async function startChild(
   ready: (line: string) => boolean,
 ): Promise<{ child: ChildProcess; line: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const rl = createInterface({ input: child.stdout! });
+  const rl = createInterface({ input: child.stdout });
   const line = await new Promise<string>((resolve, reject) => {
     rl.on('line', (l) => ready(l) && resolve(l));
     child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
@@ -226,7 +226,7 @@ async function main(): Promise<void> {
   result.bundleJsGzipKiB = Number((jsGz / 1024).toFixed(1));
 
   const serve = await startChild(
-    [fileURLToPath(import.meta.url), '--serve', '--clusters', values.clusters!, '--objects', values.objects!],
+    [fileURLToPath(import.meta.url), '--serve', '--clusters', values.clusters, '--objects', values.objects],
     (l) => l.startsWith('{'),
   );
   const env = JSON.parse(serve.line) as { console: string; token: string; kubeconfig: string };
@@ -246,7 +246,8 @@ async function main(): Promise<void> {
       const rows = await page.locator('table.fleet tbody tr').count();
       if (rows !== Number(values.clusters)) throw new Error(`fleet shows ${rows} clusters`);
       const t = await page.evaluate<{ mark: number; fcp: number }>(
-        "({ mark: performance.getEntriesByName('kitfed:fleet-painted')[0].startTime, fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN })",
+        "({ mark: performance.getEntriesByName('kitfed:fleet-painted')[0].startTime, fcp: " +
+          "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN })",
       );
       fmp.push(t.mark);
       fcp.push(t.fcp);

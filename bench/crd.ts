@@ -91,7 +91,7 @@ async function startServer(storage: string, dir: string): Promise<{ client: Clie
       child.kill('SIGKILL');
       reject(new Error(`API server did not start: ${buf}`));
     }, 180_000);
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       buf += d.toString();
       if (buf.includes('kubeconfig written')) {
         clearTimeout(timer);
@@ -330,21 +330,29 @@ for (const backend of values.backends.split(',')) {
 }
 
 console.log(
-  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; kitfed apiserver over HTTPS with a bearer token; ${RUNS} CRDs timed, ${TOTAL_CRDS} installed`,
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} ` +
+    `GiB, node ${process.version}; kitfed apiserver over HTTPS with a bearer token; ${RUNS} CRDs ` +
+    `timed, ${TOTAL_CRDS} installed`,
 );
 console.log(
   'backend  CRD→first CR p50   p99      max   (404s)  Established p50  ConfigMap create p50  RSS 0 CRDs  RSS 50 CRDs',
 );
 for (const r of results) {
   console.log(
-    `${r.backend.padEnd(8)} ${r.crdToFirstCrP50Ms.toFixed(1).padStart(9)}ms ${r.crdToFirstCrP99Ms.toFixed(1).padStart(7)}ms ${r.crdToFirstCrMaxMs.toFixed(1).padStart(7)}ms ${String(r.notYetServed).padStart(6)} ${r.establishedP50Ms.toFixed(1).padStart(13)}ms ${r.configMapCreateP50Ms.toFixed(1).padStart(18)}ms ${r.rssNoCrdsMiB.toFixed(0).padStart(9)}MiB ${r.rss50CrdsMiB.toFixed(0).padStart(10)}MiB`,
+    `${r.backend.padEnd(8)} ${r.crdToFirstCrP50Ms.toFixed(1).padStart(9)}ms ` +
+      `${r.crdToFirstCrP99Ms.toFixed(1).padStart(7)}ms ` +
+      `${r.crdToFirstCrMaxMs.toFixed(1).padStart(7)}ms ${String(r.notYetServed).padStart(6)} ` +
+      `${r.establishedP50Ms.toFixed(1).padStart(13)}ms ` +
+      `${r.configMapCreateP50Ms.toFixed(1).padStart(18)}ms ` +
+      `${r.rssNoCrdsMiB.toFixed(0).padStart(9)}MiB ${r.rss50CrdsMiB.toFixed(0).padStart(10)}MiB`,
   );
 }
 for (const r of results) {
   console.log(
     `${r.backend}: target CRD create → first CR accepted ≤ 1000 ms: p99 ${r.crdToFirstCrP99Ms} ms (${r.crdToFirstCrP99Ms <= 1000 ? 'met' : 'NOT met'}); ` +
       `×${(r.crdToFirstCrP50Ms / r.configMapCreateP50Ms).toFixed(1)} a ConfigMap create (p50); ` +
-      `RSS with ${TOTAL_CRDS} CRDs ×${(r.rss50CrdsMiB / r.rssNoCrdsMiB).toFixed(2)} (+${(r.rss50CrdsMiB - r.rssNoCrdsMiB).toFixed(0)} MiB, ${((r.rss50CrdsMiB - r.rssNoCrdsMiB) / TOTAL_CRDS).toFixed(2)} MiB per CRD)`,
+      `RSS with ${TOTAL_CRDS} CRDs ×${(r.rss50CrdsMiB / r.rssNoCrdsMiB).toFixed(2)} (+${(r.rss50CrdsMiB - r.rssNoCrdsMiB).toFixed(0)} ` +
+      `MiB, ${((r.rss50CrdsMiB - r.rssNoCrdsMiB) / TOTAL_CRDS).toFixed(2)} MiB per CRD)`,
   );
 }
 console.log(JSON.stringify({ bench: 'crd', results }));

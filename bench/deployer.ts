@@ -129,7 +129,7 @@ async function sandbox(prefix: string): Promise<Child> {
     ['--import', 'tsx', '--input-type=module', '-e', CHILD, prefix, String(CLUSTERS)],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, KITFED_LOG_LEVEL: 'warn' } },
   );
-  const lines = readline.createInterface({ input: child.stdout! });
+  const lines = readline.createInterface({ input: child.stdout });
   const queue: Array<(l: string) => void> = [];
   lines.on('line', (l) => queue.shift()?.(l));
   const next = (): Promise<string> => new Promise((r) => queue.push(r));
@@ -140,11 +140,11 @@ async function sandbox(prefix: string): Promise<Child> {
     pid: child.pid!,
     ask: async (cmd) => {
       const p = next();
-      child.stdin!.write(`${cmd}\n`);
+      child.stdin.write(`${cmd}\n`);
       return JSON.parse(await p) as unknown;
     },
     close: () => {
-      child.stdin!.end();
+      child.stdin.end();
       return exited;
     },
   };
@@ -315,7 +315,8 @@ async function main(): Promise<void> {
       speedup: +(kubectlMs / firstMs).toFixed(1),
       clientCpuRatio: +(kubectlCpu / kitfedCpu).toFixed(1),
       speedupCliProcess: +(kubectlMs / cliMs).toFixed(1),
-      // Like with like: the redeploy is a full deploy (apply + health check), as is the first deploy with its health wait.
+      // Like with like: the redeploy is a full deploy (apply + health check), as is the first deploy with its health
+      // wait.
       redeployOverFirst: +(againMs / healthMs).toFixed(3),
       redeployOverFirstNoWait: +(againMs / firstMs).toFixed(3),
       cliRedeployOverCliFirst: +(cliRedeployMs / cliMs).toFixed(3),
@@ -332,19 +333,26 @@ async function main(): Promise<void> {
       `kitfed deploy() first deploy (no health wait):               ${figures.firstDeployMs} ms  → ${figures.speedup}× faster (target ≥ 5×)`,
     );
     console.log(
-      `CPU time, kubectl loop: kubectl ${figures.kubectlClientCpuMs} ms + servers ${figures.kubectlServerCpuMs} ms; kitfed first deploy: deployer ${figures.kitfedClientCpuMs} ms + servers ${figures.kitfedServerCpuMs} ms (client CPU ratio ${figures.clientCpuRatio}×)`,
+      `CPU time, kubectl loop: kubectl ${figures.kubectlClientCpuMs} ms + servers ${figures.kubectlServerCpuMs} ` +
+        `ms; kitfed first deploy: deployer ${figures.kitfedClientCpuMs} ms + servers ${figures.kitfedServerCpuMs} ` +
+        `ms (client CPU ratio ${figures.clientCpuRatio}×)`,
     );
     console.log(
-      `kitfed deploy CLI process, first deploy (node+tsx start-up):  ${figures.cliProcessFirstDeployMs} ms  → ${figures.speedupCliProcess}× faster (start-up alone, kitfed deploy --help: ${figures.cliStartupMs} ms)`,
+      `kitfed deploy CLI process, first deploy (node+tsx start-up):  ${figures.cliProcessFirstDeployMs} ` +
+        `ms  → ${figures.speedupCliProcess}× faster (start-up alone, kitfed deploy --help: ${figures.cliStartupMs} ms)`,
     );
     console.log(
       `kitfed deploy() again with the health wait (until 100 Deployments are available): ${figures.firstDeployWithHealthMs} ms`,
     );
     console.log(
-      `kitfed redeploy of the same commit (apply + health check):   ${figures.redeployMs} ms  = ${(figures.redeployOverFirst * 100).toFixed(1)}% of the first deploy with its health wait (target ≤ 10%); ${(figures.redeployOverFirstNoWait * 100).toFixed(1)}% of the first deploy without it; writes ${writes}, reads ${reads}, deployer CPU ${figures.redeployCpuMs} ms`,
+      `kitfed redeploy of the same commit (apply + health check):   ${figures.redeployMs} ms  = ` +
+        `${(figures.redeployOverFirst * 100).toFixed(1)}% of the first deploy with its health wait ` +
+        `(target ≤ 10%); ${(figures.redeployOverFirstNoWait * 100).toFixed(1)}% of the first deploy ` +
+        `without it; writes ${writes}, reads ${reads}, deployer CPU ${figures.redeployCpuMs} ms`,
     );
     console.log(
-      `kitfed deploy CLI process, redeploy:                         ${figures.cliProcessRedeployMs} ms  = ${(figures.cliRedeployOverCliFirst * 100).toFixed(1)}% of the CLI first deploy`,
+      `kitfed deploy CLI process, redeploy:                         ${figures.cliProcessRedeployMs} ` +
+        `ms  = ${(figures.cliRedeployOverCliFirst * 100).toFixed(1)}% of the CLI first deploy`,
     );
     console.log(JSON.stringify({ bench: 'deployer', ...figures }));
   } finally {

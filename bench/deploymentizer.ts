@@ -75,7 +75,9 @@ async function kitRepo(dir: string): Promise<void> {
   const resources = Array.from(
     { length: SERVICES },
     (_, i) =>
-      `  ${svc(i)}:\n    file: ./${svc(i)}/${svc(i)}-deployment.mustache\n    containers:\n      app:\n        image_tag: bench/${svc(i)}\n        env: [{name: LOG_LEVEL, value: info}, {name: SERVICE, value: ${svc(i)}}]\n`,
+      `  ${svc(i)}:\n    file: ./${svc(i)}/${svc(i)}-deployment.mustache\n    containers:\n      ` +
+      `app:\n        image_tag: bench/${svc(i)}\n        env: [{name: LOG_LEVEL, value: info}, ` +
+      `{name: SERVICE, value: ${svc(i)}}]\n`,
   ).join('');
   await put(
     path.join(dir, 'templates/base-cluster.yaml'),
@@ -256,15 +258,18 @@ async function main(): Promise<void> {
     const ratio = kustomize / renderCold;
     const lines = [
       `machine: ${os.cpus()[0]?.model ?? 'unknown'} × ${os.cpus().length}, node ${process.version}, ${os.platform()}`,
-      `input: ${SERVICES} services × ${CLUSTERS} clusters; render wrote ${manifests} manifests in ${first.clusters.length} cluster folders; kustomize emitted ${kustomizeDocs} objects`,
+      `input: ${SERVICES} services × ${CLUSTERS} clusters; render wrote ${manifests} manifests in ` +
+        `${first.clusters.length} cluster folders; kustomize emitted ${kustomizeDocs} objects`,
       `render() first run (cold, in process):  ${renderCold.toFixed(0)} ms   target ≤ 1000 ms: ${renderCold <= 1000 ? 'met' : 'MISSED'}`,
-      `  phases of that run: load+validate inputs ${phases.loadMs.toFixed(0)} ms, render+check in memory ${phases.renderMs.toFixed(0)} ms, write ${phases.writeMs.toFixed(0)} ms`,
+      `  phases of that run: load+validate inputs ${phases.loadMs.toFixed(0)} ms, render+check in ` +
+        `memory ${phases.renderMs.toFixed(0)} ms, write ${phases.writeMs.toFixed(0)} ms`,
       `render() median of 5 warm runs:         ${renderWarm.toFixed(0)} ms`,
       `render() warm, output on tmpfs (/dev/shm): ${tmpfs === undefined ? 'n/a' : `${tmpfs.toFixed(0)} ms`}`,
       `kitfed render CLI process (with node+tsx startup): ${cli.toFixed(0)} ms`,
       `kubectl kustomize, 20 overlays, sequential processes: ${kustomize.toFixed(0)} ms`,
       `ratio kustomize / render (cold): ${ratio.toFixed(1)}×   target ≥ 20×: ${ratio >= 20 ? 'met' : 'MISSED'}`,
-      `CPU time (user+sys; less sensitive to other load): render cold ${renderCpu ?? 'n/a'} ms, kustomize ${kustomizeCpu ?? 'n/a'} ms, ratio ${cpuRatio ? `${cpuRatio.toFixed(1)}×` : 'n/a'}`,
+      `CPU time (user+sys; less sensitive to other load): render cold ${renderCpu ?? 'n/a'} ms, ` +
+        `kustomize ${kustomizeCpu ?? 'n/a'} ms, ratio ${cpuRatio ? `${cpuRatio.toFixed(1)}×` : 'n/a'}`,
       `load average at the end: ${os
         .loadavg()
         .map((l) => l.toFixed(1))

@@ -198,7 +198,8 @@ async function main(): Promise<void> {
     const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
     const acceptP99 = pct(acceptMs, 99);
     console.log(
-      `machine: ${cpu} × ${os.cpus().length}, node ${process.version}, git ${(await gitClient(undefined, 60_000).version()).major}.${(await gitClient(undefined, 60_000).version()).minor}`,
+      `machine: ${cpu} × ${os.cpus().length}, node ${process.version}, git ` +
+        `${(await gitClient(undefined, 60_000).version()).major}.${(await gitClient(undefined, 60_000).version()).minor}`,
     );
     console.log(
       `image webhook → commit pushed (${IMAGE_BUMPS} sequential): p50 ${ms(pct(bumpMs, 50))}, p95 ${ms(pct(bumpMs, 95))}`,

@@ -206,8 +206,10 @@ function main(): void {
       bigintUs: exact,
     });
     console.log(
-      `${String(n).padStart(5)} clusters: ${fmt(kitfed).padStart(7)} µs/plan (best round ${fmt(k.best)})  ${String(Math.round(1e6 / kitfed)).padStart(8)} plans/s` +
-        `   straightforward port ${fmt(naive).padStart(7)} µs (${(naive / kitfed).toFixed(1)}×)   BigInt reference ${fmt(exact).padStart(7)} µs (${(exact / kitfed).toFixed(1)}×)`,
+      `${String(n).padStart(5)} clusters: ${fmt(kitfed).padStart(7)} µs/plan (best round ` +
+        `${fmt(k.best)})  ${String(Math.round(1e6 / kitfed)).padStart(8)} plans/s` +
+        `   straightforward port ${fmt(naive).padStart(7)} µs (${(naive / kitfed).toFixed(1)}×)   ` +
+        `BigInt reference ${fmt(exact).padStart(7)} µs (${(exact / kitfed).toFixed(1)}×)`,
     );
   }
   const at100 = results.find((r) => r.clusters === 100)!;
@@ -220,7 +222,8 @@ function main(): void {
   console.log(
     `100 clusters: ${fmt(at100.kitfedUs!)} µs/plan vs target ≤ ${TARGET_US} µs: ${at100.kitfedUs! <= TARGET_US ? 'met' : 'NOT met'}` +
       `; ${(at100.straightforwardUs! / at100.kitfedUs!).toFixed(1)}× the straightforward port measured in this run` +
-      `; quoted baselines: ${(GO_US / at100.kitfedUs!).toFixed(1)}× upstream Go (${GO_US} µs), ${(QUOTED_JS_US / at100.kitfedUs!).toFixed(1)}× the issue's JS port (${QUOTED_JS_US} µs)`,
+      `; quoted baselines: ${(GO_US / at100.kitfedUs!).toFixed(1)}× upstream Go (${GO_US} µs), ` +
+      `${(QUOTED_JS_US / at100.kitfedUs!).toFixed(1)}× the issue's JS port (${QUOTED_JS_US} µs)`,
   );
   console.log(
     JSON.stringify({

@@ -218,9 +218,11 @@ async function main(): Promise<void> {
     );
     console.log(
       `bad image caught in stage 2 (${failed.rollout.stages[1].message?.slice(0, 120) ?? ''}…):\n` +
-        `  writes to stage 3's ${STAGE3.length} clusters during the failed rollout and its rollback: ${stage3Writes} (target 0: ${stage3Writes === 0 ? 'met' : 'MISSED'})\n` +
+        `  writes to stage 3's ${STAGE3.length} clusters during the failed rollout and its ` +
+        `rollback: ${stage3Writes} (target 0: ${stage3Writes === 0 ? 'met' : 'MISSED'})\n` +
         `  gate failed → stage 1–2 clusters back on the previous images (rollback run ${rollback.id} finished, healthy): ${s(backMs)} ` +
-        `(target ≤ ${TARGET_BACK_MS / 1000} s: ${backMs <= TARGET_BACK_MS ? 'met' : 'MISSED'}); Deployments read back not on the previous image: ${wrong} of ${STAGE12.length * SERVICES}`,
+        `(target ≤ ${TARGET_BACK_MS / 1000} s: ${backMs <= TARGET_BACK_MS ? 'met' : 'MISSED'}); ` +
+        `Deployments read back not on the previous image: ${wrong} of ${STAGE12.length * SERVICES}`,
     );
     console.log(
       JSON.stringify({

@@ -87,10 +87,13 @@ async function main(): Promise<void> {
   const idleRss = process.memoryUsage().rss;
   const heap = process.memoryUsage().heapUsed;
   console.log(
-    `startup: ${(startupMs / 1000).toFixed(2)} s for ${CLUSTERS} clusters (target ≤ ${STARTUP_TARGET_MS / 1000} s: ${startupMs <= STARTUP_TARGET_MS ? 'met' : 'NOT met'})`,
+    `startup: ${(startupMs / 1000).toFixed(2)} s for ${CLUSTERS} clusters (target ≤ ${STARTUP_TARGET_MS / 1000} ` +
+      `s: ${startupMs <= STARTUP_TARGET_MS ? 'met' : 'NOT met'})`,
   );
   console.log(
-    `idle RSS: ${mib(idleRss)} MiB (process before start ${mib(rssBefore)} MiB; heap ${mib(heap)} MiB; ${((idleRss - rssBefore) / CLUSTERS / 1024 ** 2).toFixed(1)} MiB per cluster) (target ≤ 1024 MiB: ${idleRss <= RSS_TARGET ? 'met' : 'NOT met'})`,
+    `idle RSS: ${mib(idleRss)} MiB (process before start ${mib(rssBefore)} MiB; heap ${mib(heap)} ` +
+      `MiB; ${((idleRss - rssBefore) / CLUSTERS / 1024 ** 2).toFixed(1)} MiB per cluster) (target ` +
+      `≤ 1024 MiB: ${idleRss <= RSS_TARGET ? 'met' : 'NOT met'})`,
   );
 
   const t1 = performance.now();
@@ -112,7 +115,9 @@ async function main(): Promise<void> {
   const busyRss = process.memoryUsage().rss;
   const pods = sandbox.clusters.reduce((n, c) => n + c.info().pods.bound, 0);
   console.log(
-    `deployments: ${CLUSTERS} created over HTTP in ${appliedMs.toFixed(0)} ms; all ${CLUSTERS} Available with ${REPLICAS}/${REPLICAS} replicas after ${(availableMs / 1000).toFixed(2)} s (ready delay ${READY_DELAY_MS} ms; simulation overhead ${((availableMs - READY_DELAY_MS) / 1000).toFixed(2)} s for ${pods} pods)`,
+    `deployments: ${CLUSTERS} created over HTTP in ${appliedMs.toFixed(0)} ms; all ${CLUSTERS} ` +
+      `Available with ${REPLICAS}/${REPLICAS} replicas after ${(availableMs / 1000).toFixed(2)} s ` +
+      `(ready delay ${READY_DELAY_MS} ms; simulation overhead ${((availableMs - READY_DELAY_MS) / 1000).toFixed(2)} s for ${pods} pods)`,
   );
   console.log(`RSS with ${pods} pods running: ${mib(busyRss)} MiB`);
   const t2 = performance.now();

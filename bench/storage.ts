@@ -3,7 +3,8 @@
  * memory, SQLite and a single-member etcd, with 16 concurrent callers like the API bench.
  * Each phase runs for a fixed time. Prints plain text, then one JSON line.
  *
- *   node --import tsx bench/storage.ts [--seconds 2] [--concurrency 16] [--dir /path/on/real/disk] [--backends memory,sqlite,etcd]
+ * node --import tsx bench/storage.ts [--seconds 2] [--concurrency 16] [--dir /path/on/real/disk] [--backends
+ * memory,sqlite,etcd]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -92,7 +93,8 @@ async function main(): Promise<void> {
   const results: Record<string, Figures> = {};
   const load = loadavg().map((l) => Number(l.toFixed(1)));
   console.log(
-    `storage bench: ${SECONDS}s per phase, ${CONCURRENCY} concurrent callers, data in ${dir}, load average ${load.join(' ')} (figures are noisy on a shared machine)`,
+    `storage bench: ${SECONDS}s per phase, ${CONCURRENCY} concurrent callers, data in ${dir}, ` +
+      `load average ${load.join(' ')} (figures are noisy on a shared machine)`,
   );
   try {
     if (BACKENDS.has('memory')) {

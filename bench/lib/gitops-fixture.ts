@@ -95,7 +95,7 @@ process.stdin.resume();
     env: { ...process.env, KITFED_LOG_LEVEL: 'warn' },
   });
   const line = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).once('line', resolve);
+    readline.createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (c) => reject(new Error(`sandbox exited ${c}`)));
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -104,7 +104,7 @@ process.stdin.resume();
     kubeconfig: info.kubeconfig,
     adminUrl: info.adminUrl,
     close: () => {
-      child.stdin!.end();
+      child.stdin.end();
       return exited;
     },
   };

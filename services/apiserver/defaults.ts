@@ -246,7 +246,7 @@ function defaultJobSpec(o: KubeObject, creating: boolean): void {
     spec.selector ??= { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
     const meta = obj(template, 'metadata');
     meta.labels = {
-      ...((meta.labels as Record<string, string> | undefined) ?? {}),
+      ...(meta.labels ?? {}),
       'batch.kubernetes.io/controller-uid': uid,
       'batch.kubernetes.io/job-name': name,
       'controller-uid': uid,

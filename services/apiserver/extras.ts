@@ -24,7 +24,7 @@ export type ExtraResponse =
   | { kind: 'text'; code: number; text: string };
 
 function success(code: number): KubeObject {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code } as KubeObject;
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code };
 }
 
 function verbOf(method: string, named: boolean, watch: boolean): Verb | undefined {
@@ -54,7 +54,7 @@ function componentStatus(name: string): KubeObject {
     conditions: [
       { type: 'Healthy', status: 'True', message: name === 'etcd-0' ? '{"health":"true","reason":""}' : 'ok' },
     ],
-  } as KubeObject;
+  };
 }
 
 const CS_WARNING = 'v1 ComponentStatus is deprecated in v1.19+';
@@ -74,7 +74,7 @@ async function bind(registry: Registry, podType: ResourceType, namespace: string
   const node = body.target.name;
   let conflict: string | undefined;
   const updated = await registry.mutate(podType, namespace, name, (pod) => {
-    const spec = (isObject(pod.spec) ? pod.spec : {}) as Record<string, unknown>;
+    const spec = isObject(pod.spec) ? pod.spec : {};
     if (spec.nodeName) {
       conflict = String(spec.nodeName);
       return undefined;
@@ -117,14 +117,15 @@ async function evict(registry: Registry, podType: ResourceType, namespace: strin
       const allowed = Number(status.disruptionsAllowed ?? 0);
       if (allowed <= 0)
         throw refuse(
-          `The disruption budget ${pdb.metadata.name} needs ${String(status.desiredHealthy ?? 0)} healthy pods and has ${String(status.currentHealthy ?? 0)} currently`,
+          `The disruption budget ${pdb.metadata.name} needs ${String(status.desiredHealthy ?? 0)} ` +
+            `healthy pods and has ${String(status.currentHealthy ?? 0)} currently`,
         );
       await registry.mutate(
         pdbType,
         namespace,
         pdb.metadata.name!,
         (p) => {
-          const st = (isObject(p.status) ? p.status : {}) as Record<string, unknown>;
+          const st = isObject(p.status) ? p.status : {};
           p.status = {
             ...st,
             disruptionsAllowed: Number(st.disruptionsAllowed ?? 0) - 1,
@@ -141,7 +142,7 @@ async function evict(registry: Registry, podType: ResourceType, namespace: strin
   }
   const options = isObject(body) && isObject(body.deleteOptions) ? body.deleteOptions : {};
   await registry.delete(podType, namespace, name, {
-    ...(isObject(options.preconditions) ? { preconditions: options.preconditions as { uid?: string } } : {}),
+    ...(isObject(options.preconditions) ? { preconditions: options.preconditions } : {}),
   });
 }
 

@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { KitfedError } from '../core/errors.js';
+import { hasCode } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { isObject, type KubeObject } from '../core/kube.js';
 import type { Registry } from './registry.js';
@@ -124,8 +124,7 @@ export class Housekeeper {
       try {
         await task();
       } catch (err) {
-        if (!(err instanceof KitfedError && (err.code === 404 || err.code === 409)))
-          log.warn({ err: (err as Error).message }, 'housekeeping task failed');
+        if (!hasCode(err, 404, 409)) log.warn({ err: (err as Error).message }, 'housekeeping task failed');
       }
     });
   }
@@ -211,7 +210,7 @@ export class Housekeeper {
         try {
           await this.registry.delete(t, namespace, o.metadata.name!, { propagationPolicy: 'Background' });
         } catch (err) {
-          if (!(err instanceof KitfedError && err.code === 404)) throw err;
+          if (!hasCode(err, 404)) throw err;
         }
       }
     }

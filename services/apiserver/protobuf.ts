@@ -105,7 +105,8 @@ export function decodeKubeProtobuf(body: Buffer): Record<string, unknown> {
   const typeName = protobufTypeFor(apiVersion, kind);
   if (!typeName) {
     throw errors.unsupportedMediaType(
-      `${PROTOBUF_MEDIA_TYPE} for ${kind} (${apiVersion}): this server decodes protobuf only for ${knownKinds()}; send ${kind} as application/json, which is supported for every kind`,
+      `${PROTOBUF_MEDIA_TYPE} for ${kind} (${apiVersion}): this server decodes protobuf only for ` +
+        `${knownKinds()}; send ${kind} as application/json, which is supported for every kind`,
     );
   }
   const type = root.lookupType(typeName);
@@ -248,12 +249,7 @@ function scalar(type: string, value: unknown): unknown {
 /** int64 fields decode to Long objects when long.js is installed, to numbers otherwise. */
 function toNumber(value: unknown): number {
   if (typeof value === 'number') return value;
-  if (
-    value !== null &&
-    typeof value === 'object' &&
-    'toNumber' in value &&
-    typeof (value as { toNumber: unknown }).toNumber === 'function'
-  ) {
+  if (value !== null && typeof value === 'object' && 'toNumber' in value && typeof value.toNumber === 'function') {
     return (value as { toNumber(): number }).toNumber();
   }
   if (typeof value === 'string') return Number(value);

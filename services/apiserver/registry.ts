@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import YAML from 'yaml';
-import { errors, KitfedError } from '../core/errors.js';
+import { errors, KitfedError, hasCode } from '../core/errors.js';
 import {
   cloneJson,
   isObject,
@@ -195,7 +195,7 @@ export class Registry {
         try {
           await this.create(ns, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
         } catch (err) {
-          if (!(err instanceof KitfedError && err.code === 409)) throw err;
+          if (!hasCode(err, 409)) throw err;
         }
       }
     }
@@ -283,7 +283,7 @@ export class Registry {
     try {
       return await this.get(t, namespace, name);
     } catch (err) {
-      if (err instanceof KitfedError && err.code === 404) return undefined;
+      if (hasCode(err, 404)) return undefined;
       throw err;
     }
   }
@@ -425,7 +425,11 @@ export class Registry {
     } catch (err) {
       if (err instanceof StoreError && err.code === 'Compacted' && continuing)
         throw errors.gone(
-          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+          'The provided continue parameter is too old to display a consistent list result. You can ' +
+            'start a new list without the continue parameter, or use the continue token in this response ' +
+            'to retrieve the remainder of the results. Continuing with the provided token results in an ' +
+            'inconsistent list - objects that were created, modified, or deleted between the time the ' +
+            'first chunk was returned and now may show up in the list.',
         );
       if (err instanceof StoreError && err.code === 'Compacted')
         throw errors.gone(`too old resource version: ${opts.revision ?? 0} (${this.cache.oldestRevision})`);
@@ -528,7 +532,8 @@ export class Registry {
     const served = this.catalog.byKind(group, version, String(obj.kind));
     if (!served || served !== t) {
       throw errors.badRequest(
-        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${t.group ? `${t.group}/` : ''}${t.version}) or kind ${String(obj.kind)} does not match ${t.kind}`,
+        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API ` +
+          `version (${t.group ? `${t.group}/` : ''}${t.version}) or kind ${String(obj.kind)} does not match ${t.kind}`,
       );
     }
     if (!isObject(obj.metadata)) obj.metadata = {};
@@ -881,7 +886,8 @@ export class Registry {
     if (type === 'strategic' && t.custom) {
       // kube serves no strategic merge patch for custom resources (no patch strategies in a schema).
       throw new KitfedError(
-        'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+        'the body of the request was in an unknown format - accepted media types include: ' +
+          'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
         415,
         'UnsupportedMediaType',
       );
@@ -1033,7 +1039,8 @@ export class Registry {
     if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
       throw errors.conflict(
         this.ref(t, name),
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ` +
+          `ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`,
       );
     }
     const policy: Propagation = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : 'Background');
@@ -1088,7 +1095,7 @@ export class Registry {
       try {
         deleted.push(await this.delete(t, item.metadata.namespace, item.metadata.name!, opts));
       } catch (err) {
-        if (!(err instanceof KitfedError && err.code === 404)) throw err;
+        if (!hasCode(err, 404)) throw err;
       }
     }
     return { ...list, items: deleted };
@@ -1115,7 +1122,7 @@ export class Registry {
         },
       );
     } catch (err) {
-      if (err instanceof KitfedError && err.code === 404) return undefined;
+      if (hasCode(err, 404)) return undefined;
       throw err;
     }
   }
@@ -1284,7 +1291,7 @@ function kindRules(t: ResourceType, obj: KubeObject, old: KubeObject | undefined
   }
   if (t.kind === 'ConfigMap' || t.kind === 'Secret') {
     for (const field of ['data', 'binaryData', 'stringData']) {
-      for (const key of Object.keys(isObject(obj[field]) ? (obj[field] as object) : {})) {
+      for (const key of Object.keys(isObject(obj[field]) ? obj[field] : {})) {
         if (!/^[-._a-zA-Z0-9]+$/.test(key) || key.length > 253) {
           causes.push({
             reason: 'FieldValueInvalid',

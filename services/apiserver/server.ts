@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import YAML from 'yaml';
-import { errors, KitfedError } from '../core/errors.js';
+import { errors, KitfedError, hasCode } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { isObject, type KubeObject } from '../core/kube.js';
 import { AccessControl, type Authenticator, type AuthorizationMode, type ServiceAccountKeys } from './auth/index.js';
@@ -777,7 +777,7 @@ class Handler {
         },
       );
     } catch (err) {
-      if (err instanceof KitfedError && err.code === 410) {
+      if (hasCode(err, 410)) {
         res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
         res.end(`${JSON.stringify({ type: 'ERROR', object: err.toStatus() })}\n`);
         return;

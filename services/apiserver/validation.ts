@@ -44,19 +44,25 @@ export function validateName(name: string, rule: NameRule, field = 'metadata.nam
     if (name.length > 253) bad('must be no more than 253 characters');
     if (!DNS1123_SUBDOMAIN.test(name))
       bad(
-        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or " +
+          "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used " +
+          "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
       );
   } else if (rule === 'dns1123-label') {
     if (name.length > 63) bad('must be no more than 63 characters');
     if (!DNS1123_LABEL.test(name))
       bad(
-        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and " +
+          "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex " +
+          "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
       );
   } else {
     if (name.length > 63) bad('must be no more than 63 characters');
     if (!DNS1035_LABEL.test(name))
       bad(
-        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an " +
+          "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or " +
+          "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
       );
   }
   return causes;
@@ -73,7 +79,8 @@ function validateQualifiedKey(key: string, field: string): StatusCause[] {
     bad('prefix part must be a lowercase RFC 1123 subdomain');
   if (name.length === 0 || name.length > 63 || !QUALIFIED_NAME.test(name)) {
     bad(
-      "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, and be no more than 63 characters",
+      "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end " +
+        'with an alphanumeric character, and be no more than 63 characters',
     );
   }
   return causes;
@@ -95,7 +102,10 @@ export function validateMetadata(obj: KubeObject, t: ResourceType): StatusCause[
       causes.push({
         reason: 'FieldValueInvalid',
         field: 'metadata.labels',
-        message: `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, and be no more than 63 characters`,
+        message:
+          `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of ` +
+          `alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric ` +
+          `character, and be no more than 63 characters`,
       });
     }
   }

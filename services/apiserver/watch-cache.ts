@@ -64,7 +64,8 @@ const PREFIX = '/';
 const LOAD_PAGE = 1000;
 
 /**
- * The API server's copy of the store, kept current by one store watch: every object (so kinds added at runtime, such as custom resources, are cached without
+ * The API server's copy of the store, kept current by one store watch: every object (so kinds added at runtime, such
+ * as custom resources, are cached without
  * registration), plus the last `size` events. It serves
  *
  * - GET and LIST, at the current revision or as a snapshot at a recent one (events after it are

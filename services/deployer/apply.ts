@@ -59,7 +59,8 @@ async function applyOne(conn: ClusterConn, item: Item, opts: ApplyOptions): Prom
   } catch (err) {
     if (opts.recreate && !opts.dryRun && item.live && hasCode(err, 422) && /immutable/i.test(messageOf(err)))
       return recreate(conn, item, opts);
-    // A dry run cannot place objects in a namespace the same deploy would create: validate the object in `default` instead.
+    // A dry run cannot place objects in a namespace the same deploy would create: validate the object in `default`
+    // instead.
     if (opts.dryRun && hasCode(err, 404) && item.namespaced) return dryRunElsewhere(conn, item, opts);
     set(item, 'failed', messageOf(err), opts);
     throw err;

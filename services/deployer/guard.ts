@@ -35,5 +35,8 @@ export function checkNotBackwards(
   if (!recorded?.commitTime || !commitTime) return undefined;
   if (commit && recorded.commit === commit) return undefined;
   if (Date.parse(commitTime) >= Date.parse(recorded.commitTime)) return undefined;
-  return `refusing to deploy commit ${commit ?? '(unknown)'} of ${commitTime} over the newer commit ${recorded.commit ?? '(unknown)'} of ${recorded.commitTime} already deployed here (--force to override)`;
+  return (
+    `refusing to deploy commit ${commit ?? '(unknown)'} of ${commitTime} over the newer commit ${recorded.commit ?? '(unknown)'} ` +
+    `of ${recorded.commitTime} already deployed here (--force to override)`
+  );
 }

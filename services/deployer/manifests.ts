@@ -34,7 +34,8 @@ export class ManifestError extends KitfedError {
   override readonly name = 'ManifestError';
   constructor(readonly problems: Problem[]) {
     super(
-      `invalid manifests, nothing was deployed (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p.file}: ${p.message}`).join('\n')}`,
+      `invalid manifests, nothing was deployed (${problems.length} ` +
+        `problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p.file}: ${p.message}`).join('\n')}`,
       422,
       'Invalid',
       { causes: problems.map((p) => ({ field: p.file, message: p.message })) },
@@ -236,7 +237,7 @@ export async function readFolder(dir: string, folder: string, problems: Problem[
           size: st.size,
           sha: actual,
           trusted,
-          manifests: perFile[i]!.map((m) => ({ ...m })),
+          manifests: perFile[i].map((m) => ({ ...m })),
         });
     }),
   );

@@ -133,7 +133,8 @@ export function summaryTable(report: DeployReport, color: boolean): string {
     lines.push(`clusters without a folder (nothing deployed): ${report.missingFolders.join(', ')}`);
   const failed = report.clusters.filter((c) => c.result !== 'succeeded').length;
   lines.push(
-    `${report.mode}: ${report.clusters.length - failed}/${report.clusters.length} clusters succeeded in ${seconds(report.durationMs)}${report.ok ? '' : ' — FAILED'}`,
+    `${report.mode}: ${report.clusters.length - failed}/${report.clusters.length} clusters ` +
+      `succeeded in ${seconds(report.durationMs)}${report.ok ? '' : ' — FAILED'}`,
   );
   return `${lines.join('\n')}\n`;
 }

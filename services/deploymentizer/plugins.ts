@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { RepoLayout } from './config.js';
 import { displayPath } from './files.js';
 import { check, pluginResultSchema } from './schema.js';
-import { Problems } from './problems.js';
+import type { Problems } from './problems.js';
 
 export interface ConfigPlugin {
   /** Returns what to merge over the container, or records problems and returns undefined. */

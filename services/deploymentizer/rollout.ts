@@ -314,7 +314,8 @@ export function resolveRollout(
     problems.add(
       file,
       'rollout.stages',
-      `cluster${remaining.length === 1 ? '' : 's'} ${remaining.map((c) => c.name).join(', ')} ${remaining.length === 1 ? 'is' : 'are'} in no stage (a last stage without clusters: takes the rest)`,
+      `cluster${remaining.length === 1 ? '' : 's'} ${remaining.map((c) => c.name).join(', ')} ${remaining.length === 1 ? 'is' : 'are'} ` +
+        `in no stage (a last stage without clusters: takes the rest)`,
     );
   if (problems.size > before) return undefined;
   return { rollback: raw.rollback ?? 'auto', rollbackScope: raw.rollbackScope ?? 'stage', stages };

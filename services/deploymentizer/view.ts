@@ -106,7 +106,7 @@ async function buildContainer(
   primary: boolean | undefined,
   refs: ExternalRef[],
 ): Promise<Record<string, unknown>> {
-  let c: Record<string, unknown> = clone(slot.spec) as Record<string, unknown>;
+  let c: Record<string, unknown> = clone(slot.spec);
   delete c.containers;
   c.name ??= name;
   c.resourceName = name;

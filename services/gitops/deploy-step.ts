@@ -1,5 +1,6 @@
 /**
- * The deploy step: the deployer's `deploy()` (in a worker thread) over the run's rendered folders, with the run's commit
+ * The deploy step: the deployer's `deploy()` (in a worker thread) over the run's rendered folders, with the run's
+ * commit
  * and commit time (the deployer's never-backwards guard), per-cluster results mapped onto the run.
  * Without `deploy:` in the config there is no deploy step and runs say "deploy: not configured".
  */

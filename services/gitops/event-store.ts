@@ -302,7 +302,8 @@ export class EventStore {
       const runId = Number(
         this.runDb
           .prepare(
-            "INSERT INTO runs (event_id, kind, parent_run, repo, ref, commit_sha, trigger, status, started_at) VALUES (0, 'rollback', ?, ?, ?, ?, ?, 'running', ?)",
+            'INSERT INTO runs (event_id, kind, parent_run, repo, ref, commit_sha, trigger, status, ' +
+              "started_at) VALUES (0, 'rollback', ?, ?, ?, ?, ?, 'running', ?)",
           )
           .run(job.parent_run, job.repo, job.ref, job.commit_sha, trigger, new Date().toISOString()).lastInsertRowid,
       );
@@ -352,7 +353,9 @@ export class EventStore {
 
   private setClusterHeads(repo: string, clusters: string[], commit: string, runId: number, now: string): void {
     const put = this.runDb.prepare(
-      'INSERT INTO cluster_heads (repo, cluster, commit_sha, run_id, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (repo, cluster) DO UPDATE SET commit_sha = excluded.commit_sha, run_id = excluded.run_id, updated_at = excluded.updated_at',
+      'INSERT INTO cluster_heads (repo, cluster, commit_sha, run_id, updated_at) VALUES (?, ?, ?, ' +
+        '?, ?) ON CONFLICT (repo, cluster) DO UPDATE SET commit_sha = excluded.commit_sha, run_id = ' +
+        'excluded.run_id, updated_at = excluded.updated_at',
     );
     for (const c of clusters) put.run(repo, c, commit, runId, now);
   }
@@ -528,7 +531,8 @@ export class EventStore {
       if (outcome.advanceHead) {
         this.runDb
           .prepare(
-            'INSERT INTO heads (repo, commit_sha, run_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (repo) DO UPDATE SET commit_sha = excluded.commit_sha, run_id = excluded.run_id, updated_at = excluded.updated_at',
+            'INSERT INTO heads (repo, commit_sha, run_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT ' +
+              '(repo) DO UPDATE SET commit_sha = excluded.commit_sha, run_id = excluded.run_id, updated_at = excluded.updated_at',
           )
           .run(claim.repo, claim.after, claim.runId, now);
       }

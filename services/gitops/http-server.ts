@@ -145,7 +145,7 @@ async function jsonBody<T extends object>(req: IncomingMessage): Promise<Partial
     throw errors.badRequest('the body is not valid JSON');
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw errors.badRequest('the body must be a JSON object');
-  return v as Partial<T>;
+  return v;
 }
 
 function readBody(req: IncomingMessage, max = MAX_BODY): Promise<Buffer> {

@@ -382,7 +382,10 @@ export function commitMessage(bumps: ImageBump[], edits: FileEdit[]): string {
   }
   if (last.length === 1) {
     const { e, b } = last[0] as { e: FileEdit; b: ImageBump };
-    return `image: ${b.repository}@${b.branch} ${e.previous ?? '(none)'} → ${e.image}\n\nSource commit: ${b.commit}\nFile: ${e.path}${b.message ? `\n\n${b.message}` : ''}\n`;
+    return (
+      `image: ${b.repository}@${b.branch} ${e.previous ?? '(none)'} → ${e.image}\n\nSource ` +
+      `commit: ${b.commit}\nFile: ${e.path}${b.message ? `\n\n${b.message}` : ''}\n`
+    );
   }
   return `images: ${last.length} updates\n\n${lines.join('\n')}\n`;
 }

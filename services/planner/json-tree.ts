@@ -18,7 +18,7 @@ export function parseJsonTree(text: string): ParseOutcome {
   }
   const doc = parseDocument(text, { uniqueKeys: false, intAsBigInt: true, schema: 'core', prettyErrors: false });
   if (doc.errors.length > 0) return { ok: false, message: doc.errors[0]!.message };
-  return { ok: true, root: (doc.contents as Node | null) ?? null };
+  return { ok: true, root: doc.contents ?? null };
 }
 
 export const isNull = (n: JsonNode): boolean => n === null || (isScalar(n) && n.value === null);

@@ -109,9 +109,7 @@ export function replicaState(
 ): ReplicaState {
   const at = typeof now === 'number' ? now : now.getTime();
   const list: Iterable<ClusterWorkload> =
-    Symbol.iterator in workloads
-      ? (workloads as Iterable<ClusterWorkload>)
-      : Object.entries(workloads).map(([cluster, w]) => ({ ...w, cluster }));
+    Symbol.iterator in workloads ? workloads : Object.entries(workloads).map(([cluster, w]) => ({ ...w, cluster }));
   const state: ReplicaState = { current: {}, estimatedCapacity: {} };
   for (const w of list) {
     const obj = w.object;

@@ -319,7 +319,9 @@ export class Kubelet {
         c.state = {
           waiting: {
             reason: 'CrashLoopBackOff',
-            message: `back-off restarting failed container=${String(c.name)} pod=${pod.metadata.name ?? ''} (sandbox: the image matches the cluster's crash pattern)`,
+            message:
+              `back-off restarting failed container=${String(c.name)} pod=${pod.metadata.name ?? ''} ` +
+              `(sandbox: the image matches the cluster's crash pattern)`,
           },
         };
       }

@@ -18,7 +18,7 @@ test('an extensions/v1beta1 Deployment becomes apps/v1 with the selector and def
   const v1 = convertObject(old, { group: 'apps', version: 'v1' });
   t.is(v1.apiVersion, 'apps/v1');
   t.deepEqual((v1.spec as Record<string, unknown>).selector, { matchLabels: { app: 'web', tier: 'fe' } });
-  t.like(v1.spec as object, {
+  t.like(v1.spec, {
     replicas: 2,
     revisionHistoryLimit: 2147483647,
     progressDeadlineSeconds: 2147483647,
@@ -33,7 +33,7 @@ test('apps/v1beta1 Deployments keep their own defaults; v1beta2 and explicit fie
     { apiVersion: 'apps/v1beta1', kind: 'Deployment', metadata: { name: 'a' }, spec: { template } },
     { group: 'apps', version: 'v1' },
   );
-  t.like(b1.spec as object, { revisionHistoryLimit: 2, progressDeadlineSeconds: 600 });
+  t.like(b1.spec, { revisionHistoryLimit: 2, progressDeadlineSeconds: 600 });
   const b2 = convertObject(
     {
       apiVersion: 'apps/v1beta2',

@@ -35,54 +35,58 @@ function app(ns: string, tag: string): KubeObject[] {
   ];
 }
 
-test('applies every folder to its cluster in kind order (Namespace, config, Service, workloads, Ingress); reports unknown folders and clusters without one', async (t) => {
-  const f = await startClusters(['east', 'west', 'lonely']);
-  t.teardown(() => f.close());
-  await writeFolder(f.manifests, 'east', app('shop', 'v1'));
-  await writeFolder(f.manifests, 'west', app('shop', 'v1'));
-  await writeFolder(f.manifests, 'stray', [configMap('x', {})]);
-  const report = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, wait: false, timeoutMs: 10_000 });
-  t.true(report.ok);
-  t.deepEqual(report.unknownFolders, ['stray']);
-  t.deepEqual(report.missingFolders, ['lonely']);
-  t.deepEqual(
-    report.clusters.map((c) => [c.cluster, c.result, c.counts.applied]),
-    [
-      ['east', 'succeeded', 6],
-      ['west', 'succeeded', 6],
-    ],
-  );
-  for (const name of ['east', 'west']) {
-    const c = await clientFor(f.kubeconfig, name);
-    t.teardown(() => c.close());
-    const rv = async (apiVersion: string, kind: string, n: string, ns?: string): Promise<number> =>
-      Number((await c.get(apiVersion, kind, ns, n)).metadata.resourceVersion);
-    const order = [
-      await rv('v1', 'Namespace', 'shop'),
-      await rv('v1', 'ConfigMap', 'web-config', 'shop'),
-      await rv('v1', 'Service', 'web', 'shop'),
-      await rv('apps/v1', 'Deployment', 'web', 'shop'),
-      await rv('networking.k8s.io/v1', 'Ingress', 'web', 'shop'),
-    ];
+test(
+  'applies every folder to its cluster in kind order (Namespace, config, Service, workloads, ' +
+    'Ingress); reports unknown folders and clusters without one',
+  async (t) => {
+    const f = await startClusters(['east', 'west', 'lonely']);
+    t.teardown(() => f.close());
+    await writeFolder(f.manifests, 'east', app('shop', 'v1'));
+    await writeFolder(f.manifests, 'west', app('shop', 'v1'));
+    await writeFolder(f.manifests, 'stray', [configMap('x', {})]);
+    const report = await deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, wait: false, timeoutMs: 10_000 });
+    t.true(report.ok);
+    t.deepEqual(report.unknownFolders, ['stray']);
+    t.deepEqual(report.missingFolders, ['lonely']);
     t.deepEqual(
-      [...order].sort((a, b) => a - b),
-      order,
-      `${name}: created in kind order`,
+      report.clusters.map((c) => [c.cluster, c.result, c.counts.applied]),
+      [
+        ['east', 'succeeded', 6],
+        ['west', 'succeeded', 6],
+      ],
     );
-    const d = await c.get('apps/v1', 'Deployment', 'shop', 'web');
-    t.is(d.metadata.labels?.['kitfed.io/managed-by'], 'kitfed-deployer');
-    t.regex(d.metadata.annotations?.['kitfed.io/applied-digest'] ?? '', /^sha256:[0-9a-f]{64}$/);
-    t.true(d.metadata.managedFields?.some((m) => m.manager === 'kitfed' && m.operation === 'Apply'));
-  }
-  t.is(
-    await clientFor(f.kubeconfig, 'lonely').then(async (c) => {
-      const l = await c.list('v1', 'ConfigMap', 'default');
-      c.close();
-      return l.items.length;
-    }),
-    0,
-  );
-});
+    for (const name of ['east', 'west']) {
+      const c = await clientFor(f.kubeconfig, name);
+      t.teardown(() => c.close());
+      const rv = async (apiVersion: string, kind: string, n: string, ns?: string): Promise<number> =>
+        Number((await c.get(apiVersion, kind, ns, n)).metadata.resourceVersion);
+      const order = [
+        await rv('v1', 'Namespace', 'shop'),
+        await rv('v1', 'ConfigMap', 'web-config', 'shop'),
+        await rv('v1', 'Service', 'web', 'shop'),
+        await rv('apps/v1', 'Deployment', 'web', 'shop'),
+        await rv('networking.k8s.io/v1', 'Ingress', 'web', 'shop'),
+      ];
+      t.deepEqual(
+        [...order].sort((a, b) => a - b),
+        order,
+        `${name}: created in kind order`,
+      );
+      const d = await c.get('apps/v1', 'Deployment', 'shop', 'web');
+      t.is(d.metadata.labels?.['kitfed.io/managed-by'], 'kitfed-deployer');
+      t.regex(d.metadata.annotations?.['kitfed.io/applied-digest'] ?? '', /^sha256:[0-9a-f]{64}$/);
+      t.true(d.metadata.managedFields?.some((m) => m.manager === 'kitfed' && m.operation === 'Apply'));
+    }
+    t.is(
+      await clientFor(f.kubeconfig, 'lonely').then(async (c) => {
+        const l = await c.list('v1', 'ConfigMap', 'default');
+        c.close();
+        return l.items.length;
+      }),
+      0,
+    );
+  },
+);
 
 test('a redeploy of the same commit does zero writes; a changed manifest is the only write', async (t) => {
   const f = await startClusters(['a', 'b']);
@@ -159,8 +163,8 @@ test('an invalid manifest in one folder: nothing applied anywhere, every problem
   const err = await t.throwsAsync(deploy({ dir: f.manifests, kubeconfig: f.kubeconfig, wait: false }), {
     instanceOf: ManifestError,
   });
-  t.regex(err!.message, /b\/broken\.yaml: YAML/);
-  t.regex(err!.message, /b\/noname\.yaml: metadata\.name is required/);
+  t.regex(err.message, /b\/broken\.yaml: YAML/);
+  t.regex(err.message, /b\/noname\.yaml: metadata\.name is required/);
   t.is(f.writes(), 0);
   for (const c of f.clusters) t.is(c.requests.get('GET') ?? 0, 0, `${c.name} not even read`);
   await unlink(path.join(f.manifests, 'b', 'broken.yaml'));

@@ -131,9 +131,9 @@ test('kitfed deploy: exit 1 when a cluster fails, 2 on usage errors', async (t) 
     kitfed([path.join(f.dir, 'nope'), '--kubeconfig', f.kubeconfig]),
     ...usage.map((a) => kitfed(a)),
   ]);
-  results.forEach((u, i) => t.is(u!.code, 2, `${usage[i]!.join(' ')}: ${u!.stderr}`));
-  t.is(missing!.code, 1);
-  t.regex(missing!.stderr, /manifests dir .*nope: ENOENT/);
+  results.forEach((u, i) => t.is(u.code, 2, `${usage[i]!.join(' ')}: ${u.stderr}`));
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /manifests dir .*nope: ENOENT/);
 });
 
 test("kitfed deploy --kubeconfigs DIR (kit's layout): metadata.name picks the folder, the context's namespace is the default", async (t) => {

@@ -37,7 +37,9 @@ test('kitfed render: exit 0, one line per cluster; kit env variables work as fla
 test('kitfed render: exit 1 with every problem listed; secret values never printed', async (t) => {
   const { repo, out } = await makeRepo(t, {
     'clusters/eu-1/cluster.yaml':
-      'kind: ClusterNamespace\nmetadata: {name: eu-1, type: staging, branch: hotfix}\nresources:\n  auth: {containers: {auth-con: {env: [{name: TOKEN_A, external: true}, {name: TOKEN_B, external: true}]}}}\n',
+      'kind: ClusterNamespace\nmetadata: {name: eu-1, type: staging, branch: ' +
+      'hotfix}\nresources:\n  auth: {containers: {auth-con: {env: [{name: TOKEN_A, external: ' +
+      'true}, {name: TOKEN_B, external: true}]}}}\n',
   });
   const r = await kitfed(['render', '--repo', repo, '--out', out], {
     TOKEN_A: 'very-secret-value',

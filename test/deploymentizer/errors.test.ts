@@ -45,7 +45,8 @@ test('missing image for the branch names the cluster file, the YAML path and the
     'clusters/eu-1/cluster.yaml': 'kind: ClusterNamespace\nmetadata: {name: eu-1, type: staging, branch: develop}\n',
   });
   t.deepEqual(await problemsOf(t, { repo, out }), [
-    'clusters/eu-1/cluster.yaml: resources.auth.containers.auth-con.image_tag: no image for branch "develop" (templates/images/invision/node-auth has: master, release)',
+    'clusters/eu-1/cluster.yaml: resources.auth.containers.auth-con.image_tag: no image for ' +
+      'branch "develop" (templates/images/invision/node-auth has: master, release)',
   ]);
   await t.throwsAsync(readTree(out));
 });
@@ -79,7 +80,8 @@ test('every problem in every file is reported at once', async (t) => {
       'clusters/e/cluster.yaml: kind: must be "ClusterNamespace"',
       'clusters/e/cluster.yaml: metadata.name: is required',
       'templates/images/invision/node-auth/broken.yaml: image: is required',
-      'clusters/a/cluster.yaml: resources.auth.containers.auth-con.image_tag: no image for branch "hotfix" (templates/images/invision/node-auth has: master, release)',
+      'clusters/a/cluster.yaml: resources.auth.containers.auth-con.image_tag: no image for branch ' +
+        '"hotfix" (templates/images/invision/node-auth has: master, release)',
     ],
   );
   t.true(
@@ -118,7 +120,8 @@ test('rendered output must be one Kubernetes object with apiVersion, kind and me
     'templates/resources/bad.mustache': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{{name}}}\n',
     'templates/resources/syntax.mustache': 'apiVersion: v1\n{{#open}}\n',
     'clusters/eu-1/cluster.yaml':
-      'kind: ClusterNamespace\nmetadata: {name: eu-1, type: staging}\nresources:\n  two: {file: two.yaml}\n  bad: {file: bad.mustache}\n  syntax: {file: syntax.mustache}\n',
+      'kind: ClusterNamespace\nmetadata: {name: eu-1, type: staging}\nresources:\n  two: {file: ' +
+      'two.yaml}\n  bad: {file: bad.mustache}\n  syntax: {file: syntax.mustache}\n',
   });
   const lines = await problemsOf(t, { repo, out });
   t.is(
@@ -139,10 +142,12 @@ test('rendered output must be one Kubernetes object with apiVersion, kind and me
 test('two resources writing the same file is an error (kit silently overwrote)', async (t) => {
   const { repo, out } = await makeRepo(t, {
     'clusters/eu-1/cluster.yaml':
-      'kind: ClusterNamespace\nmetadata: {name: eu-1, type: staging}\nresources:\n  auth2: {file: ./auth/auth-deployment.mustache, containers: {auth-con: {image_tag: invision/node-auth}}}\n',
+      'kind: ClusterNamespace\nmetadata: {name: eu-1, type: staging}\nresources:\n  auth2: {file: ' +
+      './auth/auth-deployment.mustache, containers: {auth-con: {image_tag: invision/node-auth}}}\n',
   });
   t.deepEqual(await problemsOf(t, { repo, out }), [
-    'clusters/eu-1/cluster.yaml: resources.auth2: output file auth-deployment.yaml is also written by resource auth (templates/resources/auth/auth-deployment.mustache)',
+    'clusters/eu-1/cluster.yaml: resources.auth2: output file auth-deployment.yaml is also ' +
+      'written by resource auth (templates/resources/auth/auth-deployment.mustache)',
   ]);
 });
 
@@ -155,7 +160,8 @@ test('allowFailure: a failing resource becomes a warning and the rest is written
   const result = await render({ repo, out });
   t.deepEqual(Object.keys(await readTree(out)), ['eu-1/cm.yaml']);
   t.deepEqual(result.warnings.map(formatProblem), [
-    'clusters/eu-1/cluster.yaml: resources.auth.containers.auth-con.image_tag: no image for branch "hotfix" (templates/images/invision/node-auth has: master, release) (resource auth skipped: allowFailure)',
+    'clusters/eu-1/cluster.yaml: resources.auth.containers.auth-con.image_tag: no image for ' +
+      'branch "hotfix" (templates/images/invision/node-auth has: master, release) (resource auth skipped: allowFailure)',
   ]);
 });
 
@@ -189,7 +195,9 @@ test('refuses an output path that is a file', async (t) => {
 test('strict mode: an undefined variable is an error (kit rendered it as empty); sections may test optional values', async (t) => {
   const files = {
     'templates/resources/auth/auth-deployment.mustache':
-      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{name}}}\ndata:\n  replicas: "{{deployment.replicas}}"\n  typo: "{{{auth-con.imgae}}}"\n{{#deployment.id}}\n  id: {{deployment.id}}\n{{/deployment.id}}\n',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{name}}}\ndata:\n  replicas: ' +
+      '"{{deployment.replicas}}"\n  typo: "{{{auth-con.imgae}}}"\n{{#deployment.id}}\n  id: ' +
+      '{{deployment.id}}\n{{/deployment.id}}\n',
   };
   const { repo, out } = await makeRepo(t, files);
   t.deepEqual(await problemsOf(t, { repo, out, strict: true }), [

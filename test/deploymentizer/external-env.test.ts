@@ -112,7 +112,8 @@ resources:
   });
   const err = await t.throwsAsync(render({ repo, out, env: ENV }), { instanceOf: RenderError });
   t.deepEqual(err.problems.map(formatProblem), [
-    'templates/resources/cm.mustache: metadata.annotations.token: an external env value is used outside a container env entry or Secret data; render it into an env entry or a Secret, or use --inline-external-env',
+    'templates/resources/cm.mustache: metadata.annotations.token: an external env value is used ' +
+      'outside a container env entry or Secret data; render it into an env entry or a Secret, or use --inline-external-env',
   ]);
   t.false(err.message.includes(ENV.API_TOKEN));
   await render({ repo, out, env: ENV, inlineExternalEnv: true });

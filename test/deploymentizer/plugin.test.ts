@@ -60,7 +60,8 @@ test('env-api plugin: a clear error (not supported)', async (t) => {
   });
   const err = await t.throwsAsync(render({ repo, out }), { instanceOf: RenderError });
   t.deepEqual(err.problems.map(formatProblem), [
-    'kit.yaml: plugin.path: the env-api plugin is not supported by kitfed (it called an InVision-internal service); use the file-config plugin or env in the repo',
+    'kit.yaml: plugin.path: the env-api plugin is not supported by kitfed (it called an ' +
+      'InVision-internal service); use the file-config plugin or env in the repo',
   ]);
 });
 

@@ -105,7 +105,7 @@ test('rollout: every mistake is reported naming kit.yaml and the field, and noth
 `),
   );
   const err = await t.throwsAsync(render({ repo, out }), { instanceOf: RenderError });
-  const lines = err!.problems.map((p) => `${p.file}: ${p.path}: ${p.message}`);
+  const lines = err.problems.map((p) => `${p.file}: ${p.path}: ${p.message}`);
   t.log(lines.join('\n'));
   const expect = [
     /^kit\.yaml: rollout\.rollback: must be one of: auto, manual$/,
@@ -134,7 +134,7 @@ test('rollout: every mistake is reported naming kit.yaml and the field, and noth
 `),
   );
   const err2 = await t.throwsAsync(render({ repo: fixed.repo, out: fixed.out }), { instanceOf: RenderError });
-  const lines2 = err2!.problems.map((p) => `${p.file}: ${p.path}: ${p.message}`);
+  const lines2 = err2.problems.map((p) => `${p.file}: ${p.path}: ${p.message}`);
   t.log(lines2.join('\n'));
   for (const re of [
     /^kit\.yaml: rollout\.stages\[0\]\.clusters\.types: no cluster type "stagin"$/,

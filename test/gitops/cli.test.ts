@@ -68,9 +68,9 @@ async function startCli(t: Parameters<typeof makeRemote>[0], config: string): Pr
   });
   let stdout = '';
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
+    child.stdout.on('data', (c: Buffer) => {
       stdout += c.toString();
       const m = /listening on (http:\/\/\S+)/.exec(stdout);
       if (m?.[1]) resolve(m[1]);

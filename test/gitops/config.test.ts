@@ -11,7 +11,8 @@ test('secrets come from env and files, a list for rotation, relative files from 
   await writeFile(join(dir, 'old.secret'), 'old-value\n');
   await writeFile(
     join(dir, 'webhooks.yaml'),
-    'listen: 0.0.0.0:8090\ndataDir: d\ngithub:\n  secret: [{ env: NEW }, { file: old.secret }]\nimage:\n  secret: { env: IMG }\nrepos:\n  - { url: /tmp/m.git, branch: main, name: acme/manifests }\n',
+    'listen: 0.0.0.0:8090\ndataDir: d\ngithub:\n  secret: [{ env: NEW }, { file: old.secret ' +
+      '}]\nimage:\n  secret: { env: IMG }\nrepos:\n  - { url: /tmp/m.git, branch: main, name: acme/manifests }\n',
   );
   const c = loadConfig(join(dir, 'webhooks.yaml'), { NEW: 'new-value', IMG: 'img-value' });
   t.deepEqual(c.githubSecrets, ['new-value', 'old-value']);

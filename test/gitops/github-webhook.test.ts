@@ -46,7 +46,7 @@ test('a signed push from the GitHub example payload is persisted and answered 20
   const push = await pushFromExample(remote, SHA);
   const first = await postGithub(service.url, push);
   t.is(first.status, 202);
-  t.true(first.body.accepted as boolean);
+  t.true(first.body.accepted);
   const replay = await postGithub(service.url, push, { delivery: first.delivery });
   t.is(replay.status, 200);
   t.deepEqual(replay.body, { duplicate: true, by: 'delivery', eventId: first.body.eventId });

@@ -12,7 +12,8 @@ const act = async (url: string, run: number, action: string, reason?: string) =>
 const stageState = (r: RunRecord, i: number): string | undefined => r.rollout?.stages[i]?.state;
 
 test.serial(
-  'operator control: pause holds the next stage, resume continues, approval waits with zero writes until promote, promote ends a bake, abort rolls the stage back',
+  'operator control: pause holds the next stage, resume continues, approval waits with zero ' +
+    'writes until promote, promote ends a bake, abort rolls the stage back',
   async (t) => {
     const f = await fleet(t, {
       stages: [

@@ -127,7 +127,8 @@ test.serial(
 );
 
 test.serial(
-  'a metric gate out of bounds fails its stage: per-cluster Prometheus queries with the configured token, the failed batch rolled back, the next batch untouched',
+  'a metric gate out of bounds fails its stage: per-cluster Prometheus queries with the ' +
+    'configured token, the failed batch rolled back, the next batch untouched',
   async (t) => {
     let bad = false;
     const prom = await recorder(t, (r) => {

@@ -42,7 +42,7 @@ export async function startServer(
   t.teardown(() => child.kill('SIGKILL'));
   let stderr = '';
   let url: string | undefined;
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
     stderr = (stderr + c).slice(-4000);
     url ??= /"url":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"API server listening"/.exec(stderr)?.[1];
   });

@@ -62,7 +62,7 @@ test("the EncryptionConfiguration file format is kube's", async (t) => {
   const short = t.throws(() => parseEncryptionConfig(config([['bad', Buffer.alloc(10).toString('base64')]])), {
     instanceOf: EncryptionConfigError,
   });
-  t.notRegex(short!.message, new RegExp(Buffer.alloc(10).toString('base64')));
+  t.notRegex(short.message, new RegExp(Buffer.alloc(10).toString('base64')));
   t.throws(() => parseEncryptionConfig('kind: Nope'), { instanceOf: EncryptionConfigError });
   t.throws(
     () =>
@@ -100,7 +100,7 @@ test('the raw SQLite file holds no plaintext Secret data; other resources stay r
     instanceOf: StoreError,
   });
   t.is(conflict?.current?.value, SECRET.replace('db"', 'db2"'));
-  t.notRegex(conflict!.message, /hunter2/);
+  t.notRegex(conflict.message, /hunter2/);
   const { prev } = await store.delete('/registry/secrets/default/db');
   t.is(prev.value, SECRET.replace('db"', 'db2"'));
   await store.close();
@@ -142,10 +142,10 @@ test('unreadable values fail with an error naming the key, never the data', asyn
   const wrong = new EncryptedStore(inner, parseEncryptionConfig(config([['key1', KEY2]])));
   const err = await t.throwsAsync(wrong.get('/registry/secrets/ns/a'), { instanceOf: StoreError });
   t.is(err?.code, 'Internal');
-  t.regex(err!.message, /\/registry\/secrets\/ns\/a/);
-  t.notRegex(err!.message, /hunter2|AQEB/);
+  t.regex(err.message, /\/registry\/secrets\/ns\/a/);
+  t.notRegex(err.message, /hunter2|AQEB/);
   const unknown = new EncryptedStore(inner, parseEncryptionConfig(config([['key9', KEY1]])));
-  t.regex((await t.throwsAsync(unknown.get('/registry/secrets/ns/a')))!.message, /key "key1", which is not configured/);
+  t.regex((await t.throwsAsync(unknown.get('/registry/secrets/ns/a'))).message, /key "key1", which is not configured/);
   // A value moved to another key does not decrypt (the storage key is authenticated).
   await inner.create('/registry/secrets/ns/moved', (await inner.get('/registry/secrets/ns/a'))!.value);
   t.is(((await store.get('/registry/secrets/ns/moved').catch((e) => e)) as StoreError).code, 'Internal');

@@ -161,7 +161,7 @@ class Member implements EtcdMember {
     this.child = child;
     this.pid = undefined;
     if (this.unrefd) this.unref();
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       for (const line of chunk.split('\n').filter(Boolean)) {
         const pid = /^kitfed-etcd-pid (\d+)$/.exec(line);
         if (pid && this.child === child) {
@@ -174,7 +174,7 @@ class Member implements EtcdMember {
     this.exited = new Promise((resolve) =>
       child.once('exit', () => {
         if (this.pid !== undefined) live.delete(this.pid);
-        child.stdin!.destroy();
+        child.stdin.destroy();
         if (this.child === child) {
           this.child = undefined;
           this.pid = undefined;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { EtcdStore } from '../../services/apiserver/storage/etcd.js';
 import { openStore, parseStoreUrl } from '../../services/apiserver/storage/open.js';
-import { StoreError } from '../../services/apiserver/storage/types.js';
+import type { StoreError } from '../../services/apiserver/storage/types.js';
 import { EventLog } from './conformance.js';
 import { etcdTestSerial } from './etcd-test.js';
 import { startEtcd, type EtcdHandle } from './etcd-harness.js';

@@ -116,7 +116,7 @@ test('a second opener of the same file is refused while the first holds it', asy
   await first.create('/a', '1');
   const err = t.throws(() => new SqliteStore(path), { instanceOf: StoreError });
   t.is(err?.code, 'Unavailable');
-  t.regex(err!.message, /in use by another process/);
+  t.regex(err.message, /in use by another process/);
   await first.close();
   const second = new SqliteStore(path);
   t.teardown(() => second.close());

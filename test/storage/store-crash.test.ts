@@ -23,7 +23,7 @@ function startWriter(url: string, t: { teardown(fn: () => void): void }): Run {
   const acked = new Set<string>();
   let waiter: { n: number; resolve(): void } | undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     if (line.startsWith('ack ')) acked.add(line.slice(4));
     if (waiter && acked.size >= waiter.n) waiter.resolve();
   });

@@ -74,7 +74,7 @@ export function specOf(crd: KubeObject): CrdSpec {
 }
 
 export function statusOf(crd: KubeObject): CrdStatus {
-  return (isObject(crd.status) ? crd.status : {}) as CrdStatus;
+  return isObject(crd.status) ? crd.status : {};
 }
 
 export function condition(crd: KubeObject, type: string): CrdCondition | undefined {
@@ -136,7 +136,9 @@ function notSupported(field: string, value: unknown, supported: string[]): Statu
 
 const DNS1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1035_MSG =
-  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an " +
+  "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or " +
+  "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
 
 function dns1035(value: string): string | undefined {
   if (value.length > 63) return 'must be no more than 63 characters';
@@ -362,7 +364,11 @@ const AGE_COLUMN = {
   name: 'Age',
   type: 'date',
   description:
-    'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
+    'CreationTimestamp is a timestamp representing the server time when this object was ' +
+    'created. It is not guaranteed to be set in happens-before order across separate operations. ' +
+    'Clients may not set this value. It is represented in RFC3339 form and is in ' +
+    'UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: ' +
+    'https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
   jsonPath: '.metadata.creationTimestamp',
 };
 

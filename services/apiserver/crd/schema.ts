@@ -19,11 +19,11 @@ const LIST_MAP_KEYS = 'x-kubernetes-list-map-keys';
 const MAP_TYPE = 'x-kubernetes-map-type';
 
 function props(s: JSONSchemaProps): Record<string, JSONSchemaProps> {
-  return isObject(s.properties) ? (s.properties as Record<string, JSONSchemaProps>) : {};
+  return isObject(s.properties) ? s.properties : {};
 }
 
 function schemaOf(v: unknown): JSONSchemaProps | undefined {
-  return isObject(v) ? (v as JSONSchemaProps) : undefined;
+  return isObject(v) ? v : undefined;
 }
 
 // ---- field paths and values in kube's notation ---------------------------------------------
@@ -208,7 +208,7 @@ function checkNode(s: JSONSchemaProps, lvl: Level, path: string, out: StatusCaus
       );
     if (items && Array.isArray(keys)) {
       const ip = props(items);
-      const req = Array.isArray(items.required) ? (items.required as string[]) : [];
+      const req = Array.isArray(items.required) ? items.required : [];
       for (const k of keys as string[]) {
         const kp = ip[k];
         if (!kp)
@@ -374,7 +374,7 @@ function toTypeRef(s: JSONSchemaProps, resource = false): TypeRef {
       const properties = props(s);
       const ap = s.additionalProperties;
       if (Object.keys(properties).length === 0 && ap !== undefined && ap !== false)
-        return { kind: 'map', of: isObject(ap) ? toTypeRef(ap as JSONSchemaProps) : ANY };
+        return { kind: 'map', of: isObject(ap) ? toTypeRef(ap) : ANY };
       const fields = new Map<string, TypeRef>();
       for (const [k, v] of Object.entries(properties)) fields.set(k, toTypeRef(v));
       if (resource || s[EMBEDDED] === true) {
@@ -603,7 +603,7 @@ function fieldPath(pointer: string, data: unknown, rootPath: string): { path: st
 }
 
 function toCauses(compiled: ValidateFunction, data: unknown, rootPath: string): StatusCause[] {
-  const errs = (compiled.errors ?? []) as ErrorObject[];
+  const errs = compiled.errors ?? [];
   // Errors inside the branches of anyOf/oneOf/not are summarised by the junctor's own error, as in kube.
   const junctors = errs.filter((e) => ['anyOf', 'oneOf', 'not'].includes(e.keyword)).map((e) => e.schemaPath);
   const out: StatusCause[] = [];

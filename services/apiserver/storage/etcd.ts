@@ -196,7 +196,8 @@ export class EtcdStore implements Store {
 
   async delete(key: string, expectedModRevision?: number): Promise<{ revision: number; prev: KeyValue }> {
     const k = this.k(key);
-    // A delete cannot tell its own earlier attempt from another writer's: retried only when etcd surely did not apply it.
+    // A delete cannot tell its own earlier attempt from another writer's: retried only when etcd surely did not apply
+    // it.
     const { res } = await this.txn(
       'delete',
       this.exists(k, expectedModRevision),

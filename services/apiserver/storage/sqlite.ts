@@ -463,7 +463,8 @@ function prepare(db: Database.Database) {
     get: db.prepare('SELECT key, value, create_rev, mod_rev FROM kv WHERE key = ?'),
     list: listStatements(db),
     upsert: db.prepare(
-      'INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (:key, :value, :create_rev, :mod_rev) ON CONFLICT (key) DO UPDATE SET value = excluded.value, mod_rev = excluded.mod_rev',
+      'INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (:key, :value, :create_rev, ' +
+        ':mod_rev) ON CONFLICT (key) DO UPDATE SET value = excluded.value, mod_rev = excluded.mod_rev',
     ),
     remove: db.prepare('DELETE FROM kv WHERE key = ?'),
     addEvent: db.prepare(

@@ -1,5 +1,5 @@
 import { createLogger } from '../log.js';
-import { KitfedError, messageOf } from '../errors.js';
+import { messageOf, hasCode } from '../errors.js';
 import type { KubeObject } from '../kube.js';
 import { ALL_NAMESPACES, type KubeClient, type WatchHandle } from '../kube-client.js';
 
@@ -239,7 +239,7 @@ export class Informer<T extends KubeObject = KubeObject> {
           },
         );
       } catch (err) {
-        if (err instanceof KitfedError && err.code === 410) return true;
+        if (hasCode(err, 410)) return true;
         throw err;
       }
       this.watch = handle;

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { KitfedError, messageOf } from '../errors.js';
+import { messageOf, hasCode } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { KubeObject } from '../kube.js';
 import type { KubeClient } from '../kube-client.js';
@@ -152,7 +152,7 @@ export class LeaderElector {
         });
         return true;
       } catch (err) {
-        if (err instanceof KitfedError && err.code === 409) return false;
+        if (hasCode(err, 409)) return false;
         throw err;
       }
     }
@@ -173,7 +173,7 @@ export class LeaderElector {
       await client.update({ ...lease, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', spec: next });
       return true;
     } catch (err) {
-      if (err instanceof KitfedError && err.code === 409) return false;
+      if (hasCode(err, 409)) return false;
       throw err;
     }
   }

@@ -93,11 +93,8 @@ export class Rollout {
         this.status.stages.filter((s) => s.state === 'Succeeded' || s.failed.length > 0).flatMap((s) => s.clusters),
       );
       const before = new Map(prev.clusters.map((c) => [c.cluster, c]));
-      this.clusters = this.clusters.map(
-        (c) =>
-          (done.has(c.cluster) && before.has(c.cluster)
-            ? { ...c, ...before.get(c.cluster)!, stage: c.stage }
-            : c) as ClusterResult,
+      this.clusters = this.clusters.map((c) =>
+        done.has(c.cluster) && before.has(c.cluster) ? { ...c, ...before.get(c.cluster)!, stage: c.stage } : c,
       );
     } else {
       const heads = deps.store.clusterHeads(claim.repo);
