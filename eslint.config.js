@@ -22,6 +22,8 @@ const boundaries = services.flatMap((target) =>
 // Lines stay within 120 columns. A user-visible message or test title may run past that so it can be found
 // with grep (prettier never splits strings), but no line of any kind runs past 160.
 const HARD_LINE_LIMIT = 160;
+// A line holding one regular expression (an expected kube message in a test) is exempt, as max-len exempts them.
+const REGEX_LINE = /^\s*\/.*\/[dgimsuvy]*,?$/;
 const kitfed = {
   rules: {
     'hard-line-limit': {
@@ -34,7 +36,7 @@ const kitfed = {
         return {
           Program() {
             context.sourceCode.lines.forEach((line, i) => {
-              if (line.length > HARD_LINE_LIMIT && !/https?:\/\//.test(line))
+              if (line.length > HARD_LINE_LIMIT && !/https?:\/\//.test(line) && !REGEX_LINE.test(line))
                 context.report({
                   loc: { line: i + 1, column: HARD_LINE_LIMIT },
                   messageId: 'long',
@@ -85,7 +87,7 @@ export default tseslint.config(
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-restricted-paths': ['error', { zones: boundaries }],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
-      'prefer-const': 'error',
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       'no-var': 'error',
     },
     settings: {
@@ -93,5 +95,10 @@ export default tseslint.config(
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
       'import-x/extensions': ['.ts'],
     },
+  },
+  {
+    // Tests walk kubectl's JSON output freely; `any` stays out of services (their APIs are typed).
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
 );

@@ -507,9 +507,13 @@ try {
 
 const med = (xs: Figures[], k: Exclude<keyof Figures, 'cpuUs'>) => median(xs.map((x) => x[k]));
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const loadedNote =
+  median(loads) > cpus().length
+    ? ' (the machine was loaded: treat absolute figures with care, ratios measured in the same run are the meaningful part)'
+    : '';
 console.log(
   `\nmedians of ${ROUNDS} rounds; load average during the run: median ` +
-    `${median(loads).toFixed(1)}, max ${Math.max(...loads).toFixed(1)} on ${cpus().length} cores${median(loads) > cpus().length ? ' (the machine was loaded: treat absolute figures with care, ratios measured in the same run are the meaningful part)' : ''}`,
+    `${median(loads).toFixed(1)}, max ${Math.max(...loads).toFixed(1)} on ${cpus().length} cores${loadedNote}`,
 );
 console.log(
   'baseline: kube-apiserver 1.32 + etcd 3.5, HTTPS + token (issue 17 table): GET 2,029/s, LIST(100) 1,061/s, CREATE 1,012/s, PATCH 782/s, watch p99 18.9 ms',

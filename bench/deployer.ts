@@ -105,7 +105,11 @@ const CHILD = `
 import { startSandbox } from ${JSON.stringify(path.join(ROOT, 'services/sandbox/index.ts'))};
 import readline from 'node:readline';
 const [prefix, n] = process.argv.slice(-2);
-const sb = await startSandbox({ clusters: Array.from({ length: Number(n) }, (_, j) => ({ name: prefix + '-' + String(j).padStart(2, '0'), region: 'r' + (j % 3) })), readyDelayMs: 200 });
+const clusters = Array.from({ length: Number(n) }, (_, j) => ({
+  name: prefix + '-' + String(j).padStart(2, '0'),
+  region: 'r' + (j % 3),
+}));
+const sb = await startSandbox({ clusters, readyDelayMs: 200 });
 process.stdout.write(JSON.stringify({ kubeconfig: sb.kubeconfig(), names: sb.clusters.map((c) => c.name) }) + '\\n');
 const rl = readline.createInterface({ input: process.stdin });
 rl.on('line', (l) => {

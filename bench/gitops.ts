@@ -21,7 +21,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhooks } from '@octokit/webhooks';
 import { pino } from 'pino';
-import { gitClient } from '../services/image-deployer/git-client.js';
+import { gitClient } from '../services/core/git-client.js';
 import { parseConfig } from '../services/gitops/config.js';
 import type { RunRecord } from '../services/gitops/event-store.js';
 import { pushPayload } from '../services/gitops/simulate.js';
@@ -214,7 +214,10 @@ async function main(): Promise<void> {
     const appliedP50 = pct(appliedMs, 50);
     console.log(
       `image bump's push webhook → ${what} (${CLUSTERS} clusters × ${SERVICES} services = ${CLUSTERS * SERVICES * 2} manifests, ${PUSHES} pushes): ` +
-        `p50 ${ms(appliedP50)}, p95 ${ms(pct(appliedMs, 95))}${deploy ? ` (target p50 ≤ ${TARGET_APPLIED_P50_MS} ms: ${appliedP50 <= TARGET_APPLIED_P50_MS ? 'met' : 'MISSED'})` : ''}`,
+        `p50 ${ms(appliedP50)}, p95 ${ms(pct(appliedMs, 95))}` +
+        (deploy
+          ? ` (target p50 ≤ ${TARGET_APPLIED_P50_MS} ms: ${appliedP50 <= TARGET_APPLIED_P50_MS ? 'met' : 'MISSED'})`
+          : ''),
     );
     console.log(
       `push webhook with no manifest change → run done (${PUSHES} pushes): p50 ${ms(pct(noopMs, 50))}, p95 ${ms(pct(noopMs, 95))}`,

@@ -27,7 +27,7 @@ import { parseConfig } from '../services/gitops/config.js';
 import { deployerStep } from '../services/gitops/deploy-step.js';
 import { pushPayload } from '../services/gitops/simulate.js';
 import { startWebhookService } from '../services/gitops/webhook-service.js';
-import { gitClient } from '../services/image-deployer/git-client.js';
+import { gitClient } from '../services/core/git-client.js';
 import { clusterName, FIXTURE, generateServices, pad, sandboxProcess } from './lib/gitops-fixture.js';
 
 const CLUSTERS = 10;
@@ -105,7 +105,10 @@ async function main(): Promise<void> {
     const service = await startWebhookService({ config, log: pino({ level: 'silent' }), deploy });
     const gh = new Webhooks({ secret: GH });
 
-    /** Commits `kit` as kit.yaml and image `tag` for every service, pushes, sends the webhook; returns commit and send time. */
+    /**
+     * Commits `kit` as kit.yaml and image `tag` for every service, pushes, sends the webhook; returns commit and send
+     * time.
+     */
     let n = 0;
     const push = async (kit: string, tag: string): Promise<{ sha: string; t0: number }> => {
       await writeFile(kitFile, kit);

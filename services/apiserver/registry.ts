@@ -69,7 +69,10 @@ export interface ListOptions {
   fieldSelector?: string;
   limit?: number;
   continue?: string;
-  /** Unset or "": the latest state (consistent); "0": any (the cache as it is); N: not older than N (or exactly N, see below). */
+  /**
+   * Unset or "": the latest state (consistent); "0": any (the cache as it is); N: not older than N (or exactly N, see
+   * below).
+   */
   resourceVersion?: string;
   /** `NotOlderThan` (the default with a resourceVersion) or `Exact`. */
   resourceVersionMatch?: string;

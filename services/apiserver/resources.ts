@@ -58,7 +58,10 @@ export interface ResourceType {
   categories?: string[];
   namespaced: boolean;
   subresources?: Subresource[];
-  /** Other group/versions accepted and served for this type (stored as `group/version`, converted by `core/conversion`). */
+  /**
+   * Other group/versions accepted and served for this type (stored as `group/version`, converted by
+   * `core/conversion`).
+   */
   aliases?: ServedAlias[];
   /**
    * Printer columns. With a `Name` column they are the whole row; without one, NAME is put first

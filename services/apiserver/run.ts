@@ -11,6 +11,7 @@ import { kitfedPolicy, loadServiceAccountKeys } from './auth/index.js';
 import { ensurePki, ensureTokenFile, makeAuthenticator, type Pki } from './security.js';
 import { startApiServer, type ApiServer } from './server.js';
 import { openStore } from './storage/open.js';
+import type { Console } from '../console/index.js';
 
 const log = createLogger('apiserver');
 
@@ -43,7 +44,10 @@ export interface FederationApiServerOptions {
   kubeconfigOut?: string;
   /** @default federation */
   contextName?: string;
-  /** Serve the web console under `/console/` (docs/console.md); it reads this server over loopback with each user's token. */
+  /**
+   * Serve the web console under `/console/` (docs/console.md); it reads this server over loopback with each user's
+   * token.
+   */
   console?: boolean;
   /** The webhook service the console shows pipeline runs from. */
   consoleWebhooksUrl?: string;
@@ -163,7 +167,7 @@ export async function startFederationApiServer(opts: FederationApiServerOptions)
  * token each browser sends, so the API server authorizes every read as usual.
  */
 function consoleMount() {
-  let handler: import('../console/index.js').Console | undefined;
+  let handler: Console | undefined;
   return {
     intercept: async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
       const path = new URL(req.url ?? '/', 'http://x').pathname;

@@ -800,9 +800,8 @@ class Handler {
     };
     const bookmark = () => {
       const rv = String(Math.max(Number(lastRv), this.registry.cache.revision));
-      res.write(
-        `${JSON.stringify({ type: 'BOOKMARK', object: { ...kindInfo, metadata: { resourceVersion: rv, annotations: { 'k8s.io/initial-events-end': 'true' } } } })}\n`,
-      );
+      const metadata = { resourceVersion: rv, annotations: { 'k8s.io/initial-events-end': 'true' } };
+      res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { ...kindInfo, metadata } })}\n`);
     };
     if (bookmarks && q.get('sendInitialEvents') === 'true') bookmark();
     const timer = bookmarks ? setInterval(bookmark, this.options.bookmarkIntervalMs ?? 10_000) : undefined;

@@ -45,7 +45,7 @@ export class ClusterConn {
   /** Runs one call through the queue; transient errors are retried twice while time remains. */
   async call<T>(fn: (c: KubeClient) => Promise<T>, opts: { write?: boolean } = {}): Promise<T> {
     this.check();
-    const task = this.queue.add(async () => {
+    const task = this.queue.add<T>(async () => {
       for (let attempt = 0; ; attempt++) {
         this.check();
         if (opts.write) this.writes++;
@@ -56,7 +56,7 @@ export class ClusterConn {
           await sleep(150 * 2 ** attempt, this.signal);
         }
       }
-    }) as Promise<T>;
+    });
     return raceAbort(task, this.signal);
   }
 

@@ -10,7 +10,10 @@ import type { ClusterConn } from './conn.js';
 import type { ObjectRef } from './types.js';
 
 export const MANAGED_LABEL = 'kitfed.io/managed-by';
-/** The deployer's own value: the federation controllers mark their member copies `kitfed`, and each manager only ever prunes its own. */
+/**
+ * The deployer's own value: the federation controllers mark their member copies `kitfed`, and each manager only ever
+ * prunes its own.
+ */
 export const MANAGED_VALUE = 'kitfed-deployer';
 export const DIGEST_ANNOTATION = 'kitfed.io/applied-digest';
 export const COMMIT_ANNOTATION = 'kitfed.io/commit';

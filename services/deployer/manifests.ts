@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { ClusterIndex } from '../deploymentizer/output.js';
+import type { ClusterIndex } from '../deploymentizer/index.js';
 import { KitfedError } from '../core/errors.js';
 import { isObject, type KubeObject } from '../core/kube.js';
 import { dependencySelector } from './order.js';

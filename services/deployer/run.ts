@@ -42,9 +42,15 @@ export async function runDeploy(options: DeployOptions, flags: RunFlags): Promis
   const table = summaryTable(report, !jsonMode && process.stdout.isTTY === true);
   if (jsonMode) {
     process.stderr.write(table);
-    process.stdout.write(
-      `${JSON.stringify({ type: 'report', ok: report.ok, changed: report.changed, clusters: report.clusters.map((c) => ({ cluster: c.cluster, result: c.result, counts: c.counts, writes: c.writes, durationMs: c.durations.totalMs, ...(c.error ? { error: c.error } : {}) })) })}\n`,
-    );
+    const clusters = report.clusters.map((c) => ({
+      cluster: c.cluster,
+      result: c.result,
+      counts: c.counts,
+      writes: c.writes,
+      durationMs: c.durations.totalMs,
+      ...(c.error ? { error: c.error } : {}),
+    }));
+    process.stdout.write(`${JSON.stringify({ type: 'report', ok: report.ok, changed: report.changed, clusters })}\n`);
   } else process.stdout.write(table);
   if (flags.reportFile) await writeFile(flags.reportFile, `${JSON.stringify(report, null, 2)}\n`);
   if (!report.ok) return 1;

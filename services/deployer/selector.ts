@@ -56,7 +56,10 @@ function parseTerm(term: string, selector: string): Requirement {
   return { op: 'exists', key: checkKey(term, selector) };
 }
 
-/** Parses a selector; throws Error with the selector in the message when it is malformed. An empty selector matches everything. */
+/**
+ * Parses a selector; throws Error with the selector in the message when it is malformed. An empty selector matches
+ * everything.
+ */
 export function parseSelector(selector: string): Requirement[] {
   return terms(selector).map((t) => {
     if (!t) throw new Error(`invalid label selector ${JSON.stringify(selector)}: empty term`);

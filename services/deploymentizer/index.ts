@@ -14,7 +14,8 @@ import { Problems, RenderError, type Problem } from './problems.js';
 import { loadRepo, type ClusterInput, type Repo } from './repo.js';
 import { resolveRollout, type RolloutCluster, type RolloutPlan } from './rollout.js';
 
-export { RenderError, formatProblem, type Problem } from './problems.js';
+export { Problems, RenderError, formatProblem, type Problem } from './problems.js';
+export { resolveLayout } from './config.js';
 export { INDEX_FILE, SUMMARY_FILE, type ClusterIndex, type IndexEntry, type RenderSummary } from './output.js';
 export type { MetricGatePlan, RolloutPlan, RolloutStagePlan } from './rollout.js';
 

@@ -4,8 +4,8 @@
  * if a push had arrived (trigger `poll`). The (repo, ref, commit) dedupe makes this idempotent.
  */
 import type { Logger } from '../core/log.js';
-import { redactUrls } from '../image-deployer/write-errors.js';
-import { gitClient } from '../image-deployer/git-client.js';
+import { redactUrls } from '../core/write-errors.js';
+import { gitClient } from '../core/git-client.js';
 import type { RepoConfig } from './config.js';
 import type { EventStore } from './event-store.js';
 

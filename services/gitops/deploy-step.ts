@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../core/log.js';
 import type { ClusterReport, DeployReport, HoldReport } from '../deployer/index.js';
-import { gitClient } from '../image-deployer/git-client.js';
+import { gitClient } from '../core/git-client.js';
 import type { WebhooksConfig } from './config.js';
 import type { WorkerEvent, WorkerReply, WorkerRequest } from './deploy-worker.js';
 import type { DeployedCluster, DeployStep, StepContext } from './pipeline-steps.js';

@@ -1,4 +1,6 @@
-/** Worker thread: the deployer's `deploy` and `holdHealth` (a rollout's bake), off the HTTP loop (see step-thread.ts). */
+/**
+ * Worker thread: the deployer's `deploy` and `holdHealth` (a rollout's bake), off the HTTP loop (see step-thread.ts).
+ */
 import { parentPort } from 'node:worker_threads';
 import {
   deploy,

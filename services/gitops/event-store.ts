@@ -209,7 +209,10 @@ export class EventStore {
     batch.forEach((b, i) => b.resolve(outcomes[i] as AcceptOutcome));
   }
 
-  /** Persists a push event unless its delivery id or (repo, ref, after) is known; older pending events of the same repo+ref are superseded. */
+  /**
+   * Persists a push event unless its delivery id or (repo, ref, after) is known; older pending events of the same
+   * repo+ref are superseded.
+   */
   accept(e: PushEventInput): AcceptOutcome {
     const now = new Date().toISOString();
     return this.db.transaction((): AcceptOutcome => {
@@ -260,7 +263,8 @@ export class EventStore {
       // If a newer event arrived while one was running, only the newest of each repo+ref stays pending.
       this.runDb
         .prepare(
-          `UPDATE events SET status = 'superseded', superseded_by = (SELECT MAX(id) FROM events n WHERE n.repo = events.repo AND n.ref = events.ref AND n.status = 'pending')
+          `UPDATE events SET status = 'superseded', superseded_by = (SELECT MAX(id) FROM events n
+             WHERE n.repo = events.repo AND n.ref = events.ref AND n.status = 'pending')
            WHERE status = 'pending' AND id < (SELECT MAX(id) FROM events n WHERE n.repo = events.repo AND n.ref = events.ref AND n.status = 'pending')`,
         )
         .run();

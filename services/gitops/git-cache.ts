@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { gitClient } from '../image-deployer/git-client.js';
-import { redactUrls } from '../image-deployer/write-errors.js';
+import { gitClient } from '../core/git-client.js';
+import { redactUrls } from '../core/write-errors.js';
 import type { RepoConfig } from './config.js';
 
 export class GitCache {

@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Webhooks, type EmitterWebhookEvent } from '@octokit/webhooks';
 import { errors } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { HookResponse } from '../image-deployer/image-hook.js';
+import type { HookResponse } from '../image-deployer/index.js';
 import type { RepoConfig } from './config.js';
 import type { EventStore } from './event-store.js';
 

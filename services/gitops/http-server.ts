@@ -13,7 +13,7 @@ import {
 } from 'node:http';
 import { errors, KitfedError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { HookResponse } from '../image-deployer/image-hook.js';
+import type { HookResponse } from '../image-deployer/index.js';
 import {
   ROLLOUT_ACTIONS,
   type RollbackRequest,

@@ -17,7 +17,7 @@
 import { Octokit } from '@octokit/core';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { Logger } from '../core/log.js';
-import { IMAGE_SIGNATURE_HEADER, signImageBody } from '../image-deployer/image-hook.js';
+import { IMAGE_SIGNATURE_HEADER, signImageBody } from '../image-deployer/index.js';
 import type { RolloutStatus, RunRecord, StageStatus } from './api.js';
 import type { WebhooksConfig } from './config.js';
 import type { EventStore, OutboxItem, OutboxRow } from './event-store.js';

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { Webhooks } from '@octokit/webhooks';
 import { answerOf } from '../core/http.js';
-import { gitClient } from '../image-deployer/git-client.js';
-import { IMAGE_SIGNATURE_HEADER, signImageBody } from '../image-deployer/image-hook.js';
+import { gitClient } from '../core/git-client.js';
+import { IMAGE_SIGNATURE_HEADER, signImageBody } from '../image-deployer/index.js';
 import type { RepoConfig, WebhooksConfig } from './config.js';
 
 export interface SimulateResult {

@@ -6,10 +6,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { Document, isMap, isScalar, parseDocument } from 'yaml';
-import { resolveLayout } from '../deploymentizer/config.js';
-import { formatProblem, Problems } from '../deploymentizer/problems.js';
+import { resolveLayout } from '../deploymentizer/index.js';
+import { formatProblem, Problems } from '../deploymentizer/index.js';
 import type { ImageBump } from './image-bump.js';
-import { PermanentWriteError } from './write-errors.js';
+import { PermanentWriteError } from '../core/write-errors.js';
 
 export interface ImagesLayout {
   /** Repo-relative folder, posix separators, no leading slash. */

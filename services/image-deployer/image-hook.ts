@@ -9,7 +9,7 @@ import { errors, KitfedError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { bumpFromPackageEvent, parseImageBody, type ImageBump } from './image-bump.js';
 import type { BumpResult, RepoWriter } from './repo-writer.js';
-import { PermanentWriteError, WriteRetriesExhaustedError } from './write-errors.js';
+import { PermanentWriteError, WriteRetriesExhaustedError } from '../core/write-errors.js';
 
 export const IMAGE_SIGNATURE_HEADER = 'x-kitfed-signature-256';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import type { SimpleGit } from 'simple-git';
-import { gitClient } from './git-client.js';
+import { gitClient } from '../core/git-client.js';
 import type { Logger } from '../core/log.js';
 import type { ImageBump } from './image-bump.js';
 import { imageFilePath, readImagesLayout, writeImage, type FileEdit } from './image-file.js';
@@ -20,7 +20,7 @@ import {
   PermanentWriteError,
   redactUrls,
   WriteRetriesExhaustedError,
-} from './write-errors.js';
+} from '../core/write-errors.js';
 
 export interface RepoWriterOptions {
   readonly url: string;
@@ -109,7 +109,7 @@ export class RepoWriter {
    * named in the result). Git stays the source of truth: the pipeline deploys it like any push.
    */
   revertTo(to: string, note: { by?: string | undefined; reason?: string | undefined }): Promise<RevertResult> {
-    return this.queue.add(() => this.writeRevert(to, note)) as Promise<RevertResult>;
+    return this.queue.add(() => this.writeRevert(to, note));
   }
 
   private async writeRevert(

@@ -5,7 +5,10 @@
 export const FNV32_OFFSET = 0x811c9dc5;
 export const FNV32_PRIME = 0x01000193;
 
-/** Continues an FNV-1 state over the UTF-8 encoding of `s` (lone surrogates encode as U+FFFD). Returns a signed int32 state. */
+/**
+ * Continues an FNV-1 state over the UTF-8 encoding of `s` (lone surrogates encode as U+FFFD). Returns a signed int32
+ * state.
+ */
 export function fnv1Update(state: number, s: string): number {
   let h = state | 0;
   for (let i = 0; i < s.length; i++) {

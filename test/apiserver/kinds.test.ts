@@ -75,7 +75,9 @@ volumeattachments  storage.k8s.io/v1 false VolumeAttachment
       .replace(/^(\S+) (\S+) (\S+) (\S+)$/, '$1  $2 $3 $4'),
   );
 
-/** `kubectl api-resources` rows as "NAME SHORTNAMES APIVERSION NAMESPACED KIND" (columns cut at the header's offsets). */
+/**
+ * `kubectl api-resources` rows as "NAME SHORTNAMES APIVERSION NAMESPACED KIND" (columns cut at the header's offsets).
+ */
 async function apiResources(kubectl: Kubectl): Promise<string[]> {
   const r = await kubectl(['api-resources']);
   if (r.code !== 0) throw new Error(r.stderr);

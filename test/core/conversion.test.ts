@@ -145,7 +145,7 @@ test('a policy/v1beta1 PDB with an empty selector still selects nothing in v1', 
 
 test('kinds that were removed cannot be converted: a 400 naming the kind and both versions', (t) => {
   const psp: KubeObject = { apiVersion: 'policy/v1beta1', kind: 'PodSecurityPolicy', metadata: { name: 'restricted' } };
-  const err = t.throws(() => convertObject(psp, { group: 'policy', version: 'v1' })) as KitfedError;
+  const err = t.throws<KitfedError>(() => convertObject(psp, { group: 'policy', version: 'v1' }));
   t.true(hasCode(err, 400));
   t.is(err.message, 'PodSecurityPolicy "restricted" cannot be converted from policy/v1beta1 to policy/v1');
   t.false(canConvert('PodSecurityPolicy', { group: 'policy', version: 'v1beta1' }, { group: 'policy', version: 'v1' }));

@@ -9,6 +9,8 @@ import YAML from 'yaml';
 import { startApiServer, type ApiServer } from '../../services/apiserver/server.js';
 import type { KubeObject } from '../../services/core/kube.js';
 import { buildKubeconfig } from '../../services/core/kubeconfig.js';
+import type { KubeClient } from '../../services/core/kube-client.js';
+import type { Sandbox } from '../../services/sandbox/index.js';
 
 export interface Cluster {
   name: string;
@@ -140,7 +142,7 @@ export interface SandboxFixture {
   dir: string;
   manifests: string;
   kubeconfig: string;
-  sandbox: import('../../services/sandbox/index.js').Sandbox;
+  sandbox: Sandbox;
   close(): Promise<void>;
 }
 
@@ -172,10 +174,7 @@ export async function startSandboxClusters(
 }
 
 /** A KubeClient for one context of a fixture's kubeconfig (closed at teardown by the caller). */
-export async function clientFor(
-  kubeconfig: string,
-  context: string,
-): Promise<import('../../services/core/kube-client.js').KubeClient> {
+export async function clientFor(kubeconfig: string, context: string): Promise<KubeClient> {
   const { KubeClient } = await import('../../services/core/kube-client.js');
   return KubeClient.fromKubeconfig({ file: kubeconfig }, context, { timeoutMs: 5000 });
 }

@@ -3,7 +3,10 @@ import fc from 'fast-check';
 import YAML from 'yaml';
 import { loadDocuments } from '../../services/deployer/yaml11.js';
 
-/** The reference: the `yaml` library in YAML 1.1 mode (timestamps and base-60 aside, which stay strings here, as with kubectl). */
+/**
+ * The reference: the `yaml` library in YAML 1.1 mode (timestamps and base-60 aside, which stay strings here, as with
+ * kubectl).
+ */
 const reference = (text: string): unknown => JSON.parse(JSON.stringify(YAML.parse(text, { version: '1.1' })));
 const ours = (text: string): unknown => JSON.parse(JSON.stringify(loadDocuments(text)[0]));
 

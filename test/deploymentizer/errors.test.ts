@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { render, RenderError, formatProblem } from '../../services/deploymentizer/index.js';
@@ -8,7 +8,7 @@ import { makeRepo, readTree, writeTree } from './helpers.js';
  * Renders, expects a RenderError, checks that the output was not touched (still absent, or
  * byte-identical to before), and returns the problems as `file: path: message` lines.
  */
-async function problemsOf(t: import('ava').ExecutionContext, options: Parameters<typeof render>[0]): Promise<string[]> {
+async function problemsOf(t: ExecutionContext, options: Parameters<typeof render>[0]): Promise<string[]> {
   const out = options.out!;
   const snapshot = async (): Promise<Record<string, string> | string | undefined> => {
     const s = await stat(out).catch(() => undefined);

@@ -9,7 +9,7 @@ import { Webhooks } from '@octokit/webhooks';
 import type { ExecutionContext } from 'ava';
 import { pino } from 'pino';
 import type { SimpleGit } from 'simple-git';
-import { gitClient } from '../../services/image-deployer/git-client.js';
+import { gitClient } from '../../services/core/git-client.js';
 import { parseConfig, type WebhooksConfig } from '../../services/gitops/config.js';
 import {
   startWebhookService,

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { gitClient } from '../../services/image-deployer/git-client.js';
+import { gitClient } from '../../services/core/git-client.js';
 import type { RunRecord } from '../../services/gitops/api.js';
 import { BRANCH, eventually, postJson, remoteLog } from './helpers.js';
 import { finished, fleet, imageIn, pushImage, rolloutService, runs, runWhen, writes } from './rollout-helpers.js';

@@ -1,4 +1,7 @@
-/** Fixtures for rollout tests: a fleet of sandbox clusters, a manifests repo with a kit.yaml rollout plan, a running service. */
+/**
+ * Fixtures for rollout tests: a fleet of sandbox clusters, a manifests repo with a kit.yaml rollout plan, a running
+ * service.
+ */
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -71,7 +71,7 @@ test.serial(
       ],
     );
     for (const c of ['stg', 'p1', 'p2', 'p3']) t.is(await imageIn(f, c), V('v2'), c);
-    t.is((await eventually(async () => (await runs(service.url)).length, 'runs')) as number, 1, 'no rollback run');
+    t.is(await eventually(async () => (await runs(service.url)).length, 'runs'), 1, 'no rollback run');
   },
 );
 

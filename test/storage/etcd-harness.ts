@@ -40,7 +40,10 @@ export interface EtcdMember {
   readonly endpoint: string;
   readonly dataDir: string;
   readonly running: boolean;
-  /** Starts (or restarts, keeping its data) this member; resolves once it answers /health or, for a cluster member, once it listens. */
+  /**
+   * Starts (or restarts, keeping its data) this member; resolves once it answers /health or, for a cluster member,
+   * once it listens.
+   */
   start(): Promise<void>;
   /** SIGTERM and wait for exit. */
   stop(): Promise<void>;

@@ -301,7 +301,9 @@ function groupOf(groups: Map<string, GroupNames>, group: string): GroupNames {
   return g;
 }
 
-/** kube's naming conflicts within a group: plural, singular and short names share one space, kind and listKind another. */
+/**
+ * kube's naming conflicts within a group: plural, singular and short names share one space, kind and listKind another.
+ */
 function findConflict(n: CrdNames, g: GroupNames, self: string): { reason: string; message: string } | undefined {
   const taken = (m: Map<string, string>, v: string | undefined) => !!v && m.has(v) && m.get(v) !== self;
   if (taken(g.resources, n.plural)) return { reason: 'PluralConflict', message: `"${n.plural}" is already in use` };

@@ -354,7 +354,7 @@ function column(c: NonNullable<CrdVersion['additionalPrinterColumns']>[number]):
     description: c.description ?? `Custom resource definition column (in JSONPath format): ${c.jsonPath}`,
     ...(c.priority ? { priority: c.priority } : {}),
     value: (o) => {
-      const found = JSONPath({ path, json: o, wrap: true }) as unknown[];
+      const found: unknown[] = JSONPath({ path, json: o, wrap: true });
       return cellFor(c.type, found[0], Date.now());
     },
   };

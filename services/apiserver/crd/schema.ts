@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { isObject, type KubeObject, type StatusCause } from '../../core/kube.js';
 import type { JSONSchemaProps } from '../resources.js';
 import { pruneUnknownFields, type TypeRef } from '../schema.js';

@@ -32,7 +32,9 @@ export interface EtcdStoreOptions {
    * 0 disables it (e.g. when etcd runs with --auto-compaction-retention). @default 300000
    */
   compactionIntervalMs?: number;
-  /** Talk to etcd over TLS (https endpoints): PEM contents of the CA and, for client-cert auth, a certificate and key. */
+  /**
+   * Talk to etcd over TLS (https endpoints): PEM contents of the CA and, for client-cert auth, a certificate and key.
+   */
   tls?: EtcdTls;
 }
 

@@ -97,7 +97,10 @@ export interface Store {
    * equals it (else `Conflict`). Throws `NotFound` when the key does not exist.
    */
   update(key: string, value: string, expectedModRevision?: number): Promise<number>;
-  /** Deletes `key` (optionally only at `expectedModRevision`); returns the deleted entry and the revision of the delete. */
+  /**
+   * Deletes `key` (optionally only at `expectedModRevision`); returns the deleted entry and the revision of the
+   * delete.
+   */
   delete(key: string, expectedModRevision?: number): Promise<{ revision: number; prev: KeyValue }>;
   /**
    * Current store revision: the revision of the latest write acknowledged by this store (by any

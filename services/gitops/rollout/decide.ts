@@ -282,7 +282,10 @@ function failStage(n: RolloutStatus, i: number, message: string, now: number): v
   event(n, now, 'stage', n.message, st.name);
 }
 
-/** A gate failed during the bake of stage `i` (per-cluster failures count against `maxFailures`; a stage-wide one fails it). */
+/**
+ * A gate failed during the bake of stage `i` (per-cluster failures count against `maxFailures`; a stage-wide one fails
+ * it).
+ */
 export function gateFailed(
   s: RolloutStatus,
   i: number,

@@ -1,7 +1,10 @@
 /** simple-git configured for unattended use: no prompts, a per-command timeout, any non-zero exit is an error. */
 import { simpleGit, type SimpleGit } from 'simple-git';
 
-/** The environment git runs with: what it needs to find itself, credentials agents and proxies; never editors or pagers. */
+/**
+ * The environment git runs with: what it needs to find itself, credentials agents and proxies; never editors or
+ * pagers.
+ */
 const PASS = [
   'PATH',
   'HOME',
