@@ -1,6 +1,7 @@
 import { errors } from '../core/errors.js';
 import { cloneJson, isObject, type KubeObject, type ManagedFieldsEntry } from '../core/kube.js';
 import { childType, isSetListOf, listKeysOfList, type TypeRef } from './schema.js';
+import { kubeTime } from '../core/time.js';
 
 /**
  * Field ownership for server-side apply, in the FieldsV1 vocabulary of structured-merge-diff:
@@ -216,7 +217,7 @@ export function recordUpdate(
   }
   for (const p of changed) mine.set.add(p);
   for (const x of entries) for (const p of [...x.set]) if (!newSet.has(p)) x.set.delete(p);
-  if (changed.size > 0) mine.e.time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  if (changed.size > 0) mine.e.time = kubeTime();
   writeEntries(newObj, entries);
 }
 
@@ -287,7 +288,7 @@ export function serverSideApply(
     entries.push(mine);
   }
   mine.set = appliedSet;
-  mine.e.time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  mine.e.time = kubeTime();
   mine.e.apiVersion = applied.apiVersion;
   writeEntries(merged, entries);
   return merged;

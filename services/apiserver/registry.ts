@@ -30,6 +30,7 @@ import { StoreError, type KeyValue, type Store } from './storage/types.js';
 import { validateMetadata, validateName, validateSchema } from './validation.js';
 import { WatchCache, type CachedEvent, type CachedObject } from './watch-cache.js';
 import type { UserInfo } from './auth/user.js';
+import { kubeTime } from '../core/time.js';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -121,10 +122,6 @@ const MAX_RETRIES = 16;
 
 /** Namespaces kube's NamespaceLifecycle admission never lets go. */
 const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
-
-function nowIso(d: Date): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z');
-}
 
 function typeRef(t: ResourceType, group = t.group, version = t.version): TypeRef {
   if (t.custom && t.schema) return resourceTypeRef(t.schema);
@@ -632,7 +629,7 @@ export class Registry {
     await this.namespaceAcceptsWrites(t, meta.namespace);
     const now = this.now();
     meta.uid = randomUUID();
-    meta.creationTimestamp = nowIso(now);
+    meta.creationTimestamp = kubeTime(now);
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
@@ -1071,7 +1068,7 @@ export class Registry {
       const next = cloneJson(cur!);
       next.metadata.resourceVersion = '';
       if (!next.metadata.deletionTimestamp) {
-        next.metadata.deletionTimestamp = nowIso(this.now());
+        next.metadata.deletionTimestamp = kubeTime(this.now());
         next.metadata.deletionGracePeriodSeconds = 0;
       }
       const f = next.metadata.finalizers ?? [];

@@ -1,3 +1,4 @@
+import { kubeTime } from '../core/time.js';
 /**
  * The simulator's clock: wall time plus an offset that only moves forward (`advance`). It
  * drives what kube's controllers do on a schedule — CronJob schedules and the
@@ -14,7 +15,7 @@ export class SimClock {
 
   /** RFC 3339 at second precision, as kube's metav1.Time serialises. */
   iso(ms = this.now()): string {
-    return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+    return kubeTime(new Date(ms));
   }
 
   /** How far ahead of wall time the clock runs. */

@@ -5,6 +5,7 @@ import { knownTimeZone, parseSchedule, type Schedule } from './cron.js';
 import { keyOf } from './informer.js';
 import { createRefusable, writeStatus } from './replicasets.js';
 import { asObj, condition, ownerRef, specOf, statusOf, type Obj } from './util.js';
+import { kubeTime } from '../core/time.js';
 
 /**
  * The CronJob controller, after kube's (pkg/controller/cronjob, v2): at each scheduled time (the
@@ -58,7 +59,7 @@ function finished(job: KubeObject): 'Complete' | 'Failed' | undefined {
   return undefined;
 }
 
-const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+const isoSeconds = (ms: number) => kubeTime(new Date(ms));
 
 export function jobName(cronJob: KubeObject, scheduled: number): string {
   return `${cronJob.metadata.name}-${Math.floor(scheduled / 60_000)}`;

@@ -4,6 +4,7 @@ import { keyOf } from './informer.js';
 import { formatQuantity, parseQuantity, resourceList, toNumber, type Quantity } from './quantity.js';
 import { writeStatus } from './replicasets.js';
 import { asObj, num, setCondition, specOf, statusOf, type Obj } from './util.js';
+import { kubeTime } from '../core/time.js';
 
 /**
  * kube's horizontal pod autoscaler on a simulated metric. No container runs, so there is no
@@ -391,7 +392,7 @@ export function decideHpa(input: HpaInput): HpaDecision {
       `the HPA controller was able to update the target scale to ${desired}`,
     );
     events.push({ type: 'Normal', reason: 'SuccessfulRescale', message: `New size: ${desired}; reason: ${reason}` });
-    status.lastScaleTime = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+    status.lastScaleTime = kubeTime(new Date(now));
     if (desired > current) memory.scaleUps.push({ at: now, change: desired - current });
     else memory.scaleDowns.push({ at: now, change: current - desired });
     const keep = now - 3600_000;

@@ -1,11 +1,12 @@
 import type { Condition, KubeObject, OwnerReference } from '../core/kube.js';
+import { kubeTime } from '../core/time.js';
 
 /** Small helpers shared by the simulated controllers. */
 
 export type Obj = Record<string, unknown>;
 
 export function nowIso(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  return kubeTime();
 }
 
 export function asObj(v: unknown): Obj {

@@ -33,6 +33,7 @@ import {
   SYSTEM_MASTERS,
   type UserInfo,
 } from './user.js';
+import { kubeTime } from '../../core/time.js';
 
 export type { UserInfo } from './user.js';
 export { CONTROLLER_MANAGER_USER, DEPLOYER_USER, kitfedPolicy } from './policy.js';
@@ -363,7 +364,7 @@ export class AccessControl {
       kind: 'TokenRequest',
       metadata: { name, namespace: ns, creationTimestamp: null as unknown as string },
       spec: { audiences, expirationSeconds, boundObjectRef: null },
-      status: { token, expirationTimestamp: new Date(claims.exp * 1000).toISOString().replace(/\.\d+Z$/, 'Z') },
+      status: { token, expirationTimestamp: kubeTime(new Date(claims.exp * 1000)) },
     };
   }
 }

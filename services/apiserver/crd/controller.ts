@@ -16,6 +16,7 @@ import {
   type CrdNames,
   type CrdStatus,
 } from './definition.js';
+import { kubeTime } from '../../core/time.js';
 
 const log = createLogger('crd');
 
@@ -332,7 +333,7 @@ function statusMatches(status: CrdStatus, want: Desired): boolean {
 
 /** The wanted conditions, keeping the transition time of those whose status did not change. */
 function mergeConditions(have: CrdCondition[], want: CrdCondition[]): CrdCondition[] {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = kubeTime();
   const out = have.filter((h) => !want.some((w) => w.type === h.type));
   for (const w of want) {
     const h = have.find((x) => x.type === w.type);

@@ -4,6 +4,7 @@ import { messageOf, hasCode } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { KubeObject } from '../kube.js';
 import type { KubeClient } from '../kube-client.js';
+import { microTime } from '../time.js';
 
 export interface LeaderElectorOptions {
   client: KubeClient;
@@ -33,10 +34,6 @@ interface LeaseSpec {
 type Lease = KubeObject & { spec?: LeaseSpec };
 
 const log = createLogger('leader-election');
-
-function microTime(d: Date): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go does it: try to acquire
