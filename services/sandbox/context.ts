@@ -3,7 +3,7 @@ import type { Registry, ResourceType } from '../apiserver/index.js';
 import type { SimClock } from './clock.js';
 import type { EventRecorder } from './events.js';
 import type { ObjectCache } from './informer.js';
-import type { WorkQueue } from './queue.js';
+import type { SimulationQueue } from './queue.js';
 
 /** What one simulated cluster is: its identity, size and behaviour knobs. */
 export interface SimulatorConfig {
@@ -64,7 +64,7 @@ export interface SimContext {
   readonly registry: Registry;
   readonly types: Record<SimulatedKind, ResourceType>;
   readonly cache: ObjectCache;
-  readonly queue: WorkQueue;
+  readonly queue: SimulationQueue;
   readonly events: EventRecorder;
   readonly log: Logger;
   /** The simulator's clock: wall time plus what `advanceClock` added (CronJob schedules, HPA windows). */

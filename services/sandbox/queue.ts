@@ -7,8 +7,12 @@ type Task = () => Promise<void>;
  * A deduplicating work queue, one per simulated cluster: a key queued while already queued
  * runs once; a key queued while running runs again afterwards. Tasks run one at a time,
  * so controllers of one cluster never race each other. Conflicts are retried shortly after.
+ *
+ * Not the controllers' work queue (`core/controller/workqueue.ts`: keyed reconciles with backoff and
+ * rate limits): this one runs closures and arms the simulator's timers, which is all a simulated
+ * cluster's controllers need.
  */
-export class WorkQueue {
+export class SimulationQueue {
   private readonly pending = new Map<string, Task>();
   private readonly retries = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();

@@ -26,7 +26,7 @@ import { Quotas } from './quota.js';
 import { syncReplicaSet } from './replicasets.js';
 import { Scheduler } from './scheduler.js';
 import { syncStatefulSet } from './statefulsets.js';
-import { WorkQueue } from './queue.js';
+import { SimulationQueue } from './queue.js';
 import { controllerOf, isPodActive, specOf, statusOf } from './util.js';
 import { defaultStorageClassPlugin, ensureStorageClass, VolumeBinder } from './volumes.js';
 
@@ -85,7 +85,7 @@ export class Simulator {
       SIMULATED_KINDS.map((k) => [k, registry.catalog.all.find((t) => t.kind === k && !t.custom)!]),
     ) as SimContext['types'];
     const cache = new ObjectCache(registry, Object.values(types));
-    const queue = new WorkQueue(log);
+    const queue = new SimulationQueue(log);
     const eventType = registry.catalog.byKind('', 'v1', 'Event')!;
     const current = () => this.config;
     const metrics: SimulatedMetrics = {};
