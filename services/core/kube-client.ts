@@ -55,6 +55,8 @@ const PATCH_TYPES: Record<PatchKind, string> = {
 export class KubeClient {
   readonly server: string;
   private readonly agent: http.Agent;
+  /** Watches hold a connection each for as long as they run: never out of the requests' pool. */
+  private readonly watchAgent: http.Agent;
   private readonly baseOptions: https.RequestOptions;
   private readonly timeoutMs: number;
   private readonly userAgent: string;
@@ -70,6 +72,9 @@ export class KubeClient {
     this.agent = this.server.startsWith('https:')
       ? new https.Agent({ ...agentOptions, ...pickTls(baseOptions) })
       : new http.Agent(agentOptions);
+    this.watchAgent = this.server.startsWith('https:')
+      ? new https.Agent({ keepAlive: true, ...pickTls(baseOptions) })
+      : new http.Agent({ keepAlive: true });
   }
 
   /**
@@ -112,6 +117,7 @@ export class KubeClient {
 
   close(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 
   /** One HTTP request; JSON in and out; non-2xx → KitfedError from the Status body. */
@@ -387,7 +393,7 @@ export class KubeClient {
     const req = mod.request(url, {
       ...this.baseOptions,
       method: 'GET',
-      agent: this.agent,
+      agent: this.watchAgent,
       headers: {
         ...(this.baseOptions.headers as Record<string, string> | undefined),
         Accept: 'application/json',
