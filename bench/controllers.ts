@@ -28,6 +28,8 @@ import { parseArgs } from 'node:util';
 import PQueue from 'p-queue';
 import { buildKubeconfig } from '../services/core/kubeconfig.js';
 import type { KubeObject } from '../services/core/kube.js';
+import type { RunningControllers } from '../services/controllers/index.js';
+import type { KubeClient } from '../services/core/kube-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -140,10 +142,10 @@ function firstLine(c: ChildProcess): Promise<string> {
 }
 
 interface Env {
-  fed: import('../services/core/kube-client.js').KubeClient;
+  fed: KubeClient;
   members: Endpoint[];
-  memberClients: Array<import('../services/core/kube-client.js').KubeClient>;
-  controllers: import('../services/controllers/index.js').RunningControllers;
+  memberClients: KubeClient[];
+  controllers: RunningControllers;
   /** Member write counts, as the members counted them. */
   counts(): Promise<number[]>;
   tearDown(): Promise<void>;
@@ -567,7 +569,9 @@ async function fleet(n: number, count: number, placement: string): Promise<Recor
       controllerCpuS: +((cpu.user + cpu.system) / 1e6).toFixed(1),
     };
     console.log(
-      `fleet: ${r.objects} objects (${placement}) × ${n} members: ${expectedCopies} copies (${memberWrites} member writes) in their members ${r.convergeS} s after the first create (the creates took ${r.createdS} s); controller peak RSS ${r.peakRssMiB} MiB, CPU ${r.controllerCpuS} s (target ≤ 60 s, ≤ 2048 MiB)`,
+      `fleet: ${r.objects} objects (${placement}) × ${n} members: ${expectedCopies} copies (${memberWrites} ` +
+        `member writes) in their members ${r.convergeS} s after the first create (the creates took ${r.createdS} ` +
+        `s); controller peak RSS ${r.peakRssMiB} MiB, CPU ${r.controllerCpuS} s (target ≤ 60 s, ≤ 2048 MiB)`,
     );
     return r;
   } finally {

@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { KitfedError } from '../core/errors.js';
+import { hasCode } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
 import type { KubeClient } from '../core/kube-client.js';
 import { FEDERATION_NAMESPACE } from '../core/controller/index.js';
@@ -82,7 +82,7 @@ export class PendingCleanups {
     try {
       await this.federation.delete('v1', 'ConfigMap', FEDERATION_NAMESPACE, cleanupConfigMapName(cluster));
     } catch (err) {
-      if (!(err instanceof KitfedError && err.code === 404)) throw err;
+      if (!hasCode(err, 404)) throw err;
     }
   }
 
@@ -104,7 +104,7 @@ export class PendingCleanups {
             });
           return;
         } catch (err) {
-          if (!(err instanceof KitfedError && err.code === 409) || attempt > 10) throw err;
+          if (!hasCode(err, 409) || attempt > 10) throw err;
         }
       }
     });

@@ -1,7 +1,7 @@
 import isEqual from 'lodash/isEqual.js';
 import { messageOf } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
-import { CLUSTER_API_VERSION, type ClusterCondition, type ClusterObject } from '../core/controller/index.js';
+import { CLUSTER_API_VERSION, type ClusterCondition } from '../core/controller/index.js';
 import { Reasons } from './constants.js';
 import type { ControllerContext, StartedController } from './registry.js';
 
@@ -160,7 +160,7 @@ export function startClusterHealth(ctx: ControllerContext, options: ClusterHealt
     const wasReady = previous?.find((c) => c.type === 'Ready');
     const ready = conditions.find((c) => c.type === 'Ready')!;
     await ctx.federation.update(
-      { ...cluster, apiVersion: CLUSTER_API_VERSION, kind: 'Cluster', status } as ClusterObject,
+      { ...cluster, apiVersion: CLUSTER_API_VERSION, kind: 'Cluster', status },
       { subresource: 'status' },
     );
     lastWrite.set(name, Date.now());

@@ -47,10 +47,10 @@ test.serial('every subcommand --help exits 0 and shows examples', async (t) => {
   for (const name of subcommands) {
     let out = '';
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array) => {
+    process.stdout.write = (chunk: string | Uint8Array) => {
       out += String(chunk);
       return true;
-    }) as typeof process.stdout.write;
+    };
     let code: number;
     try {
       code = await main([name, '--help']);

@@ -20,62 +20,66 @@ function kitfed(args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
-test('kitfed join / unjoin --cleanup through the CLI; kubectl --context=federation get clusters shows Ready, then not Ready when a member goes down', async (t) => {
-  const fed = await startFederation(t, 2, { join: false });
-  for (const m of fed.members) {
-    const r = await kitfed([
-      'join',
-      m.name,
-      '--kubeconfig',
-      fed.kubeconfig,
-      '--federation-context',
-      'federation',
-      '--label',
-      `name=${m.name}`,
-    ]);
-    t.is(r.code, 0, r.stderr);
-    t.regex(r.stdout, new RegExp(`${m.name} joined`));
-  }
-  const creds = await fed.client.get('v1', 'Secret', 'kitfed-system', 'cluster-m1');
-  t.regex(
-    Buffer.from((creds.data as { kubeconfig: string }).kubeconfig, 'base64').toString(),
-    new RegExp(fed.members[0]!.server.url),
-  );
-  await fed.startControllers();
-  await waitReady(fed);
-  const get = await fed.kubectl(['--context=federation', 'get', 'clusters']);
-  t.is(get.code, 0, get.stderr);
-  t.regex(get.stdout, /m1\s+True/);
-  t.regex(get.stdout, /m2\s+True/);
+test(
+  'kitfed join / unjoin --cleanup through the CLI; kubectl --context=federation get clusters ' +
+    'shows Ready, then not Ready when a member goes down',
+  async (t) => {
+    const fed = await startFederation(t, 2, { join: false });
+    for (const m of fed.members) {
+      const r = await kitfed([
+        'join',
+        m.name,
+        '--kubeconfig',
+        fed.kubeconfig,
+        '--federation-context',
+        'federation',
+        '--label',
+        `name=${m.name}`,
+      ]);
+      t.is(r.code, 0, r.stderr);
+      t.regex(r.stdout, new RegExp(`${m.name} joined`));
+    }
+    const creds = await fed.client.get('v1', 'Secret', 'kitfed-system', 'cluster-m1');
+    t.regex(
+      Buffer.from((creds.data as { kubeconfig: string }).kubeconfig, 'base64').toString(),
+      new RegExp(fed.members[0]!.server.url),
+    );
+    await fed.startControllers();
+    await waitReady(fed);
+    const get = await fed.kubectl(['--context=federation', 'get', 'clusters']);
+    t.is(get.code, 0, get.stderr);
+    t.regex(get.stdout, /m1\s+True/);
+    t.regex(get.stdout, /m2\s+True/);
 
-  await fed.members[1]!.server.pause();
-  await eventually(async () => {
-    const out = await fed.kubectl(['--context=federation', 'get', 'cluster', 'm2', '-o', 'json']);
-    const c = JSON.parse(out.stdout) as {
-      status: { conditions: Array<{ type: string; status: string; reason: string; lastTransitionTime: string }> };
-    };
-    const offline = c.status.conditions.find((x) => x.type === 'Offline');
-    if (offline?.status !== 'True' || offline.reason !== 'ClusterNotReachable')
-      throw new Error(JSON.stringify(c.status));
-  });
-  await fed.members[1]!.server.resume();
-  await waitReady(fed);
+    await fed.members[1]!.server.pause();
+    await eventually(async () => {
+      const out = await fed.kubectl(['--context=federation', 'get', 'cluster', 'm2', '-o', 'json']);
+      const c = JSON.parse(out.stdout) as {
+        status: { conditions: Array<{ type: string; status: string; reason: string; lastTransitionTime: string }> };
+      };
+      const offline = c.status.conditions.find((x) => x.type === 'Offline');
+      if (offline?.status !== 'True' || offline.reason !== 'ClusterNotReachable')
+        throw new Error(JSON.stringify(c.status));
+    });
+    await fed.members[1]!.server.resume();
+    await waitReady(fed);
 
-  await fed.client.create(secret('shared', { a: '1' }));
-  await eventually(() => fed.members[0]!.client.get('v1', 'Secret', 'default', 'shared'));
-  await fed.members[0]!.client.create(secret('theirs', { b: '2' }));
-  const un = await kitfed(['unjoin', 'm1', '--kubeconfig', fed.kubeconfig, '--cleanup']);
-  t.is(un.code, 0, un.stderr);
-  t.regex(un.stdout, /deleted Secret\/default\/shared in m1/);
-  t.is(await fed.members[0]!.client.tryGet('v1', 'Secret', 'default', 'shared'), undefined);
-  t.truthy(await fed.members[0]!.client.get('v1', 'Secret', 'default', 'theirs'));
-  t.is(await fed.client.tryGet('federation.kitfed.io/v1beta1', 'Cluster', undefined, 'm1'), undefined);
-  t.is(await fed.client.tryGet('v1', 'Secret', 'kitfed-system', 'cluster-m1'), undefined);
-  // m2 keeps its copy; m1 gets nothing new.
-  await fed.client.create(secret('later', { c: '3' }));
-  await eventually(() => fed.members[1]!.client.get('v1', 'Secret', 'default', 'later'));
-  t.is(await fed.members[0]!.client.tryGet('v1', 'Secret', 'default', 'later'), undefined);
-});
+    await fed.client.create(secret('shared', { a: '1' }));
+    await eventually(() => fed.members[0]!.client.get('v1', 'Secret', 'default', 'shared'));
+    await fed.members[0]!.client.create(secret('theirs', { b: '2' }));
+    const un = await kitfed(['unjoin', 'm1', '--kubeconfig', fed.kubeconfig, '--cleanup']);
+    t.is(un.code, 0, un.stderr);
+    t.regex(un.stdout, /deleted Secret\/default\/shared in m1/);
+    t.is(await fed.members[0]!.client.tryGet('v1', 'Secret', 'default', 'shared'), undefined);
+    t.truthy(await fed.members[0]!.client.get('v1', 'Secret', 'default', 'theirs'));
+    t.is(await fed.client.tryGet('federation.kitfed.io/v1beta1', 'Cluster', undefined, 'm1'), undefined);
+    t.is(await fed.client.tryGet('v1', 'Secret', 'kitfed-system', 'cluster-m1'), undefined);
+    // m2 keeps its copy; m1 gets nothing new.
+    await fed.client.create(secret('later', { c: '3' }));
+    await eventually(() => fed.members[1]!.client.get('v1', 'Secret', 'default', 'later'));
+    t.is(await fed.members[0]!.client.tryGet('v1', 'Secret', 'default', 'later'), undefined);
+  },
+);
 
 test('two controller managers: only the leader acts; stopping it hands over to the other', async (t) => {
   const fed = await startFederation(t, 2);

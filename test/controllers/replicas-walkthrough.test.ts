@@ -320,11 +320,7 @@ test.serial(
       t,
       names.map((name) => ({ name })),
     );
-    await eventually(
-      t,
-      '3 Ready clusters',
-      async () => (await env.controllers.context()?.members.ready().length) === 3,
-    );
+    await eventually(t, '3 Ready clusters', async () => env.controllers.context()?.members.ready().length === 3);
     const rs = {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
@@ -404,7 +400,7 @@ test.serial('a capacity-limited cluster: unschedulable pods cap it and its overf
     t,
     names.map((name) => ({ name, ...(name === small ? { capacity: 2 } : {}) })),
   );
-  await eventually(t, '3 Ready clusters', async () => (await env.controllers.context()?.members.ready().length) === 3);
+  await eventually(t, '3 Ready clusters', async () => env.controllers.context()?.members.ready().length === 3);
   await env.fed.create({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -455,7 +451,8 @@ test.serial('a capacity-limited cluster: unschedulable pods cap it and its overf
 });
 
 test.serial(
-  'Deployment: kubectl scale, set image and rollout status follow the aggregated status; a non-default namespace; orphan delete keeps member copies without markers',
+  'Deployment: kubectl scale, set image and rollout status follow the aggregated status; a ' +
+    'non-default namespace; orphan delete keeps member copies without markers',
   async (t) => {
     const names = ['gce-asia-east1-a', 'gce-asia-east1-b'];
     const env = await startEnv(
@@ -463,11 +460,7 @@ test.serial(
       names.map((name) => ({ name })),
     );
     const { kubectl } = env;
-    await eventually(
-      t,
-      '2 Ready clusters',
-      async () => (await env.controllers.context()?.members.ready().length) === 2,
-    );
+    await eventually(t, '2 Ready clusters', async () => env.controllers.context()?.members.ready().length === 2);
     t.is((await kubectl(['--context=federation', 'create', 'namespace', 'shop'])).code, 0);
     const created = await kubectl([
       '--context=federation',
@@ -579,11 +572,7 @@ test.serial(
       t,
       names.map((name) => ({ name })),
     );
-    await eventually(
-      t,
-      '3 Ready clusters',
-      async () => (await env.controllers.context()?.members.ready().length) === 3,
-    );
+    await eventually(t, '3 Ready clusters', async () => env.controllers.context()?.members.ready().length === 3);
     t.is((await env.kubectl(['--context=federation', 'create', '-f', `${SEED}/nginx-rs.yaml`])).code, 0);
     await eventually(
       t,

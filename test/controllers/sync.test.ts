@@ -82,7 +82,8 @@ test('a member with 6 s of injected latency does not slow the others', async (t)
   await fed.startControllers();
   await waitReady(fed);
   const slow = fed.members[0]!;
-  // Long enough that a loaded CI machine cannot blur it: the others converge while one request to the slow member is still in flight.
+  // Long enough that a loaded CI machine cannot blur it: the others converge while one request to the slow member is
+  // still in flight.
   slow.latencyMs = 6000;
   const start = Date.now();
   await fed.client.create(secret('fast', { a: '1' }));
