@@ -110,14 +110,17 @@ test('a sandbox cluster serves exactly the resources of kube-apiserver 1.32 (no 
   t.is(served.length, KUBE_1_32.length);
 });
 
-test('the federation serves the same resources plus clusters, and still accepts extensions/v1beta1', async (t) => {
+test('the federation serves the same resources plus clusters and overrides, and still accepts extensions/v1beta1', async (t) => {
   const { kubectl } = await startTestServer(t);
   const all = await apiResources(kubectl);
-  const served = all.filter((l) => !l.includes('extensions/v1beta1') && !l.startsWith('clusters '));
+  const served = all.filter(
+    (l) => !l.includes('extensions/v1beta1') && !l.startsWith('clusters ') && !l.startsWith('overrides '),
+  );
   const { extra, missing } = compare(served, KUBE_1_32);
   t.deepEqual(extra, []);
   t.deepEqual(missing, []);
   t.true(all.includes('clusters  federation.kitfed.io/v1beta1 false Cluster'));
+  t.true(all.includes('overrides  federation.kitfed.io/v1beta1 true Override'));
   for (const kind of ['Deployment', 'ReplicaSet', 'DaemonSet', 'Ingress'])
     t.true(
       all.some((l) => l.endsWith(`extensions/v1beta1 true ${kind}`)),
