@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { errors, KitfedError, hasCode } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { isObject, type KubeObject } from '../core/kube.js';
+import { kitfedVersion } from '../core/version.js';
 import { AccessControl, type Authenticator, type AuthorizationMode, type ServiceAccountKeys } from './auth/index.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { CrdController } from './crd/controller.js';
@@ -344,23 +345,27 @@ class Handler {
         res.end(text);
         return;
       }
-      case '/version':
+      case '/version': {
+        // Kubernetes' version.Info (the API level kitfed serves), with kitfed's own version and build.
+        const kitfed = kitfedVersion();
         return this.send(
           res,
           200,
           {
             major: '1',
             minor: '32',
-            gitVersion: 'v1.32.0-kitfed',
-            gitCommit: 'kitfed',
-            gitTreeState: 'clean',
-            buildDate: '2026-11-22T00:00:00Z',
+            gitVersion: `v1.32.0+kitfed.${kitfed.version}`,
+            gitCommit: kitfed.commit,
+            gitTreeState: kitfed.treeState,
+            buildDate: kitfed.buildDate,
             goVersion: `node${process.versions.node}`,
-            compiler: 'tsc',
+            compiler: kitfed.compiler,
             platform: `${process.platform}/${process.arch}`,
+            kitfedVersion: kitfed.version,
           },
           'json',
         );
+      }
       case '/api':
         return this.send(res, 200, apiVersions(this.address), 'json');
       case '/apis':
