@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleGit } from 'simple-git';
 import YAML from 'yaml';
@@ -275,6 +275,9 @@ export function summary(e: Embedded): string {
   const rel = (p: string) => (p.startsWith(process.cwd()) ? p.slice(process.cwd().length + 1) : p);
   const kc = rel(e.kubeconfig);
   const cfg = rel(e.webhooksConfig);
+  // The installed binary is `kitfed`; in a clone (npm start) the same commands run as `npm run -s kitfed --`.
+  const cli = basename(process.argv[1] ?? '') === 'kitfed' ? 'kitfed' : 'npm run -s kitfed --';
+  const walkthrough = rel(join(repoRoot(), 'test', 'fixtures', 'seed-walkthrough'));
   return [
     'kitfed is up:',
     `  console          ${e.consoleLoginUrl}`,
@@ -289,15 +292,15 @@ export function summary(e: Embedded): string {
     `  export KUBECONFIG=${kc}`,
     '  kubectl --context=federation get clusters',
     '  kubectl --context=federation create namespace walkthrough',
-    '  kubectl --context=federation -n walkthrough create -f test/fixtures/seed-walkthrough/',
+    `  kubectl --context=federation -n walkthrough create -f ${walkthrough}/`,
     `  kubectl --context=${e.sandbox.clusters[0]?.name ?? 'us-east'} -n walkthrough get rs,pods,svc`,
-    '  npm run -s kitfed -- describe rs nginx -n walkthrough',
+    `  ${cli} describe rs nginx -n walkthrough`,
     '',
     'GitOps (the example repo is already deployed to every member):',
     `  kubectl --context=${e.sandbox.clusters[0]?.name ?? 'us-east'} get deploy,svc,hpa`,
-    `  npm run -s kitfed -- simulate image ghcr.io/kitfed-demo/hello:master-9f8e7d6 --config ${cfg}`,
-    `  npm run -s kitfed -- runs --config ${cfg}`,
+    `  ${cli} simulate image ghcr.io/kitfed-demo/hello:master-9f8e7d6 --config ${cfg}`,
+    `  ${cli} runs --config ${cfg}`,
     '',
-    'Ctrl-C stops everything; `npm start` again resumes the federation state.',
+    `Ctrl-C stops everything; \`${cli === 'kitfed' ? 'kitfed up' : 'npm start'}\` again resumes the federation state.`,
   ].join('\n');
 }

@@ -17,21 +17,40 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** The subcommand a command line runs (also under `kitfed help NAME`): the first word that is not a flag. */
-export function commandName(argv: readonly string[]): string | undefined {
-  const words = argv.filter((a) => !a.startsWith('-'));
+/** The subcommand a command line runs (also under `kitfed help NAME`): its first word that is no option or option value. */
+export function commandName(program: Command, argv: readonly string[]): string | undefined {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      words.push(...argv.slice(i + 1, i + 3));
+      break;
+    }
+    if (!arg.startsWith('-')) {
+      words.push(arg);
+      if (arg !== 'help') break;
+      continue;
+    }
+    const option = program.options.find((o) => o.long === arg || o.short === arg);
+    if (option?.required || (option?.optional && !argv[i + 1]?.startsWith('-'))) i++;
+  }
   return words[0] === 'help' ? words[1] : words[0];
+}
+
+function skeleton(): Command {
+  return new Command('kitfed')
+    .description('Run many Kubernetes clusters as one: federation control plane and GitOps pipeline.')
+    .option('-V, --version', "print kitfed's version, git commit and Node version (kitfed version)")
+    .enablePositionalOptions()
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
 }
 
 /**
  * The program with every subcommand listed; the commands in `load` (default: all) are registered
  * from their modules, the others are name-and-summary placeholders for `kitfed --help`.
  */
-export async function buildProgram(load: 'all' | readonly string[] = 'all'): Promise<Command> {
-  const program = new Command('kitfed')
-    .description('Run many Kubernetes clusters as one: federation control plane and GitOps pipeline.')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+export async function buildProgram(load: 'all' | readonly string[] = 'all', program = skeleton()): Promise<Command> {
   const wanted = (name: string) => load === 'all' || load.includes(name);
   const modules = await Promise.all(commands.map((c) => (wanted(c.name) ? c.load() : undefined)));
   commands.forEach((entry, i) => {
@@ -48,9 +67,18 @@ export async function buildProgram(load: 'all' | readonly string[] = 'all'): Pro
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const name = commandName(argv);
-    const program = await buildProgram(name === undefined ? [] : [name]);
-    await program.parseAsync(argv, { from: 'user' });
+    // `kitfed --version [flags]` is `kitfed version [flags]`.
+    const args = argv[0] === '--version' || argv[0] === '-V' ? ['version', ...argv.slice(1)] : argv;
+    const program = skeleton();
+    const name = commandName(program, args);
+    // The completion scripts' helper: its words are a command line to complete, not to parse.
+    if (args[0] === '__complete') {
+      const { printCompletion } = await import('./lib/completion.js');
+      await printCompletion(await buildProgram(args[1] && args.length > 2 ? [args[1]] : [], program), args.slice(1));
+      return EXIT_OK;
+    }
+    await buildProgram(name === undefined ? [] : [name], program);
+    await program.parseAsync(args, { from: 'user' });
     return process.exitCode === undefined ? EXIT_OK : Number(process.exitCode);
   } catch (err) {
     if (err instanceof CommanderError) {

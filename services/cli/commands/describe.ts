@@ -1,7 +1,8 @@
-import type { Command } from 'commander';
+import { Argument, type Command } from 'commander';
 import type { KindInfo, OverrideObject } from '../../controllers/index.js';
 import type { KubeObject } from '../../core/kube.js';
 import { UsageError } from '../main.js';
+import { completeWith, kindNames, namesOfKind } from '../lib/completion.js';
 import {
   age,
   federationClient,
@@ -38,8 +39,13 @@ export function register(program: Command): void {
       'Describe a federated object of any kind: per-cluster state, replicas and effective object ' +
         '(differences from the template after overrides), recent events',
     )
-    .argument('<kind>', 'any kind the federation serves (e.g. rs, deployment, configmap, statefulset)')
-    .argument('<name>')
+    .addArgument(
+      completeWith(
+        new Argument('<kind>', 'any kind the federation serves (e.g. rs, deployment, configmap, statefulset)'),
+        kindNames,
+      ),
+    )
+    .addArgument(completeWith(new Argument('<name>'), namesOfKind))
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-o, --output <format>', 'table | json | yaml', 'table')
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG or .kitfed/kubeconfig)')

@@ -1,7 +1,8 @@
-import type { Command } from 'commander';
+import { Argument, type Command } from 'commander';
 import { RESOURCES } from '../../apiserver/builtin/index.js';
 import type { KubeObject } from '../../core/kube.js';
 import { UsageError } from '../main.js';
+import { completeWith, kindNames, namesOfKind } from '../lib/completion.js';
 import {
   age,
   federationClient,
@@ -64,12 +65,17 @@ export function register(program: Command): void {
       'List federated objects of any kind with their propagation (clusters in sync, worst state); ' +
         'clusters with readiness, region and zones',
     )
-    .argument(
-      '<kind>',
-      'any kind the federation serves: plural, singular, short name or Kind ' +
-        '(e.g. clusters, rs, deployments, configmaps)',
+    .addArgument(
+      completeWith(
+        new Argument(
+          '<kind>',
+          'any kind the federation serves: plural, singular, short name or Kind ' +
+            '(e.g. clusters, rs, deployments, configmaps)',
+        ),
+        kindNames,
+      ),
     )
-    .argument('[name]', 'one object')
+    .addArgument(completeWith(new Argument('[name]', 'one object'), namesOfKind))
     .option('-o, --output <format>', 'table | json | yaml | name', 'table')
     .option('-n, --namespace <ns>', 'namespace (default: all)')
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG or .kitfed/kubeconfig)')

@@ -103,4 +103,14 @@ export const commands: CommandEntry[] = [
     summary: 'Create what kubectl cannot: `create user` mints a scoped user (client certificate + role binding)',
     load: () => import('./create.js'),
   },
+  {
+    name: 'version',
+    summary: "Print kitfed's version, git commit and Node version (--server: the API server's)",
+    load: () => import('./version.js'),
+  },
+  {
+    name: 'completion',
+    summary: 'Print a shell completion script (bash, zsh or fish)',
+    load: () => import('./completion.js'),
+  },
 ];

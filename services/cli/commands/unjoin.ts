@@ -4,7 +4,7 @@ export function register(program: Command): void {
   program
     .command('unjoin')
     .description('Remove a member cluster from the federation')
-    .argument('<name>', 'cluster name')
+    .argument('<cluster>', 'cluster name')
     .requiredOption('--kubeconfig <file>', 'kubeconfig of the federation')
     .option('--context <name>', 'context of the federation', 'federation')
     .option('--cleanup', 'first delete in the member what kitfed created there')

@@ -19,9 +19,9 @@ export function resolveKubeconfig(flag?: string): string {
   return file;
 }
 
-export async function federationClient(flags: FederationFlags): Promise<KubeClient> {
+export async function federationClient(flags: FederationFlags, timeoutMs = 10_000): Promise<KubeClient> {
   return KubeClient.fromKubeconfig({ file: resolveKubeconfig(flags.kubeconfig) }, flags.context ?? 'federation', {
-    timeoutMs: 10_000,
+    timeoutMs,
   });
 }
 
