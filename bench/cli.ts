@@ -12,6 +12,7 @@
  * in-process + 150 ms.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,18 +35,28 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** Wall time of one process, start to exit; fails on a non-zero exit. */
-function timeProcess(cmd: string, args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv }) {
-  return new Promise<number>((resolve, reject) => {
+const TIME = '/usr/bin/time';
+const haveTime = existsSync(TIME);
+
+/** Wall time of one process, start to exit, and its CPU time (user + system, by /usr/bin/time); fails on a non-zero exit. */
+function timeProcess(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv },
+): Promise<{ wall: number; cpu: number }> {
+  const cpuFile = path.join(os.tmpdir(), `kitfed-bench-cli-cpu-${process.pid}`);
+  const [file, argv] = haveTime ? [TIME, ['-q', '-f', '%U %S', '-o', cpuFile, cmd, ...args]] : [cmd, args];
+  return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = execFile(
-      cmd,
-      args,
+      file,
+      argv,
       { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, maxBuffer: 1 << 26, timeout: 120_000 },
       (err, _stdout, stderr) => {
-        const ms = performance.now() - started;
-        if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`));
-        else resolve(ms);
+        const wall = performance.now() - started;
+        if (err) return reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`));
+        const [user = 0, sys = 0] = haveTime ? readFileSync(cpuFile, 'utf8').trim().split(/\s+/).map(Number) : [];
+        resolve({ wall, cpu: (user + sys) * 1000 });
       },
     );
     child.stdin?.end(opts.input ?? '');
@@ -194,74 +205,67 @@ async function main(): Promise<void> {
     }
 
     const plan = JSON.stringify({ totalReplicas: 9, clusters: ['a', 'b', 'c'], key: 'default/nginx' });
-    const cases: Record<string, () => Promise<number>> = {
-      'node -e 0': () => timeProcess(process.execPath, ['-e', '0'], {}),
-      'kubectl version --client': () => timeProcess('kubectl', ['version', '--client'], {}),
-      'kitfed --help': () => timeProcess(KITFED, ['--help'], {}),
-      'kitfed plan': () => timeProcess(KITFED, ['plan'], { input: plan }),
-      'kitfed get clusters': () => timeProcess(KITFED, ['get', 'clusters'], { env }),
-      'kitfed deploy (unchanged, 10 clusters)': () =>
-        timeProcess(
-          KITFED,
-          [
-            'deploy',
-            rendered,
-            '--kubeconfig',
-            kubeconfig,
-            '--commit',
-            COMMIT.commit,
-            '--commit-time',
-            COMMIT.commitTime,
-            '-o',
-            'json',
-          ],
-          {},
-        ),
-    };
-    const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
-    await cases['kitfed get clusters']!(); // one warm-up round: the page cache holds dist/ and node_modules
+    const deployArgs = ['deploy', rendered, '--kubeconfig', kubeconfig, '--commit', COMMIT.commit];
+    deployArgs.push('--commit-time', COMMIT.commitTime, '-o', 'json');
+    const cases: Array<{ name: string; key: string; run: () => Promise<{ wall: number; cpu: number }> }> = [
+      { name: 'node -e 0', key: 'nodeStart', run: () => timeProcess(process.execPath, ['-e', '0'], {}) },
+      {
+        name: 'kubectl version --client',
+        key: 'kubectlVersionClient',
+        run: () => timeProcess('kubectl', ['version', '--client'], {}),
+      },
+      { name: 'kitfed --help', key: 'help', run: () => timeProcess(KITFED, ['--help'], {}) },
+      { name: 'kitfed plan', key: 'plan', run: () => timeProcess(KITFED, ['plan'], { input: plan }) },
+      { name: 'kitfed get clusters', key: 'getClusters', run: () => timeProcess(KITFED, ['get', 'clusters'], { env }) },
+      {
+        name: 'kitfed deploy (unchanged, 10 clusters)',
+        key: 'deployUnchanged',
+        run: () => timeProcess(KITFED, deployArgs, {}),
+      },
+    ];
+    const wall: Record<string, number[]> = {};
+    const cpu: Record<string, number[]> = {};
+    for (const c of cases) await c.run(); // one warm-up round: the page cache holds dist/ and node_modules
     for (let round = 0; round < ROUNDS; round++)
-      for (const [name, run] of Object.entries(cases)) times[name]!.push(await run());
-
-    const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, Math.round(median(v))])) as Record<
-      string,
-      number
-    >;
+      for (const c of cases) {
+        const t = await c.run();
+        (wall[c.key] ??= []).push(t.wall);
+        (cpu[c.key] ??= []).push(t.cpu);
+      }
+    const w = (key: string) => Math.round(median(wall[key]!));
+    const u = (key: string) => Math.round(median(cpu[key]!));
     const inProcessMs = Math.round(median(inProcess));
-    const kubectl = m['kubectl version --client']!;
+    const kubectl = w('kubectlVersionClient');
     const targets: Record<string, number> = {
-      'kitfed --help': 150,
-      'kitfed plan': 150,
-      'kitfed get clusters': 250,
-      'kitfed deploy (unchanged, 10 clusters)': 2 * inProcessMs + 150,
+      help: 150,
+      plan: 150,
+      getClusters: 250,
+      deployUnchanged: 2 * inProcessMs + 150,
     };
+    const load = os.loadavg().map((l) => l.toFixed(1));
     console.log(
-      `machine: ${os.cpus().length}× ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${os
-        .loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')}; median of ${ROUNDS} whole processes, interleaved`,
+      `machine: ${os.cpus().length}× ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${load.join(' ')}; median of ${ROUNDS} whole processes, interleaved`,
     );
-    console.log(`${'command'.padEnd(42)} ${'median'.padStart(8)} ${'target'.padStart(8)}  ×kubectl`);
-    for (const [name, ms] of Object.entries(m)) {
-      const target = targets[name];
+    console.log(
+      `${'command'.padEnd(40)} ${'wall'.padStart(8)} ${'cpu'.padStart(8)} ${'target'.padStart(8)}  wall/kubectl`,
+    );
+    for (const c of cases) {
+      const target = targets[c.key];
+      const verdict = target === undefined ? '' : w(c.key) <= target ? '  ok' : '  OVER';
       console.log(
-        `${name.padEnd(42)} ${`${ms} ms`.padStart(8)} ${target ? `${target} ms`.padStart(8) : ''.padStart(8)}  ${(ms / kubectl).toFixed(1).padStart(5)}${target ? (ms <= target ? '  ok' : '  OVER') : ''}`,
+        `${c.name.padEnd(40)} ${`${w(c.key)} ms`.padStart(8)} ${`${u(c.key)} ms`.padStart(8)} ${target === undefined ? ''.padStart(8) : `${target} ms`.padStart(8)}  ${(w(c.key) / kubectl).toFixed(1).padStart(5)}${verdict}`,
       );
     }
-    console.log(`deploy() in-process, same unchanged redeploy: ${inProcessMs} ms (median of ${ROUNDS})`);
-    const key = (name: string) =>
-      name
-        .replace(/^kitfed /, '')
-        .replace(/\W+/g, '_')
-        .replace(/_+$/, '');
+    console.log(
+      `deploy() in-process, the same unchanged redeploy: ${inProcessMs} ms (median of ${ROUNDS}); target for the process: 2 × ${inProcessMs} + 150 = ${targets.deployUnchanged} ms`,
+    );
     console.log(
       JSON.stringify({
         bench: 'cli',
-        kubectlVersionClientMs: kubectl,
-        nodeStartMs: m['node -e 0'],
-        ...Object.fromEntries(Object.entries(targets).map(([n]) => [`${key(n)}Ms`, m[n]])),
+        ...Object.fromEntries(cases.map((c) => [`${c.key}Ms`, w(c.key)])),
+        ...Object.fromEntries(cases.map((c) => [`${c.key}CpuMs`, u(c.key)])),
         deployInProcessMs: inProcessMs,
-        targetsMet: Object.entries(targets).every(([n, t]) => m[n]! <= t),
+        targetsMet: Object.entries(targets).every(([k, t]) => w(k) <= t),
         loadavg: os.loadavg().map((l) => +l.toFixed(2)),
       }),
     );

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { errors, hasCode, KitfedError } from './errors.js';
 import { Kubeconfig } from './kubeconfig.js';
 import { isObject, parseApiVersion, type KubeList, type KubeObject, type Status } from './kube.js';
@@ -65,12 +66,19 @@ export class KubeClient {
 
   private constructor(server: string, baseOptions: https.RequestOptions, options: KubeClientOptions) {
     this.server = server.replace(/\/+$/, '');
-    this.baseOptions = baseOptions;
+    const { ca, cert, key, pfx, passphrase, ...rest } = baseOptions;
+    this.baseOptions = rest;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.userAgent = options.userAgent ?? 'kitfed';
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
+    // One TLS context per client, not one per connection (parsing the CA and key each time is most of a handshake's CPU).
     this.agent = this.server.startsWith('https:')
-      ? new https.Agent({ ...agentOptions, ...pickTls(baseOptions) })
+      ? new https.Agent({
+          ...agentOptions,
+          secureContext: tls.createSecureContext({ ca, cert, key, pfx, passphrase }),
+          rejectUnauthorized: rest.rejectUnauthorized,
+          servername: rest.servername,
+        })
       : new http.Agent(agentOptions);
     this.watchAgent = this.server.startsWith('https:')
       ? new https.Agent({ keepAlive: true, ...pickTls(baseOptions) })
@@ -474,10 +482,6 @@ export function resourcePath(r: ResourceInfo, namespace?: string, name?: string)
 
 function writeQuery(opts: { dryRun?: boolean; fieldManager?: string }): Record<string, string | undefined> {
   return { dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager };
-}
-
-function pickTls(o: https.RequestOptions): https.AgentOptions {
-  return { ca: o.ca, cert: o.cert, key: o.key, rejectUnauthorized: o.rejectUnauthorized, servername: o.servername };
 }
 
 function statusError(code: number, body: string, what: string): KitfedError {

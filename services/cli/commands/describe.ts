@@ -130,7 +130,7 @@ export function register(program: Command): void {
           .slice(-20);
         const overrideNames = applying.map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
         if (format === 'json' || format === 'yaml')
-          return printData({ object: obj, status, overrides: overrideNames, clusters: views, events }, format);
+          return await printData({ object: obj, status, overrides: overrideNames, clusters: views, events }, format);
         printDescription(
           obj,
           served.kind,

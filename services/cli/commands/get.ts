@@ -95,7 +95,7 @@ export function register(program: Command): void {
           ? [await client.get(gvk.apiVersion, gvk.kind, flags.namespace ?? 'default', name)]
           : (await client.list(gvk.apiVersion, gvk.kind, flags.namespace ?? '')).items;
         if (format === 'json' || format === 'yaml')
-          return printData(name ? items[0] : { apiVersion: 'v1', kind: 'List', items }, format);
+          return await printData(name ? items[0] : { apiVersion: 'v1', kind: 'List', items }, format);
         if (format === 'name') {
           process.stdout.write(items.map((o) => `${gvk.kind.toLowerCase()}/${o.metadata.name}\n`).join(''));
           return;

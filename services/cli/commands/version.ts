@@ -72,5 +72,5 @@ export function register(program: Command): void {
 async function print(format: string, data: object, lines: string[]): Promise<void> {
   if (format === 'text') return void process.stdout.write(`${lines.join('\n')}\n`);
   const { printData } = await import('../lib/federation.js');
-  printData(data, format as 'json' | 'yaml');
+  await printData(data, format as 'json' | 'yaml');
 }

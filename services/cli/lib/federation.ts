@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import YAML from 'yaml';
 import { KubeClient } from '../../core/kube-client.js';
 import type { KubeObject } from '../../core/kube.js';
 import { UsageError } from '../main.js';
@@ -47,8 +46,11 @@ export function parseOutput(value: string | undefined): OutputFormat {
   return v as OutputFormat;
 }
 
-export function printData(data: unknown, format: 'json' | 'yaml'): void {
-  process.stdout.write(format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : YAML.stringify(data));
+/** JSON, or YAML as kubectl prints it (the `yaml` library, loaded only for -o yaml). */
+export async function printData(data: unknown, format: 'json' | 'yaml'): Promise<void> {
+  if (format === 'json') return void process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  const { default: YAML } = await import('yaml');
+  process.stdout.write(YAML.stringify(data));
 }
 
 /** Fixed-width columns as kubectl prints them. */
