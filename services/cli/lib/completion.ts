@@ -7,7 +7,8 @@
  * the one command's commander definition. Values are completed, in this order, by a completer a
  * command attached (`completeWith`), by the argument's or option's name (`cluster`, `context`,
  * `namespace`, `run`: see BY_NAME), by its `.choices()`, or as file names when its placeholder says
- * `<file>` or `<dir>`. Dynamic values are fetched with a short timeout; a failure completes nothing.
+ * `<file>` or `<dir>`. Dynamic values are fetched within 5 s (KITFED_COMPLETION_TIMEOUT_MS for slow
+ * links); a failure completes nothing.
  */
 import type { Argument, Command, Option } from 'commander';
 import { commands } from '../commands/index.js';
@@ -31,7 +32,9 @@ export function completeWith<T extends Argument | Option>(target: T, completer: 
   return target;
 }
 
-/** Names of the federation's objects of a kind (kubeconfig and context from the command line), within 3 s. */
+const timeoutMs = (): number => Number(process.env.KITFED_COMPLETION_TIMEOUT_MS) || 5000;
+
+/** Names of the federation's objects of a kind (kubeconfig and context from the command line). */
 async function federationList(ctx: CompletionContext, apiVersion: string, kind: string): Promise<string[]> {
   const { federationClient } = await import('./federation.js');
   const client = await federationClient(
@@ -39,7 +42,7 @@ async function federationList(ctx: CompletionContext, apiVersion: string, kind: 
       ...(ctx.flags.kubeconfig ? { kubeconfig: ctx.flags.kubeconfig } : {}),
       ...(ctx.flags.context ? { context: ctx.flags.context } : {}),
     },
-    3000,
+    timeoutMs(),
   );
   try {
     const list = await client.list(apiVersion, kind, ctx.flags.namespace || undefined);
@@ -94,7 +97,7 @@ const BY_NAME: Record<string, Completer> = {
     ]);
     const file = ctx.flags.config ?? (existsSync('.kitfed/webhooks.yaml') ? '.kitfed/webhooks.yaml' : undefined);
     const url = serviceUrl(file ? loadConfig(file) : undefined, ctx.flags.url);
-    const res = await fetch(`${url}/runs?limit=50`, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`${url}/runs?limit=50`, { signal: AbortSignal.timeout(timeoutMs()) });
     return ((await res.json()) as { runs: Array<{ id: number }> }).runs.map((r) => String(r.id));
   },
 };
