@@ -107,7 +107,7 @@ test('fish: the same candidates, with descriptions', async (t) => {
       .split('\n')
       .filter(Boolean);
   t.deepEqual(await fish('kitfed ge'), [
-    'get\tList federated objects (clusters with readiness, region and zones; workloads)',
+    'get\tList federated objects: clusters with readiness, workloads',
   ]);
   t.deepEqual((await fish('kitfed get clusters ')).sort(), ['eu-west', 'us-east']);
   t.true((await fish('kitfed deploy --kubeconfig .kitfed/kube')).some((l) => l.startsWith('.kitfed/kubeconfig')));
@@ -138,7 +138,7 @@ _kitfed`,
     )
       .split('\n')
       .filter(Boolean);
-  t.deepEqual(await zsh('ge'), ['get:List federated objects (clusters with readiness, region and zones; workloads)']);
+  t.deepEqual(await zsh('ge'), ['get:List federated objects: clusters with readiness, workloads']);
   t.deepEqual((await zsh('get', 'clusters', '')).sort(), ['eu-west', 'us-east']);
   t.deepEqual(await zsh('deploy', '--kubeconfig', ''), ['FILES']);
 });

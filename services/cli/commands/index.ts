@@ -20,7 +20,7 @@ export interface CommandEntry {
 export const commands: CommandEntry[] = [
   {
     name: 'up',
-    summary: 'Bring up the embedded default: federation, sandbox members, controllers, webhooks, manifests repo',
+    summary: 'Bring up the embedded default: federation, members, pipeline',
     load: () => import('./up.js'),
   },
   {
@@ -30,17 +30,17 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'get',
-    summary: 'List federated objects of any kind with their propagation (clusters in sync, worst state)',
+    summary: 'List federated objects of any kind and their propagation',
     load: () => import('./get.js'),
   },
   {
     name: 'describe',
-    summary: 'Describe a federated object of any kind: per-cluster state, replicas, effective object, events',
+    summary: 'Describe a federated object of any kind, cluster by cluster',
     load: () => import('./describe.js'),
   },
   {
     name: 'plan',
-    summary: 'Spread replicas over clusters exactly as Federation v1 does (JSON on stdin and stdout)',
+    summary: 'Spread replicas over clusters as Federation v1 does (JSON)',
     load: () => import('./plan.js'),
   },
   {
@@ -50,12 +50,12 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'deploy',
-    summary: 'Apply rendered manifests to every cluster in parallel: ordered, health-checked, pruned',
+    summary: 'Apply rendered manifests to every cluster in parallel',
     load: () => import('./deploy.js'),
   },
   {
     name: 'webhooks',
-    summary: 'Run the webhook service (CI image webhooks, GitHub push webhooks)',
+    summary: 'Run the webhook service (CI image and GitHub push webhooks)',
     load: () => import('./webhooks.js'),
   },
   {
@@ -80,7 +80,7 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'sandbox',
-    summary: 'Run simulated member clusters; inject faults; show their status',
+    summary: 'Run simulated member clusters; inject faults; show status',
     load: () => import('./sandbox.js'),
   },
   {
@@ -105,7 +105,7 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'version',
-    summary: "Print kitfed's version, git commit and Node version (--server: the API server's)",
+    summary: "Print kitfed's version, git commit and Node version",
     load: () => import('./version.js'),
   },
   {
