@@ -91,7 +91,7 @@ async function kubeconfig(
 }
 
 async function whoami(file: string, context?: string): Promise<Seen> {
-  const client = await KubeClient.fromKubeconfig({ file }, context, { timeoutMs: 10_000 });
+  const client = await KubeClient.fromKubeconfig({ file }, context, { timeoutMs: 60_000 });
   try {
     return await client.request<Seen>('GET', '/whoami');
   } finally {
