@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -71,11 +72,11 @@ export class KubeClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.userAgent = options.userAgent ?? 'kitfed';
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
-    // One TLS context per client, not one per connection (parsing the CA and key each time is most of a handshake's CPU).
+    // One TLS context per CA and credentials, not one per connection (parsing them is most of a handshake's CPU).
     this.agent = this.server.startsWith('https:')
       ? new https.Agent({
           ...agentOptions,
-          secureContext: tls.createSecureContext({ ca, cert, key, pfx, passphrase }),
+          secureContext: secureContext({ ca, cert, key, pfx, passphrase }),
           rejectUnauthorized: rest.rejectUnauthorized,
           servername: rest.servername,
         })
@@ -482,6 +483,25 @@ export function resourcePath(r: ResourceInfo, namespace?: string, name?: string)
 
 function writeQuery(opts: { dryRun?: boolean; fieldManager?: string }): Record<string, string | undefined> {
   return { dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager };
+}
+
+const contexts = new Map<string, tls.SecureContext>();
+
+/**
+ * One TLS context per distinct CA and client credentials in the process: creating one costs a few
+ * milliseconds of CPU (more on a cold process), and a deploy to many members of one CA needs just one.
+ */
+function secureContext(o: tls.SecureContextOptions): tls.SecureContext {
+  const hash = createHash('sha256');
+  for (const v of [o.ca, o.cert, o.key, o.pfx, o.passphrase]) hash.update(`${JSON.stringify(v ?? null)}\0`);
+  const key = hash.digest('hex');
+  let ctx = contexts.get(key);
+  if (!ctx) {
+    if (contexts.size >= 256) contexts.delete(contexts.keys().next().value!);
+    ctx = tls.createSecureContext(o);
+    contexts.set(key, ctx);
+  }
+  return ctx;
 }
 
 function statusError(code: number, body: string, what: string): KitfedError {
