@@ -38,7 +38,10 @@ const median = (xs: number[]): number => {
 const TIME = '/usr/bin/time';
 const haveTime = existsSync(TIME);
 
-/** Wall time of one process, start to exit, and its CPU time (user + system, by /usr/bin/time); fails on a non-zero exit. */
+/**
+ * Wall time of one process, start to exit, and its CPU time (user + system, by /usr/bin/time);
+ * fails on a non-zero exit.
+ */
 function timeProcess(
   cmd: string,
   args: string[],
@@ -70,7 +73,7 @@ async function startKitfed(args: string[], cwd: string, ready: RegExp): Promise<
     stdio: ['ignore', 'pipe', 'ignore'],
     env: { ...process.env, KITFED_LOG_LEVEL: 'warn' },
   });
-  const lines = readline.createInterface({ input: child.stdout! });
+  const lines = readline.createInterface({ input: child.stdout });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`kitfed ${args[0]} not ready within 180 s`)), 180_000);
     child.once('exit', (code) => reject(new Error(`kitfed ${args[0]} exited with ${code}`)));
@@ -92,7 +95,9 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-/** 50 objects per cluster: 10 Deployments, 10 Services, 20 ConfigMaps, 5 Secrets, 5 Ingresses (as bench/deployer.ts). */
+/**
+ * 50 objects per cluster: 10 Deployments, 10 Services, 20 ConfigMaps, 5 Secrets, 5 Ingresses (as bench/deployer.ts).
+ */
 function manifests(cluster: string): KubeObject[] {
   const out: KubeObject[] = [];
   const name = (i: number) => `svc-${String(i).padStart(2, '0')}`;
@@ -244,7 +249,8 @@ async function main(): Promise<void> {
     };
     const load = os.loadavg().map((l) => l.toFixed(1));
     console.log(
-      `machine: ${os.cpus().length}× ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${load.join(' ')}; median of ${ROUNDS} whole processes, interleaved`,
+      `machine: ${os.cpus().length}× ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, ` +
+        `load ${load.join(' ')}; median of ${ROUNDS} whole processes, interleaved`,
     );
     console.log(
       `${'command'.padEnd(40)} ${'wall'.padStart(8)} ${'cpu'.padStart(8)} ${'target'.padStart(8)}  wall/kubectl`,
@@ -252,12 +258,13 @@ async function main(): Promise<void> {
     for (const c of cases) {
       const target = targets[c.key];
       const verdict = target === undefined ? '' : w(c.key) <= target ? '  ok' : '  OVER';
-      console.log(
-        `${c.name.padEnd(40)} ${`${w(c.key)} ms`.padStart(8)} ${`${u(c.key)} ms`.padStart(8)} ${target === undefined ? ''.padStart(8) : `${target} ms`.padStart(8)}  ${(w(c.key) / kubectl).toFixed(1).padStart(5)}${verdict}`,
-      );
+      const cells = [`${w(c.key)} ms`, `${u(c.key)} ms`, target === undefined ? '' : `${target} ms`];
+      const ratio = (w(c.key) / kubectl).toFixed(1).padStart(5);
+      console.log(`${c.name.padEnd(40)} ${cells.map((s) => s.padStart(8)).join(' ')}  ${ratio}${verdict}`);
     }
     console.log(
-      `deploy() in-process, the same unchanged redeploy: ${inProcessMs} ms (median of ${ROUNDS}); target for the process: 2 × ${inProcessMs} + 150 = ${targets.deployUnchanged} ms`,
+      `deploy() in-process, the same unchanged redeploy: ${inProcessMs} ms (median of ${ROUNDS}); ` +
+        `target for the process: 2 × ${inProcessMs} + 150 = ${targets.deployUnchanged} ms`,
     );
     console.log(
       JSON.stringify({

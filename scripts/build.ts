@@ -27,7 +27,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'dist');
 const INFO = join(OUT, 'build-info.json');
 
-/** Native (better-sqlite3), reads its own .proto files (etcd3), required by computed name (kubernetes-models), loaded only on a terminal by path (pino-pretty). */
+/**
+ * Left out of the bundle: native (better-sqlite3), reads its own .proto files (etcd3), required by
+ * computed name (kubernetes-models), loaded only on a terminal by path (pino-pretty).
+ */
 const EXTERNAL = ['better-sqlite3', 'etcd3', 'kubernetes-models', 'pino-pretty'];
 
 /** CommonJS code inside an ESM bundle calls `require` for Node built-ins: give every chunk one. */
@@ -119,7 +122,8 @@ async function cli(argv: string[]): Promise<void> {
   if (ifStale) process.stderr.write('kitfed: sources changed since the last build; building dist/ …\n');
   const info = await buildDist(hash);
   process.stderr.write(
-    `built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s: kitfed ${info.version} (${info.commit.slice(0, 12)}${info.treeState === 'dirty' ? ', dirty tree' : ''})\n`,
+    `built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s: ` +
+      `kitfed ${info.version} (${info.commit.slice(0, 12)}${info.treeState === 'dirty' ? ', dirty tree' : ''})\n`,
   );
 }
 

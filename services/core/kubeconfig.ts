@@ -17,7 +17,10 @@ export interface KubeconfigEntry {
   namespace?: string;
 }
 
-/** js-yaml (as client-node and the deployer read YAML): several times faster than `yaml` on kubeconfigs, whose base64 certificates are long scalars. */
+/**
+ * js-yaml (as client-node and the deployer read YAML): several times faster than `yaml` on kubeconfigs,
+ * whose base64 certificates are long scalars.
+ */
 function dump(doc: object): string {
   return jsyaml.dump(doc, { lineWidth: -1, noRefs: true });
 }

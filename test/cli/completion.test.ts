@@ -28,7 +28,9 @@ test.before(async () => {
   const tsx = import.meta.resolve('tsx');
   await writeFile(
     join(dir, 'bin', 'kitfed'),
-    `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} --import ${JSON.stringify(tsx)} ${JSON.stringify(resolve('services/cli/kitfed.ts'))} "$@"\n`,
+    `#!/bin/sh\nexec ${[process.execPath, '--import', tsx, resolve('services/cli/kitfed.ts')]
+      .map((a) => JSON.stringify(a))
+      .join(' ')} "$@"\n`,
   );
   await chmod(join(dir, 'bin', 'kitfed'), 0o755);
   // A loaded CI machine may take longer than the 5 s a TAB waits for the federation.
@@ -70,7 +72,9 @@ async function bash(line: string): Promise<string[]> {
 source <(kitfed completion bash)
 COMP_LINE="$1"; COMP_POINT=\${#COMP_LINE}
 COMP_WORDS=(); for w in $COMP_LINE; do
-  if [[ $w == *=* ]]; then COMP_WORDS+=("\${w%%=*}" "=" ); [[ -n \${w#*=} ]] && COMP_WORDS+=("\${w#*=}"); else COMP_WORDS+=("$w"); fi
+  if [[ $w == *=* ]]; then
+    COMP_WORDS+=("\${w%%=*}" "=" ); [[ -n \${w#*=} ]] && COMP_WORDS+=("\${w#*=}")
+  else COMP_WORDS+=("$w"); fi
 done
 [[ $COMP_LINE == *" " || $COMP_LINE == *"=" ]] && COMP_WORDS+=("")
 COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 ))
@@ -80,7 +84,7 @@ printf '%s\\n' "\${COMPREPLY[@]}"
   return (await shell('bash', ['-c', script, 'bash', line])).split('\n').filter(Boolean);
 }
 
-test('bash: subcommands, flags, kinds, and cluster names, namespaces and contexts from the running federation', async (t) => {
+test('bash: subcommands, flags, kinds; cluster names, namespaces, contexts from the running federation', async (t) => {
   t.timeout(20 * 60_000); // each TAB runs kitfed from source (tsx)
   t.deepEqual(await bash('kitfed ge'), ['get']);
   t.deepEqual(await bash('kitfed get clusters --o'), ['--output']);
@@ -106,14 +110,12 @@ test('fish: the same candidates, with descriptions', async (t) => {
     (await shell('fish', ['-c', `kitfed completion fish | source; complete -C ${JSON.stringify(line)}`]))
       .split('\n')
       .filter(Boolean);
-  t.deepEqual(await fish('kitfed ge'), [
-    'get\tList federated objects: clusters with readiness, workloads',
-  ]);
+  t.deepEqual(await fish('kitfed ge'), ['get\tList federated objects: clusters with readiness, workloads']);
   t.deepEqual((await fish('kitfed get clusters ')).sort(), ['eu-west', 'us-east']);
   t.true((await fish('kitfed deploy --kubeconfig .kitfed/kube')).some((l) => l.startsWith('.kitfed/kubeconfig')));
 });
 
-test('zsh: the completion function hands the candidates to zsh (_describe with descriptions, compadd, _files)', async (t) => {
+test('zsh: the completion function hands the candidates to zsh (_describe, compadd, _files)', async (t) => {
   t.timeout(10 * 60_000);
   if (!which('zsh')) {
     if (process.env.CI) t.fail('zsh is not installed but CI is set (apt-get install -y zsh)');

@@ -48,7 +48,7 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
 const ROOT = process.cwd();
 const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { name: string; version: string };
 
-test('npm pack → npm install -g → the quickstart with the installed kitfed: up, get clusters, simulate image, completion, Ctrl-C', async (t) => {
+test('npm pack → npm install -g → quickstart with the installed kitfed: up, get, simulate, completion', async (t) => {
   t.timeout(40 * 60_000);
   const dir = await mkdtemp(join(tmpdir(), 'kitfed-package-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -190,7 +190,12 @@ test('npm pack → npm install -g → the quickstart with the installed kitfed: 
           'bash',
           [
             '-c',
-            'source <(kitfed completion bash); COMP_LINE="$1"; COMP_POINT=${#COMP_LINE}; read -r -a COMP_WORDS <<< "$COMP_LINE"; COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _kitfed_complete; printf "%s\\n" "${COMPREPLY[@]}"',
+            [
+              'source <(kitfed completion bash)',
+              'COMP_LINE="$1"; COMP_POINT=${#COMP_LINE}',
+              'read -r -a COMP_WORDS <<< "$COMP_LINE"; COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))',
+              '_kitfed_complete; printf "%s\\n" "${COMPREPLY[@]}"',
+            ].join('; '),
             'bash',
             line,
           ],

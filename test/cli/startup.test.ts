@@ -15,7 +15,8 @@ export async function load(url, context, next) {
   appendFileSync(process.env.KITFED_TRACE_IMPORTS, url + '\\n');
   return next(url, context);
 }`;
-const REGISTER = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(HOOKS)}`)});`;
+const HOOKS_URL = `data:text/javascript,${encodeURIComponent(HOOKS)}`;
+const REGISTER = `import { register } from 'node:module'; register(${JSON.stringify(HOOKS_URL)});`;
 
 /** The modules `kitfed …args` loads: repository paths of services/ and package names of node_modules. */
 async function loads(args: string[], input = ''): Promise<{ services: string[]; packages: string[] }> {

@@ -41,7 +41,7 @@ test("kitfed version and --version: kitfed's version, the git commit, Node's ver
   t.regex(bad.stderr, /Allowed choices are text, json, yaml/);
 });
 
-test("kitfed version --server: the federation API server's /version carries kitfed's version, as kubectl version shows", async (t) => {
+test("kitfed version --server: the API server's /version carries kitfed's version (as kubectl's)", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kitfed-version-'));
   const running = await startFederationApiServer({ listen: '127.0.0.1:0', dataDir: dir });
   t.teardown(async () => {

@@ -49,7 +49,11 @@ test.before(async () => {
   await writeFile(join(dir, 'creds', 'token'), 'token-from-file\n');
   await writeFile(
     join(dir, 'creds', 'plugin.mjs'),
-    `process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: 'token-from-exec' } }));\n`,
+    `process.stdout.write(JSON.stringify(${JSON.stringify({
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token: 'token-from-exec' },
+    })}));\n`,
   );
 });
 
@@ -99,7 +103,7 @@ async function whoami(file: string, context?: string): Promise<Seen> {
   }
 }
 
-test('static credentials: token, token file, client certificate (files relative to the kubeconfig, and inline data), basic auth, impersonation', async (t) => {
+test('static credentials: token, token file, client cert (file or inline), basic auth, impersonation', async (t) => {
   const client = issueClientCert(pki, 'inline', []);
   const file = await kubeconfig({
     token: { token: 's3cr3t', as: 'someone-else' },
@@ -118,7 +122,7 @@ test('static credentials: token, token file, client certificate (files relative 
   t.deepEqual(kc.target('basic'), { context: 'basic', server: url, namespace: 'ns' });
 });
 
-test('the server certificate is verified: against the CA and tls-server-name, or not at all with insecure-skip-tls-verify', async (t) => {
+test('the server certificate is checked (CA, tls-server-name), or not with insecure-skip-tls-verify', async (t) => {
   const noServerName = await kubeconfig({ u1: { token: 'x' } }, { 'tls-server-name': undefined });
   await t.throwsAsync(whoami(noServerName), { message: /does not match|altnames|IP: 127\.0\.0\.1 is not in/i });
   const noCa = await kubeconfig({ u2: { token: 'x' } }, { 'certificate-authority': undefined });

@@ -77,7 +77,8 @@ export function register(program: Command): void {
   program
     .command('completion')
     .description(
-      'Print a shell completion script: subcommands, flags, and values where cheap (cluster names and namespaces from the federation, kubeconfig contexts, pipeline run ids)',
+      'Print a shell completion script: subcommands, flags, and values where cheap ' +
+        '(cluster names and namespaces from the federation, kubeconfig contexts, pipeline run ids)',
     )
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(Object.keys(SCRIPTS)))
     .addHelpText(

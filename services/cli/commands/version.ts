@@ -18,7 +18,8 @@ export function register(program: Command): void {
   program
     .command('version')
     .description(
-      "Print kitfed's version, the git commit it was built from and Node's version; with --server also the federation API server's",
+      "Print kitfed's version, the git commit it was built from and Node's version; " +
+        "with --server also the federation API server's",
     )
     .option('--server', "also print the federation API server's version (GET /version), as kubectl version does")
     .addOption(
