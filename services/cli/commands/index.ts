@@ -100,7 +100,7 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'create',
-    summary: 'Create what kubectl cannot: `create user` mints a scoped user (client certificate + role binding)',
+    summary: 'Create what kubectl cannot: `create user` (a scoped user and its kubeconfig)',
     load: () => import('./create.js'),
   },
   {
