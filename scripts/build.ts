@@ -16,7 +16,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -36,6 +36,9 @@ const EXTERNAL = ['better-sqlite3', 'etcd3', 'kubernetes-models', 'pino-pretty']
 /** CommonJS code inside an ESM bundle calls `require` for Node built-ins: give every chunk one. */
 const BANNER =
   "import { createRequire as __kitfedRequire } from 'node:module'; const require = __kitfedRequire(import.meta.url);";
+
+/** Data files the code reads at run time with `require('./x.json')` beside itself: copied next to the chunks. */
+const DATA = ['services/apiserver/openapi/descriptions.json', 'services/apiserver/openapi/parameters.json'];
 
 async function files(dir: string): Promise<string[]> {
   const entries = await readdir(join(ROOT, dir), { recursive: true, withFileTypes: true });
@@ -96,6 +99,7 @@ export async function buildDist(hash: string): Promise<BuildInfo> {
     legalComments: 'eof',
     logLevel: 'warning',
   });
+  for (const f of DATA) await copyFile(join(ROOT, f), join(OUT, f.slice(f.lastIndexOf('/') + 1)));
   const commit = git(['rev-parse', 'HEAD']);
   const status =
     commit === undefined ? undefined : git(['status', '--porcelain', '--', 'services', 'scripts', 'package.json']);
