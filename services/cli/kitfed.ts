@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { main, EXIT_FAILURE } from './main.js';
+import { EXIT_FAILURE } from './lib/usage.js';
+import { main } from './main.js';
 
 // `kitfed get … | head`: the reader went away; stop quietly instead of crashing with EPIPE.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -3,21 +3,18 @@
  * every subcommand; only the module of the one being run is imported, and each module imports
  * its service only inside its action, so `kitfed --help` loads commander and nothing else.
  *
- * Exit codes: 0 ok, 1 failure, 2 usage error.
+ * Exit codes: 0 ok, 1 failure, 2 usage error (`lib/usage.ts`).
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { commands } from './commands/index.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../core/log-settings.js';
+import { applyLogFlags, globalOptions } from './lib/log-flags.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './lib/usage.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-
-/** Thrown by commands for bad flags or input: exit code 2 with the message. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-/** The subcommand a command line runs (also under `kitfed help NAME`): its first word that is no option or option value. */
+/**
+ * The subcommand a command line runs (also under `kitfed help NAME`): its first word that is no option
+ * or option value.
+ */
 export function commandName(program: Command, argv: readonly string[]): string | undefined {
   const words: string[] = [];
   for (let i = 0; i < argv.length && words.length < 2; i++) {
@@ -38,12 +35,27 @@ export function commandName(program: Command, argv: readonly string[]): string |
 }
 
 function skeleton(): Command {
-  return new Command('kitfed')
-    .description('Run many Kubernetes clusters as one: federation control plane and GitOps pipeline.')
-    .option('-V, --version', "print kitfed's version, git commit and Node version (kitfed version)")
-    .enablePositionalOptions()
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+  return (
+    new Command('kitfed')
+      .description('Run many Kubernetes clusters as one: federation control plane and GitOps pipeline.')
+      .option('-V, --version', "print kitfed's version, git commit and Node version (kitfed version)")
+      .addOption(
+        new Option(
+          '--log-format <format>',
+          'log lines as text or JSON (default: text on a terminal; KITFED_LOG_FORMAT)',
+        ).choices(LOG_FORMATS),
+      )
+      .addOption(
+        new Option('--log-level <level>', 'least severe level logged (default: info; KITFED_LOG_LEVEL)').choices(
+          LOG_LEVELS,
+        ),
+      )
+      // Every command's --help lists the log flags under "Global Options" (not -V, which only works first).
+      .configureHelp({ showGlobalOptions: true, visibleGlobalOptions: globalOptions })
+      .enablePositionalOptions()
+      .showHelpAfterError('(run with --help for usage)')
+      .exitOverride()
+  );
 }
 
 /**
@@ -52,7 +64,7 @@ function skeleton(): Command {
  */
 export async function buildProgram(load: 'all' | readonly string[] = 'all', program = skeleton()): Promise<Command> {
   const wanted = (name: string) => load === 'all' || load.includes(name);
-  const modules = await Promise.all(commands.map((c) => (wanted(c.name) ? c.load() : undefined)));
+  const modules = await Promise.all(commands.map((c) => (wanted(c.name) ? c.load() : Promise.resolve(undefined))));
   commands.forEach((entry, i) => {
     const mod = modules[i];
     if (!mod) program.command(entry.name).summary(entry.summary);
@@ -67,16 +79,17 @@ export async function buildProgram(load: 'all' | readonly string[] = 'all', prog
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    // `kitfed --version [flags]` is `kitfed version [flags]`.
-    const args = argv[0] === '--version' || argv[0] === '-V' ? ['version', ...argv.slice(1)] : argv;
     const program = skeleton();
-    const name = commandName(program, args);
     // The completion scripts' helper: its words are a command line to complete, not to parse.
-    if (args[0] === '__complete') {
+    if (argv[0] === '__complete') {
       const { printCompletion } = await import('./lib/completion.js');
-      await printCompletion(await buildProgram(args[1] && args.length > 2 ? [args[1]] : [], program), args.slice(1));
+      await printCompletion(await buildProgram(argv[1] && argv.length > 2 ? [argv[1]] : [], program), argv.slice(1));
       return EXIT_OK;
     }
+    const words = applyLogFlags(argv);
+    // `kitfed --version [flags]` is `kitfed version [flags]`.
+    const args = words[0] === '--version' || words[0] === '-V' ? ['version', ...words.slice(1)] : words;
+    const name = commandName(program, args);
     await buildProgram(name === undefined ? [] : [name], program);
     await program.parseAsync(args, { from: 'user' });
     return process.exitCode === undefined ? EXIT_OK : Number(process.exitCode);

@@ -29,9 +29,7 @@ const REDACT = [
   'req.headers.authorization',
 ];
 
-export const LOG_FORMATS = ['auto', 'json', 'text'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log-settings.js';
 
 /** The format in effect: `auto` resolves to text when stderr is a terminal. */
 export function logFormat(

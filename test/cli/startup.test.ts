@@ -57,7 +57,14 @@ async function loads(args: string[], input = ''): Promise<{ services: string[]; 
 
 test('kitfed --help loads commander and the command table, no command and no service', async (t) => {
   const { services, packages } = await loads(['--help']);
-  t.deepEqual(services, ['services/cli/commands/index.ts', 'services/cli/kitfed.ts', 'services/cli/main.ts']);
+  t.deepEqual(services, [
+    'services/cli/commands/index.ts',
+    'services/cli/kitfed.ts',
+    'services/cli/lib/log-flags.ts',
+    'services/cli/lib/usage.ts',
+    'services/cli/main.ts',
+    'services/core/log-settings.ts',
+  ]);
   t.deepEqual(packages, ['commander']);
 });
 
@@ -66,7 +73,7 @@ test('a command loads its own module and what its action imports, not the other 
   t.true(plan.services.includes('services/cli/commands/plan.ts'));
   t.deepEqual(
     plan.services.filter(
-      (s) => !/^services\/(cli\/(kitfed|main)\.ts|cli\/commands\/(index|plan)\.ts|planner\/|core\/)/.test(s),
+      (s) => !/^services\/(cli\/(kitfed|main)\.ts|cli\/lib\/|cli\/commands\/(index|plan)\.ts|planner\/|core\/)/.test(s),
     ),
     [],
   );

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { intFlag } from '../lib/flags.js';
-import { UsageError } from '../main.js';
+import { UsageError } from '../lib/usage.js';
 
 interface CreateUserFlags {
   clusterrole?: string;

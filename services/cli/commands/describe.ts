@@ -1,7 +1,7 @@
 import { Argument, type Command } from 'commander';
 import type { KindInfo, OverrideObject } from '../../controllers/index.js';
 import type { KubeObject } from '../../core/kube.js';
-import { UsageError } from '../main.js';
+import { UsageError } from '../lib/usage.js';
 import { completeWith, kindNames, namesOfKind } from '../lib/completion.js';
 import {
   age,

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
  *
  * A new command is one module exporting `register(program)`, which adds that one top-level
  * command, and one entry below. Keep the module's top-level imports light (commander,
- * `../main.js`, `../lib/*`) and import services inside the action:
+ * `../lib/*`, never `../main.js`, which imports this table) and import services inside the action:
  * `const { run } = await import('../../my-service/run.js')`.
  */
 export interface CommandEntry {

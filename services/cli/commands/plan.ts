@@ -28,7 +28,7 @@ Examples:
     )
     .action(async () => {
       const [{ UsageError }, { KitfedError }, { decodePlanRequests }, { plan }] = await Promise.all([
-        import('../main.js'),
+        import('../lib/usage.js'),
         import('../../core/errors.js'),
         import('../../planner/requests.js'),
         import('../../planner/plan.js'),

@@ -3,15 +3,15 @@
  * call on every TAB) prints the candidates for the last word, one per line, `value<TAB>description`,
  * and a last line `:files` when the shell should offer file names too.
  *
- * Subcommands come from the command table without loading any command; flags and arguments come from
- * the one command's commander definition. Values are completed, in this order, by a completer a
- * command attached (`completeWith`), by the argument's or option's name (`cluster`, `context`,
- * `namespace`, `run`: see BY_NAME), by its `.choices()`, or as file names when its placeholder says
+ * Subcommands come from the program's command list (the table's placeholders: no command is loaded);
+ * flags and arguments come from the one command's commander definition, plus the global flags.
+ * Values are completed, in this order, by a completer a command attached (`completeWith`), by the
+ * argument's or option's name (`cluster`, `context`, `namespace`, `run`: see BY_NAME), by its `.choices()`, or as file names when its placeholder says
  * `<file>` or `<dir>`. Dynamic values are fetched within 5 s (KITFED_COMPLETION_TIMEOUT_MS for slow
  * links); a failure completes nothing.
  */
 import type { Argument, Command, Option } from 'commander';
-import { commands } from '../commands/index.js';
+import { globalOptions } from './log-flags.js';
 
 export interface CompletionContext {
   /** The (sub)command whose argument or option value is being completed. */
@@ -114,7 +114,7 @@ export interface Completion {
 
 function optionFor(command: Command, word: string): Option | undefined {
   const flag = word.split('=')[0];
-  return command.options.find((o) => o.long === flag || o.short === flag);
+  return [...command.options, ...globalOptions(command)].find((o) => o.long === flag || o.short === flag);
 }
 
 function takesValue(o: Option): boolean {
@@ -123,7 +123,7 @@ function takesValue(o: Option): boolean {
 
 function optionCandidates(command: Command): Candidate[] {
   const out: Candidate[] = [];
-  for (const o of command.options) {
+  for (const o of [...command.options, ...globalOptions(command)]) {
     if (o.hidden) continue;
     const flag = o.long ?? o.short;
     if (flag) out.push({ value: flag, description: o.description });
@@ -197,7 +197,7 @@ export async function complete(program: Command, words: readonly string[]): Prom
           ctx.args.length > 0
             ? []
             : [
-                ...commands.map((c) => ({ value: c.name, description: c.summary })),
+                ...program.commands.map((c) => ({ value: c.name(), description: c.summary() })),
                 { value: 'help', description: 'display help for command' },
               ],
         files: false,

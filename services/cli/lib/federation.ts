@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { KubeClient } from '../../core/kube-client.js';
 import type { KubeObject } from '../../core/kube.js';
-import { UsageError } from '../main.js';
+import { UsageError } from './usage.js';
 
 export interface FederationFlags {
   kubeconfig?: string;

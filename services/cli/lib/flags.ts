@@ -1,6 +1,6 @@
 /** Flag values checked the same way by every command: a bad one is a UsageError (exit 2) naming the flag. */
 import { parseDuration } from '../../core/duration.js';
-import { UsageError } from '../main.js';
+import { UsageError } from './usage.js';
 
 /** An integer flag from `min` to `max`. */
 export function intFlag(flag: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
