@@ -104,7 +104,7 @@ export async function writeBundle(root = packageRoot()): Promise<BundleFile[]> {
   return files;
 }
 
-// `node dist/services/console/build.js` (part of `npm run build`).
+// `node --import tsx services/console/build.ts` (`npm run build` calls writeBundle() from scripts/build.ts).
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const started = Date.now();
   writeBundle().then(

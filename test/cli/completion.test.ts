@@ -110,7 +110,7 @@ test('fish: the same candidates, with descriptions', async (t) => {
     (await shell('fish', ['-c', `kitfed completion fish | source; complete -C ${JSON.stringify(line)}`]))
       .split('\n')
       .filter(Boolean);
-  t.deepEqual(await fish('kitfed ge'), ['get\tList federated objects: clusters with readiness, workloads']);
+  t.deepEqual(await fish('kitfed ge'), ['get\tList federated objects of any kind and their propagation']);
   t.deepEqual((await fish('kitfed get clusters ')).sort(), ['eu-west', 'us-east']);
   t.true((await fish('kitfed deploy --kubeconfig .kitfed/kube')).some((l) => l.startsWith('.kitfed/kubeconfig')));
 });
@@ -140,7 +140,7 @@ _kitfed`,
     )
       .split('\n')
       .filter(Boolean);
-  t.deepEqual(await zsh('ge'), ['get:List federated objects: clusters with readiness, workloads']);
+  t.deepEqual(await zsh('ge'), ['get:List federated objects of any kind and their propagation']);
   t.deepEqual((await zsh('get', 'clusters', '')).sort(), ['eu-west', 'us-east']);
   t.deepEqual(await zsh('deploy', '--kubeconfig', ''), ['FILES']);
 });

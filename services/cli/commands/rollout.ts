@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UsageError } from '../main.js';
+import { UsageError } from '../lib/usage.js';
 import { durationFlag, intFlag } from '../lib/flags.js';
 import { connect, serviceOptions, type ServiceFlags } from '../lib/webhooks.js';
 

@@ -52,14 +52,6 @@ async function federationList(ctx: CompletionContext, apiVersion: string, kind: 
   }
 }
 
-/** Completes names of the federation's objects of the kind the command's first argument names. */
-export function objectNames(kindOf: (arg: string) => { apiVersion: string; kind: string } | undefined): Completer {
-  return (ctx) => {
-    const gvk = kindOf(ctx.args[0] ?? '');
-    return gvk ? federationList(ctx, gvk.apiVersion, gvk.kind) : [];
-  };
-}
-
 /** The federation's kinds by plural, singular and short names, from the API server's table (loaded on first use). */
 async function kindTable(): Promise<Map<string, { apiVersion: string; kind: string }>> {
   const { RESOURCES } = await import('../../apiserver/builtin/index.js');

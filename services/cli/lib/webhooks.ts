@@ -1,7 +1,7 @@
 /** How CLI commands reach a running `kitfed webhooks`: its URL and bearer token, from flags or its config. */
 import type { Command } from 'commander';
 import type { GitopsClient } from '../../gitops/index.js';
-import { UsageError } from '../main.js';
+import { UsageError } from './usage.js';
 
 export interface ServiceFlags {
   url?: string;
