@@ -73,16 +73,16 @@ export class KubeClient {
     this.userAgent = options.userAgent ?? 'kitfed';
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
     // One TLS context per CA and credentials, not one per connection (parsing them is most of a handshake's CPU).
+    const tlsOptions: https.AgentOptions = {
+      secureContext: secureContext({ ca, cert, key, pfx, passphrase }),
+      rejectUnauthorized: rest.rejectUnauthorized,
+      servername: rest.servername,
+    };
     this.agent = this.server.startsWith('https:')
-      ? new https.Agent({
-          ...agentOptions,
-          secureContext: secureContext({ ca, cert, key, pfx, passphrase }),
-          rejectUnauthorized: rest.rejectUnauthorized,
-          servername: rest.servername,
-        })
+      ? new https.Agent({ ...agentOptions, ...tlsOptions })
       : new http.Agent(agentOptions);
     this.watchAgent = this.server.startsWith('https:')
-      ? new https.Agent({ keepAlive: true, ...pickTls(baseOptions) })
+      ? new https.Agent({ keepAlive: true, ...tlsOptions })
       : new http.Agent({ keepAlive: true });
   }
 
