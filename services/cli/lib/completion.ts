@@ -7,8 +7,8 @@
  * flags and arguments come from the one command's commander definition, plus the global flags.
  * Values are completed, in this order, by a completer a command attached (`completeWith`), by the
  * argument's or option's name (`cluster`, `context`, `namespace`, `run`: see BY_NAME), by its
- * `.choices()`, or as file names when its placeholder says `<file>` or `<dir>`. Dynamic values are fetched within 5 s (KITFED_COMPLETION_TIMEOUT_MS for slow
- * links); a failure completes nothing.
+ * `.choices()`, or as file names when its placeholder says `<file>` or `<dir>`. Dynamic values are
+ * fetched within 5 s (KITFED_COMPLETION_TIMEOUT_MS for slow links); a failure completes nothing.
  */
 import type { Argument, Command, Option } from 'commander';
 import { globalOptions } from './log-flags.js';
