@@ -200,11 +200,11 @@ test(
 
     // Keyboard only: the skip link first, then every view, then sign-out; Enter follows a link.
     const order: string[] = [];
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 7; i++) {
       await page.keyboard.press('Tab');
       order.push(await page.evaluate<string>("document.activeElement?.textContent ?? ''"));
     }
-    t.deepEqual(order, ['Skip to content', 'Fleet', 'Objects', 'Runs', 'Events', 'Sign out']);
+    t.deepEqual(order, ['Skip to content', 'Fleet', 'Objects', 'Runs', 'Rollouts', 'Events', 'Sign out']);
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Enter');
     await page.waitForSelector('h1:has-text("Events")');
