@@ -41,6 +41,8 @@ const cm = (name: string, v: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', 
 async function serve(t: ExecutionContext, store: Store, watchCacheSize?: number): Promise<ApiServer> {
   const server = await startApiServer({ store, watchCacheSize });
   t.teardown(() => server.close());
+  // Its bootstrap writes (RBAC policy, default ServiceAccounts) are done before the test counts revisions.
+  await server.access.idle();
   return server;
 }
 

@@ -58,16 +58,19 @@ export class ServiceAccounts {
     const nsType = this.type('Namespace');
     const cmType = this.type('ConfigMap');
     if (!saType || !nsType) return;
+    // Follow changes from the cache's current revision first, then list: a revision read before the
+    // (awaited) lists may have left a small watch cache by the time they return (Compacted). The lists
+    // are consistent reads, at least as new as any event delivered before they return.
     const rev = this.registry.cache.revision;
-    for (const o of (await this.registry.list(saType, undefined)).items) this.remember(o);
-    for (const o of (await this.registry.list(nsType, undefined)).items)
-      if (!o.metadata.deletionTimestamp) this.active.add(o.metadata.name!);
     this.stops.push(
       this.registry.cache.subscribe(keyPrefix(saType), rev, (e) => this.onServiceAccount(e)),
       this.registry.cache.subscribe(keyPrefix(nsType), rev, (e) => this.onNamespace(e)),
     );
     if (cmType && this.caCert)
       this.stops.push(this.registry.cache.subscribe(keyPrefix(cmType), rev, (e) => this.onConfigMap(e)));
+    for (const o of (await this.registry.list(saType, undefined)).items) this.remember(o);
+    for (const o of (await this.registry.list(nsType, undefined)).items)
+      if (!o.metadata.deletionTimestamp) this.active.add(o.metadata.name!);
     for (const ns of this.active) this.ensure(ns);
   }
 
