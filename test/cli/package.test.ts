@@ -173,6 +173,11 @@ test('npm pack → npm install -g → quickstart with the installed kitfed: up, 
       ]);
       return r.stdout === image;
     });
+    // The image can reach a member before the run records its deploy: wait for the run to finish.
+    await eventually('run 2 finished', async () => {
+      const r = await kitfed(['runs', '2', '--config', config, '-o', 'json']);
+      return r.code === 0 && /^ {2}"status": "succeeded"/m.test(r.stdout);
+    });
     const run2 = await kitfed(['runs', '2', '--config', config]);
     t.is(run2.code, 0, run2.stderr);
     t.regex(run2.stdout, /^us-east\s+ok\s+applied\s/m);

@@ -83,14 +83,11 @@ const BY_NAME: Record<string, Completer> = {
   },
   run: async (ctx) => {
     const { existsSync } = await import('node:fs');
-    const [{ loadConfig }, { serviceUrl }] = await Promise.all([
-      import('../../gitops/config.js'),
-      import('../../gitops/simulate.js'),
-    ]);
-    const file = ctx.flags.config ?? (existsSync('.kitfed/webhooks.yaml') ? '.kitfed/webhooks.yaml' : undefined);
-    const url = serviceUrl(file ? loadConfig(file) : undefined, ctx.flags.url);
-    const res = await fetch(`${url}/runs?limit=50`, { signal: AbortSignal.timeout(timeoutMs()) });
-    return ((await res.json()) as { runs: Array<{ id: number }> }).runs.map((r) => String(r.id));
+    const { connect } = await import('./webhooks.js');
+    const config = ctx.flags.config ?? (existsSync('.kitfed/webhooks.yaml') ? '.kitfed/webhooks.yaml' : undefined);
+    const { url, token, tokenFile } = ctx.flags;
+    const client = await connect({ url, config, token, tokenFile });
+    return (await client.listRuns(50)).map((r) => String(r.id));
   },
 };
 
