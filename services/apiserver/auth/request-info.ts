@@ -43,10 +43,11 @@ function exactName(fieldSelector: string | null): string {
   return '';
 }
 
-export function requestAttributes(method: string, path: string, query: URLSearchParams): RequestAttributes {
-  const info: RequestAttributes = {
+/** A request for a path outside the resource API (`/healthz`, `/metrics`, discovery…). */
+export function nonResourceAttributes(verb: string, path: string): RequestAttributes {
+  return {
     resourceRequest: false,
-    verb: method.toLowerCase(),
+    verb,
     path,
     apiGroup: '',
     apiVersion: '',
@@ -55,6 +56,10 @@ export function requestAttributes(method: string, path: string, query: URLSearch
     subresource: '',
     name: '',
   };
+}
+
+export function requestAttributes(method: string, path: string, query: URLSearchParams): RequestAttributes {
+  const info = nonResourceAttributes(method.toLowerCase(), path);
   let parts = path.split('/').filter(Boolean);
   if (parts.length < 3) return info;
   const prefix = parts[0];

@@ -1,7 +1,7 @@
 import { errors } from '../../core/errors.js';
 import { isObject, type KubeObject, type StatusCause } from '../../core/kube.js';
 import type { Decision } from './authorizer.js';
-import type { RequestAttributes } from './request-info.js';
+import { nonResourceAttributes, type RequestAttributes } from './request-info.js';
 import type { PolicyRule } from './rules.js';
 import { AUTHENTICATION_GROUP, AUTHORIZATION_GROUP } from './resources.js';
 import type { UserInfo } from './user.js';
@@ -69,18 +69,8 @@ function resourceAttributes(ra: Obj): RequestAttributes {
   };
 }
 
-function nonResourceAttributes(na: Obj): RequestAttributes {
-  return {
-    resourceRequest: false,
-    verb: typeof na.verb === 'string' ? na.verb : '',
-    path: typeof na.path === 'string' ? na.path : '',
-    apiGroup: '',
-    apiVersion: '',
-    namespace: '',
-    resource: '',
-    subresource: '',
-    name: '',
-  };
+function nonResourceOf(na: Obj): RequestAttributes {
+  return nonResourceAttributes(typeof na.verb === 'string' ? na.verb : '', typeof na.path === 'string' ? na.path : '');
 }
 
 function accessStatus(d: Decision): Obj {
@@ -111,7 +101,7 @@ function attributesOf(kind: string, spec: Obj, allowNonResource: boolean): Reque
     if (!ra) causes.push({ reason: 'FieldValueRequired', field: 'spec.resourceAttributes', message: 'Required value' });
   }
   if (causes.length > 0) throw invalid(kind, AUTHORIZATION_GROUP, causes);
-  return ra ? resourceAttributes(ra) : nonResourceAttributes(na!);
+  return ra ? resourceAttributes(ra) : nonResourceOf(na!);
 }
 
 function stringList(v: unknown): string[] {
