@@ -64,7 +64,7 @@ async function host(spec: { count: number; federation: boolean }): Promise<void>
   const { startApiServer } = await import('../services/apiserver/server.js');
   const { federationAdmission } = await import('../services/apiserver/federation-admission.js');
   const { SandboxCa } = await import('../services/sandbox/tls.js');
-  const ca = new SandboxCa(['127.0.0.1', 'localhost']);
+  const ca = await SandboxCa.create(['127.0.0.1', 'localhost']);
   const writes: number[] = [];
   const serve = async (name: string, federation: boolean, i: number): Promise<Endpoint> => {
     const id = ca.identity(name);

@@ -6,19 +6,12 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleGit } from 'simple-git';
 import YAML from 'yaml';
-import { CONTROLLER_MANAGER_USER } from '../apiserver/auth/index.js';
-import { startFederationApiServer } from '../apiserver/run.js';
-import { userKubeconfig } from '../apiserver/users.js';
-import { openStore } from '../apiserver/storage/open.js';
-import { startControllers, type RunningControllers } from '../controllers/index.js';
-import { joinCluster } from '../controllers/join.js';
+import { CONTROLLER_MANAGER_USER, loadCredentials, openStore, startFederationApiServer } from '../apiserver/index.js';
+import { joinCluster, startControllers, type RunningControllers } from '../controllers/index.js';
 import { KubeClient } from '../core/kube-client.js';
 import { mergeKubeconfigs } from '../core/kubeconfig.js';
 import { createLogger } from '../core/log.js';
-import { loadConfig } from '../gitops/config.js';
-import { loadDeployStep } from '../gitops/deploy-step.js';
-import { simulatePush } from '../gitops/simulate.js';
-import { startWebhookService, type WebhookService } from '../gitops/webhook-service.js';
+import { loadConfig, loadDeployStep, simulatePush, startWebhookService, type WebhookService } from '../gitops/index.js';
 import { startSandbox, type Sandbox, type SandboxClusterSpec } from '../sandbox/index.js';
 import { federationAccess, loadConsoleAssets, loginUrl, startConsoleServer } from '../console/index.js';
 
@@ -36,7 +29,10 @@ export interface EmbeddedOptions {
   dataDir?: string;
   /** @default 3 */
   clusters?: number;
-  /** Federation API on portBase, members on portBase+1…, webhooks on portBase+90, sandbox admin on +91, console on +92. 0: free ports. @default 6443 */
+  /**
+   * Federation API on portBase, members on portBase+1…, webhooks on portBase+90, sandbox admin on +91,
+   * console on +92. 0: free ports. @default 6443
+   */
   portBase?: number;
   /** Pod readiness delay in the sandbox members. @default 500 */
   readyDelayMs?: number;
@@ -168,6 +164,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     // The controller manager runs as its own user (kitfed:controller-manager, a client certificate),
     // with the least privilege the bootstrap policy gives it, not as the admin.
     const controllersKubeconfig = join(dataDir, 'controllers.kubeconfig');
+    const { userKubeconfig } = await loadCredentials();
     await writeFile(
       controllersKubeconfig,
       userKubeconfig({
@@ -221,7 +218,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
         pollSeconds: 2,
       }),
     );
-    const config = loadConfig(webhooksConfig);
+    const config = await loadConfig(webhooksConfig);
     const deploy = await loadDeployStep(config.deploy, log, config.timeouts.deployMs);
     const webhooks = await startWebhookService({
       config,
@@ -246,7 +243,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     });
     stops.push(['console', () => consoleServer.close()]);
     if (!options.skipInitialDeploy) {
-      const res = await simulatePush(loadConfig(webhooksConfig), { url: webhooks.url });
+      const res = await simulatePush(await loadConfig(webhooksConfig), { url: webhooks.url });
       log.info({ status: res.status }, 'initial render + deploy queued');
     }
     return {

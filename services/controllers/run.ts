@@ -2,7 +2,8 @@ import http from 'node:http';
 import { parseDuration as parseMs } from '../core/duration.js';
 import { createLogger } from '../core/log.js';
 import { runUntilSignal } from '../core/process.js';
-import { exclusionList, startControllers } from './index.js';
+import { startControllers } from './manager.js';
+import { exclusionList } from './propagation/catalog.js';
 
 const log = createLogger('controller-manager');
 

@@ -3,7 +3,7 @@
  * table, the `--report` file and the exit code.
  */
 import { writeFile } from 'node:fs/promises';
-import { deploy } from './index.js';
+import { deploy } from './deploy.js';
 import { jsonLines, summaryTable, terminalBars, type Progress } from './progress.js';
 import type { DeployOptions, DeployReport } from './types.js';
 

@@ -133,3 +133,14 @@ export function resolveToken(o: {
   if (o.config) return o.config.apiTokens[0] ?? fileToken(join(o.config.dataDir, API_TOKEN_FILE));
   return fileToken(EMBEDDED_TOKEN_FILE);
 }
+
+/**
+ * The webhook service's URL: `url` if given, else the config's listen address (a wildcard host
+ * means loopback), else the default.
+ */
+export function serviceUrl(config: WebhooksConfig | undefined, url: string | undefined): string {
+  if (url) return url.replace(/\/+$/, '');
+  if (!config) return 'http://127.0.0.1:8090';
+  const host = config.listen.host === '0.0.0.0' || config.listen.host === '::' ? '127.0.0.1' : config.listen.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.listen.port}`;
+}

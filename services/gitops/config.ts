@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse } from 'yaml';
-import { KitfedError } from '../core/errors.js';
+import { ConfigError } from './config-error.js';
+
+export { ConfigError };
 
 export type SecretRef = { env: string } | { file: string };
 
@@ -249,13 +251,6 @@ function describe(errs: ErrorObject[]): string[] {
     out.add(`${key}: ${why}`);
   }
   return [...out];
-}
-
-export class ConfigError extends KitfedError {
-  override readonly name = 'ConfigError';
-  constructor(file: string, problems: string[]) {
-    super(`invalid configuration ${file}:\n  ${problems.join('\n  ')}`, 400, 'BadRequest');
-  }
 }
 
 function readSecret(ref: SecretRef, key: string, baseDir: string, env: NodeJS.ProcessEnv): string {

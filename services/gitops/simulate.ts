@@ -7,19 +7,13 @@ import { Webhooks } from '@octokit/webhooks';
 import { answerOf } from '../core/http.js';
 import { gitClient } from '../core/git-client.js';
 import { IMAGE_SIGNATURE_HEADER, signImageBody } from '../image-deployer/index.js';
+import { serviceUrl } from './client.js';
 import type { RepoConfig, WebhooksConfig } from './config.js';
 
 export interface SimulateResult {
   status: number;
   body: unknown;
   delivery?: string;
-}
-
-export function serviceUrl(config: WebhooksConfig | undefined, url: string | undefined): string {
-  if (url) return url.replace(/\/+$/, '');
-  if (!config) return 'http://127.0.0.1:8090';
-  const host = config.listen.host === '0.0.0.0' || config.listen.host === '::' ? '127.0.0.1' : config.listen.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${config.listen.port}`;
 }
 
 async function post(url: string, body: string, headers: Record<string, string>): Promise<SimulateResult> {

@@ -4,6 +4,7 @@
  * Pure code, no I/O. See docs/planner.md.
  */
 export { plan } from './plan.js';
+export { decodePlanRequests, type PlanRequests } from './requests.js';
 export {
   REPLICA_SET_PREFERENCES_ANNOTATION,
   DEPLOYMENT_PREFERENCES_ANNOTATION,

@@ -11,3 +11,4 @@ export {
 export { SandboxCluster, type RequestCounts, type SandboxClusterInfo, type Verb } from './cluster.js';
 export { FAULT_ACTIONS, type FaultAction, type FaultState } from './faults.js';
 export { MEMBER_RESOURCES } from './resources.js';
+export { runSandbox, sendFault, postAdmin, sandboxStatus, type RunSandboxOptions } from './run.js';

@@ -153,7 +153,7 @@ export function kubeconfigFor(clusters: Array<{ name: string; url: string; caCer
 export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   checkSpecs(opts.clusters);
   const started = Date.now();
-  const ca = opts.tls ? new SandboxCa([opts.host ?? '127.0.0.1']) : undefined;
+  const ca = opts.tls ? await SandboxCa.create([opts.host ?? '127.0.0.1']) : undefined;
   const results = await Promise.allSettled(
     opts.clusters.map(async (s, i) =>
       SandboxCluster.start(configFor(opts, s, i), {

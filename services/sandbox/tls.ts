@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import forge from 'node-forge';
-import { generatePki, makeAuthenticator, type Pki, type Authenticator } from '../apiserver/index.js';
+import { loadCredentials, type Authenticator, type Credentials, type Pki } from '../apiserver/index.js';
 
 /**
  * TLS identities for sandbox clusters: one CA per sandbox; each cluster gets its own serving
@@ -22,8 +22,16 @@ export class SandboxCa {
   private readonly caKey: forge.pki.rsa.PrivateKey;
   private readonly publicKey: forge.pki.PublicKey;
 
-  constructor(private readonly hosts: string[]) {
-    this.pki = generatePki(hosts);
+  /** A new CA (and the shared serving key pair) for `hosts`. */
+  static async create(hosts: string[]): Promise<SandboxCa> {
+    return new SandboxCa(hosts, await loadCredentials());
+  }
+
+  private constructor(
+    private readonly hosts: string[],
+    private readonly credentials: Credentials,
+  ) {
+    this.pki = credentials.generatePki(hosts);
     this.caCert = forge.pki.certificateFromPem(this.pki.caCert);
     this.caKey = forge.pki.privateKeyFromPem(this.pki.caKey);
     this.publicKey = forge.pki.certificateFromPem(this.pki.cert).publicKey;
@@ -57,7 +65,7 @@ export class SandboxCa {
       key: this.pki.key,
       caCert: this.pki.caCert,
       token,
-      authenticator: makeAuthenticator([
+      authenticator: this.credentials.makeAuthenticator([
         { token, user: 'sandbox-admin', uid: 'sandbox-admin', groups: ['system:masters'] },
       ]),
     };

@@ -61,10 +61,11 @@ export function register(program: Command): void {
     .option('--console-webhooks-url <url>', 'the webhook service whose pipeline runs the console shows')
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed apiserver --listen 127.0.0.1:6443 --kubeconfig-out .kitfed/kubeconfig\n  kitfed apiserver --storage etcd://127.0.0.1:2379,127.0.0.1:22379 --listen 0.0.0.0:6443\n',
+      '\nExamples:\n  kitfed apiserver --listen 127.0.0.1:6443 --kubeconfig-out ' +
+        '.kitfed/kubeconfig\n  kitfed apiserver --storage etcd://127.0.0.1:2379,127.0.0.1:22379 --listen 0.0.0.0:6443\n',
     )
     .action(async (opts: Flags) => {
-      const { runApiServer } = await import('../../apiserver/run.js');
+      const { runApiServer } = await import('../../apiserver/index.js');
       await runApiServer(opts);
     });
 }

@@ -52,7 +52,7 @@ export function register(program: Command): void {
         exclude?: string[];
         include?: string[];
       }) => {
-        const { runControllers } = await import('../../controllers/run.js');
+        const { runControllers } = await import('../../controllers/index.js');
         await runControllers(opts);
       },
     );

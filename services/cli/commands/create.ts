@@ -58,8 +58,8 @@ export function register(program: Command): void {
       const { join, dirname } = await import('node:path');
       const { mkdir, writeFile } = await import('node:fs/promises');
       const { KubeClient } = await import('../../core/kube-client.js');
-      const { loadPki } = await import('../../apiserver/security.js');
-      const { ensureBinding, userBinding, userKubeconfig } = await import('../../apiserver/users.js');
+      const { loadCredentials } = await import('../../apiserver/index.js');
+      const { loadPki, ensureBinding, userBinding, userKubeconfig } = await loadCredentials();
       const pki = await loadPki(opts.dataDir);
       const admin = await KubeClient.fromKubeconfig(
         { file: opts.kubeconfig ?? join(opts.dataDir, 'kubeconfig') },

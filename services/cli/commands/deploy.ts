@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import type { DeployOptions } from '../../deployer/index.js';
 import { UsageError } from '../lib/usage.js';
 import { durationFlag, intFlag } from '../lib/flags.js';
 
@@ -40,7 +41,7 @@ const collect = (value: string, prior: string[] = []): string[] => [
     .filter(Boolean),
 ];
 
-function toOptions(dirArg: string | undefined, f: DeployFlags): import('../../deployer/index.js').DeployOptions {
+function toOptions(dirArg: string | undefined, f: DeployFlags): DeployOptions {
   const dir = dirArg ?? f.dir ?? f.manifestsDir ?? process.env.MANIFESTS_DIR;
   if (!dir) throw new UsageError('which manifests? kitfed deploy DIR (the render output: one folder per cluster)');
   if (f.target !== 'clusters' && f.target !== 'federation')
@@ -58,7 +59,7 @@ function toOptions(dirArg: string | undefined, f: DeployFlags): import('../../de
   if (!['auto', 'json', 'text'].includes(f.output))
     throw new UsageError(`--output must be auto, json or text (got ${JSON.stringify(f.output)})`);
   const concurrency = intFlag('--concurrency', f.concurrency, 1);
-  const o: import('../../deployer/index.js').DeployOptions = {
+  const o: DeployOptions = {
     dir,
     target: f.target,
     force: f.force === true,
@@ -138,7 +139,7 @@ Examples:
     )
     .action(async (dirArg: string | undefined, flags: DeployFlags) => {
       const options = toOptions(dirArg, flags);
-      const { runDeploy } = await import('../../deployer/run.js');
+      const { runDeploy } = await import('../../deployer/index.js');
       const code = await runDeploy(options, {
         output: flags.output as 'auto' | 'json' | 'text',
         exitCode: flags.exitCode === true,

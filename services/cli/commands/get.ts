@@ -1,5 +1,5 @@
 import { Argument, type Command } from 'commander';
-import { RESOURCES } from '../../apiserver/builtin/index.js';
+import { RESOURCES } from '../../apiserver/index.js';
 import type { KubeObject } from '../../core/kube.js';
 import { UsageError } from '../lib/usage.js';
 import { completeWith, kindNames, namesOfKind } from '../lib/completion.js';

@@ -25,11 +25,12 @@ export function register(program: Command): void {
     .option('--label <key=value...>', 'labels for the Cluster (cluster selectors match them)')
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed join us-east --kubeconfig ~/.kube/config --context us-east\n  kitfed join eu --kubeconfig eu.kubeconfig --federation-kubeconfig .kitfed/kubeconfig --label location=europe\n',
+      '\nExamples:\n  kitfed join us-east --kubeconfig ~/.kube/config --context us-east\n  kitfed ' +
+        'join eu --kubeconfig eu.kubeconfig --federation-kubeconfig .kitfed/kubeconfig --label location=europe\n',
     )
     .action(async (name: string, opts: JoinOpts) => {
       const { KubeClient } = await import('../../core/kube-client.js');
-      const { joinCluster } = await import('../../controllers/join.js');
+      const { joinCluster } = await import('../../controllers/index.js');
       const contexts = KubeClient.contexts({ file: opts.kubeconfig });
       const context = opts.context ?? (contexts.includes(name) ? name : undefined);
       const labels: Record<string, string> = {};

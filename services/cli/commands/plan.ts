@@ -27,11 +27,10 @@ Examples:
 `,
     )
     .action(async () => {
-      const [{ UsageError }, { KitfedError }, { decodePlanRequests }, { plan }] = await Promise.all([
+      const [{ UsageError }, { KitfedError, hasCode }, { decodePlanRequests, plan }] = await Promise.all([
         import('../lib/usage.js'),
         import('../../core/errors.js'),
-        import('../../planner/requests.js'),
-        import('../../planner/plan.js'),
+        import('../../planner/index.js'),
       ]);
       try {
         const { single, inputs } = decodePlanRequests(await readStdin());
@@ -46,7 +45,7 @@ Examples:
         });
         process.stdout.write(`${JSON.stringify(single ? results[0] : results)}\n`);
       } catch (err) {
-        if (err instanceof KitfedError && err.code === 400) throw new UsageError(err.message);
+        if (hasCode(err, 400)) throw new UsageError(err.message);
         throw err;
       }
     });

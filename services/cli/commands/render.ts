@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import type { RenderOptions } from '../../deploymentizer/index.js';
 import { UsageError } from '../lib/usage.js';
 
 interface RenderFlags {
@@ -47,7 +48,7 @@ function list(flag: string[] | undefined, kitFlag: string | undefined, envName: 
 }
 
 /** Flags first, then kit's flag spellings, then kit's environment variables. */
-function toOptions(f: RenderFlags): import('../../deploymentizer/index.js').RenderOptions {
+function toOptions(f: RenderFlags): RenderOptions {
   const env = process.env;
   const deployId = f.deployId ?? (env.DEPLOY_ID || undefined);
   const fastRollback = bool(f.fastRollback ?? env.FAST_ROLLBACK, '--fast-rollback') ?? false;
@@ -60,7 +61,7 @@ function toOptions(f: RenderFlags): import('../../deploymentizer/index.js').Rend
     throw new UsageError(`--output must be text or json (got ${JSON.stringify(f.output)})`);
   const save = bool(f.save ?? env.SAVE, '--save');
   bool(f.clean ?? env.CLEAN, '--clean');
-  const opts: import('../../deploymentizer/index.js').RenderOptions = {
+  const opts: RenderOptions = {
     repo: f.repo ?? f.workdir ?? (env.WORKDIR || process.cwd()),
     check: f.check === true || save === false,
     fastRollback,

@@ -7,7 +7,8 @@ export function register(program: Command): void {
     program
       .command('rollback')
       .description(
-        'Put the manifests repo back to COMMIT: the webhook service pushes a revert commit (git stays the source of truth) and deploys it like any push',
+        'Put the manifests repo back to COMMIT: the webhook service pushes a revert commit (git ' +
+          'stays the source of truth) and deploys it like any push',
       ),
   )
     .requiredOption('--to <commit>', 'a commit of the branch history whose content to restore')
@@ -17,7 +18,8 @@ export function register(program: Command): void {
     .option('-o, --output <format>', 'text or json', 'text')
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed rollback --to 1a2b3c4d --config webhooks.yaml --reason "bad release"\n  kitfed runs --config webhooks.yaml     # the revert commit is deployed like any push\n',
+      '\nExamples:\n  kitfed rollback --to 1a2b3c4d --config webhooks.yaml --reason "bad ' +
+        'release"\n  kitfed runs --config webhooks.yaml     # the revert commit is deployed like any push\n',
     )
     .action(
       async (opts: ServiceFlags & { to: string; repo?: string; reason?: string; by?: string; output: string }) => {
@@ -39,7 +41,8 @@ export function register(program: Command): void {
         process.stdout.write(
           opts.output === 'json'
             ? `${JSON.stringify(r, null, 2)}\n`
-            : `pushed ${r.commit.slice(0, 12)} to ${r.repo} ${r.branch}: content of ${r.to.slice(0, 12)}, reverting ${r.reverted.length} commit(s)\nqueued as event ${r.eventId}: kitfed runs shows its run\n`,
+            : `pushed ${r.commit.slice(0, 12)} to ${r.repo} ${r.branch}: content of ${r.to.slice(0, 12)}, ` +
+                `reverting ${r.reverted.length} commit(s)\nqueued as event ${r.eventId}: kitfed runs shows its run\n`,
         );
       },
     );

@@ -31,7 +31,8 @@ export function register(program: Command): void {
     .description('Show and steer progressive rollouts (kit.yaml rollout:) of a running `kitfed webhooks`')
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed rollout status 12 --config webhooks.yaml\n  kitfed rollout promote 12 --config webhooks.yaml --reason "canary looks good"\n  kitfed rollout abort latest --config webhooks.yaml\n',
+      '\nExamples:\n  kitfed rollout status 12 --config webhooks.yaml\n  kitfed rollout promote ' +
+        '12 --config webhooks.yaml --reason "canary looks good"\n  kitfed rollout abort latest --config webhooks.yaml\n',
     );
   serviceOptions(rollout.command('status').description('Stages, gates and bake countdown of the rollout of run RUN'))
     .argument('<run>', 'run id, or latest')

@@ -67,7 +67,7 @@ function registerFault(sandbox: Command): void {
       const n = value === undefined ? undefined : Number(value);
       if (n !== undefined && (!Number.isFinite(n) || n < 0 || (action === 'errors' && n > 1)))
         throw new UsageError(`invalid ${action} value ${JSON.stringify(value)}`);
-      const { sendFault } = await import('../../sandbox/run.js');
+      const { sendFault } = await import('../../sandbox/index.js');
       const admin = opts.admin ?? process.env.KITFED_SANDBOX_ADMIN ?? 'http://127.0.0.1:7480';
       const res = await sendFault(admin, cluster, action, n);
       process.stdout.write(`${JSON.stringify(res.body, null, 2)}\n`);
@@ -118,7 +118,7 @@ function registerSimulation(sandbox: Command): void {
     )
     .action(async (duration: string, cluster: string | undefined, opts: { admin?: string }) => {
       const advanceSeconds = durationSeconds(duration);
-      const { postAdmin } = await import('../../sandbox/run.js');
+      const { postAdmin } = await import('../../sandbox/index.js');
       const path = cluster === undefined ? '/clock' : `/clusters/${encodeURIComponent(cluster)}/clock`;
       report(await postAdmin(adminOf(opts), path, { advanceSeconds }));
     });
@@ -149,7 +149,7 @@ function registerSimulation(sandbox: Command): void {
         body[key] = v === 'none' ? null : n;
       }
       if (Object.keys(body).length === 0) throw new UsageError('give --cpu and/or --memory');
-      const { postAdmin } = await import('../../sandbox/run.js');
+      const { postAdmin } = await import('../../sandbox/index.js');
       report(await postAdmin(adminOf(opts), `/clusters/${encodeURIComponent(cluster)}/metrics`, body));
     });
 }
@@ -185,7 +185,7 @@ function registerStatus(sandbox: Command): void {
     .action(async (opts: { admin?: string; output: string }) => {
       if (opts.output !== 'table' && opts.output !== 'json')
         throw new UsageError(`--output must be table or json (got ${JSON.stringify(opts.output)})`);
-      const { sandboxStatus } = await import('../../sandbox/run.js');
+      const { sandboxStatus } = await import('../../sandbox/index.js');
       const res = await sandboxStatus(opts.admin ?? process.env.KITFED_SANDBOX_ADMIN ?? 'http://127.0.0.1:7480');
       if (res.status !== 200) {
         process.stderr.write(`${JSON.stringify(res.body)}\n`);
@@ -263,7 +263,7 @@ export function register(program: Command): void {
         }
       }
       const admin = listen(flags.adminListen);
-      const { runSandbox } = await import('../../sandbox/run.js');
+      const { runSandbox } = await import('../../sandbox/index.js');
       try {
         await runSandbox({
           clusters,

@@ -7,9 +7,9 @@ interface Common {
 }
 
 async function config(file: string) {
-  const { loadConfig, ConfigError } = await import('../../gitops/config.js');
+  const { loadConfig, ConfigError } = await import('../../gitops/index.js');
   try {
-    return loadConfig(file);
+    return await loadConfig(file);
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
@@ -29,7 +29,8 @@ export function register(program: Command): void {
     .description('Send correctly signed webhooks to a running `kitfed webhooks` (secrets from its config)')
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed simulate push --config .kitfed/webhooks.yaml\n  kitfed simulate image ghcr.io/kitfed-demo/hello:master-9f8e7d6 --config .kitfed/webhooks.yaml\n',
+      '\nExamples:\n  kitfed simulate push --config .kitfed/webhooks.yaml\n  kitfed simulate ' +
+        'image ghcr.io/kitfed-demo/hello:master-9f8e7d6 --config .kitfed/webhooks.yaml\n',
     );
   sim
     .command('push')
@@ -40,11 +41,12 @@ export function register(program: Command): void {
     .option('--commit <sha>', 'the pushed commit (default: the branch head, read with git ls-remote)')
     .addHelpText(
       'after',
-      '\nExamples:\n  kitfed simulate push --config webhooks.yaml\n  kitfed simulate push --config webhooks.yaml --commit 9ce261f04bcec09831cb966200c0c40f8130054c\n',
+      '\nExamples:\n  kitfed simulate push --config webhooks.yaml\n  kitfed simulate push ' +
+        '--config webhooks.yaml --commit 9ce261f04bcec09831cb966200c0c40f8130054c\n',
     )
     .action(async (opts: Common & { repo?: string; commit?: string }) => {
       const cfg = await config(opts.config);
-      const { simulatePush } = await import('../../gitops/simulate.js');
+      const { simulatePush } = await import('../../gitops/index.js');
       report(await simulatePush(cfg, opts));
     });
   sim
@@ -70,7 +72,7 @@ export function register(program: Command): void {
       ) => {
         if (!/^[^\s:@/][^\s]*:[^\s/]+$/.test(image)) throw new UsageError(`image ${image}: expected NAME:TAG`);
         const cfg = await config(opts.config);
-        const { simulateImage } = await import('../../gitops/simulate.js');
+        const { simulateImage } = await import('../../gitops/index.js');
         report(await simulateImage(cfg, image, opts));
       },
     );

@@ -14,7 +14,7 @@ export function register(program: Command): void {
     )
     .action(async (name: string, opts: { kubeconfig: string; context: string; cleanup?: boolean }) => {
       const { KubeClient } = await import('../../core/kube-client.js');
-      const { unjoinCluster } = await import('../../controllers/join.js');
+      const { unjoinCluster } = await import('../../controllers/index.js');
       const federation = await KubeClient.fromKubeconfig({ file: opts.kubeconfig }, opts.context);
       try {
         const deleted = await unjoinCluster(federation, name, { cleanup: opts.cleanup });

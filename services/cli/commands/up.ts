@@ -12,7 +12,8 @@ export function register(program: Command): void {
   program
     .command('up')
     .description(
-      'Bring up the embedded default: federation API server, controllers, sandbox member clusters, webhooks, a local manifests repo, then an initial render + deploy',
+      'Bring up the embedded default: federation API server, controllers, sandbox member ' +
+        'clusters, webhooks, a local manifests repo, then an initial render + deploy',
     )
     .option('--data-dir <dir>', 'state directory (SQLite, PKI, kubeconfig, manifests repo, webhook queue)', '.kitfed')
     .option(

@@ -10,13 +10,11 @@ export function register(program: Command): void {
     .requiredOption('--config <file>', 'YAML configuration (listen, dataDir, secrets, repos, deploy)')
     .addHelpText(
       'after',
-      '\nExamples:\n  GITHUB_WEBHOOK_SECRET=… IMAGE_WEBHOOK_SECRET=… kitfed webhooks --config webhooks.yaml\n\nSee docs/gitops.md for the configuration reference.\n',
+      '\nExamples:\n  GITHUB_WEBHOOK_SECRET=… IMAGE_WEBHOOK_SECRET=… kitfed webhooks --config ' +
+        'webhooks.yaml\n\nSee docs/gitops.md for the configuration reference.\n',
     )
     .action(async (opts: { config: string }) => {
-      const [{ runWebhooks }, { ConfigError }] = await Promise.all([
-        import('../../gitops/run.js'),
-        import('../../gitops/config.js'),
-      ]);
+      const { runWebhooks, ConfigError } = await import('../../gitops/index.js');
       try {
         await runWebhooks(opts);
       } catch (err) {

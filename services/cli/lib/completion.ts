@@ -54,7 +54,7 @@ async function federationList(ctx: CompletionContext, apiVersion: string, kind: 
 
 /** The federation's kinds by plural, singular and short names, from the API server's table (loaded on first use). */
 async function kindTable(): Promise<Map<string, { apiVersion: string; kind: string }>> {
-  const { RESOURCES } = await import('../../apiserver/builtin/index.js');
+  const { RESOURCES } = await import('../../apiserver/index.js');
   const table = new Map<string, { apiVersion: string; kind: string }>();
   for (const r of RESOURCES) {
     const gvk = { apiVersion: r.group ? `${r.group}/${r.version}` : r.version, kind: r.kind };

@@ -23,14 +23,10 @@ export function serviceOptions(cmd: Command): Command {
 }
 
 export async function connect(flags: ServiceFlags): Promise<GitopsClient> {
-  const [{ serviceUrl }, { loadConfig, ConfigError }, { GitopsClient, resolveToken }] = await Promise.all([
-    import('../../gitops/simulate.js'),
-    import('../../gitops/config.js'),
-    import('../../gitops/index.js'),
-  ]);
+  const { serviceUrl, loadConfig, ConfigError, GitopsClient, resolveToken } = await import('../../gitops/index.js');
   let cfg;
   try {
-    cfg = flags.config ? loadConfig(flags.config) : undefined;
+    cfg = flags.config ? await loadConfig(flags.config) : undefined;
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
