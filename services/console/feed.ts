@@ -11,16 +11,10 @@ import { ALL_NAMESPACES, KubeClient } from '../core/kube-client.js';
 import { buildKubeconfig } from '../core/kubeconfig.js';
 import { Informer, dropManagedFields, keyOf } from '../core/controller/index.js';
 import { federationOnly } from '../controllers/index.js';
+import { GitopsClient } from '../gitops/index.js';
 import type { Logger } from '../core/log.js';
 import type { SandboxClusterInfo } from '../sandbox/index.js';
-import type {
-  ObjectChange,
-  RunRecord,
-  SandboxClusterView,
-  SessionInfo,
-  StreamMessage,
-  WatchedResource,
-} from './api.js';
+import type { ObjectChange, SandboxClusterView, SessionInfo, StreamMessage, WatchedResource } from './api.js';
 
 export interface FeedSource {
   /** The federation API server and the CA that signed its certificate. */
@@ -96,7 +90,8 @@ export class Feed {
   private runsTimer: NodeJS.Timeout | undefined;
   private sandboxTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
-  private runs: { text: string; msg: StreamMessage } | undefined;
+  private runs: { etag: string | undefined; msg: StreamMessage } | undefined;
+  private readonly gitops: GitopsClient | undefined;
   private sandbox: { text: string; msg: StreamMessage } | undefined;
   private opening: Promise<SessionInfo> | undefined;
   private closed = false;
@@ -108,6 +103,13 @@ export class Feed {
     private readonly onIdle: (feed: Feed) => void,
   ) {
     this.id = tokenId(token);
+    if (source.webhooksUrl)
+      this.gitops = new GitopsClient(
+        source.webhooksUrl,
+        token,
+        5000,
+        'the webhook service does not accept the token you signed in with',
+      );
   }
 
   /** Checks the token against the federation API and starts the watches; 401 when the token is not accepted. */
@@ -260,24 +262,24 @@ export class Feed {
     this.sandboxTimer = undefined;
   }
 
+  /**
+   * A conditional GET: while nothing changed the webhook service answers 304 without listing a
+   * run, so an open console costs it next to nothing between changes.
+   */
   private async pollRuns(): Promise<void> {
     this.runsTimer = setTimeout(() => void this.pollRuns(), this.source.runsPollMs ?? 500);
     let msg: StreamMessage;
     try {
-      const res = await fetch(`${this.source.webhooksUrl}/runs?limit=100`, {
-        headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json' },
-        signal: AbortSignal.timeout(5000),
-      });
-      const text = await res.text();
-      if (this.runs?.text === text) return;
-      if (res.ok) msg = { type: 'runs', runs: (JSON.parse(text) as { runs: RunRecord[] }).runs };
-      else msg = { type: 'runs-error', code: res.status, message: statusMessage(text, res.status) };
-      this.runs = { text, msg };
+      const r = await this.gitops!.listRunsIfChanged(this.runs?.etag, 100);
+      if (r.unchanged) return;
+      msg = { type: 'runs', runs: r.runs };
+      this.runs = { etag: r.etag, msg };
     } catch (err) {
-      const text = `unreachable: ${messageOf(err)}`;
-      if (this.runs?.text === text) return;
-      msg = { type: 'runs-error', code: 503, message: `the webhook service is not reachable: ${messageOf(err)}` };
-      this.runs = { text, msg };
+      const code = err instanceof KitfedError ? err.code : 503;
+      const message = messageOf(err);
+      if (this.runs?.msg.type === 'runs-error' && this.runs.msg.message === message) return;
+      msg = { type: 'runs-error', code, message };
+      this.runs = { etag: undefined, msg };
     }
     if (this.runsTimer) this.broadcast(msg);
   }
@@ -318,16 +320,6 @@ export class Feed {
 /** A feed's id: a hash, so tokens are never kept as map keys or logged. */
 export function tokenId(token: string): string {
   return createHash('sha256').update(token).digest('hex').slice(0, 16);
-}
-
-function statusMessage(text: string, code: number): string {
-  try {
-    const s = JSON.parse(text) as { message?: unknown };
-    if (typeof s.message === 'string') return s.message;
-  } catch {
-    // not JSON
-  }
-  return `HTTP ${code}`;
 }
 
 /**

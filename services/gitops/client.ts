@@ -41,6 +41,16 @@ export class GitopsClient {
   }
 
   private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    return (await this.exchange<T>(method, path, body)).body as T;
+  }
+
+  /** One request; a 304 (only asked for with `ifNoneMatch`) comes back with no body. */
+  private async exchange<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    ifNoneMatch?: string,
+  ): Promise<{ status: number; etag: string | undefined; body: T | undefined }> {
     let res: Response;
     try {
       res = await fetch(`${this.url}${path}`, {
@@ -49,6 +59,7 @@ export class GitopsClient {
           authorization: `Bearer ${this.token}`,
           accept: 'application/json',
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(ifNoneMatch !== undefined ? { 'if-none-match': ifNoneMatch } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(this.timeoutMs),
@@ -60,7 +71,9 @@ export class GitopsClient {
         'ServiceUnavailable',
       );
     }
+    const etag = res.headers.get('etag') ?? undefined;
     const text = await res.text();
+    if (res.status === 304) return { status: 304, etag, body: undefined };
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -76,11 +89,24 @@ export class GitopsClient {
         st?.reason ?? 'Unknown',
       );
     }
-    return json as T;
+    return { status: res.status, etag, body: json as T };
   }
 
   async listRuns(limit = 100): Promise<RunRecord[]> {
     return (await this.call<RunList>('GET', `${API.runs}?limit=${limit}`)).runs;
+  }
+
+  /**
+   * Conditional `GET /runs` for pollers: `unchanged` when the service still has the runs of
+   * `etag` (it answers 304 without listing them), else the runs and their new ETag.
+   */
+  async listRunsIfChanged(
+    etag: string | undefined,
+    limit = 100,
+  ): Promise<{ unchanged: true } | { unchanged: false; etag: string | undefined; runs: RunRecord[] }> {
+    const r = await this.exchange<RunList>('GET', `${API.runs}?limit=${limit}`, undefined, etag);
+    if (r.status === 304) return { unchanged: true };
+    return { unchanged: false, etag: r.etag, runs: r.body?.runs ?? [] };
   }
 
   getRun(id: number): Promise<RunRecord> {

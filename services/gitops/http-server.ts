@@ -119,7 +119,16 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
   }
   if (path === '/runs') {
     const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));
-    return sendJson(res, 200, { runs: opts.store.listRuns(limit) });
+    // Conditional GET: a poller (the console) that already has this version gets a 304 without
+    // the store listing a row or a byte of JSON being built.
+    const etag = `"${opts.store.version()}.${limit}"`;
+    const headers = { etag, 'cache-control': 'no-cache' };
+    if (matchesEtag(req.headers['if-none-match'], etag)) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    return sendJson(res, 200, { runs: opts.store.listRuns(limit) }, headers);
   }
   const m = /^\/runs\/(\d+)(\/rollout)?$/.exec(path);
   if (m) {
@@ -130,6 +139,13 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
     return sendJson(res, 200, run.rollout);
   }
   throw errors.notFound({ group: '', plural: 'paths', name: path });
+}
+
+/** `If-None-Match` (a list of entity tags, or `*`) against the current one, with weak comparison (RFC 9110 §13.1.2). */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  const strip = (t: string) => t.trim().replace(/^W\//, '');
+  return header.split(',').some((t) => t.trim() === '*' || strip(t) === strip(etag));
 }
 
 /** A JSON object body (empty: `{}`). */
