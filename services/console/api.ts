@@ -12,8 +12,12 @@ export type { KubeObject, Status, RunRecord, RolloutAction, RolloutStatus, Stage
 /** kitfed's per-cluster propagation status, as the controllers record it on every federated object. */
 export type { ClusterStatus, PropagationStatus };
 
-/** A sandbox cluster as the console shows it: faults, capacity, pods (not the request counters). */
-export type SandboxClusterView = Omit<SandboxClusterInfo, 'requests' | 'url'>;
+/**
+ * A sandbox cluster as the console shows it: faults, capacity, pods. Not the request counters nor
+ * the simulated clock, which move on every probe and every second: with them the feed would send
+ * every tab an update each poll while nothing it shows changed.
+ */
+export type SandboxClusterView = Omit<SandboxClusterInfo, 'requests' | 'url' | 'clock'>;
 
 /** A kind the console watches, named like the API path: `apps/v1/deployments`, `v1/events`. */
 export interface WatchedResource {

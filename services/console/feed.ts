@@ -293,8 +293,8 @@ export class Feed {
       const res = await fetch(`${this.source.sandboxAdminUrl}/clusters`, { signal: AbortSignal.timeout(5000) });
       if (!res.ok) return;
       const body = (await res.json()) as { clusters: SandboxClusterInfo[] };
-      // Request counters stay on the admin endpoint: the console shows faults, capacity and pods.
-      const clusters: SandboxClusterView[] = body.clusters.map(({ requests: _r, url: _u, ...c }) => c);
+      // Request counters and clocks stay on the admin endpoint: the console shows faults, capacity and pods.
+      const clusters: SandboxClusterView[] = body.clusters.map(({ requests: _r, url: _u, clock: _c, ...c }) => c);
       const text = JSON.stringify(clusters);
       if (this.sandbox?.text === text) return;
       this.sandbox = { text, msg: { type: 'sandbox', clusters } };
