@@ -3,7 +3,7 @@
  * client (kubectl's imperative `create` commands, controllers writing Events and Leases) sends.
  *
  * Field numbers and types follow the public `generated.proto` files of k8s.io/api and
- * k8s.io/apimachinery (core/v1, apps/v1, batch/v1, networking/v1, coordination/v1,
+ * k8s.io/apimachinery (core/v1, apps/v1, autoscaling/v1, batch/v1, networking/v1, coordination/v1,
  * meta/v1, runtime, api/resource, util/intstr). Each message is written in a compact
  * notation and compiled into a protobufjs JSON descriptor by `buildDescriptor()`:
  *
@@ -26,6 +26,7 @@ export const PACKAGES = {
   intstr: 'k8s.io.apimachinery.pkg.util.intstr',
   core: 'k8s.io.api.core.v1',
   apps: 'k8s.io.api.apps.v1',
+  autoscaling: 'k8s.io.api.autoscaling.v1',
   batch: 'k8s.io.api.batch.v1',
   networking: 'k8s.io.api.networking.v1',
   coordination: 'k8s.io.api.coordination.v1',
@@ -472,6 +473,25 @@ export const MESSAGES: Record<PackageAlias, Record<string, readonly string[]>> =
       'nodePublishSecretRef=5:LocalObjectReference',
     ],
   },
+  autoscaling: {
+    // maxReplicas, currentReplicas and desiredReplicas have no `omitempty`: the wire always carries
+    // them, and JSON keeps them at zero, so they are marked as kept-when-present.
+    HorizontalPodAutoscaler: [META, 'spec=2:HorizontalPodAutoscalerSpec', 'status=3:HorizontalPodAutoscalerStatus'],
+    HorizontalPodAutoscalerSpec: [
+      'scaleTargetRef=1:CrossVersionObjectReference',
+      'minReplicas=2:int32?',
+      'maxReplicas=3:int32?',
+      'targetCPUUtilizationPercentage=4:int32?',
+    ],
+    CrossVersionObjectReference: ['kind=1:string', 'name=2:string', 'apiVersion=3:string'],
+    HorizontalPodAutoscalerStatus: [
+      'observedGeneration=1:int64?',
+      'lastScaleTime=2:meta.Time',
+      'currentReplicas=3:int32?',
+      'desiredReplicas=4:int32?',
+      'currentCPUUtilizationPercentage=5:int32?',
+    ],
+  },
   apps: {
     Deployment: [META, 'spec=2:DeploymentSpec', 'status=3:DeploymentStatus'],
     DeploymentSpec: [
@@ -687,6 +707,7 @@ export const KINDS: Readonly<Record<string, `${PackageAlias}.${string}`>> = {
   'v1/Pod': 'core.Pod',
   'apps/v1/Deployment': 'apps.Deployment',
   'apps/v1/ReplicaSet': 'apps.ReplicaSet',
+  'autoscaling/v1/HorizontalPodAutoscaler': 'autoscaling.HorizontalPodAutoscaler',
   'batch/v1/Job': 'batch.Job',
   'batch/v1/CronJob': 'batch.CronJob',
   'networking.k8s.io/v1/Ingress': 'networking.Ingress',

@@ -332,6 +332,30 @@ test('kubectl create job, cronjob, quota and serviceaccount over protobuf: bodie
   t.is((await getJson(h, ['serviceaccount', 'robot'])).metadata.name, 'robot');
 });
 
+test('kubectl autoscale sends its autoscaling/v1 HorizontalPodAutoscaler over protobuf: decoded, stored, served as v2', async (t) => {
+  const h = await harness(t);
+  const target = await h.kubectl(['create', 'deployment', 'web', '--image=nginx']);
+  t.is(target.code, 0, target.stderr);
+  const args = ['deployment', 'web', '--min=2', '--max=3', '--cpu-percent=70'];
+  const dry = await h.kubectl(['autoscale', ...args, '--dry-run=client', '-o', 'json']);
+  t.is(dry.code, 0, dry.stderr);
+  const before = h.protobufBodies.length;
+  const real = await h.kubectl(['autoscale', ...args]);
+  t.is(real.code, 0, real.stderr);
+  const sent = h.protobufBodies.slice(before).filter((c) => c.method === 'POST');
+  t.is(sent.length, 1, `kubectl autoscale should POST one protobuf body (saw ${sent.length})`);
+  const decoded = decodeKubeProtobuf(sent[0]!.body);
+  t.deepEqual(decoded, withoutNulls(JSON.parse(dry.stdout)) as Record<string, unknown>);
+  t.is(decoded.apiVersion, 'autoscaling/v1');
+  // kubectl reads it back in the preferred version, autoscaling/v2 (the CPU target becomes a metric).
+  const hpa = await getJson(h, ['hpa', 'web']);
+  t.is(hpa.apiVersion, 'autoscaling/v2');
+  t.is(hpa.spec.minReplicas, 2);
+  t.is(hpa.spec.maxReplicas, 3);
+  t.is(hpa.spec.metrics[0].resource.target.averageUtilization, 70);
+  t.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' });
+});
+
 async function post(server: ApiServer, path: string, body: Buffer, contentType = PROTOBUF_MEDIA_TYPE) {
   const res = await fetch(`${server.url}${path}`, {
     method: 'POST',

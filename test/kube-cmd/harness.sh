@@ -21,9 +21,30 @@ kubectl config set-cluster local --insecure-skip-tls-verify --server "$SERVER" >
 kubectl config set-context "$CONTEXT" --user test-admin --cluster local >/dev/null
 kubectl config use-context "$CONTEXT" >/dev/null
 kube_flags=( -s "$SERVER" --insecure-skip-tls-verify )
-export id_field=".metadata.name" labels_field=".metadata.labels"
-# The images the suites name (never pulled: nothing runs in kitfed).
-export IMAGE_NGINX="k8s.gcr.io/nginx:1.7.9" IMAGE_PERL="k8s.gcr.io/perl" IMAGE_PAUSE_V2="k8s.gcr.io/pause:2.0"
+# The go-template paths the suites assert on (the names upstream's runner exports).
+export id_field=".metadata.name" labels_field=".metadata.labels" annotations_field=".metadata.annotations"
+export generation_field=".metadata.generation" secret_data=".data" secret_type=".type"
+export rs_replicas_field=".spec.replicas" statefulset_replicas_field=".spec.replicas" deployment_replicas=".spec.replicas"
+export statefulset_observed_generation=".status.observedGeneration" template_labels=".spec.template.metadata.labels.name"
+export port_field="(index .spec.ports 0).port" port_name="(index .spec.ports 0).name"
+export pod_container_name_field="(index .spec.containers 0).name" image_field="(index .spec.containers 0).image"
+export container_name_field="(index .spec.template.spec.containers 0).name"
+export container_len="(len .spec.template.spec.containers)"
+export image_field0="(index .spec.template.spec.containers 0).image"
+export image_field1="(index .spec.template.spec.containers 1).image"
+export hpa_min_field=".spec.minReplicas" hpa_max_field=".spec.maxReplicas"
+export hpa_cpu_field="(index .spec.metrics 0).resource.target.averageUtilization"
+export change_cause_annotation='.*kubernetes.io/change-cause.*'
+# The resource-type names the suites pass to if_supports_resource.
+export pods=pods namespaces=namespaces configmaps=configmaps secrets=secrets serviceaccounts=serviceaccounts
+export podtemplates=podtemplates deployments=deployments replicasets=replicasets statefulsets=statefulsets
+export daemonsets=daemonsets controllerrevisions=controllerrevisions clusterroles=clusterroles roles=roles
+# The images the suites and their fixtures name, as of 1.32 (never pulled: nothing runs in kitfed).
+export IMAGE_NGINX="registry.k8s.io/nginx:1.7.9" IMAGE_PERL="registry.k8s.io/perl"
+export IMAGE_PAUSE_V2="registry.k8s.io/pause:2.0" IMAGE_DEPLOYMENT_R1="registry.k8s.io/nginx:test-cmd"
+export IMAGE_DEPLOYMENT_R2="$IMAGE_NGINX" IMAGE_DAEMONSET_R2="registry.k8s.io/pause:latest"
+export IMAGE_DAEMONSET_R2_2="registry.k8s.io/nginx:test-cmd"
+export IMAGE_STATEFULSET_R1="registry.k8s.io/nginx-slim:0.7" IMAGE_STATEFULSET_R2="registry.k8s.io/nginx-slim:0.8"
 kube::log::status() { echo "+++ $*"; }
 kube::log::error_exit() { echo "!!! $1"; exit "${2:-1}"; }
 kube::test::if_supports_resource() { [[ "${SUPPORTED_RESOURCES:-*}" == "*" || ",$SUPPORTED_RESOURCES," == *",$1,"* ]]; }
@@ -35,11 +56,13 @@ kube::test::get_object_assert() {
   local object=$1 request=$2 expected=$3; shift 3
   local res
   # Suites of different eras quote templates for an eval (\"name\") or not ("name"): accept both.
-  # shellcheck disable=SC2086 # $object carries flags, as upstream's
+  # $object carries flags and shell quoting, as upstream's ('pods -l "tier=frontend"'): split it as the shell would.
+  local -a objargs
+  eval "objargs=($object)"
   if [[ "$request" == *'\"'* ]]; then
     res=$(eval kubectl get "${kube_flags[@]:-}" "$@" "$object" -o go-template=\""$request"\")
   else
-    res=$(kubectl get "${kube_flags[@]}" "$@" $object -o go-template="$request")
+    res=$(kubectl get "${kube_flags[@]}" "$@" "${objargs[@]}" -o go-template="$request")
   fi
   if [[ "$res" =~ ^$expected$ ]]; then echo "PASS get $object: $res"; return 0; fi
   echo "FAIL get $object: got '$res', expected '$expected'"; return 1
@@ -55,6 +78,10 @@ kube::test::wait_object_assert() {
 kube::test::if_has_string() {
   if grep -q "$2" <<<"$1"; then echo "PASS has '$2'"; return 0; fi
   echo "FAIL: '$1' lacks '$2'"; return 1
+}
+kube::test::if_empty_string() {
+  if [[ -z "$1" ]]; then echo "PASS empty"; return 0; fi
+  echo "FAIL: '$1' is not empty"; return 1
 }
 kube::test::if_has_not_string() {
   if grep -q "$2" <<<"$1"; then echo "FAIL: '$1' has '$2'"; return 1; fi
@@ -75,6 +102,62 @@ kube::test::describe_resource_chunk_size_assert() {
     done
   done
   echo "PASS describe $resource chunked"
+}
+# Waits (bounded) until the pods with label $1, sorted by name and concatenated, are exactly $2.
+wait-for-pods-with-label() {
+  local i got
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    got=$(kubectl get pods -l "$1" --sort-by metadata.name -o go-template='{{range.items}}{{.metadata.name}}{{end}}' \
+      "${kube_flags[@]}")
+    [[ "$got" == "$2" ]] && return 0
+    echo "waiting for pods '$2' with label $1, have '$got'"
+    sleep "$i"
+  done
+  kube::log::error_exit "pods with label $1 never became '$2'"
+}
+# kubectl, retried while the server answers a write conflict ("the object has been modified").
+kubectl-with-retry() {
+  local n err=$KUBE_TEMP/kubectl-with-retry.err
+  for n in 1 2 4 8; do
+    kubectl "$@" 2>"$err" || true
+    grep -q 'the object has been modified' "$err" || { cat "$err" >&2; return 0; }
+    sleep "$n"
+  done
+}
+# kubectl describe of one object ($1 $2) or of every object of a resource ($1) prints each of the headings.
+kube::test::describe_object_assert() {
+  local out h; out=$(kubectl describe "${kube_flags[@]}" "$1" "$2"); shift 2
+  for h in "$@"; do
+    grep -q "$h" <<<"$out" || { echo "FAIL describe: no '$h' in"; echo "$out"; return 1; }
+  done
+  echo "PASS describe has: $*"
+}
+kube::test::describe_resource_assert() {
+  local out h; out=$(kubectl describe "${kube_flags[@]}" "$1"); shift
+  for h in "$@"; do
+    grep -q "$h" <<<"$out" || { echo "FAIL describe: no '$h' in"; echo "$out"; return 1; }
+  done
+  echo "PASS describe has: $*"
+}
+# Events: shown by default and with --show-events=true, absent with --show-events=false.
+kube::test::describe_events_check() {
+  local out=$1 show=$2
+  if [[ "$show" == false ]]; then
+    grep -q 'Events:' <<<"$out" && { echo "FAIL describe shows events with --show-events=false"; return 1; }
+  else
+    grep -q 'Events:' <<<"$out" || { echo "FAIL describe shows no events"; return 1; }
+  fi
+  echo "PASS describe events (show-events=$show)"
+}
+kube::test::describe_object_events_assert() {
+  local flag=() out; [[ -n "${3:-}" ]] && flag=("--show-events=$3")
+  out=$(kubectl describe "${flag[@]}" "${kube_flags[@]}" "$1" "$2")
+  kube::test::describe_events_check "$out" "${3:-true}"
+}
+kube::test::describe_resource_events_assert() {
+  local flag=() out; [[ -n "${2:-}" ]] && flag=("--show-events=$2")
+  out=$(kubectl describe "${flag[@]}" "${kube_flags[@]}" "$1")
+  kube::test::describe_events_check "$out" "${2:-true}"
 }
 source "$SUITE"
 set +o errexit
