@@ -1,16 +1,7 @@
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop } from 'cockatiel';
-import {
-  CompareResult,
-  CompareTarget,
-  Etcd3,
-  isRecoverableError,
-  type ICompare,
-  type IKeyValue,
-  type IRangeRequest,
-  type ITxnResponse,
-  type Watcher,
-} from 'etcd3';
+import { CompareResult, CompareTarget, Etcd3, isRecoverableError, type IKeyValue, type Watcher } from 'etcd3';
 import { createLogger } from '../../core/log.js';
+import { EtcdKv, type Compare, type KvPair, type RangeRequest, type TxnResponse } from './etcd-kv.js';
 import {
   StoreError,
   type KeyValue,
@@ -66,6 +57,8 @@ const REVISION_KEY = '/\u0000revision';
 export class EtcdStore implements Store {
   readonly backend = 'etcd';
   private readonly client: Etcd3;
+  /** Range and Txn, the calls on the request path, without etcd3/grpc-js's per-call cost (see etcd-kv.ts). */
+  private readonly kv: EtcdKv;
   private readonly prefix: string;
   private readonly timeoutMs: number;
   /** Smallest revision etcd still serves history for (etcd's compact revision), as far as we know. */
@@ -85,8 +78,16 @@ export class EtcdStore implements Store {
     this.timeoutMs = options.requestTimeoutMs ?? 3000;
     this.revisionKey = this.k(REVISION_KEY);
     const tls = options.tls;
+    const hosts = endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `${tls ? 'https' : 'http'}://${e}`));
+    this.kv = new EtcdKv(
+      hosts,
+      tls && {
+        ca: Buffer.from(tls.ca),
+        ...(tls.cert && tls.key ? { cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) } : {}),
+      },
+    );
     this.client = new Etcd3({
-      hosts: endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `${tls ? 'https' : 'http'}://${e}`)),
+      hosts,
       ...(tls
         ? {
             credentials: {
@@ -123,7 +124,7 @@ export class EtcdStore implements Store {
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
-    const res = await this.call('get', (o) => this.client.kv.range({ key: this.k(key) }, o));
+    const res = await this.call('get', (o) => this.kv.range({ key: this.k(key) }, o));
     const kv = res.kvs[0];
     return kv && this.toKeyValue(kv);
   }
@@ -134,7 +135,7 @@ export class EtcdStore implements Store {
         ? Buffer.concat([this.k(options.startAfter), Buffer.from([0])])
         : this.k(prefix);
     const end = rangeEnd(this.k(prefix));
-    const req: IRangeRequest = { key: start, range_end: end };
+    const req: RangeRequest = { key: start, range_end: end };
     // The revision key is hidden: a range that may hold it asks for one more.
     const mayHide =
       Buffer.compare(start, this.revisionKey) <= 0 &&
@@ -142,7 +143,7 @@ export class EtcdStore implements Store {
     const limit = options.limit && options.limit > 0 ? options.limit : 0;
     if (limit) req.limit = limit + (mayHide ? 1 : 0);
     if (options.revision !== undefined) req.revision = options.revision;
-    const res = await this.call('list', (o) => this.client.kv.range(req, o));
+    const res = await this.call('list', (o) => this.kv.range(req, o));
     let kvs = res.kvs;
     let hidden = 0;
     if (mayHide) {
@@ -220,7 +221,7 @@ export class EtcdStore implements Store {
    * watching this store's keys would never see those revisions. Created on first use.
    */
   async revision(): Promise<number> {
-    const res = await this.call('revision', (o) => this.client.kv.range({ key: this.revisionKey }, o));
+    const res = await this.call('revision', (o) => this.kv.range({ key: this.revisionKey }, o));
     const kv = res.kvs[0];
     if (kv) return Number(kv.mod_revision);
     const created = await this.call('revision', (o) =>
@@ -312,6 +313,7 @@ export class EtcdStore implements Store {
     clearInterval(this.compactionTimer);
     for (const stop of [...this.stops]) stop();
     this.client.close();
+    this.kv.close();
   }
 
   /** Strips the store prefix from an etcd key (every key this store reads is under it). */
@@ -319,7 +321,7 @@ export class EtcdStore implements Store {
     return key.toString('utf8').slice(this.prefix.length);
   }
 
-  toKeyValue(kv: IKeyValue): KeyValue {
+  toKeyValue(kv: IKeyValue | KvPair): KeyValue {
     return {
       key: this.unprefix(kv.key),
       value: kv.value.toString('utf8'),
@@ -408,16 +410,16 @@ export class EtcdStore implements Store {
 
   private async txn(
     op: string,
-    compare: ICompare[],
+    compare: Compare[],
     key: Buffer,
     success: { request_put?: { key: Buffer; value: Buffer }; request_delete_range?: { key: Buffer; prev_kv: boolean } },
     mode: RetryMode,
-  ): Promise<{ res: ITxnResponse; retried: boolean }> {
+  ): Promise<{ res: TxnResponse; retried: boolean }> {
     let retried = false;
     const res = await this.call(
       op,
       (o) =>
-        this.client.kv.txn(
+        this.kv.txn(
           {
             compare,
             // The revision key last: its watch event follows the write's (see revision()).
@@ -432,8 +434,8 @@ export class EtcdStore implements Store {
     return { res, retried };
   }
 
-  private exists(key: Buffer, expectedModRevision: number | undefined): ICompare[] {
-    const compare: ICompare[] = [
+  private exists(key: Buffer, expectedModRevision: number | undefined): Compare[] {
+    const compare: Compare[] = [
       { key, target: CompareTarget.Create, result: CompareResult.Greater, create_revision: 0 },
     ];
     if (expectedModRevision !== undefined)
@@ -441,12 +443,12 @@ export class EtcdStore implements Store {
     return compare;
   }
 
-  private current(res: ITxnResponse): KeyValue | undefined {
+  private current(res: TxnResponse): KeyValue | undefined {
     const kv = res.responses[0]?.response_range?.kvs[0];
     return kv && this.toKeyValue(kv);
   }
 
-  private refused(key: string, res: ITxnResponse, expected: number | undefined): never {
+  private refused(key: string, res: TxnResponse, expected: number | undefined): never {
     const current = this.current(res);
     if (!current) throw new StoreError('NotFound', `key ${key} not found`);
     throw new StoreError('Conflict', `key ${key} is at revision ${current.modRevision}, not ${expected}`, current);

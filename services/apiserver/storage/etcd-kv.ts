@@ -1,0 +1,419 @@
+import http2 from 'node:http2';
+import { isIP } from 'node:net';
+
+/**
+ * A lean client for the two etcd calls on the API server's request path, `KV/Range` and `KV/Txn`:
+ * gRPC framed by hand on one `node:http2` session, messages encoded and decoded by hand. Through
+ * `etcd3` and `@grpc/grpc-js` one such call costs ≈ 250 µs of CPU (call layers, interceptors,
+ * proto-loader objects with 64-bit integers as strings); here ≈ 90 µs (docs/benchmarks.md). Only
+ * the transport is replaced: the caller (EtcdStore.call) keeps its deadlines and retry rules, and
+ * every other call (watches, compaction, probes) stays on `etcd3`.
+ *
+ * Errors carry what the store's error mapping reads: etcd's own message (`etcdserver: leader
+ * changed`, `… has been compacted`), the gRPC status name (`Unavailable`, `DeadlineExceeded`), and
+ * `No connection established` only when the request surely never reached etcd. A failure of the
+ * connection moves the next call to the next endpoint.
+ */
+export class EtcdKv {
+  private session: http2.ClientHttp2Session | undefined;
+  private next = 0;
+  private closed = false;
+
+  constructor(
+    private readonly endpoints: string[],
+    private readonly tls: { ca: Buffer; cert?: Buffer; key?: Buffer } | undefined,
+  ) {}
+
+  async range(req: RangeRequest, options: { deadline: number }): Promise<RangeResponse> {
+    return decodeRange(new Reader(await this.unary('/etcdserverpb.KV/Range', encodeRange(req), options.deadline)));
+  }
+
+  async txn(req: TxnRequest, options: { deadline: number }): Promise<TxnResponse> {
+    return decodeTxn(new Reader(await this.unary('/etcdserverpb.KV/Txn', encodeTxn(req), options.deadline)));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.session?.close();
+    this.session = undefined;
+  }
+
+  private connect(): http2.ClientHttp2Session {
+    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    const endpoint = this.endpoints[this.next % this.endpoints.length]!;
+    // No SNI for an IP address (RFC 6066); the certificate is still checked against the host.
+    const host = new URL(endpoint).hostname.replace(/^\[|\]$/g, '');
+    const session = http2.connect(
+      endpoint,
+      this.tls ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, servername: isIP(host) ? '' : host } : {},
+    );
+    const drop = () => {
+      if (this.session === session) {
+        this.session = undefined;
+        this.next++;
+      }
+    };
+    session.on('error', drop);
+    session.on('close', drop);
+    session.on('goaway', drop);
+    session.unref();
+    this.session = session;
+    return session;
+  }
+
+  private unary(path: string, message: Buffer, deadline: number): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new EtcdKvError('Unavailable', 'unavailable: client closed'));
+    return new Promise<Buffer>((resolve, reject) => {
+      const session = this.connect();
+      const connected = !session.connecting;
+      const ms = Math.max(1, deadline - Date.now());
+      let stream: http2.ClientHttp2Stream;
+      try {
+        stream = session.request({
+          ':method': 'POST',
+          ':path': path,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          'grpc-timeout': `${ms}m`,
+        });
+      } catch (err) {
+        this.failed(session);
+        reject(new EtcdKvError('Unavailable', `unavailable: No connection established: ${(err as Error).message}`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let status: string | undefined;
+      let grpcMessage = '';
+      let settled = false;
+      const finish = (err: Error | undefined, body?: Buffer) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(body!);
+      };
+      const timer = setTimeout(() => {
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        finish(new EtcdKvError('DeadlineExceeded', `unavailable: deadline exceeded after ${ms} ms`));
+      }, ms);
+      const headers = (h: http2.IncomingHttpHeaders) => {
+        if (h['grpc-status'] !== undefined) {
+          status = String(h['grpc-status']);
+          grpcMessage = decodeURIComponent(String(h['grpc-message'] ?? ''));
+        }
+      };
+      stream.on('response', headers);
+      stream.on('trailers', headers);
+      stream.on('data', (d: Buffer) => chunks.push(d));
+      stream.on('error', (err: Error) => {
+        this.failed(session);
+        // Refused before the request was on the wire: it surely did not apply.
+        const sent = connected || !/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(err.message);
+        const what = sent ? 'unavailable: stream failed' : 'unavailable: No connection established';
+        finish(new EtcdKvError('Unavailable', `${what}: ${err.message}`));
+      });
+      stream.on('close', () => {
+        if (status === undefined) {
+          this.failed(session);
+          return finish(
+            new EtcdKvError('Unavailable', `unavailable: stream ended without a status (${stream.rstCode})`),
+          );
+        }
+        if (status !== '0') {
+          const name = GRPC_CODES[Number(status)] ?? `Status${status}`;
+          if (!TRANSIENT.has(name)) return finish(new EtcdKvError(name, grpcMessage || name));
+          // etcd's message (`etcdserver: leader changed`) decides whether a retry is safe; a member that
+          // cannot serve sends the next calls elsewhere.
+          if (name === 'Unavailable') this.failed(session);
+          return finish(new EtcdKvError(name, `unavailable (${name}): ${grpcMessage}`));
+        }
+        const body = Buffer.concat(chunks);
+        if (body.length < 5 || body[0] !== 0) {
+          return finish(new EtcdKvError('Internal', `malformed gRPC response (${body.length} bytes)`));
+        }
+        finish(undefined, body.subarray(5, 5 + body.readUInt32BE(1)));
+      });
+      const frame = Buffer.allocUnsafe(5 + message.length);
+      frame[0] = 0;
+      frame.writeUInt32BE(message.length, 1);
+      message.copy(frame, 5);
+      stream.end(frame);
+    });
+  }
+
+  /**
+   * The connection or its member misbehaved: the next call connects afresh, to the next endpoint.
+   * Calls in flight on the old session finish there (it is closed, not destroyed).
+   */
+  private failed(session: http2.ClientHttp2Session): void {
+    if (this.session !== session) return;
+    this.session = undefined;
+    this.next++;
+    session.close();
+  }
+}
+
+/** A failed call; the name is the gRPC status (the store's error mapping reads it). */
+export class EtcdKvError extends Error {
+  constructor(status: string, message: string) {
+    super(message);
+    this.name = `${status}Error`;
+  }
+}
+
+const TRANSIENT = new Set(['Unavailable', 'DeadlineExceeded', 'Cancelled']);
+
+const GRPC_CODES = [
+  'OK',
+  'Cancelled',
+  'Unknown',
+  'InvalidArgument',
+  'DeadlineExceeded',
+  'NotFound',
+  'AlreadyExists',
+  'PermissionDenied',
+  'ResourceExhausted',
+  'FailedPrecondition',
+  'Aborted',
+  'OutOfRange',
+  'Unimplemented',
+  'Internal',
+  'Unavailable',
+  'DataLoss',
+  'Unauthenticated',
+];
+
+export interface RangeRequest {
+  key: Buffer;
+  range_end?: Buffer;
+  limit?: number;
+  revision?: number;
+  count_only?: boolean;
+}
+
+export interface KvPair {
+  key: Buffer;
+  value: Buffer;
+  create_revision: number;
+  mod_revision: number;
+}
+
+export interface RangeResponse {
+  header: { revision: number };
+  kvs: KvPair[];
+  more: boolean;
+  count: number;
+}
+
+export interface Compare {
+  key: Buffer;
+  /** etcd's CompareTarget: 1 create revision, 2 mod revision. */
+  target: number;
+  /** etcd's CompareResult: 0 equal, 1 greater, 2 less, 3 not equal. */
+  result: number;
+  create_revision?: number;
+  mod_revision?: number;
+}
+
+export interface RequestOp {
+  request_range?: { key: Buffer };
+  request_put?: { key: Buffer; value: Buffer };
+  request_delete_range?: { key: Buffer; prev_kv?: boolean };
+}
+
+export interface TxnRequest {
+  compare: Compare[];
+  success: RequestOp[];
+  failure: RequestOp[];
+}
+
+export interface TxnResponse {
+  header: { revision: number };
+  succeeded: boolean;
+  responses: Array<{
+    response_range?: RangeResponse;
+    response_delete_range?: { prev_kvs: KvPair[] };
+  }>;
+}
+
+// --- protobuf, by hand (etcd's rpc.proto / kv.proto field numbers) ---
+
+class Writer {
+  private readonly parts: Buffer[] = [];
+
+  varint(field: number, value: number): this {
+    this.parts.push(tag(field, 0), varint(value));
+    return this;
+  }
+
+  bytes(field: number, value: Buffer): this {
+    this.parts.push(tag(field, 2), varint(value.length), value);
+    return this;
+  }
+
+  finish(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+function tag(field: number, wire: number): Buffer {
+  return varint(field * 8 + wire);
+}
+
+function varint(value: number): Buffer {
+  if (value < 0 || !Number.isSafeInteger(value)) throw new RangeError(`cannot encode ${value} as a varint`);
+  const out: number[] = [];
+  let v = value;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return Buffer.from(out);
+}
+
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+
+  varint(): number {
+    let result = 0;
+    let mul = 1;
+    for (;;) {
+      const b = this.buf[this.pos++];
+      if (b === undefined) throw new EtcdKvError('Internal', 'truncated protobuf message');
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 0x80;
+    }
+  }
+
+  bytes(): Buffer {
+    const n = this.varint();
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Next field: [number, wire type]. */
+  field(): [number, number] {
+    const t = this.varint();
+    return [Math.floor(t / 8), t % 8];
+  }
+
+  skip(wire: number): void {
+    if (wire === 0) this.varint();
+    else if (wire === 2) this.bytes();
+    else if (wire === 1) this.pos += 8;
+    else if (wire === 5) this.pos += 4;
+    else throw new EtcdKvError('Internal', `unsupported protobuf wire type ${wire}`);
+  }
+}
+
+function encodeRange(req: RangeRequest): Buffer {
+  const w = new Writer().bytes(1, req.key);
+  if (req.range_end) w.bytes(2, req.range_end);
+  if (req.limit) w.varint(3, req.limit);
+  if (req.revision) w.varint(4, req.revision);
+  if (req.count_only) w.varint(8, 1);
+  return w.finish();
+}
+
+function encodeCompare(c: Compare): Buffer {
+  const w = new Writer().varint(1, c.result).varint(2, c.target).bytes(3, c.key);
+  // The target value is a oneof: set even when 0.
+  if (c.create_revision !== undefined) w.varint(5, c.create_revision);
+  if (c.mod_revision !== undefined) w.varint(6, c.mod_revision);
+  return w.finish();
+}
+
+function encodeOp(op: RequestOp): Buffer {
+  const w = new Writer();
+  if (op.request_range) w.bytes(1, encodeRange(op.request_range));
+  if (op.request_put) w.bytes(2, new Writer().bytes(1, op.request_put.key).bytes(2, op.request_put.value).finish());
+  if (op.request_delete_range) {
+    const d = new Writer().bytes(1, op.request_delete_range.key);
+    if (op.request_delete_range.prev_kv) d.varint(3, 1);
+    w.bytes(3, d.finish());
+  }
+  return w.finish();
+}
+
+function encodeTxn(req: TxnRequest): Buffer {
+  const w = new Writer();
+  for (const c of req.compare) w.bytes(1, encodeCompare(c));
+  for (const op of req.success) w.bytes(2, encodeOp(op));
+  for (const op of req.failure) w.bytes(3, encodeOp(op));
+  return w.finish();
+}
+
+function decodeHeader(r: Reader): { revision: number } {
+  let revision = 0;
+  while (!r.done) {
+    const [f, wire] = r.field();
+    if (f === 3 && wire === 0) revision = r.varint();
+    else r.skip(wire);
+  }
+  return { revision };
+}
+
+function decodeKv(r: Reader): KvPair {
+  const kv: KvPair = { key: EMPTY, value: EMPTY, create_revision: 0, mod_revision: 0 };
+  while (!r.done) {
+    const [f, wire] = r.field();
+    if (f === 1 && wire === 2) kv.key = r.bytes();
+    else if (f === 2 && wire === 0) kv.create_revision = r.varint();
+    else if (f === 3 && wire === 0) kv.mod_revision = r.varint();
+    else if (f === 5 && wire === 2) kv.value = r.bytes();
+    else r.skip(wire);
+  }
+  return kv;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function decodeRange(r: Reader): RangeResponse {
+  const res: RangeResponse = { header: { revision: 0 }, kvs: [], more: false, count: 0 };
+  while (!r.done) {
+    const [f, wire] = r.field();
+    if (f === 1 && wire === 2) res.header = decodeHeader(new Reader(r.bytes()));
+    else if (f === 2 && wire === 2) res.kvs.push(decodeKv(new Reader(r.bytes())));
+    else if (f === 3 && wire === 0) res.more = r.varint() !== 0;
+    else if (f === 4 && wire === 0) res.count = r.varint();
+    else r.skip(wire);
+  }
+  return res;
+}
+
+function decodeTxn(r: Reader): TxnResponse {
+  const res: TxnResponse = { header: { revision: 0 }, succeeded: false, responses: [] };
+  while (!r.done) {
+    const [f, wire] = r.field();
+    if (f === 1 && wire === 2) res.header = decodeHeader(new Reader(r.bytes()));
+    else if (f === 2 && wire === 0) res.succeeded = r.varint() !== 0;
+    else if (f === 3 && wire === 2) {
+      const op = new Reader(r.bytes());
+      const out: TxnResponse['responses'][number] = {};
+      while (!op.done) {
+        const [of, ow] = op.field();
+        if (of === 1 && ow === 2) out.response_range = decodeRange(new Reader(op.bytes()));
+        else if (of === 3 && ow === 2) {
+          const d = new Reader(op.bytes());
+          const prev: KvPair[] = [];
+          while (!d.done) {
+            const [df, dw] = d.field();
+            if (df === 3 && dw === 2) prev.push(decodeKv(new Reader(d.bytes())));
+            else d.skip(dw);
+          }
+          out.response_delete_range = { prev_kvs: prev };
+        } else op.skip(ow);
+      }
+      res.responses.push(out);
+    } else r.skip(wire);
+  }
+  return res;
+}
