@@ -42,6 +42,24 @@ interface Plan {
 const specReplicas = (rs: KubeObject) => num(specOf(rs).replicas);
 const available = (rs: KubeObject) => num(statusOf(rs).availableReplicas);
 const revisionOf = (o: KubeObject) => Number(o.metadata.annotations?.[REVISION] ?? 0);
+const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
+/** kube-controller-manager's default --deployment-controller revision-history limit, in characters. */
+const REVISION_HISTORY_CHARS = 2000;
+
+/**
+ * kube's SetNewReplicaSetAnnotations for a reused ReplicaSet taking a newer revision: its previous
+ * revision is appended to `revision-history` (oldest entries dropped past the character limit).
+ */
+function revisionHistory(rs: KubeObject): string | undefined {
+  const previous = rs.metadata.annotations?.[REVISION];
+  if (!previous) return rs.metadata.annotations?.[REVISION_HISTORY];
+  const history = rs.metadata.annotations?.[REVISION_HISTORY] ?? '';
+  if (!history) return previous;
+  const entries = history.split(',');
+  let total = history.length + previous.length + 1;
+  while (total > REVISION_HISTORY_CHARS && entries.length > 0) total -= entries.shift()!.length + 1;
+  return [...entries, previous].join(',');
+}
 
 function limits(d: KubeObject, replicas: number): { maxSurge: number; maxUnavailable: number } {
   const ru = asObj(asObj(specOf(d).strategy).rollingUpdate);
@@ -154,7 +172,13 @@ async function ensureNewRS(ctx: SimContext, p: Plan, owned: KubeObject[]): Promi
       const revision = String(maxOld + 1);
       p.newRS =
         (await ctx.registry.mutate(ctx.types.ReplicaSet, p.newRS.metadata.namespace, p.newRS.metadata.name!, (o) => {
-          o.metadata.annotations = { ...(o.metadata.annotations ?? {}), ...inherited(p.d), [REVISION]: revision };
+          const history = revisionHistory(o);
+          o.metadata.annotations = {
+            ...(o.metadata.annotations ?? {}),
+            ...inherited(p.d),
+            [REVISION]: revision,
+            ...(history ? { [REVISION_HISTORY]: history } : {}),
+          };
           return o;
         })) ?? p.newRS;
     }

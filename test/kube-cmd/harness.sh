@@ -34,6 +34,7 @@ export image_field0="(index .spec.template.spec.containers 0).image"
 export image_field1="(index .spec.template.spec.containers 1).image"
 export hpa_min_field=".spec.minReplicas" hpa_max_field=".spec.maxReplicas"
 export hpa_cpu_field="(index .spec.metrics 0).resource.target.averageUtilization"
+export SED=sed
 export change_cause_annotation='.*kubernetes.io/change-cause.*'
 # The resource-type names the suites pass to if_supports_resource.
 export pods=pods namespaces=namespaces configmaps=configmaps secrets=secrets serviceaccounts=serviceaccounts

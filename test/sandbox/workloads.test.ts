@@ -151,6 +151,21 @@ test('a rolling update replaces every pod within maxSurge and maxUnavailable', a
   t.is(d.metadata.annotations?.['deployment.kubernetes.io/revision'], '3');
   const rsAfter = (await registry.list(memberType('ReplicaSet'), 'default', { labelSelector: 'app=roll' })).items;
   t.is(rsAfter.length, 2, JSON.stringify(rsAfter.map((r) => (r.spec as { template: unknown }).template)));
+  // A reused ReplicaSet keeps the revisions it had before in revision-history, as kube's controller does:
+  // undo twice more and the first template's ReplicaSet has been revisions 1, 3 and now 5.
+  for (const revision of ['4', '5']) {
+    t.is((await s.kubectl(['rollout', 'undo', 'deployment/roll'])).code, 0);
+    t.is((await s.kubectl(['rollout', 'status', 'deployment/roll', '--timeout=30s'])).code, 0);
+    const now = JSON.parse((await s.kubectl(['get', 'deployment', 'roll', '-o', 'json'])).stdout) as KubeObject;
+    t.is(now.metadata.annotations?.['deployment.kubernetes.io/revision'], revision);
+  }
+  const byRevision = new Map(
+    (await registry.list(memberType('ReplicaSet'), 'default', { labelSelector: 'app=roll' })).items.map((r) => [
+      r.metadata.annotations?.['deployment.kubernetes.io/revision'],
+      r.metadata.annotations?.['deployment.kubernetes.io/revision-history'],
+    ]),
+  );
+  t.deepEqual(Object.fromEntries(byRevision), { '4': '2', '5': '1,3' });
 });
 
 test('an image that never pulls fails the rollout with ErrImagePull / ImagePullBackOff and Warning events', async (t) => {
