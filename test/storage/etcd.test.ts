@@ -150,6 +150,38 @@ etcdTest('a list answer larger than the 4 MiB gRPC message default is read', asy
   t.true(listed.items.every((kv) => kv.value.length === big.length));
 });
 
+etcdTest(
+  "etcd's refusals keep their meaning through the store's own gRPC client, and the store stays usable",
+  async (t) => {
+    const etcd = await startEtcd();
+    t.teardown(() => etcd.stop());
+    const store = new EtcdStore(etcd.endpoints, { compactionIntervalMs: 0, requestTimeoutMs: 30_000 });
+    t.teardown(() => store.close());
+    const r1 = await store.create('/c/ünï', 'wert €');
+    const r2 = await store.update('/c/ünï', 'zwei €', r1);
+    await store.compact(r2);
+    // A read at a compacted revision is Compacted; one at a revision etcd has not reached is an error, not data.
+    t.is(codeOf(await store.list('/c/', { revision: r1 }).catch((e) => e)), 'Compacted');
+    const future = await store.list('/c/', { revision: r2 + 1000 }).catch((e: unknown) => e);
+    t.true(future instanceof StoreError && /future revision/.test(future.message));
+    // A request etcd refuses (over its 1.5 MiB limit) fails with etcd's reason and is not retried as transient.
+    const tooLarge = await store.create('/c/big', 'x'.repeat(2 * 1024 * 1024)).catch((e: unknown) => e);
+    t.true(
+      tooLarge instanceof StoreError &&
+        tooLarge.code === 'Internal' &&
+        /larger than max|too large/.test(tooLarge.message),
+    );
+    t.is(await store.get('/c/big'), undefined);
+    // Multi-byte keys and values round-trip; compare-and-swap still answers with the current value.
+    t.deepEqual(await store.get('/c/ünï'), { key: '/c/ünï', value: 'zwei €', modRevision: r2, createRevision: r1 });
+    const conflict = await store.update('/c/ünï', 'drei', r1).catch((e: unknown) => e);
+    t.true(conflict instanceof StoreError && conflict.code === 'Conflict' && conflict.current?.value === 'zwei €');
+    const deleted = await store.delete('/c/ünï', r2);
+    t.is(deleted.prev.value, 'zwei €');
+    t.is(await store.revision(), deleted.revision);
+  },
+);
+
 function codeOf(err: unknown): string | undefined {
   return err instanceof StoreError ? err.code : undefined;
 }

@@ -99,7 +99,7 @@ export class EtcdKv {
       const headers = (h: http2.IncomingHttpHeaders) => {
         if (h['grpc-status'] !== undefined) {
           status = String(h['grpc-status']);
-          grpcMessage = decodeURIComponent(String(h['grpc-message'] ?? ''));
+          grpcMessage = percentDecoded(String(h['grpc-message'] ?? ''));
         }
       };
       stream.on('response', headers);
@@ -150,6 +150,15 @@ export class EtcdKv {
     this.session = undefined;
     this.next++;
     session.close();
+  }
+}
+
+/** gRPC percent-encodes its status message; a malformed one is kept as sent (never a throw in a stream handler). */
+function percentDecoded(message: string): string {
+  try {
+    return decodeURIComponent(message);
+  } catch {
+    return message;
   }
 }
 
