@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-import { EXIT_FAILURE } from './lib/usage.js';
-import { main } from './main.js';
+import module from 'node:module';
+
+// Node ≥ 22.1: V8's compile cache (in the OS temp dir; NODE_DISABLE_COMPILE_CACHE=1 turns it off) lets
+// later runs skip parsing and compiling kitfed's chunks. It covers modules loaded after this call, so
+// everything else is imported below it. Node 20 has no compile cache: the call is skipped.
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+const [{ EXIT_FAILURE }, { main }] = await Promise.all([import('./lib/usage.js'), import('./main.js')]);
 
 // `kitfed get … | head`: the reader went away; stop quietly instead of crashing with EPIPE.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -6,7 +6,6 @@ import { setMaxListeners } from 'node:events';
 import { errors, hasCode, messageOf } from '../core/errors.js';
 import { applyAll, ensureNamespaces, needsWrite } from './apply.js';
 import { ClusterConn } from './conn.js';
-import { objectDiff } from './diff.js';
 import { checkNotBackwards } from './guard.js';
 import { isWorkload } from './health.js';
 import { refKey, refText, sameInventory, writeInventory, type Inventory } from './inventory.js';
@@ -118,6 +117,8 @@ class Run {
 async function diffCluster(run: Run, p: Plan): Promise<void> {
   const { conn, o } = run;
   const parts: string[] = [];
+  // Diff mode only: the diff and yaml libraries stay out of an ordinary deploy's start-up.
+  const { objectDiff } = await import('./diff.js');
   for (const it of p.items) {
     let after = it.obj;
     try {

@@ -8,7 +8,6 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import YAML from 'yaml';
 import { errors } from '../core/errors.js';
 import { isObject } from '../core/kube.js';
 import { Kubeconfig } from '../core/kubeconfig.js';
@@ -61,6 +60,8 @@ async function fromKitDir(dir: string, allow: Set<string>): Promise<Target[]> {
     .map((e) => e.name)
     .sort();
   const out: Target[] = [];
+  // The `yaml` library only for this layout: `kitfed deploy --kubeconfig FILE` never loads it.
+  const { default: YAML } = await import('yaml');
   for (const name of names) {
     const file = path.join(dir, name);
     let doc: unknown;
