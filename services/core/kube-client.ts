@@ -64,6 +64,7 @@ export class KubeClient {
   private readonly userAgent: string;
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
   private readonly discoveredAt = new Map<string, number>();
+  private readonly assumed = new Map<string, ResourceInfo>();
 
   private constructor(server: string, baseOptions: https.RequestOptions, options: KubeClientOptions) {
     this.server = server.replace(/\/+$/, '');
@@ -215,8 +216,20 @@ export class KubeClient {
 
   // ---- discovery ---------------------------------------------------------------------
 
+  /**
+   * Resources the caller already knows the server serves (kitfed's CLI: its API server's own table), so
+   * requests for them skip the discovery round trip; kinds not given here still go through discovery.
+   */
+  assume(resources: Iterable<ResourceInfo>): this {
+    for (const r of resources) this.assumed.set(`${r.group}/${r.version}/${r.kind}`, r);
+    return this;
+  }
+
   /** Resolves apiVersion+kind to its REST resource through discovery (cached per group/version). */
   async resource(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    const { group: g, version: v } = parseApiVersion(apiVersion);
+    const known = this.assumed.get(`${g}/${v}/${kind}`);
+    if (known) return known;
     const info = await this.lookup(apiVersion, kind);
     if (info) return info;
     // A kind can appear at run time (a CRD became Established): look again once, at most every 500 ms.

@@ -87,7 +87,8 @@ export function register(program: Command): void {
     )
     .action(async (kindArg: string, name: string | undefined, flags: Flags) => {
       const format = parseOutput(flags.output);
-      const client = await federationClient(flags);
+      // The API server's own table: no discovery request before the list of a kind it serves.
+      const client = (await federationClient(flags)).assume(RESOURCES);
       try {
         const gvk = KINDS[kindArg] ?? (await resolveKind(client, kindArg));
         if (!gvk) throw new UsageError(`unknown kind ${JSON.stringify(kindArg)}: the federation does not serve it`);
