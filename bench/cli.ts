@@ -5,6 +5,7 @@
  * rounds, interleaved, so that the machine's load hits every figure alike.
  *
  *   npm run bench -- cli
+ *   KITFED_BENCH_BASELINE=dist-old npm run bench -- cli   # an earlier build's figures beside, same rounds
  *
  * Targets: `kitfed --help` and `kitfed plan` ≤ 150 ms; `kitfed get clusters` against a running
  * federation (`kitfed up`: HTTPS + token) ≤ 250 ms; `kitfed deploy` of an unchanged commit to 10
@@ -228,6 +229,30 @@ async function main(): Promise<void> {
         run: () => timeProcess(KITFED, deployArgs, {}),
       },
     ];
+    // KITFED_BENCH_BASELINE=DIR (a copy of an earlier dist/ inside the repository, so that it finds
+    // node_modules): the same kitfed cases for that build too, in the same interleaved rounds.
+    const baseline = process.env.KITFED_BENCH_BASELINE;
+    if (baseline) {
+      const bin = path.resolve(baseline, 'kitfed.js');
+      cases.push(
+        { name: 'baseline --help', key: 'baseHelp', run: () => timeProcess(bin, ['--help'], {}) },
+        {
+          name: 'baseline plan',
+          key: 'basePlan',
+          run: () => timeProcess(bin, ['plan'], { input: plan }),
+        },
+        {
+          name: 'baseline get clusters',
+          key: 'baseGetClusters',
+          run: () => timeProcess(bin, ['get', 'clusters'], { env }),
+        },
+        {
+          name: 'baseline deploy (unchanged, 10 clusters)',
+          key: 'baseDeployUnchanged',
+          run: () => timeProcess(bin, deployArgs, {}),
+        },
+      );
+    }
     const wall: Record<string, number[]> = {};
     const cpu: Record<string, number[]> = {};
     for (const c of cases) await c.run(); // one warm-up round: the page cache holds dist/ and node_modules
