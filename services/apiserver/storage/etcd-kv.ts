@@ -1,11 +1,13 @@
 import http2 from 'node:http2';
 import { isIP } from 'node:net';
+import protobuf from 'protobufjs/minimal.js';
 
 /**
  * A lean client for the two etcd calls on the API server's request path, `KV/Range` and `KV/Txn`:
- * gRPC framed by hand on one `node:http2` session, messages encoded and decoded by hand. Through
- * `etcd3` and `@grpc/grpc-js` one such call costs ≈ 250 µs of CPU (call layers, interceptors,
- * proto-loader objects with 64-bit integers as strings); here ≈ 90 µs (docs/benchmarks.md). Only
+ * gRPC framed by hand on one `node:http2` session, messages read and written with protobufjs's wire
+ * Reader/Writer. Through `etcd3` and `@grpc/grpc-js` one such call costs ≈ 250 µs of CPU (call
+ * layers, interceptors, proto-loader objects with 64-bit integers as strings); here ≈ 90 µs
+ * (docs/benchmarks.md). Only
  * the transport is replaced: the caller (EtcdStore.call) keeps its deadlines and retry rules, and
  * every other call (watches, compaction, probes) stays on `etcd3`.
  *
@@ -25,11 +27,11 @@ export class EtcdKv {
   ) {}
 
   async range(req: RangeRequest, options: { deadline: number }): Promise<RangeResponse> {
-    return decodeRange(new Reader(await this.unary('/etcdserverpb.KV/Range', encodeRange(req), options.deadline)));
+    return decoded(decodeRange, await this.unary('/etcdserverpb.KV/Range', encodeRange(req), options.deadline));
   }
 
   async txn(req: TxnRequest, options: { deadline: number }): Promise<TxnResponse> {
-    return decodeTxn(new Reader(await this.unary('/etcdserverpb.KV/Txn', encodeTxn(req), options.deadline)));
+    return decoded(decodeTxn, await this.unary('/etcdserverpb.KV/Txn', encodeTxn(req), options.deadline));
   }
 
   close(): void {
@@ -245,81 +247,65 @@ export interface TxnResponse {
   }>;
 }
 
-// --- protobuf, by hand (etcd's rpc.proto / kv.proto field numbers) ---
+// --- protobuf: protobufjs's wire Reader/Writer, etcd's rpc.proto / kv.proto field numbers by hand (no
+// schema objects, no 64-bit integers as strings: the two calls' few fields are read straight into numbers).
 
 class Writer {
-  private readonly parts: Buffer[] = [];
+  private readonly w = protobuf.Writer.create();
 
   varint(field: number, value: number): this {
-    this.parts.push(tag(field, 0), varint(value));
+    this.w.uint32((field << 3) | 0).uint64(value);
     return this;
   }
 
-  bytes(field: number, value: Buffer): this {
-    this.parts.push(tag(field, 2), varint(value.length), value);
+  bytes(field: number, value: Uint8Array): this {
+    this.w.uint32((field << 3) | 2).bytes(value);
     return this;
   }
 
   finish(): Buffer {
-    return Buffer.concat(this.parts);
+    // Node's protobufjs writer is a BufferWriter: finish() is a Buffer.
+    return this.w.finish() as Buffer;
   }
-}
-
-function tag(field: number, wire: number): Buffer {
-  return varint(field * 8 + wire);
-}
-
-function varint(value: number): Buffer {
-  if (value < 0 || !Number.isSafeInteger(value)) throw new RangeError(`cannot encode ${value} as a varint`);
-  const out: number[] = [];
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-  return Buffer.from(out);
 }
 
 class Reader {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
+  private readonly r: protobuf.Reader;
+
+  constructor(buf: Uint8Array) {
+    this.r = protobuf.Reader.create(buf);
+  }
 
   get done(): boolean {
-    return this.pos >= this.buf.length;
+    return this.r.pos >= this.r.len;
   }
 
   varint(): number {
-    let result = 0;
-    let mul = 1;
-    for (;;) {
-      const b = this.buf[this.pos++];
-      if (b === undefined) throw new EtcdKvError('Internal', 'truncated protobuf message');
-      result += (b & 0x7f) * mul;
-      if (b < 0x80) return result;
-      mul *= 0x80;
-    }
+    const v = this.r.uint64();
+    return typeof v === 'number' ? v : protobuf.util.LongBits.from(v).toNumber(true);
   }
 
   bytes(): Buffer {
-    const n = this.varint();
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
+    return this.r.bytes() as Buffer;
   }
 
   /** Next field: [number, wire type]. */
   field(): [number, number] {
-    const t = this.varint();
-    return [Math.floor(t / 8), t % 8];
+    const t = this.r.uint32();
+    return [t >>> 3, t & 7];
   }
 
   skip(wire: number): void {
-    if (wire === 0) this.varint();
-    else if (wire === 2) this.bytes();
-    else if (wire === 1) this.pos += 8;
-    else if (wire === 5) this.pos += 4;
-    else throw new EtcdKvError('Internal', `unsupported protobuf wire type ${wire}`);
+    this.r.skipType(wire);
+  }
+}
+
+/** Decodes an etcd answer; a malformed one (protobufjs throws RangeError/Error) is an `Internal` error. */
+function decoded<T>(decode: (r: Reader) => T, body: Buffer): T {
+  try {
+    return decode(new Reader(body));
+  } catch (err) {
+    throw new EtcdKvError('Internal', `malformed etcd response: ${(err as Error).message}`);
   }
 }
 
