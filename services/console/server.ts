@@ -6,6 +6,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errors, KitfedError, messageOf } from '../core/errors.js';
+import { matchesEtag } from '../core/http.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { GitopsClient, ROLLOUT_ACTIONS, type RolloutAction } from '../gitops/index.js';
 import type { ConsoleInfo, StreamMessage } from './api.js';
@@ -201,7 +202,7 @@ export async function createConsole(options: ConsoleOptions): Promise<Console> {
       'Cache-Control': 'no-cache',
       Vary: 'Accept-Encoding',
     };
-    if (req.headers['if-none-match'] === a.etag) {
+    if (matchesEtag(req.headers['if-none-match'], a.etag)) {
       res.writeHead(304, headers);
       res.end();
       return true;

@@ -12,6 +12,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { errors, KitfedError } from '../core/errors.js';
+import { matchesEtag } from '../core/http.js';
 import type { Logger } from '../core/log.js';
 import type { HookResponse } from '../image-deployer/index.js';
 import {
@@ -139,13 +140,6 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
     return sendJson(res, 200, run.rollout);
   }
   throw errors.notFound({ group: '', plural: 'paths', name: path });
-}
-
-/** `If-None-Match` (a list of entity tags, or `*`) against the current one, with weak comparison (RFC 9110 §13.1.2). */
-function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  const strip = (t: string) => t.trim().replace(/^W\//, '');
-  return header.split(',').some((t) => t.trim() === '*' || strip(t) === strip(etag));
 }
 
 /** A JSON object body (empty: `{}`). */
