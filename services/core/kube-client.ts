@@ -227,9 +227,11 @@ export class KubeClient {
 
   /** Resolves apiVersion+kind to its REST resource through discovery (cached per group/version). */
   async resource(apiVersion: string, kind: string): Promise<ResourceInfo> {
-    const { group: g, version: v } = parseApiVersion(apiVersion);
-    const known = this.assumed.get(`${g}/${v}/${kind}`);
-    if (known) return known;
+    if (this.assumed.size > 0) {
+      const { group, version } = parseApiVersion(apiVersion);
+      const known = this.assumed.get(`${group}/${version}/${kind}`);
+      if (known) return known;
+    }
     const info = await this.lookup(apiVersion, kind);
     if (info) return info;
     // A kind can appear at run time (a CRD became Established): look again once, at most every 500 ms.
