@@ -15,7 +15,11 @@
  * exists, it runs too against the same servers and its figures are printed beside ours.
  *
  *   node --import tsx bench/apiserver.ts [--seconds 3] [--rounds 3] [--backends memory,sqlite,etcd]
- *        [--no-insecure] [--no-apibench] [--cpu-prof DIR] [--kitfed OTHER-CHECKOUT]
+ *        [--ops get,list,create,patch,overload,watch] [--no-insecure] [--no-apibench] [--cpu-prof DIR]
+ *        [--kitfed OTHER-CHECKOUT] [--before OTHER-CHECKOUT]
+ *
+ * `--kitfed` measures another checkout instead of this one; `--before` measures another checkout
+ * beside this one, alternating in every round (`<backend> before` lines): a same-run before/after.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -40,8 +44,13 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     /** Another checkout whose `kitfed apiserver` to measure (e.g. an older commit, for a before/after). */
     kitfed: { type: 'string' },
+    /** Another checkout measured beside this one, alternating in every round (same-run before/after). */
+    before: { type: 'string' },
+    /** The phases to run (the others are skipped and print as NaN). */
+    ops: { type: 'string', default: 'get,list,create,patch,overload,watch' },
   },
 });
+const OPS = new Set(values.ops.split(','));
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
 const CONCURRENCY = 16;
@@ -101,7 +110,13 @@ interface Server {
   child: ChildProcess;
 }
 
-async function startServer(storage: string, dataDir: string, insecure: boolean, tag: string): Promise<Server> {
+async function startServer(
+  storage: string,
+  dataDir: string,
+  insecure: boolean,
+  tag: string,
+  served = SERVED,
+): Promise<Server> {
   const kubeconfig = join(dataDir, `kubeconfig-${tag}`);
   const prof = values['cpu-prof']
     ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`, `--cpu-prof-name=${tag}.cpuprofile`]
@@ -112,7 +127,7 @@ async function startServer(storage: string, dataDir: string, insecure: boolean, 
       ...prof,
       '--import',
       'tsx',
-      join(SERVED, 'services/cli/kitfed.ts'),
+      join(served, 'services/cli/kitfed.ts'),
       'apiserver',
       ...(insecure ? ['--insecure'] : []),
       '--listen',
@@ -124,7 +139,7 @@ async function startServer(storage: string, dataDir: string, insecure: boolean, 
       '--kubeconfig-out',
       kubeconfig,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], cwd: SERVED },
+    { stdio: ['ignore', 'ignore', 'pipe'], cwd: served },
   );
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -314,20 +329,22 @@ async function measure(s: Server, round: number): Promise<Figures> {
   for (let i = 0; i < 100; i++) await request(c, 'POST', `/api/v1/namespaces/${ns}/configmaps`, cm(`seed-${i}`));
   const cms = `/api/v1/namespaces/${ns}/configmaps`;
   const pid = s.child.pid;
-  const costed = async (run: () => ReturnType<typeof load>) => {
+  const skipped = { perSecond: NaN, errors: 0, latencies: [] as number[], cpuUs: NaN };
+  const costed = async (op: string, run: () => ReturnType<typeof load>) => {
+    if (!OPS.has(op)) return skipped;
     const before = cpuMs(pid);
     const r = await run();
     const ops = r.perSecond * SECONDS || 1;
     return { ...r, cpuUs: Math.round(((cpuMs(pid) - before) * 1000) / ops) };
   };
-  const get = await costed(() => load(CONCURRENCY, () => request(c, 'GET', `${cms}/seed-7`)));
-  const list = await costed(() =>
+  const get = await costed('get', () => load(CONCURRENCY, () => request(c, 'GET', `${cms}/seed-7`)));
+  const list = await costed('list', () =>
     load(CONCURRENCY, () => request(c, 'GET', `${cms}?labelSelector=bench%3Dy&limit=500`)),
   );
-  const create = await costed(() =>
+  const create = await costed('create', () =>
     load(CONCURRENCY, (w, i) => request(c, 'POST', `/api/v1/namespaces/${ns2}/configmaps`, cm(`c-${w}-${i}`))),
   );
-  const patch = await costed(() =>
+  const patch = await costed('patch', () =>
     load(CONCURRENCY, (w, i) =>
       request(
         c,
@@ -341,38 +358,39 @@ async function measure(s: Server, round: number): Promise<Figures> {
   // 4× the load, mixed: each client cycles GET, LIST, CREATE, PATCH; latency per operation.
   const lat = { get: [] as number[], list: [] as number[], mutation: [] as number[] };
   let overloadErrors = 0;
-  await load(OVERLOAD, async (w, i) => {
-    const t0 = performance.now();
-    let r: Answer;
-    let bucket: number[];
-    switch ((w + i) % 4) {
-      case 0:
-        r = await request(c, 'GET', `${cms}/seed-${i % 100}`);
-        bucket = lat.get;
-        break;
-      case 1:
-        r = await request(c, 'GET', `${cms}?labelSelector=bench%3Dy&limit=500`);
-        bucket = lat.list;
-        break;
-      case 2:
-        r = await request(c, 'POST', `/api/v1/namespaces/${ns2}/configmaps`, cm(`o-${w}-${i}`));
-        bucket = lat.mutation;
-        break;
-      default:
-        r = await request(
-          c,
-          'PATCH',
-          `${cms}/seed-${w % 100}`,
-          JSON.stringify({ data: { o: String(i) } }),
-          'application/merge-patch+json',
-        );
-        bucket = lat.mutation;
-    }
-    bucket.push(performance.now() - t0);
-    if (r.code >= 300) overloadErrors++;
-    return r;
-  });
-  const watch = await watchDelivery(c, ns);
+  if (OPS.has('overload'))
+    await load(OVERLOAD, async (w, i) => {
+      const t0 = performance.now();
+      let r: Answer;
+      let bucket: number[];
+      switch ((w + i) % 4) {
+        case 0:
+          r = await request(c, 'GET', `${cms}/seed-${i % 100}`);
+          bucket = lat.get;
+          break;
+        case 1:
+          r = await request(c, 'GET', `${cms}?labelSelector=bench%3Dy&limit=500`);
+          bucket = lat.list;
+          break;
+        case 2:
+          r = await request(c, 'POST', `/api/v1/namespaces/${ns2}/configmaps`, cm(`o-${w}-${i}`));
+          bucket = lat.mutation;
+          break;
+        default:
+          r = await request(
+            c,
+            'PATCH',
+            `${cms}/seed-${w % 100}`,
+            JSON.stringify({ data: { o: String(i) } }),
+            'application/merge-patch+json',
+          );
+          bucket = lat.mutation;
+      }
+      bucket.push(performance.now() - t0);
+      if (r.code >= 300) overloadErrors++;
+      return r;
+    });
+  const watch = OPS.has('watch') ? await watchDelivery(c, ns) : { p50: NaN, p99: NaN, events: 0 };
   for (const name of [ns, ns2]) await request(c, 'DELETE', `/api/v1/namespaces/${name}`);
   c.agent.destroy();
   return {
@@ -438,6 +456,8 @@ interface Config {
   name: string;
   storage: () => string;
   insecure: boolean;
+  /** The checkout whose server runs (default: SERVED). */
+  served?: string;
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'kitfed-bench-apiserver-'));
@@ -462,6 +482,13 @@ if (!values['no-insecure'] && wanted.includes('sqlite'))
     storage: () => `sqlite://${join(dataDir, `bench-${dbN++}.db`)}`,
     insecure: true,
   });
+if (values.before) {
+  const before = resolve(values.before);
+  for (const cfg of [...configs]) {
+    const at = configs.indexOf(cfg);
+    configs.splice(at, 0, { ...cfg, name: `${cfg.name} before`, served: before });
+  }
+}
 const apibench = values['no-apibench'] ? undefined : findApibench();
 
 const ours = new Map<string, Figures[]>();
@@ -476,12 +503,14 @@ console.log(
 );
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    for (const cfg of configs) {
+    // Alternate the order from round to round, so neither side of a before/after always runs first.
+    for (const cfg of round % 2 === 1 ? [...configs].reverse() : configs) {
       const server = await startServer(
         cfg.storage(),
         dataDir,
         cfg.insecure,
         `${cfg.name.replace(/\W+/g, '-')}-${round}`,
+        cfg.served,
       );
       try {
         const f = await measure(server, round);
@@ -558,6 +587,23 @@ for (const [name, fs] of ours) {
     cpuUsPerOp: { get: cpu('get'), list: cpu('list'), create: cpu('create'), patch: cpu('patch') },
     vsKube: { get: g / KUBE.get, list: l / KUBE.list, create: c / KUBE.create, patch: p / KUBE.patch },
     rounds: fs,
+  };
+}
+for (const [name, fs] of ours) {
+  const before = ours.get(`${name} before`);
+  if (!before) continue;
+  const r = (k: 'get' | 'list' | 'create' | 'patch') => `${k.toUpperCase()} ${ratio(med(fs, k), med(before, k))}`;
+  const cpu = (xs: Figures[], k: keyof Figures['cpuUs']) => median(xs.map((f) => f.cpuUs[k]));
+  const c = (k: keyof Figures['cpuUs']) => `${k.toUpperCase()} ${ratio(cpu(before, k), cpu(fs, k))}`;
+  console.log(
+    `${name}: this checkout ÷ before (same run): throughput ${r('get')}, ${r('list')}, ${r('create')}, ${r('patch')}; ` +
+      `server CPU per operation, before ÷ now: ${c('get')}, ${c('list')}, ${c('create')}, ${c('patch')}`,
+  );
+  (summary[name] as Record<string, unknown>).vsBefore = {
+    get: med(fs, 'get') / med(before, 'get'),
+    list: med(fs, 'list') / med(before, 'list'),
+    create: med(fs, 'create') / med(before, 'create'),
+    patch: med(fs, 'patch') / med(before, 'patch'),
   };
 }
 if (shared.size > 0) {

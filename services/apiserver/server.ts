@@ -460,17 +460,37 @@ class Handler {
       req.resume();
       throw errors.tooLarge(`the request is too large: limit is ${this.maxBody} bytes`);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > this.maxBody) {
-        req.resume();
-        throw errors.tooLarge(`the request is too large: limit is ${this.maxBody} bytes`);
-      }
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks);
+    if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+    // Plain events, not `for await`: an async iterator per request was ≈ 2 % of a create's CPU.
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const done = (err?: Error) => {
+        req.off('data', data);
+        req.off('end', end);
+        req.off('error', done);
+        req.off('close', closed);
+        if (err) reject(err);
+      };
+      const data = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.maxBody) {
+          done(errors.tooLarge(`the request is too large: limit is ${this.maxBody} bytes`));
+          req.resume();
+          return;
+        }
+        chunks.push(chunk);
+      };
+      const end = () => {
+        done();
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      };
+      const closed = () => done(new Error('the client closed the connection before sending the whole body'));
+      req.on('data', data);
+      req.on('end', end);
+      req.on('error', done);
+      req.on('close', closed);
+    });
   }
 
   /** The request body as JSON; an undecodable one is kube's 400 naming the kind it must be. */

@@ -77,7 +77,9 @@ const LOAD_PAGE = 1000;
  * - watches, fanned out from the one store watch, resumable from any retained revision.
  */
 export class WatchCache {
+  /** Retained events: `events[head..]` (dropped ones are cut off in chunks, not one by one). */
   private readonly events: CachedEvent[] = [];
+  private head = 0;
   private readonly subs = new Set<Subscription>();
   private readonly objects = new Map<string, CachedObject>();
   private readonly index = new KeyIndex();
@@ -125,6 +127,7 @@ export class WatchCache {
           this.index.set(o);
         }
         this.events.length = 0;
+        this.head = 0;
         this.seen = revision;
         this.oldest = revision;
         return revision;
@@ -281,7 +284,7 @@ export class WatchCache {
     if (revision < this.seen) {
       // Undo, newest first, every event after `revision`: the oldest one's previous state stays.
       const overlay = new Map<string, CachedObject | null>();
-      for (let i = this.events.length - 1; i >= 0 && this.events[i]!.revision > revision; i--) {
+      for (let i = this.events.length - 1; i >= this.head && this.events[i]!.revision > revision; i--) {
         const e = this.events[i]!;
         if (!e.key.startsWith(prefix) || (options.after !== undefined && e.key <= options.after)) continue;
         overlay.set(e.key, e.prevEntry ?? null);
@@ -342,9 +345,12 @@ export class WatchCache {
       ev.prev = before.object;
     } else if (e.prevValue !== undefined && e.type !== 'ADDED') ev.prev = this.decode(e.prevValue, e.revision);
     this.events.push(ev);
-    if (this.events.length > this.size) {
-      const dropped = this.events.splice(0, this.events.length - this.size);
-      this.oldest = dropped[dropped.length - 1]!.revision;
+    if (this.events.length - this.head > this.size) {
+      this.head = this.events.length - this.size;
+      this.oldest = this.events[this.head - 1]!.revision;
+      // Cut in chunks of an eighth of the window: moving the whole window on every write cost a
+      // copy of `size` references per event.
+      if (this.head >= Math.max(64, this.size >> 3)) this.trimHead();
     }
     this.seen = e.revision;
     for (const s of this.subs) if (e.key.startsWith(s.prefix)) s.onEvent(ev);
@@ -365,7 +371,10 @@ export class WatchCache {
     if (sinceRevision < this.oldest) {
       throw new StoreError('Compacted', `too old resource version: ${sinceRevision} (${this.oldest})`);
     }
-    for (const e of this.events) if (e.revision > sinceRevision && e.key.startsWith(prefix)) onEvent(e);
+    for (let i = this.head; i < this.events.length; i++) {
+      const e = this.events[i]!;
+      if (e.revision > sinceRevision && e.key.startsWith(prefix)) onEvent(e);
+    }
     const sub: Subscription = { prefix, onEvent };
     this.subs.add(sub);
     return () => {
@@ -375,10 +384,16 @@ export class WatchCache {
 
   /** Forgets events up to `revision`: watches from older revisions get 410 (as after an etcd compaction). */
   compact(revision: number): void {
-    let n = 0;
+    let n = this.head;
     while (n < this.events.length && this.events[n]!.revision <= revision) n++;
-    this.events.splice(0, n);
+    this.head = n;
+    this.trimHead();
     this.oldest = Math.max(this.oldest, Math.min(revision, this.seen));
+  }
+
+  private trimHead(): void {
+    this.events.splice(0, this.head);
+    this.head = 0;
   }
 
   get watcherCount(): number {

@@ -81,8 +81,10 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0
  * itself: SQLite commits into the page cache (`synchronous=OFF`), then one `fdatasync` of the
  * write-ahead log, on libuv's thread pool, covers every transaction committed before it started;
  * only then are callers answered and watchers fed, so readers never see a write that is not yet
- * durable. The event loop keeps serving while the disk syncs, and transactions committed
- * meanwhile share the next sync. Checkpoints (which copy the log into the database) run with
+ * durable. The event loop keeps serving while the disk syncs; writes issued meanwhile wait for
+ * its end and then share one transaction and the next sync (they could not be acknowledged
+ * sooner: a sync covers only what was committed before it started), so there is one transaction
+ * per sync, however the writes trickle in. Checkpoints (which copy the log into the database) run with
  * `synchronous=FULL`, so SQLite syncs both files around them as it always does.
  * A bounded `events` table lets watches resume from a recent revision. One process owns a
  * database file at a time (an exclusive lock, held until close): a second opener fails with
@@ -269,6 +271,9 @@ export class SqliteStore implements Store {
     return new Promise<OpResult>((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.flush();
+      // While the log syncs, writes wait for the sync's end and then share one transaction: a
+      // write committed during a sync could not be acknowledged before the next sync anyway.
+      else if (this.syncing) return;
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -336,6 +341,12 @@ export class SqliteStore implements Store {
       for (const c of covered) this.acknowledge(c);
       this.wakeDurable();
       this.checkpointNow();
+      // The writes queued during the sync: one transaction once the answers above are out (flush
+      // starts the next sync).
+      if (this.queue.length > 0 && !this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
       this.sync();
     });
   }
@@ -363,6 +374,9 @@ export class SqliteStore implements Store {
     log.error({ err: err.message }, 'sqlite fdatasync failed; the store stops accepting writes');
     for (const c of [...covered, ...this.unsynced]) for (const p of c.batch) p.reject(this.failure);
     this.unsynced = [];
+    const queued = this.queue;
+    this.queue = [];
+    for (const p of queued) p.reject(this.failure);
     this.wakeDurable();
   }
 
