@@ -592,18 +592,30 @@ for (const [name, fs] of ours) {
 for (const [name, fs] of ours) {
   const before = ours.get(`${name} before`);
   if (!before) continue;
-  const r = (k: 'get' | 'list' | 'create' | 'patch') => `${k.toUpperCase()} ${ratio(med(fs, k), med(before, k))}`;
-  const cpu = (xs: Figures[], k: keyof Figures['cpuUs']) => median(xs.map((f) => f.cpuUs[k]));
-  const c = (k: keyof Figures['cpuUs']) => `${k.toUpperCase()} ${ratio(cpu(before, k), cpu(fs, k))}`;
+  // Ratios of the rounds' pairs (each round runs both), then their median: steadier than a ratio
+  // of medians when the machine's load moves between rounds.
+  const paired = (k: 'get' | 'list' | 'create' | 'patch') =>
+    median(fs.map((f, i) => f[k] / (before[i]?.[k] ?? NaN)).filter((x) => Number.isFinite(x)));
+  const r = (k: 'get' | 'list' | 'create' | 'patch') => `${k.toUpperCase()} ${paired(k).toFixed(2)}×`;
+  const pairedCpu = (k: keyof Figures['cpuUs']) =>
+    median(fs.map((f, i) => (before[i]?.cpuUs[k] ?? NaN) / f.cpuUs[k]).filter((x) => Number.isFinite(x)));
+  const c = (k: keyof Figures['cpuUs']) => `${k.toUpperCase()} ${pairedCpu(k).toFixed(2)}×`;
   console.log(
     `${name}: this checkout ÷ before (same run): throughput ${r('get')}, ${r('list')}, ${r('create')}, ${r('patch')}; ` +
-      `server CPU per operation, before ÷ now: ${c('get')}, ${c('list')}, ${c('create')}, ${c('patch')}`,
+      `server CPU per operation, before ÷ now: ${c('get')}, ${c('list')}, ${c('create')}, ${c('patch')} ` +
+      `(medians of the rounds' ratios)`,
   );
   (summary[name] as Record<string, unknown>).vsBefore = {
-    get: med(fs, 'get') / med(before, 'get'),
-    list: med(fs, 'list') / med(before, 'list'),
-    create: med(fs, 'create') / med(before, 'create'),
-    patch: med(fs, 'patch') / med(before, 'patch'),
+    get: paired('get'),
+    list: paired('list'),
+    create: paired('create'),
+    patch: paired('patch'),
+    cpuBeforeOverNow: {
+      get: pairedCpu('get'),
+      list: pairedCpu('list'),
+      create: pairedCpu('create'),
+      patch: pairedCpu('patch'),
+    },
   };
 }
 if (shared.size > 0) {

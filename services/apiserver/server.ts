@@ -579,18 +579,46 @@ class Handler {
     this.send(res, 200, list, negotiate(req.headers.accept, false), r.warnings);
   }
 
-  private async withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(errors.timeout(`the request did not complete within ${this.timeoutMs / 1000}s (${what})`)),
-        this.timeoutMs,
+  /** Requests in flight and their deadlines: one sweep a second at most, not a timer per request. */
+  private readonly deadlines = new Set<{ at: number; fail: () => void }>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  private withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry = {
+        at: Date.now() + this.timeoutMs,
+        fail: () => reject(errors.timeout(`the request did not complete within ${this.timeoutMs / 1000}s (${what})`)),
+      };
+      this.deadlines.add(entry);
+      if (!this.sweeper) {
+        // A tenth of the timeout (10 ms to 1 s): a request fails at most that much after its deadline.
+        const every = Math.min(1000, Math.max(10, Math.floor(this.timeoutMs / 10)));
+        this.sweeper = setInterval(() => this.sweep(), every);
+        this.sweeper.unref();
+      }
+      p.then(
+        (value) => {
+          this.deadlines.delete(entry);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.deadlines.delete(entry);
+          reject(err);
+        },
       );
     });
-    try {
-      return await Promise.race([p, timeout]);
-    } finally {
-      clearTimeout(timer);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const d of this.deadlines) {
+      if (d.at > now) continue;
+      this.deadlines.delete(d);
+      d.fail();
+    }
+    if (this.deadlines.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
     }
   }
 
