@@ -16,7 +16,7 @@
  * The federation API server and the console server run in a child process (this file with
  * --serve), so the browser driver does not share their event loop.
  *
- *   node --import tsx bench/console.ts [--loads 7] [--samples 100] [--cpu-seconds 30] [--skip-cpu]
+ *   node --import tsx bench/console.ts [--loads 7] [--samples 100] [--cpu-seconds 30] [--skip-cpu | --cpu-only]
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import PQueue from 'p-queue';
+import type { Browser } from '../test/console/browser.js';
 
 interface Node {
   textContent: string | null;
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     samples: { type: 'string', default: '100' },
     'cpu-seconds': { type: 'string', default: '30' },
     'skip-cpu': { type: 'boolean', default: false },
+    'cpu-only': { type: 'boolean', default: false },
   },
 });
 
@@ -211,7 +213,6 @@ async function cpuSeconds(pid: number): Promise<number> {
 
 async function main(): Promise<void> {
   const { openBrowser } = await import('../test/console/browser.js');
-  const { KubeClient } = await import('../services/core/kube-client.js');
   const { buildBundle } = await import('../services/console/index.js');
   const result: Record<string, unknown> = {};
 
@@ -225,13 +226,22 @@ async function main(): Promise<void> {
   );
   result.bundleJsGzipKiB = Number((jsGz / 1024).toFixed(1));
 
+  const browser = await openBrowser();
+  if (!values['cpu-only']) await paintAndChange(browser, result);
+  if (!values['skip-cpu']) await idleCpu(browser, result);
+  await browser.close();
+  console.log(JSON.stringify(result));
+}
+
+/** 1. First meaningful paint, 2. object change → visible. */
+async function paintAndChange(browser: Browser, result: Record<string, unknown>): Promise<void> {
+  const { KubeClient } = await import('../services/core/kube-client.js');
   const serve = await startChild(
     [fileURLToPath(import.meta.url), '--serve', '--clusters', values.clusters, '--objects', values.objects],
     (l) => l.startsWith('{'),
   );
   const env = JSON.parse(serve.line) as { console: string; token: string; kubeconfig: string };
   const loginUrl = `${env.console}#token=${encodeURIComponent(env.token)}`;
-  const browser = await openBrowser();
   const cache = await mkdtemp(join(tmpdir(), 'kitfed-bench-kubectl-'));
   try {
     // 1. First meaningful paint.
@@ -345,52 +355,50 @@ async function main(): Promise<void> {
     await new Promise((r) => serve.child.once('exit', r));
     await rm(cache, { recursive: true, force: true });
   }
+}
 
-  // 3. CPU of an idle kitfed up, without and with the console open.
-  if (!values['skip-cpu']) {
-    const dataDir = await mkdtemp(join(tmpdir(), 'kitfed-bench-up-'));
-    const up = await startChild(
-      ['services/cli/kitfed.ts', 'up', '--data-dir', dataDir, '--port-base', '0', '--ready-delay', '50'],
-      (l) => l.includes('#token='),
+/** 3. CPU of an idle kitfed up, without and with the console open. */
+async function idleCpu(browser: Browser, result: Record<string, unknown>): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'kitfed-bench-up-'));
+  const up = await startChild(
+    ['services/cli/kitfed.ts', 'up', '--data-dir', dataDir, '--port-base', '0', '--ready-delay', '50'],
+    (l) => l.includes('#token='),
+  );
+  try {
+    const url = /(http:\/\/\S+#token=\S+)/.exec(up.line)?.[1] ?? '';
+    const pid = up.child.pid!;
+    const seconds = Number(values['cpu-seconds']);
+    // Let the initial deploy finish and the process settle.
+    await new Promise((r) => setTimeout(r, 20_000));
+    const window = async () => {
+      const c0 = await cpuSeconds(pid);
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      return (100 * ((await cpuSeconds(pid)) - c0)) / ((performance.now() - t0) / 1000);
+    };
+    const idleBefore = await window();
+    const page = await browser.context.newPage();
+    await page.goto(url);
+    await page.waitForSelector('table.fleet tr[data-health="Ready"]');
+    await new Promise((r) => setTimeout(r, 5000));
+    const withConsole = await window();
+    await page.close();
+    await new Promise((r) => setTimeout(r, 12_000)); // the feed lingers 10 s after the last tab
+    const idleAfter = await window();
+    const idle = (idleBefore + idleAfter) / 2;
+    console.log(
+      `CPU of an idle kitfed up (3 clusters), ${seconds} s windows: without console ${idleBefore.toFixed(2)} % / ` +
+        `${idleAfter.toFixed(2)} % of a core, with the fleet view open ${withConsole.toFixed(2)} % → the console adds ` +
+        `${(withConsole - idle).toFixed(2)} percentage points (${((100 * (withConsole - idle)) / idle).toFixed(0)} % of the idle figure; target ≤ 5 %)`,
     );
-    try {
-      const url = /(http:\/\/\S+#token=\S+)/.exec(up.line)?.[1] ?? '';
-      const pid = up.child.pid!;
-      const seconds = Number(values['cpu-seconds']);
-      // Let the initial deploy finish and the process settle.
-      await new Promise((r) => setTimeout(r, 20_000));
-      const window = async () => {
-        const c0 = await cpuSeconds(pid);
-        const t0 = performance.now();
-        await new Promise((r) => setTimeout(r, seconds * 1000));
-        return (100 * ((await cpuSeconds(pid)) - c0)) / ((performance.now() - t0) / 1000);
-      };
-      const idleBefore = await window();
-      const page = await browser.context.newPage();
-      await page.goto(url);
-      await page.waitForSelector('table.fleet tr[data-health="Ready"]');
-      await new Promise((r) => setTimeout(r, 5000));
-      const withConsole = await window();
-      await page.close();
-      await new Promise((r) => setTimeout(r, 12_000)); // the feed lingers 10 s after the last tab
-      const idleAfter = await window();
-      const idle = (idleBefore + idleAfter) / 2;
-      console.log(
-        `CPU of an idle kitfed up (3 clusters), ${seconds} s windows: without console ${idleBefore.toFixed(2)} % / ` +
-          `${idleAfter.toFixed(2)} % of a core, with the fleet view open ${withConsole.toFixed(2)} % → the console adds ` +
-          `${(withConsole - idle).toFixed(2)} percentage points (${((100 * (withConsole - idle)) / idle).toFixed(0)} % of the idle figure; target ≤ 5 %)`,
-      );
-      result.cpuPercent = {
-        idle: Number(idle.toFixed(2)),
-        withConsole: Number(withConsole.toFixed(2)),
-        addedPoints: Number((withConsole - idle).toFixed(2)),
-      };
-    } finally {
-      up.child.kill('SIGINT');
-      await new Promise((r) => up.child.once('exit', r));
-      await rm(dataDir, { recursive: true, force: true });
-    }
+    result.cpuPercent = {
+      idle: Number(idle.toFixed(2)),
+      withConsole: Number(withConsole.toFixed(2)),
+      addedPoints: Number((withConsole - idle).toFixed(2)),
+    };
+  } finally {
+    up.child.kill('SIGINT');
+    await new Promise((r) => up.child.once('exit', r));
+    await rm(dataDir, { recursive: true, force: true });
   }
-  await browser.close();
-  console.log(JSON.stringify(result));
 }

@@ -6,18 +6,18 @@
 import type { ClusterStatus, PropagationStatus } from '../controllers/index.js';
 import type { KubeObject, Status } from '../core/kube.js';
 import type { RolloutAction, RolloutStatus, RunRecord, StageStatus } from '../gitops/index.js';
-import type { SandboxClusterInfo } from '../sandbox/index.js';
+import type { SandboxClusterState } from '../sandbox/index.js';
 
 export type { KubeObject, Status, RunRecord, RolloutAction, RolloutStatus, StageStatus };
 /** kitfed's per-cluster propagation status, as the controllers record it on every federated object. */
 export type { ClusterStatus, PropagationStatus };
 
 /**
- * A sandbox cluster as the console shows it: faults, capacity, pods. Not the request counters nor
- * the simulated clock, which move on every probe and every second: with them the feed would send
- * every tab an update each poll while nothing it shows changed.
+ * A sandbox cluster as the console shows it: faults, capacity, pods — the sandbox admin's
+ * `GET /clusters?view=state`. Not the request counters nor the simulated clock, which move on
+ * every probe and every second: with them every tab would get an update while nothing it shows changed.
  */
-export type SandboxClusterView = Omit<SandboxClusterInfo, 'requests' | 'url' | 'clock'>;
+export type SandboxClusterView = SandboxClusterState;
 
 /** A kind the console watches, named like the API path: `apps/v1/deployments`, `v1/events`. */
 export interface WatchedResource {

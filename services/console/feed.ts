@@ -1,8 +1,9 @@
 /**
  * One feed per bearer token: the federation kinds the console shows, list+watched with that token
- * (so the API server's authorization decides what the user sees), the webhook service's runs and
- * the sandbox's cluster details, polled with it. Every browser tab of the same user shares the
- * feed; it stops a little after its last subscriber leaves.
+ * (so the API server's authorization decides what the user sees), the webhook service's runs (with
+ * that token) and the sandbox's cluster states, each followed with a long poll
+ * (services/core/long-poll.ts) while a browser is connected. Every browser tab of the same user
+ * shares the feed; it stops a little after its last subscriber leaves.
  */
 import { createHash } from 'node:crypto';
 import { hasCode, KitfedError, messageOf } from '../core/errors.js';
@@ -13,7 +14,7 @@ import { Informer, dropManagedFields, keyOf } from '../core/controller/index.js'
 import { federationOnly } from '../controllers/index.js';
 import { GitopsClient } from '../gitops/index.js';
 import type { Logger } from '../core/log.js';
-import type { SandboxClusterInfo } from '../sandbox/index.js';
+import { follow, type Follower, type LongPollAnswer } from '../core/long-poll.js';
 import type { ObjectChange, SandboxClusterView, SessionInfo, StreamMessage, WatchedResource } from './api.js';
 
 export interface FeedSource {
@@ -23,10 +24,8 @@ export interface FeedSource {
   webhooksUrl?: string;
   /** The sandbox admin endpoint (faults, pods of sandbox clusters); absent: none. */
   sandboxAdminUrl?: string;
-  /** @default 500 */
-  runsPollMs?: number;
-  /** @default 1000 */
-  sandboxPollMs?: number;
+  /** How long the webhook service and the sandbox may hold a long poll, in seconds. @default 30 */
+  waitSeconds?: number;
   /** How long a feed outlives its last subscriber (a reload reuses it). @default 10000 */
   lingerMs?: number;
   /** Changes are sent in batches at most this often. @default 25 */
@@ -87,10 +86,10 @@ export class Feed {
   private readonly subscribers = new Set<Subscriber>();
   private pending = new Map<string, ObjectChange>();
   private flushTimer: NodeJS.Timeout | undefined;
-  private runsTimer: NodeJS.Timeout | undefined;
-  private sandboxTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
-  private runs: { etag: string | undefined; msg: StreamMessage } | undefined;
+  /** The long polls under way while a browser is connected (runs, sandbox). */
+  private readonly follows = new Map<'runs' | 'sandbox', Follower>();
+  private runs: StreamMessage | undefined;
   private readonly gitops: GitopsClient | undefined;
   private sandbox: { text: string; msg: StreamMessage } | undefined;
   private opening: Promise<SessionInfo> | undefined;
@@ -209,6 +208,7 @@ export class Feed {
     if (this.closed) return void informer.stop();
     this.states.set(r.key, { phase: 'live', informer, shown });
     this.broadcast({ type: 'reset', resource: r.key, items: informer.list().filter(shown) });
+    if (r.role === 'clusters' && this.subscribers.size > 0) this.startFollows();
   }
 
   private flush(): void {
@@ -238,75 +238,81 @@ export class Feed {
       if (s?.phase === 'live') send({ type: 'reset', resource: r.key, items: s.informer.list().filter(s.shown) });
       else if (s?.phase === 'denied') send({ type: 'denied', resource: r.key, code: s.code, message: s.message });
     }
-    if (this.runs) send(this.runs.msg);
+    if (this.runs) send(this.runs);
     if (this.sandbox) send(this.sandbox.msg);
-    this.startPolls();
+    this.startFollows();
     return () => {
       this.subscribers.delete(send);
       if (this.subscribers.size > 0) return;
-      this.stopPolls();
+      void this.stopFollows();
       this.lingerTimer = setTimeout(() => this.onIdle(this), this.source.lingerMs ?? 10_000);
       this.lingerTimer.unref();
     };
   }
 
-  private startPolls(): void {
-    if (this.source.webhooksUrl && !this.runsTimer) void this.pollRuns();
-    if (this.source.sandboxAdminUrl && !this.sandboxTimer) void this.pollSandbox();
-  }
-
-  private stopPolls(): void {
-    clearTimeout(this.runsTimer);
-    clearTimeout(this.sandboxTimer);
-    this.runsTimer = undefined;
-    this.sandboxTimer = undefined;
-  }
-
   /**
-   * A conditional GET: while nothing changed the webhook service answers 304 without listing a
-   * run, so an open console costs it next to nothing between changes.
+   * Follows the runs and the sandbox states while a browser is connected: each a long poll that
+   * the other side answers when something changed (or after `waitSeconds` with a 304).
    */
-  private async pollRuns(): Promise<void> {
-    this.runsTimer = setTimeout(() => void this.pollRuns(), this.source.runsPollMs ?? 500);
-    let msg: StreamMessage;
-    try {
-      const r = await this.gitops!.listRunsIfChanged(this.runs?.etag, 100);
-      if (r.unchanged) return;
-      msg = { type: 'runs', runs: r.runs };
-      this.runs = { etag: r.etag, msg };
-    } catch (err) {
-      const code = err instanceof KitfedError ? err.code : 503;
-      const message = messageOf(err);
-      if (this.runs?.msg.type === 'runs-error' && this.runs.msg.message === message) return;
-      msg = { type: 'runs-error', code, message };
-      this.runs = { etag: undefined, msg };
+  private startFollows(): void {
+    if (this.closed) return;
+    const opts = { ...(this.source.waitSeconds !== undefined ? { waitSeconds: this.source.waitSeconds } : {}) };
+    if (this.gitops && !this.follows.has('runs')) {
+      const gitops = this.gitops;
+      this.follows.set(
+        'runs',
+        follow({
+          ...opts,
+          get: async (etag, waitSeconds, signal) => {
+            const r = await gitops.listRunsIfChanged(etag, 100, { waitSeconds, signal });
+            return r.unchanged ? r : { unchanged: false, etag: r.etag, value: r.runs };
+          },
+          onChange: (runs) => {
+            this.runs = { type: 'runs', runs };
+            this.broadcast(this.runs);
+          },
+          onError: (err) => {
+            const code = err instanceof KitfedError ? err.code : 503;
+            const message = messageOf(err);
+            if (this.runs?.type === 'runs-error' && this.runs.message === message) return;
+            this.runs = { type: 'runs-error', code, message };
+            this.broadcast(this.runs);
+          },
+        }),
+      );
     }
-    if (this.runsTimer) this.broadcast(msg);
+    // The sandbox admin endpoint has no authentication of its own: only users who may read the
+    // federation's Clusters see the sandbox's view of them (followed once that watch is live).
+    const clusters = this.states.get(this.resources.find((r) => r.role === 'clusters')?.key ?? '');
+    if (this.source.sandboxAdminUrl && clusters?.phase === 'live' && !this.follows.has('sandbox')) {
+      const url = this.source.sandboxAdminUrl.replace(/\/+$/, '');
+      this.follows.set(
+        'sandbox',
+        follow({
+          ...opts,
+          get: (etag, waitSeconds, signal) => sandboxStates(url, etag, waitSeconds, signal),
+          onChange: (clusters) => {
+            const text = JSON.stringify(clusters);
+            if (this.sandbox?.text === text) return;
+            this.sandbox = { text, msg: { type: 'sandbox', clusters } };
+            this.broadcast(this.sandbox.msg);
+          },
+          onError: (err) => this.log.debug({ err: messageOf(err) }, 'sandbox admin endpoint not reachable'),
+        }),
+      );
+    }
   }
 
-  private async pollSandbox(): Promise<void> {
-    this.sandboxTimer = setTimeout(() => void this.pollSandbox(), this.source.sandboxPollMs ?? 1000);
-    // The sandbox admin endpoint has no authentication of its own: only users who may read
-    // the federation's Clusters see the sandbox's view of them.
-    if (this.states.get(this.resources.find((r) => r.role === 'clusters')?.key ?? '')?.phase !== 'live') return;
-    try {
-      const res = await fetch(`${this.source.sandboxAdminUrl}/clusters`, { signal: AbortSignal.timeout(5000) });
-      if (!res.ok) return;
-      const body = (await res.json()) as { clusters: SandboxClusterInfo[] };
-      // Request counters and clocks stay on the admin endpoint: the console shows faults, capacity and pods.
-      const clusters: SandboxClusterView[] = body.clusters.map(({ requests: _r, url: _u, clock: _c, ...c }) => c);
-      const text = JSON.stringify(clusters);
-      if (this.sandbox?.text === text) return;
-      this.sandbox = { text, msg: { type: 'sandbox', clusters } };
-      if (this.sandboxTimer) this.broadcast(this.sandbox.msg);
-    } catch (err) {
-      this.log.debug({ err: messageOf(err) }, 'sandbox admin endpoint not reachable');
-    }
+  /** Aborts the long polls under way (the servers drop the held requests) and their backoff timers. */
+  private async stopFollows(): Promise<void> {
+    const stopping = [...this.follows.values()].map((f) => f.stop());
+    this.follows.clear();
+    await Promise.all(stopping);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.stopPolls();
+    await this.stopFollows();
     clearTimeout(this.flushTimer);
     clearTimeout(this.lingerTimer);
     this.subscribers.clear();
@@ -315,6 +321,28 @@ export class Feed {
     );
     this.client?.close();
   }
+}
+
+/** The sandbox admin's `GET /clusters?view=state` as a long poll. */
+async function sandboxStates(
+  url: string,
+  etag: string | undefined,
+  waitSeconds: number,
+  signal: AbortSignal,
+): Promise<LongPollAnswer<SandboxClusterView[]>> {
+  const res = await fetch(`${url}/clusters?view=state&wait=${waitSeconds}`, {
+    headers: etag ? { 'if-none-match': etag } : {},
+    signal: AbortSignal.any([signal, AbortSignal.timeout(waitSeconds * 1000 + 10_000)]),
+  });
+  if (res.status === 304) {
+    await res.body?.cancel();
+    return { unchanged: true };
+  }
+  const text = await res.text();
+  if (!res.ok)
+    throw new KitfedError(`sandbox admin GET /clusters: ${res.status} ${text.slice(0, 200)}`, 502, 'BadGateway');
+  const body = JSON.parse(text) as { clusters: SandboxClusterView[] };
+  return { unchanged: false, etag: res.headers.get('etag') ?? undefined, value: body.clusters };
 }
 
 /** A feed's id: a hash, so tokens are never kept as map keys or logged. */

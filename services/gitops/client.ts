@@ -44,13 +44,18 @@ export class GitopsClient {
     return (await this.exchange<T>(method, path, body)).body as T;
   }
 
-  /** One request; a 304 (only asked for with `ifNoneMatch`) comes back with no body. */
+  /**
+   * One request; a 304 (only asked for with `ifNoneMatch`) comes back with no body. `waitMs`: how
+   * long the service may hold it (a long poll), added to the timeout; `signal` aborts it.
+   */
   private async exchange<T>(
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
-    ifNoneMatch?: string,
+    o: { ifNoneMatch?: string | undefined; waitMs?: number; signal?: AbortSignal | undefined } = {},
   ): Promise<{ status: number; etag: string | undefined; body: T | undefined }> {
+    const { ifNoneMatch, waitMs = 0 } = o;
+    const timeout = AbortSignal.timeout(this.timeoutMs + waitMs);
     let res: Response;
     try {
       res = await fetch(`${this.url}${path}`, {
@@ -62,7 +67,7 @@ export class GitopsClient {
           ...(ifNoneMatch !== undefined ? { 'if-none-match': ifNoneMatch } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
       });
     } catch (err) {
       throw new KitfedError(
@@ -97,14 +102,22 @@ export class GitopsClient {
   }
 
   /**
-   * Conditional `GET /runs` for pollers: `unchanged` when the service still has the runs of
-   * `etag` (it answers 304 without listing them), else the runs and their new ETag.
+   * Conditional `GET /runs`: `unchanged` when the service still has the runs of `etag` (it answers
+   * 304 without listing them), else the runs and their new ETag. With `waitSeconds` it is a long
+   * poll (services/core/long-poll.ts): the service holds the request until a run changes or the
+   * wait ends (then `unchanged`).
    */
   async listRunsIfChanged(
     etag: string | undefined,
     limit = 100,
+    opts: { waitSeconds?: number; signal?: AbortSignal } = {},
   ): Promise<{ unchanged: true } | { unchanged: false; etag: string | undefined; runs: RunRecord[] }> {
-    const r = await this.exchange<RunList>('GET', `${API.runs}?limit=${limit}`, undefined, etag);
+    const wait = opts.waitSeconds ? `&wait=${opts.waitSeconds}` : '';
+    const r = await this.exchange<RunList>('GET', `${API.runs}?limit=${limit}${wait}`, undefined, {
+      ifNoneMatch: etag,
+      waitMs: (opts.waitSeconds ?? 0) * 1000,
+      signal: opts.signal,
+    });
     if (r.status === 304) return { unchanged: true };
     return { unchanged: false, etag: r.etag, runs: r.body?.runs ?? [] };
   }

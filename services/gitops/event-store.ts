@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { VersionWatch } from '../core/long-poll.js';
 import type { ClusterResult, RolloutStatus, RunKind, RunRecord, RunStatus } from './api.js';
 
 export interface PushEventInput {
@@ -165,6 +166,12 @@ export class EventStore {
   /** Tells this store's versions from those of an earlier process on the same database. */
   private readonly epoch = randomBytes(6).toString('hex');
   private readonly versionOf: { db: Database.Statement; runDb: Database.Statement; other: Database.Statement };
+  /**
+   * Requests held until the runs change (`GET /runs?wait=…`, services/core/long-poll.ts): every
+   * write to events or runs below pokes it. Outbox bookkeeping does not (it moves `version()` but
+   * no run); nor do writes by another process, which a held request sees at the end of its wait.
+   */
+  readonly changes = new VersionWatch(() => this.version());
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -202,6 +209,7 @@ export class EventStore {
   }
 
   close(): void {
+    this.changes.close();
     this.runDb.close();
     this.db.close();
   }
@@ -228,6 +236,7 @@ export class EventStore {
       return;
     }
     batch.forEach((b, i) => b.resolve(outcomes[i] as AcceptOutcome));
+    this.changes.changed();
   }
 
   /**
@@ -236,6 +245,7 @@ export class EventStore {
    */
   accept(e: PushEventInput): AcceptOutcome {
     const now = new Date().toISOString();
+    this.changes.changed();
     return this.db.transaction((): AcceptOutcome => {
       const byDelivery = this.db.prepare('SELECT event_id FROM deliveries WHERE delivery = ?').get(e.delivery) as
         { event_id: number } | undefined;
@@ -271,6 +281,7 @@ export class EventStore {
 
   /** Marks runs cut short by a crash as interrupted and puts their events back in the queue. */
   recover(): number {
+    this.changes.changed();
     return this.runDb.transaction(() => {
       const now = new Date().toISOString();
       this.runDb
@@ -317,6 +328,7 @@ export class EventStore {
 
   /** Takes the oldest queued rollback of a repo and opens its run. */
   claimRollback(repo: string): ClaimedRollback | undefined {
+    this.changes.changed();
     return this.runDb.transaction((): ClaimedRollback | undefined => {
       const job = this.runDb
         .prepare("SELECT * FROM rollbacks WHERE repo = ? AND status = 'pending' ORDER BY id LIMIT 1")
@@ -349,6 +361,7 @@ export class EventStore {
   /** Records a rollback run's outcome; the parent run's clusters and rollout name it. */
   finishRollback(claim: ClaimedRollback, outcome: RunOutcome): void {
     const now = new Date().toISOString();
+    this.changes.changed();
     this.runDb.transaction(() => {
       this.writeFinished(claim.runId, outcome, now);
       this.runDb.prepare("UPDATE rollbacks SET status = 'done' WHERE id = ?").run(claim.rollbackId);
@@ -399,6 +412,7 @@ export class EventStore {
     clusters: ClusterResult[],
     opts: { outbox?: OutboxItem[]; good?: { repo: string; commit: string; clusters: string[] } } = {},
   ): void {
+    this.changes.changed();
     this.runDb.transaction(() => {
       this.runDb
         .prepare('UPDATE runs SET rollout = ?, clusters = ? WHERE id = ?')
@@ -482,6 +496,7 @@ export class EventStore {
 
   /** Takes the oldest pending event of a repo and opens a run for it. */
   claimNext(repo: string): ClaimedEvent | undefined {
+    this.changes.changed();
     return this.runDb.transaction((): ClaimedEvent | undefined => {
       const ev = this.runDb
         .prepare(
@@ -508,6 +523,7 @@ export class EventStore {
     durations: Record<string, number>,
     outbox: OutboxItem[] = [],
   ): void {
+    this.changes.changed();
     this.runDb.transaction(() => {
       this.runDb
         .prepare('UPDATE runs SET clusters = ?, durations = ? WHERE id = ?')
@@ -543,6 +559,7 @@ export class EventStore {
   /** Records a run's outcome, the marks it moves, its rollbacks and notifications: one transaction. */
   finishRun(claim: ClaimedEvent, outcome: RunOutcome): void {
     const now = new Date().toISOString();
+    this.changes.changed();
     this.runDb.transaction(() => {
       this.writeFinished(claim.runId, outcome, now);
       this.runDb.prepare("UPDATE events SET status = 'done' WHERE id = ?").run(claim.eventId);
@@ -576,6 +593,7 @@ export class EventStore {
    * the outbox), queued now with `items(run)`, once.
    */
   queueUnnotified(items: (run: RunRecord) => OutboxItem[]): number {
+    this.changes.changed();
     return this.runDb.transaction(() => {
       const rows = this.runDb
         .prepare("SELECT * FROM runs WHERE notified_at IS NULL AND status NOT IN ('running') ORDER BY id")

@@ -12,7 +12,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { errors, KitfedError } from '../core/errors.js';
-import { matchesEtag } from '../core/http.js';
+import { answerVersioned, waitParam } from '../core/long-poll.js';
 import type { Logger } from '../core/log.js';
 import type { HookResponse } from '../image-deployer/index.js';
 import {
@@ -120,16 +120,15 @@ async function handle(opts: HttpServerOptions, req: IncomingMessage, res: Server
   }
   if (path === '/runs') {
     const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));
-    // Conditional GET: a poller (the console) that already has this version gets a 304 without
-    // the store listing a row or a byte of JSON being built.
-    const etag = `"${opts.store.version()}.${limit}"`;
-    const headers = { etag, 'cache-control': 'no-cache' };
-    if (matchesEtag(req.headers['if-none-match'], etag)) {
-      res.writeHead(304, headers);
-      res.end();
-      return;
-    }
-    return sendJson(res, 200, { runs: opts.store.listRuns(limit) }, headers);
+    // Conditional GET: a client that already has this version gets a 304 without the store
+    // listing a row or a byte of JSON being built; with `?wait=SECONDS` (long poll, the console)
+    // the 304 waits until a run changes, so an open console costs nothing while nothing happens.
+    return answerVersioned(req, res, {
+      watch: opts.store.changes,
+      etag: (version) => `"${version}.${limit}"`,
+      waitMs: waitParam(url),
+      body: () => ({ runs: opts.store.listRuns(limit) }),
+    });
   }
   const m = /^\/runs\/(\d+)(\/rollout)?$/.exec(path);
   if (m) {

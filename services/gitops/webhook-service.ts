@@ -235,6 +235,8 @@ export async function startWebhookService(opts: WebhookServiceOptions): Promise<
     close(graceMs = 10_000) {
       closed ??= (async () => {
         const stopped = new Promise<void>((r) => server.close(() => r()));
+        // Held long polls (`GET /runs?wait=…`) are answered now, not at the end of their wait.
+        store.changes.close();
         server.closeIdleConnections();
         await poller?.stop();
         await Promise.all([...writers.values()].map((w) => w.idle()));

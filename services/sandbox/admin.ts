@@ -1,11 +1,18 @@
+import { createHash } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { messageOf } from '../core/errors.js';
+import { answerVersioned, VersionWatch, waitParam } from '../core/long-poll.js';
 import { FAULT_ACTIONS, type FaultAction } from './faults.js';
+import type { SandboxClusterState } from './cluster.js';
 import type { Sandbox } from './sandbox.js';
 
 /**
  * The sandbox's admin endpoint (one per process):
  *   GET  /clusters                      every cluster's URL, faults, request counts, pods
+ *   GET  /clusters?view=state[&wait=S]  every cluster's state (no counters, no clock) with an ETag
+ *                                       that moves only when a state does; a long poll with
+ *                                       If-None-Match and wait (services/core/long-poll.ts)
  *   GET  /clusters/NAME                 one cluster
  *   POST /clusters/NAME/fault           {"action":"down|up|hang|latency|errors|unhealthy|healthy","value":N}
  *   POST /clusters/NAME/capacity        {"capacity":N}
@@ -50,8 +57,9 @@ function send(res: ServerResponse, code: number, body: unknown): void {
   res.end(text);
 }
 
-async function route(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://x').pathname.replace(/\/+$/, '');
+async function route(sandbox: Sandbox, states: VersionWatch, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const path = url.pathname.replace(/\/+$/, '');
   const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (path === '/healthz') return send(res, 200, { ok: true });
   if (segs.length === 1 && segs[0] === 'clock' && req.method === 'POST') {
@@ -60,8 +68,18 @@ async function route(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
     return send(res, 200, { clusters: sandbox.clusters.map((c) => c.info()) });
   }
   if (segs[0] !== 'clusters') throw new HttpError(404, `no route ${path}`);
-  if (segs.length === 1 && req.method === 'GET')
-    return send(res, 200, { clusters: sandbox.clusters.map((c) => c.info()) });
+  if (segs.length === 1 && req.method === 'GET') {
+    const view = url.searchParams.get('view');
+    if (view === null) return send(res, 200, { clusters: sandbox.clusters.map((c) => c.info()) });
+    if (view !== 'state') throw new HttpError(400, `view: must be state, not ${view.slice(0, 40)}`);
+    let waitMs: number;
+    try {
+      waitMs = waitParam(url);
+    } catch (err) {
+      throw new HttpError(400, messageOf(err));
+    }
+    return answerVersioned(req, res, { watch: states, waitMs, body: () => ({ clusters: stateOf(sandbox) }) });
+  }
   const cluster = sandbox.clusters.find((c) => c.name === segs[1]);
   if (!cluster) throw new HttpError(404, `no sandbox cluster named ${segs[1]}`);
   if (segs.length === 2 && req.method === 'GET') return send(res, 200, cluster.info());
@@ -105,6 +123,10 @@ async function route(sandbox: Sandbox, req: IncomingMessage, res: ServerResponse
   throw new HttpError(req.method === 'GET' || req.method === 'POST' ? 404 : 405, `no route ${req.method} ${path}`);
 }
 
+function stateOf(sandbox: Sandbox): SandboxClusterState[] {
+  return sandbox.clusters.map((c) => c.state());
+}
+
 function advanceMs(body: Record<string, unknown>): number {
   const s = body.advanceSeconds;
   if (typeof s !== 'number' || !Number.isFinite(s) || s < 0)
@@ -116,8 +138,16 @@ export async function startAdminServer(
   sandbox: Sandbox,
   opts: { host?: string; port?: number } = {},
 ): Promise<AdminServer> {
+  // A version of every cluster's state: its digest, so equal states have equal ETags.
+  const states = new VersionWatch(() =>
+    createHash('sha256')
+      .update(JSON.stringify(stateOf(sandbox)))
+      .digest('base64url')
+      .slice(0, 22),
+  );
+  const unwatch = sandbox.clusters.map((c) => c.onStateChange(() => states.changed()));
   const server = http.createServer((req, res) => {
-    route(sandbox, req, res).catch((err: unknown) => {
+    route(sandbox, states, req, res).catch((err: unknown) => {
       if (res.headersSent) return void res.end();
       send(res, err instanceof HttpError ? err.code : 500, { error: err instanceof Error ? err.message : String(err) });
     });
@@ -132,6 +162,8 @@ export async function startAdminServer(
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const stop of unwatch) stop();
+        states.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

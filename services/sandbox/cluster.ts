@@ -23,19 +23,28 @@ export interface RequestCounts {
   recentWrites: string[];
 }
 
-export interface SandboxClusterInfo {
+/**
+ * What changes only when the cluster's state does (a fault, capacity, simulated metrics, pods
+ * bound or unschedulable): the admin endpoint's `GET /clusters?view=state`, which the console
+ * follows with a long poll. Not the request counters nor the clock, which move on every request
+ * and every second.
+ */
+export interface SandboxClusterState {
   name: string;
-  url: string;
   region: string;
   zones: string[];
   capacity: number;
   faults: FaultState;
-  requests: RequestCounts;
   pods: { bound: number; unschedulable: number };
-  /** The simulated clock (RFC 3339) and how far it runs ahead of wall time. */
-  clock: { now: string; aheadSeconds: number };
   /** Cluster-wide simulated utilisation HPAs see (absent: none, as without a metrics server). */
   metrics: SimulatedMetrics;
+}
+
+export interface SandboxClusterInfo extends SandboxClusterState {
+  url: string;
+  requests: RequestCounts;
+  /** The simulated clock (RFC 3339) and how far it runs ahead of wall time. */
+  clock: { now: string; aheadSeconds: number };
 }
 
 function zeroCounts(): RequestCounts {
@@ -46,6 +55,7 @@ function zeroCounts(): RequestCounts {
 export class SandboxCluster {
   private counts = zeroCounts();
   private readonly simulator: Simulator;
+  private readonly listeners = new Set<() => void>();
 
   private constructor(
     private config: SimulatorConfig,
@@ -53,7 +63,17 @@ export class SandboxCluster {
     private readonly faults: FaultInjector,
     private readonly identity: ClusterIdentity | undefined,
   ) {
-    this.simulator = new Simulator(server.registry, config);
+    this.simulator = new Simulator(server.registry, config, () => this.stateChanged());
+  }
+
+  /** Calls `fn` whenever `state()` may have changed; returns the function that stops it. */
+  onStateChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private stateChanged(): void {
+    for (const fn of this.listeners) fn();
   }
 
   /** Moves the cluster's simulated clock forward by `ms` (CronJob schedules, HPA windows); returns its time. */
@@ -71,7 +91,9 @@ export class SandboxCluster {
     for (const [k, v] of Object.entries(metrics))
       if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0))
         throw new RangeError(`${k} must be a non-negative number of percent`);
-    return this.simulator.setMetrics(metrics);
+    const set = this.simulator.setMetrics(metrics);
+    this.stateChanged();
+    return set;
   }
 
   get metrics(): SimulatedMetrics {
@@ -184,6 +206,7 @@ export class SandboxCluster {
     }
     if (action === 'errors' && value! > 1) throw new RangeError('fault errors RATE must be between 0 and 1');
     this.faults.apply(action, value);
+    this.stateChanged();
     if (action === 'down') await this.server.pause();
     if (action === 'up') await this.server.resume();
     return this.faultState;
@@ -202,6 +225,7 @@ export class SandboxCluster {
   /** Changes the pod capacity at run time. */
   async setCapacity(capacity: number): Promise<void> {
     this.config = { ...this.config, capacity };
+    this.stateChanged();
     await this.simulator.setCapacity(capacity);
   }
 
@@ -210,23 +234,32 @@ export class SandboxCluster {
     return this.simulator.idle();
   }
 
-  info(): SandboxClusterInfo {
+  state(): SandboxClusterState {
     const s = this.simulator.stats;
     return {
       name: this.name,
-      url: this.url,
       region: this.region,
       zones: this.zones,
       capacity: this.config.capacity,
       faults: this.faultState,
-      requests: this.requests,
       pods: { bound: s.boundPods, unschedulable: s.unschedulablePods },
-      clock: { now: this.clock.toISOString(), aheadSeconds: Math.round(this.simulator.ctx.clock.offset / 1000) },
       metrics: this.metrics,
     };
   }
 
+  info(): SandboxClusterInfo {
+    const { name, ...state } = this.state();
+    return {
+      name,
+      url: this.url,
+      ...state,
+      requests: this.requests,
+      clock: { now: this.clock.toISOString(), aheadSeconds: Math.round(this.simulator.ctx.clock.offset / 1000) },
+    };
+  }
+
   async close(): Promise<void> {
+    this.listeners.clear();
     this.simulator.stop();
     this.faults.dropHung();
     this.faults.apply('up');

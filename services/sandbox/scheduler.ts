@@ -15,10 +15,26 @@ export class Scheduler {
   /** Pending pods that found no node, in arrival order. */
   private readonly waiting = new Set<string>();
 
-  constructor(private readonly ctx: SimContext) {}
+  /** @param onCounts called when the number of bound or unschedulable pods changes. */
+  constructor(
+    private readonly ctx: SimContext,
+    private readonly onCounts: () => void = () => {},
+  ) {}
+
+  /** Calls `onCounts` when `fn` changed the number of bound or waiting pods. */
+  private counted(fn: () => void): void {
+    const bound = this.bound.size;
+    const waiting = this.waiting.size;
+    fn();
+    if (this.bound.size !== bound || this.waiting.size !== waiting) this.onCounts();
+  }
 
   /** Keeps the bookkeeping in step with every pod change. */
   observe(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: KubeObject): void {
+    this.counted(() => this.track(type, pod));
+  }
+
+  private track(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: KubeObject): void {
     const key = keyOf(pod);
     const node = specOf(pod).nodeName as string | undefined;
     const wasBound = this.bound.has(key);
@@ -112,8 +128,10 @@ export class Scheduler {
       },
     );
     if (!bound) return;
-    this.bound.set(key, nodeName);
-    this.waiting.delete(key);
+    this.counted(() => {
+      this.bound.set(key, nodeName);
+      this.waiting.delete(key);
+    });
     this.ctx.events.emit(
       pod,
       'Normal',
@@ -177,7 +195,7 @@ export class Scheduler {
     blocked?: string,
   ): Promise<void> {
     const key = keyOf(pod);
-    this.waiting.add(key);
+    this.counted(() => this.waiting.add(key));
     const reasons = [
       full ? `${full} Too many pods` : '',
       mismatched ? `${mismatched} node(s) didn't match Pod's node affinity/selector` : '',

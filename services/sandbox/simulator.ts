@@ -76,9 +76,11 @@ export class Simulator {
   /** Namespace → owners ("Kind|ns/name") an admission refusal held back. */
   private readonly held = new Map<string, Set<string>>();
 
+  /** @param onStats called when `stats` (bound and unschedulable pods) changes. */
   constructor(
     registry: Registry,
     private config: SimulatorConfig,
+    onStats: () => void = () => {},
   ) {
     const log = createLogger('sandbox', { cluster: config.name });
     const types = Object.fromEntries(
@@ -108,7 +110,7 @@ export class Simulator {
         this.held.set(namespace, set);
       },
     };
-    this.scheduler = new Scheduler(this.ctx);
+    this.scheduler = new Scheduler(this.ctx, onStats);
     this.kubelet = new Kubelet(this.ctx);
     this.lbs = new LoadBalancers(this.ctx);
     this.volumes = new VolumeBinder(this.ctx);

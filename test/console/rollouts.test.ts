@@ -55,7 +55,6 @@ test('rollouts view: stages and clusters of the current rollout; pause, resume, 
     port: 0,
     federation: access,
     webhooksUrl: service.url,
-    runsPollMs: 200,
     lingerMs: 200,
   });
   t.teardown(() => console.close());

@@ -1,7 +1,8 @@
 /**
- * `GET /runs` is a conditional GET (what the console's poll relies on to cost next to nothing
- * while nothing changes): an ETag that moves with the store, 304 to a matching If-None-Match,
- * 200 with the new runs after a change — over real HTTP, with a real git remote and pipeline run.
+ * `GET /runs` is a conditional GET and, with `?wait=`, a long poll (what the console relies on to
+ * cost nothing while nothing changes): an ETag that moves with the store, 304 to a matching
+ * If-None-Match, 200 with the new runs after a change, a held request answered when a run changes,
+ * after its wait, or at shutdown — over real HTTP, with a real git remote and pipeline run.
  */
 import test from 'ava';
 import { GitopsClient, type RunRecord } from '../../services/gitops/index.js';
@@ -16,6 +17,7 @@ import {
   tempDir,
   testConfig,
 } from './helpers.js';
+import { within } from '../helpers/eventually.js';
 
 const get = (url: string, headers: Record<string, string> = {}, token: string | null = API_TOKEN) =>
   fetch(url, { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
@@ -92,4 +94,71 @@ test('a restarted service never answers 304 to a tag of the process before it', 
   const r = await get(`${two.url}/runs`, { 'if-none-match': etag! });
   t.is(r.status, 200, 'same database, same (empty) runs, but a new process: a new tag');
   t.not(r.headers.get('etag'), etag);
+});
+
+test('GET /runs?wait holds an unchanged request until a run changes, and answers 304 when its wait ends', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const runsUrl = `${service.url}/runs?limit=100`;
+  const etag = (await get(runsUrl)).headers.get('etag')!;
+
+  // Nothing changes: a short wait ends in a 304 with the same tag, and nothing stays held.
+  const quiet = await get(`${runsUrl}&wait=0.2`, { 'if-none-match': etag });
+  t.is(quiet.status, 304);
+  t.is(quiet.headers.get('etag'), etag);
+  t.is(service.store.changes.size, 0);
+  // A tag that is not current: answered at once, however long the wait.
+  t.is((await get(`${runsUrl}&wait=60`, { 'if-none-match': '"old"' })).status, 200);
+  // The wait is checked (a Status naming the parameter) before anything is held.
+  for (const bad of ['soon', '-1', '61']) {
+    const r = await get(`${runsUrl}&wait=${bad}`, { 'if-none-match': etag });
+    t.is(r.status, 400, bad);
+    t.regex(((await r.json()) as { message: string }).message, /^wait: must be a number of seconds/);
+  }
+  // The token is checked before a request is held.
+  t.is((await get(`${runsUrl}&wait=60`, { 'if-none-match': etag }, 'wrong-token')).status, 401);
+
+  // Held (60 s), then a push: the typed client is answered with each change as it happens, well
+  // before its wait ends, until the run has finished.
+  const client = new GitopsClient(service.url, API_TOKEN, 10_000);
+  const first = client.listRunsIfChanged(etag, 100, { waitSeconds: 60 });
+  await eventually(() => (service.store.changes.size === 1 ? true : undefined), 'the request held');
+  const commit = await devCommit(remote, 'notes/a.txt', 'a\n');
+  t.is((await postGithub(service.url, await pushFromExample(remote, commit))).status, 202);
+  let answer = await within(first, 30_000, 'the held request after the push');
+  for (;;) {
+    if (answer.unchanged) return t.fail('a held request was answered 304 although the runs changed');
+    t.not(answer.etag, etag);
+    if (answer.runs[0]?.commit === commit && answer.runs[0].status !== 'running') break;
+    answer = await within(
+      client.listRunsIfChanged(answer.etag, 100, { waitSeconds: 60 }),
+      30_000,
+      'the next change of the run',
+    );
+  }
+  t.is(answer.runs.length, 1);
+});
+
+test('a held GET /runs is dropped when its client goes away, and answered at once when the service shuts down', async (t) => {
+  const remote = await makeRemote(t);
+  const service = await startService(t, testConfig(remote, await tempDir(t)));
+  const runsUrl = `${service.url}/runs?limit=100&wait=60`;
+  const etag = (await get(runsUrl)).headers.get('etag')!;
+
+  const gone = new AbortController();
+  const abandoned = fetch(runsUrl, {
+    headers: { authorization: `Bearer ${API_TOKEN}`, 'if-none-match': etag },
+    signal: gone.signal,
+  }).catch(() => 'aborted');
+  await eventually(() => (service.store.changes.size === 1 ? true : undefined), 'the request held');
+  gone.abort();
+  t.is(await abandoned, 'aborted');
+  await eventually(() => (service.store.changes.size === 0 ? true : undefined), 'the held request dropped');
+
+  const held = get(runsUrl, { 'if-none-match': etag });
+  await eventually(() => (service.store.changes.size === 1 ? true : undefined), 'the request held');
+  await within(service.close(2000), 30_000, 'shutdown with a request held for 60 s');
+  const r = await within(held, 5_000, 'the held request at shutdown');
+  t.is(r.status, 304);
+  t.is(r.headers.get('connection'), 'close');
 });
