@@ -61,6 +61,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const manifests = await readFolders(
     options.dir,
     targets.map((t) => t.folder),
+    options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir },
   );
   for (const [folder, list] of manifests) {
     try {

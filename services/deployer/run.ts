@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { deploy } from './deploy.js';
-import { jsonLines, summaryTable, terminalBars, type Progress } from './progress.js';
+import { jsonLines, summaryTable, type Progress } from './progress.js';
 import type { DeployOptions, DeployReport } from './types.js';
 
 export interface RunFlags {
@@ -15,10 +15,10 @@ export interface RunFlags {
   exitCode: boolean;
 }
 
-function progressFor(output: RunFlags['output']): Progress | undefined {
+async function progressFor(output: RunFlags['output']): Promise<Progress | undefined> {
   const tty = process.stderr.isTTY === true;
   if (output === 'json' || (output === 'auto' && !tty)) return jsonLines(process.stdout);
-  if (tty) return terminalBars(process.stderr);
+  if (tty) return (await import('./bars.js')).terminalBars(process.stderr);
   return undefined;
 }
 
@@ -30,7 +30,7 @@ function printDiffs(report: DeployReport): void {
 
 /** Runs a deploy for the CLI; resolves to the process exit code. */
 export async function runDeploy(options: DeployOptions, flags: RunFlags): Promise<number> {
-  const progress = progressFor(flags.output);
+  const progress = await progressFor(flags.output);
   const jsonMode = flags.output === 'json' || (flags.output === 'auto' && process.stderr.isTTY !== true);
   let report: DeployReport;
   try {

@@ -48,6 +48,12 @@ export interface DeployOptions {
   fieldManager?: string;
   /** Namespace of the per-cluster inventory ConfigMap. @default 'kube-system' */
   inventoryNamespace?: string;
+  /**
+   * Keep the parsed manifests between processes in this directory (one file per render dir, Secrets never
+   * written), so that a redeploy of unchanged output reads none of its files; `kitfed deploy` uses the user's
+   * cache dir. Without it they are remembered in memory, for the life of the process.
+   */
+  cacheDir?: string;
   onEvent?: (event: DeployEvent) => void;
   signal?: AbortSignal;
 }

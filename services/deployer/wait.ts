@@ -5,7 +5,8 @@
  */
 import type { KubeObject } from '../core/kube.js';
 import { hasCode } from '../core/errors.js';
-import { dropManagedFields, Informer } from '../core/controller/informer.js';
+import type * as InformerModule from '../core/controller/informer.js';
+import type { Informer } from '../core/controller/informer.js';
 import { raceAbort, type ClusterConn } from './conn.js';
 import { STUCK_WAITING_REASONS, stuckContainer } from '../core/pods.js';
 import { evaluate, type Health } from './health.js';
@@ -102,20 +103,28 @@ class Watches {
   private wake: (() => void) | undefined;
   private dirty = true;
 
-  constructor(private readonly conn: ClusterConn) {}
+  private constructor(
+    private readonly conn: ClusterConn,
+    private readonly lib: typeof InformerModule,
+  ) {}
+
+  /** The informers (and their logger) load only when there is something to watch: most redeploys wait on nothing. */
+  static async open(conn: ClusterConn): Promise<Watches> {
+    return new Watches(conn, await import('../core/controller/informer.js'));
+  }
 
   /** The informer of `kind` in `namespace`, started on first use; every change wakes `changed()`. */
   of(apiVersion: string, kind: string, namespace: string, fieldSelector?: string): Informer {
     const key = `${namespace}|${apiVersion}|${kind}`;
     let inf = this.informers.get(key);
     if (!inf) {
-      inf = new Informer(this.conn.client, {
+      inf = new this.lib.Informer(this.conn.client, {
         apiVersion,
         kind,
         namespace,
         ...(fieldSelector ? { fieldSelector } : {}),
         name: `deployer:${kind}`,
-        transform: dropManagedFields,
+        transform: this.lib.dropManagedFields,
       });
       const poke = (): void => {
         this.dirty = true;
@@ -167,7 +176,7 @@ export async function waitHealthy(
   const pending = (): Waiting[] => items.filter((w) => w.health.state === 'progressing');
   if (pending().length === 0 || items.some((w) => w.health.state === 'failed')) return;
   const pods = await servesPods(conn);
-  const watches = new Watches(conn);
+  const watches = await Watches.open(conn);
   const nsOf = (w: Waiting): string => w.ref.namespace ?? 'default';
   for (const w of pending()) {
     watches.of(w.ref.apiVersion, w.ref.kind, nsOf(w));
@@ -230,7 +239,7 @@ export async function holdHealthy(
 ): Promise<void> {
   if (items.length === 0) return;
   const pods = await servesPods(conn);
-  const watches = new Watches(conn);
+  const watches = await Watches.open(conn);
   const nsOf = (w: Waiting): string => w.ref.namespace ?? 'default';
   for (const w of items) {
     watches.of(w.ref.apiVersion, w.ref.kind, nsOf(w));
