@@ -338,16 +338,13 @@ export class SqliteStore implements Store {
     fdatasync(this.walFd, (err) => {
       this.syncing = false;
       if (err) return this.fail(covered, err);
+      this.checkpointNow();
+      // The writes queued during the sync: one transaction, and the next sync under way before the
+      // covered writes are answered, so the disk works while the event loop writes the answers.
+      if (this.queue.length > 0 && !this.flushScheduled) this.flush();
+      this.sync();
       for (const c of covered) this.acknowledge(c);
       this.wakeDurable();
-      this.checkpointNow();
-      // The writes queued during the sync: one transaction once the answers above are out (flush
-      // starts the next sync).
-      if (this.queue.length > 0 && !this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-      this.sync();
     });
   }
 
