@@ -168,7 +168,7 @@ export class EventStore {
   private readonly versionOf: { db: Database.Statement; runDb: Database.Statement; other: Database.Statement };
   /**
    * Requests held until the runs change (`GET /runs?wait=…`, services/core/long-poll.ts): every
-   * write to events or runs below pokes it. Outbox bookkeeping does not (it moves `version()` but
+   * write to events or runs (`writing()`) pokes it. Outbox bookkeeping does not (it moves `version()` but
    * no run); nor do writes by another process, which a held request sees at the end of its wait.
    */
   readonly changes = new VersionWatch(() => this.version());
@@ -208,6 +208,16 @@ export class EventStore {
     return `${this.epoch}.${n(this.versionOf.other)}.${n(this.versionOf.db)}.${n(this.versionOf.runDb)}`;
   }
 
+  /**
+   * A transaction that may change what `GET /runs` shows: every write to events or runs goes through
+   * here, so held long polls look at the version again once it has committed (the poke is deferred
+   * to the next turn of the event loop, after this synchronous transaction).
+   */
+  private writing<T>(db: Database.Database, fn: () => T): T {
+    this.changes.changed();
+    return db.transaction(fn)();
+  }
+
   close(): void {
     this.changes.close();
     this.runDb.close();
@@ -236,7 +246,6 @@ export class EventStore {
       return;
     }
     batch.forEach((b, i) => b.resolve(outcomes[i] as AcceptOutcome));
-    this.changes.changed();
   }
 
   /**
@@ -245,8 +254,7 @@ export class EventStore {
    */
   accept(e: PushEventInput): AcceptOutcome {
     const now = new Date().toISOString();
-    this.changes.changed();
-    return this.db.transaction((): AcceptOutcome => {
+    return this.writing(this.db, (): AcceptOutcome => {
       const byDelivery = this.db.prepare('SELECT event_id FROM deliveries WHERE delivery = ?').get(e.delivery) as
         { event_id: number } | undefined;
       if (byDelivery) return { outcome: 'duplicate', eventId: byDelivery.event_id, by: 'delivery' };
@@ -276,13 +284,12 @@ export class EventStore {
         )
         .run(id, e.repo, e.ref, id).changes;
       return { outcome: 'accepted', eventId: id, coalesced };
-    })();
+    });
   }
 
   /** Marks runs cut short by a crash as interrupted and puts their events back in the queue. */
   recover(): number {
-    this.changes.changed();
-    return this.runDb.transaction(() => {
+    return this.writing(this.runDb, () => {
       const now = new Date().toISOString();
       this.runDb
         .prepare(
@@ -301,7 +308,7 @@ export class EventStore {
         )
         .run();
       return n;
-    })();
+    });
   }
 
   /** Repos with queued work (push events or rollbacks). */
@@ -328,8 +335,7 @@ export class EventStore {
 
   /** Takes the oldest queued rollback of a repo and opens its run. */
   claimRollback(repo: string): ClaimedRollback | undefined {
-    this.changes.changed();
-    return this.runDb.transaction((): ClaimedRollback | undefined => {
+    return this.writing(this.runDb, (): ClaimedRollback | undefined => {
       const job = this.runDb
         .prepare("SELECT * FROM rollbacks WHERE repo = ? AND status = 'pending' ORDER BY id LIMIT 1")
         .get(repo) as
@@ -355,14 +361,13 @@ export class EventStore {
         parentRun: job.parent_run,
         trigger,
       };
-    })();
+    });
   }
 
   /** Records a rollback run's outcome; the parent run's clusters and rollout name it. */
   finishRollback(claim: ClaimedRollback, outcome: RunOutcome): void {
     const now = new Date().toISOString();
-    this.changes.changed();
-    this.runDb.transaction(() => {
+    this.writing(this.runDb, () => {
       this.writeFinished(claim.runId, outcome, now);
       this.runDb.prepare("UPDATE rollbacks SET status = 'done' WHERE id = ?").run(claim.rollbackId);
       const parent = this.getRunOn(this.runDb, claim.parentRun);
@@ -378,7 +383,7 @@ export class EventStore {
       }
       this.setClusterHeads(claim.repo, this.goodOf(outcome), claim.commit, claim.runId, now);
       this.notifyFinished(claim.runId, outcome);
-    })();
+    });
   }
 
   /** The last commit that succeeded on each cluster of `repo` (what a rollback goes back to). */
@@ -412,15 +417,14 @@ export class EventStore {
     clusters: ClusterResult[],
     opts: { outbox?: OutboxItem[]; good?: { repo: string; commit: string; clusters: string[] } } = {},
   ): void {
-    this.changes.changed();
-    this.runDb.transaction(() => {
+    this.writing(this.runDb, () => {
       this.runDb
         .prepare('UPDATE runs SET rollout = ?, clusters = ? WHERE id = ?')
         .run(JSON.stringify(rollout), JSON.stringify(clusters), runId);
       if (opts.good)
         this.setClusterHeads(opts.good.repo, opts.good.clusters, opts.good.commit, runId, new Date().toISOString());
       this.addOutbox(opts.outbox ?? []);
-    })();
+    });
   }
 
   /** The rollout of the newest run of `eventId` cut short by a restart, to resume from. */
@@ -496,8 +500,7 @@ export class EventStore {
 
   /** Takes the oldest pending event of a repo and opens a run for it. */
   claimNext(repo: string): ClaimedEvent | undefined {
-    this.changes.changed();
-    return this.runDb.transaction((): ClaimedEvent | undefined => {
+    return this.writing(this.runDb, (): ClaimedEvent | undefined => {
       const ev = this.runDb
         .prepare(
           "SELECT id, repo, ref, after, trigger FROM events WHERE repo = ? AND status = 'pending' ORDER BY id LIMIT 1",
@@ -513,7 +516,7 @@ export class EventStore {
           .run(ev.id, ev.repo, ev.ref, ev.after, ev.trigger, new Date().toISOString()).lastInsertRowid,
       );
       return { eventId: ev.id, runId, repo: ev.repo, ref: ev.ref, after: ev.after, trigger: ev.trigger };
-    })();
+    });
   }
 
   /** Progress written while a run goes (per-cluster results so far), and what it reports. */
@@ -523,13 +526,12 @@ export class EventStore {
     durations: Record<string, number>,
     outbox: OutboxItem[] = [],
   ): void {
-    this.changes.changed();
-    this.runDb.transaction(() => {
+    this.writing(this.runDb, () => {
       this.runDb
         .prepare('UPDATE runs SET clusters = ?, durations = ? WHERE id = ?')
         .run(JSON.stringify(clusters), JSON.stringify(durations), runId);
       this.addOutbox(outbox);
-    })();
+    });
   }
 
   private writeFinished(runId: number, outcome: RunOutcome, now: string): void {
@@ -559,8 +561,7 @@ export class EventStore {
   /** Records a run's outcome, the marks it moves, its rollbacks and notifications: one transaction. */
   finishRun(claim: ClaimedEvent, outcome: RunOutcome): void {
     const now = new Date().toISOString();
-    this.changes.changed();
-    this.runDb.transaction(() => {
+    this.writing(this.runDb, () => {
       this.writeFinished(claim.runId, outcome, now);
       this.runDb.prepare("UPDATE events SET status = 'done' WHERE id = ?").run(claim.eventId);
       this.setClusterHeads(claim.repo, this.goodOf(outcome), claim.after, claim.runId, now);
@@ -578,7 +579,7 @@ export class EventStore {
           )
           .run(claim.repo, claim.after, claim.runId, now);
       }
-    })();
+    });
   }
 
   /** The newest commit a run completed for this repo (deployed, or rendered when no deployer is wired). */
@@ -593,8 +594,7 @@ export class EventStore {
    * the outbox), queued now with `items(run)`, once.
    */
   queueUnnotified(items: (run: RunRecord) => OutboxItem[]): number {
-    this.changes.changed();
-    return this.runDb.transaction(() => {
+    return this.writing(this.runDb, () => {
       const rows = this.runDb
         .prepare("SELECT * FROM runs WHERE notified_at IS NULL AND status NOT IN ('running') ORDER BY id")
         .all() as RunRow[];
@@ -604,7 +604,7 @@ export class EventStore {
         this.runDb.prepare('UPDATE runs SET notified_at = ? WHERE id = ?').run(now, r.id);
       }
       return rows.length;
-    })();
+    });
   }
 
   /** Per-cluster results of the run that set the repo's head. */
