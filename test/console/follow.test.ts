@@ -13,6 +13,7 @@ import { startFederationApiServer } from '../../services/apiserver/run.js';
 import { federationAccess, startConsoleServer, type StreamMessage } from '../../services/console/index.js';
 import { startSandbox } from '../../services/sandbox/index.js';
 import { eventually } from '../helpers/eventually.js';
+import { streamMessages } from './stream.js';
 import {
   devCommit,
   makeRemote,
@@ -30,17 +31,7 @@ function openStream(url: string, token: string): { msgs: StreamMessage[]; close:
   const ended = (async () => {
     const res = await fetch(`${url}api/stream`, { headers: { Authorization: `Bearer ${token}` }, signal: ctrl.signal });
     if (!res.ok || !res.body) throw new Error(`stream: HTTP ${res.status}`);
-    const decoder = new TextDecoder();
-    let buf = '';
-    for await (const chunk of res.body) {
-      buf += decoder.decode(chunk as Uint8Array, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (block.startsWith('data: ')) msgs.push(JSON.parse(block.slice(6)) as StreamMessage);
-      }
-    }
+    for await (const m of streamMessages(res.body)) msgs.push(m);
   })().catch((err: unknown) => {
     if (!ctrl.signal.aborted) throw err;
   });

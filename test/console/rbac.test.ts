@@ -14,6 +14,7 @@ import { startFederationApiServer } from '../../services/apiserver/run.js';
 import { federationAccess, startConsoleServer, type StreamMessage } from '../../services/console/index.js';
 import { KubeClient } from '../../services/core/kube-client.js';
 import { openBrowser } from './browser.js';
+import { streamMessages } from './stream.js';
 
 const VIEWER = 'system:serviceaccount:default:viewer';
 
@@ -105,17 +106,10 @@ test('a view-only user sees the fleet in the console; its writes are refused wit
       signal: ctrl.signal,
     });
     t.is(res.status, 200);
-    const decoder = new TextDecoder();
-    let buf = '';
     const has = (resource: string) =>
       msgs.some((m) => (m.type === 'reset' || m.type === 'denied') && m.resource === resource);
-    for await (const chunk of res.body!) {
-      buf += decoder.decode(chunk as Uint8Array, { stream: true });
-      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (block.startsWith('data: ')) msgs.push(JSON.parse(block.slice(6)) as StreamMessage);
-      }
+    for await (const m of streamMessages(res.body!)) {
+      msgs.push(m);
       if (has('federation.kitfed.io/v1beta1/clusters') && has('v1/secrets')) break;
     }
   } finally {

@@ -18,6 +18,7 @@ import {
 import { KubeClient } from '../../services/core/kube-client.js';
 import { eventually } from '../helpers/eventually.js';
 import { openBrowser } from './browser.js';
+import { streamMessages } from './stream.js';
 
 interface Fixture {
   console: ConsoleServer;
@@ -76,19 +77,11 @@ async function readStream(
   const res = await fetch(`${url}api/stream`, { headers: { Authorization: `Bearer ${token}` }, signal: ctrl.signal });
   if (!res.ok || !res.body) throw new Error(`stream: HTTP ${res.status}`);
   const msgs: StreamMessage[] = [];
-  const decoder = new TextDecoder();
-  let buf = '';
   let started = false;
   const deadline = setTimeout(() => ctrl.abort(), 90_000);
   try {
-    for await (const chunk of res.body) {
-      buf += decoder.decode(chunk as Uint8Array, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (block.startsWith('data: ')) msgs.push(JSON.parse(block.slice(6)) as StreamMessage);
-      }
+    for await (const m of streamMessages(res.body)) {
+      msgs.push(m);
       if (!started && during && msgs.some((m) => m.type === 'reset' && m.resource === 'v1/secrets')) {
         started = true;
         void during();
