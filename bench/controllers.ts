@@ -521,6 +521,25 @@ async function fleet(n: number, count: number, placement: string): Promise<Recor
         objs.push(o);
       }
     }
+    // Converged: every expected copy exists in its member. Counted with limit=1 lists and their
+    // remainingItemCount, which kube (and kitfed) leave out when a selector filters the list — so
+    // no selector: what the namespace held before the creates (kube-root-ca.crt) is subtracted.
+    const countQueue = new PQueue({ concurrency: 16 });
+    const countCopies = async (): Promise<number> => {
+      let copies = 0;
+      await Promise.all(
+        env.memberClients.flatMap((c) =>
+          mix.map(([kind]) =>
+            countQueue.add(async () => {
+              const l = await c.list(apiVersionOf(kind), kind, 'bench', { limit: 1 });
+              copies += l.items.length + (l.metadata.remainingItemCount ?? 0);
+            }),
+          ),
+        ),
+      );
+      return copies;
+    };
+    const before = await countCopies();
     let peak = process.memoryUsage().rss;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 250);
     const cpu0 = process.cpuUsage();
@@ -530,24 +549,9 @@ async function fleet(n: number, count: number, placement: string): Promise<Recor
     for (const o of objs) void q.add(() => env.fed.create(o));
     await q.onIdle();
     const created = (performance.now() - t0) / 1000;
-    // Converged: every expected copy exists in its member (counted with limit=1 lists).
     const deadline = Date.now() + 900_000;
-    const countQueue = new PQueue({ concurrency: 16 });
     for (;;) {
-      let copies = 0;
-      await Promise.all(
-        env.memberClients.flatMap((c) =>
-          mix.map(([kind]) =>
-            countQueue.add(async () => {
-              const l = await c.list(apiVersionOf(kind), kind, 'bench', {
-                limit: 1,
-                labelSelector: 'kitfed.io/managed-by=kitfed',
-              });
-              copies += l.items.length + (l.metadata.remainingItemCount ?? 0);
-            }),
-          ),
-        ),
-      );
+      const copies = (await countCopies()) - before;
       if (copies >= expectedCopies) break;
       if (Date.now() > deadline) throw new Error(`fleet: ${copies} of ${expectedCopies} copies after 900 s`);
       await new Promise((r) => setTimeout(r, 500));
