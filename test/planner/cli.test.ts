@@ -72,3 +72,20 @@ test('invalid input exits 2 with a message naming the bad field', async (t) => {
     t.is(run.stdout, '');
   });
 });
+
+test('a request that arrives in two parts with a pause between them is read whole', async (t) => {
+  // stdin is read with blocking reads until end of file: the first read returns the first part only.
+  const request = JSON.stringify({ totalReplicas: 9, clusters: ['a', 'b', 'c'], key: 'default/nginx' });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/kitfed.ts', 'plan'], { cwd: ROOT });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  child.stdin.write(request.slice(0, 20));
+  await new Promise((r) => setTimeout(r, 2_000)); // the child is up and has read the first part
+  t.is(child.exitCode, null, 'still waiting for the rest');
+  child.stdin.end(request.slice(20));
+  t.is(await closed, 0, stderr);
+  t.deepEqual(JSON.parse(stdout), { plan: { a: 3, b: 3, c: 3 }, overflow: {} });
+});

@@ -1,7 +1,21 @@
+import { readSync } from 'node:fs';
 import type { Command } from 'commander';
 
+/**
+ * All of stdin. Read from fd 0 with blocking reads: constructing `process.stdin` (a net.Socket
+ * for a pipe) loads the stream and socket machinery, ~8 ms of a ~50 ms command. Should stdin be
+ * non-blocking (a parent that set O_NONBLOCK on a shared pipe; libuv's spawn clears it, so node
+ * parents never do), a read answers EAGAIN: what was read so far is kept, the rest comes from the stream.
+ */
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  try {
+    for (let n; (n = readSync(0, buf)) > 0;) chunks.push(Buffer.from(buf.subarray(0, n)));
+    return Buffer.concat(chunks).toString('utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+  }
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
