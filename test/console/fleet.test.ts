@@ -72,7 +72,11 @@ test(
     await page.click('nav >> text=Objects');
     await page.fill('input[placeholder^="app=web"]', 'tier=front');
     await page.keyboard.press('Enter');
-    await page.click('table >> text=web');
+    // Enter applies the selector (it used to wait for the field to lose focus: the click's own
+    // press did that, re-rendering the table under the mouse, and once in CI the click was lost).
+    await page.waitForSelector('input[aria-invalid="false"][title^="Applied"]');
+    t.is(await page.evaluate<string>('location.hash'), '#/objects?label=tier%3Dfront');
+    await page.click('table th a:text-is("web")');
     await page.waitForSelector('h1:has-text("web")');
     for (const name of ['us-east', 'eu-west', 'asia-east'])
       await page.waitForSelector(`figure.spread g[data-cluster="${name}"][data-planned="2"]`);

@@ -139,7 +139,8 @@ export function objectHref(resource: string, namespace: string | undefined, name
 
 export function objectsHref(f: { ns?: string; kind?: string; label?: string; q?: string }): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(f)) if (v) q.set(k, v);
+  // Only the filters: callers may pass a whole route, whose `view` is the path itself.
+  for (const k of ['ns', 'kind', 'label', 'q'] as const) if (f[k]) q.set(k, f[k]);
   const s = q.toString();
   return `#/objects${s ? `?${s}` : ''}`;
 }

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { KubeObject, WatchedResource } from '../../api.js';
 import { clusterView, conditionsOf, matches, parseSelector, placement, replicasOf } from '../model.js';
 import type { State } from '../store.js';
@@ -33,6 +33,11 @@ export function Objects(props: { state: State; route: Extract<Route, { view: 'ob
   const { state, route } = props;
   const now = useNow(5000);
   const [shown, setShown] = useState(PAGE);
+  // What is being typed into the label selector, applied on Enter or blur. Held here, not read
+  // back from the route: the live stream re-renders this view many times a second, and a field
+  // bound to the route would be reset to the applied selector on each render, losing the typing.
+  const [draft, setDraft] = useState(route.label);
+  useEffect(() => setDraft(route.label), [route.label]);
   const selector = useMemo(() => {
     try {
       return { reqs: parseSelector(route.label) };
@@ -105,12 +110,19 @@ export function Objects(props: { state: State; route: Extract<Route, { view: 'ob
           Label selector
           <input
             type="text"
-            value={route.label}
+            value={draft}
             placeholder="app=web,tier in (front)"
             spellcheck={false}
             aria-invalid={selector.error ? 'true' : 'false'}
             aria-describedby={selector.error ? 'selector-error' : undefined}
+            title="Applied on Enter or when you leave the field"
+            onInput={(e) => setDraft(e.currentTarget.value)}
             onChange={(e) => go({ label: e.currentTarget.value })}
+            onKeyDown={(e) => {
+              // The form has two text fields and no submit button, so Enter submits nothing and
+              // fires no change event: apply the selector here, as the title promises.
+              if (e.key === 'Enter') go({ label: e.currentTarget.value });
+            }}
           />
         </label>
         <label>
