@@ -12,11 +12,10 @@ async function readStdin(): Promise<string> {
   const buf = Buffer.allocUnsafe(64 * 1024);
   try {
     for (let n; (n = readSync(0, buf)) > 0;) chunks.push(Buffer.from(buf.subarray(0, n)));
-    return Buffer.concat(chunks).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   }
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
