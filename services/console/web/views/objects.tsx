@@ -29,15 +29,22 @@ export function clustersOf(state: State) {
 
 const PAGE = 200;
 
+/** A field's own state, following `applied` whenever that changes (back/forward, links). */
+function useDraft(applied: string): [string, (v: string) => void] {
+  const [draft, setDraft] = useState(applied);
+  useEffect(() => setDraft(applied), [applied]);
+  return [draft, setDraft];
+}
+
 export function Objects(props: { state: State; route: Extract<Route, { view: 'objects' }> }) {
   const { state, route } = props;
   const now = useNow(5000);
   const [shown, setShown] = useState(PAGE);
-  // What is being typed into the label selector, applied on Enter or blur. Held here, not read
-  // back from the route: the live stream re-renders this view many times a second, and a field
-  // bound to the route would be reset to the applied selector on each render, losing the typing.
-  const [draft, setDraft] = useState(route.label);
-  useEffect(() => setDraft(route.label), [route.label]);
+  // What is typed into the text fields, held here rather than read back from the route: the live
+  // stream re-renders this view many times a second, and a field bound to the route would be reset
+  // to the applied value on each render (the route follows the hash a task later), losing typing.
+  const [draft, setDraft] = useDraft(route.label);
+  const [name, setName] = useDraft(route.q);
   const selector = useMemo(() => {
     try {
       return { reqs: parseSelector(route.label) };
@@ -127,7 +134,15 @@ export function Objects(props: { state: State; route: Extract<Route, { view: 'ob
         </label>
         <label>
           Name contains
-          <input type="search" value={route.q} spellcheck={false} onInput={(e) => go({ q: e.currentTarget.value })} />
+          <input
+            type="search"
+            value={name}
+            spellcheck={false}
+            onInput={(e) => {
+              setName(e.currentTarget.value);
+              go({ q: e.currentTarget.value });
+            }}
+          />
         </label>
       </form>
       {selector.error ? (
