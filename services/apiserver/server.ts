@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import http2 from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
 import YAML from 'yaml';
 import { errors, KitfedError, hasCode } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
@@ -126,21 +126,42 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     if (c.removed.length > 0) handler.endWatches(c.removed);
   });
   const listener = (req: IncomingMessage, res: ServerResponse) => void handler.handle(req, res);
+  // Over TLS, HTTP/2 and HTTP/1.1 (ALPN), as kube-apiserver: kubectl and kitfed's deployer multiplex
+  // their parallel requests over one connection (one TLS handshake per client instead of one per
+  // request in flight); clients that offer only HTTP/1.1 get it. HTTP/2's compatibility request and
+  // response carry everything the handler uses (method, url, headers, body events, writeHead/write/end,
+  // socket.getPeerCertificate), hence the one cast.
   const server = options.tls
-    ? https.createServer(
+    ? http2.createSecureServer(
         {
           key: options.tls.key,
           cert: options.tls.cert,
           ca: options.tls.ca,
           requestCert: !!options.tls.ca,
           rejectUnauthorized: false,
+          allowHTTP1: true,
+          // kube-apiserver's --http2-max-streams-per-connection default
+          settings: { maxConcurrentStreams: 1000 },
         },
-        listener,
+        listener as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
       )
     : http.createServer(listener);
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
+  // HTTP/1.1 keep-alive, for both kinds of server (the HTTP/2 one applies them to its HTTP/1.1 connections).
+  Object.assign(server, { keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 });
+  // Every connection, HTTP/1.1 or HTTP/2, so that `pause` and `close` can end them.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  const dropAll = () => {
+    for (const s of sockets) s.destroy();
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
@@ -163,7 +184,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       handler.endWatches();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        dropAll();
       });
     },
     async resume() {
@@ -185,8 +206,11 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       handler.endWatches();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 5000).unref();
+        // HTTP/2 sessions finish their streams and go away; idle HTTP/1.1 connections close now.
+        for (const s of sessions) s.close();
+        // Node's HTTP/2 server has it too (for its HTTP/1.1 connections); @types/node omits it there.
+        (server as Pick<http.Server, 'closeIdleConnections'>).closeIdleConnections();
+        setTimeout(dropAll, 5000).unref();
       });
       registry.close();
       await store.close();
@@ -831,7 +855,7 @@ class Handler {
       );
     } catch (err) {
       if (hasCode(err, 410)) {
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+        res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(`${JSON.stringify({ type: 'ERROR', object: err.toStatus() })}\n`);
         return;
       }
@@ -839,8 +863,8 @@ class Handler {
     }
     this.watchesByClient.set(client, held + 1);
     res.writeHead(200, {
-      'Content-Type': out === 'yaml' ? 'application/json' : 'application/json',
-      'Transfer-Encoding': 'chunked',
+      // No Content-Length: HTTP/1.1 streams it chunked, HTTP/2 in DATA frames.
+      'Content-Type': 'application/json',
       'Cache-Control': 'no-cache',
     });
     res.flushHeaders();

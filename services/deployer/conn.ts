@@ -33,6 +33,8 @@ export class ClusterConn {
       timeoutMs: opts.requestTimeoutMs,
       maxSockets: opts.concurrency,
       userAgent: 'kitfed-deployer',
+      // A deploy is a burst of parallel reads and writes from a fresh client: one multiplexed connection.
+      http2: true,
     });
     return new ClusterConn(client, target, signal, opts.concurrency);
   }
