@@ -3,8 +3,8 @@
  * only there) with applied/unchanged/healthy/failed counts; otherwise one JSON line per event. At the
  * end a summary table. Events carry object names and messages only, never object content.
  */
-import Table from 'cli-table3';
 import pc from 'picocolors';
+import { columns } from '../core/columns.js';
 import type { ClusterReport, DeployEvent, DeployReport } from './types.js';
 
 export interface Progress {
@@ -43,24 +43,22 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
-function resultText(c: ClusterReport, color: boolean): string {
-  const t = c.result === 'succeeded' ? c.result : c.allowFailure ? `${c.result} (allowed)` : c.result;
-  if (!color) return t;
-  return c.result === 'succeeded' ? pc.green(t) : c.allowFailure ? pc.yellow(t) : pc.red(t);
+function resultText(c: ClusterReport): string {
+  return c.result === 'succeeded' ? c.result : c.allowFailure ? `${c.result} (allowed)` : c.result;
 }
 
 /** The end-of-run table: one row per cluster, then unknown folders and folderless clusters. */
 export function summaryTable(report: DeployReport, color: boolean): string {
-  const table = new Table({
-    head: ['cluster', 'result', 'objects', 'applied', 'unchanged', 'healthy', 'pruned', 'writes', 'time', 'error'],
-    style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] },
-    wordWrap: true,
-    colWidths: [null, null, null, null, null, null, null, null, null, 60] as unknown as number[],
-  });
-  for (const c of report.clusters) {
-    table.push([
+  const paint = (text: string, row: number, column: number): string => {
+    if (column !== 1) return text;
+    const c = report.clusters[row]!;
+    return c.result === 'succeeded' ? pc.green(text) : c.allowFailure ? pc.yellow(text) : pc.red(text);
+  };
+  const table = columns(
+    ['CLUSTER', 'RESULT', 'OBJECTS', 'APPLIED', 'UNCHANGED', 'HEALTHY', 'PRUNED', 'WRITES', 'TIME', 'ERROR'],
+    report.clusters.map((c) => [
       c.cluster,
-      resultText(c, color),
+      resultText(c),
       c.counts.objects,
       c.counts.applied,
       c.counts.unchanged,
@@ -69,9 +67,10 @@ export function summaryTable(report: DeployReport, color: boolean): string {
       c.writes,
       seconds(c.durations.totalMs),
       c.error ?? '',
-    ]);
-  }
-  const lines = [table.toString()];
+    ]),
+    color ? paint : undefined,
+  );
+  const lines = [table.trimEnd()];
   if (report.unknownFolders.length > 0)
     lines.push(`folders without a cluster (not deployed): ${report.unknownFolders.join(', ')}`);
   if (report.missingFolders.length > 0)

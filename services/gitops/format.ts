@@ -1,38 +1,6 @@
 /** Text output of `kitfed runs` and `kitfed rollout status` (tables without borders, as kubectl prints). */
-import Table from 'cli-table3';
+import { columns } from '../core/columns.js';
 import type { RolloutStatus, RunRecord, StageStatus } from './api.js';
-
-function bare(head: string[]): Table.Table {
-  return new Table({
-    head,
-    style: { head: [], border: [] },
-    chars: {
-      top: '',
-      'top-mid': '',
-      'top-left': '',
-      'top-right': '',
-      bottom: '',
-      'bottom-mid': '',
-      'bottom-left': '',
-      'bottom-right': '',
-      left: '',
-      'left-mid': '',
-      mid: '',
-      'mid-mid': '',
-      right: '',
-      'right-mid': '',
-      middle: '  ',
-    },
-  });
-}
-
-function plain(table: Table.Table): string {
-  return table
-    .toString()
-    .split('\n')
-    .map((l) => l.trimEnd().replace(/^ /, ''))
-    .join('\n');
-}
 
 function rolloutSummary(r: RunRecord): string {
   const ro = r.rollout;
@@ -56,22 +24,23 @@ function clusterSummary(r: RunRecord): string {
 
 export function formatRuns(runs: RunRecord[]): string {
   if (runs.length === 0) return 'No runs yet.';
-  const table = bare(['ID', 'STATUS', 'REPO', 'COMMIT', 'CLUSTERS', 'ROLLOUT', 'DURATION', 'STARTED', 'ERROR']);
-  for (const r of runs) {
-    const total = r.durations.totalMs;
-    table.push([
-      String(r.id),
-      r.status,
-      r.repo,
-      r.commit.slice(0, 12),
-      clusterSummary(r),
-      rolloutSummary(r),
-      total === undefined ? '-' : `${(total / 1000).toFixed(2)}s`,
-      r.startedAt,
-      (r.error ?? '').split('\n')[0]?.slice(0, 80) ?? '',
-    ]);
-  }
-  return plain(table);
+  return columns(
+    ['ID', 'STATUS', 'REPO', 'COMMIT', 'CLUSTERS', 'ROLLOUT', 'DURATION', 'STARTED', 'ERROR'],
+    runs.map((r) => {
+      const total = r.durations.totalMs;
+      return [
+        String(r.id),
+        r.status,
+        r.repo,
+        r.commit.slice(0, 12),
+        clusterSummary(r),
+        rolloutSummary(r),
+        total === undefined ? '-' : `${(total / 1000).toFixed(2)}s`,
+        r.startedAt,
+        (r.error ?? '').split('\n')[0]?.slice(0, 80) ?? '',
+      ];
+    }),
+  ).trimEnd();
 }
 
 function gateText(st: StageStatus): string {
@@ -103,9 +72,9 @@ export function formatRollout(run: RunRecord, ro: RolloutStatus, now = Date.now(
   ];
   if (ro.rollbackRuns.length > 0) lines.push(`Rolled back by run(s) ${ro.rollbackRuns.join(', ')}`);
   if (ro.supersededBy) lines.push(`Superseded by ${ro.supersededBy.slice(0, 12)}`);
-  const table = bare(['#', 'STAGE', 'STATE', 'CLUSTERS', 'BATCH', 'BAKE', 'GATES', 'FAILED', 'MESSAGE']);
-  ro.stages.forEach((st, i) => {
-    table.push([
+  const table = columns(
+    ['#', 'STAGE', 'STATE', 'CLUSTERS', 'BATCH', 'BAKE', 'GATES', 'FAILED', 'MESSAGE'],
+    ro.stages.map((st, i) => [
       String(i + 1),
       st.name + (st.approval ? ' (approval)' : ''),
       st.state,
@@ -115,7 +84,7 @@ export function formatRollout(run: RunRecord, ro: RolloutStatus, now = Date.now(
       gateText(st),
       st.failed.length ? `${st.failed.length}/${st.maxFailures} max` : '-',
       (st.message ?? '').split('\n')[0]?.slice(0, 80) ?? '',
-    ]);
-  });
-  return `${lines.join('\n')}\n\n${plain(table)}`;
+    ]),
+  );
+  return `${lines.join('\n')}\n\n${table.trimEnd()}`;
 }

@@ -66,7 +66,7 @@ test('kitfed deploy: JSON lines when not on a terminal, summary table, --report;
     ],
   );
   t.is(lines.at(-1)!.type, 'report');
-  t.regex(r.stderr, /cluster.*result.*objects/);
+  t.regex(r.stderr, /^CLUSTER {3,}RESULT {3,}OBJECTS/m);
   t.regex(r.stderr, /apply: 2\/2 clusters succeeded/);
   const report = JSON.parse(await readFile(reportFile, 'utf8')) as {
     ok: boolean;
@@ -106,7 +106,7 @@ test('kitfed deploy: exit 1 when a cluster fails, 2 on usage errors', async (t) 
   await f.clusters[1]!.server.pause();
   const r = await kitfed([f.manifests, '--kubeconfig', f.kubeconfig, '-o', 'text', '--timeout', '5s']);
   t.is(r.code, 1);
-  t.regex(r.stdout, /b\s*│\s*failed/);
+  t.regex(r.stdout, /^b {3,}failed /m);
   t.regex(r.stdout, /apply: 1\/2 clusters succeeded .* — FAILED/);
   const allowed = await kitfed([
     f.manifests,
@@ -184,7 +184,8 @@ test('kitfed deploy --target federation: one folder to the federation API as one
     'text',
   ]);
   t.is(r.code, 0, r.stdout + r.stderr);
-  t.regex(r.stdout, /federation\s*│\s*succeeded/);
+  t.regex(r.stdout, /^CLUSTER {3,}RESULT {3,}OBJECTS/);
+  t.regex(r.stdout, /^federation {3,}succeeded /m);
   const { stdout } = await run('kubectl', [
     '--kubeconfig',
     f.kubeconfig,

@@ -1,3 +1,4 @@
+import { columns } from '../../core/columns.js';
 import type { Command } from 'commander';
 import { UsageError } from '../lib/usage.js';
 import { intFlag } from '../lib/flags.js';
@@ -197,24 +198,22 @@ function registerStatus(sandbox: Command): void {
         process.stdout.write(`${JSON.stringify(clusters, null, 2)}\n`);
         return;
       }
-      const { default: Table } = await import('cli-table3');
-      const table = new Table({
-        head: ['NAME', 'URL', 'REGION', 'ZONES', 'PODS', 'UNSCHEDULABLE', 'CAPACITY', 'FAULTS', 'WRITES'],
-        style: { head: [], border: [] },
-      });
-      for (const c of clusters)
-        table.push([
-          c.name,
-          c.url,
-          c.region,
-          c.zones.join(','),
-          c.pods.bound,
-          c.pods.unschedulable,
-          c.capacity,
-          faultText(c.faults),
-          c.requests.writes,
-        ]);
-      process.stdout.write(`${table.toString()}\n`);
+      process.stdout.write(
+        columns(
+          ['NAME', 'URL', 'REGION', 'ZONES', 'PODS', 'UNSCHEDULABLE', 'CAPACITY', 'FAULTS', 'WRITES'],
+          clusters.map((c) => [
+            c.name,
+            c.url,
+            c.region,
+            c.zones.join(','),
+            c.pods.bound,
+            c.pods.unschedulable,
+            c.capacity,
+            faultText(c.faults),
+            c.requests.writes,
+          ]),
+        ),
+      );
     });
 }
 

@@ -1,3 +1,4 @@
+import { columns } from '../../core/columns.js';
 import { existsSync } from 'node:fs';
 import { KubeClient } from '../../core/kube-client.js';
 import type { KubeObject } from '../../core/kube.js';
@@ -55,13 +56,7 @@ export async function printData(data: unknown, format: 'json' | 'yaml'): Promise
 
 /** Fixed-width columns as kubectl prints them. */
 export function printTable(headers: string[], rows: string[][]): void {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
-      .join('')
-      .trimEnd();
-  process.stdout.write(`${[line(headers), ...rows.map(line)].join('\n')}\n`);
+  process.stdout.write(columns(headers, rows));
 }
 
 export function age(timestamp: string | undefined, now = Date.now()): string {
