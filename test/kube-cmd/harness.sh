@@ -21,6 +21,18 @@ kubectl config set-cluster local --insecure-skip-tls-verify --server "$SERVER" >
 kubectl config set-context "$CONTEXT" --user test-admin --cluster local >/dev/null
 kubectl config use-context "$CONTEXT" >/dev/null
 kube_flags=( -s "$SERVER" --insecure-skip-tls-verify )
+# What upstream passes where a suite needs the token on the command line (CRDs, impersonation).
+kube_flags_with_token=( -s "$SERVER" "--token=$TOKEN" --insecure-skip-tls-verify=true )
+# Upstream's setup leaves the API server's serving certificate in $TMPDIR (kubeconfig.sh embeds it)
+# and kubectl in $KUBE_OUTPUT_HOSTBIN.
+# (Not under $KUBE_TEMP: kubectl would write paths under the kubeconfig's directory as relative ones.)
+TMPDIR=$(mktemp -d /tmp/k8s-tmp.XXXX)
+export TMPDIR KUBE_OUTPUT_HOSTBIN
+KUBE_OUTPUT_HOSTBIN=$(dirname "$(command -v kubectl)")
+if [[ "$SERVER" == https://* ]]; then
+  hostport=${SERVER#https://}; hostport=${hostport%%/*}
+  openssl s_client -connect "$hostport" </dev/null 2>/dev/null | openssl x509 >"$TMPDIR/apiserver.crt" 2>/dev/null
+fi
 # The go-template paths the suites assert on (the names upstream's runner exports).
 export id_field=".metadata.name" labels_field=".metadata.labels" annotations_field=".metadata.annotations"
 export generation_field=".metadata.generation" secret_data=".data" secret_type=".type"
@@ -40,6 +52,7 @@ export change_cause_annotation='.*kubernetes.io/change-cause.*'
 export pods=pods namespaces=namespaces configmaps=configmaps secrets=secrets serviceaccounts=serviceaccounts
 export podtemplates=podtemplates deployments=deployments replicasets=replicasets statefulsets=statefulsets
 export daemonsets=daemonsets controllerrevisions=controllerrevisions clusterroles=clusterroles roles=roles
+export csr=csr horizontalpodautoscalers=horizontalpodautoscalers replicationcontrollers=replicationcontrollers
 # The images the suites and their fixtures name, as of 1.32 (never pulled: nothing runs in kitfed).
 export IMAGE_NGINX="registry.k8s.io/nginx:1.7.9" IMAGE_PERL="registry.k8s.io/perl"
 export IMAGE_PAUSE_V2="registry.k8s.io/pause:2.0" IMAGE_DEPLOYMENT_R1="registry.k8s.io/nginx:test-cmd"
@@ -47,6 +60,7 @@ export IMAGE_DEPLOYMENT_R2="$IMAGE_NGINX" IMAGE_DAEMONSET_R2="registry.k8s.io/pa
 export IMAGE_DAEMONSET_R2_2="registry.k8s.io/nginx:test-cmd"
 export IMAGE_STATEFULSET_R1="registry.k8s.io/nginx-slim:0.7" IMAGE_STATEFULSET_R2="registry.k8s.io/nginx-slim:0.8"
 kube::log::status() { echo "+++ $*"; }
+kube::log::error() { echo "!!! $*" >&2; }
 kube::log::error_exit() { echo "!!! $1"; exit "${2:-1}"; }
 kube::test::if_supports_resource() { [[ "${SUPPORTED_RESOURCES:-*}" == "*" || ",$SUPPORTED_RESOURCES," == *",$1,"* ]]; }
 create_and_use_new_namespace() {
@@ -160,6 +174,42 @@ kube::test::describe_resource_events_assert() {
   out=$(kubectl describe "${flag[@]}" "${kube_flags[@]}" "$1")
   kube::test::describe_events_check "$out" "${2:-true}"
 }
+# kubectl get --sort-by: the names in the first column of $1, in order, joined with ':', contain $2.
+kube::test::if_sort_by_has_correct_order() {
+  local names
+  names=$(awk 'NR > 1 { printf "%s:", $1 }' <<<"$1")
+  if [[ "$names" == *"$2"* ]]; then echo "PASS sorted: $2"; return 0; fi
+  echo "FAIL sorted: '$names' lacks '$2'"; return 1
+}
+# kubectl version: the "<Client|Server> Version:" value of the human output, written to $3.
+kube::test::version::object_to_file() {
+  local name=$1 flags=$2 file=$3
+  # shellcheck disable=SC2086 # $flags holds zero or more flags
+  kubectl version $flags 2>/dev/null | sed -n "s/^$name Version: //p" >"$file"
+}
+# kubectl version -o json: field $2 (e.g. clientVersion.gitVersion) or nothing when absent, written to $3.
+kube::test::version::json_client_server_object_to_file() {
+  local flags=$1 field=$2 file=$3
+  # shellcheck disable=SC2086
+  kubectl version $flags --output json 2>/dev/null | jq -r ".$field // empty" >"$file"
+}
+# The whole of kubectl version -o json / -o yaml, as canonical JSON, so that the two can be compared.
+kube::test::version::json_object_to_file() {
+  # shellcheck disable=SC2086
+  kubectl version $1 --output json | jq -S . >"$2"
+}
+kube::test::version::yaml_object_to_file() {
+  # shellcheck disable=SC2086
+  kubectl version $1 --output yaml | python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))' |
+    jq -S . >"$2"
+}
+# $2 is eq (the two files are identical) or ne (they differ); $4 says what is checked.
+kube::test::version::diff_assert() {
+  local same=no
+  cmp -s "$1" "$3" && same=yes
+  if [[ ( "$2" == eq && $same == yes ) || ( "$2" == ne && $same == no ) ]]; then echo "PASS $4"; return 0; fi
+  echo "FAIL $4: $(cat "$1") $2 $(cat "$3")"; return 1
+}
 source "$SUITE"
 set +o errexit
 results=()
@@ -169,7 +219,9 @@ for fn in "$@"; do
   ( set -o errexit; "$fn" ) >"$KUBE_TEMP/$fn.log" 2>&1
   rc=$?
   tail -n 15 "$KUBE_TEMP/$fn.log" | sed 's/^/    /'
+  # KUBE_CMD_LOGS=<dir> keeps each function's whole log there.
+  [[ -n "${KUBE_CMD_LOGS:-}" ]] && mkdir -p "$KUBE_CMD_LOGS" && cp "$KUBE_TEMP/$fn.log" "$KUBE_CMD_LOGS/"
   results+=("$([[ $rc == 0 ]] && echo PASS || echo FAIL) $fn")
 done
 printf '%s\n' "${results[@]}"
-rm -rf "$KUBE_TEMP"
+rm -rf "$KUBE_TEMP" "$TMPDIR"
