@@ -488,3 +488,31 @@ function nodePortFor(key: string): number {
   const h = createHash('sha1').update(key).digest();
   return 30000 + (h.readUInt16BE(0) % 2768);
 }
+
+/**
+ * kube's Service strategy before an update: a cluster IP the request leaves out keeps the one allocated
+ * (a `kubectl replace` of a manifest without it), and when only one of `clusterIP` / `clusterIPs` changed,
+ * the other follows it, so that validation sees what the user meant ("may not change once set").
+ */
+export function prepareServiceUpdate(next: KubeObject, current: KubeObject): void {
+  if (!isObject(next.spec) || !isObject(current.spec)) return;
+  const s = next.spec;
+  const was = current.spec;
+  const ips = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+  const needsIp = (spec: Obj) => spec.type !== 'ExternalName';
+  if (needsIp(was) && needsIp(s)) {
+    if (!s.clusterIP && was.clusterIP) s.clusterIP = was.clusterIP;
+    if (ips(s.clusterIPs).length === 0 && ips(was.clusterIPs).length > 0) s.clusterIPs = ips(was.clusterIPs);
+  }
+  const singleChanged = (was.clusterIP ?? '') !== (s.clusterIP ?? '');
+  const multiChanged = JSON.stringify(ips(was.clusterIPs)) !== JSON.stringify(ips(s.clusterIPs));
+  if (singleChanged === multiChanged) return;
+  if (singleChanged) {
+    if (!s.clusterIP) delete s.clusterIPs;
+    else s.clusterIPs = [String(s.clusterIP), ...ips(s.clusterIPs).slice(1)];
+  } else {
+    const first = ips(s.clusterIPs)[0];
+    if (first === undefined) delete s.clusterIP;
+    else s.clusterIP = first;
+  }
+}

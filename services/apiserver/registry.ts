@@ -11,7 +11,7 @@ import {
 } from '../core/kube.js';
 import { convertForServing, convertForStorage } from './serving.js';
 import { applySchemaDefaults, pruneCustomResource, resourceTypeRef } from './crd/schema.js';
-import { applyDefaults } from './defaults.js';
+import { applyDefaults, prepareServiceUpdate } from './defaults.js';
 import { recordUpdate, serverSideApply } from './fields.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { keyPrefix, storageKey, type ResourceCatalog, type ResourceType } from './resources.js';
@@ -846,6 +846,7 @@ export class Registry {
         ]);
       }
     }
+    if (t.kind === 'Service' && !t.custom) prepareServiceUpdate(next, current);
     defaulting(t, next, 'UPDATE');
     await this.admit('UPDATE', t, next, current, opts);
     if (!opts.applying) recordUpdate(current, next, typeRef(t), opts.fieldManager ?? 'unknown');
@@ -1249,6 +1250,27 @@ function applyPatch(type: PatchType, target: KubeObject, patch: unknown, t: Type
 }
 
 /** Kind-specific rules beyond the schema (what kube's validation packages check). */
+/** kube's rule for a Service's allocated cluster IPs: the primary may not change or go once set. */
+function clusterIpRules(obj: KubeObject, old: KubeObject): StatusCause[] {
+  const spec = isObject(obj.spec) ? obj.spec : {};
+  const was = isObject(old.spec) ? old.spec : {};
+  if (spec.type === 'ExternalName' || was.type === 'ExternalName') return [];
+  const ips = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+  const now = ips(spec.clusterIPs);
+  const before = ips(was.clusterIPs);
+  // Go's %#v of a []string, as kube prints the value
+  const value = `[]string{${now.map((ip) => JSON.stringify(ip)).join(', ')}}`;
+  const invalid = (i: number, why: string): StatusCause => ({
+    reason: 'FieldValueInvalid',
+    field: `spec.clusterIPs[${i}]`,
+    message: `Invalid value: ${value}: ${why}`,
+  });
+  if (before.length > 0 && now.length === 0) return [invalid(0, 'primary clusterIP can not be unset')];
+  if (before.length === now.length)
+    return before.flatMap((ip, i) => (ip !== now[i] ? [invalid(i, 'may not change once set')] : []));
+  return before.length > 0 && now[0] !== before[0] ? [invalid(0, 'may not change once set')] : [];
+}
+
 function kindRules(t: ResourceType, obj: KubeObject, old: KubeObject | undefined): StatusCause[] {
   const causes: StatusCause[] = [];
   const spec = isObject(obj.spec) ? obj.spec : {};
@@ -1289,6 +1311,7 @@ function kindRules(t: ResourceType, obj: KubeObject, old: KubeObject | undefined
       });
     }
   }
+  if (t.kind === 'Service' && old) causes.push(...clusterIpRules(obj, old));
   if (t.kind === 'ConfigMap' || t.kind === 'Secret') {
     for (const field of ['data', 'binaryData', 'stringData']) {
       for (const key of Object.keys(isObject(obj[field]) ? obj[field] : {})) {

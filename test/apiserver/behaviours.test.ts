@@ -163,3 +163,27 @@ spec:
     ),
   );
 });
+
+test("a Service's cluster IP may not change once set; a replace that leaves it out keeps it", async (t) => {
+  const { kubectl } = await startTestServer(t);
+  const svc = (ip: string) => `apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec:
+  ${ip ? `clusterIP: ${ip}\n  ` : ''}ports: [{port: 80}]
+`;
+  t.is((await kubectl(['apply', '-f', '-'], svc('None'))).code, 0);
+  const changed = await kubectl(['apply', '-f', '-'], svc('10.0.0.12'));
+  t.is(changed.code, 1);
+  t.regex(
+    changed.stderr,
+    /Service "a" is invalid: spec\.clusterIPs\[0\]: Invalid value: \[\]string\{"10\.0\.0\.12"\}: may not change once set/,
+  );
+  const merged = await kubectl(['patch', 'service', 'a', '--type=merge', '-p', '{"spec":{"clusterIP":"10.0.0.13"}}']);
+  t.regex(merged.stderr, /may not change once set/);
+  const replaced = await kubectl(['replace', '-f', '-'], svc(''));
+  t.is(replaced.code, 0, replaced.stderr);
+  const got = JSON.parse((await kubectl(['get', 'service', 'a', '-o', 'json'])).stdout);
+  t.is(got.spec.clusterIP, 'None');
+  t.deepEqual(got.spec.clusterIPs, ['None']);
+});

@@ -1,0 +1,11 @@
+import { createRequire as __kitfedRequire } from 'node:module'; const require = __kitfedRequire(import.meta.url);
+import{Option}from"./chunk-M45TQS4T.js";import"./chunk-6R3TP3BM.js";function register(program){program.command("version").description("Print kitfed's version, the git commit it was built from and Node's version; with --server also the federation API server's").option("--server","also print the federation API server's version (GET /version), as kubectl version does").addOption(new Option("-o, --output <format>","text, json or yaml").choices(["text","json","yaml"]).default("text")).option("--kubeconfig <file>","with --server: kubeconfig (default: $KUBECONFIG or .kitfed/kubeconfig)").option("--context <name>","with --server: federation context","federation").addHelpText("after",`
+Examples:
+  kitfed version
+  kitfed --version
+  kitfed version --server -o json
+`).action(async flags=>{let{kitfedVersion}=await import("./chunk-FGZHHVLR.js"),v=kitfedVersion(),clientVersion={kitfedVersion:v.version,gitCommit:v.commit,gitTreeState:v.treeState,buildDate:v.buildDate,compiler:v.compiler,nodeVersion:process.version,platform:`${process.platform}/${process.arch}`},lines=[`Client Version: kitfed ${v.version}`,`Git Commit: ${v.commit}${v.treeState==="unknown"?"":` (${v.treeState} tree)`}`,`Build Date: ${v.buildDate==="source"?"none (running from source)":v.buildDate}`,`Node Version: ${process.version} (${clientVersion.platform})`];if(!flags.server)return print(flags.output,{clientVersion},lines);let{federationClient}=await import("./chunk-ERH6ICZR.js"),server;try{let client=await federationClient(flags);try{server={url:client.server,version:await client.request("GET","/version")}}finally{client.close()}}catch(err){throw flags.output==="text"&&process.stdout.write(`${lines.join(`
+`)}
+`),err}let s=server.version,kitfed=s.kitfedVersion?` (kitfed ${s.kitfedVersion}${s.gitCommit?`, commit ${String(s.gitCommit).slice(0,12)}`:""})`:"";lines.push(`Server Version: ${s.gitVersion??"unknown"}${kitfed} at ${server.url}`),await print(flags.output,{clientVersion,serverVersion:s},lines)})}async function print(format,data,lines){if(format==="text")return void process.stdout.write(`${lines.join(`
+`)}
+`);let{printData}=await import("./chunk-ERH6ICZR.js");await printData(data,format)}export{register};
