@@ -10,6 +10,7 @@ import { AccessControl, type Authenticator, type AuthorizationMode, type Service
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { CrdController } from './crd/controller.js';
 import { crdAdmission } from './crd/definition.js';
+import { csrAdmission } from './csr.js';
 import { serveExtra, type ExtraResponse } from './extras.js';
 import { Housekeeper } from './housekeeping.js';
 import { ApiServerMetrics } from './metrics.js';
@@ -103,7 +104,7 @@ interface Route {
 export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
   const store = options.store ?? new MemoryStore();
   const catalog = new ResourceCatalog(options.resources ?? RESOURCES);
-  const admission = [...(options.admission ?? []), crdAdmission];
+  const admission = [...(options.admission ?? []), crdAdmission, csrAdmission];
   const registry = new Registry(store, catalog, { admission, watchCacheSize: options.watchCacheSize });
   const access = new AccessControl(registry, {
     ...(options.authenticator ? { authenticator: options.authenticator } : {}),

@@ -585,3 +585,49 @@ test('kitfed create user: bad flags exit 2, a data dir without a CA exits 1 nami
   }
   t.regex(errors.join(''), new RegExp(`${join(dir, 'pki', 'ca.crt')} not found: start the API server once`));
 });
+
+test('a CertificateSigningRequest records who sent it, whatever its body claims, and starts with no status', async (t) => {
+  const s = await setup(t);
+  const csr = (name: string) => `apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata: {name: ${name}}
+spec:
+  signerName: kubernetes.io/kube-apiserver-client
+  usages: [client auth]
+  username: someone-else
+  groups: [system:masters]
+  request: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0KLS0tLS1FTkQgQ0VSVElGSUNBVEUgUkVRVUVTVC0tLS0tCg==
+status:
+  conditions: [{type: Approved, status: "True", reason: Self}]
+`;
+  ok(t, await s.admin(['create', '-f', '-'], csr('by-admin')), 'admin creates');
+  const byAdmin = JSON.parse((await s.admin(['get', 'csr', 'by-admin', '-o', 'json'])).stdout);
+  t.is(byAdmin.spec.username, 'kitfed-admin');
+  t.deepEqual(byAdmin.spec.groups, ['system:masters', 'system:authenticated']);
+  t.deepEqual(byAdmin.status ?? {}, {});
+  const alice = await s.user('alice', '--clusterrole', 'edit');
+  ok(
+    t,
+    await s.admin([
+      'create',
+      'clusterrole',
+      'csr-creator',
+      '--verb=create,get',
+      '--resource=certificatesigningrequests',
+    ]),
+    'role',
+  );
+  ok(
+    t,
+    await s.admin(['create', 'clusterrolebinding', 'alice-csr', '--clusterrole=csr-creator', '--user=alice']),
+    'binding',
+  );
+  ok(t, await alice(['create', '-f', '-'], csr('by-alice')), 'alice creates');
+  const byAlice = JSON.parse((await s.admin(['get', 'csr', 'by-alice', '-o', 'json'])).stdout);
+  t.is(byAlice.spec.username, 'alice');
+  t.false((byAlice.spec.groups as string[]).includes('system:masters'));
+  t.regex(
+    (await s.admin(['get', 'csr', 'by-alice'])).stdout,
+    /by-alice\s+\S+\s+kubernetes\.io\/kube-apiserver-client\s+alice\s+<none>\s+Pending/,
+  );
+});
