@@ -219,6 +219,13 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   };
 }
 
+/** kube's isPrettyPrint: `?pretty=` when given, else clients a person reads (curl, Wget, browsers). */
+function prettyPrint(req: IncomingMessage, url: URL): boolean {
+  const asked = url.searchParams.get('pretty');
+  if (asked) return ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(asked);
+  return /^(curl|Wget|Mozilla\/5\.0)/.test(req.headers['user-agent'] ?? '');
+}
+
 function mediaTypes(accept: string | undefined): Array<{ type: string; params: Record<string, string> }> {
   return (accept ?? 'application/json')
     .split(',')
@@ -261,6 +268,8 @@ class Handler {
   private readonly maxBody: number;
   private readonly timeoutMs: number;
   readonly metrics = new ApiServerMetrics();
+  /** Responses to indent (`?pretty=true`, or curl, Wget and browsers asking). */
+  private readonly pretty = new WeakSet<ServerResponse>();
 
   constructor(
     private readonly registry: Registry,
@@ -285,6 +294,7 @@ class Handler {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://x');
+    if (prettyPrint(req, url)) this.pretty.add(res);
     try {
       if (this.options.intercept && (await this.options.intercept(req, res))) return;
       this.access.authorize(this.access.authenticate(req, url.pathname), req.method ?? 'GET', url);
@@ -342,6 +352,7 @@ class Handler {
 
   /** A JSON body already serialized. */
   private sendJson(res: ServerResponse, code: number, text: string): void {
+    if (this.pretty.has(res)) text = JSON.stringify(JSON.parse(text), null, 2);
     res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   }

@@ -187,3 +187,21 @@ spec:
   t.is(got.spec.clusterIP, 'None');
   t.deepEqual(got.spec.clusterIPs, ['None']);
 });
+
+test('?pretty=true and clients a person reads (curl) get indented JSON; kubectl gets it compact', async (t) => {
+  const { server } = await startTestServer(t);
+  const get = async (path: string, userAgent: string) =>
+    (await fetch(`${server.url}${path}`, { headers: { 'User-Agent': userAgent } })).text();
+  const pretty = await get('/api/v1/namespaces/default?pretty=true', 'kubectl/v1.32.0');
+  t.regex(pretty, /^\{\n {2}"apiVersion": "v1",\n {2}"kind": "Namespace",\n/);
+  t.regex(await get('/api/v1/namespaces/default', 'curl/8.5.0'), /^\{\n {2}"apiVersion": "v1",\n/);
+  t.regex(
+    await get('/api/v1/namespaces/default?pretty=false', 'curl/8.5.0'),
+    /^\{"apiVersion":"v1","kind":"Namespace"/,
+  );
+  t.regex(await get('/api/v1/namespaces/default', 'kubectl/v1.32.0'), /^\{"apiVersion":"v1","kind":"Namespace"/);
+  t.regex(
+    await get('/api/v1/namespaces/nope?pretty=1', 'kubectl/v1.32.0'),
+    /^\{\n {2}"apiVersion": "v1",\n {2}"kind": "Status",\n/,
+  );
+});
