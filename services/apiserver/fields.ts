@@ -250,20 +250,26 @@ export function serverSideApply(
   const entries = entriesOf(base).map((e) => ({ e, set: fromFieldsV1(e.fieldsV1) }));
   const me = { manager, operation: 'Apply' as const };
   let mine = entries.find((x) => managerId(x.e) === managerId(me));
-  const conflicts: Array<{ manager: string; path: string }> = [];
+  const conflicts: Array<{ entry: (typeof entries)[number]; path: string }> = [];
   for (const x of entries) {
     if (x === mine) continue;
-    for (const p of appliedSet) {
-      if (x.set.has(p) && !p.endsWith(`${SEP}.`) && !equal(valueAt(base, p), valueAt(applied, p))) {
-        if (force) x.set.delete(p);
-        else conflicts.push({ manager: x.e.manager, path: p });
-      }
-    }
+    for (const p of appliedSet)
+      if (x.set.has(p) && !p.endsWith(`${SEP}.`) && !equal(valueAt(base, p), valueAt(applied, p)))
+        conflicts.push({ entry: x, path: p });
   }
-  if (conflicts.length > 0) {
+  const takeover = (): boolean =>
+    !!live &&
+    clientSideApplyTakeover(
+      live,
+      applied,
+      t,
+      manager,
+      conflicts.map((c) => c.path),
+    );
+  if (conflicts.length > 0 && !force && !takeover()) {
     const causes = conflicts.map((c) => ({
       reason: 'FieldManagerConflict',
-      message: `conflict with "${c.manager}"`,
+      message: `conflict with "${c.entry.e.manager}"`,
       field: describePath(c.path),
     }));
     throw errors.conflict(
@@ -272,6 +278,7 @@ export function serverSideApply(
       causes,
     );
   }
+  for (const c of conflicts) c.entry.set.delete(c.path);
   const othersOwn = new Set<string>();
   for (const x of entries) if (x !== mine) for (const p of x.set) othersOwn.add(p);
   if (mine) {
@@ -291,5 +298,59 @@ export function serverSideApply(
   mine.e.time = kubeTime();
   mine.e.apiVersion = applied.apiVersion;
   writeEntries(merged, entries);
+  if (manager === 'kubectl' && live?.metadata.annotations?.[LAST_APPLIED] !== undefined)
+    merged.metadata.annotations = { ...merged.metadata.annotations, [LAST_APPLIED]: lastAppliedOf(applied) };
   return merged;
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * kube's last-applied upgrade: `kubectl apply --server-side` (field manager `kubectl`) over an object
+ * that `kubectl apply` managed takes over the fields its last-applied-configuration annotation lists,
+ * where the annotation still matches the live object, instead of conflicting with
+ * `kubectl-client-side-apply`. Any other conflict still conflicts.
+ */
+function clientSideApplyTakeover(
+  live: KubeObject,
+  applied: KubeObject,
+  t: TypeRef,
+  manager: string,
+  paths: string[],
+): boolean {
+  if (manager !== 'kubectl') return false;
+  const text = live.metadata.annotations?.[LAST_APPLIED];
+  if (!text) return false;
+  let last: unknown;
+  try {
+    last = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  if (!isObject(last) || last.apiVersion !== applied.apiVersion) return false;
+  const lastSet = fieldSet(last, t);
+  return paths.every((p) => lastSet.has(p) && equal(valueAt(last, p), valueAt(live, p)));
+}
+
+/**
+ * kube's lastAppliedUpdater: a server-side apply by `kubectl` keeps an existing last-applied annotation
+ * in step with what was applied (so that a later client-side `kubectl apply` diffs against it): the
+ * applied object without that annotation, as Go encodes it (sorted keys, a trailing newline).
+ */
+function lastAppliedOf(applied: KubeObject): string {
+  const { managedFields: _m, annotations, ...meta } = applied.metadata;
+  void _m;
+  const rest = { ...annotations };
+  delete rest[LAST_APPLIED];
+  return `${JSON.stringify(sortKeys({ ...applied, metadata: { ...meta, annotations: rest } }))}\n`;
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (!isObject(v)) return v;
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortKeys(v[k])]),
+  );
 }

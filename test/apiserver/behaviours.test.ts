@@ -205,3 +205,36 @@ test('?pretty=true and clients a person reads (curl) get indented JSON; kubectl 
     /^\{\n {2}"apiVersion": "v1",\n {2}"kind": "Status",\n/,
   );
 });
+
+test('kubectl apply --server-side takes over what client-side kubectl apply managed; another field manager still conflicts', async (t) => {
+  const { kubectl } = await startTestServer(t);
+  const manifest = (label: string, image: string) => `apiVersion: v1
+kind: Pod
+metadata: {name: test-pod, labels: {name: ${label}}}
+spec:
+  containers: [{name: kubernetes-pause, image: ${image}}]
+`;
+  const before = manifest('test-pod-label', 'registry.k8s.io/pause:3.10');
+  const after = manifest('test-pod-applied', 'registry.k8s.io/pause:3.9');
+  t.is((await kubectl(['apply', '-f', '-'], before)).code, 0);
+  const other = await kubectl(['apply', '--server-side', '--field-manager=not-kubectl', '-f', '-'], after);
+  t.is(other.code, 1);
+  t.regex(other.stderr, /conflict with "kubectl-client-side-apply": \.metadata\.labels\.name/);
+  const upgraded = await kubectl(['apply', '--server-side', '-f', '-'], after);
+  t.is(upgraded.code, 0, upgraded.stderr);
+  const pod = JSON.parse((await kubectl(['get', 'pod', 'test-pod', '-o', 'json'])).stdout);
+  t.is(pod.metadata.labels.name, 'test-pod-applied');
+  t.is(pod.spec.containers[0].image, 'registry.k8s.io/pause:3.9');
+  t.regex(
+    (await kubectl(['apply', 'view-last-applied', 'pod/test-pod', '-o', 'json'])).stdout,
+    /"name": "test-pod-applied"/,
+  );
+  // and back: server-side apply of the first manifest, then client-side apply again
+  t.is((await kubectl(['apply', '--server-side', '-f', '-'], before)).code, 0);
+  t.regex(
+    (await kubectl(['apply', 'view-last-applied', 'pod/test-pod', '-o', 'json'])).stdout,
+    /"name": "test-pod-label"/,
+  );
+  const back = await kubectl(['apply', '-f', '-'], after);
+  t.is(back.code, 0, back.stderr);
+});
