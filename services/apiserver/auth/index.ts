@@ -6,6 +6,7 @@ import type { AdmissionPlugin, Registry, WriteOptions } from '../registry.js';
 import type { ResourceType } from '../resources.js';
 import { rbacAdmission } from './admission.js';
 import { RbacAuthorizer, type Decision } from './authorizer.js';
+import { impersonatedUser, impersonationAttributes, impersonationRequests } from './impersonation.js';
 import { kubeClusterRoleBindings, kubeClusterRoles } from './policy.js';
 import { ClusterRoleAggregator, reconcilePolicy } from './reconcile.js';
 import { requestAttributes, type RequestAttributes } from './request-info.js';
@@ -164,15 +165,35 @@ export class AccessControl {
   // ---- authentication ------------------------------------------------------------------
 
   /**
-   * The request's user; anonymous on public paths; 401 otherwise when it has no valid
-   * credentials. Without an authenticator everyone is the unsecured superuser.
+   * The user the request runs as: its credentials' user (anonymous on public paths; 401
+   * otherwise when it has no valid credentials; without an authenticator everyone is the
+   * unsecured superuser), or — when it sends `Impersonate-*` headers and that user may
+   * `impersonate` each thing asked — the impersonated user. Everything downstream (RBAC,
+   * admission, reviews, `kubectl auth whoami`) sees only the user returned here.
    */
   authenticate(req: IncomingMessage, pathname: string): UserInfo {
-    const authn = this.options.authenticator;
-    if (!authn) {
-      this.users.set(req, UNSECURED_USER);
-      return UNSECURED_USER;
+    const caller = this.authenticateCaller(req, pathname);
+    const asked = impersonationRequests(req.rawHeaders);
+    if (asked.length === 0) {
+      this.users.set(req, caller);
+      return caller;
     }
+    for (const r of asked) {
+      const a = impersonationAttributes(r);
+      const d = this.decide(caller, a);
+      if (!d.allowed) throw forbiddenRequest(caller, a, d.reason);
+    }
+    const user = impersonatedUser(asked);
+    if (log.isLevelEnabled('debug'))
+      log.debug({ user: caller.name, as: user.name, groups: user.groups }, 'impersonating');
+    this.users.set(req, user);
+    return user;
+  }
+
+  /** Who the credentials of the request say it is. */
+  private authenticateCaller(req: IncomingMessage, pathname: string): UserInfo {
+    const authn = this.options.authenticator;
+    if (!authn) return UNSECURED_USER;
     let user = authn.authenticate(req);
     if (!user) {
       const auth = req.headers.authorization;
@@ -182,13 +203,9 @@ export class AccessControl {
       }
     }
     if (!user) {
-      if (PUBLIC_PATHS.has(pathname)) {
-        this.users.set(req, ANONYMOUS_USER);
-        return ANONYMOUS_USER;
-      }
+      if (PUBLIC_PATHS.has(pathname)) return ANONYMOUS_USER;
       throw errors.unauthorized();
     }
-    this.users.set(req, user);
     return user;
   }
 
