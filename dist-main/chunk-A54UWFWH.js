@@ -1,2 +1,0 @@
-import { createRequire as __kitfedRequire } from 'node:module'; const require = __kitfedRequire(import.meta.url);
-async function answerOf(res){let text=await res.text();try{return{status:res.status,body:JSON.parse(text)}}catch{return{status:res.status,body:text}}}function matchesEtag(header,etag){if(!header)return!1;let strip=t=>t.trim().replace(/^W\//,"");return header.split(",").some(t=>t.trim()==="*"||strip(t)===strip(etag))}export{answerOf,matchesEtag};

@@ -1,2 +1,0 @@
-import { createRequire as __kitfedRequire } from 'node:module'; const require = __kitfedRequire(import.meta.url);
-import{ensurePki,ensureTokenFile,generatePki,issueClientCert,loadPki,makeAuthenticator,parseTokenFile}from"./chunk-KUQ6STVT.js";import"./chunk-IF57NNRC.js";import"./chunk-IU7VTNEE.js";import"./chunk-CIJYVZPI.js";import"./chunk-2T6HRMGJ.js";import"./chunk-6R3TP3BM.js";export{ensurePki,ensureTokenFile,generatePki,issueClientCert,loadPki,makeAuthenticator,parseTokenFile};

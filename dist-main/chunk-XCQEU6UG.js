@@ -1,2 +1,0 @@
-import { createRequire as __kitfedRequire } from 'node:module'; const require = __kitfedRequire(import.meta.url);
-import{INDEX_FILE,Problems,RenderError,SUMMARY_FILE,formatProblem,render,resolveLayout}from"./chunk-KJNVZ3P6.js";import"./chunk-VZZKSUKD.js";import"./chunk-TRVICAHW.js";import"./chunk-W4RTB5ZM.js";import"./chunk-Y7LSE2AB.js";import"./chunk-OPCGMIUS.js";import"./chunk-77YBMRB4.js";import"./chunk-CIJYVZPI.js";import"./chunk-2T6HRMGJ.js";import"./chunk-6R3TP3BM.js";export{INDEX_FILE,Problems,RenderError,SUMMARY_FILE,formatProblem,render,resolveLayout};
