@@ -194,7 +194,16 @@ export function recordUpdate(
   const oldSet = oldObj ? fieldSet(oldObj, t) : new Set<string>();
   const changed = new Set<string>();
   for (const p of newSet) if (!oldSet.has(p) || !equal(valueAt(oldObj, p), valueAt(newObj, p))) changed.add(p);
-  const entries = (oldObj ? entriesOf(oldObj) : entriesOf(newObj)).map((e) => ({ e, set: fromFieldsV1(e.fieldsV1) }));
+  // As kube: managed fields the request itself changed are taken as given (a client moving ownership:
+  // kubectl's upgrade from client-side to server-side apply patches them); otherwise the live object's.
+  const given = newObj.metadata.managedFields;
+  const source =
+    oldObj && !subresource && Array.isArray(given) && given.length > 0 && !equal(given, entriesOf(oldObj))
+      ? given.filter((e) => isObject(e) && typeof e.manager === 'string')
+      : oldObj
+        ? entriesOf(oldObj)
+        : entriesOf(newObj);
+  const entries = source.map((e) => ({ e, set: fromFieldsV1(e.fieldsV1) }));
   const me = { manager, operation: 'Update' as const, subresource };
   let mine = entries.find((x) => managerId(x.e) === managerId(me));
   if (!mine) {

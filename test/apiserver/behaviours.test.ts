@@ -238,3 +238,18 @@ spec:
   const back = await kubectl(['apply', '-f', '-'], after);
   t.is(back.code, 0, back.stderr);
 });
+
+test("a client's patch of managedFields is taken as given: kubectl's upgrade to server-side apply then drops a field it no longer applies", async (t) => {
+  const { kubectl } = await startTestServer(t);
+  const cm = (data: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: test}\ndata: {${data}}\n`;
+  t.is((await kubectl(['apply', '-f', '-'], cm('key: value, legacy: unused'))).code, 0);
+  t.is((await kubectl(['apply', '--server-side', '-f', '-'], cm('key: value, legacy: unused'))).code, 0);
+  const dropped = await kubectl(['apply', '--server-side', '-f', '-'], cm('key: value'));
+  t.is(dropped.code, 0, dropped.stderr);
+  const got = JSON.parse((await kubectl(['get', 'configmap', 'test', '-o', 'json', '--show-managed-fields'])).stdout);
+  t.deepEqual(got.data, { key: 'value' });
+  t.deepEqual((got.metadata.managedFields as Array<{ manager: string }>).map((m) => m.manager).sort(), [
+    'kubectl',
+    'kubectl-last-applied',
+  ]);
+});
