@@ -489,6 +489,11 @@ function nodePortFor(key: string): number {
   return 30000 + (h.readUInt16BE(0) % 2768);
 }
 
+/** A list field as strings (a Service's clusterIPs); anything else is empty. */
+export function stringList(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : [];
+}
+
 /**
  * kube's Service strategy before an update: a cluster IP the request leaves out keeps the one allocated
  * (a `kubectl replace` of a manifest without it), and when only one of `clusterIP` / `clusterIPs` changed,
@@ -498,20 +503,20 @@ export function prepareServiceUpdate(next: KubeObject, current: KubeObject): voi
   if (!isObject(next.spec) || !isObject(current.spec)) return;
   const s = next.spec;
   const was = current.spec;
-  const ips = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
   const needsIp = (spec: Obj) => spec.type !== 'ExternalName';
   if (needsIp(was) && needsIp(s)) {
     if (!s.clusterIP && was.clusterIP) s.clusterIP = was.clusterIP;
-    if (ips(s.clusterIPs).length === 0 && ips(was.clusterIPs).length > 0) s.clusterIPs = ips(was.clusterIPs);
+    if (stringList(s.clusterIPs).length === 0 && stringList(was.clusterIPs).length > 0)
+      s.clusterIPs = stringList(was.clusterIPs);
   }
   const singleChanged = (was.clusterIP ?? '') !== (s.clusterIP ?? '');
-  const multiChanged = JSON.stringify(ips(was.clusterIPs)) !== JSON.stringify(ips(s.clusterIPs));
+  const multiChanged = JSON.stringify(stringList(was.clusterIPs)) !== JSON.stringify(stringList(s.clusterIPs));
   if (singleChanged === multiChanged) return;
   if (singleChanged) {
     if (!s.clusterIP) delete s.clusterIPs;
-    else s.clusterIPs = [String(s.clusterIP), ...ips(s.clusterIPs).slice(1)];
+    else s.clusterIPs = [String(s.clusterIP), ...stringList(s.clusterIPs).slice(1)];
   } else {
-    const first = ips(s.clusterIPs)[0];
+    const first = stringList(s.clusterIPs)[0];
     if (first === undefined) delete s.clusterIP;
     else s.clusterIP = first;
   }

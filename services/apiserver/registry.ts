@@ -11,7 +11,7 @@ import {
 } from '../core/kube.js';
 import { convertForServing, convertForStorage } from './serving.js';
 import { applySchemaDefaults, pruneCustomResource, resourceTypeRef } from './crd/schema.js';
-import { applyDefaults, prepareServiceUpdate } from './defaults.js';
+import { applyDefaults, prepareServiceUpdate, stringList } from './defaults.js';
 import { recordUpdate, serverSideApply } from './fields.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { keyPrefix, storageKey, type ResourceCatalog, type ResourceType } from './resources.js';
@@ -1255,9 +1255,8 @@ function clusterIpRules(obj: KubeObject, old: KubeObject): StatusCause[] {
   const spec = isObject(obj.spec) ? obj.spec : {};
   const was = isObject(old.spec) ? old.spec : {};
   if (spec.type === 'ExternalName' || was.type === 'ExternalName') return [];
-  const ips = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
-  const now = ips(spec.clusterIPs);
-  const before = ips(was.clusterIPs);
+  const now = stringList(spec.clusterIPs);
+  const before = stringList(was.clusterIPs);
   // Go's %#v of a []string, as kube prints the value
   const value = `[]string{${now.map((ip) => JSON.stringify(ip)).join(', ')}}`;
   const invalid = (i: number, why: string): StatusCause => ({

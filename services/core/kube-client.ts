@@ -170,18 +170,18 @@ export class KubeClient {
     const payload =
       opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     const timeout = opts.timeoutMs ?? this.timeoutMs;
-    const what = `${method} ${this.server}${path}`;
+    const out: Outgoing = { method, url, payload, opts, timeout, what: `${method} ${this.server}${path}` };
     if (!this.h2Unsupported) {
       // A connection the server closed (GOAWAY, restart) since the last request is opened again, once.
       for (let attempt = 0; attempt < 2; attempt++) {
         const session = await this.http2Session(timeout);
         if (!session) break;
-        const sent = this.rawHttp2(session, method, url, payload, opts, timeout, what);
+        const sent = this.rawHttp2(session, out);
         if (sent) return sent;
         this.h2 = undefined;
       }
     }
-    return this.rawHttp1(method, url, payload, opts, timeout, what);
+    return this.rawHttp1(out);
   }
 
   private headers(opts: RequestOptions, payload: string | undefined): Record<string, string | number> {
@@ -261,12 +261,7 @@ export class KubeClient {
   /** One request on the HTTP/2 connection; undefined when the connection can take no more (closing). */
   private rawHttp2(
     session: ClientHttp2Session,
-    method: string,
-    url: URL,
-    payload: string | undefined,
-    opts: RequestOptions,
-    timeout: number,
-    what: string,
+    { method, url, payload, opts, timeout, what }: Outgoing,
   ): Promise<RawResponse> | undefined {
     if (session.closed || session.destroyed) return undefined;
     const headers: OutgoingHttpHeaders = { ':method': method, ':path': url.pathname + url.search };
@@ -302,14 +297,7 @@ export class KubeClient {
     });
   }
 
-  private rawHttp1(
-    method: string,
-    url: URL,
-    payload: string | undefined,
-    opts: RequestOptions,
-    timeout: number,
-    what: string,
-  ): Promise<RawResponse> {
+  private rawHttp1({ method, url, payload, opts, timeout, what }: Outgoing): Promise<RawResponse> {
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = mod.request(
@@ -669,6 +657,17 @@ function secureContext(o: tls.SecureContextOptions): tls.SecureContext {
     contexts.set(key, ctx);
   }
   return ctx;
+}
+
+/** One request as both transports send it. */
+interface Outgoing {
+  method: string;
+  url: URL;
+  payload: string | undefined;
+  opts: RequestOptions;
+  timeout: number;
+  /** `METHOD server/path`, for error messages */
+  what: string;
 }
 
 interface RawResponse {
