@@ -1,6 +1,6 @@
 /**
  * CLI start-up benchmark (issue 19): whole `kitfed` processes from the built package (`dist/kitfed.js`,
- * run through its `#!/usr/bin/env node` line as the installed binary is), median of 10 rounds, with
+ * run through its sh launcher lines as the installed binary is), median of 10 rounds, with
  * `kubectl version --client` (and `node -e 0`, Node's own start-up) as floors measured in the same
  * rounds, interleaved, so that the machine's load hits every figure alike.
  *
@@ -232,8 +232,9 @@ async function main(): Promise<void> {
       },
     ];
     // Node 20 reads NODE_EXTRA_CA_CERTS at start-up, before any of kitfed's code runs (~60 ms of CPU for
-    // a 220 KiB bundle here; Node 22+ reads it when a TLS context first needs it): where it is set, the
-    // same cases without it too, so that the environment's share of each figure shows.
+    // a 220 KiB bundle here; Node 22+ reads it when a TLS context first needs it). The kitfed binary
+    // defers it for these commands (services/core/extra-ca.ts); where it is set, the same cases without
+    // it too, so that what it still costs shows.
     if (process.env.NODE_EXTRA_CA_CERTS) {
       const without = (e: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
         const copy = { ...e };

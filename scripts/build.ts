@@ -20,6 +20,7 @@ import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { commands } from '../services/cli/commands/index.js';
 import { writeBundle } from '../services/console/index.js';
 import { readBuildInfo, type BuildInfo } from '../services/core/version.js';
 
@@ -36,6 +37,29 @@ const EXTERNAL = ['better-sqlite3', 'etcd3', 'kubernetes-models', 'pino-pretty']
 /** CommonJS code inside an ESM bundle calls `require` for Node built-ins: give every chunk one. */
 const BANNER =
   "import { createRequire as __kitfedRequire } from 'node:module'; const require = __kitfedRequire(import.meta.url);";
+
+/**
+ * The first lines of `dist/kitfed.js`, read by sh and by Node alike: sh runs the second line (`":"` does
+ * nothing; the rest execs Node on this same file), Node sees a string and a comment. On the way it sets
+ * NODE_EXTRA_CA_CERTS aside for the commands whose TLS all goes through KubeClient, which loads it when
+ * a connection needs it (services/core/extra-ca.ts says why): not when NODE_OPTIONS chooses a CA store.
+ */
+const DEFERS_EXTRA_CA = [
+  "''",
+  '-h',
+  '--help',
+  'help',
+  '-V',
+  '--version',
+  ...commands.filter((c) => c.tlsThroughKubeClient).map((c) => c.name),
+].join('|');
+const SET_ASIDE =
+  'if [ -n "${NODE_EXTRA_CA_CERTS-}" ]; then KITFED_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; ' +
+  'export KITFED_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS; fi';
+const LAUNCHER =
+  '#!/bin/sh\n' +
+  `":" //; case "\${NODE_OPTIONS-}" in *-ca*) ;; *) case "\${1-}" in ${DEFERS_EXTRA_CA}) ${SET_ASIDE};; esac;; esac; ` +
+  'exec node "$0" "$@"\n';
 
 /** Data files the code reads at run time with `require('./x.json')` beside itself: copied next to the chunks. */
 const DATA = ['services/apiserver/openapi/descriptions.json', 'services/apiserver/openapi/parameters.json'];
@@ -100,6 +124,8 @@ export async function buildDist(hash: string): Promise<BuildInfo> {
     logLevel: 'warning',
   });
   for (const f of DATA) await copyFile(join(ROOT, f), join(OUT, f.slice(f.lastIndexOf('/') + 1)));
+  const entry = join(OUT, 'kitfed.js');
+  await writeFile(entry, (await readFile(entry, 'utf8')).replace(/^#![^\n]*\n/, LAUNCHER));
   const commit = git(['rev-parse', 'HEAD']);
   const status =
     commit === undefined ? undefined : git(['status', '--porcelain', '--', 'services', 'scripts', 'package.json']);

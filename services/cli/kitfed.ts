@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 import module from 'node:module';
+import { takeDeferredExtraCa } from '../core/extra-ca.js';
+
+// The installed binary may have set NODE_EXTRA_CA_CERTS aside (core/extra-ca.ts): back for child processes.
+takeDeferredExtraCa();
 
 // Node ≥ 22.1: V8's compile cache (in the OS temp dir; NODE_DISABLE_COMPILE_CACHE=1 turns it off) lets
 // later runs skip parsing and compiling kitfed's chunks. It covers modules loaded after this call, so

@@ -5,6 +5,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { errors, hasCode, KitfedError } from './errors.js';
+import { defaultCa } from './extra-ca.js';
 import { Kubeconfig } from './kubeconfig.js';
 import { isObject, parseApiVersion, type KubeList, type KubeObject, type Status } from './kube.js';
 
@@ -88,17 +89,18 @@ export class KubeClient {
     this.userAgent = options.userAgent ?? 'kitfed';
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
     // One TLS context per CA and credentials, not one per connection (parsing them is most of a handshake's CPU).
+    const secure = this.server.startsWith('https:');
     const tlsOptions: https.AgentOptions = {
-      secureContext: secureContext({ ca, cert, key, pfx, passphrase }),
+      secureContext: secure
+        ? secureContext({ ca, cert, key, pfx, passphrase }, rest.rejectUnauthorized !== false)
+        : undefined,
       rejectUnauthorized: rest.rejectUnauthorized,
       servername: rest.servername,
     };
     this.tlsOptions = tlsOptions;
-    this.h2Unsupported = !options.http2 || !this.server.startsWith('https:');
-    this.agent = this.server.startsWith('https:')
-      ? new https.Agent({ ...agentOptions, ...tlsOptions })
-      : new http.Agent(agentOptions);
-    this.watchAgent = this.server.startsWith('https:')
+    this.h2Unsupported = !options.http2 || !secure;
+    this.agent = secure ? new https.Agent({ ...agentOptions, ...tlsOptions }) : new http.Agent(agentOptions);
+    this.watchAgent = secure
       ? new https.Agent({ keepAlive: true, ...tlsOptions })
       : new http.Agent({ keepAlive: true });
   }
@@ -646,14 +648,17 @@ const contexts = new Map<string, tls.SecureContext>();
  * One TLS context per distinct CA and client credentials in the process: creating one costs a few
  * milliseconds of CPU (more on a cold process), and a deploy to many members of one CA needs just one.
  */
-function secureContext(o: tls.SecureContextOptions): tls.SecureContext {
+function secureContext(o: tls.SecureContextOptions, verifies: boolean): tls.SecureContext {
+  // No CA of its own: Node's default store, or what it would hold had NODE_EXTRA_CA_CERTS not been deferred.
+  const ca = o.ca ?? (verifies ? defaultCa() : undefined);
   const hash = createHash('sha256');
   for (const v of [o.ca, o.cert, o.key, o.pfx, o.passphrase]) hash.update(`${JSON.stringify(v ?? null)}\0`);
+  hash.update(ca === o.ca ? '' : 'default-ca');
   const key = hash.digest('hex');
   let ctx = contexts.get(key);
   if (!ctx) {
     if (contexts.size >= 256) contexts.delete(contexts.keys().next().value!);
-    ctx = tls.createSecureContext(o);
+    ctx = tls.createSecureContext({ ...o, ca });
     contexts.set(key, ctx);
   }
   return ctx;

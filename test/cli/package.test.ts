@@ -10,9 +10,10 @@
 import test from 'ava';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import YAML from 'yaml';
 import { kubectlFor } from '../helpers/kubectl.js';
 
 interface Result {
@@ -187,6 +188,38 @@ test('npm pack → npm install -g → quickstart with the installed kitfed: up, 
       server.stdout,
       new RegExp(`^Server Version: v1\\.32\\.0\\+kitfed\\.${pkg.version.replace(/\./g, '\\.')} `, 'm'),
     );
+
+    // NODE_EXTRA_CA_CERTS, which the installed binary hands to KubeClient instead of Node's start-up
+    // (services/core/extra-ca.ts): a kubeconfig without the federation's CA works with that CA in the
+    // variable and fails without it, as with Node's own handling; a command that connects nowhere never reads it.
+    const kc = YAML.parse(await readFile(env.KUBECONFIG, 'utf8')) as {
+      clusters: Array<{ name: string; cluster: Record<string, unknown> }>;
+    };
+    const fed = kc.clusters.find((c) => c.name === 'federation')!.cluster;
+    const caFile = join(dir, 'federation-ca.crt');
+    await writeFile(caFile, Buffer.from(String(fed['certificate-authority-data']), 'base64'));
+    for (const c of kc.clusters) delete c.cluster['certificate-authority-data'];
+    const noCa = join(dir, 'kubeconfig-no-ca');
+    await writeFile(noCa, YAML.stringify(kc));
+    const withCa = (file: string | undefined) => {
+      const e: NodeJS.ProcessEnv = { ...env, KUBECONFIG: noCa };
+      delete e.NODE_EXTRA_CA_CERTS;
+      if (file !== undefined) e.NODE_EXTRA_CA_CERTS = file;
+      return (args: string[]) => run('kitfed', args, { cwd: home, env: e });
+    };
+    const trusted = await withCa(caFile)(['get', 'clusters']);
+    t.is(trusted.code, 0, trusted.stderr);
+    t.regex(trusted.stdout, /^us-east\s+True\s/m);
+    const untrusted = await withCa(undefined)(['get', 'clusters']);
+    t.is(untrusted.code, 1);
+    t.regex(untrusted.stderr, /self[- ]signed|unable to (get|verify)/i);
+    const missing = join(dir, 'no-such-ca.crt');
+    const unread = await withCa(missing)(['get', 'clusters']);
+    t.is(unread.code, 1);
+    t.true(unread.stderr.includes(`Ignoring extra certs from \`${missing}\``), unread.stderr);
+    const help = await withCa(missing)(['--help']);
+    t.is(help.code, 0);
+    t.false(help.stderr.includes('Ignoring extra certs'), 'kitfed --help never loads the CA file');
 
     // Completion with the installed binary, in bash, with values from the running federation and webhooks.
     const complete = async (line: string) =>

@@ -63,6 +63,7 @@ test('kitfed --help loads commander and the command table, no command and no ser
     'services/cli/lib/log-flags.ts',
     'services/cli/lib/usage.ts',
     'services/cli/main.ts',
+    'services/core/extra-ca.ts',
     'services/core/log-settings.ts',
   ]);
   t.deepEqual(packages, ['commander']);

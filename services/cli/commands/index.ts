@@ -14,6 +14,12 @@ export interface CommandEntry {
   name: string;
   summary: string;
   load: () => Promise<{ register: (program: Command) => void }>;
+  /**
+   * Every TLS connection the command makes goes through `KubeClient` (or it makes none): the installed
+   * binary may then defer NODE_EXTRA_CA_CERTS to the first connection (core/extra-ca.ts). Leave it unset
+   * for a command that uses `fetch`, another client, or runs a service.
+   */
+  tlsThroughKubeClient?: true;
 }
 
 /** Every subcommand, in `kitfed --help` order. */
@@ -32,26 +38,31 @@ export const commands: CommandEntry[] = [
     name: 'get',
     summary: 'List federated objects of any kind and their propagation',
     load: () => import('./get.js'),
+    tlsThroughKubeClient: true,
   },
   {
     name: 'describe',
     summary: 'Describe a federated object of any kind, cluster by cluster',
     load: () => import('./describe.js'),
+    tlsThroughKubeClient: true,
   },
   {
     name: 'plan',
     summary: 'Spread replicas over clusters as Federation v1 does (JSON)',
     load: () => import('./plan.js'),
+    tlsThroughKubeClient: true,
   },
   {
     name: 'render',
     summary: 'Render per-cluster manifests from a kit-format manifests repo',
     load: () => import('./render.js'),
+    tlsThroughKubeClient: true,
   },
   {
     name: 'deploy',
     summary: 'Apply rendered manifests to every cluster in parallel',
     load: () => import('./deploy.js'),
+    tlsThroughKubeClient: true,
   },
   {
     name: 'webhooks',
@@ -92,25 +103,30 @@ export const commands: CommandEntry[] = [
     name: 'join',
     summary: 'Join a member cluster to the federation',
     load: () => import('./join.js'),
+    tlsThroughKubeClient: true,
   },
   {
     name: 'unjoin',
     summary: 'Remove a member cluster from the federation',
     load: () => import('./unjoin.js'),
+    tlsThroughKubeClient: true,
   },
   {
     name: 'create',
     summary: 'Create what kubectl cannot: `create user` (a scoped user and its kubeconfig)',
     load: () => import('./create.js'),
+    tlsThroughKubeClient: true,
   },
   {
     name: 'version',
     summary: "Print kitfed's version, git commit and Node version",
     load: () => import('./version.js'),
+    tlsThroughKubeClient: true,
   },
   {
     name: 'completion',
     summary: 'Print a shell completion script (bash, zsh or fish)',
     load: () => import('./completion.js'),
+    tlsThroughKubeClient: true,
   },
 ];
