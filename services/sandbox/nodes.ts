@@ -13,6 +13,11 @@ export interface NodePlan {
   ip: string;
 }
 
+/** Host `host` of the cluster's simulated node network (`.1` is the control plane's, nodes start at `.2`). */
+export function nodeNetworkAddress(config: SimulatorConfig, host: number): string {
+  return `172.${16 + ((config.index >> 8) & 15)}.${config.index & 255}.${host}`;
+}
+
 export function planNodes(config: SimulatorConfig): NodePlan[] {
   const plans: NodePlan[] = [];
   for (const zone of config.zones) {
@@ -22,7 +27,7 @@ export function planNodes(config: SimulatorConfig): NodePlan[] {
   const n = plans.length;
   plans.forEach((p, i) => {
     p.pods = Math.floor(config.capacity / n) + (i < config.capacity % n ? 1 : 0);
-    p.ip = `172.${16 + ((config.index >> 8) & 15)}.${config.index & 255}.${i + 2}`;
+    p.ip = nodeNetworkAddress(config, i + 2);
   });
   return plans;
 }

@@ -1,6 +1,7 @@
 import { createLogger } from '../core/log.js';
 import type { KubeObject } from '../core/kube.js';
 import { storageKey, type AdmissionPlugin, type Registry } from '../apiserver/index.js';
+import { ensureKubernetesService, KUBERNETES_SERVICE_KEY } from './apiserver-service.js';
 import { SimClock } from './clock.js';
 import {
   SIMULATED_KINDS,
@@ -124,6 +125,7 @@ export class Simulator {
   async start(): Promise<void> {
     await ensureNodes(this.ctx, planNodes(this.config));
     await ensureStorageClass(this.ctx);
+    await ensureKubernetesService(this.ctx);
     await this.ctx.cache.start(
       (type, kind, obj, prev) => this.onChange(type, kind as SimulatedKind, obj, prev),
       (key, namespace, rv) => this.onOther(key, namespace, rv),
@@ -220,9 +222,12 @@ export class Simulator {
         if (type !== 'DELETED') this.ctx.enqueue(kind, key);
         return;
       case 'Endpoints':
-        if (this.ctx.cache.get('Service', key)) this.ctx.enqueue('Service', key);
+        if (this.ctx.cache.get('Service', key) || key === KUBERNETES_SERVICE_KEY) this.ctx.enqueue('Service', key);
         return;
       case 'EndpointSlice':
+        if (key === KUBERNETES_SERVICE_KEY) this.ctx.enqueue('Service', key);
+        this.enqueueOwner(obj);
+        return;
       case 'ControllerRevision':
         this.enqueueOwner(obj);
         return;
@@ -280,6 +285,7 @@ export class Simulator {
     const obj = this.ctx.cache.get(kind, key);
     if (!obj) {
       if (kind === 'Service') await this.endpoints.serviceGone(key);
+      if (kind === 'Service' && key === KUBERNETES_SERVICE_KEY) await ensureKubernetesService(this.ctx);
       return;
     }
     switch (kind) {
@@ -299,6 +305,7 @@ export class Simulator {
       case 'CronJob':
         return this.cronJobs.sync(obj);
       case 'Service':
+        if (key === KUBERNETES_SERVICE_KEY) await ensureKubernetesService(this.ctx);
         await this.lbs.sync(obj);
         return this.endpoints.sync(obj);
       case 'Ingress':

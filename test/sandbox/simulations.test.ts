@@ -185,6 +185,69 @@ spec:
   );
 });
 
+test('the kubernetes Service in default, with Endpoints and EndpointSlice naming the API server; put back when deleted', async (t) => {
+  const s = await startTestSandbox(t);
+  const svc = await waitFor('the kubernetes Service', async () => {
+    const r = await s.kubectl(['get', 'service', 'kubernetes', '-o', 'json']);
+    return r.code === 0 ? (JSON.parse(r.stdout) as KubeObject) : undefined;
+  });
+  t.deepEqual(svc.metadata.labels, { component: 'apiserver', provider: 'kubernetes' });
+  t.like(svc.spec, { clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1'], type: 'ClusterIP' });
+  t.deepEqual((svc.spec as { ports: unknown }).ports, [
+    { name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 },
+  ]);
+  t.regex(
+    (await s.kubectl(['get', 'svc', 'kubernetes'])).stdout,
+    /^kubernetes\s+ClusterIP\s+10\.96\.0\.1\s+<none>\s+443\/TCP\s/m,
+  );
+  const ep = await json<{ subsets: Array<{ addresses: Array<{ ip: string }>; ports: unknown }> }>(s, [
+    'get',
+    'endpoints',
+    'kubernetes',
+  ]);
+  const ip = ep.subsets[0]!.addresses[0]!.ip;
+  t.regex(ip, /^172\.\d+\.\d+\.1$/, 'the simulated control plane on the node network');
+  t.deepEqual(ep.subsets[0]!.ports, [{ name: 'https', port: 6443, protocol: 'TCP' }]);
+  const slice = await json<{ endpoints: Array<{ addresses: string[] }>; metadata: KubeObject['metadata'] }>(s, [
+    'get',
+    'endpointslice',
+    'kubernetes',
+  ]);
+  t.deepEqual(slice.endpoints[0]!.addresses, [ip]);
+  t.is(slice.metadata.labels?.['kubernetes.io/service-name'], 'kubernetes');
+
+  // As kube-apiserver's bootstrap controller: deleted, they come back; endpoints rewritten by hand are put back.
+  t.is((await s.kubectl(['delete', 'service', 'kubernetes'])).code, 0);
+  const again = await waitFor('the Service recreated', async () => {
+    const r = await s.kubectl(['get', 'service', 'kubernetes', '-o', 'json']);
+    const o = r.code === 0 ? (JSON.parse(r.stdout) as KubeObject) : undefined;
+    return o && o.metadata.uid !== svc.metadata.uid ? o : undefined;
+  });
+  t.is((again.spec as { clusterIP: string }).clusterIP, '10.96.0.1');
+  await waitFor('its endpoints back', async () => (await s.kubectl(['get', 'endpoints', 'kubernetes'])).code === 0);
+  t.is(
+    (
+      await s.kubectl([
+        'patch',
+        'endpoints',
+        'kubernetes',
+        '--type=merge',
+        '-p',
+        '{"subsets":[{"addresses":[{"ip":"10.1.2.3"}],"ports":[{"name":"https","port":1}]}]}',
+      ])
+    ).code,
+    0,
+  );
+  await waitFor('the endpoints put back', async () => {
+    const e = await json<{ subsets: Array<{ addresses: Array<{ ip: string }> }> }>(s, [
+      'get',
+      'endpoints',
+      'kubernetes',
+    ]);
+    return e.subsets[0]?.addresses[0]?.ip === ip;
+  });
+});
+
 test('PodDisruptionBudget status counts healthy pods; eviction honours it with 429', async (t) => {
   const s = await startTestSandbox(t);
   await apply(
