@@ -42,7 +42,8 @@ const BANNER =
  * The first lines of `dist/kitfed.js`, read by sh and by Node alike: sh runs the second line (`":"` does
  * nothing; the rest execs Node on this same file), Node sees a string and a comment. On the way it sets
  * NODE_EXTRA_CA_CERTS aside for the commands whose TLS all goes through KubeClient, which loads it when
- * a connection needs it (services/core/extra-ca.ts says why): not when NODE_OPTIONS chooses a CA store.
+ * a connection needs it (services/core/extra-ca.ts says why): not when NODE_OPTIONS (`--use-openssl-ca`,
+ * `--use-system-ca`, …) or NODE_USE_SYSTEM_CA chooses another CA store.
  */
 const DEFERS_EXTRA_CA = [
   "''",
@@ -54,7 +55,7 @@ const DEFERS_EXTRA_CA = [
   ...commands.filter((c) => c.tlsThroughKubeClient).map((c) => c.name),
 ].join('|');
 const SET_ASIDE =
-  'if [ -n "${NODE_EXTRA_CA_CERTS-}" ]; then KITFED_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; ' +
+  'if [ -n "${NODE_EXTRA_CA_CERTS-}" ] && [ -z "${NODE_USE_SYSTEM_CA-}" ]; then KITFED_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; ' +
   'export KITFED_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS; fi';
 const LAUNCHER =
   '#!/bin/sh\n' +
