@@ -61,6 +61,7 @@ async function stop(u: Up): Promise<{ code: number | null; ms: number }> {
 
 function jsonOf(r: { stdout: string }): {
   items?: Array<Record<string, unknown>>;
+  metadata?: { finalizers?: string[] };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
 } {
@@ -122,6 +123,32 @@ test(
             ?.readyReplicas === 9,
       ),
     );
+
+    // Any served kind, not only the 2016 ones, under `kitfed up`'s own identities (the controller manager
+    // is RBAC-bound): a StatefulSet spreads, and its federated object gets kitfed's finalizer and status.
+    const sts = [
+      'apiVersion: apps/v1',
+      'kind: StatefulSet',
+      'metadata: {name: db}',
+      'spec:',
+      '  replicas: 3',
+      '  serviceName: db',
+      '  selector: {matchLabels: {app: db}}',
+      '  template:',
+      '    metadata: {labels: {app: db}}',
+      '    spec: {containers: [{name: db, image: postgres:16}]}',
+    ].join('\n');
+    t.is((await k.federation!(['-n', 'walkthrough', 'apply', '-f', '-'], sts)).code, 0);
+    t.true(
+      await eventually(t, 'the federated StatefulSet: finalizer and 3 ready', async () => {
+        const o = jsonOf(await k.federation!(['-n', 'walkthrough', 'get', 'statefulset', 'db', '-o', 'json']));
+        return (o.metadata?.finalizers ?? []).includes('kitfed.io/federation') && o.status?.readyReplicas === 3;
+      }),
+    );
+    for (const ctx of ['us-east', 'eu-west', 'asia-east']) {
+      const member = jsonOf(await k[ctx]!(['-n', 'walkthrough', 'get', 'statefulset', 'db', '-o', 'json']));
+      t.is(member.spec?.replicas, 1, ctx);
+    }
 
     // CI built a new image: the signed image webhook commits it, the poll picks the commit up, the members get it.
     const config = join(dir, 'state', 'webhooks.yaml');

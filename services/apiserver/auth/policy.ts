@@ -460,31 +460,21 @@ export function kubeClusterRoleBindings(): KubeObject[] {
   ];
 }
 
-/** The kinds kitfed's controllers federate (they add finalizers, plan annotations and status). */
-const FEDERATED: Array<[group: string, resources: string[]]> = [
-  ['', ['namespaces', 'secrets', 'configmaps', 'services']],
-  ['apps', ['deployments', 'replicasets']],
-  ['extensions', ['deployments', 'replicasets', 'ingresses']],
-  ['networking.k8s.io', ['ingresses']],
-  ['federation.kitfed.io', ['clusters']],
-];
-
 /** Where kitfed's controller manager keeps its Lease and cleanup ConfigMaps. */
 export const KITFED_SYSTEM_NAMESPACE = 'kitfed-system';
 
 /**
- * kitfed's own identities in the federation. The controller manager reads everything (it syncs
- * any kind it is told to), writes finalizers, annotations and status of the kinds it federates,
- * records Events, and keeps its Lease and cleanup ConfigMaps in `kitfed-system` (a Role there);
- * it never creates or deletes user objects in the federation. Both ClusterRoles aggregate: label
- * a ClusterRole `kitfed.io/aggregate-to-controller-manager: "true"` to let the controller manager
- * federate a kind given with `--sync-kind`, or `kitfed.io/aggregate-to-deployer: "true"` to let
- * the deployer apply a kind `edit` does not cover.
+ * kitfed's own identities in the federation. The controller manager reads everything and writes
+ * finalizers, annotations and status of every object it federates — the propagation engine
+ * federates any served kind and every custom resource, so `update`/`patch` on all resources and
+ * their subresources, as kube's garbage collector holds them (RBAC's escalation check still keeps
+ * any RBAC object it patches within what it holds); it records Events and keeps its Lease and
+ * cleanup ConfigMaps in `kitfed-system` (a Role there), and never creates or deletes user objects
+ * in the federation. Both ClusterRoles aggregate: label a ClusterRole
+ * `kitfed.io/aggregate-to-controller-manager: "true"` to give the controller manager more, or
+ * `kitfed.io/aggregate-to-deployer: "true"` to let the deployer apply a kind `edit` does not cover.
  */
 export function kitfedPolicy(): KubeObject[] {
-  const federated = FEDERATED.map(([g, res]) =>
-    r(['update', 'patch'], [g], [...res, ...res.map((x) => `${x}/status`)]),
-  );
   const meta = (name: string, namespace?: string) => ({
     name,
     ...(namespace ? { namespace } : {}),
@@ -498,7 +488,7 @@ export function kitfedPolicy(): KubeObject[] {
       labels: { [AGGREGATE_TO_CONTROLLER_MANAGER]: 'true' },
       rules: [
         r(READ, ['*'], ['*']),
-        ...federated,
+        r(['update', 'patch'], ['*'], ['*']),
         events(),
         r(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews']),
       ],
