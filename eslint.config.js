@@ -81,7 +81,14 @@ export default tseslint.config(
         {
           selector:
             "LogicalExpression[operator='&&'][left.type='BinaryExpression'][left.operator='instanceof'][left.right.name='KitfedError'][right.type='BinaryExpression'][right.left.property.name='code']",
-          message: "Use hasCode(err, 'Code') from services/core/errors.ts instead of instanceof KitfedError && .code.",
+          message: 'Use hasCode(err, 404) from services/core/errors.ts instead of instanceof KitfedError && .code.',
+        },
+        {
+          // The same check over several codes: `err instanceof KitfedError && (err.code === 404 || err.code === 409)`.
+          selector:
+            "LogicalExpression[operator='&&'][left.type='BinaryExpression'][left.operator='instanceof'][left.right.name='KitfedError'][right.type='LogicalExpression'][right.operator='||']:has(BinaryExpression[left.property.name='code'])",
+          message:
+            'Use hasCode(err, 404, 409) from services/core/errors.ts instead of instanceof KitfedError && .code.',
         },
       ],
       'import-x/no-cycle': ['error', { ignoreExternal: true }],

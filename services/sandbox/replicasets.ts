@@ -1,4 +1,5 @@
-import { hasCode, KitfedError } from '../core/errors.js';
+import type { KitfedError } from '../core/errors.js';
+import { hasCode } from '../core/errors.js';
 import type { ResourceType } from '../apiserver/index.js';
 import { keyOf } from './informer.js';
 import { cloneJson, type KubeObject } from '../core/kube.js';
@@ -110,7 +111,7 @@ export async function deletePods(ctx: SimContext, owner: KubeObject, pods: KubeO
       );
     } catch (err) {
       // Already gone, or replaced by a pod of the same name: nothing to delete.
-      if (!(err instanceof KitfedError && (err.code === 404 || err.code === 409))) throw err;
+      if (!hasCode(err, 404, 409)) throw err;
     }
   }
 }

@@ -14,7 +14,7 @@
  * kinds that have federated objects), the finalizer, the one guarded write path, deletion
  * (cascade, orphan, deferred for offline members), leftovers, Events and metrics.
  */
-import { KitfedError, hasCode, messageOf } from '../../core/errors.js';
+import { hasCode, messageOf } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { isObject, type KubeObject } from '../../core/kube.js';
 import { ALL_NAMESPACES, resourcePath, type KubeClient } from '../../core/kube-client.js';
@@ -509,7 +509,7 @@ export class PropagationEngine implements StartedController {
                 fieldManager: FIELD_MANAGER,
               });
           } catch (err) {
-            if (!(err instanceof KitfedError && (err.code === 404 || err.code === 409 || err.code === 422))) throw err;
+            if (!hasCode(err, 404, 409, 422)) throw err;
           }
         });
         this.ctx.events.record(
@@ -538,7 +538,7 @@ export class PropagationEngine implements StartedController {
           return list.items ?? [];
         });
       } catch (err) {
-        if (err instanceof KitfedError && (err.code === 404 || err.code === 405)) continue;
+        if (hasCode(err, 404, 405)) continue;
         throw err;
       }
       for (const o of items) {
@@ -614,7 +614,7 @@ export class PropagationEngine implements StartedController {
       return await this.reconcileKey(key);
     } catch (err) {
       // The cache was behind the federation (409), or the object went away meanwhile (404).
-      if (err instanceof KitfedError && (err.code === 409 || err.code === 404)) return { requeueAfterMs: 100 };
+      if (hasCode(err, 409, 404)) return { requeueAfterMs: 100 };
       throw err;
     }
   }
@@ -880,8 +880,7 @@ export class PropagationEngine implements StartedController {
           const hash = writeHash(w);
           const attempts = prev && prev.hash === hash ? prev.attempts + 1 : 1;
           // A create racing the namespace's own creation (404) is retried quickly and quietly at first.
-          const quiet =
-            w.op === 'apply' && w.action === 'create' && err instanceof KitfedError && err.code === 404 && attempts < 5;
+          const quiet = w.op === 'apply' && w.action === 'create' && hasCode(err, 404) && attempts < 5;
           const conflict = hasCode(err, 409);
           this.failures.set(id, {
             hash,
@@ -952,7 +951,7 @@ export class PropagationEngine implements StartedController {
         },
       });
     } catch (err) {
-      if (!(err instanceof KitfedError && (err.code === 404 || err.code === 409))) throw err;
+      if (!hasCode(err, 404, 409)) throw err;
     }
     void key;
     return null;
@@ -967,7 +966,7 @@ export class PropagationEngine implements StartedController {
       try {
         items = (await client.request<{ items: KubeObject[] }>('GET', resourcePath(k.info, namespace))).items ?? [];
       } catch (err) {
-        if (err instanceof KitfedError && (err.code === 404 || err.code === 405)) continue;
+        if (hasCode(err, 404, 405)) continue;
         throw err;
       }
       for (const o of items) {
