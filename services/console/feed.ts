@@ -11,7 +11,7 @@ import type { KubeObject } from '../core/kube.js';
 import { ALL_NAMESPACES, KubeClient } from '../core/kube-client.js';
 import { buildKubeconfig } from '../core/kubeconfig.js';
 import { Informer, dropManagedFields, keyOf } from '../core/controller/index.js';
-import { federationOnly } from '../controllers/index.js';
+import { federationOnly, kindFromCrd } from '../controllers/index.js';
 import { GitopsClient } from '../gitops/index.js';
 import type { Logger } from '../core/log.js';
 import { follow, type Follower, type LongPollAnswer } from '../core/long-poll.js';
@@ -32,7 +32,10 @@ export interface FeedSource {
   batchMs?: number;
 }
 
-/** The kinds the console shows: the federation's Clusters, Events, Namespaces, and the kinds people federate. */
+/**
+ * The kinds the console shows: the federation's Clusters, Events, Namespaces, and the built-in kinds
+ * people federate most (every kind is watched by each signed-in user: the common ones, not all 50).
+ */
 const CANDIDATES: ReadonlyArray<{ apiVersion: string; kind: string; role: WatchedResource['role'] }> = [
   { apiVersion: 'federation.kitfed.io/v1beta1', kind: 'Cluster', role: 'clusters' },
   { apiVersion: 'v1', kind: 'Event', role: 'events' },
@@ -48,7 +51,18 @@ const CANDIDATES: ReadonlyArray<{ apiVersion: string; kind: string; role: Watche
   { apiVersion: 'v1', kind: 'ConfigMap', role: 'federated' },
   { apiVersion: 'v1', kind: 'Secret', role: 'federated' },
   { apiVersion: 'v1', kind: 'ServiceAccount', role: 'federated' },
+  { apiVersion: 'v1', kind: 'PersistentVolumeClaim', role: 'federated' },
+  { apiVersion: 'v1', kind: 'ResourceQuota', role: 'federated' },
+  { apiVersion: 'v1', kind: 'LimitRange', role: 'federated' },
+  { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', role: 'federated' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', role: 'federated' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', role: 'federated' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', role: 'federated' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', role: 'federated' },
 ];
+
+/** Custom resources are shown too: one federated kind per CRD Established in the federation. */
+const CRD = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' } as const;
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -94,6 +108,9 @@ export class Feed {
   private sandbox: { text: string; msg: StreamMessage } | undefined;
   private opening: Promise<SessionInfo> | undefined;
   private closed = false;
+  /** The CRDs' informer, and each CRD's shown resource (CRD name → resource key). */
+  private crds: Informer | undefined;
+  private readonly custom = new Map<string, string>();
 
   constructor(
     private readonly token: string,
@@ -165,6 +182,7 @@ export class Feed {
     const first = clusters ? this.watch(clusters) : Promise.resolve();
     const rest = () => {
       for (const r of this.resources) if (r !== clusters) void this.watch(r);
+      void this.followCustomResources();
     };
     void first.then(rest, rest);
     return this.session;
@@ -205,10 +223,64 @@ export class Feed {
       .onDelete((o) => queue('delete', o));
     informer.start();
     await informer.synced;
-    if (this.closed) return void informer.stop();
+    if (this.closed || !this.resources.includes(r)) return void informer.stop();
     this.states.set(r.key, { phase: 'live', informer, shown });
     this.broadcast({ type: 'reset', resource: r.key, items: informer.list().filter(shown) });
     if (r.role === 'clusters' && this.subscribers.size > 0) this.startFollows();
+  }
+
+  /**
+   * Every custom resource kind, as the propagation engine federates them: a CRD Established in the
+   * federation adds its kind (storage version) to the shown resources, its deletion removes it, and
+   * each change reaches the browsers as a fresh `hello`. A user who may not list CRDs sees the
+   * built-in kinds only.
+   */
+  private async followCustomResources(): Promise<void> {
+    const client = this.client!;
+    try {
+      await client.list(CRD.apiVersion, CRD.kind, ALL_NAMESPACES, { limit: 1 });
+    } catch (err) {
+      if (hasCode(err, 401, 403, 404)) return;
+    }
+    if (this.closed) return;
+    const informer = new Informer(client, { ...CRD, name: 'console:customresourcedefinitions' });
+    const changed = (crd: KubeObject, gone = false) => {
+      const name = crd.metadata.name ?? '';
+      const info = gone ? undefined : kindFromCrd(crd);
+      const key = info ? resourceKey(info.apiVersion, info.plural) : undefined;
+      const was = this.custom.get(name);
+      if (was === key) return;
+      if (was !== undefined) this.unwatch(was);
+      if (info && key) {
+        const r: WatchedResource = {
+          key,
+          apiVersion: info.apiVersion,
+          kind: info.kind,
+          plural: info.plural,
+          namespaced: info.namespaced,
+          role: 'federated',
+        };
+        this.custom.set(name, key);
+        this.resources.push(r);
+        this.states.set(key, { phase: 'pending' });
+        void this.watch(r);
+      } else this.custom.delete(name);
+      this.broadcast({ type: 'hello', session: this.session!, resources: this.resources });
+    };
+    informer
+      .onAdd((crd) => changed(crd))
+      .onUpdate((_old, crd) => changed(crd))
+      .onDelete((crd) => changed(crd, true));
+    this.crds = informer;
+    informer.start();
+  }
+
+  /** Stops showing a resource (its CRD went away). */
+  private unwatch(key: string): void {
+    const state = this.states.get(key);
+    if (state?.phase === 'live') void state.informer.stop();
+    this.states.delete(key);
+    this.resources = this.resources.filter((r) => r.key !== key);
   }
 
   private flush(): void {
@@ -319,6 +391,7 @@ export class Feed {
     await Promise.all(
       [...this.states.values()].map((s) => (s.phase === 'live' ? s.informer.stop() : Promise.resolve())),
     );
+    await this.crds?.stop();
     this.client?.close();
   }
 }

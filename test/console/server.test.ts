@@ -16,6 +16,9 @@ import {
   type StreamMessage,
 } from '../../services/console/index.js';
 import { KubeClient } from '../../services/core/kube-client.js';
+import YAML from 'yaml';
+import type { KubeObject } from '../../services/core/kube.js';
+import { CRONTAB_CRD, crontab } from '../helpers/crd.js';
 import { eventually } from '../helpers/eventually.js';
 import { openBrowser } from './browser.js';
 import { streamMessages } from './stream.js';
@@ -26,6 +29,8 @@ interface Fixture {
   client: KubeClient;
   access: ReturnType<typeof federationAccess>;
 }
+
+const CRD_NAME = 'crontabs.stable.example.com';
 
 async function fixture(t: ExecutionContext): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'kitfed-console-srv-'));
@@ -168,6 +173,64 @@ test(
     t.deepEqual(secrets?.type === 'reset' ? secrets.items : undefined, [], 'nothing of kitfed-system or kube-system');
   },
 );
+
+test('the stream shows custom resources: a CRD Established in the federation adds its kind, its deletion removes it', async (t) => {
+  const f = await fixture(t);
+  await f.client.create(YAML.parse(CRONTAB_CRD) as KubeObject);
+  await eventually(async () => {
+    const crd = await f.client.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', undefined, CRD_NAME);
+    const conditions = (crd.status as { conditions?: Array<{ type: string; status: string }> }).conditions ?? [];
+    if (!conditions.some((c) => c.type === 'Established' && c.status === 'True')) throw new Error('not Established');
+  }, 10_000);
+  await f.client.create({
+    ...(YAML.parse(crontab('nightly')) as KubeObject),
+    metadata: { name: 'nightly', namespace: 'default' },
+  });
+
+  const ctrl = new AbortController();
+  const deadline = setTimeout(() => ctrl.abort(), 60_000);
+  t.teardown(() => {
+    clearTimeout(deadline);
+    ctrl.abort();
+  });
+  const res = await fetch(`${f.console.url}api/stream`, {
+    headers: { Authorization: `Bearer ${f.token}` },
+    signal: ctrl.signal,
+  });
+  const key = 'stable.example.com/v1/crontabs';
+  let shown = false;
+  let deleted = false;
+  let removed = false;
+  for await (const m of streamMessages(res.body!)) {
+    if (!shown && m.type === 'reset' && m.resource === key) {
+      t.deepEqual(
+        m.items.map((o) => o.metadata.name),
+        ['nightly'],
+      );
+      shown = true;
+    }
+    if (
+      !shown &&
+      m.type === 'changes' &&
+      m.changes.some((c) => c.resource === key && c.object.metadata.name === 'nightly')
+    )
+      shown = true;
+    if (m.type === 'hello' && shown && deleted && !m.resources.some((r) => r.key === key)) {
+      removed = true;
+      break;
+    }
+    if (m.type === 'hello' && !deleted) {
+      const r = m.resources.find((x) => x.key === key);
+      if (r) t.like(r, { apiVersion: 'stable.example.com/v1', kind: 'CronTab', namespaced: true, role: 'federated' });
+    }
+    if (shown && !deleted) {
+      deleted = true;
+      await f.client.delete('apiextensions.k8s.io/v1', 'CustomResourceDefinition', undefined, CRD_NAME);
+    }
+  }
+  t.true(shown, 'the custom resource reached the stream');
+  t.true(removed, 'a hello without the kind once its CRD is gone');
+});
 
 test(
   'in a browser: a wrong token is refused with the reason, the right one signs in, sign-out ' +
