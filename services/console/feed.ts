@@ -85,7 +85,8 @@ function resourceKey(apiVersion: string, plural: string): string {
 }
 
 type ResourceState =
-  | { phase: 'pending' }
+  /** Not shown yet: its informer (once created) is listing; closing the feed stops it too. */
+  | { phase: 'pending'; informer?: Informer }
   | { phase: 'live'; informer: Informer; shown: (o: KubeObject) => boolean }
   | { phase: 'denied'; code: number; message: string };
 
@@ -221,6 +222,10 @@ export class Feed {
       .onAdd((o) => queue('upsert', o))
       .onUpdate((_old, o) => queue('upsert', o))
       .onDelete((o) => queue('delete', o));
+    // Held as pending at once: a feed closed before the first list succeeds (its client closed, the
+    // informer retrying with backoff, `synced` never resolving) must still stop it.
+    if (this.states.get(r.key)?.phase !== 'pending') return;
+    this.states.set(r.key, { phase: 'pending', informer });
     informer.start();
     await informer.synced;
     if (this.closed || !this.resources.includes(r)) return void informer.stop();
@@ -278,7 +283,7 @@ export class Feed {
   /** Stops showing a resource (its CRD went away). */
   private unwatch(key: string): void {
     const state = this.states.get(key);
-    if (state?.phase === 'live') void state.informer.stop();
+    if (state?.phase !== 'denied') void state?.informer?.stop();
     this.states.delete(key);
     this.resources = this.resources.filter((r) => r.key !== key);
   }
@@ -389,7 +394,9 @@ export class Feed {
     clearTimeout(this.lingerTimer);
     this.subscribers.clear();
     await Promise.all(
-      [...this.states.values()].map((s) => (s.phase === 'live' ? s.informer.stop() : Promise.resolve())),
+      [...this.states.values()].map((s) =>
+        s.phase !== 'denied' && s.informer ? s.informer.stop() : Promise.resolve(),
+      ),
     );
     await this.crds?.stop();
     this.client?.close();
