@@ -54,7 +54,37 @@ test('/metrics serves Prometheus request counters and latencies', async (t) => {
     text,
     /apiserver_request_total\{verb="LIST",group="",version="v1",resource="configmaps",subresource="",scope="namespace",component="apiserver",code="200"\} [1-9]/,
   );
-  t.regex(text, /apiserver_request_duration_seconds_bucket\{/);
+  // Three LISTs and a missing object: counts by code, cumulative buckets ending in +Inf = _count.
+  await kubectl(['get', 'configmaps']);
+  await kubectl(['get', 'configmaps']);
+  await kubectl(['get', 'configmap', 'nope']);
+  const after = await (await fetch(`${server.url}/metrics`)).text();
+  const series =
+    'verb="LIST",group="",version="v1",resource="configmaps",subresource="",scope="namespace",component="apiserver"';
+  const value = (line: string) =>
+    Number(
+      after
+        .split('\n')
+        .find((l) => l.startsWith(`${line} `))
+        ?.split(' ')[1],
+    );
+  t.is(value(`apiserver_request_total{${series},code="200"}`), 3);
+  const get404 =
+    'verb="GET",group="",version="v1",resource="configmaps",subresource="",scope="resource",component="apiserver"';
+  t.is(value(`apiserver_request_total{${get404},code="404"}`), 1);
+  const buckets = after
+    .split('\n')
+    .filter((l) => l.startsWith(`apiserver_request_duration_seconds_bucket{${series},`))
+    .map((l) => Number(l.split(' ')[1]));
+  t.is(buckets.length, 24);
+  t.deepEqual(
+    buckets,
+    [...buckets].sort((a, b) => a - b),
+  );
+  t.is(buckets.at(-1), 3);
+  t.is(value(`apiserver_request_duration_seconds_count{${series}}`), 3);
+  t.true(value(`apiserver_request_duration_seconds_sum{${series}}`) > 0);
+  t.regex(after, /# TYPE apiserver_request_duration_seconds histogram/);
 });
 
 test('pods/ephemeralcontainers: kubectl debug adds a container; a missing pod is a 404 Status with details', async (t) => {

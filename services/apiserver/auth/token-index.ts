@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Values found by bearer token, keyed by the token's SHA-256 digest: one hash and one map read
@@ -13,8 +13,9 @@ export class TokenIndex<V> {
     for (const [token, value] of entries) this.set(token, value);
   }
 
+  /** One-shot `crypto.hash`: no Hash object per request (a third of the digest's cost). */
   static digest(token: string): string {
-    return createHash('sha256').update(token).digest('base64');
+    return hash('sha256', token, 'base64');
   }
 
   get size(): number {
