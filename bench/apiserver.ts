@@ -11,17 +11,23 @@
  * per operation against the upstream SLO shape (single-object mutations ≤ 1 s, namespace LISTs
  * ≤ 5 s). Backends run interleaved in each round, rounds are repeated, medians are reported.
  *
+ * The server runs as installed: the built bundle (`dist/kitfed.js`, rebuilt first when the sources
+ * changed), or with `--source` from TypeScript through tsx. A no-op Node HTTPS server
+ * (`bench/lib/https-floor.ts`) runs first in every round under the same load: the ceiling this
+ * machine and load generator allow any Node server, printed with each configuration's share of it
+ * (`--no-floor` leaves it out).
+ *
  * When the shared load generator (`shared/bench/apibench.mjs`, found in an ancestor directory)
  * exists, it runs too against the same servers and its figures are printed beside ours.
  *
  *   node --import tsx bench/apiserver.ts [--seconds 3] [--rounds 3] [--backends memory,sqlite,etcd]
  *        [--ops get,list,create,patch,overload,watch] [--no-insecure] [--no-apibench] [--cpu-prof DIR]
- *        [--kitfed OTHER-CHECKOUT] [--before OTHER-CHECKOUT]
+ *        [--kitfed OTHER-CHECKOUT] [--before OTHER-CHECKOUT] [--source] [--no-floor]
  *
  * `--kitfed` measures another checkout instead of this one; `--before` measures another checkout
  * beside this one, alternating in every round (`<backend> before` lines): a same-run before/after.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import https from 'node:https';
@@ -41,6 +47,10 @@ const { values } = parseArgs({
     backends: { type: 'string', default: 'memory,sqlite,etcd' },
     'no-insecure': { type: 'boolean', default: false },
     'no-apibench': { type: 'boolean', default: false },
+    /** Run the server from TypeScript through tsx instead of the built bundle users run. */
+    source: { type: 'boolean', default: false },
+    /** Leave out the no-op HTTPS server (the machine's ceiling). */
+    'no-floor': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     /** Another checkout whose `kitfed apiserver` to measure (e.g. an older commit, for a before/after). */
     kitfed: { type: 'string' },
@@ -110,37 +120,57 @@ interface Server {
   child: ChildProcess;
 }
 
+const built = new Map<string, string[]>();
+
+/**
+ * How to start `kitfed` from a checkout, as users run it: its built bundle, rebuilt first when its
+ * sources changed (a checkout without `scripts/build.ts`, or `--source`, runs through tsx).
+ */
+function kitfedEntry(served: string): string[] {
+  const known = built.get(served);
+  if (known) return known;
+  let entry = ['--import', 'tsx', join(served, 'services/cli/kitfed.ts')];
+  if (!values.source && existsSync(join(served, 'scripts/build.ts'))) {
+    const b = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--if-stale'], {
+      cwd: served,
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
+    if (b.status !== 0) throw new Error(`building ${served} failed: ${b.stderr.slice(-2000)}`);
+    entry = [join(served, 'dist/kitfed.js')];
+  }
+  built.set(served, entry);
+  return entry;
+}
+
 async function startServer(
   storage: string,
   dataDir: string,
   insecure: boolean,
   tag: string,
   served = SERVED,
+  floor = false,
 ): Promise<Server> {
   const kubeconfig = join(dataDir, `kubeconfig-${tag}`);
   const prof = values['cpu-prof']
     ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`, `--cpu-prof-name=${tag}.cpuprofile`]
     : [];
-  const child = spawn(
-    process.execPath,
-    [
-      ...prof,
-      '--import',
-      'tsx',
-      join(served, 'services/cli/kitfed.ts'),
-      'apiserver',
-      ...(insecure ? ['--insecure'] : []),
-      '--listen',
-      '127.0.0.1:0',
-      '--data-dir',
-      dataDir,
-      '--storage',
-      storage,
-      '--kubeconfig-out',
-      kubeconfig,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'], cwd: served },
-  );
+  const args = floor
+    ? ['--import', 'tsx', join(ROOT, 'bench/lib/https-floor.ts'), kubeconfig]
+    : [
+        ...kitfedEntry(served),
+        'apiserver',
+        ...(insecure ? ['--insecure'] : []),
+        '--listen',
+        '127.0.0.1:0',
+        '--data-dir',
+        dataDir,
+        '--storage',
+        storage,
+        '--kubeconfig-out',
+        kubeconfig,
+      ];
+  const child = spawn(process.execPath, [...prof, ...args], { stdio: ['ignore', 'ignore', 'pipe'], cwd: served });
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`API server did not start: ${log}`)), 60_000);
@@ -203,11 +233,12 @@ const cm = (name: string, data: Record<string, string> = { k: 'v' }) =>
 async function load(
   clients: number,
   op: (worker: number, i: number) => Promise<Answer>,
+  seconds = SECONDS,
 ): Promise<{ perSecond: number; errors: number; latencies: number[] }> {
   let ok = 0;
   let errors = 0;
   const latencies: number[] = [];
-  const end = performance.now() + SECONDS * 1000;
+  const end = performance.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: clients }, async (_, w) => {
       for (let i = 0; performance.now() < end; i++) {
@@ -219,7 +250,7 @@ async function load(
       }
     }),
   );
-  return { perSecond: Math.round(ok / SECONDS), errors, latencies };
+  return { perSecond: Math.round(ok / seconds), errors, latencies };
 }
 
 function percentile(values: number[], p: number): number {
@@ -313,7 +344,7 @@ async function watchDelivery(c: Client, ns: string): Promise<{ p50: number; p99:
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), events: latencies.length };
 }
 
-async function measure(s: Server, round: number): Promise<Figures> {
+async function measure(s: Server, round: number, floor: boolean): Promise<Figures> {
   const c = await clientFor(s, OVERLOAD + 8);
   const ns = `bench-${round}`;
   const ns2 = `${ns}-c`;
@@ -330,35 +361,45 @@ async function measure(s: Server, round: number): Promise<Figures> {
   const cms = `/api/v1/namespaces/${ns}/configmaps`;
   const pid = s.child.pid;
   const skipped = { perSecond: NaN, errors: 0, latencies: [] as number[], cpuUs: NaN };
-  const costed = async (op: string, run: () => ReturnType<typeof load>) => {
+  const costed = async (op: string, run: (seconds?: number) => ReturnType<typeof load>) => {
     if (!OPS.has(op)) return skipped;
+    // Half a second unmeasured first: both sides' code is compiled before the clock starts.
+    await run(0.5);
     const before = cpuMs(pid);
     const r = await run();
     const ops = r.perSecond * SECONDS || 1;
     return { ...r, cpuUs: Math.round(((cpuMs(pid) - before) * 1000) / ops) };
   };
-  const get = await costed('get', () => load(CONCURRENCY, () => request(c, 'GET', `${cms}/seed-7`)));
-  const list = await costed('list', () =>
-    load(CONCURRENCY, () => request(c, 'GET', `${cms}?labelSelector=bench%3Dy&limit=500`)),
+  const get = await costed('get', (t) => load(CONCURRENCY, () => request(c, 'GET', `${cms}/seed-7`), t));
+  const list = await costed('list', (t) =>
+    load(CONCURRENCY, () => request(c, 'GET', `${cms}?labelSelector=bench%3Dy&limit=500`), t),
   );
-  const create = await costed('create', () =>
-    load(CONCURRENCY, (w, i) => request(c, 'POST', `/api/v1/namespaces/${ns2}/configmaps`, cm(`c-${w}-${i}`))),
+  let warm = 0;
+  const create = await costed('create', (t) =>
+    load(
+      CONCURRENCY,
+      (w, i) => request(c, 'POST', `/api/v1/namespaces/${ns2}/configmaps`, cm(`c-${w}-${i}-${warm++}`)),
+      t,
+    ),
   );
-  const patch = await costed('patch', () =>
-    load(CONCURRENCY, (w, i) =>
-      request(
-        c,
-        'PATCH',
-        `${cms}/seed-${w}`,
-        JSON.stringify({ data: { n: String(i) } }),
-        'application/merge-patch+json',
-      ),
+  const patch = await costed('patch', (t) =>
+    load(
+      CONCURRENCY,
+      (w, i) =>
+        request(
+          c,
+          'PATCH',
+          `${cms}/seed-${w}`,
+          JSON.stringify({ data: { n: String(i) } }),
+          'application/merge-patch+json',
+        ),
+      t,
     ),
   );
   // 4× the load, mixed: each client cycles GET, LIST, CREATE, PATCH; latency per operation.
   const lat = { get: [] as number[], list: [] as number[], mutation: [] as number[] };
   let overloadErrors = 0;
-  if (OPS.has('overload'))
+  if (OPS.has('overload') && !floor)
     await load(OVERLOAD, async (w, i) => {
       const t0 = performance.now();
       let r: Answer;
@@ -390,7 +431,7 @@ async function measure(s: Server, round: number): Promise<Figures> {
       if (r.code >= 300) overloadErrors++;
       return r;
     });
-  const watch = OPS.has('watch') ? await watchDelivery(c, ns) : { p50: NaN, p99: NaN, events: 0 };
+  const watch = OPS.has('watch') && !floor ? await watchDelivery(c, ns) : { p50: NaN, p99: NaN, events: 0 };
   for (const name of [ns, ns2]) await request(c, 'DELETE', `/api/v1/namespaces/${name}`);
   c.agent.destroy();
   return {
@@ -458,6 +499,8 @@ interface Config {
   insecure: boolean;
   /** The checkout whose server runs (default: SERVED). */
   served?: string;
+  /** The no-op HTTPS server: the machine's ceiling, not kitfed. */
+  floor?: boolean;
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'kitfed-bench-apiserver-'));
@@ -465,6 +508,8 @@ let etcd: EtcdHandle | undefined;
 const wanted = values.backends.split(',');
 const configs: Config[] = [];
 let dbN = 0;
+const FLOOR = 'no-op HTTPS';
+if (!values['no-floor']) configs.push({ name: FLOOR, storage: () => '', insecure: false, floor: true });
 if (wanted.includes('memory')) configs.push({ name: 'memory', storage: () => 'memory://', insecure: false });
 if (wanted.includes('sqlite'))
   configs.push({ name: 'sqlite', storage: () => `sqlite://${join(dataDir, `bench-${dbN++}.db`)}`, insecure: false });
@@ -484,7 +529,7 @@ if (!values['no-insecure'] && wanted.includes('sqlite'))
   });
 if (values.before) {
   const before = resolve(values.before);
-  for (const cfg of [...configs]) {
+  for (const cfg of configs.filter((c) => !c.floor)) {
     const at = configs.indexOf(cfg);
     configs.splice(at, 0, { ...cfg, name: `${cfg.name} before`, served: before });
   }
@@ -511,12 +556,13 @@ try {
         cfg.insecure,
         `${cfg.name.replace(/\W+/g, '-')}-${round}`,
         cfg.served,
+        cfg.floor,
       );
       try {
-        const f = await measure(server, round);
+        const f = await measure(server, round, cfg.floor ?? false);
         ours.set(cfg.name, [...(ours.get(cfg.name) ?? []), f]);
         console.log(`round ${round + 1} ${cfg.name}: ${JSON.stringify(f)} (load ${loadavg()[0]!.toFixed(1)})`);
-        if (apibench && !cfg.insecure) {
+        if (apibench && !cfg.insecure && !cfg.floor) {
           const a = await runApibench(apibench, server.kubeconfig);
           if (a) {
             shared.set(cfg.name, [...(shared.get(cfg.name) ?? []), a]);
@@ -536,6 +582,7 @@ try {
 
 const med = (xs: Figures[], k: Exclude<keyof Figures, 'cpuUs'>) => median(xs.map((x) => x[k]));
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const pct = (x: number) => `${Math.round(x * 100)} %`;
 const loadedNote =
   median(loads) > cpus().length
     ? ' (the machine was loaded: treat absolute figures with care, ratios measured in the same run are the meaningful part)'
@@ -569,7 +616,31 @@ for (const [name, fs] of ours) {
       `µs, CREATE ${cpu('create')} µs, PATCH ${cpu('patch')} µs (one core's capacity: ${Math.round(1e6 / cpu('get'))} ` +
       `/ ${Math.round(1e6 / cpu('list'))} / ${Math.round(1e6 / cpu('create'))} / ${Math.round(1e6 / cpu('patch'))} per s)`,
   );
+  const floor = ours.get(FLOOR);
+  const share = (k: 'get' | 'list' | 'create' | 'patch') =>
+    floor ? median(fs.map((f, i) => f[k] / (floor[i]?.[k] ?? NaN)).filter((x) => Number.isFinite(x))) : NaN;
+  if (floor && name !== FLOOR)
+    console.log(
+      `${''.padEnd(18)} share of the no-op HTTPS ceiling (same rounds): GET ${pct(share('get'))}, LIST(100) ` +
+        `${pct(share('list'))}, CREATE ${pct(share('create'))}, PATCH ${pct(share('patch'))}`,
+    );
+  if (name === FLOOR)
+    console.log(
+      `${''.padEnd(18)} the ceiling: Node's HTTPS alone under these clients on these cores (bench/lib/https-floor.ts)`,
+    );
   const target = TARGET[name];
+  if (target && floor) {
+    // A target above the ceiling cannot be shown on this machine by any Node server.
+    const above = (['get', 'list', 'create', 'patch'] as const)
+      .map((k) => ({ k, want: target * KUBE[k], ceiling: med(floor, k) }))
+      .filter((x) => x.want > 0.9 * x.ceiling);
+    if (above.length > 0)
+      console.log(
+        `${''.padEnd(18)} note: ${above
+          .map((x) => `${x.k.toUpperCase()} ${Math.round(x.want)}/s is ${pct(x.want / x.ceiling)}`)
+          .join(', ')} of this machine's no-op ceiling`,
+      );
+  }
   if (target) {
     // Operations skipped with --ops (NaN) are left out of the verdict.
     const measured = [g / KUBE.get, l / KUBE.list, c / KUBE.create, p / KUBE.patch].filter((r) => !Number.isNaN(r));
@@ -589,6 +660,9 @@ for (const [name, fs] of ours) {
     overloadGetP99Ms: med(fs, 'overloadGetP99'),
     cpuUsPerOp: { get: cpu('get'), list: cpu('list'), create: cpu('create'), patch: cpu('patch') },
     vsKube: { get: g / KUBE.get, list: l / KUBE.list, create: c / KUBE.create, patch: p / KUBE.patch },
+    ...(floor && name !== FLOOR
+      ? { shareOfCeiling: { get: share('get'), list: share('list'), create: share('create'), patch: share('patch') } }
+      : {}),
     rounds: fs,
   };
 }
