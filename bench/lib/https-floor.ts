@@ -1,10 +1,10 @@
 /**
- * The load generator's ceiling on this machine: a Node HTTPS server that checks the bearer token
- * and answers every request of `bench/apiserver.ts` with a body serialized once at start (a
- * ConfigMap, or a list of 100), of the size kitfed's answers have. It does no routing, storage,
- * validation or serialization per request, so its figures are what Node's HTTP and TLS alone
- * reach under the same clients on the same cores: no API server written on Node can go faster,
- * and kitfed's figures divided by these say how much of that ceiling it uses.
+ * What Node's HTTPS alone costs under `bench/apiserver.ts`'s load: a Node HTTPS server that checks
+ * the bearer token and answers every request with a body serialized once at start (a ConfigMap,
+ * or a list of 100), of the size kitfed's answers have. It does no routing, storage, validation
+ * or serialization per request, so its CPU time per operation is the transport's share of any
+ * Node API server's. (Its throughput is no ceiling: on a shared 2-core machine it moves ±25 %
+ * from round to round, as everyone's does.)
  *
  *   node --import tsx bench/lib/https-floor.ts KUBECONFIG   (writes KUBECONFIG, logs its URL)
  */
