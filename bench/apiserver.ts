@@ -626,7 +626,8 @@ for (const [name, fs] of ours) {
   // steady on a shared machine where throughput is not.
   const transport = (k: keyof Figures['cpuUs']) =>
     floor ? median(fs.map((f, i) => (floor[i]?.cpuUs[k] ?? NaN) / f.cpuUs[k]).filter((x) => Number.isFinite(x))) : NaN;
-  if (floor && name !== FLOOR)
+  // (Only for HTTPS configurations: `--insecure` has no TLS to compare.)
+  if (floor && name !== FLOOR && !name.includes('--insecure'))
     console.log(
       `${''.padEnd(18)} of which Node's HTTPS (the no-op server's CPU per operation, same rounds): GET ` +
         `${pct(transport('get'))}, LIST(100) ${pct(transport('list'))}, CREATE ${pct(transport('create'))}, PATCH ${pct(transport('patch'))}`,
