@@ -263,6 +263,14 @@ function median(values: number[]): number {
   return percentile(values, 50);
 }
 
+/** The median of one figure's ratio a ÷ b, paired by round (steadier than a ratio of medians on a shared machine). */
+function pairedRatio<T>(a: T[], b: T[] | undefined, figure: (x: T) => number): number {
+  if (!b) return NaN;
+  return median(
+    a.map((x, i) => figure(x) / (b[i] === undefined ? NaN : figure(b[i]))).filter((x) => Number.isFinite(x)),
+  );
+}
+
 interface Figures {
   get: number;
   list: number;
@@ -378,13 +386,9 @@ async function measure(s: Server, round: number, floor: boolean): Promise<Figure
   const list = await costed('list', (t) =>
     load(CONCURRENCY, () => request(c, 'GET', `${cms}?labelSelector=bench%3Dy&limit=500`), t),
   );
-  let warm = 0;
+  let created = 0;
   const create = await costed('create', (t) =>
-    load(
-      CONCURRENCY,
-      (w, i) => request(c, 'POST', `/api/v1/namespaces/${ns2}/configmaps`, cm(`c-${w}-${i}-${warm++}`)),
-      t,
-    ),
+    load(CONCURRENCY, () => request(c, 'POST', `/api/v1/namespaces/${ns2}/configmaps`, cm(`c-${created++}`)), t),
   );
   const patch = await costed('patch', (t) =>
     load(
@@ -624,10 +628,10 @@ for (const [name, fs] of ours) {
   // How much of this configuration's CPU per operation Node's HTTPS alone costs: the no-op
   // server's CPU per operation over this one's, paired by round. CPU time per operation is
   // steady on a shared machine where throughput is not.
-  const transport = (k: keyof Figures['cpuUs']) =>
-    floor ? median(fs.map((f, i) => (floor[i]?.cpuUs[k] ?? NaN) / f.cpuUs[k]).filter((x) => Number.isFinite(x))) : NaN;
+  const transport = (k: keyof Figures['cpuUs']) => 1 / pairedRatio(fs, floor, (f) => f.cpuUs[k]);
   // (Only for HTTPS configurations: `--insecure` has no TLS to compare.)
-  if (floor && name !== FLOOR && !name.includes('--insecure'))
+  const overTls = floor && name !== FLOOR && !configs.find((x) => x.name === name)?.insecure;
+  if (overTls)
     console.log(
       `${''.padEnd(18)} of which Node's HTTPS (the no-op server's CPU per operation, same rounds): GET ` +
         `${pct(transport('get'))}, LIST(100) ${pct(transport('list'))}, CREATE ${pct(transport('create'))}, PATCH ${pct(transport('patch'))}`,
@@ -656,7 +660,7 @@ for (const [name, fs] of ours) {
     overloadGetP99Ms: med(fs, 'overloadGetP99'),
     cpuUsPerOp: { get: cpu('get'), list: cpu('list'), create: cpu('create'), patch: cpu('patch') },
     vsKube: { get: g / KUBE.get, list: l / KUBE.list, create: c / KUBE.create, patch: p / KUBE.patch },
-    ...(floor && name !== FLOOR
+    ...(overTls
       ? {
           httpsCpuShare: {
             get: transport('get'),
@@ -674,11 +678,9 @@ for (const [name, fs] of ours) {
   if (!before) continue;
   // Ratios of the rounds' pairs (each round runs both), then their median: steadier than a ratio
   // of medians when the machine's load moves between rounds.
-  const paired = (k: 'get' | 'list' | 'create' | 'patch') =>
-    median(fs.map((f, i) => f[k] / (before[i]?.[k] ?? NaN)).filter((x) => Number.isFinite(x)));
+  const paired = (k: 'get' | 'list' | 'create' | 'patch') => pairedRatio(fs, before, (f) => f[k]);
   const r = (k: 'get' | 'list' | 'create' | 'patch') => `${k.toUpperCase()} ${paired(k).toFixed(2)}×`;
-  const pairedCpu = (k: keyof Figures['cpuUs']) =>
-    median(fs.map((f, i) => (before[i]?.cpuUs[k] ?? NaN) / f.cpuUs[k]).filter((x) => Number.isFinite(x)));
+  const pairedCpu = (k: keyof Figures['cpuUs']) => 1 / pairedRatio(fs, before, (f) => f.cpuUs[k]);
   const c = (k: keyof Figures['cpuUs']) => `${k.toUpperCase()} ${pairedCpu(k).toFixed(2)}×`;
   console.log(
     `${name}: this checkout ÷ before (same run): throughput ${r('get')}, ${r('list')}, ${r('create')}, ${r('patch')}; ` +

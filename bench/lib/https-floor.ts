@@ -12,6 +12,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { generatePki } from '../../services/apiserver/security.js';
+import { buildKubeconfig } from '../../services/core/kubeconfig.js';
 
 const kubeconfig = process.argv[2];
 if (!kubeconfig) throw new Error('usage: https-floor.ts KUBECONFIG');
@@ -71,23 +72,9 @@ const server = https.createServer({ key: pki.key, cert: pki.cert }, (req, res) =
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   const url = `https://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'floor',
-          cluster: { server: url, 'certificate-authority-data': Buffer.from(pki.caCert).toString('base64') },
-        },
-      ],
-      users: [{ name: 'floor', user: { token } }],
-      contexts: [{ name: 'floor', context: { cluster: 'floor', user: 'floor' } }],
-      'current-context': 'floor',
-    }),
-    { mode: 0o600 },
-  );
+  writeFileSync(kubeconfig, buildKubeconfig([{ name: 'floor', server: url, caCert: pki.caCert, token }]), {
+    mode: 0o600,
+  });
   // The line bench/apiserver.ts waits for, in the API server's own log shape.
   process.stderr.write(`${JSON.stringify({ msg: 'kubeconfig written', url, kubeconfig })}\n`);
 });
