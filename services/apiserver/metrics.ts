@@ -54,7 +54,7 @@ export class ApiServerMetrics {
   }
 
   /** The text exposition format (version 0.0.4). */
-  text(): Promise<string> {
+  text(): string {
     const out = [`# HELP apiserver_request_total ${TOTAL_HELP}`, '# TYPE apiserver_request_total counter'];
     for (const s of this.series.values())
       for (const [code, n] of s.codes) out.push(`apiserver_request_total{${s.labels},code="${code}"} ${n}`);
@@ -72,7 +72,7 @@ export class ApiServerMetrics {
       out.push(`apiserver_request_duration_seconds_sum{${s.labels}} ${s.sum}`);
       out.push(`apiserver_request_duration_seconds_count{${s.labels}} ${s.count}`);
     }
-    return Promise.resolve(`${out.join('\n')}\n`);
+    return `${out.join('\n')}\n`;
   }
 
   get contentType(): string {

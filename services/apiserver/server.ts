@@ -376,7 +376,7 @@ class Handler {
           url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${p.slice(1)} check passed\n` : 'ok',
         );
       case '/metrics': {
-        const text = await this.metrics.text();
+        const text = this.metrics.text();
         res.writeHead(200, { 'Content-Type': this.metrics.contentType });
         res.end(text);
         return;

@@ -90,6 +90,11 @@ type ResourceState =
   | { phase: 'live'; informer: Informer; shown: (o: KubeObject) => boolean }
   | { phase: 'denied'; code: number; message: string };
 
+/** The informer a state holds, listing or live: what stopping a resource must stop. */
+function informerOf(state: ResourceState | undefined): Informer | undefined {
+  return state && state.phase !== 'denied' ? state.informer : undefined;
+}
+
 export type Subscriber = (msg: StreamMessage) => void;
 
 export class Feed {
@@ -283,7 +288,7 @@ export class Feed {
   /** Stops showing a resource (its CRD went away). */
   private unwatch(key: string): void {
     const state = this.states.get(key);
-    if (state?.phase !== 'denied') void state?.informer?.stop();
+    void informerOf(state)?.stop();
     this.states.delete(key);
     this.resources = this.resources.filter((r) => r.key !== key);
   }
@@ -393,11 +398,7 @@ export class Feed {
     clearTimeout(this.flushTimer);
     clearTimeout(this.lingerTimer);
     this.subscribers.clear();
-    await Promise.all(
-      [...this.states.values()].map((s) =>
-        s.phase !== 'denied' && s.informer ? s.informer.stop() : Promise.resolve(),
-      ),
-    );
+    await Promise.all([...this.states.values()].map((s) => informerOf(s)?.stop() ?? Promise.resolve()));
     await this.crds?.stop();
     this.client?.close();
   }
