@@ -1,6 +1,10 @@
+import btree from 'sorted-btree';
 import { createLogger } from '../core/log.js';
 import type { KubeObject } from '../core/kube.js';
 import { StoreError, type Store, type StoreEvent } from './storage/types.js';
+
+// A CommonJS package: its `exports.default` is the class.
+const BTree = btree.default;
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -280,39 +284,53 @@ export class WatchCache {
         'Compacted',
         `revision ${revision} is not in the watch cache (it holds ${this.oldest}..${this.seen})`,
       );
-    let entries = this.index.range(prefix, options.after);
-    if (revision < this.seen) {
-      // Undo, newest first, every event after `revision`: the oldest one's previous state stays.
-      const overlay = new Map<string, CachedObject | null>();
-      for (let i = this.events.length - 1; i >= this.head && this.events[i]!.revision > revision; i--) {
-        const e = this.events[i]!;
-        if (!e.key.startsWith(prefix) || (options.after !== undefined && e.key <= options.after)) continue;
-        overlay.set(e.key, e.prevEntry ?? null);
-      }
-      const keys = entries.map((o) => o.key);
-      for (const k of overlay.keys()) if (!this.objects.has(k)) keys.push(k);
-      if (keys.length > entries.length) keys.sort();
-      entries = [];
-      for (const k of keys) {
-        const o = overlay.has(k) ? overlay.get(k) : this.objects.get(k);
-        if (o) entries.push(o);
-      }
-    }
     const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
     const filter = options.filter;
     const items: CachedObject[] = [];
-    let i = 0;
-    for (; i < entries.length && items.length < limit; i++) {
-      const o = entries[i]!;
-      if (!filter || filter(o.object)) items.push(o);
-    }
-    const result: CacheListResult = { items, revision, more: false };
-    if (i < entries.length) {
-      result.more = true;
-      result.lastKey = entries[i - 1]!.key;
-      if (!filter) result.remaining = entries.length - i;
+    let last: CachedObject | undefined;
+    let more = false;
+    let remaining = 0;
+    // Takes objects up to the limit, then only notes that more follow (and counts them when unfiltered).
+    const visit = (o: CachedObject): boolean => {
+      if (items.length < limit) {
+        last = o;
+        if (!filter || filter(o.object)) items.push(o);
+        return true;
+      }
+      more = true;
+      remaining++;
+      return !filter;
+    };
+    if (revision === this.seen) this.index.each(prefix, options.after, visit);
+    else for (const o of this.snapshot(prefix, options.after, revision)) if (!visit(o)) break;
+    const result: CacheListResult = { items, revision, more };
+    if (more) {
+      result.lastKey = last!.key;
+      if (!filter) result.remaining = remaining;
     }
     return result;
+  }
+
+  /** The objects under `prefix` after `after` as they were at a retained `revision`, in key order. */
+  private snapshot(prefix: string, after: string | undefined, revision: number): CachedObject[] {
+    // Undo, newest first, every event after `revision`: the oldest one's previous state stays.
+    const overlay = new Map<string, CachedObject | null>();
+    for (let i = this.events.length - 1; i >= this.head && this.events[i]!.revision > revision; i--) {
+      const e = this.events[i]!;
+      if (!e.key.startsWith(prefix) || (after !== undefined && e.key <= after)) continue;
+      overlay.set(e.key, e.prevEntry ?? null);
+    }
+    const keys: string[] = [];
+    this.index.each(prefix, after, (o) => keys.push(o.key) > 0);
+    const current = keys.length;
+    for (const k of overlay.keys()) if (!this.objects.has(k)) keys.push(k);
+    if (keys.length > current) keys.sort();
+    const then: CachedObject[] = [];
+    for (const k of keys) {
+      const o = overlay.has(k) ? overlay.get(k) : this.objects.get(k);
+      if (o) then.push(o);
+    }
+    return then;
   }
 
   /** Store progress without a change under the cache's prefix (etcd: another writer's revision). */
@@ -406,94 +424,50 @@ export class WatchCache {
 }
 
 /**
- * The cached objects in key order, grouped by directory (everything up to the last `/`): a
- * namespace's objects are one sorted array, so listing a namespace costs its size, not the
- * store's, and hands out the objects without looking each one up.
+ * The cached objects in key order: one B+ tree keyed by store key. Adding or removing an object
+ * costs O(log n) whatever the size of its namespace (a sorted array per namespace paid a copy of
+ * half the namespace per create), and a list walks only the keys it hands out: a page of 500 from
+ * a namespace of 100,000 visits 501 of them (the rest only to be counted, when asked).
  */
 class KeyIndex {
-  private readonly dirs = new Map<string, CachedObject[]>();
-  private sorted: string[] = [];
+  private readonly tree = new BTree<string, CachedObject>();
 
   clear(): void {
-    this.dirs.clear();
-    this.sorted = [];
+    this.tree.clear();
   }
 
   /** Adds or replaces the object at its key. */
   set(o: CachedObject): void {
-    const dir = o.key.slice(0, o.key.lastIndexOf('/') + 1);
-    let objects = this.dirs.get(dir);
-    if (!objects) {
-      this.dirs.set(dir, (objects = []));
-      this.sorted.splice(
-        lowerBound(this.sorted, dir, (d) => d),
-        0,
-        dir,
-      );
-    }
-    const i = lowerBound(objects, o.key, (x) => x.key);
-    if (objects[i]?.key === o.key) objects[i] = o;
-    else objects.splice(i, 0, o);
+    this.tree.set(o.key, o);
   }
 
   remove(key: string): void {
-    const dir = key.slice(0, key.lastIndexOf('/') + 1);
-    const objects = this.dirs.get(dir);
-    if (!objects) return;
-    const i = lowerBound(objects, key, (x) => x.key);
-    if (objects[i]?.key === key) objects.splice(i, 1);
-    if (objects.length === 0) {
-      this.dirs.delete(dir);
-      const d = lowerBound(this.sorted, dir, (x) => x);
-      if (this.sorted[d] === dir) this.sorted.splice(d, 1);
-    }
+    this.tree.delete(key);
   }
 
-  /** Every object whose key starts with `prefix` and is greater than `after`, in key order. */
-  range(prefix: string, after?: string): CachedObject[] {
-    const cut = prefix.lastIndexOf('/') + 1;
-    const home = prefix.slice(0, cut);
-    const within: string[] = [];
-    // The directory holding the prefix itself (its names may start with the rest of it) ...
-    if (cut < prefix.length && this.dirs.has(home)) within.push(home);
-    // ... then every directory under the prefix, in order.
-    for (let d = lowerBound(this.sorted, prefix, (x) => x); d < this.sorted.length; d++) {
-      if (!this.sorted[d]!.startsWith(prefix)) break;
-      within.push(this.sorted[d]!);
-    }
-    // The common case, one directory (a namespace, or a cluster-scoped kind): a slice of it.
-    if (within.length === 1 && cut === prefix.length) {
-      const objects = this.dirs.get(within[0]!)!;
-      return after === undefined ? objects.slice() : objects.slice(upperBound(objects, after, (x) => x.key));
-    }
-    const out: CachedObject[] = [];
-    for (const dir of within) for (const o of this.dirs.get(dir)!) if (o.key.startsWith(prefix)) out.push(o);
-    // Keys of nested directories can interleave: put them in key order.
-    if (within.length > 1) out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return after === undefined ? out : out.slice(upperBound(out, after, (x) => x.key));
+  /**
+   * Calls `visit` with every object whose key starts with `prefix` and is greater than `after`, in
+   * key order, until it returns false. (A callback walk: a generator over the tree costs 4× more.)
+   */
+  each(prefix: string, after: string | undefined, visit: (o: CachedObject) => boolean): void {
+    const low = after !== undefined && after > prefix ? after : prefix;
+    const high = prefixEnd(prefix);
+    const step = (key: string, o: CachedObject) => {
+      if (key === after) return;
+      if (!visit(o)) return STOP;
+    };
+    if (high === undefined) this.tree.forRange(low, this.tree.maxKey() ?? low, true, step);
+    else this.tree.forRange(low, high, false, step);
   }
 }
 
-/** First index whose value is >= `v`. */
-function lowerBound<T>(a: readonly T[], v: string, keyOf: (x: T) => string): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keyOf(a[mid]!) < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const STOP = { break: true };
 
-/** First index whose value is > `v`. */
-function upperBound<T>(a: readonly T[], v: string, keyOf: (x: T) => string): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keyOf(a[mid]!) <= v) lo = mid + 1;
-    else hi = mid;
+/** The least string above every string that starts with `prefix` (none when it is all U+FFFF). */
+function prefixEnd(prefix: string): string | undefined {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    const c = prefix.charCodeAt(i);
+    if (c < 0xffff) return prefix.slice(0, i) + String.fromCharCode(c + 1);
   }
-  return lo;
+  return undefined;
 }

@@ -180,6 +180,42 @@ test('SQLite: continue tokens page through the revision of the first page', asyn
   await snapshotPages(t, await sqliteServer(t));
 });
 
+test('SQLite: a list across namespaces pages in key order, with and without a selector', async (t) => {
+  const server = await sqliteServer(t);
+  // "ns-x" sorts before "ns" ('-' < '/'): keys, not namespace names, set the order.
+  const namespaces = ['n', 'ns', 'ns-x'];
+  for (const ns of namespaces) {
+    t.is((await call(server, 'POST', '/api/v1/namespaces', { metadata: { name: ns } })).status, 201);
+    for (const name of ['b', 'a', 'c']) {
+      const o = { ...cm(name, ns), metadata: { name, labels: { pick: name === 'b' ? 'no' : 'yes' } } };
+      t.is((await call(server, 'POST', `/api/v1/namespaces/${ns}/configmaps`, o)).status, 201);
+    }
+  }
+  const walk = async (query: string) => {
+    const seen: string[] = [];
+    const remaining: Array<number | undefined> = [];
+    let token: string | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await call(server, 'GET', `/api/v1/configmaps?limit=2${query}${token ? `&continue=${token}` : ''}`);
+      t.is(page.status, 200, JSON.stringify(page.body));
+      seen.push(...page.body.items!.map((o) => `${o.data!.v}/${o.metadata.name}`));
+      remaining.push(page.body.metadata!.remainingItemCount);
+      token = page.body.metadata!.continue;
+      if (!token) break;
+    }
+    return { seen, remaining };
+  };
+  const all = await walk('');
+  t.deepEqual(all.seen, ['n/a', 'n/b', 'n/c', 'ns-x/a', 'ns-x/b', 'ns-x/c', 'ns/a', 'ns/b', 'ns/c']);
+  t.deepEqual(all.remaining, [7, 5, 3, 1, undefined]);
+  const picked = await walk('&labelSelector=pick%3Dyes');
+  t.deepEqual(picked.seen, ['n/a', 'n/c', 'ns-x/a', 'ns-x/c', 'ns/a', 'ns/c']);
+  t.true(
+    picked.remaining.every((r) => r === undefined),
+    'no remainingItemCount with a selector',
+  );
+});
+
 test('SQLite: a continue token older than the watch cache holds is 410 Expired', async (t) => {
   const server = await sqliteServer(t, 5);
   for (let i = 0; i < 4; i++) await call(server, 'POST', CMS, cm(`old-${i}`, 'x'));
