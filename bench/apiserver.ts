@@ -118,6 +118,8 @@ interface Server {
   url: string;
   kubeconfig: string;
   child: ChildProcess;
+  /** The `--storage` URL it serves. */
+  storage: string;
 }
 
 const built = new Map<string, string[]>();
@@ -185,7 +187,7 @@ async function startServer(
     });
     child.on('exit', (code) => reject(new Error(`API server exited ${code}: ${log}`)));
   });
-  return { url, kubeconfig, child };
+  return { url, kubeconfig, child, storage };
 }
 
 async function stopServer(s: Server): Promise<void> {
@@ -285,6 +287,8 @@ interface Figures {
   overloadGetP99: number;
   /** Server CPU time per operation (µs): what an operation costs, whatever the machine's load. */
   cpuUs: { get: number; list: number; create: number; patch: number };
+  /** The same for the etcd process, when the store is etcd (NaN otherwise). */
+  etcdCpuUs: { get: number; list: number; create: number; patch: number };
   errors: number;
 }
 
@@ -370,7 +374,8 @@ async function measure(s: Server, round: number, floor: boolean): Promise<Figure
   for (let i = 0; i < 100; i++) await request(c, 'POST', `/api/v1/namespaces/${ns}/configmaps`, cm(`seed-${i}`));
   const cms = `/api/v1/namespaces/${ns}/configmaps`;
   const pid = s.child.pid;
-  const skipped = { perSecond: NaN, errors: 0, latencies: [] as number[], cpuUs: NaN };
+  const skipped = { perSecond: NaN, errors: 0, latencies: [] as number[], cpuUs: NaN, etcdCpuUs: NaN };
+  const etcdPid = s.storage.startsWith('etcd://') ? etcd?.members[0]?.pid : undefined;
   const costed = async (op: string, run: (seconds?: number) => ReturnType<typeof load>) => {
     if (!OPS.has(op)) return skipped;
     // Half a second unmeasured first (three before the run's first measurement, whose client
@@ -378,9 +383,14 @@ async function measure(s: Server, round: number, floor: boolean): Promise<Figure
     await run(clientWarm ? 0.5 : 3);
     clientWarm = true;
     const before = cpuMs(pid);
+    const etcdBefore = etcdPid === undefined ? NaN : cpuMs(etcdPid);
     const r = await run();
     const ops = r.perSecond * SECONDS || 1;
-    return { ...r, cpuUs: Math.round(((cpuMs(pid) - before) * 1000) / ops) };
+    return {
+      ...r,
+      cpuUs: Math.round(((cpuMs(pid) - before) * 1000) / ops),
+      etcdCpuUs: etcdPid === undefined ? NaN : Math.round(((cpuMs(etcdPid) - etcdBefore) * 1000) / ops),
+    };
   };
   const get = await costed('get', (t) => load(CONCURRENCY, () => request(c, 'GET', `${cms}/seed-7`), t));
   const list = await costed('list', (t) =>
@@ -454,6 +464,7 @@ async function measure(s: Server, round: number, floor: boolean): Promise<Figure
     overloadListP99: Math.round(percentile(lat.list, 99)),
     overloadGetP99: Math.round(percentile(lat.get, 99)),
     cpuUs: { get: get.cpuUs, list: list.cpuUs, create: create.cpuUs, patch: patch.cpuUs },
+    etcdCpuUs: { get: get.etcdCpuUs, list: list.etcdCpuUs, create: create.etcdCpuUs, patch: patch.etcdCpuUs },
     errors: get.errors + list.errors + create.errors + patch.errors + overloadErrors,
   };
 }
@@ -588,7 +599,7 @@ try {
   await rm(dataDir, { recursive: true, force: true });
 }
 
-const med = (xs: Figures[], k: Exclude<keyof Figures, 'cpuUs'>) => median(xs.map((x) => x[k]));
+const med = (xs: Figures[], k: Exclude<keyof Figures, 'cpuUs' | 'etcdCpuUs'>) => median(xs.map((x) => x[k]));
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 const pct = (x: number) => `${Math.round(x * 100)} %`;
 const loadedNote =
@@ -624,6 +635,12 @@ for (const [name, fs] of ours) {
       `µs, CREATE ${cpu('create')} µs, PATCH ${cpu('patch')} µs (one core's capacity: ${Math.round(1e6 / cpu('get'))} ` +
       `/ ${Math.round(1e6 / cpu('list'))} / ${Math.round(1e6 / cpu('create'))} / ${Math.round(1e6 / cpu('patch'))} per s)`,
   );
+  const etcdCpu = (k: keyof Figures['cpuUs']) => median(fs.map((f) => f.etcdCpuUs[k]));
+  if (fs.some((f) => !Number.isNaN(f.etcdCpuUs.create) || !Number.isNaN(f.etcdCpuUs.get)))
+    console.log(
+      `${''.padEnd(18)} etcd's own CPU per operation: GET ${etcdCpu('get')} µs, LIST(100) ${etcdCpu('list')} µs, ` +
+        `CREATE ${etcdCpu('create')} µs, PATCH ${etcdCpu('patch')} µs`,
+    );
   const floor = ours.get(FLOOR);
   // How much of this configuration's CPU per operation Node's HTTPS alone costs: the no-op
   // server's CPU per operation over this one's, paired by round. CPU time per operation is
@@ -659,6 +676,7 @@ for (const [name, fs] of ours) {
     overloadListP99Ms: med(fs, 'overloadListP99'),
     overloadGetP99Ms: med(fs, 'overloadGetP99'),
     cpuUsPerOp: { get: cpu('get'), list: cpu('list'), create: cpu('create'), patch: cpu('patch') },
+    etcdCpuUsPerOp: { get: etcdCpu('get'), list: etcdCpu('list'), create: etcdCpu('create'), patch: etcdCpu('patch') },
     vsKube: { get: g / KUBE.get, list: l / KUBE.list, create: c / KUBE.create, patch: p / KUBE.patch },
     ...(overTls
       ? {

@@ -146,6 +146,8 @@ export class WatchCache {
   private async watchStore(since: number): Promise<void> {
     this.stop = await this.store.watch(PREFIX, {
       sinceRevision: since,
+      // The cache holds every key's last state: etcd need not read it again for each event.
+      withoutPrevious: true,
       onEvent: (e) => this.push(e),
       onProgress: (rev) => this.advance(rev),
       onError: (err) => this.recover(err),
@@ -344,6 +346,12 @@ export class WatchCache {
     const before = this.objects.get(e.key);
     let entry: CachedObject;
     if (e.type === 'DELETED') {
+      if (!before && e.value === '') {
+        // Never cached, so never served: nothing to remove or tell (the load and the watch
+        // meet at one revision, so this is not expected to happen).
+        log.warn({ key: e.key, revision: e.revision }, 'watch cache: deletion of a key it never held');
+        return this.advance(e.revision);
+      }
       const last = before?.object ?? this.decode(e.value, e.revision);
       entry = {
         key: e.key,

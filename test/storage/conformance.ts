@@ -207,6 +207,32 @@ export function storeConformance(name: string, factory: StoreFactory, options: C
     for (let i = 1; i < events.length; i++) t.true(events[i]!.revision > events[i - 1]!.revision);
   });
 
+  test(`${name}: a watch withoutPrevious delivers the same changes, previous values optional`, async (t) => {
+    const store = await open(t);
+    const r1 = await store.create('/p/a', '1');
+    const log = new EventLog();
+    const stop = await store.watch('/p/', { sinceRevision: r1, withoutPrevious: true, ...log.handlers });
+    t.teardown(stop);
+    await store.update('/p/a', '2');
+    await store.create('/p/b', '3');
+    await store.delete('/p/a');
+    const events = await log.waitFor(3);
+    t.deepEqual(
+      events.map((e) => [e.type, e.key]),
+      [
+        ['MODIFIED', '/p/a'],
+        ['ADDED', '/p/b'],
+        ['DELETED', '/p/a'],
+      ],
+    );
+    t.is(events[0]!.value, '2');
+    t.is(events[1]!.value, '3');
+    // A store may still send what it has at hand; what it sends is right.
+    t.true(events[0]!.prevValue === undefined || events[0]!.prevValue === '1');
+    t.true(events[2]!.value === '' || events[2]!.value === '2');
+    for (let i = 1; i < events.length; i++) t.true(events[i]!.revision > events[i - 1]!.revision);
+  });
+
   test(`${name}: a stopped watch receives nothing more; a watch from now sees only new writes`, async (t) => {
     const store = await open(t);
     await store.create('/s/a', '1');

@@ -40,6 +40,8 @@ export interface EtcdMember {
   readonly endpoint: string;
   readonly dataDir: string;
   readonly running: boolean;
+  /** The etcd process's pid while it runs (for CPU accounting). */
+  readonly pid: number | undefined;
   /**
    * Starts (or restarts, keeping its data) this member; resolves once it answers /health or, for a cluster member,
    * once it listens.
@@ -100,7 +102,11 @@ interface MemberSpec {
 class Member implements EtcdMember {
   private child: ChildProcess | undefined;
   /** Pid of etcd itself (the child is its watchdog shell). */
-  private pid: number | undefined;
+  private pidOf: number | undefined;
+
+  get pid(): number | undefined {
+    return this.pidOf;
+  }
   private exited: Promise<void> = Promise.resolve();
   private readonly logTail: string[] = [];
   private unrefd = false;
@@ -162,25 +168,25 @@ class Member implements EtcdMember {
       { stdio: ['pipe', 'ignore', 'pipe'] },
     );
     this.child = child;
-    this.pid = undefined;
+    this.pidOf = undefined;
     if (this.unrefd) this.unref();
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       for (const line of chunk.split('\n').filter(Boolean)) {
         const pid = /^kitfed-etcd-pid (\d+)$/.exec(line);
         if (pid && this.child === child) {
-          this.pid = Number(pid[1]);
-          live.add(this.pid);
+          this.pidOf = Number(pid[1]);
+          live.add(this.pidOf);
         } else this.logTail.push(line);
       }
       this.logTail.splice(0, Math.max(0, this.logTail.length - 30));
     });
     this.exited = new Promise((resolve) =>
       child.once('exit', () => {
-        if (this.pid !== undefined) live.delete(this.pid);
+        if (this.pidOf !== undefined) live.delete(this.pidOf);
         child.stdin.destroy();
         if (this.child === child) {
           this.child = undefined;
-          this.pid = undefined;
+          this.pidOf = undefined;
         }
         resolve();
       }),
@@ -206,10 +212,10 @@ class Member implements EtcdMember {
   /** Signals etcd itself (not its watchdog); before its pid is known, closing the pipe kills it. */
   private signal(signal: NodeJS.Signals): void {
     if (!this.child) return;
-    if (this.pid === undefined) this.child.stdin!.end();
+    if (this.pidOf === undefined) this.child.stdin!.end();
     else {
       try {
-        process.kill(this.pid, signal);
+        process.kill(this.pidOf, signal);
       } catch {
         this.child.stdin!.end();
       }

@@ -162,6 +162,7 @@ export class EncryptedStore implements Store {
     };
     stopInner = await this.inner.watch(prefix, {
       sinceRevision: options.sinceRevision,
+      withoutPrevious: options.withoutPrevious,
       onProgress: (rev) => {
         if (!ended) options.onProgress?.(rev);
       },
@@ -173,7 +174,8 @@ export class EncryptedStore implements Store {
         if (ended) return;
         let opened: StoreEvent;
         try {
-          opened = { ...event, value: this.decrypt(event.key, event.value) };
+          // A DELETED event of a watch `withoutPrevious` may come without its value.
+          opened = { ...event, value: event.value === '' ? '' : this.decrypt(event.key, event.value) };
           if (event.prevValue !== undefined) opened.prevValue = this.decrypt(event.key, event.prevValue);
         } catch (err) {
           // An undecryptable value ends the watch: the caller must not miss an event silently.

@@ -267,7 +267,9 @@ export class EtcdStore implements Store {
     if (!(await this.readable(from))) {
       throw new StoreError('Compacted', `revision ${options.sinceRevision} has been compacted`);
     }
-    const watcher = this.client.watch().prefix(this.k(prefix)).withPreviousKV().startRevision(String(from)).watcher();
+    const builder = this.client.watch().prefix(this.k(prefix));
+    if (!options.withoutPrevious) builder.withPreviousKV();
+    const watcher = builder.startRevision(String(from)).watcher();
     const feed = new WatchFeed(this, watcher, options, from - 1);
     this.stops.add(feed.stop);
     watcher.once('end', () => this.stops.delete(feed.stop));
@@ -483,8 +485,10 @@ class WatchFeed {
     watcher.on('delete', (kv: IKeyValue, prev?: IKeyValue) => {
       const key = store.unprefix(kv.key);
       if (key === REVISION_KEY) return this.deliver(Number(kv.mod_revision));
-      const value = prev ? prev.value.toString('utf8') : '';
-      this.deliver({ type: 'DELETED', key, value, prevValue: value, revision: Number(kv.mod_revision) });
+      // Without the previous revision (a watch `withoutPrevious`), etcd's delete event has no value.
+      const event: StoreEvent = { type: 'DELETED', key, value: '', revision: Number(kv.mod_revision) };
+      if (prev) event.value = event.prevValue = prev.value.toString('utf8');
+      this.deliver(event);
     });
     watcher.on('disconnected', (err: Error) => {
       if (this.stopped) return;
