@@ -130,7 +130,7 @@ interface ModelValidationError {
   message?: string;
   params?: Record<string, unknown>;
 }
-type ModelCtor = new (data: unknown) => { validate(): void };
+type ModelCtor = (new (data: unknown) => { validate(): void }) & { prototype: { validate(this: unknown): void } };
 const require = createRequire(import.meta.url);
 const modelCache = new Map<string, ModelCtor | null>();
 
@@ -157,7 +157,9 @@ export function validateSchema(obj: KubeObject, t: ResourceType): StatusCause[] 
   const Model = modelFor(t);
   if (!Model) return [];
   try {
-    new Model(obj).validate();
+    // The model's validate() checks `this` against the kind's compiled schema; called on the object
+    // itself it skips the model's deep copy of it (parsed JSON holds no undefined values to drop).
+    Model.prototype.validate.call(obj);
     return [];
   } catch (err) {
     const errs = (err as { errors?: ModelValidationError[] }).errors;
