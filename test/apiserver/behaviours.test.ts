@@ -283,3 +283,15 @@ test("a client's patch of managedFields is taken as given: kubectl's upgrade to 
     'kubectl-last-applied',
   ]);
 });
+
+test("a built-in kind's schema is checked: a wrong type is 422 naming the field, nothing is stored", async (t) => {
+  const { kubectl } = await startTestServer(t);
+  const r = await kubectl(
+    ['create', '-f', '-', '--validate=false'],
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typed}\ndata: {count: 5}\n',
+  );
+  t.is(r.code, 1);
+  t.regex(r.stderr, /ConfigMap "typed" is invalid: data\.count: Invalid value: .*must be string/);
+  const after = await kubectl(['get', 'configmap', 'typed']);
+  t.regex(after.stderr, /configmaps "typed" not found/);
+});
