@@ -3,13 +3,14 @@ import { isIP } from 'node:net';
 import protobuf from 'protobufjs/minimal.js';
 
 /**
- * A lean client for the two etcd calls on the API server's request path, `KV/Range` and `KV/Txn`:
- * gRPC framed by hand on one `node:http2` session, messages read and written with protobufjs's wire
- * Reader/Writer. Through `etcd3` and `@grpc/grpc-js` one such call costs ≈ 250 µs of CPU (call
- * layers, interceptors, proto-loader objects with 64-bit integers as strings); here ≈ 90 µs
- * (docs/benchmarks.md). Only
- * the transport is replaced: the caller (EtcdStore.call) keeps its deadlines and retry rules, and
- * every other call (watches, compaction, probes) stays on `etcd3`.
+ * A lean client for the etcd calls on the API server's hot paths: `KV/Range` and `KV/Txn` (gRPC
+ * framed by hand on one `node:http2` session) and the watch cache's `Watch/Watch` stream (on a
+ * session of its own), messages read and written with protobufjs's wire Reader/Writer. Through
+ * `etcd3` and `@grpc/grpc-js` one unary call costs ≈ 250 µs of CPU (call layers, interceptors,
+ * proto-loader objects with 64-bit integers as strings); here ≈ 90 µs (docs/benchmarks.md). Only
+ * the transport is replaced: the caller (EtcdStore.call) keeps its deadlines and retry rules, the
+ * watch's caller (EtcdStore.watch) its resumption, and the other calls (compaction, probes) stay
+ * on `etcd3`.
  *
  * Errors carry what the store's error mapping reads: etcd's own message (`etcdserver: leader
  * changed`, `… has been compacted`), the gRPC status name (`Unavailable`, `DeadlineExceeded`), and
@@ -19,6 +20,7 @@ import protobuf from 'protobufjs/minimal.js';
 export class EtcdKv {
   private session: http2.ClientHttp2Session | undefined;
   private next = 0;
+  private watchNext = 0;
   private closed = false;
 
   constructor(
@@ -42,13 +44,7 @@ export class EtcdKv {
 
   private connect(): http2.ClientHttp2Session {
     if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    const endpoint = this.endpoints[this.next % this.endpoints.length]!;
-    // No SNI for an IP address (RFC 6066); the certificate is still checked against the host.
-    const host = new URL(endpoint).hostname.replace(/^\[|\]$/g, '');
-    const session = http2.connect(
-      endpoint,
-      this.tls ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, servername: isIP(host) ? '' : host } : {},
-    );
+    const session = this.dial(this.endpoints[this.next % this.endpoints.length]!);
     const drop = () => {
       if (this.session === session) {
         this.session = undefined;
@@ -58,9 +54,101 @@ export class EtcdKv {
     session.on('error', drop);
     session.on('close', drop);
     session.on('goaway', drop);
+    // Idle, it holds no process open: a call in flight does (its deadline timer). A watch's
+    // session stays referenced while the watch is open, as a listening socket would.
     session.unref();
     this.session = session;
     return session;
+  }
+
+  private dial(endpoint: string): http2.ClientHttp2Session {
+    // No SNI for an IP address (RFC 6066); the certificate is still checked against the host.
+    const host = new URL(endpoint).hostname.replace(/^\[|\]$/g, '');
+    const session = http2.connect(
+      endpoint,
+      this.tls ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, servername: isIP(host) ? '' : host } : {},
+    );
+    // Errors reach the streams (and the listeners above); an unhandled 'error' would throw.
+    session.on('error', () => {});
+    return session;
+  }
+
+  /**
+   * Opens one etcd watch on a session of its own, on the next endpoint in turn (so a watch that
+   * ended reconnects elsewhere). It asks etcd to end it when the member loses its leader
+   * (`hasleader`, as kube-apiserver does) and pings the connection every 10 s (no answer within
+   * 5 s ends it). Exactly one of `canceled` and `ended` is called, once, unless the returned
+   * function (stop) is called first; after either or after stop, nothing more is called.
+   */
+  watch(req: WatchCreateRequest, on: WatchHandlers): () => void {
+    if (this.closed) {
+      queueMicrotask(() => on.ended(new EtcdKvError('Unavailable', 'unavailable: client closed')));
+      return () => {};
+    }
+    const session = this.dial(this.endpoints[this.watchNext++ % this.endpoints.length]!);
+    let done = false;
+    const ping = setInterval(() => {
+      const timer = setTimeout(() => session.destroy(new Error('keepalive ping unanswered for 5 s')), 5000);
+      timer.unref();
+      const sent = session.ping((err) => {
+        clearTimeout(timer);
+        if (err) session.destroy(err);
+      });
+      if (!sent) clearTimeout(timer);
+    }, 10_000);
+    ping.unref();
+    const finish = (then?: () => void) => {
+      if (done) return;
+      done = true;
+      clearInterval(ping);
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      session.destroy();
+      then?.();
+    };
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/etcdserverpb.Watch/Watch',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      hasleader: 'true',
+    });
+    let status: string | undefined;
+    let grpcMessage = '';
+    const headers = (h: http2.IncomingHttpHeaders) => {
+      if (h['grpc-status'] !== undefined) {
+        status = String(h['grpc-status']);
+        grpcMessage = percentDecoded(String(h['grpc-message'] ?? ''));
+      }
+    };
+    stream.on('response', headers);
+    stream.on('trailers', headers);
+    const frames = new FrameReader();
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        for (const message of frames.push(chunk)) {
+          if (done) return;
+          const res = decodeWatch(new Reader(message));
+          if (res.created) on.created();
+          if (res.events.length > 0 && !done) on.events(res.events);
+          if (res.canceled && !done) finish(() => on.canceled(res.cancel_reason, res.compact_revision));
+        }
+      } catch (err) {
+        finish(() => on.ended(new EtcdKvError('Internal', `malformed etcd watch response: ${(err as Error).message}`)));
+      }
+    });
+    stream.on('error', (err: Error) =>
+      finish(() => on.ended(new EtcdKvError('Unavailable', `unavailable: watch stream failed: ${err.message}`))),
+    );
+    stream.on('close', () =>
+      finish(() => {
+        const name = status === undefined ? 'Unavailable' : (GRPC_CODES[Number(status)] ?? `Status${status}`);
+        const why = status === undefined ? `stream ended without a status (${stream.rstCode})` : grpcMessage || name;
+        on.ended(new EtcdKvError(name, `unavailable (${name}): watch ended: ${why}`));
+      }),
+    );
+    // The request side stays open: etcd ends the watch when the client half-closes.
+    stream.write(grpcFrame(encodeWatchCreate(req)));
+    return () => finish();
   }
 
   private unary(path: string, message: Buffer, deadline: number): Promise<Buffer> {
@@ -135,11 +223,7 @@ export class EtcdKv {
         }
         finish(undefined, body.subarray(5, 5 + body.readUInt32BE(1)));
       });
-      const frame = Buffer.allocUnsafe(5 + message.length);
-      frame[0] = 0;
-      frame.writeUInt32BE(message.length, 1);
-      message.copy(frame, 5);
-      stream.end(frame);
+      stream.end(grpcFrame(message));
     });
   }
 
@@ -169,6 +253,34 @@ export class EtcdKvError extends Error {
   constructor(status: string, message: string) {
     super(message);
     this.name = `${status}Error`;
+  }
+}
+
+/** One gRPC message on the wire: uncompressed flag, length, bytes. */
+function grpcFrame(message: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(5 + message.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(message.length, 1);
+  message.copy(frame, 5);
+  return frame;
+}
+
+/** Splits a gRPC response stream into its messages, whatever the chunking. */
+class FrameReader {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Buffer[] {
+    let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const out: Buffer[] = [];
+    while (buf.length >= 5) {
+      if (buf[0] !== 0) throw new Error('compressed gRPC message (none was asked for)');
+      const end = 5 + buf.readUInt32BE(1);
+      if (buf.length < end) break;
+      out.push(buf.subarray(5, end));
+      buf = buf.subarray(end);
+    }
+    this.pending = buf;
+    return out;
   }
 }
 
@@ -245,6 +357,38 @@ export interface TxnResponse {
     response_range?: RangeResponse;
     response_delete_range?: { prev_kvs: KvPair[] };
   }>;
+}
+
+export interface WatchCreateRequest {
+  key: Buffer;
+  range_end: Buffer;
+  start_revision: number;
+  prev_kv: boolean;
+}
+
+export interface WatchEvent {
+  type: 'put' | 'delete';
+  kv: KvPair;
+  prev_kv?: KvPair;
+}
+
+export interface WatchHandlers {
+  /** etcd created the watch: events from the start revision follow. */
+  created(): void;
+  /** Events of one response, in revision order. */
+  events(events: WatchEvent[]): void;
+  /** etcd cancelled the watch; `compactRevision` > 0 when its start revision is compacted. */
+  canceled(reason: string, compactRevision: number): void;
+  /** The stream or its connection ended (the member went away, lost its leader, stopped answering). */
+  ended(err: EtcdKvError): void;
+}
+
+interface WatchResponse {
+  created: boolean;
+  canceled: boolean;
+  compact_revision: number;
+  cancel_reason: string;
+  events: WatchEvent[];
 }
 
 // --- protobuf: protobufjs's wire Reader/Writer, etcd's rpc.proto / kv.proto field numbers by hand (no
@@ -408,6 +552,37 @@ function decodeTxn(r: Reader): TxnResponse {
         } else op.skip(ow);
       }
       res.responses.push(out);
+    } else r.skip(wire);
+  }
+  return res;
+}
+
+function encodeWatchCreate(req: WatchCreateRequest): Buffer {
+  const create = new Writer().bytes(1, req.key).bytes(2, req.range_end);
+  if (req.start_revision) create.varint(3, req.start_revision);
+  if (req.prev_kv) create.varint(6, 1);
+  return new Writer().bytes(1, create.finish()).finish();
+}
+
+function decodeWatch(r: Reader): WatchResponse {
+  const res: WatchResponse = { created: false, canceled: false, compact_revision: 0, cancel_reason: '', events: [] };
+  while (!r.done) {
+    const [f, wire] = r.field();
+    if (f === 3 && wire === 0) res.created = r.varint() !== 0;
+    else if (f === 4 && wire === 0) res.canceled = r.varint() !== 0;
+    else if (f === 5 && wire === 0) res.compact_revision = r.varint();
+    else if (f === 6 && wire === 2) res.cancel_reason = r.bytes().toString('utf8');
+    else if (f === 11 && wire === 2) {
+      const e = new Reader(r.bytes());
+      const event: WatchEvent = { type: 'put', kv: { key: EMPTY, value: EMPTY, create_revision: 0, mod_revision: 0 } };
+      while (!e.done) {
+        const [ef, ew] = e.field();
+        if (ef === 1 && ew === 0) event.type = e.varint() === 1 ? 'delete' : 'put';
+        else if (ef === 2 && ew === 2) event.kv = decodeKv(new Reader(e.bytes()));
+        else if (ef === 3 && ew === 2) event.prev_kv = decodeKv(new Reader(e.bytes()));
+        else e.skip(ew);
+      }
+      res.events.push(event);
     } else r.skip(wire);
   }
   return res;

@@ -1,7 +1,15 @@
-import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop } from 'cockatiel';
-import { CompareResult, CompareTarget, Etcd3, isRecoverableError, type IKeyValue, type Watcher } from 'etcd3';
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, type IBackoff } from 'cockatiel';
+import { CompareResult, CompareTarget, Etcd3, isRecoverableError, type IKeyValue } from 'etcd3';
 import { createLogger } from '../../core/log.js';
-import { EtcdKv, type Compare, type KvPair, type RangeRequest, type TxnResponse } from './etcd-kv.js';
+import {
+  EtcdKv,
+  type Compare,
+  type KvPair,
+  type RangeRequest,
+  type TxnResponse,
+  type WatchEvent,
+  type WatchHandlers,
+} from './etcd-kv.js';
 import {
   StoreError,
   type KeyValue,
@@ -60,7 +68,8 @@ export class EtcdStore implements Store {
   /** Range and Txn, the calls on the request path, without etcd3/grpc-js's per-call cost (see etcd-kv.ts). */
   private readonly kv: EtcdKv;
   private readonly prefix: string;
-  private readonly timeoutMs: number;
+  /** Deadline of one store operation (and of opening a watch). */
+  readonly requestTimeoutMs: number;
   /** Smallest revision etcd still serves history for (etcd's compact revision), as far as we know. */
   private knownCompact = 1;
   private readonly stops = new Set<() => void>();
@@ -75,7 +84,7 @@ export class EtcdStore implements Store {
   ) {
     if (endpoints.length === 0) throw new StoreError('Internal', 'etcd store needs at least one endpoint');
     this.prefix = options.keyPrefix ?? '/kitfed';
-    this.timeoutMs = options.requestTimeoutMs ?? 3000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 3000;
     this.revisionKey = this.k(REVISION_KEY);
     const tls = options.tls;
     const hosts = endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `${tls ? 'https' : 'http'}://${e}`));
@@ -109,7 +118,6 @@ export class EtcdStore implements Store {
         // One retry loop, ours (call()): the client's own (3 immediate attempts) would repeat
         // a delete that may have landed, and retries without backoff through an election.
         global: noop,
-        watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }).next(),
       },
     });
     const interval = options.compactionIntervalMs ?? 300_000;
@@ -267,21 +275,21 @@ export class EtcdStore implements Store {
     if (!(await this.readable(from))) {
       throw new StoreError('Compacted', `revision ${options.sinceRevision} has been compacted`);
     }
-    const builder = this.client.watch().prefix(this.k(prefix));
-    if (!options.withoutPrevious) builder.withPreviousKV();
-    const watcher = builder.startRevision(String(from)).watcher();
-    const feed = new WatchFeed(this, watcher, options, from - 1);
+    const key = this.k(prefix);
+    const feed = new WatchFeed(
+      this,
+      options,
+      from - 1,
+      (start, handlers) =>
+        this.kv.watch(
+          { key, range_end: rangeEnd(key), start_revision: start, prev_kv: !options.withoutPrevious },
+          handlers,
+        ),
+      () => this.stops.delete(feed.stop),
+    );
     this.stops.add(feed.stop);
-    watcher.once('end', () => this.stops.delete(feed.stop));
     try {
-      await withTimeout(
-        new Promise<void>((resolve, reject) => {
-          watcher.once('connected', () => resolve());
-          watcher.once('error', (err: Error) => reject(err));
-          watcher.once('disconnected', (err: Error) => reject(err));
-        }),
-        this.timeoutMs,
-      );
+      await feed.open(this.requestTimeoutMs);
     } catch (err) {
       feed.stop();
       throw this.storeError('watch', err);
@@ -387,10 +395,11 @@ export class EtcdStore implements Store {
     onRetry?: () => void,
   ): Promise<T> {
     const retry = mode === 'repeatable' ? transient : notApplied;
-    const deadline = Date.now() + this.timeoutMs;
+    const deadline = Date.now() + this.requestTimeoutMs;
     // A proposal in flight when the leader dies hangs until its deadline: attempts that may be
     // repeated get a third of the budget (at least 1 s) so a retry reaches the new leader in time.
-    const attemptMs = mode === 'repeatable' ? Math.max(1000, Math.floor(this.timeoutMs / 3)) : this.timeoutMs;
+    const attemptMs =
+      mode === 'repeatable' ? Math.max(1000, Math.floor(this.requestTimeoutMs / 3)) : this.requestTimeoutMs;
     for (let delay = 50; ; delay = Math.min(delay * 2, 400)) {
       const attemptDeadline = Math.min(deadline, Date.now() + attemptMs);
       try {
@@ -457,54 +466,76 @@ export class EtcdStore implements Store {
   }
 }
 
-/** Delivers one etcd watcher's events to a store watch, in order, once, until stopped. */
+const WATCH_BACKOFF = new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 });
+
+/**
+ * Delivers one etcd watch's events to a store watch, in order, once, until stopped. When the
+ * stream ends (member gone or leaderless, connection silent) it reopens it on the next endpoint,
+ * backing off from 100 ms to 2 s, from right after the last revision delivered: no gap, no
+ * duplicate. It ends with `onError` only when etcd cancels the watch (`Compacted` when its
+ * position was compacted meanwhile).
+ */
 class WatchFeed {
   private stopped = false;
   private live = false;
   private disconnected = false;
   /** Events (and revision-key progress, as a number) that arrived before the watch was established. */
   private readonly buffered: Array<StoreEvent | number> = [];
+  private cancel: (() => void) | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  /** Delays between reopening attempts (decorrelated jitter, 100 ms up to 2 s); reset once one succeeds. */
+  private backoff: IBackoff<unknown> | undefined;
 
   constructor(
     private readonly store: EtcdStore,
-    private readonly watcher: Watcher,
     private readonly options: WatchOptions,
     private lastRevision: number,
-  ) {
-    watcher.on('put', (kv: IKeyValue, prev?: IKeyValue) => {
-      const revision = Number(kv.mod_revision);
-      const key = store.unprefix(kv.key);
-      if (key === REVISION_KEY) return this.deliver(revision);
-      const event: StoreEvent = { type: 'ADDED', key, value: kv.value.toString('utf8'), revision };
-      if (kv.create_revision !== kv.mod_revision) {
-        event.type = 'MODIFIED';
-        if (prev) event.prevValue = prev.value.toString('utf8');
-      }
-      this.deliver(event);
+    private readonly openStream: (start: number, handlers: WatchHandlers) => () => void,
+    private readonly onClosed: () => void,
+  ) {}
+
+  /**
+   * Opens the etcd watch from right after the last revision delivered; resolves once etcd has
+   * created it. Rejects when etcd cancels it, the stream ends, or `timeoutMs` passes first.
+   */
+  open(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let created = false;
+      const timer = setTimeout(() => {
+        this.cancel?.();
+        reject(new StoreError('Unavailable', `etcd did not open the watch within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const early = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      this.cancel = this.openStream(this.lastRevision + 1, {
+        created: () => {
+          created = true;
+          clearTimeout(timer);
+          this.backoff = undefined;
+          if (this.disconnected) log.info({ resumeFrom: this.lastRevision + 1 }, 'etcd watch reconnected');
+          this.disconnected = false;
+          resolve();
+        },
+        events: (events) => {
+          for (const e of events) this.take(e);
+        },
+        canceled: (reason, compactRevision) => {
+          const err =
+            compactRevision > 0
+              ? new StoreError('Compacted', `watch position ${this.lastRevision} has been compacted`)
+              : new StoreError('Unavailable', `etcd cancelled the watch: ${reason || 'no reason given'}`);
+          if (!created) return early(err);
+          if (err.code === 'Compacted') this.fail(err);
+          else void this.classify(err);
+        },
+        ended: (err) => {
+          if (!created) return early(err);
+          this.reconnect(err);
+        },
+      });
     });
-    watcher.on('delete', (kv: IKeyValue, prev?: IKeyValue) => {
-      const key = store.unprefix(kv.key);
-      if (key === REVISION_KEY) return this.deliver(Number(kv.mod_revision));
-      // Without the previous revision (a watch `withoutPrevious`), etcd's delete event has no value.
-      const event: StoreEvent = { type: 'DELETED', key, value: '', revision: Number(kv.mod_revision) };
-      if (prev) event.value = event.prevValue = prev.value.toString('utf8');
-      this.deliver(event);
-    });
-    watcher.on('disconnected', (err: Error) => {
-      if (this.stopped) return;
-      if (!this.live) return this.fail(store.storeError('watch', err));
-      // The client re-attaches this watcher with `request.start_revision`: resume right after
-      // the last event delivered (the client's own bookkeeping can run ahead of it).
-      watcher.request.start_revision = String(this.lastRevision + 1);
-      if (!this.disconnected)
-        log.warn({ err: err.message, resumeFrom: this.lastRevision + 1 }, 'etcd watch disconnected; reconnecting');
-      this.disconnected = true;
-    });
-    watcher.on('connected', () => {
-      if (this.disconnected) log.info({ resumeFrom: this.lastRevision + 1 }, 'etcd watch reconnected');
-      this.disconnected = false;
-    });
-    watcher.on('error', (err: Error) => void this.classify(err));
   }
 
   /** The watch is established: from now on events go straight to the handler. */
@@ -516,8 +547,46 @@ class WatchFeed {
   readonly stop = (): void => {
     if (this.stopped) return;
     this.stopped = true;
-    this.watcher.cancel().catch(() => {});
+    clearTimeout(this.retry);
+    this.cancel?.();
+    this.onClosed();
   };
+
+  /** The stream ended after it was established: reopen it, from where delivery stopped. */
+  private reconnect(err: Error): void {
+    if (this.stopped) return;
+    if (!this.live) return this.fail(this.store.storeError('watch', err));
+    if (!this.disconnected)
+      log.warn({ err: err.message, resumeFrom: this.lastRevision + 1 }, 'etcd watch disconnected; reconnecting');
+    this.disconnected = true;
+    this.backoff = this.backoff ? this.backoff.next(undefined) : WATCH_BACKOFF.next();
+    this.retry = setTimeout(() => {
+      if (this.stopped) return;
+      this.open(this.store.requestTimeoutMs).catch((e: unknown) => {
+        if (e instanceof StoreError && e.code === 'Compacted') this.fail(e);
+        else this.reconnect(e instanceof Error ? e : new Error(String(e)));
+      });
+    }, this.backoff.duration);
+  }
+
+  /** One etcd event: a change under the prefix, or the revision key's progress. */
+  private take(e: WatchEvent): void {
+    const key = this.store.unprefix(e.kv.key);
+    const revision = e.kv.mod_revision;
+    if (key === REVISION_KEY) return this.deliver(revision);
+    if (e.type === 'delete') {
+      // Without the previous revision (a watch `withoutPrevious`), etcd's delete event has no value.
+      const event: StoreEvent = { type: 'DELETED', key, value: '', revision };
+      if (e.prev_kv) event.value = event.prevValue = e.prev_kv.value.toString('utf8');
+      return this.deliver(event);
+    }
+    const event: StoreEvent = { type: 'ADDED', key, value: e.kv.value.toString('utf8'), revision };
+    if (e.kv.create_revision !== revision) {
+      event.type = 'MODIFIED';
+      if (e.prev_kv) event.prevValue = e.prev_kv.value.toString('utf8');
+    }
+    this.deliver(event);
+  }
 
   /**
    * An event, or the revision key's progress (a number): its put is the last operation of every
@@ -556,17 +625,15 @@ class WatchFeed {
   }
 
   /** etcd cancelled the watch: Compacted when history past our position is gone, else Unavailable. */
-  private async classify(err: Error): Promise<void> {
-    let mapped = this.store.storeError('watch', err);
+  private async classify(err: StoreError): Promise<void> {
+    let mapped = err;
     try {
       if (!(await this.store.readable(this.lastRevision + 1)))
         mapped = new StoreError('Compacted', `watch position ${this.lastRevision} has been compacted`);
     } catch {
       // keep the first mapping
     }
-    this.fail(
-      mapped.code === 'Internal' ? new StoreError('Unavailable', mapped.message, undefined, { cause: err }) : mapped,
-    );
+    this.fail(mapped);
   }
 }
 
