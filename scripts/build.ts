@@ -29,10 +29,10 @@ const OUT = join(ROOT, 'dist');
 const INFO = join(OUT, 'build-info.json');
 
 /**
- * Left out of the bundle: native (better-sqlite3), reads its own .proto files (etcd3), required by
- * computed name (kubernetes-models), loaded only on a terminal by path (pino-pretty).
+ * Left out of the bundle: native (better-sqlite3), required by computed name (kubernetes-models),
+ * loaded only on a terminal by path (pino-pretty).
  */
-const EXTERNAL = ['better-sqlite3', 'etcd3', 'kubernetes-models', 'pino-pretty'];
+const EXTERNAL = ['better-sqlite3', 'kubernetes-models', 'pino-pretty'];
 
 /** CommonJS code inside an ESM bundle calls `require` for Node built-ins: give every chunk one. */
 const BANNER =

@@ -3,14 +3,13 @@ import { isIP } from 'node:net';
 import protobuf from 'protobufjs/minimal.js';
 
 /**
- * A lean client for the etcd calls on the API server's hot paths: `KV/Range` and `KV/Txn` (gRPC
- * framed by hand on one `node:http2` session) and the watch cache's `Watch/Watch` stream (on a
+ * The etcd client of the store: the calls it makes, `KV/Range`, `KV/Txn` and `KV/Compact` (gRPC
+ * framed by hand on one `node:http2` session), and the watch cache's `Watch/Watch` stream (on a
  * session of its own), messages read and written with protobufjs's wire Reader/Writer. Through
- * `etcd3` and `@grpc/grpc-js` one unary call costs ≈ 250 µs of CPU (call layers, interceptors,
- * proto-loader objects with 64-bit integers as strings); here ≈ 90 µs (docs/benchmarks.md). Only
- * the transport is replaced: the caller (EtcdStore.call) keeps its deadlines and retry rules, the
- * watch's caller (EtcdStore.watch) its resumption, and the other calls (compaction, probes) stay
- * on `etcd3`.
+ * `etcd3` and `@grpc/grpc-js` (the store's client until the fifth session) one unary call cost
+ * ≈ 250 µs of CPU (call layers, interceptors, proto-loader objects with 64-bit integers as
+ * strings); here ≈ 90 µs (docs/benchmarks.md). The caller (EtcdStore.call) keeps the deadlines
+ * and retry rules, the watch's caller (EtcdStore.watch) its resumption.
  *
  * Errors carry what the store's error mapping reads: etcd's own message (`etcdserver: leader
  * changed`, `… has been compacted`), the gRPC status name (`Unavailable`, `DeadlineExceeded`), and
@@ -34,6 +33,11 @@ export class EtcdKv {
 
   async txn(req: TxnRequest, options: { deadline: number }): Promise<TxnResponse> {
     return decoded(decodeTxn, await this.unary('/etcdserverpb.KV/Txn', encodeTxn(req), options.deadline));
+  }
+
+  /** Compacts etcd's history before `revision` (logically: etcd frees the space in the background). */
+  async compact(req: { revision: number }, options: { deadline: number }): Promise<void> {
+    await this.unary('/etcdserverpb.KV/Compact', new Writer().varint(1, req.revision).finish(), options.deadline);
   }
 
   close(): void {
@@ -70,15 +74,29 @@ export class EtcdKv {
     );
     // Errors reach the streams (and the listeners above); an unhandled 'error' would throw.
     session.on('error', () => {});
+    // A connection that went silent (a member partitioned away, a dead peer without a reset) is
+    // noticed within 15 s: a ping every 10 s, 5 s to answer, else the session is destroyed and its
+    // calls and watch fail over to the next endpoint.
+    const keepalive = setInterval(() => {
+      const timer = setTimeout(() => session.destroy(new Error('keepalive ping unanswered for 5 s')), 5000);
+      timer.unref();
+      const sent = session.ping((err) => {
+        clearTimeout(timer);
+        if (err && !session.destroyed) session.destroy(err);
+      });
+      if (!sent) clearTimeout(timer);
+    }, 10_000);
+    keepalive.unref();
+    session.once('close', () => clearInterval(keepalive));
     return session;
   }
 
   /**
    * Opens one etcd watch on a session of its own, on the next endpoint in turn (so a watch that
    * ended reconnects elsewhere). It asks etcd to end it when the member loses its leader
-   * (`hasleader`, as kube-apiserver does) and pings the connection every 10 s (no answer within
-   * 5 s ends it). Exactly one of `canceled` and `ended` is called, once, unless the returned
-   * function (stop) is called first; after either or after stop, nothing more is called.
+   * (`hasleader`, as kube-apiserver does); a silent connection ends it too (see dial()). Exactly
+   * one of `canceled` and `ended` is called, once, unless the returned function (stop) is called
+   * first; after either or after stop, nothing more is called.
    */
   watch(req: WatchCreateRequest, on: WatchHandlers): () => void {
     if (this.closed) {
@@ -87,20 +105,9 @@ export class EtcdKv {
     }
     const session = this.dial(this.endpoints[this.watchNext++ % this.endpoints.length]!);
     let done = false;
-    const ping = setInterval(() => {
-      const timer = setTimeout(() => session.destroy(new Error('keepalive ping unanswered for 5 s')), 5000);
-      timer.unref();
-      const sent = session.ping((err) => {
-        clearTimeout(timer);
-        if (err) session.destroy(err);
-      });
-      if (!sent) clearTimeout(timer);
-    }, 10_000);
-    ping.unref();
     const finish = (then?: () => void) => {
       if (done) return;
       done = true;
-      clearInterval(ping);
       stream.close(http2.constants.NGHTTP2_CANCEL);
       session.destroy();
       then?.();
@@ -327,6 +334,10 @@ export interface RangeResponse {
   more: boolean;
   count: number;
 }
+
+/** etcd's CompareTarget and CompareResult values (rpc.proto). */
+export const CompareTarget = { Version: 0, Create: 1, Mod: 2 } as const;
+export const CompareResult = { Equal: 0, Greater: 1, Less: 2, NotEqual: 3 } as const;
 
 export interface Compare {
   key: Buffer;

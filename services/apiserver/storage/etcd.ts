@@ -1,7 +1,8 @@
-import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, type IBackoff } from 'cockatiel';
-import { CompareResult, CompareTarget, Etcd3, isRecoverableError, type IKeyValue } from 'etcd3';
+import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import { createLogger } from '../../core/log.js';
 import {
+  CompareResult,
+  CompareTarget,
   EtcdKv,
   type Compare,
   type KvPair,
@@ -53,8 +54,8 @@ const log = createLogger('storage', { backend: 'etcd' });
 const REVISION_KEY = '/\u0000revision';
 
 /**
- * The HA store: etcd v3 through the `etcd3` client. Revisions are etcd's revisions, writes are
- * transactions comparing `create_revision`/`mod_revision` (CAS), watches are etcd's native
+ * The HA store: etcd v3 through its own lean gRPC client (etcd-kv.ts). Revisions are etcd's
+ * revisions, writes are transactions comparing `create_revision`/`mod_revision` (CAS), watches are etcd's native
  * watches (so several API servers on one etcd see each other's writes), and every call carries
  * a deadline: no quorum or no connection means `StoreError('Unavailable')` within
  * `requestTimeoutMs`, never a hang. An established watch survives a lost connection or
@@ -64,8 +65,7 @@ const REVISION_KEY = '/\u0000revision';
  */
 export class EtcdStore implements Store {
   readonly backend = 'etcd';
-  private readonly client: Etcd3;
-  /** Range and Txn, the calls on the request path, without etcd3/grpc-js's per-call cost (see etcd-kv.ts). */
+  /** The etcd client: Range, Txn, Compact and Watch over node:http2 (see etcd-kv.ts). */
   private readonly kv: EtcdKv;
   private readonly prefix: string;
   /** Deadline of one store operation (and of opening a watch). */
@@ -95,31 +95,6 @@ export class EtcdStore implements Store {
         ...(tls.cert && tls.key ? { cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) } : {}),
       },
     );
-    this.client = new Etcd3({
-      hosts,
-      ...(tls
-        ? {
-            credentials: {
-              rootCertificate: Buffer.from(tls.ca),
-              ...(tls.cert && tls.key ? { certChain: Buffer.from(tls.cert), privateKey: Buffer.from(tls.key) } : {}),
-            },
-          }
-        : {}),
-      grpcOptions: {
-        'grpc.keepalive_time_ms': 10_000,
-        'grpc.keepalive_timeout_ms': 5_000,
-        // A page of a list can exceed gRPC's default 4 MiB (kube-apiserver lifts the limit too).
-        'grpc.max_receive_message_length': -1,
-      },
-      faultHandling: {
-        // A member that failed 3 calls in a row is skipped for 1 s (the client's default: 5 s).
-        host: () =>
-          circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
-        // One retry loop, ours (call()): the client's own (3 immediate attempts) would repeat
-        // a delete that may have landed, and retries without backoff through an election.
-        global: noop,
-      },
-    });
     const interval = options.compactionIntervalMs ?? 300_000;
     if (interval > 0) {
       this.compactionTimer = setInterval(() => {
@@ -233,7 +208,7 @@ export class EtcdStore implements Store {
     const kv = res.kvs[0];
     if (kv) return Number(kv.mod_revision);
     const created = await this.call('revision', (o) =>
-      this.client.kv.txn(
+      this.kv.txn(
         {
           compare: [
             { key: this.revisionKey, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 },
@@ -250,9 +225,7 @@ export class EtcdStore implements Store {
 
   /** etcd's current revision (all prefixes). */
   private async headRevision(): Promise<number> {
-    const res = await this.call('revision', (o) =>
-      this.client.kv.range({ key: this.revisionKey, count_only: true }, o),
-    );
+    const res = await this.call('revision', (o) => this.kv.range({ key: this.revisionKey, count_only: true }, o));
     return Number(res.header.revision);
   }
 
@@ -305,7 +278,7 @@ export class EtcdStore implements Store {
     const etcdRevision = target < current ? target + 1 : target;
     if (etcdRevision <= this.knownCompact) return;
     try {
-      await this.call('compact', (o) => this.client.kv.compact({ revision: etcdRevision, physical: false }, o));
+      await this.call('compact', (o) => this.kv.compact({ revision: etcdRevision }, o));
     } catch (err) {
       if (!(err instanceof StoreError && err.code === 'Compacted')) throw err;
     }
@@ -322,7 +295,6 @@ export class EtcdStore implements Store {
   async close(): Promise<void> {
     clearInterval(this.compactionTimer);
     for (const stop of [...this.stops]) stop();
-    this.client.close();
     this.kv.close();
   }
 
@@ -331,7 +303,7 @@ export class EtcdStore implements Store {
     return key.toString('utf8').slice(this.prefix.length);
   }
 
-  toKeyValue(kv: IKeyValue | KvPair): KeyValue {
+  toKeyValue(kv: KvPair): KeyValue {
     return {
       key: this.unprefix(kv.key),
       value: kv.value.toString('utf8'),
@@ -343,7 +315,7 @@ export class EtcdStore implements Store {
   /** True when etcd still serves reads at `revision` (false once compacted; true for future ones). */
   async readable(revision: number): Promise<boolean> {
     try {
-      await this.call('probe', (o) => this.client.kv.range({ key: this.k(''), count_only: true, revision }, o));
+      await this.call('probe', (o) => this.kv.range({ key: this.k(''), count_only: true, revision }, o));
       return true;
     } catch (err) {
       if (err instanceof StoreError && err.code === 'Compacted') return false;
@@ -361,7 +333,7 @@ export class EtcdStore implements Store {
     if (/future revision/.test(message))
       return new StoreError('Internal', `etcd ${op}: ${message}`, undefined, { cause: err });
     const unavailable =
-      /Deadline|Unavailable|Cancelled|BrokenCircuit|ClientClosed|WatchStreamEnded|Timeout/.test(name) ||
+      /Deadline|Unavailable|Cancelled|Timeout/.test(name) ||
       /timed out|no leader|leader changed|not capable|stopped|unhealthy|deadline|unavailable|closed|connect/i.test(
         message,
       );
@@ -662,10 +634,7 @@ function transient(err: StoreError): boolean {
 
 /** Transient and certainly not applied: no leader to propose to, or no connection to the member. */
 function notApplied(err: StoreError): boolean {
-  return (
-    transient(err) &&
-    /no leader|not capable|ECONNREFUSED|No connection established|connect|BrokenCircuit|breaker/i.test(err.message)
-  );
+  return transient(err) && /no leader|not capable|ECONNREFUSED|No connection established|connect/i.test(err.message);
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
