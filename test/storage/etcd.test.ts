@@ -1,4 +1,5 @@
 import test from 'ava';
+import net from 'node:net';
 import { EtcdStore } from '../../services/apiserver/storage/etcd.js';
 import { StoreError } from '../../services/apiserver/storage/types.js';
 import { EventLog } from './conformance.js';
@@ -191,3 +192,61 @@ test('no etcd at all: opening works, the first call fails with Unavailable', asy
   t.teardown(() => store.close());
   t.is(codeOf(await store.get('/x').catch((e) => e)), 'Unavailable');
 });
+
+etcdTest(
+  'a connection that goes silent is dropped by the keepalive ping: calls and the watch move to the next member',
+  async (t) => {
+    const etcd = await startEtcd();
+    t.teardown(() => etcd.stop());
+    // A TCP relay to etcd that can go silent: it stops passing bytes but keeps every socket open,
+    // as a partitioned member or a dead peer behind a stateful firewall would.
+    const [host, port] = etcd.endpoints[0]!.split(':') as [string, string];
+    let silent = false;
+    const sockets = new Set<net.Socket>();
+    const relay = net.createServer((client) => {
+      const upstream = net.connect(Number(port), host);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => s.destroy());
+        s.on('close', () => sockets.delete(s));
+      }
+      client.on('data', (d) => silent || upstream.write(d));
+      upstream.on('data', (d) => silent || client.write(d));
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => {
+      for (const s of sockets) s.destroy();
+      relay.close();
+    });
+    const via = `127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+    // The relay first: the store's calls and its watch both start on it.
+    const store = new EtcdStore([via, etcd.endpoints[0]!], { requestTimeoutMs: 2000 });
+    t.teardown(() => store.close());
+    const log = new EventLog();
+    t.teardown(await store.watch('/', { sinceRevision: await store.revision(), ...log.handlers }));
+    await store.create('/before', '1');
+    await log.waitFor(1);
+    silent = true;
+    const started = Date.now();
+    let written = false;
+    while (!written && Date.now() - started < 30_000) {
+      written = await store.create('/after', '2').then(
+        () => true,
+        (e: unknown) => {
+          t.is(codeOf(e), 'Unavailable', 'while the member is silent, calls fail with Unavailable, not hang');
+          return false;
+        },
+      );
+    }
+    t.true(written, 'writes succeed on the next member');
+    t.true(Date.now() - started < 20_000, `failed over within 10 s ping + 5 s answer (${Date.now() - started} ms)`);
+    const events = await log.waitFor(2, 20_000);
+    t.deepEqual(
+      events.map((e) => `${e.type} ${e.key}`),
+      ['ADDED /before', 'ADDED /after'],
+    );
+    t.deepEqual(log.errors, []);
+  },
+);
