@@ -119,16 +119,7 @@ export class EtcdKv {
       te: 'trailers',
       hasleader: 'true',
     });
-    let status: string | undefined;
-    let grpcMessage = '';
-    const headers = (h: http2.IncomingHttpHeaders) => {
-      if (h['grpc-status'] !== undefined) {
-        status = String(h['grpc-status']);
-        grpcMessage = percentDecoded(String(h['grpc-message'] ?? ''));
-      }
-    };
-    stream.on('response', headers);
-    stream.on('trailers', headers);
+    const status = grpcStatus(stream);
     const frames = new FrameReader();
     stream.on('data', (chunk: Buffer) => {
       try {
@@ -148,8 +139,9 @@ export class EtcdKv {
     );
     stream.on('close', () =>
       finish(() => {
-        const name = status === undefined ? 'Unavailable' : (GRPC_CODES[Number(status)] ?? `Status${status}`);
-        const why = status === undefined ? `stream ended without a status (${stream.rstCode})` : grpcMessage || name;
+        const name = status.code === undefined ? 'Unavailable' : status.name;
+        const why =
+          status.code === undefined ? `stream ended without a status (${stream.rstCode})` : status.message || name;
         on.ended(new EtcdKvError(name, `unavailable (${name}): watch ended: ${why}`));
       }),
     );
@@ -179,8 +171,7 @@ export class EtcdKv {
         return;
       }
       const chunks: Buffer[] = [];
-      let status: string | undefined;
-      let grpcMessage = '';
+      const status = grpcStatus(stream);
       let settled = false;
       const finish = (err: Error | undefined, body?: Buffer) => {
         if (settled) return;
@@ -193,14 +184,6 @@ export class EtcdKv {
         stream.close(http2.constants.NGHTTP2_CANCEL);
         finish(new EtcdKvError('DeadlineExceeded', `unavailable: deadline exceeded after ${ms} ms`));
       }, ms);
-      const headers = (h: http2.IncomingHttpHeaders) => {
-        if (h['grpc-status'] !== undefined) {
-          status = String(h['grpc-status']);
-          grpcMessage = percentDecoded(String(h['grpc-message'] ?? ''));
-        }
-      };
-      stream.on('response', headers);
-      stream.on('trailers', headers);
       stream.on('data', (d: Buffer) => chunks.push(d));
       stream.on('error', (err: Error) => {
         this.failed(session);
@@ -210,19 +193,19 @@ export class EtcdKv {
         finish(new EtcdKvError('Unavailable', `${what}: ${err.message}`));
       });
       stream.on('close', () => {
-        if (status === undefined) {
+        if (status.code === undefined) {
           this.failed(session);
           return finish(
             new EtcdKvError('Unavailable', `unavailable: stream ended without a status (${stream.rstCode})`),
           );
         }
-        if (status !== '0') {
-          const name = GRPC_CODES[Number(status)] ?? `Status${status}`;
-          if (!TRANSIENT.has(name)) return finish(new EtcdKvError(name, grpcMessage || name));
+        if (status.code !== '0') {
+          const name = status.name;
+          if (!TRANSIENT.has(name)) return finish(new EtcdKvError(name, status.message || name));
           // etcd's message (`etcdserver: leader changed`) decides whether a retry is safe; a member that
           // cannot serve sends the next calls elsewhere.
           if (name === 'Unavailable') this.failed(session);
-          return finish(new EtcdKvError(name, `unavailable (${name}): ${grpcMessage}`));
+          return finish(new EtcdKvError(name, `unavailable (${name}): ${status.message}`));
         }
         const body = Buffer.concat(chunks);
         if (body.length < 5 || body[0] !== 0) {
@@ -244,6 +227,28 @@ export class EtcdKv {
     this.next++;
     session.close();
   }
+}
+
+/**
+ * The gRPC status a call's stream ends with, as its headers (a trailers-only answer) or trailers
+ * report it: `code` stays undefined until one arrives.
+ */
+function grpcStatus(stream: http2.ClientHttp2Stream): { code?: string; readonly name: string; message: string } {
+  const status = {
+    code: undefined as string | undefined,
+    message: '',
+    get name(): string {
+      return GRPC_CODES[Number(this.code)] ?? `Status${this.code}`;
+    },
+  };
+  const read = (h: http2.IncomingHttpHeaders) => {
+    if (h['grpc-status'] === undefined) return;
+    status.code = String(h['grpc-status']);
+    status.message = percentDecoded(String(h['grpc-message'] ?? ''));
+  };
+  stream.on('response', read);
+  stream.on('trailers', read);
+  return status;
 }
 
 /** gRPC percent-encodes its status message; a malformed one is kept as sent (never a throw in a stream handler). */

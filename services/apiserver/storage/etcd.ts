@@ -140,8 +140,8 @@ export class EtcdStore implements Store {
       more = true;
     }
     const items = kvs.map((kv) => this.toKeyValue(kv));
-    const result: ListResult = { items, revision: options.revision ?? Number(res.header.revision), more };
-    if (more) result.remaining = Number(res.count) - hidden - items.length;
+    const result: ListResult = { items, revision: options.revision ?? res.header.revision, more };
+    if (more) result.remaining = res.count - hidden - items.length;
     return result;
   }
 
@@ -160,7 +160,7 @@ export class EtcdStore implements Store {
       if (retried && current?.value === value) return current.modRevision;
       throw new StoreError('KeyExists', `key ${key} already exists`, current);
     }
-    return Number(res.header.revision);
+    return res.header.revision;
   }
 
   async update(key: string, value: string, expectedModRevision?: number): Promise<number> {
@@ -177,7 +177,7 @@ export class EtcdStore implements Store {
       if (retried && current?.value === value) return current.modRevision;
       this.refused(key, res, expectedModRevision);
     }
-    return Number(res.header.revision);
+    return res.header.revision;
   }
 
   async delete(key: string, expectedModRevision?: number): Promise<{ revision: number; prev: KeyValue }> {
@@ -194,7 +194,7 @@ export class EtcdStore implements Store {
     if (!res.succeeded) this.refused(key, res, expectedModRevision);
     const prev = res.responses[0]?.response_delete_range?.prev_kvs?.[0];
     if (!prev) throw new StoreError('Internal', `etcd delete of ${key} returned no previous value`);
-    return { revision: Number(res.header.revision), prev: this.toKeyValue(prev) };
+    return { revision: res.header.revision, prev: this.toKeyValue(prev) };
   }
 
   /**
@@ -206,7 +206,7 @@ export class EtcdStore implements Store {
   async revision(): Promise<number> {
     const res = await this.call('revision', (o) => this.kv.range({ key: this.revisionKey }, o));
     const kv = res.kvs[0];
-    if (kv) return Number(kv.mod_revision);
+    if (kv) return kv.mod_revision;
     const created = await this.call('revision', (o) =>
       this.kv.txn(
         {
@@ -220,13 +220,13 @@ export class EtcdStore implements Store {
       ),
     );
     const existing = created.responses[0]?.response_range?.kvs[0];
-    return existing ? Number(existing.mod_revision) : Number(created.header.revision);
+    return existing ? existing.mod_revision : created.header.revision;
   }
 
   /** etcd's current revision (all prefixes). */
   private async headRevision(): Promise<number> {
     const res = await this.call('revision', (o) => this.kv.range({ key: this.revisionKey, count_only: true }, o));
-    return Number(res.header.revision);
+    return res.header.revision;
   }
 
   /** Binary search for the oldest revision etcd still serves; watches may start right before it. */
@@ -307,8 +307,8 @@ export class EtcdStore implements Store {
     return {
       key: this.unprefix(kv.key),
       value: kv.value.toString('utf8'),
-      modRevision: Number(kv.mod_revision),
-      createRevision: Number(kv.create_revision),
+      modRevision: kv.mod_revision,
+      createRevision: kv.create_revision,
     };
   }
 
