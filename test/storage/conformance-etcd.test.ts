@@ -1,7 +1,6 @@
 import test from 'ava';
 import { EtcdStore } from '../../services/apiserver/storage/etcd.js';
-import type { StoreEvent } from '../../services/apiserver/storage/types.js';
-import { storeConformance } from './conformance.js';
+import { EventLog, storeConformance } from './conformance.js';
 import { etcdBinary, startEtcd, type EtcdHandle } from './etcd-harness.js';
 import { etcdTest } from './etcd-test.js';
 
@@ -26,17 +25,12 @@ etcdTest('etcd: a watch withoutPrevious gets no previous values from etcd (etcd 
   const store = new EtcdStore(etcd!.endpoints, { keyPrefix: `/without-previous-${process.pid}` });
   t.teardown(() => store.close());
   const r1 = await store.create('/a', '1');
-  const events: StoreEvent[] = [];
-  const stop = await store.watch('/', {
-    sinceRevision: r1,
-    withoutPrevious: true,
-    onEvent: (e) => events.push(e),
-    onError: (err) => t.fail(err.message),
-  });
+  const log = new EventLog();
+  const stop = await store.watch('/', { sinceRevision: r1, withoutPrevious: true, ...log.handlers });
   t.teardown(stop);
   await store.update('/a', '2');
   await store.delete('/a');
-  for (let i = 0; i < 100 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  const events = await log.waitFor(2);
   t.deepEqual(
     events.map((e) => [e.type, e.value, e.prevValue]),
     [

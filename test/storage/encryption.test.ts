@@ -178,19 +178,19 @@ etcdTest('raw etcd values hold no plaintext Secret data', async (t) => {
   t.regex(raw!, /^k8s:enc:aesgcm:v1:key1:/);
   t.false(raw!.includes(SECRET_TEXT));
   // The watch cache's watch (withoutPrevious): etcd sends a delete without its value; nothing to decrypt.
-  const events: Array<[string, string]> = [];
-  const errors: string[] = [];
+  const log = new EventLog();
   const stop = await store.watch('/registry/secrets/', {
     sinceRevision: await store.revision(),
     withoutPrevious: true,
-    onEvent: (e) => events.push([e.type, e.value]),
-    onError: (err) => errors.push(err.message),
+    ...log.handlers,
   });
   t.teardown(stop);
   await store.delete('/registry/secrets/default/db');
-  for (let i = 0; i < 100 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-  t.deepEqual(events, [['DELETED', '']]);
-  t.deepEqual(errors, []);
+  t.deepEqual(
+    (await log.waitFor(1)).map((e) => [e.type, e.value]),
+    [['DELETED', '']],
+  );
+  t.deepEqual(log.errors, []);
 });
 
 const everything: EncryptionRule[] = [
