@@ -17,12 +17,17 @@
  * is what Node's HTTPS alone costs, printed as a share of each configuration's (`--no-floor`
  * leaves it out).
  *
+ * The servers also run under a second Node.js, by default the current LTS that `.ci/run` installs
+ * (Node 24, when present), as `<backend> · node 24` lines: the same clients, the same rounds, only
+ * the server's runtime differs (`bench/lib/runtime.ts`; `--node PATH` picks another, `--node none`
+ * runs this Node only).
+ *
  * When the shared load generator (`shared/bench/apibench.mjs`, found in an ancestor directory)
  * exists, it runs too against the same servers and its figures are printed beside ours.
  *
  *   node --import tsx bench/apiserver.ts [--seconds 3] [--rounds 3] [--backends memory,sqlite,etcd]
  *        [--ops get,list,create,patch,overload,watch] [--no-insecure] [--no-apibench] [--cpu-prof DIR]
- *        [--kitfed OTHER-CHECKOUT] [--before OTHER-CHECKOUT] [--source] [--no-floor]
+ *        [--kitfed OTHER-CHECKOUT] [--before OTHER-CHECKOUT] [--source] [--no-floor] [--node PATH|none]
  *
  * `--kitfed` measures another checkout instead of this one; `--before` measures another checkout
  * beside this one, alternating in every round (`<backend> before` lines): a same-run before/after.
@@ -39,6 +44,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { etcdBinary, startEtcd, type EtcdHandle } from '../test/storage/etcd-harness.js';
+import { bundleFor, installedLts, prepare, runtime, type Runtime } from './lib/runtime.js';
 
 const { values } = parseArgs({
   options: {
@@ -58,6 +64,8 @@ const { values } = parseArgs({
     before: { type: 'string' },
     /** The phases to run (the others are skipped and print as NaN). */
     ops: { type: 'string', default: 'get,list,create,patch,overload,watch' },
+    /** A second Node.js for the servers (default: the LTS `.ci/run` installs, if present); `none`: this one only. */
+    node: { type: 'string' },
   },
 });
 const OPS = new Set(values.ops.split(','));
@@ -152,6 +160,7 @@ async function startServer(
   tag: string,
   served = SERVED,
   floor = false,
+  rt?: Runtime,
 ): Promise<Server> {
   const kubeconfig = join(dataDir, `kubeconfig-${tag}`);
   const prof = values['cpu-prof']
@@ -160,7 +169,8 @@ async function startServer(
   const args = floor
     ? ['--import', 'tsx', join(ROOT, 'bench/lib/https-floor.ts'), kubeconfig]
     : [
-        ...kitfedEntry(served),
+        // Under another runtime: a copy of the checkout's bundle, built first (see bench/lib/runtime.ts).
+        ...(rt ? (kitfedEntry(served), [bundleFor(rt, served)]) : kitfedEntry(served)),
         'apiserver',
         ...(insecure ? ['--insecure'] : []),
         '--listen',
@@ -172,7 +182,10 @@ async function startServer(
         '--kubeconfig-out',
         kubeconfig,
       ];
-  const child = spawn(process.execPath, [...prof, ...args], { stdio: ['ignore', 'ignore', 'pipe'], cwd: served });
+  const child = spawn(rt?.node ?? process.execPath, [...prof, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: rt?.dir ?? served,
+  });
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`API server did not start: ${log}`)), 60_000);
@@ -514,6 +527,10 @@ async function runApibench(tool: string, kubeconfig: string): Promise<ApibenchFi
 
 interface Config {
   name: string;
+  /** memory, sqlite or etcd (its target); the floor has none. */
+  backend?: string;
+  /** The Node.js the server runs under (default: this one). */
+  runtime?: Runtime;
   storage: () => string;
   insecure: boolean;
   /** The checkout whose server runs (default: SERVED). */
@@ -529,20 +546,58 @@ const configs: Config[] = [];
 let dbN = 0;
 const FLOOR = 'no-op HTTPS';
 if (!values['no-floor']) configs.push({ name: FLOOR, storage: () => '', insecure: false, floor: true });
-if (wanted.includes('memory')) configs.push({ name: 'memory', storage: () => 'memory://', insecure: false });
-if (wanted.includes('sqlite'))
-  configs.push({ name: 'sqlite', storage: () => `sqlite://${join(dataDir, `bench-${dbN++}.db`)}`, insecure: false });
+// A second runtime runs the built bundle (not --source, which runs through this Node's tsx).
+const second = values.node === 'none' || values.source ? undefined : (values.node ?? installedLts());
+const rt = second ? runtime(second) : undefined;
+const runtimes: Array<Runtime | undefined> = [undefined];
+if (rt && rt.label !== `node ${process.versions.node}`) runtimes.push(rt);
+else if (values.node && values.node !== 'none')
+  console.log(`--node ${values.node}: the same Node as this one; measured once`);
 if (wanted.includes('etcd')) {
   if (!etcdBinary) console.log('etcd: skipped (no etcd binary; apt-get install etcd-server)');
-  else {
-    etcd = await startEtcd();
+  else etcd = await startEtcd();
+}
+for (const r of runtimes) {
+  const suffix = r ? ` · node ${r.major}` : '';
+  let sqlite = wanted.includes('sqlite');
+  if (r) {
+    const why = prepare(r, ROOT, sqlite, (line) => console.log(line));
+    if (sqlite && why) {
+      console.log(`sqlite${suffix}: skipped (${why})`);
+      sqlite = false;
+    }
+  }
+  if (wanted.includes('memory'))
+    configs.push({
+      name: `memory${suffix}`,
+      backend: 'memory',
+      runtime: r,
+      storage: () => 'memory://',
+      insecure: false,
+    });
+  if (sqlite)
+    configs.push({
+      name: `sqlite${suffix}`,
+      backend: 'sqlite',
+      runtime: r,
+      storage: () => `sqlite://${join(dataDir, `bench-${dbN++}.db`)}`,
+      insecure: false,
+    });
+  if (etcd) {
     const endpoints = etcd.endpoints.join(',');
-    configs.push({ name: 'etcd', storage: () => `etcd://${endpoints}/bench-${dbN++}`, insecure: false });
+    configs.push({
+      name: `etcd${suffix}`,
+      backend: 'etcd',
+      runtime: r,
+      storage: () => `etcd://${endpoints}/bench-${dbN++}`,
+      insecure: false,
+    });
   }
 }
 if (!values['no-insecure'] && wanted.includes('sqlite'))
   configs.push({
     name: 'sqlite --insecure',
+    backend: 'sqlite',
     storage: () => `sqlite://${join(dataDir, `bench-${dbN++}.db`)}`,
     insecure: true,
   });
@@ -559,9 +614,10 @@ const ours = new Map<string, Figures[]>();
 const shared = new Map<string, ApibenchFigures[]>();
 const loads: number[] = [loadavg()[0]!];
 console.log(
-  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}; ` +
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}` +
+    `${runtimes[1] ? ` (servers also under ${runtimes[1].label})` : ''}, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; ` +
     `${CONCURRENCY} keep-alive HTTPS clients with a bearer token, ${SECONDS}s per operation, ${WATCHERS} ` +
     `watchers, ${OVERLOAD} clients at 4× load, ${ROUNDS} rounds${apibench ? `; shared load generator: ${apibench}` : ''}`,
 );
@@ -576,6 +632,7 @@ try {
         `${cfg.name.replace(/\W+/g, '-')}-${round}`,
         cfg.served,
         cfg.floor,
+        cfg.runtime,
       );
       try {
         const f = await measure(server, round, cfg.floor ?? false);
@@ -657,7 +714,8 @@ for (const [name, fs] of ours) {
     console.log(
       `${''.padEnd(18)} the reference: Node's HTTPS alone under the same clients, no API server (bench/lib/https-floor.ts)`,
     );
-  const target = TARGET[name];
+  const cfgOf = configs.find((x) => x.name === name);
+  const target = cfgOf && !cfgOf.insecure && !name.endsWith(' before') ? TARGET[cfgOf.backend ?? ''] : undefined;
   if (target) {
     // Operations skipped with --ops (NaN) are left out of the verdict.
     const measured = [g / KUBE.get, l / KUBE.list, c / KUBE.create, p / KUBE.patch].filter((r) => !Number.isNaN(r));
