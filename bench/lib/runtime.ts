@@ -12,7 +12,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -53,8 +64,14 @@ export function prepare(rt: Runtime, root: string, sqlite: boolean, log: (line: 
   mkdirSync(modules, { recursive: true });
   const source = join(root, 'node_modules');
   for (const name of readdirSync(source)) {
-    if (name === 'better-sqlite3' || name === '.bin' || existsSync(join(modules, name))) continue;
-    symlinkSync(join(source, name), join(modules, name));
+    if (name === 'better-sqlite3' || name === '.bin') continue;
+    // Links to this checkout's packages (a link left by another checkout is replaced).
+    const link = join(modules, name);
+    const target = join(source, name);
+    const current = lstatSync(link, { throwIfNoEntry: false });
+    if (current?.isSymbolicLink() && readlinkSync(link) === target) continue;
+    if (current) rmSync(link, { recursive: true, force: true });
+    symlinkSync(target, link);
   }
   if (!sqlite) return 'not requested';
   const addon = join(modules, 'better-sqlite3');
