@@ -541,6 +541,7 @@ interface Config {
 
 const dataDir = await mkdtemp(join(tmpdir(), 'kitfed-bench-apiserver-'));
 let etcd: EtcdHandle | undefined;
+let etcdVersion: string | undefined;
 const wanted = values.backends.split(',');
 const configs: Config[] = [];
 let dbN = 0;
@@ -555,7 +556,12 @@ else if (values.node && values.node !== 'none')
   console.log(`--node ${values.node}: the same Node as this one; measured once`);
 if (wanted.includes('etcd')) {
   if (!etcdBinary) console.log('etcd: skipped (no etcd binary; apt-get install etcd-server)');
-  else etcd = await startEtcd();
+  else {
+    etcd = await startEtcd();
+    // The baseline ran on etcd 3.5; Debian 12's etcd-server is 3.4 (ETCD_BIN picks another binary).
+    const v = /etcd Version: (\S+)/.exec(spawnSync(etcdBinary, ['--version'], { encoding: 'utf8' }).stdout)?.[1];
+    etcdVersion = v ?? 'unknown';
+  }
 }
 for (const r of runtimes) {
   const suffix = r ? ` · node ${r.major}` : '';
@@ -615,7 +621,8 @@ const shared = new Map<string, ApibenchFigures[]>();
 const loads: number[] = [loadavg()[0]!];
 console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}` +
-    `${runtimes[1] ? ` (servers also under ${runtimes[1].label})` : ''}, load ${loadavg()
+    `${runtimes[1] ? ` (servers also under ${runtimes[1].label})` : ''}` +
+    `${etcdVersion ? `, etcd ${etcdVersion} (${etcdBinary})` : ''}, load ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}; ` +
     `${CONCURRENCY} keep-alive HTTPS clients with a bearer token, ${SECONDS}s per operation, ${WATCHERS} ` +
@@ -803,6 +810,9 @@ console.log(
     bench: 'apiserver',
     rounds: ROUNDS,
     seconds: SECONDS,
+    node: process.versions.node,
+    serverNode: runtimes[1]?.label.replace('node ', ''),
+    etcd: etcdVersion,
     loadAverage: { median: median(loads), max: Math.max(...loads) },
     baseline: KUBE,
     results: summary,
