@@ -134,11 +134,20 @@ const built = new Map<string, string[]>();
 
 /**
  * How to start `kitfed` from a checkout, as users run it: its built bundle, rebuilt first when its
- * sources changed (a checkout without `scripts/build.ts`, or `--source`, runs through tsx).
+ * sources changed (a checkout without `scripts/build.ts`, or `--source`, runs through tsx). Under
+ * another runtime: a copy of that bundle in the runtime's directory (see bench/lib/runtime.ts).
+ * Worked out once per checkout and runtime.
  */
-function kitfedEntry(served: string): string[] {
-  const known = built.get(served);
+function kitfedEntry(served: string, rt?: Runtime): string[] {
+  const id = rt ? `${served}\u0000${rt.node}` : served;
+  const known = built.get(id);
   if (known) return known;
+  if (rt) {
+    kitfedEntry(served);
+    const entry = [bundleFor(rt, served)];
+    built.set(id, entry);
+    return entry;
+  }
   let entry = ['--import', 'tsx', join(served, 'services/cli/kitfed.ts')];
   if (!values.source && existsSync(join(served, 'scripts/build.ts'))) {
     const b = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--if-stale'], {
@@ -169,8 +178,7 @@ async function startServer(
   const args = floor
     ? ['--import', 'tsx', join(ROOT, 'bench/lib/https-floor.ts'), kubeconfig]
     : [
-        // Under another runtime: a copy of the checkout's bundle, built first (see bench/lib/runtime.ts).
-        ...(rt ? (kitfedEntry(served), [bundleFor(rt, served)]) : kitfedEntry(served)),
+        ...kitfedEntry(served, rt),
         'apiserver',
         ...(insecure ? ['--insecure'] : []),
         '--listen',
@@ -568,37 +576,19 @@ for (const r of runtimes) {
   let sqlite = wanted.includes('sqlite');
   if (r) {
     const why = prepare(r, ROOT, sqlite, (line) => console.log(line));
-    if (sqlite && why) {
+    if (why) {
       console.log(`sqlite${suffix}: skipped (${why})`);
       sqlite = false;
     }
   }
-  if (wanted.includes('memory'))
-    configs.push({
-      name: `memory${suffix}`,
-      backend: 'memory',
-      runtime: r,
-      storage: () => 'memory://',
-      insecure: false,
-    });
-  if (sqlite)
-    configs.push({
-      name: `sqlite${suffix}`,
-      backend: 'sqlite',
-      runtime: r,
-      storage: () => `sqlite://${join(dataDir, `bench-${dbN++}.db`)}`,
-      insecure: false,
-    });
-  if (etcd) {
-    const endpoints = etcd.endpoints.join(',');
-    configs.push({
-      name: `etcd${suffix}`,
-      backend: 'etcd',
-      runtime: r,
-      storage: () => `etcd://${endpoints}/bench-${dbN++}`,
-      insecure: false,
-    });
-  }
+  const endpoints = etcd?.endpoints.join(',');
+  const backends: Array<[string, boolean, () => string]> = [
+    ['memory', wanted.includes('memory'), () => 'memory://'],
+    ['sqlite', sqlite, () => `sqlite://${join(dataDir, `bench-${dbN++}.db`)}`],
+    ['etcd', etcd !== undefined, () => `etcd://${endpoints}/bench-${dbN++}`],
+  ];
+  for (const [backend, on, storage] of backends)
+    if (on) configs.push({ name: `${backend}${suffix}`, backend, runtime: r, storage, insecure: false });
 }
 if (!values['no-insecure'] && wanted.includes('sqlite'))
   configs.push({

@@ -57,7 +57,7 @@ export function runtime(node: string): Runtime {
 /**
  * Prepares `rt.dir` for the packages of `root` (this checkout): links every package, and rebuilds
  * better-sqlite3 for `rt` when `sqlite` is wanted. Returns why SQLite cannot run under `rt`, or
- * undefined when it can.
+ * undefined when it can (or was not wanted).
  */
 export function prepare(rt: Runtime, root: string, sqlite: boolean, log: (line: string) => void): string | undefined {
   const modules = join(rt.dir, 'node_modules');
@@ -73,7 +73,7 @@ export function prepare(rt: Runtime, root: string, sqlite: boolean, log: (line: 
     if (current) rmSync(link, { recursive: true, force: true });
     symlinkSync(target, link);
   }
-  if (!sqlite) return 'not requested';
+  if (!sqlite) return undefined;
   const addon = join(modules, 'better-sqlite3');
   const pkg = JSON.parse(readFileSync(join(source, 'better-sqlite3/package.json'), 'utf8')) as { version: string };
   const stamp = join(addon, '.kitfed-built-for');
