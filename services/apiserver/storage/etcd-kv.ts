@@ -1,15 +1,14 @@
-import http2 from 'node:http2';
-import { isIP } from 'node:net';
 import protobuf from 'protobufjs/minimal.js';
+import { GrpcConnection } from './grpc-h2.js';
 
 /**
- * The etcd client of the store: the calls it makes, `KV/Range`, `KV/Txn` and `KV/Compact` (gRPC
- * framed by hand on one `node:http2` session), and the watch cache's `Watch/Watch` stream (on a
- * session of its own), messages read and written with protobufjs's wire Reader/Writer. Through
+ * The etcd client of the store: the calls it makes, `KV/Range`, `KV/Txn` and `KV/Compact`, on one
+ * connection, and the watch cache's `Watch/Watch` stream (on a connection of its own); HTTP/2 is
+ * framed by grpc-h2.ts, messages read and written with protobufjs's wire Reader/Writer. Through
  * `etcd3` and `@grpc/grpc-js` (the store's client until the fifth session) one unary call cost
- * ≈ 250 µs of CPU (call layers, interceptors, proto-loader objects with 64-bit integers as
- * strings); here ≈ 90 µs (docs/benchmarks.md). The caller (EtcdStore.call) keeps the deadlines
- * and retry rules, the watch's caller (EtcdStore.watch) its resumption.
+ * ≈ 250 µs of CPU; through `node:http2` streams (until the seventh) ≈ 150–250 µs under load; now
+ * ≈ 30–60 µs (docs/benchmarks.md). The caller (EtcdStore.call) keeps the deadlines and retry
+ * rules, the watch's caller (EtcdStore.watch) its resumption.
  *
  * Errors carry what the store's error mapping reads: etcd's own message (`etcdserver: leader
  * changed`, `… has been compacted`), the gRPC status name (`Unavailable`, `DeadlineExceeded`), and
@@ -17,7 +16,7 @@ import protobuf from 'protobufjs/minimal.js';
  * connection moves the next call to the next endpoint.
  */
 export class EtcdKv {
-  private session: http2.ClientHttp2Session | undefined;
+  private session: GrpcConnection | undefined;
   private next = 0;
   private watchNext = 0;
   private closed = false;
@@ -46,53 +45,47 @@ export class EtcdKv {
     this.session = undefined;
   }
 
-  private connect(): http2.ClientHttp2Session {
-    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+  private connect(): GrpcConnection {
+    if (this.session?.draining) {
+      // GOAWAY (or out of stream identifiers): the next calls go to the next member.
+      this.session = undefined;
+      this.next++;
+    }
+    if (this.session) return this.session;
     const session = this.dial(this.endpoints[this.next % this.endpoints.length]!);
-    const drop = () => {
+    session.onClose(() => {
       if (this.session === session) {
         this.session = undefined;
         this.next++;
       }
-    };
-    session.on('error', drop);
-    session.on('close', drop);
-    session.on('goaway', drop);
+    });
     // Idle, it holds no process open: a call in flight does (its deadline timer). A watch's
-    // session stays referenced while the watch is open, as a listening socket would.
-    session.unref();
+    // connection stays referenced while the watch is open, as a listening socket would.
+    session.ref(false);
     this.session = session;
     return session;
   }
 
-  private dial(endpoint: string): http2.ClientHttp2Session {
-    // No SNI for an IP address (RFC 6066); the certificate is still checked against the host.
-    const host = new URL(endpoint).hostname.replace(/^\[|\]$/g, '');
-    const session = http2.connect(
-      endpoint,
-      this.tls ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, servername: isIP(host) ? '' : host } : {},
-    );
-    // Errors reach the streams (and the listeners above); an unhandled 'error' would throw.
-    session.on('error', () => {});
+  private dial(endpoint: string): GrpcConnection {
+    const session = new GrpcConnection(endpoint, this.tls);
     // A connection that went silent (a member partitioned away, a dead peer without a reset) is
-    // noticed within 15 s: a ping every 10 s, 5 s to answer, else the session is destroyed and its
-    // calls and watch fail over to the next endpoint.
+    // noticed within 15 s: a ping every 10 s, 5 s to answer, else the connection is destroyed and
+    // its calls and watch fail over to the next endpoint.
     const keepalive = setInterval(() => {
       const timer = setTimeout(() => session.destroy(new Error('keepalive ping unanswered for 5 s')), 5000);
       timer.unref();
-      const sent = session.ping((err) => {
+      session.ping((err) => {
         clearTimeout(timer);
-        if (err && !session.destroyed) session.destroy(err);
+        if (err) session.destroy(err);
       });
-      if (!sent) clearTimeout(timer);
     }, 10_000);
     keepalive.unref();
-    session.once('close', () => clearInterval(keepalive));
+    session.onClose(() => clearInterval(keepalive));
     return session;
   }
 
   /**
-   * Opens one etcd watch on a session of its own, on the next endpoint in turn (so a watch that
+   * Opens one etcd watch on a connection of its own, on the next endpoint in turn (so a watch that
    * ended reconnects elsewhere). It asks etcd to end it when the member loses its leader
    * (`hasleader`, as kube-apiserver does); a silent connection ends it too (see dial()). Exactly
    * one of `canceled` and `ended` is called, once, unless the returned function (stop) is called
@@ -108,45 +101,39 @@ export class EtcdKv {
     const finish = (then?: () => void) => {
       if (done) return;
       done = true;
-      stream.close(http2.constants.NGHTTP2_CANCEL);
+      stream.cancel();
       session.destroy();
       then?.();
     };
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/etcdserverpb.Watch/Watch',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      hasleader: 'true',
-    });
-    const status = grpcStatus(stream);
-    const frames = new FrameReader();
-    stream.on('data', (chunk: Buffer) => {
-      try {
-        for (const message of frames.push(chunk)) {
-          if (done) return;
+    const stream = session.open('/etcdserverpb.Watch/Watch', [['hasleader', 'true']], {
+      message: (message) => {
+        if (done) return;
+        try {
           const res = decodeWatch(new Reader(message));
           if (res.created) on.created();
           if (res.events.length > 0 && !done) on.events(res.events);
           if (res.canceled && !done) finish(() => on.canceled(res.cancel_reason, res.compact_revision));
+        } catch (err) {
+          finish(() =>
+            on.ended(new EtcdKvError('Internal', `malformed etcd watch response: ${(err as Error).message}`)),
+          );
         }
-      } catch (err) {
-        finish(() => on.ended(new EtcdKvError('Internal', `malformed etcd watch response: ${(err as Error).message}`)));
-      }
+      },
+      end: (result) =>
+        finish(() => {
+          if (result.status) {
+            const name = grpcName(result.status.code);
+            const why = percentDecoded(result.status.message) || name;
+            return on.ended(new EtcdKvError(name, `unavailable (${name}): watch ended: ${why}`));
+          }
+          const why = result.error
+            ? `watch stream failed: ${result.error.message}`
+            : `watch ended without a status (${result.reset ?? 'no reset code'})`;
+          on.ended(new EtcdKvError('Unavailable', `unavailable: ${why}`));
+        }),
     });
-    stream.on('error', (err: Error) =>
-      finish(() => on.ended(new EtcdKvError('Unavailable', `unavailable: watch stream failed: ${err.message}`))),
-    );
-    stream.on('close', () =>
-      finish(() => {
-        const name = status.code === undefined ? 'Unavailable' : status.name;
-        const why =
-          status.code === undefined ? `stream ended without a status (${stream.rstCode})` : status.message || name;
-        on.ended(new EtcdKvError(name, `unavailable (${name}): watch ended: ${why}`));
-      }),
-    );
     // The request side stays open: etcd ends the watch when the client half-closes.
-    stream.write(grpcFrame(encodeWatchCreate(req)));
+    stream.send(encodeWatchCreate(req), false);
     return () => finish();
   }
 
@@ -154,26 +141,10 @@ export class EtcdKv {
     if (this.closed) return Promise.reject(new EtcdKvError('Unavailable', 'unavailable: client closed'));
     return new Promise<Buffer>((resolve, reject) => {
       const session = this.connect();
-      const connected = !session.connecting;
       const ms = Math.max(1, deadline - Date.now());
-      let stream: http2.ClientHttp2Stream;
-      try {
-        stream = session.request({
-          ':method': 'POST',
-          ':path': path,
-          'content-type': 'application/grpc',
-          te: 'trailers',
-          'grpc-timeout': `${ms}m`,
-        });
-      } catch (err) {
-        this.failed(session);
-        reject(new EtcdKvError('Unavailable', `unavailable: No connection established: ${(err as Error).message}`));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      const status = grpcStatus(stream);
+      let body: Buffer | undefined;
       let settled = false;
-      const finish = (err: Error | undefined, body?: Buffer) => {
+      const finish = (err: Error | undefined) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -181,47 +152,51 @@ export class EtcdKv {
         else resolve(body!);
       };
       const timer = setTimeout(() => {
-        stream.close(http2.constants.NGHTTP2_CANCEL);
+        stream.cancel();
         finish(new EtcdKvError('DeadlineExceeded', `unavailable: deadline exceeded after ${ms} ms`));
       }, ms);
-      stream.on('data', (d: Buffer) => chunks.push(d));
-      stream.on('error', (err: Error) => {
-        this.failed(session);
-        // Refused before the request was on the wire: it surely did not apply.
-        const sent = connected || !/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(err.message);
-        const what = sent ? 'unavailable: stream failed' : 'unavailable: No connection established';
-        finish(new EtcdKvError('Unavailable', `${what}: ${err.message}`));
+      const stream = session.open(path, [['grpc-timeout', `${ms}m`]], {
+        message: (m) => {
+          body ??= m;
+        },
+        end: (result) => {
+          if (result.error) {
+            this.failed(session);
+            // Never on the wire (no connection, or etcd's GOAWAY said it did not process it): it surely did not apply.
+            const what = result.sent ? 'unavailable: stream failed' : 'unavailable: No connection established';
+            return finish(new EtcdKvError('Unavailable', `${what}: ${result.error.message}`));
+          }
+          if (!result.status) {
+            this.failed(session);
+            return finish(
+              new EtcdKvError(
+                'Unavailable',
+                `unavailable: stream ended without a status (${result.reset ?? 'no reset code'})`,
+              ),
+            );
+          }
+          if (result.status.code !== 0) {
+            const name = grpcName(result.status.code);
+            const text = percentDecoded(result.status.message);
+            if (!TRANSIENT.has(name)) return finish(new EtcdKvError(name, text || name));
+            // etcd's message (`etcdserver: leader changed`) decides whether a retry is safe; a member that
+            // cannot serve sends the next calls elsewhere.
+            if (name === 'Unavailable') this.failed(session);
+            return finish(new EtcdKvError(name, `unavailable (${name}): ${text}`));
+          }
+          if (!body) return finish(new EtcdKvError('Internal', 'gRPC response without a message'));
+          finish(undefined);
+        },
       });
-      stream.on('close', () => {
-        if (status.code === undefined) {
-          this.failed(session);
-          return finish(
-            new EtcdKvError('Unavailable', `unavailable: stream ended without a status (${stream.rstCode})`),
-          );
-        }
-        if (status.code !== '0') {
-          const name = status.name;
-          if (!TRANSIENT.has(name)) return finish(new EtcdKvError(name, status.message || name));
-          // etcd's message (`etcdserver: leader changed`) decides whether a retry is safe; a member that
-          // cannot serve sends the next calls elsewhere.
-          if (name === 'Unavailable') this.failed(session);
-          return finish(new EtcdKvError(name, `unavailable (${name}): ${status.message}`));
-        }
-        const body = Buffer.concat(chunks);
-        if (body.length < 5 || body[0] !== 0) {
-          return finish(new EtcdKvError('Internal', `malformed gRPC response (${body.length} bytes)`));
-        }
-        finish(undefined, body.subarray(5, 5 + body.readUInt32BE(1)));
-      });
-      stream.end(grpcFrame(message));
+      stream.send(message, true);
     });
   }
 
   /**
    * The connection or its member misbehaved: the next call connects afresh, to the next endpoint.
-   * Calls in flight on the old session finish there (it is closed, not destroyed).
+   * Calls in flight on the old connection finish there (it is closed, not destroyed).
    */
-  private failed(session: http2.ClientHttp2Session): void {
+  private failed(session: GrpcConnection): void {
     if (this.session !== session) return;
     this.session = undefined;
     this.next++;
@@ -229,26 +204,8 @@ export class EtcdKv {
   }
 }
 
-/**
- * The gRPC status a call's stream ends with, as its headers (a trailers-only answer) or trailers
- * report it: `code` stays undefined until one arrives.
- */
-function grpcStatus(stream: http2.ClientHttp2Stream): { code?: string; readonly name: string; message: string } {
-  const status = {
-    code: undefined as string | undefined,
-    message: '',
-    get name(): string {
-      return GRPC_CODES[Number(this.code)] ?? `Status${this.code}`;
-    },
-  };
-  const read = (h: http2.IncomingHttpHeaders) => {
-    if (h['grpc-status'] === undefined) return;
-    status.code = String(h['grpc-status']);
-    status.message = percentDecoded(String(h['grpc-message'] ?? ''));
-  };
-  stream.on('response', read);
-  stream.on('trailers', read);
-  return status;
+function grpcName(code: number): string {
+  return GRPC_CODES[code] ?? `Status${code}`;
 }
 
 /** gRPC percent-encodes its status message; a malformed one is kept as sent (never a throw in a stream handler). */
@@ -265,34 +222,6 @@ export class EtcdKvError extends Error {
   constructor(status: string, message: string) {
     super(message);
     this.name = `${status}Error`;
-  }
-}
-
-/** One gRPC message on the wire: uncompressed flag, length, bytes. */
-function grpcFrame(message: Buffer): Buffer {
-  const frame = Buffer.allocUnsafe(5 + message.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(message.length, 1);
-  message.copy(frame, 5);
-  return frame;
-}
-
-/** Splits a gRPC response stream into its messages, whatever the chunking. */
-class FrameReader {
-  private pending: Buffer = Buffer.alloc(0);
-
-  push(chunk: Buffer): Buffer[] {
-    let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    const out: Buffer[] = [];
-    while (buf.length >= 5) {
-      if (buf[0] !== 0) throw new Error('compressed gRPC message (none was asked for)');
-      const end = 5 + buf.readUInt32BE(1);
-      if (buf.length < end) break;
-      out.push(buf.subarray(5, end));
-      buf = buf.subarray(end);
-    }
-    this.pending = buf;
-    return out;
   }
 }
 

@@ -65,7 +65,7 @@ const REVISION_KEY = '/\u0000revision';
  */
 export class EtcdStore implements Store {
   readonly backend = 'etcd';
-  /** The etcd client: Range, Txn, Compact and Watch over node:http2 (see etcd-kv.ts). */
+  /** The etcd client: Range, Txn, Compact and Watch over its own HTTP/2 framing (see etcd-kv.ts). */
   private readonly kv: EtcdKv;
   private readonly prefix: string;
   /** Deadline of one store operation (and of opening a watch). */
