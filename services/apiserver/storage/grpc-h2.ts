@@ -139,9 +139,14 @@ export class GrpcConnection {
 
   /** No new streams; the socket ends once the running ones have. */
   close(): void {
-    this.draining = true;
-    for (const stream of this.waiting.splice(0)) stream.ended({ sent: false, error: new Error('connection closing') });
+    this.drain(new Error('connection closing'));
     if (this.streams.size === 0) this.endSocket();
+  }
+
+  /** No new streams: the calls still waiting for a stream end, never sent. */
+  private drain(error: Error): void {
+    this.draining = true;
+    for (const stream of this.waiting.splice(0)) stream.ended({ sent: false, error });
   }
 
   /** Ends every stream with `err` and the socket at once. */
@@ -192,8 +197,9 @@ export class GrpcConnection {
   private start(stream: GrpcStream): void {
     if (this.nextId > 0x7fff_ffff) {
       // Out of stream identifiers: this connection takes no more (the caller's next one is new).
-      this.draining = true;
-      queueMicrotask(() => stream.ended({ sent: false, error: new Error('stream identifiers exhausted') }));
+      const error = new Error('stream identifiers exhausted');
+      this.drain(error);
+      queueMicrotask(() => stream.ended({ sent: false, error }));
       return;
     }
     stream.id = this.nextId;
@@ -321,11 +327,12 @@ export class GrpcConnection {
       case GOAWAY: {
         // Streams above the last one etcd processed never ran: safe to send again elsewhere.
         const last = payload.readUInt32BE(0) & 0x7fff_ffff;
-        this.draining = true;
+        const error = new Error(`etcd sent GOAWAY (code ${payload.readUInt32BE(4)})`);
+        this.drain(error);
         for (const stream of [...this.streams.values()]) {
           if (stream.id <= last) continue;
           this.streams.delete(stream.id);
-          stream.ended({ sent: false, error: new Error(`etcd sent GOAWAY (code ${payload.readUInt32BE(4)})`) });
+          stream.ended({ sent: false, error });
         }
         this.released();
         return;
@@ -417,6 +424,7 @@ export class GrpcStream {
 
   /** Sends one gRPC message; `end` closes the request side. */
   send(message: Buffer, end: boolean): void {
+    if (this.done) return;
     const framed = Buffer.allocUnsafe(5 + message.length);
     framed[0] = 0;
     framed.writeUInt32BE(message.length, 1);
