@@ -6,7 +6,7 @@ import { HpackDecoder, hpackEncode } from './hpack.js';
  * A gRPC client connection: HTTP/2 (RFC 9113) framed by hand on one TCP or TLS socket, for the etcd
  * client (etcd-kv.ts). Node's `http2` costs ≈ 150–250 µs of CPU per call under load (a Duplex
  * stream, header objects and events per call, crossings into nghttp2); framing the few frames a
- * gRPC call needs costs ≈ 30–40 µs (docs/benchmarks.md, seventh session).
+ * gRPC call needs costs ≈ 45–80 µs (docs/benchmarks.md, seventh session).
  *
  * What it does: client streams only (no push, no server-initiated streams), send flow control per
  * stream and per connection (big Txns wait for etcd's WINDOW_UPDATEs), receive windows topped up
@@ -40,6 +40,8 @@ export class GrpcConnection {
   private corked = false;
   /** The encoded headers every call to a path starts with. */
   private readonly requestHeaders = new Map<string, Buffer>();
+  private readonly authority: string;
+  private readonly scheme: string;
 
   constructor(endpoint: string, options: { ca: Buffer; cert?: Buffer; key?: Buffer } | undefined) {
     const url = new URL(endpoint);
@@ -84,10 +86,7 @@ export class GrpcConnection {
     );
   }
 
-  private readonly authority: string;
-  private readonly scheme: string;
-
-  /** Whether a socket error or close would keep the process alive. */
+  /** Whether the open connection keeps the process alive (as a listening socket would). */
   ref(on: boolean): void {
     if (on) this.socket.ref();
     else this.socket.unref();
