@@ -7,7 +7,7 @@ import { GrpcConnection } from './grpc-h2.js';
  * framed by grpc-h2.ts, messages read and written with protobufjs's wire Reader/Writer. Through
  * `etcd3` and `@grpc/grpc-js` (the store's client until the fifth session) one unary call cost
  * ≈ 250 µs of CPU; through `node:http2` streams (until the seventh) ≈ 150–250 µs under load; now
- * ≈ 30–60 µs (docs/benchmarks.md). The caller (EtcdStore.call) keeps the deadlines and retry
+ * ≈ 45–80 µs (docs/benchmarks.md). The caller (EtcdStore.call) keeps the deadlines and retry
  * rules, the watch's caller (EtcdStore.watch) its resumption.
  *
  * Errors carry what the store's error mapping reads: etcd's own message (`etcdserver: leader

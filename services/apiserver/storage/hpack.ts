@@ -126,6 +126,15 @@ function buildTree(): Int32Array {
   return tree;
 }
 
+/** RFC 7541 4.1: an entry's size counts its octets plus 32. */
+function entrySize(name: string, value: string): number {
+  return 32 + Buffer.byteLength(name, 'latin1') + Buffer.byteLength(value, 'latin1');
+}
+
+/** The static table's index (1-based) of each name and value, and of each name's first entry. */
+const STATIC_FIELD = new Map(STATIC.map(([name, value], i) => [`${name}\0${value}`, i + 1]));
+const STATIC_NAME = new Map([...STATIC].reverse().map(([name], i) => [name, STATIC.length - i]));
+
 /** A malformed header block: the connection cannot go on (its table state is unknown). */
 export class HpackError extends Error {}
 
@@ -228,7 +237,7 @@ export class HpackDecoder {
   }
 
   private add(name: string, value: string): void {
-    const size = 32 + Buffer.byteLength(name, 'latin1') + Buffer.byteLength(value, 'latin1');
+    const size = entrySize(name, value);
     this.evict(size);
     if (size > this.maxSize) return; // RFC 7541 4.4: too large for the table, it empties it
     this.dynamic.unshift([name, value]);
@@ -238,7 +247,7 @@ export class HpackDecoder {
   private evict(room: number): void {
     while (this.dynamic.length > 0 && this.size + room > this.maxSize) {
       const [name, value] = this.dynamic.pop()!;
-      this.size -= 32 + Buffer.byteLength(name, 'latin1') + Buffer.byteLength(value, 'latin1');
+      this.size -= entrySize(name, value);
     }
   }
 }
@@ -269,14 +278,14 @@ export function hpackEncode(fields: readonly (readonly [string, string])[]): Buf
     for (const b of bytes) out.push(b);
   };
   for (const [name, value] of fields) {
-    const exact = STATIC.findIndex(([n, v]) => n === name && v === value);
-    if (exact >= 0) {
-      int(0x80, 7, exact + 1);
+    const exact = STATIC_FIELD.get(`${name}\0${value}`);
+    if (exact !== undefined) {
+      int(0x80, 7, exact);
       continue;
     }
-    const named = STATIC.findIndex(([n]) => n === name);
-    if (named >= 0) {
-      int(0, 4, named + 1);
+    const named = STATIC_NAME.get(name);
+    if (named !== undefined) {
+      int(0, 4, named);
     } else {
       int(0, 4, 0);
       str(name);
