@@ -8,6 +8,9 @@ import type { CachedEvent } from './watch-cache.js';
 
 const log = createLogger('housekeeping');
 
+/** Deletes in flight while a Terminating namespace is drained. */
+const DRAIN_CONCURRENCY = 16;
+
 interface Ref {
   type: ResourceType;
   namespace?: string;
@@ -28,6 +31,11 @@ export class Housekeeper {
   private readonly ownersOf = new Map<string, string[]>();
   /** uid → ref, for owners in foreground deletion */
   private readonly byUid = new Map<string, Ref>();
+  /**
+   * Namespaces with an emptiness check queued: one at a time per namespace (a drain deletes
+   * thousands of objects, each a DELETED event that would otherwise queue its own check).
+   */
+  private readonly finishing = new Set<string>();
   private stopWatch: (() => void) | undefined;
   private stopCatalog: (() => void) | undefined;
   private stopped = false;
@@ -99,7 +107,7 @@ export class Housekeeper {
         if (owner) this.enqueue(() => this.finalizeOwner(owner));
       }
       const ns = e.object.metadata.namespace;
-      if (ns) this.enqueue(() => this.finishNamespace(ns));
+      if (ns) this.scheduleFinish(ns);
     } else if (e.object.metadata.deletionTimestamp) {
       this.schedule(t, e.object);
     }
@@ -116,6 +124,16 @@ export class Housekeeper {
       if (o.metadata.uid) this.byUid.set(o.metadata.uid, ref);
       this.enqueue(() => this.finalizeOwner(ref));
     }
+  }
+
+  private scheduleFinish(namespace: string): void {
+    if (this.finishing.has(namespace)) return;
+    this.finishing.add(namespace);
+    this.enqueue(() => {
+      // Cleared before the check reads: a deletion after this point queues the next check.
+      this.finishing.delete(namespace);
+      return this.finishNamespace(namespace);
+    });
   }
 
   private enqueue(task: () => Promise<void>): void {
@@ -197,22 +215,29 @@ export class Housekeeper {
     return this.registry.catalog.byKind('', 'v1', 'Namespace');
   }
 
-  /** Deletes everything in a Terminating namespace. */
+  /**
+   * Deletes everything in a Terminating namespace, DRAIN_CONCURRENCY deletes in flight (one at a
+   * time, each waits a store round trip: on etcd a namespace of 5,000 objects took 4.4 s).
+   */
   private async drainNamespace(namespace: string): Promise<void> {
     const nsType = this.namespaceType();
     const ns = nsType ? await this.registry.tryGet(nsType, undefined, namespace) : undefined;
     if (!ns?.metadata.deletionTimestamp) return;
+    const deletes = new PQueue({ concurrency: DRAIN_CONCURRENCY });
     for (const t of this.registry.catalog.storageTypes()) {
       if (!t.namespaced) continue;
       const list = await this.registry.list(t, namespace);
-      for (const o of list.items) {
-        if (o.metadata.deletionTimestamp) continue;
-        try {
-          await this.registry.delete(t, namespace, o.metadata.name!, { propagationPolicy: 'Background' });
-        } catch (err) {
-          if (!hasCode(err, 404)) throw err;
-        }
-      }
+      await deletes.addAll(
+        list.items
+          .filter((o) => !o.metadata.deletionTimestamp)
+          .map((o) => async () => {
+            try {
+              await this.registry.delete(t, namespace, o.metadata.name!, { propagationPolicy: 'Background' });
+            } catch (err) {
+              if (!hasCode(err, 404)) throw err;
+            }
+          }),
+      );
     }
     await this.finishNamespace(namespace);
   }

@@ -825,6 +825,9 @@ export class Registry {
     if (t.hasStatus) {
       if (current.status === undefined) delete next.status;
       else next.status = cloneJson(current.status);
+      // kube's namespace strategy: a namespace being deleted is Terminating (set by the delete itself).
+      if (t.kind === 'Namespace' && !t.custom && m.deletionTimestamp)
+        next.status = { ...(isObject(next.status) ? next.status : {}), phase: 'Terminating' };
     }
     if (t.hasStatus || t.custom) {
       // A custom resource without a status subresource counts status changes too, as kube does.
@@ -1079,7 +1082,6 @@ export class Registry {
       const own = t.deletionFinalizer;
       if (own && !cur!.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).includes(own))
         next.metadata.finalizers = [...(next.metadata.finalizers ?? []), own];
-      if (t.kind === 'Namespace') next.status = { ...(isObject(next.status) ? next.status : {}), phase: 'Terminating' };
       return next;
     });
   }

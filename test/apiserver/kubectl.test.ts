@@ -233,6 +233,47 @@ test('delete honours each --cascade value and namespaces terminate with their co
   );
 });
 
+test('a namespace of hundreds of objects drains, and waits for an object a finalizer holds', async (t) => {
+  const { kubectl } = await startTestServer(t);
+  t.is((await kubectl(['create', 'namespace', 'bulk'])).code, 0);
+  const items = [
+    ...Array.from({ length: 300 }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` } })),
+    ...Array.from({ length: 60 }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `s-${i}` },
+      stringData: { k: 'v' },
+    })),
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', finalizers: ['example.com/hold'] } },
+  ];
+  const created = await kubectl(
+    ['create', '-n', 'bulk', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+  );
+  t.is(created.code, 0, created.stderr);
+  t.is((await kubectl(['delete', 'namespace', 'bulk', '--wait=false'])).code, 0);
+  const names = async () => (await kubectl(['get', 'configmaps,secrets', '-n', 'bulk', '-o', 'name'])).stdout.trim();
+  let left = '';
+  for (let i = 0; i < 100 && (left = await names()) !== 'configmap/held'; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  t.is(left, 'configmap/held', 'everything but the held object is deleted');
+  const ns = JSON.parse((await kubectl(['get', 'namespace', 'bulk', '-o', 'json'])).stdout);
+  t.is(ns.status.phase, 'Terminating', 'the namespace waits for the held object');
+  const release = await kubectl([
+    'patch',
+    'configmap',
+    'held',
+    '-n',
+    'bulk',
+    '--type=merge',
+    '-p',
+    '{"metadata":{"finalizers":null}}',
+  ]);
+  t.is(release.code, 0, release.stderr);
+  const gone = await kubectl(['wait', '--for=delete', 'namespace/bulk', '--timeout=20s']);
+  t.is(gone.code, 0, gone.stderr);
+});
+
 test('bad input gets the right Status and nothing is stored', async (t) => {
   const { kubectl, server } = await startTestServer(t);
   const badName = await kubectl(['create', '-f', '-'], rs('Bad_Name'));
