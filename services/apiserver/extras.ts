@@ -114,18 +114,19 @@ async function evict(registry: Registry, podType: ResourceType, namespace: strin
         });
       if (observed < Number(pdb.metadata.generation ?? 1))
         throw refuse(`The disruption budget ${pdb.metadata.name} is still being processed by the server.`);
-      const allowed = Number(status.disruptionsAllowed ?? 0);
-      if (allowed <= 0)
-        throw refuse(
-          `The disruption budget ${pdb.metadata.name} needs ${String(status.desiredHealthy ?? 0)} ` +
-            `healthy pods and has ${String(status.currentHealthy ?? 0)} currently`,
-        );
+      // Checked and taken in one compare-and-swap of the budget, as kube does: two evictions
+      // racing for the last allowed disruption cannot both have it.
       await registry.mutate(
         pdbType,
         namespace,
         pdb.metadata.name!,
         (p) => {
           const st = isObject(p.status) ? p.status : {};
+          if (Number(st.disruptionsAllowed ?? 0) <= 0)
+            throw refuse(
+              `The disruption budget ${pdb.metadata.name} needs ${String(st.desiredHealthy ?? 0)} ` +
+                `healthy pods and has ${String(st.currentHealthy ?? 0)} currently`,
+            );
           p.status = {
             ...st,
             disruptionsAllowed: Number(st.disruptionsAllowed ?? 0) - 1,

@@ -192,6 +192,7 @@ export class DisruptionController {
       this.warned.set(pdb.metadata.uid ?? '', seen);
       this.ctx.events.emit(pdb, e.type, e.reason, e.message, 'controllermanager');
     }
-    await writeStatus(this.ctx, 'PodDisruptionBudget', pdb, d.status);
+    // Evictions write the budget's status too: never over a newer version of it.
+    await writeStatus(this.ctx, 'PodDisruptionBudget', pdb, d.status, true);
   }
 }

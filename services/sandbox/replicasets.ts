@@ -116,13 +116,28 @@ export async function deletePods(ctx: SimContext, owner: KubeObject, pods: KubeO
   }
 }
 
-export async function writeStatus(ctx: SimContext, kind: SimulatedKind, obj: KubeObject, status: Obj): Promise<void> {
+/**
+ * Writes a status the controller computed from `obj`. `ifUnchanged`: only while the stored object
+ * is still that version (a status others write too, as evictions do a budget's: a status computed
+ * from an older copy would undo theirs; the newer version's event syncs the object again).
+ */
+export async function writeStatus(
+  ctx: SimContext,
+  kind: SimulatedKind,
+  obj: KubeObject,
+  status: Obj,
+  ifUnchanged = false,
+): Promise<void> {
   if (JSON.stringify(statusOf(obj)) === JSON.stringify(status)) return;
   await ctx.registry.mutate(
     ctx.types[kind],
     obj.metadata.namespace,
     obj.metadata.name!,
-    (o) => (o.metadata.uid === obj.metadata.uid ? { ...o, status } : undefined),
+    (o) =>
+      o.metadata.uid === obj.metadata.uid &&
+      (!ifUnchanged || o.metadata.resourceVersion === obj.metadata.resourceVersion)
+        ? { ...o, status }
+        : undefined,
     'status',
   );
 }
