@@ -70,10 +70,15 @@ test(
     const created = await kubectl(['apply', '-f', '-'], DEPLOYMENT);
     t.is(created.code, 0, created.stderr);
     await page.click('nav >> text=Objects');
+    await page.waitForSelector('h1:has-text("Federated objects")');
     await page.fill('input[placeholder^="app=web"]', 'tier=front');
     await page.keyboard.press('Enter');
     // Enter applies the selector at once (it used to wait for the field to lose focus: the click's
     // own press did that, re-rendering the table under the mouse, and once in CI the click was lost).
+    // (The hash follows the re-render: wait for it, bounded, then check it.)
+    await page
+      .waitForFunction("location.hash === '#/objects?label=tier%3Dfront'", undefined, { timeout: 10_000 })
+      .catch(() => undefined);
     t.is(await page.evaluate<string>('location.hash'), '#/objects?label=tier%3Dfront');
     await page.click('table th a:text-is("web")');
     await page.waitForSelector('h1:has-text("web")');
