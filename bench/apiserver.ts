@@ -704,7 +704,7 @@ console.log(
   'baseline: kube-apiserver 1.32 + etcd 3.5, HTTPS + token (issue 17 table): GET 2,029/s, LIST(100) 1,061/s, CREATE 1,012/s, PATCH 782/s, watch p99 18.9 ms',
 );
 const floorFigures = ours.get(FLOOR);
-/** This machine's speed-up over the baseline's machine class, per operation (1 without the no-op server). */
+/** This machine's speed-up over the baseline's machine class, per operation (undefined without the no-op server). */
 const speed = floorFigures
   ? {
       get: med(floorFigures, 'get') / BASELINE_FLOOR.get,
@@ -713,6 +713,15 @@ const speed = floorFigures
       patch: med(floorFigures, 'patch') / BASELINE_FLOOR.patch,
     }
   : undefined;
+type PerOp = { get: number; list: number; create: number; patch: number };
+/** Ratios against the baseline divided by the machine speed-up (undefined without the no-op server). */
+const floorScaled = (x: PerOp): PerOp | undefined =>
+  speed && {
+    get: x.get / KUBE.get / speed.get,
+    list: x.list / KUBE.list / speed.list,
+    create: x.create / KUBE.create / speed.create,
+    patch: x.patch / KUBE.patch / speed.patch,
+  };
 if (speed)
   console.log(
     `machine speed: the no-op HTTPS server ran GET ${speed.get.toFixed(2)}×, LIST(100) ${speed.list.toFixed(2)}×, ` +
@@ -776,13 +785,9 @@ for (const [name, fs] of ours) {
     const ok = measured.every((r) => r >= target);
     const what = measured.length === 4 ? 'every operation' : `every measured operation (${values.ops})`;
     let scaledVerdict = '';
-    if (speed) {
-      const scaled = [
-        g / KUBE.get / speed.get,
-        l / KUBE.list / speed.list,
-        c / KUBE.create / speed.create,
-        p / KUBE.patch / speed.patch,
-      ];
+    const scaledOps = floorScaled({ get: g, list: l, create: c, patch: p });
+    if (scaledOps) {
+      const scaled = [scaledOps.get, scaledOps.list, scaledOps.create, scaledOps.patch];
       const shown = scaled.map((r) => (Number.isNaN(r) ? '—' : `${r.toFixed(2)}×`)).join(' / ');
       const scaledOk = scaled.filter((r) => !Number.isNaN(r)).every((r) => r >= target);
       scaledVerdict = `; floor-scaled (GET / LIST / CREATE / PATCH ${shown}): ${scaledOk ? 'met' : 'NOT met'}`;
@@ -805,16 +810,7 @@ for (const [name, fs] of ours) {
     cpuUsPerOp: { get: cpu('get'), list: cpu('list'), create: cpu('create'), patch: cpu('patch') },
     etcdCpuUsPerOp: { get: etcdCpu('get'), list: etcdCpu('list'), create: etcdCpu('create'), patch: etcdCpu('patch') },
     vsKube: { get: g / KUBE.get, list: l / KUBE.list, create: c / KUBE.create, patch: p / KUBE.patch },
-    ...(speed
-      ? {
-          vsKubeFloorScaled: {
-            get: g / KUBE.get / speed.get,
-            list: l / KUBE.list / speed.list,
-            create: c / KUBE.create / speed.create,
-            patch: p / KUBE.patch / speed.patch,
-          },
-        }
-      : {}),
+    ...(speed ? { vsKubeFloorScaled: floorScaled({ get: g, list: l, create: c, patch: p }) } : {}),
     ...(overTls
       ? {
           httpsCpuShare: {
@@ -859,14 +855,14 @@ if (shared.size > 0) {
   console.log('\nshared load generator (apibench.mjs: 16 clients, 50 watchers), medians:');
   for (const [name, xs] of shared) {
     const m = (k: keyof ApibenchFigures) => median(xs.map((x) => x[k]));
+    const scaled = floorScaled({ get: m('get'), list: m('list'), create: m('create'), patch: m('patch') });
     console.log(
       `${name.padEnd(18)} GET ${m('get')} (${ratio(m('get'), KUBE.get)})  LIST ${m('list')} ` +
         `(${ratio(m('list'), KUBE.list)})  CREATE ${m('create')} ` +
         `(${ratio(m('create'), KUBE.create)})  PATCH ${m('patch')} ` +
         `(${ratio(m('patch'), KUBE.patch)})  watch p99 ${m('watchP99')} ms` +
-        (speed
-          ? `; floor-scaled ${(m('get') / KUBE.get / speed.get).toFixed(2)} / ${(m('list') / KUBE.list / speed.list).toFixed(2)} / ` +
-            `${(m('create') / KUBE.create / speed.create).toFixed(2)} / ${(m('patch') / KUBE.patch / speed.patch).toFixed(2)}`
+        (scaled
+          ? `; floor-scaled ${[scaled.get, scaled.list, scaled.create, scaled.patch].map((r) => r.toFixed(2)).join(' / ')}`
           : ''),
     );
     (summary[name] as Record<string, unknown>).apibench = {
