@@ -229,13 +229,16 @@ export class GrpcConnection {
     this.destroy();
   }
 
-  /** Writes of one turn of the event loop go out together. */
+  /**
+   * Writes of one turn of the event loop go out together: every call that requests read in the
+   * same poll phase started leaves in one `writev` (one loopback delivery for etcd to read).
+   */
   private write(buf: Buffer): void {
     if (this.destroyed) return;
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(() => {
+      setImmediate(() => {
         this.corked = false;
         this.socket.uncork();
       });
