@@ -226,11 +226,12 @@ export class Housekeeper {
     const deletes = new PQueue({ concurrency: DRAIN_CONCURRENCY });
     for (const t of this.registry.catalog.storageTypes()) {
       if (!t.namespaced) continue;
-      const list = await this.registry.list(t, namespace);
+      // The cached objects themselves (only their names are read): no copy of a large namespace.
+      const list = await this.registry.listCached(t, namespace);
       await deletes.addAll(
         list.items
-          .filter((o) => !o.metadata.deletionTimestamp)
-          .map((o) => async () => {
+          .filter((e) => !e.object.metadata.deletionTimestamp)
+          .map(({ object: o }) => async () => {
             try {
               await this.registry.delete(t, namespace, o.metadata.name!, { propagationPolicy: 'Background' });
             } catch (err) {
@@ -250,8 +251,7 @@ export class Housekeeper {
     if (!ns?.metadata.deletionTimestamp) return;
     for (const t of this.registry.catalog.storageTypes()) {
       if (!t.namespaced) continue;
-      const list = await this.registry.list(t, namespace, { limit: 1 });
-      if (list.items.length > 0) return;
+      if (!(await this.registry.isEmpty(t, namespace))) return;
     }
     await this.registry.mutate(nsType, undefined, namespace, (o) => {
       const spec = isObject(o.spec) ? { ...o.spec } : {};

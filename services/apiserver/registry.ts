@@ -331,6 +331,15 @@ export class Registry {
   }
 
   /**
+   * True when no object of `t` is stored in `namespace` (undefined: in any), read as a consistent
+   * LIST is: a check that stops at the first object instead of counting them all.
+   */
+  async isEmpty(t: ResourceType, namespace: string | undefined): Promise<boolean> {
+    const page = await this.listCached(t, namespace, { limit: 1 }, false);
+    return page.items.length === 0;
+  }
+
+  /**
    * A list as the cache holds it (items shared: copy before changing them), with kube's
    * resourceVersion / resourceVersionMatch semantics and snapshot-consistent `continue` tokens:
    * every page of one list is read at the revision of its first page.
@@ -339,6 +348,8 @@ export class Registry {
     t: ResourceType,
     namespace: string | undefined,
     opts: ListOptions = {},
+    /** Count the objects after a cut-short page (remainingItemCount): a walk to the end. */
+    count = true,
   ): Promise<{ list: Omit<KubeList, 'items'>; items: CachedObject[] }> {
     const { labels, fields } = this.selectors(t, opts);
     const prefix = this.prefix(t, namespace);
@@ -362,7 +373,7 @@ export class Registry {
     let page: { items: CachedObject[]; revision: number; more: boolean; remaining?: number; lastKey?: string };
     const useCache = at === undefined ? await this.fresh(rv) : await this.reaches(at);
     if (useCache && (at === undefined || at >= this.cache.oldestRevision)) {
-      page = this.cache.list(prefix, { revision: at, after, limit, filter });
+      page = this.cache.list(prefix, { revision: at, after, limit, filter, count });
     } else {
       page = await this.listStore(t, prefix, { revision: at, after, limit, filter }, opts.continue !== undefined);
     }

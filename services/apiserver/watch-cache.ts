@@ -47,6 +47,11 @@ export interface CacheListOptions {
   limit?: number;
   /** Items that do not match are skipped (they still count as scanned for `more`). */
   filter?: (o: KubeObject) => boolean;
+  /**
+   * Without a filter, count the objects after a cut-short page (`remaining`, a LIST's
+   * remainingItemCount): a walk to the end of the prefix. Default true; false stops at the page.
+   */
+  count?: boolean;
 }
 
 export interface CacheListResult {
@@ -288,6 +293,7 @@ export class WatchCache {
       );
     const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
     const filter = options.filter;
+    const count = !filter && options.count !== false;
     const items: CachedObject[] = [];
     let last: CachedObject | undefined;
     let more = false;
@@ -301,14 +307,14 @@ export class WatchCache {
       }
       more = true;
       remaining++;
-      return !filter;
+      return count;
     };
     if (revision === this.seen) this.index.each(prefix, options.after, visit);
     else for (const o of this.snapshot(prefix, options.after, revision)) if (!visit(o)) break;
     const result: CacheListResult = { items, revision, more };
     if (more) {
       result.lastKey = last!.key;
-      if (!filter) result.remaining = remaining;
+      if (count) result.remaining = remaining;
     }
     return result;
   }

@@ -260,8 +260,7 @@ export class CrdController {
             if (!hasCode(err, 404)) throw err;
           }
         }
-        const left = await this.registry.list(t, undefined, { limit: 1 });
-        if (left.items.length > 0) {
+        if (!(await this.registry.isEmpty(t, undefined))) {
           // Objects with finalizers of their own: try again when one goes (and every 5 s regardless).
           if (!stopWaiting) {
             stopWaiting = this.registry.cache.subscribe(keyPrefix(t), this.registry.cache.revision, (e) => {
