@@ -96,7 +96,9 @@ etcdTest(
         (e: unknown) => e,
       );
       t.is(codeOf(err), 'Unavailable');
-      t.true(Date.now() - started < 4000, `failed within the deadline (${Date.now() - started} ms)`);
+      // Bounded by the 2 s deadline, not hanging; the margin is for CI, where three suites share
+      // two cores and timers fire seconds late (7.3 s was seen once against an earlier 4 s bound).
+      t.true(Date.now() - started < 8000, `failed within the deadline (${Date.now() - started} ms)`);
     }
     await etcd.members[0]!.start();
     await etcd.waitHealthy();
@@ -241,7 +243,8 @@ etcdTest(
       );
     }
     t.true(written, 'writes succeed on the next member');
-    t.true(Date.now() - started < 20_000, `failed over within 10 s ping + 5 s answer (${Date.now() - started} ms)`);
+    // 10 s ping + 5 s answer, plus margin for a loaded CI machine (20.9 s was seen once).
+    t.true(Date.now() - started < 25_000, `failed over within 10 s ping + 5 s answer (${Date.now() - started} ms)`);
     const events = await log.waitFor(2, 20_000);
     t.deepEqual(
       events.map((e) => `${e.type} ${e.key}`),
