@@ -375,7 +375,8 @@ export class EtcdStore implements Store {
     for (let delay = 50; ; delay = Math.min(delay * 2, 400)) {
       const attemptDeadline = Math.min(deadline, Date.now() + attemptMs);
       try {
-        return await withTimeout(fn({ deadline: attemptDeadline }), Math.max(0, attemptDeadline - Date.now()) + 500);
+        // The client ends every call at its deadline (its own timer cancels the stream).
+        return await fn({ deadline: attemptDeadline });
       } catch (err) {
         const mapped = this.storeError(op, err);
         if (retry(mapped) && Date.now() + delay < deadline) {
@@ -635,16 +636,4 @@ function transient(err: StoreError): boolean {
 /** Transient and certainly not applied: no leader to propose to, or no connection to the member. */
 function notApplied(err: StoreError): boolean {
   return transient(err) && /no leader|not capable|ECONNREFUSED|No connection established|connect/i.test(err.message);
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreError('Unavailable', `etcd did not answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
