@@ -1,6 +1,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { eventually } from '../helpers/eventually.js';
 import { SEED, startTestServer } from '../helpers/kubectl.js';
 
 const rs = (name: string, replicas = 2) => `apiVersion: apps/v1
@@ -254,8 +255,7 @@ test('a namespace of hundreds of objects drains, and waits for an object a final
   t.is((await kubectl(['delete', 'namespace', 'bulk', '--wait=false'])).code, 0);
   const names = async () => (await kubectl(['get', 'configmaps,secrets', '-n', 'bulk', '-o', 'name'])).stdout.trim();
   let left = '';
-  for (let i = 0; i < 100 && (left = await names()) !== 'configmap/held'; i++)
-    await new Promise((r) => setTimeout(r, 100));
+  await eventually(async () => (left = await names()) === 'configmap/held', 10_000, 100).catch(() => undefined);
   t.is(left, 'configmap/held', 'everything but the held object is deleted');
   const ns = JSON.parse((await kubectl(['get', 'namespace', 'bulk', '-o', 'json'])).stdout);
   t.is(ns.status.phase, 'Terminating', 'the namespace waits for the held object');

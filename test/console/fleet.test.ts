@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startEmbedded, summary } from '../../services/cli/embedded.js';
 import { loadConfig } from '../../services/gitops/config.js';
 import { simulateImage } from '../../services/gitops/simulate.js';
+import { eventually } from '../helpers/eventually.js';
 import { kubectlFor } from '../helpers/kubectl.js';
 import { openBrowser } from './browser.js';
 
@@ -77,8 +78,11 @@ test(
     // own press did that, re-rendering the table under the mouse, and once in CI the click was lost).
     // (The hash follows the re-render: wait for it, bounded, then check it. Polled with evaluate:
     // waitForFunction evaluates a string, which the page's CSP refuses.)
-    for (let i = 0; i < 100 && (await page.evaluate<string>('location.hash')) !== '#/objects?label=tier%3Dfront'; i++)
-      await new Promise((r) => setTimeout(r, 100));
+    await eventually(
+      async () => (await page.evaluate<string>('location.hash')) === '#/objects?label=tier%3Dfront',
+      10_000,
+      100,
+    ).catch(() => undefined);
     t.is(await page.evaluate<string>('location.hash'), '#/objects?label=tier%3Dfront');
     await page.click('table th a:text-is("web")');
     await page.waitForSelector('h1:has-text("web")');

@@ -268,8 +268,11 @@ test(
     t.is(await page.getAttribute('nav a:has-text("Events")', 'aria-current'), 'page');
     // Focus moves once the view has rendered (after its heading appears): wait for it, bounded.
     // (Polled with evaluate: waitForFunction evaluates a string, which the page's CSP refuses.)
-    for (let i = 0; i < 100 && (await page.evaluate<string>('document.activeElement?.id')) !== 'main'; i++)
-      await new Promise((r) => setTimeout(r, 100));
+    await eventually(
+      async () => (await page.evaluate<string>('document.activeElement?.id')) === 'main',
+      10_000,
+      100,
+    ).catch(() => undefined);
     t.is(await page.evaluate<string>('document.activeElement?.id'), 'main', 'focus moves to the new view');
 
     // A phone: the page itself never scrolls sideways (wide tables scroll inside their own box).
