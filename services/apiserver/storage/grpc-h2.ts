@@ -230,8 +230,8 @@ export class GrpcConnection {
   }
 
   /**
-   * Writes of one turn of the event loop go out together: every call that requests read in the
-   * same poll phase started leaves in one `writev` (one loopback delivery for etcd to read).
+   * Writes of one turn of the event loop go out together: the calls started by every request read
+   * in the same poll phase leave in one `writev` (one loopback delivery for etcd to read).
    */
   private write(buf: Buffer): void {
     if (this.destroyed) return;
