@@ -10,9 +10,11 @@ import type { CachedEvent } from '../watch-cache.js';
  * What kube's service-account and root-CA-publisher controllers do, run in the API server's
  * housekeeping: every active namespace holds a `default` ServiceAccount and, when the server
  * has a CA, the `kube-root-ca.crt` ConfigMap with it; both come back if deleted, and the
- * ConfigMap is put right if edited. Also keeps the ServiceAccounts' uids in memory, which token
- * authentication checks on every request (a token outlives neither its ServiceAccount nor a
- * recreated one of the same name).
+ * ConfigMap is put right if edited. Several API servers on one etcd may each have their own CA:
+ * each adds its CA to the ConfigMap's bundle and keeps the certificates already there, so they
+ * settle on a bundle that verifies all of them instead of overwriting each other forever. Also
+ * keeps the ServiceAccounts' uids in memory, which token authentication checks on every request
+ * (a token outlives neither its ServiceAccount nor a recreated one of the same name).
  */
 
 const log = createLogger('serviceaccounts');
@@ -23,6 +25,15 @@ const ROOT_CA_DESCRIPTION =
   'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the ' +
   'internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
 const MANAGER = 'kube-controller-manager';
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** The certificates of a PEM bundle, each with its base64 body (no whitespace) to compare by. */
+function certificates(pem: string | undefined): Array<{ text: string; body: string }> {
+  return [...(pem ?? '').matchAll(PEM_CERTIFICATE)].map((m) => ({
+    text: m[0],
+    body: m[0].replace(/-----[A-Z ]+-----|\s/g, ''),
+  }));
+}
 
 export interface ServiceAccountRef {
   uid: string;
@@ -38,12 +49,16 @@ export class ServiceAccounts {
   private readonly pending = new Set<string>();
   private readonly stops: Array<() => void> = [];
   private stopped = false;
+  /** The certificates of `caCert`. */
+  private readonly ours: Array<{ text: string; body: string }>;
 
   constructor(
     private readonly registry: Registry,
     /** PEM published as `kube-root-ca.crt` in every namespace; none without TLS. */
     private readonly caCert: string | undefined,
-  ) {}
+  ) {
+    this.ours = certificates(caCert);
+  }
 
   private type(kind: string): ResourceType | undefined {
     return this.registry.catalog.byKind('', 'v1', kind);
@@ -136,7 +151,20 @@ export class ServiceAccounts {
   private onConfigMap(e: CachedEvent): void {
     if (e.revision < 0 || e.object.metadata.name !== ROOT_CA_CONFIGMAP) return;
     const data = e.object.data as Record<string, string> | undefined;
-    if (e.type === 'DELETED' || data?.['ca.crt'] !== this.caCert) this.ensure(e.object.metadata.namespace!);
+    if (e.type === 'DELETED' || this.bundle(data?.['ca.crt']) !== undefined) this.ensure(e.object.metadata.namespace!);
+  }
+
+  /**
+   * The `ca.crt` to write over `current`, or undefined when it already holds this server's CA:
+   * the certificates there (another API server's CA, say) and ours after them. Without any
+   * certificate there (missing, or edited into something else), exactly ours.
+   */
+  private bundle(current: string | undefined): string | undefined {
+    const have = certificates(current);
+    if (have.length === 0) return current === this.caCert ? undefined : this.caCert;
+    const missing = this.ours.filter((c) => !have.some((h) => h.body === c.body));
+    if (missing.length === 0) return undefined;
+    return `${[...have, ...missing].map((c) => c.text).join('\n')}\n`;
   }
 
   private ensure(namespace: string): void {
@@ -172,7 +200,6 @@ export class ServiceAccounts {
     const t = this.type('ConfigMap');
     if (!t || !this.caCert) return;
     const current = await this.registry.tryGet(t, namespace, ROOT_CA_CONFIGMAP);
-    const want = { 'ca.crt': this.caCert };
     if (!current) {
       await this.registry.create(
         t,
@@ -185,13 +212,18 @@ export class ServiceAccounts {
             namespace,
             annotations: { 'kubernetes.io/description': ROOT_CA_DESCRIPTION },
           },
-          data: want,
+          data: { 'ca.crt': this.caCert },
         },
         { fieldManager: MANAGER },
       );
       return;
     }
-    if ((current.data as Record<string, string> | undefined)?.['ca.crt'] === this.caCert) return;
-    await this.registry.mutate(t, namespace, ROOT_CA_CONFIGMAP, (o) => ({ ...o, data: want }));
+    const caOf = (o: KubeObject) => (o.data as Record<string, string> | undefined)?.['ca.crt'];
+    if (this.bundle(caOf(current)) === undefined) return;
+    // Worked out again on the object the write compares against (another server may have added its CA).
+    await this.registry.mutate(t, namespace, ROOT_CA_CONFIGMAP, (o) => {
+      const next = this.bundle(caOf(o));
+      return next === undefined ? o : { ...o, data: { 'ca.crt': next } };
+    });
   }
 }
