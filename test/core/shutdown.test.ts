@@ -26,7 +26,8 @@ async function signalled(mode: string, signals: NodeJS.Signals[]): Promise<Ended
     child.kill(s);
   }
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close', not 'exit': the logs may still be in the pipe when the process has exited.
+  const [code] = (await once(child, 'close')) as [number | null];
   clearTimeout(killer);
   return { code, ms: Date.now() - started, logs };
 }

@@ -90,7 +90,8 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+  // 'close', not 'exit': the output may still be in the pipes when the process has exited.
+  return once(child, 'close').then(([code]) => ({ code: code as number | null, stdout, stderr }));
 }
 
 test('SIGKILL of kitfed webhooks during a run: after restart the event completes and every cluster is applied, once', async (t) => {

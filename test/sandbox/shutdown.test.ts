@@ -16,7 +16,8 @@ async function runOnce(
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close', not 'exit': stderr may still be in the pipe when the process has exited.
+  const [code] = (await once(child, 'close')) as [number | null];
   clearTimeout(killer);
   return { code, afterCloseMs: closedAt === undefined ? undefined : Date.now() - closedAt, stderr };
 }
