@@ -628,9 +628,12 @@ function rangeEnd(prefix: Buffer): Buffer {
  */
 type RetryMode = 'repeatable' | 'once';
 
-/** Worth another attempt: etcd or a member is momentarily unavailable (not our own deadline passing). */
+/**
+ * Worth another attempt: etcd or a member is momentarily unavailable, or an attempt ran past its
+ * own deadline (a proposal stuck on a dead leader; the call's overall deadline still bounds it).
+ */
 function transient(err: StoreError): boolean {
-  return err.code === 'Unavailable' && !/did not answer within/.test(err.message);
+  return err.code === 'Unavailable';
 }
 
 /** Transient and certainly not applied: no leader to propose to, or no connection to the member. */
