@@ -27,6 +27,11 @@ const ROOT_CA_DESCRIPTION =
 const MANAGER = 'kube-controller-manager';
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
+/** The `ca.crt` of a `kube-root-ca.crt` ConfigMap. */
+function caOf(o: KubeObject): string | undefined {
+  return (o.data as Record<string, string> | undefined)?.['ca.crt'];
+}
+
 /** The certificates of a PEM bundle, each with its base64 body (no whitespace) to compare by. */
 function certificates(pem: string | undefined): Array<{ text: string; body: string }> {
   return [...(pem ?? '').matchAll(PEM_CERTIFICATE)].map((m) => ({
@@ -150,8 +155,7 @@ export class ServiceAccounts {
 
   private onConfigMap(e: CachedEvent): void {
     if (e.revision < 0 || e.object.metadata.name !== ROOT_CA_CONFIGMAP) return;
-    const data = e.object.data as Record<string, string> | undefined;
-    if (e.type === 'DELETED' || this.bundle(data?.['ca.crt']) !== undefined) this.ensure(e.object.metadata.namespace!);
+    if (e.type === 'DELETED' || this.bundle(caOf(e.object)) !== undefined) this.ensure(e.object.metadata.namespace!);
   }
 
   /**
@@ -218,7 +222,6 @@ export class ServiceAccounts {
       );
       return;
     }
-    const caOf = (o: KubeObject) => (o.data as Record<string, string> | undefined)?.['ca.crt'];
     if (this.bundle(caOf(current)) === undefined) return;
     // Worked out again on the object the write compares against (another server may have added its CA).
     await this.registry.mutate(t, namespace, ROOT_CA_CONFIGMAP, (o) => {
