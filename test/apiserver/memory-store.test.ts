@@ -49,3 +49,26 @@ test('watch replays history after a revision and refuses a compacted one', async
   });
   t.is(err?.code, 'Compacted');
 });
+
+test('the history keeps exactly the last historySize events across many writes', async (t) => {
+  const store = new MemoryStore({ historySize: 100 });
+  let last = 0;
+  for (let i = 0; i < 1_000; i++) last = await store.create(`/h/${String(i).padStart(4, '0')}`, String(i));
+  const seen: StoreEvent[] = [];
+  const stop = await store.watch('/h/', { sinceRevision: last - 100, onEvent: (e) => seen.push(e), onError: () => {} });
+  stop();
+  t.is(seen.length, 100);
+  t.is(seen[0]!.revision, last - 99);
+  t.is(seen.at(-1)!.revision, last);
+  const err = await t.throwsAsync(
+    store.watch('/h/', { sinceRevision: last - 101, onEvent: () => {}, onError: () => {} }),
+    { instanceOf: StoreError },
+  );
+  t.is(err?.code, 'Compacted');
+  const page = await store.list('/h/', { limit: 10, startAfter: '/h/0989' });
+  t.deepEqual(
+    page.items.map((i) => i.value),
+    ['990', '991', '992', '993', '994', '995', '996', '997', '998', '999'],
+  );
+  t.false(page.more);
+});

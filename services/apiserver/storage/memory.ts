@@ -1,3 +1,4 @@
+import btree from 'sorted-btree';
 import {
   StoreError,
   type KeyValue,
@@ -13,21 +14,26 @@ export interface MemoryStoreOptions {
   historySize?: number;
 }
 
+// A CommonJS package: its `exports.default` is the class.
+const BTree = btree.default;
+
 interface Watcher {
   prefix: string;
   options: WatchOptions;
 }
 
 /**
- * An in-memory store for tests and sandbox clusters: sorted keys for prefix listing,
- * a bounded event history for watch resumption. Nothing is durable.
+ * An in-memory store for tests and sandbox clusters: keys in one B+ tree for prefix listing
+ * (a write costs O(log n) however many keys there are), a bounded event history for watch
+ * resumption. Nothing is durable.
  */
 export class MemoryStore implements Store {
   readonly backend = 'memory';
-  private readonly data = new Map<string, KeyValue>();
-  private sortedKeys: string[] | undefined = [];
+  private readonly data = new BTree<string, KeyValue>();
   private rev = 0;
-  private readonly history: StoreEvent[] = [];
+  /** Retained events are `history[head..]`; the dropped ones before `head` are cut in chunks. */
+  private history: StoreEvent[] = [];
+  private head = 0;
   private readonly historySize: number;
   private compacted = 0;
   private readonly watchers = new Set<Watcher>();
@@ -46,28 +52,25 @@ export class MemoryStore implements Store {
         'Compacted',
         `revision ${options.revision} is not the current one (${this.rev}): no old versions are kept`,
       );
-    const keys = this.keys();
-    let i = lowerBound(
-      keys,
-      options.startAfter !== undefined && options.startAfter >= prefix ? options.startAfter + '\u0000' : prefix,
-    );
+    const start =
+      options.startAfter !== undefined && options.startAfter >= prefix ? options.startAfter + '\u0000' : prefix;
     const items: KeyValue[] = [];
     const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
-    for (; i < keys.length && keys[i]!.startsWith(prefix); i++) {
-      if (items.length >= limit) {
-        const end = lowerBound(keys, `${prefix}\uffff`);
-        return { items, revision: this.rev, more: true, remaining: end - i };
-      }
-      items.push(this.data.get(keys[i]!)!);
+    let remaining = 0;
+    for (const [key, kv] of this.data.entries(start)) {
+      if (!key.startsWith(prefix)) break;
+      if (items.length < limit) items.push(kv);
+      else remaining++;
     }
-    return { items, revision: this.rev, more: false };
+    return remaining > 0
+      ? { items, revision: this.rev, more: true, remaining }
+      : { items, revision: this.rev, more: false };
   }
 
   async create(key: string, value: string): Promise<number> {
     if (this.data.has(key)) throw new StoreError('KeyExists', `key ${key} already exists`, this.data.get(key));
     const revision = ++this.rev;
     this.data.set(key, { key, value, modRevision: revision, createRevision: revision });
-    this.insertKey(key);
     this.emit({ type: 'ADDED', key, value, revision });
     return revision;
   }
@@ -100,10 +103,6 @@ export class MemoryStore implements Store {
     }
     const revision = ++this.rev;
     this.data.delete(key);
-    if (this.sortedKeys) {
-      const i = lowerBound(this.sortedKeys, key);
-      if (this.sortedKeys[i] === key) this.sortedKeys.splice(i, 1);
-    }
     this.emit({ type: 'DELETED', key, value: current.value, prevValue: current.value, revision });
     return { revision, prev: current };
   }
@@ -124,7 +123,8 @@ export class MemoryStore implements Store {
       );
     }
     // Replay retained history first, then go live: both happen synchronously, so no write can slip between.
-    for (const event of this.history) {
+    for (let i = this.head; i < this.history.length; i++) {
+      const event = this.history[i]!;
       if (event.revision > options.sinceRevision && event.key.startsWith(prefix)) options.onEvent(event);
     }
     const watcher: Watcher = { prefix, options };
@@ -136,7 +136,8 @@ export class MemoryStore implements Store {
 
   async compact(revision: number): Promise<void> {
     this.compacted = Math.max(this.compacted, Math.min(revision, this.rev));
-    while (this.history.length > 0 && this.history[0]!.revision <= this.compacted) this.history.shift();
+    while (this.head < this.history.length && this.history[this.head]!.revision <= this.compacted) this.head++;
+    this.trimHistory();
   }
 
   async close(): Promise<void> {
@@ -145,35 +146,19 @@ export class MemoryStore implements Store {
 
   private emit(event: StoreEvent): void {
     this.history.push(event);
-    if (this.history.length > this.historySize) {
-      const dropped = this.history.splice(0, this.history.length - this.historySize);
-      this.compacted = dropped[dropped.length - 1]!.revision;
+    if (this.history.length - this.head > this.historySize) {
+      this.head = this.history.length - this.historySize;
+      this.compacted = this.history[this.head - 1]!.revision;
+      // Cut in chunks of an eighth of the window, not one event per write (a copy of the window).
+      if (this.head >= Math.max(64, this.historySize >> 3)) this.trimHistory();
     }
     for (const w of this.watchers) {
       if (event.key.startsWith(w.prefix)) w.options.onEvent(event);
     }
   }
 
-  private keys(): string[] {
-    this.sortedKeys ??= [...this.data.keys()].sort();
-    return this.sortedKeys;
+  private trimHistory(): void {
+    this.history = this.history.slice(this.head);
+    this.head = 0;
   }
-
-  private insertKey(key: string): void {
-    if (!this.sortedKeys) return;
-    const i = lowerBound(this.sortedKeys, key);
-    this.sortedKeys.splice(i, 0, key);
-  }
-}
-
-/** First index whose key is >= `key`. */
-function lowerBound(keys: string[], key: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
