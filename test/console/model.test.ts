@@ -6,6 +6,7 @@ import {
   batchText,
   clusterHealth,
   currentRollouts,
+  duration,
   rolloutActions,
   clusterView,
   eventView,
@@ -271,4 +272,16 @@ test('rollouts: the actions offered follow what the webhook service accepts', (t
     t.deepEqual(sorted(rollout(phase, [stage('s', 'Succeeded')])), [], phase);
   t.is(batchText(stage('s', 'Progressing', { batch: 1 })), 'batch 2 of 2');
   t.is(batchText(stage('s', 'Pending')), '');
+});
+
+test('durations: milliseconds, seconds, then whole minutes and seconds that never read 60 s', (t) => {
+  t.is(duration(undefined), '—');
+  t.is(duration(412), '412 ms');
+  t.is(duration(1_914), '1.91 s');
+  t.is(duration(42_250), '42.3 s');
+  t.is(duration(61_000), '1 m 1 s');
+  t.is(duration(599_600), '10 m');
+  t.is(duration(599_400), '9 m 59 s');
+  t.is(duration(600_000), '10 m');
+  t.is(duration(3_725_000), '62 m 5 s');
 });

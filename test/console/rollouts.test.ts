@@ -96,6 +96,15 @@ test('rollouts view: stages and clusters of the current rollout; pause, resume, 
     await page.waitForSelector(
       `${card} tr[data-stage="production"][data-state="WaitingForApproval"] li[data-cluster="${c}"]`,
     );
+  // Laid out as a table: every column's cells stand under its header (a stylesheet once turned
+  // the table into a grid of boxes, which no selector noticed).
+  const headers = await page.locator(`${card} table thead th`).all();
+  const cells = await page.locator(`${card} tr[data-stage="staging"] > *`).all();
+  t.is(cells.length, headers.length);
+  for (const [i, header] of headers.entries()) {
+    const [h, c] = [await header.boundingBox(), await cells[i]!.boundingBox()];
+    t.true(!!h && !!c && Math.abs(h.x - c.x) < 2 && c.y > h.y, `column ${i + 1} is under its header`);
+  }
   t.true(await page.isDisabled(`${card} button[data-action="resume"]`), 'nothing to resume');
   t.true(await page.isEnabled(`${card} button[data-action="promote"]`), 'an approval to give');
 

@@ -344,7 +344,10 @@ export function duration(ms: number | undefined): string {
   if (ms === undefined) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  return `${Math.floor(ms / 60_000)} m ${Math.round((ms % 60_000) / 1000)} s`;
+  // Whole seconds first, so 599.6 s reads "10 m", not "9 m 60 s".
+  const seconds = Math.round(ms / 1000);
+  const rest = seconds % 60;
+  return rest ? `${Math.floor(seconds / 60)} m ${rest} s` : `${seconds / 60} m`;
 }
 
 // ---- rollouts -------------------------------------------------------------------------
