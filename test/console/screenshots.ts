@@ -2,12 +2,14 @@
  * `npm run screenshots`: regenerates the console screenshots in docs/console/ from a live
  * embedded fleet (the same `kitfed up` as `npm start`, on free ports in a temp dir): a federated
  * Deployment, the seed walkthrough, an image bump's run, a slow member, then every main view
- * in Debian's Chromium, on a laptop screen and one phone screen.
+ * in Debian's Chromium, on a laptop screen and one phone screen; last, a `rollout:` plan and a new
+ * image committed to the manifests repo, shown baking its canary in the Rollouts view.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { simpleGit } from 'simple-git';
 import { startEmbedded } from '../../services/cli/embedded.js';
 import { loadConfig } from '../../services/gitops/config.js';
 import { simulateImage } from '../../services/gitops/simulate.js';
@@ -27,6 +29,20 @@ spec:
   template:
     metadata: { labels: { app: web } }
     spec: { containers: [{ name: web, image: "nginx:1.27" }] }
+`;
+
+/** The embedded demo has no rollout plan; this one is committed for the Rollouts picture. */
+const ROLLOUT = `
+rollout:
+  rollback: auto
+  stages:
+    - name: staging
+      clusters: { types: [staging] }
+    - name: canary
+      clusters: { names: [us-east] }
+      bake: 10m
+    - name: production
+      approval: true
 `;
 
 const dir = await mkdtemp(join(tmpdir(), 'kitfed-screenshots-'));
@@ -82,6 +98,26 @@ try {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.evaluate<string>("location.hash = '#/'");
   await shot('fleet-phone');
+
+  // One commit to the manifests repo: a rollout plan in its kit.yaml and a new hello image. The
+  // webhook service's poll finds it; the run deploys staging, then the canary, which bakes for
+  // 10 minutes before production waits for an approval.
+  const work = join(dir, 'manifests');
+  await simpleGit().clone(fleet.manifestsRepo, work);
+  const kit = join(work, 'templates', 'kit.yaml');
+  await writeFile(kit, `${await readFile(kit, 'utf8')}${ROLLOUT}`);
+  const image = 'templates/images/kitfed-demo/hello/master.yaml';
+  await writeFile(join(work, image), 'image: ghcr.io/kitfed-demo/hello:master-0a1b2c3\n');
+  await simpleGit(work)
+    .addConfig('user.name', 'kitfed screenshots')
+    .addConfig('user.email', 'screenshots@kitfed.invalid')
+    .add(['templates/kit.yaml', image])
+    .commit('Roll hello master-0a1b2c3 out through staging, a canary and production')
+    .push('origin', 'main');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.evaluate<string>("location.hash = '#/rollouts'");
+  await page.waitForSelector('section.rollout tr[data-stage="canary"][data-state="Baking"]', { timeout: 180_000 });
+  await shot('rollouts');
 } finally {
   await browser.close();
   await fleet.stop();
