@@ -1,6 +1,7 @@
 import btree from 'sorted-btree';
 import { createLogger } from '../core/log.js';
 import type { KubeObject } from '../core/kube.js';
+import { EventWindow } from './storage/event-window.js';
 import { StoreError, type Store, type StoreEvent } from './storage/types.js';
 
 // A CommonJS package: its `exports.default` is the class.
@@ -86,9 +87,8 @@ const LOAD_PAGE = 1000;
  * - watches, fanned out from the one store watch, resumable from any retained revision.
  */
 export class WatchCache {
-  /** Retained events: `events[head..]` (dropped ones are cut off in chunks, not one by one). */
-  private readonly events: CachedEvent[] = [];
-  private head = 0;
+  /** The last `size` events. */
+  private readonly events: EventWindow<CachedEvent>;
   private readonly subs = new Set<Subscription>();
   private readonly objects = new Map<string, CachedObject>();
   private readonly index = new KeyIndex();
@@ -106,8 +106,10 @@ export class WatchCache {
   constructor(
     private readonly store: Store,
     private readonly decode: (value: string, revision: number) => KubeObject,
-    private readonly size = 20_000,
-  ) {}
+    size = 20_000,
+  ) {
+    this.events = new EventWindow(size);
+  }
 
   async start(): Promise<void> {
     const rev = await this.load();
@@ -135,8 +137,7 @@ export class WatchCache {
           this.objects.set(o.key, o);
           this.index.set(o);
         }
-        this.events.length = 0;
-        this.head = 0;
+        this.events.clear();
         this.seen = revision;
         this.oldest = revision;
         return revision;
@@ -323,11 +324,9 @@ export class WatchCache {
   private snapshot(prefix: string, after: string | undefined, revision: number): CachedObject[] {
     // Undo, newest first, every event after `revision`: the oldest one's previous state stays.
     const overlay = new Map<string, CachedObject | null>();
-    for (let i = this.events.length - 1; i >= this.head && this.events[i]!.revision > revision; i--) {
-      const e = this.events[i]!;
-      if (!e.key.startsWith(prefix) || (after !== undefined && e.key <= after)) continue;
-      overlay.set(e.key, e.prevEntry ?? null);
-    }
+    this.events.forEachAfterNewestFirst(revision, (e) => {
+      if (e.key.startsWith(prefix) && (after === undefined || e.key > after)) overlay.set(e.key, e.prevEntry ?? null);
+    });
     const keys: string[] = [];
     this.index.each(prefix, after, (o) => keys.push(o.key) > 0);
     const current = keys.length;
@@ -376,14 +375,8 @@ export class WatchCache {
       ev.prevEntry = before;
       ev.prev = before.object;
     } else if (e.prevValue !== undefined && e.type !== 'ADDED') ev.prev = this.decode(e.prevValue, e.revision);
-    this.events.push(ev);
-    if (this.events.length - this.head > this.size) {
-      this.head = this.events.length - this.size;
-      this.oldest = this.events[this.head - 1]!.revision;
-      // Cut in chunks of an eighth of the window: moving the whole window on every write cost a
-      // copy of `size` references per event.
-      if (this.head >= Math.max(64, this.size >> 3)) this.trimHead();
-    }
+    const dropped = this.events.push(ev);
+    if (dropped !== undefined) this.oldest = dropped;
     this.seen = e.revision;
     for (const s of this.subs) if (e.key.startsWith(s.prefix)) s.onEvent(ev);
     this.wake();
@@ -403,10 +396,9 @@ export class WatchCache {
     if (sinceRevision < this.oldest) {
       throw new StoreError('Compacted', `too old resource version: ${sinceRevision} (${this.oldest})`);
     }
-    for (let i = this.head; i < this.events.length; i++) {
-      const e = this.events[i]!;
-      if (e.revision > sinceRevision && e.key.startsWith(prefix)) onEvent(e);
-    }
+    this.events.forEachAfter(sinceRevision, (e) => {
+      if (e.key.startsWith(prefix)) onEvent(e);
+    });
     const sub: Subscription = { prefix, onEvent };
     this.subs.add(sub);
     return () => {
@@ -416,16 +408,8 @@ export class WatchCache {
 
   /** Forgets events up to `revision`: watches from older revisions get 410 (as after an etcd compaction). */
   compact(revision: number): void {
-    let n = this.head;
-    while (n < this.events.length && this.events[n]!.revision <= revision) n++;
-    this.head = n;
-    this.trimHead();
+    this.events.dropThrough(revision);
     this.oldest = Math.max(this.oldest, Math.min(revision, this.seen));
-  }
-
-  private trimHead(): void {
-    this.events.splice(0, this.head);
-    this.head = 0;
   }
 
   get watcherCount(): number {

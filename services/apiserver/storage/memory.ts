@@ -1,4 +1,5 @@
 import btree from 'sorted-btree';
+import { EventWindow } from './event-window.js';
 import {
   StoreError,
   type KeyValue,
@@ -31,15 +32,12 @@ export class MemoryStore implements Store {
   readonly backend = 'memory';
   private readonly data = new BTree<string, KeyValue>();
   private rev = 0;
-  /** Retained events are `history[head..]`; the dropped ones before `head` are cut in chunks. */
-  private history: StoreEvent[] = [];
-  private head = 0;
-  private readonly historySize: number;
+  private readonly history: EventWindow<StoreEvent>;
   private compacted = 0;
   private readonly watchers = new Set<Watcher>();
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.historySize = options.historySize ?? 10_000;
+    this.history = new EventWindow(options.historySize ?? 10_000);
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -123,10 +121,9 @@ export class MemoryStore implements Store {
       );
     }
     // Replay retained history first, then go live: both happen synchronously, so no write can slip between.
-    for (let i = this.head; i < this.history.length; i++) {
-      const event = this.history[i]!;
-      if (event.revision > options.sinceRevision && event.key.startsWith(prefix)) options.onEvent(event);
-    }
+    this.history.forEachAfter(options.sinceRevision, (event) => {
+      if (event.key.startsWith(prefix)) options.onEvent(event);
+    });
     const watcher: Watcher = { prefix, options };
     this.watchers.add(watcher);
     return () => {
@@ -136,8 +133,7 @@ export class MemoryStore implements Store {
 
   async compact(revision: number): Promise<void> {
     this.compacted = Math.max(this.compacted, Math.min(revision, this.rev));
-    while (this.head < this.history.length && this.history[this.head]!.revision <= this.compacted) this.head++;
-    this.trimHistory();
+    this.history.dropThrough(this.compacted);
   }
 
   async close(): Promise<void> {
@@ -145,20 +141,10 @@ export class MemoryStore implements Store {
   }
 
   private emit(event: StoreEvent): void {
-    this.history.push(event);
-    if (this.history.length - this.head > this.historySize) {
-      this.head = this.history.length - this.historySize;
-      this.compacted = this.history[this.head - 1]!.revision;
-      // Cut in chunks of an eighth of the window, not one event per write (a copy of the window).
-      if (this.head >= Math.max(64, this.historySize >> 3)) this.trimHistory();
-    }
+    const dropped = this.history.push(event);
+    if (dropped !== undefined) this.compacted = dropped;
     for (const w of this.watchers) {
       if (event.key.startsWith(w.prefix)) w.options.onEvent(event);
     }
-  }
-
-  private trimHistory(): void {
-    this.history = this.history.slice(this.head);
-    this.head = 0;
   }
 }
