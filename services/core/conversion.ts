@@ -173,239 +173,108 @@ const HPA_CONDITIONS = 'autoscaling.alpha.kubernetes.io/conditions';
 const HPA_BEHAVIOR = 'autoscaling.alpha.kubernetes.io/behavior';
 const HPA_ANNOTATIONS = [HPA_METRICS, HPA_CURRENT_METRICS, HPA_CONDITIONS, HPA_BEHAVIOR];
 
-function definedOnly(o: Obj): Obj {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-}
+/**
+ * Where each field of an autoscaling/v2beta1 metric (the form autoscaling/v1 keeps in its
+ * annotations) lives in the v2 metric, per metric source type: v2 groups the flat fields into a
+ * `metric` identifier and a `target` (spec) or `current` (status) value.
+ */
+const V2BETA1_METRIC_FIELDS: Record<'spec' | 'status', Record<string, Record<string, string>>> = {
+  spec: {
+    Object: {
+      target: 'describedObject',
+      metricName: 'metric.name',
+      selector: 'metric.selector',
+      targetValue: 'target.value',
+      averageValue: 'target.averageValue',
+    },
+    Pods: { metricName: 'metric.name', selector: 'metric.selector', targetAverageValue: 'target.averageValue' },
+    Resource: {
+      name: 'name',
+      container: 'container',
+      targetAverageUtilization: 'target.averageUtilization',
+      targetAverageValue: 'target.averageValue',
+    },
+    External: {
+      metricName: 'metric.name',
+      metricSelector: 'metric.selector',
+      targetValue: 'target.value',
+      targetAverageValue: 'target.averageValue',
+    },
+  },
+  status: {
+    Object: {
+      target: 'describedObject',
+      metricName: 'metric.name',
+      selector: 'metric.selector',
+      currentValue: 'current.value',
+      averageValue: 'current.averageValue',
+    },
+    Pods: { metricName: 'metric.name', selector: 'metric.selector', currentAverageValue: 'current.averageValue' },
+    Resource: {
+      name: 'name',
+      container: 'container',
+      currentAverageUtilization: 'current.averageUtilization',
+      currentAverageValue: 'current.averageValue',
+    },
+    External: {
+      metricName: 'metric.name',
+      metricSelector: 'metric.selector',
+      currentValue: 'current.value',
+      currentAverageValue: 'current.averageValue',
+    },
+  },
+};
 
-function metricId(name: unknown, selector: unknown): Obj {
-  return definedOnly({ name, selector });
-}
+/** The field holding each metric source type's details. */
+const METRIC_SOURCES: Record<string, string> = {
+  Object: 'object',
+  Pods: 'pods',
+  Resource: 'resource',
+  ContainerResource: 'containerResource',
+  External: 'external',
+};
 
-/** A target in the autoscaling/v2beta1 (and v1 annotation) form → the v2 MetricTarget. */
-function targetUp(value: unknown, averageValue: unknown, averageUtilization?: unknown): Obj {
-  if (averageUtilization !== undefined) return { type: 'Utilization', averageUtilization };
-  if (averageValue !== undefined) return { type: 'AverageValue', averageValue };
-  return definedOnly({ type: 'Value', value });
-}
-
-/** autoscaling/v2beta1 MetricSpec (the v1 annotation form) → v2. */
-export function metricSpecUp(m: Obj): Obj {
-  const s = (k: string) => (isObject(m[k]) ? m[k] : {});
-  switch (m.type) {
-    case 'Object': {
-      const o = s('object');
-      return {
-        type: 'Object',
-        object: {
-          describedObject: o.target,
-          metric: metricId(o.metricName, o.selector),
-          target: targetUp(o.targetValue, o.averageValue),
-        },
-      };
+/**
+ * One metric (`spec.metrics[]` or `status.currentMetrics[]`) between autoscaling/v2beta1 and v2;
+ * a type it does not know passes unchanged. Up, the v2 shape's required parts are always there (a
+ * `metric` identifier, a `target` with its `type`, a `current`), as in kube's conversion.
+ */
+function convertMetric(m: Obj, form: 'spec' | 'status', direction: 'up' | 'down'): Obj {
+  const type = typeof m.type === 'string' ? m.type : '';
+  const key = METRIC_SOURCES[type];
+  const fields = V2BETA1_METRIC_FIELDS[form][type === 'ContainerResource' ? 'Resource' : type];
+  if (!key || !fields) return m;
+  const source = isObject(m[key]) ? m[key] : {};
+  const out: Obj = {};
+  for (const [flat, path] of Object.entries(fields)) {
+    const [outer, inner] = path.split('.') as [string, string | undefined];
+    if (direction === 'down') {
+      const holder = inner === undefined ? source : source[outer];
+      const v = isObject(holder) ? holder[inner ?? outer] : undefined;
+      if (v !== undefined) out[flat] = v;
+    } else if (inner === undefined) {
+      if (source[flat] !== undefined) out[outer] = source[flat];
+    } else {
+      const holder = child(out, outer);
+      if (source[flat] !== undefined) holder[inner] = source[flat];
     }
-    case 'Pods': {
-      const p = s('pods');
-      return {
-        type: 'Pods',
-        pods: { metric: metricId(p.metricName, p.selector), target: targetUp(undefined, p.targetAverageValue) },
-      };
-    }
-    case 'Resource':
-    case 'ContainerResource': {
-      const key = m.type === 'Resource' ? 'resource' : 'containerResource';
-      const r = s(key);
-      return {
-        type: m.type,
-        [key]: definedOnly({
-          name: r.name,
-          container: r.container,
-          target: targetUp(undefined, r.targetAverageValue, r.targetAverageUtilization),
-        }),
-      };
-    }
-    case 'External': {
-      const e = s('external');
-      return {
-        type: 'External',
-        external: {
-          metric: metricId(e.metricName, e.metricSelector),
-          target: targetUp(e.targetValue, e.targetAverageValue),
-        },
-      };
-    }
-    default:
-      return m;
   }
+  if (direction === 'up' && form === 'spec') {
+    const target = child(out, 'target');
+    target.type =
+      target.averageUtilization !== undefined
+        ? 'Utilization'
+        : target.averageValue !== undefined
+          ? 'AverageValue'
+          : 'Value';
+  }
+  return { type, [key]: out };
 }
 
-/** v2 MetricSpec → the autoscaling/v2beta1 form kube keeps in v1's metrics annotation. */
-function metricSpecDown(m: Obj): Obj {
-  const s = (k: string) => (isObject(m[k]) ? m[k] : {});
-  const t = (x: Obj) => (isObject(x.target) ? x.target : {});
-  const id = (x: Obj) => (isObject(x.metric) ? x.metric : {});
-  switch (m.type) {
-    case 'Object': {
-      const o = s('object');
-      return {
-        type: 'Object',
-        object: definedOnly({
-          target: o.describedObject,
-          metricName: id(o).name,
-          targetValue: t(o).value,
-          selector: id(o).selector,
-          averageValue: t(o).averageValue,
-        }),
-      };
-    }
-    case 'Pods': {
-      const p = s('pods');
-      return {
-        type: 'Pods',
-        pods: definedOnly({ metricName: id(p).name, targetAverageValue: t(p).averageValue, selector: id(p).selector }),
-      };
-    }
-    case 'Resource':
-    case 'ContainerResource': {
-      const key = m.type === 'Resource' ? 'resource' : 'containerResource';
-      const r = s(key);
-      return {
-        type: m.type,
-        [key]: definedOnly({
-          name: r.name,
-          container: r.container,
-          targetAverageUtilization: t(r).averageUtilization,
-          targetAverageValue: t(r).averageValue,
-        }),
-      };
-    }
-    case 'External': {
-      const e = s('external');
-      return {
-        type: 'External',
-        external: definedOnly({
-          metricName: id(e).name,
-          metricSelector: id(e).selector,
-          targetValue: t(e).value,
-          targetAverageValue: t(e).averageValue,
-        }),
-      };
-    }
-    default:
-      return m;
-  }
-}
-
-/** autoscaling/v2beta1 MetricStatus (the v1 annotation form) → v2. */
-function metricStatusUp(m: Obj): Obj {
-  const s = (k: string) => (isObject(m[k]) ? m[k] : {});
-  switch (m.type) {
-    case 'Object': {
-      const o = s('object');
-      return {
-        type: 'Object',
-        object: {
-          describedObject: o.target,
-          metric: metricId(o.metricName, o.selector),
-          current: definedOnly({ value: o.currentValue, averageValue: o.averageValue }),
-        },
-      };
-    }
-    case 'Pods': {
-      const p = s('pods');
-      return {
-        type: 'Pods',
-        pods: {
-          metric: metricId(p.metricName, p.selector),
-          current: definedOnly({ averageValue: p.currentAverageValue }),
-        },
-      };
-    }
-    case 'Resource':
-    case 'ContainerResource': {
-      const key = m.type === 'Resource' ? 'resource' : 'containerResource';
-      const r = s(key);
-      return {
-        type: m.type,
-        [key]: definedOnly({
-          name: r.name,
-          container: r.container,
-          current: definedOnly({
-            averageUtilization: r.currentAverageUtilization,
-            averageValue: r.currentAverageValue,
-          }),
-        }),
-      };
-    }
-    case 'External': {
-      const e = s('external');
-      return {
-        type: 'External',
-        external: {
-          metric: metricId(e.metricName, e.metricSelector),
-          current: definedOnly({ value: e.currentValue, averageValue: e.currentAverageValue }),
-        },
-      };
-    }
-    default:
-      return m;
-  }
-}
-
-function metricStatusDown(m: Obj): Obj {
-  const s = (k: string) => (isObject(m[k]) ? m[k] : {});
-  const c = (x: Obj) => (isObject(x.current) ? x.current : {});
-  const id = (x: Obj) => (isObject(x.metric) ? x.metric : {});
-  switch (m.type) {
-    case 'Object': {
-      const o = s('object');
-      return {
-        type: 'Object',
-        object: definedOnly({
-          target: o.describedObject,
-          metricName: id(o).name,
-          currentValue: c(o).value,
-          selector: id(o).selector,
-          averageValue: c(o).averageValue,
-        }),
-      };
-    }
-    case 'Pods': {
-      const p = s('pods');
-      return {
-        type: 'Pods',
-        pods: definedOnly({ metricName: id(p).name, currentAverageValue: c(p).averageValue, selector: id(p).selector }),
-      };
-    }
-    case 'Resource':
-    case 'ContainerResource': {
-      const key = m.type === 'Resource' ? 'resource' : 'containerResource';
-      const r = s(key);
-      return {
-        type: m.type,
-        [key]: definedOnly({
-          name: r.name,
-          container: r.container,
-          currentAverageUtilization: c(r).averageUtilization,
-          currentAverageValue: c(r).averageValue,
-        }),
-      };
-    }
-    case 'External': {
-      const e = s('external');
-      return {
-        type: 'External',
-        external: definedOnly({
-          metricName: id(e).name,
-          metricSelector: id(e).selector,
-          currentValue: c(e).value,
-          currentAverageValue: c(e).averageValue,
-        }),
-      };
-    }
-    default:
-      return m;
-  }
-}
+const metricSpecUp = (m: Obj) => convertMetric(m, 'spec', 'up');
+const metricSpecDown = (m: Obj) => convertMetric(m, 'spec', 'down');
+const metricStatusUp = (m: Obj) => convertMetric(m, 'status', 'up');
+const metricStatusDown = (m: Obj) => convertMetric(m, 'status', 'down');
 
 function isCpuUtilization(m: Obj): boolean {
   const r = isObject(m.resource) ? m.resource : undefined;

@@ -128,6 +128,94 @@ test('autoscaling/v2beta1 metrics take the v2 shape; v2beta2, batch/v1beta1 Cron
   t.deepEqual(cj.spec, { schedule: '@daily' });
 });
 
+test('autoscaling/v2beta1 metrics of every source type, spec and status, take the v2 shape and come back unchanged through autoscaling/v1', (t) => {
+  const selector = { matchLabels: { app: 'web' } };
+  const described = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'main' };
+  const v2beta1 = {
+    apiVersion: 'autoscaling/v2beta1',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: 'h' },
+    spec: {
+      maxReplicas: 5,
+      metrics: [
+        {
+          type: 'Object',
+          object: { target: described, metricName: 'hits', selector, targetValue: '10', averageValue: '2' },
+        },
+        { type: 'Pods', pods: { metricName: 'packets', selector, targetAverageValue: '1k' } },
+        { type: 'Resource', resource: { name: 'cpu', targetAverageUtilization: 60 } },
+        {
+          type: 'ContainerResource',
+          containerResource: { name: 'memory', container: 'app', targetAverageValue: '1Gi' },
+        },
+        { type: 'External', external: { metricName: 'queue', metricSelector: selector, targetValue: '30' } },
+      ],
+    },
+    status: {
+      currentReplicas: 2,
+      desiredReplicas: 2,
+      currentMetrics: [
+        {
+          type: 'Object',
+          object: { target: described, metricName: 'hits', selector, currentValue: '9', averageValue: '3' },
+        },
+        { type: 'Pods', pods: { metricName: 'packets', selector, currentAverageValue: '900' } },
+        { type: 'Resource', resource: { name: 'cpu', currentAverageUtilization: 55, currentAverageValue: '110m' } },
+        { type: 'External', external: { metricName: 'queue', metricSelector: selector, currentValue: '31' } },
+      ],
+    },
+  };
+  const v2 = convertObject(structuredClone(v2beta1), { group: 'autoscaling', version: 'v2' });
+  const spec = v2.spec as { metrics: unknown[] };
+  const status = v2.status as { currentMetrics: unknown[] };
+  t.deepEqual(spec.metrics, [
+    {
+      type: 'Object',
+      object: {
+        describedObject: described,
+        metric: { name: 'hits', selector },
+        target: { type: 'AverageValue', value: '10', averageValue: '2' },
+      },
+    },
+    {
+      type: 'Pods',
+      pods: { metric: { name: 'packets', selector }, target: { type: 'AverageValue', averageValue: '1k' } },
+    },
+    { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 60 } } },
+    {
+      type: 'ContainerResource',
+      containerResource: { name: 'memory', container: 'app', target: { type: 'AverageValue', averageValue: '1Gi' } },
+    },
+    { type: 'External', external: { metric: { name: 'queue', selector }, target: { type: 'Value', value: '30' } } },
+  ]);
+  t.deepEqual(status.currentMetrics[2], {
+    type: 'Resource',
+    resource: { name: 'cpu', current: { averageUtilization: 55, averageValue: '110m' } },
+  });
+  t.deepEqual(status.currentMetrics[3], {
+    type: 'External',
+    external: { metric: { name: 'queue', selector }, current: { value: '31' } },
+  });
+  // autoscaling/v1 keeps what it cannot express in annotations, in the v2beta1 form, and gives it back.
+  const v1 = convertObject(structuredClone(v2), { group: 'autoscaling', version: 'v1' });
+  const annotations = v1.metadata.annotations ?? {};
+  t.is((v1.spec as { targetCPUUtilizationPercentage?: number }).targetCPUUtilizationPercentage, 60);
+  t.deepEqual(
+    JSON.parse(annotations['autoscaling.alpha.kubernetes.io/metrics']!),
+    v2beta1.spec.metrics.filter((m) => m.type !== 'Resource'),
+  );
+  t.deepEqual(
+    JSON.parse(annotations['autoscaling.alpha.kubernetes.io/current-metrics']!),
+    v2beta1.status.currentMetrics,
+  );
+  const back = convertObject(v1, { group: 'autoscaling', version: 'v2' });
+  t.deepEqual((back.spec as { metrics: unknown[] }).metrics, [
+    ...spec.metrics.filter((_, i) => i !== 2),
+    spec.metrics[2],
+  ]);
+  t.deepEqual((back.status as { currentMetrics: unknown[] }).currentMetrics, status.currentMetrics);
+});
+
 test('a policy/v1beta1 PDB with an empty selector still selects nothing in v1', (t) => {
   const pdb = convertObject(
     {
