@@ -11,7 +11,7 @@ import {
 } from '../core/kube.js';
 import { convertForServing, convertForStorage } from './serving.js';
 import { applySchemaDefaults, pruneCustomResource, resourceTypeRef } from './crd/schema.js';
-import { applyDefaults, prepareServiceUpdate, stringList } from './defaults.js';
+import { applyDefaults, prepareServiceUpdate } from './defaults.js';
 import { recordUpdate, serverSideApply } from './fields.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { keyPrefix, storageKey, type ResourceCatalog, type ResourceType } from './resources.js';
@@ -27,7 +27,7 @@ import {
   type Selector,
 } from './selectors.js';
 import { StoreError, type KeyValue, type Store } from './storage/types.js';
-import { validateMetadata, validateName, validateSchema } from './validation.js';
+import { foldStringData, validateKindRules, validateMetadata, validateName, validateSchema } from './validation.js';
 import { WatchCache, type CachedEvent, type CachedObject } from './watch-cache.js';
 import type { UserInfo } from './auth/user.js';
 import { kubeTime } from '../core/time.js';
@@ -524,7 +524,10 @@ export class Registry {
       }
     }
     if (causes.length === 0) causes.push(...validateSchema(obj, t));
-    if (causes.length === 0 && !t.custom) causes.push(...kindRules(t, obj, old));
+    if (causes.length === 0 && !t.custom) {
+      if (t.kind === 'Secret') foldStringData(obj);
+      causes.push(...validateKindRules(t, obj, old));
+    }
     if (causes.length > 0)
       throw errors.invalid({ group: t.group, kind: t.kind, name: obj.metadata.name ?? '' }, causes);
   }
@@ -1260,95 +1263,4 @@ function applyPatch(type: PatchType, target: KubeObject, patch: unknown, t: Type
     default:
       throw errors.unsupportedMediaType(type);
   }
-}
-
-/** Kind-specific rules beyond the schema (what kube's validation packages check). */
-/** kube's rule for a Service's allocated cluster IPs: the primary may not change or go once set. */
-function clusterIpRules(obj: KubeObject, old: KubeObject): StatusCause[] {
-  const spec = isObject(obj.spec) ? obj.spec : {};
-  const was = isObject(old.spec) ? old.spec : {};
-  if (spec.type === 'ExternalName' || was.type === 'ExternalName') return [];
-  const now = stringList(spec.clusterIPs);
-  const before = stringList(was.clusterIPs);
-  // Go's %#v of a []string, as kube prints the value
-  const value = `[]string{${now.map((ip) => JSON.stringify(ip)).join(', ')}}`;
-  const invalid = (i: number, why: string): StatusCause => ({
-    reason: 'FieldValueInvalid',
-    field: `spec.clusterIPs[${i}]`,
-    message: `Invalid value: ${value}: ${why}`,
-  });
-  if (before.length > 0 && now.length === 0) return [invalid(0, 'primary clusterIP can not be unset')];
-  if (before.length === now.length)
-    return before.flatMap((ip, i) => (ip !== now[i] ? [invalid(i, 'may not change once set')] : []));
-  return before.length > 0 && now[0] !== before[0] ? [invalid(0, 'may not change once set')] : [];
-}
-
-function kindRules(t: ResourceType, obj: KubeObject, old: KubeObject | undefined): StatusCause[] {
-  const causes: StatusCause[] = [];
-  const spec = isObject(obj.spec) ? obj.spec : {};
-  if (t.kind === 'ReplicaSet' || t.kind === 'Deployment') {
-    const selector = spec.selector as Parameters<typeof fromLabelSelector>[0];
-    const reqs = fromLabelSelector(selector);
-    if (!selector || reqs.length === 0)
-      causes.push({ reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value' });
-    const template = isObject(spec.template) ? spec.template : {};
-    const labels = isObject(template.metadata)
-      ? (template.metadata.labels as Record<string, string> | undefined)
-      : undefined;
-    if (reqs.length > 0 && !matchesLabels(reqs, labels)) {
-      causes.push({
-        reason: 'FieldValueInvalid',
-        field: 'spec.template.metadata.labels',
-        message: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\``,
-      });
-    }
-    const containers = isObject(template.spec) ? template.spec.containers : undefined;
-    if (!Array.isArray(containers) || containers.length === 0)
-      causes.push({ reason: 'FieldValueRequired', field: 'spec.template.spec.containers', message: 'Required value' });
-    if (typeof spec.replicas === 'number' && spec.replicas < 0)
-      causes.push({
-        reason: 'FieldValueInvalid',
-        field: 'spec.replicas',
-        message: `Invalid value: ${spec.replicas}: must be greater than or equal to 0`,
-      });
-    if (
-      old &&
-      JSON.stringify((old.spec as Record<string, unknown> | undefined)?.selector) !== JSON.stringify(selector) &&
-      t.kind !== 'ReplicaSet'
-    ) {
-      causes.push({
-        reason: 'FieldValueInvalid',
-        field: 'spec.selector',
-        message: 'Invalid value: field is immutable',
-      });
-    }
-  }
-  if (t.kind === 'Service' && old) causes.push(...clusterIpRules(obj, old));
-  if (t.kind === 'ConfigMap' || t.kind === 'Secret') {
-    for (const field of ['data', 'binaryData', 'stringData']) {
-      for (const key of Object.keys(isObject(obj[field]) ? obj[field] : {})) {
-        if (!/^[-._a-zA-Z0-9]+$/.test(key) || key.length > 253) {
-          causes.push({
-            reason: 'FieldValueInvalid',
-            field: `${field}[${key}]`,
-            message: `Invalid value: ${JSON.stringify(key)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'`,
-          });
-        }
-      }
-    }
-    if (t.kind === 'Secret' && isObject(obj.stringData)) {
-      const data = (isObject(obj.data) ? obj.data : {}) as Record<string, string>;
-      for (const [k, v] of Object.entries(obj.stringData)) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
-      obj.data = data;
-      delete obj.stringData;
-    }
-    if (old && old.immutable === true && JSON.stringify(old.data) !== JSON.stringify(obj.data)) {
-      causes.push({
-        reason: 'FieldValueForbidden',
-        field: 'data',
-        message: 'Forbidden: field is immutable when `immutable` is set',
-      });
-    }
-  }
-  return causes;
 }

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
-import type { KubeObject, StatusCause } from '../core/kube.js';
+import { isObject, type KubeObject, type StatusCause } from '../core/kube.js';
 import { validateCustomResource } from './crd/schema.js';
+import { stringList } from './defaults.js';
+import { fromLabelSelector, matchesLabels } from './selectors.js';
 import type { ResourceType } from './resources.js';
 
 /**
@@ -184,4 +186,102 @@ export function validateSchema(obj: KubeObject, t: ResourceType): StatusCause[] 
     }
     return causes;
   }
+}
+
+/** A Secret's write-only `stringData` goes into `data`, base64-encoded, as kube's conversion does. */
+export function foldStringData(secret: KubeObject): void {
+  if (!isObject(secret.stringData)) return;
+  const data = (isObject(secret.data) ? secret.data : {}) as Record<string, string>;
+  for (const [k, v] of Object.entries(secret.stringData)) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+  secret.data = data;
+  delete secret.stringData;
+}
+
+/** kube's rule for a Service's allocated cluster IPs: the primary may not change or go once set. */
+function clusterIpRules(obj: KubeObject, old: KubeObject): StatusCause[] {
+  const spec = isObject(obj.spec) ? obj.spec : {};
+  const was = isObject(old.spec) ? old.spec : {};
+  if (spec.type === 'ExternalName' || was.type === 'ExternalName') return [];
+  const now = stringList(spec.clusterIPs);
+  const before = stringList(was.clusterIPs);
+  // Go's %#v of a []string, as kube prints the value
+  const value = `[]string{${now.map((ip) => JSON.stringify(ip)).join(', ')}}`;
+  const invalid = (i: number, why: string): StatusCause => ({
+    reason: 'FieldValueInvalid',
+    field: `spec.clusterIPs[${i}]`,
+    message: `Invalid value: ${value}: ${why}`,
+  });
+  if (before.length > 0 && now.length === 0) return [invalid(0, 'primary clusterIP can not be unset')];
+  if (before.length === now.length)
+    return before.flatMap((ip, i) => (ip !== now[i] ? [invalid(i, 'may not change once set')] : []));
+  return before.length > 0 && now[0] !== before[0] ? [invalid(0, 'may not change once set')] : [];
+}
+
+/**
+ * Rules of built-in kinds beyond their schema, as kube's validation packages check them: workload
+ * selectors and templates, a Service's cluster IPs, config keys, immutable ConfigMaps and Secrets.
+ * A Secret's `stringData` must have been folded into `data` first (`foldStringData`).
+ */
+export function validateKindRules(t: ResourceType, obj: KubeObject, old: KubeObject | undefined): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const spec = isObject(obj.spec) ? obj.spec : {};
+  if (t.kind === 'ReplicaSet' || t.kind === 'Deployment') {
+    const selector = spec.selector as Parameters<typeof fromLabelSelector>[0];
+    const reqs = fromLabelSelector(selector);
+    if (!selector || reqs.length === 0)
+      causes.push({ reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value' });
+    const template = isObject(spec.template) ? spec.template : {};
+    const labels = isObject(template.metadata)
+      ? (template.metadata.labels as Record<string, string> | undefined)
+      : undefined;
+    if (reqs.length > 0 && !matchesLabels(reqs, labels)) {
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: 'spec.template.metadata.labels',
+        message: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\``,
+      });
+    }
+    const containers = isObject(template.spec) ? template.spec.containers : undefined;
+    if (!Array.isArray(containers) || containers.length === 0)
+      causes.push({ reason: 'FieldValueRequired', field: 'spec.template.spec.containers', message: 'Required value' });
+    if (typeof spec.replicas === 'number' && spec.replicas < 0)
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: 'spec.replicas',
+        message: `Invalid value: ${spec.replicas}: must be greater than or equal to 0`,
+      });
+    if (
+      old &&
+      JSON.stringify((old.spec as Record<string, unknown> | undefined)?.selector) !== JSON.stringify(selector) &&
+      t.kind !== 'ReplicaSet'
+    ) {
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: 'spec.selector',
+        message: 'Invalid value: field is immutable',
+      });
+    }
+  }
+  if (t.kind === 'Service' && old) causes.push(...clusterIpRules(obj, old));
+  if (t.kind === 'ConfigMap' || t.kind === 'Secret') {
+    for (const field of ['data', 'binaryData', 'stringData']) {
+      for (const key of Object.keys(isObject(obj[field]) ? obj[field] : {})) {
+        if (!/^[-._a-zA-Z0-9]+$/.test(key) || key.length > 253) {
+          causes.push({
+            reason: 'FieldValueInvalid',
+            field: `${field}[${key}]`,
+            message: `Invalid value: ${JSON.stringify(key)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'`,
+          });
+        }
+      }
+    }
+    if (old && old.immutable === true && JSON.stringify(old.data) !== JSON.stringify(obj.data)) {
+      causes.push({
+        reason: 'FieldValueForbidden',
+        field: 'data',
+        message: 'Forbidden: field is immutable when `immutable` is set',
+      });
+    }
+  }
+  return causes;
 }

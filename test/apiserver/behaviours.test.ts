@@ -295,3 +295,35 @@ test("a built-in kind's schema is checked: a wrong type is 422 naming the field,
   const after = await kubectl(['get', 'configmap', 'typed']);
   t.regex(after.stderr, /configmaps "typed" not found/);
 });
+
+test("a Secret's stringData lands in data; a bad key is 422 naming data[key]; an immutable Secret keeps its data", async (t) => {
+  const { kubectl } = await startTestServer(t);
+  const bad = await kubectl(
+    ['create', '-f', '-'],
+    'apiVersion: v1\nkind: Secret\nmetadata: {name: keys}\nstringData: {"bad key": x}\n',
+  );
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /Secret "keys" is invalid: data\[bad key\]: Invalid value: "bad key": a valid config key/);
+
+  const created = await kubectl(
+    ['create', '-f', '-'],
+    'apiVersion: v1\nkind: Secret\nmetadata: {name: fixed}\nimmutable: true\nstringData: {password: hunter2}\n',
+  );
+  t.is(created.code, 0, created.stderr);
+  const stored = JSON.parse((await kubectl(['get', 'secret', 'fixed', '-o', 'json'])).stdout);
+  t.deepEqual(stored.data, { password: Buffer.from('hunter2').toString('base64') });
+  t.is(stored.stringData, undefined);
+
+  const changed = await kubectl([
+    'patch',
+    'secret',
+    'fixed',
+    '--type=merge',
+    '-p',
+    '{"stringData":{"password":"other"}}',
+  ]);
+  t.is(changed.code, 1);
+  t.regex(changed.stderr, /data: Forbidden: field is immutable when `immutable` is set/);
+  const after = JSON.parse((await kubectl(['get', 'secret', 'fixed', '-o', 'json'])).stdout);
+  t.deepEqual(after.data, stored.data);
+});
