@@ -1,10 +1,18 @@
 import { cloneJson, type Condition, type KubeObject } from '../core/kube.js';
+import {
+  POD_TEMPLATE_HASH as HASH,
+  REVISION,
+  REVISION_HISTORY,
+  inheritedAnnotations as inherited,
+  nextRevisionHistory as revisionHistory,
+  revisionOf,
+  sameTemplate,
+} from '../core/deployment-revisions.js';
 import { CONTROLLER_MANAGER, type SimContext } from './context.js';
 import { writeStatus } from './replicasets.js';
 import {
   asObj,
   byCreation,
-  canonicalJson,
   condition,
   conditions,
   intOrPercent,
@@ -25,10 +33,8 @@ import {
  * Progressing conditions (including ProgressDeadlineExceeded), so `kubectl rollout` works.
  */
 
-const REVISION = 'deployment.kubernetes.io/revision';
 const DESIRED = 'deployment.kubernetes.io/desired-replicas';
 const MAX = 'deployment.kubernetes.io/max-replicas';
-const HASH = 'pod-template-hash';
 
 interface Plan {
   d: KubeObject;
@@ -41,26 +47,6 @@ interface Plan {
 
 const specReplicas = (rs: KubeObject) => num(specOf(rs).replicas);
 const available = (rs: KubeObject) => num(statusOf(rs).availableReplicas);
-const revisionOf = (o: KubeObject) => Number(o.metadata.annotations?.[REVISION] ?? 0);
-const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
-/** kube-controller-manager's default --deployment-controller revision-history limit, in characters. */
-const REVISION_HISTORY_CHARS = 2000;
-
-/**
- * kube's SetNewReplicaSetAnnotations for a reused ReplicaSet taking a newer revision: its previous
- * revision is appended to `revision-history` (oldest entries dropped past the character limit).
- */
-function revisionHistory(rs: KubeObject): string | undefined {
-  const previous = rs.metadata.annotations?.[REVISION];
-  if (!previous) return rs.metadata.annotations?.[REVISION_HISTORY];
-  const history = rs.metadata.annotations?.[REVISION_HISTORY] ?? '';
-  if (!history) return previous;
-  const entries = history.split(',');
-  let total = history.length + previous.length + 1;
-  while (total > REVISION_HISTORY_CHARS && entries.length > 0) total -= entries.shift()!.length + 1;
-  return [...entries, previous].join(',');
-}
-
 function limits(d: KubeObject, replicas: number): { maxSurge: number; maxUnavailable: number } {
   const ru = asObj(asObj(specOf(d).strategy).rollingUpdate);
   const maxSurge = intOrPercent(ru.maxSurge ?? '25%', replicas, true, 1);
@@ -91,21 +77,6 @@ async function scale(ctx: SimContext, p: Plan, rs: KubeObject, to: number): Prom
     );
   }
   return updated ?? rs;
-}
-
-/** Annotations a ReplicaSet inherits from its Deployment (kube skips kubectl's bookkeeping). */
-function inherited(d: KubeObject): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) {
-    if (
-      k === 'kubectl.kubernetes.io/last-applied-configuration' ||
-      k === REVISION ||
-      k.startsWith('deployment.kubernetes.io/')
-    )
-      continue;
-    out[k] = v;
-  }
-  return out;
 }
 
 async function createNewRS(
@@ -150,15 +121,6 @@ async function createNewRS(
     'deployment-controller',
   );
   return created;
-}
-
-/** kube's EqualIgnoreHash: the ReplicaSet's pod template is the Deployment's, but for the hash label. */
-function sameTemplate(rs: KubeObject, d: KubeObject): boolean {
-  const template = cloneJson(asObj(specOf(rs).template));
-  const labels = { ...((asObj(template.metadata).labels as Record<string, string> | undefined) ?? {}) };
-  delete labels[HASH];
-  template.metadata = { ...asObj(template.metadata), labels };
-  return canonicalJson(template) === canonicalJson(specOf(d).template);
 }
 
 /** The new ReplicaSet, created or brought to the newest revision. */

@@ -25,31 +25,7 @@ export function num(v: unknown, fallback = 0): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
 }
 
-/** JSON with sorted keys and without null fields: equal objects give equal text whatever their key order. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (typeof v === 'object' && v !== null) {
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => (v as Obj)[k] !== undefined && (v as Obj)[k] !== null)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Obj)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
-
-/** kube's pod-template-hash: fnv32a of the template, its decimal digits safe-encoded. */
-export function templateHash(template: unknown): string {
-  let h = 0x811c9dc5;
-  const text = canonicalJson(template);
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return [...String(h)].map((c) => SAFE[c.charCodeAt(0) % SAFE.length]).join('');
-}
+export { canonicalJson, templateHash } from '../core/deployment-revisions.js';
 
 /** Resolves an int-or-percent against `total` (percentages round up or down). */
 export function intOrPercent(v: unknown, total: number, roundUp: boolean, fallback: number): number {
