@@ -8,6 +8,7 @@ import { startClusterHealth } from './cluster-health.js';
 import { EventRecorder } from './events.js';
 import { exclusionList, type ExclusionRule } from './propagation/catalog.js';
 import { startPropagation, type PropagationEngine } from './propagation/engine.js';
+import { startDeploymentHistory } from './deployment-history/index.js';
 import {
   controllers as registered,
   type ControllerContext,
@@ -106,6 +107,7 @@ export async function startControllers(options: ControllersOptions): Promise<Run
     parts.push(startClusterHealth(ctx, { periodMs: options.clusterMonitorPeriodMs }));
     const engine = await startPropagation(ctx, { exclusions, workers: options.workers });
     parts.push(engine);
+    parts.push(await startDeploymentHistory(ctx));
     for (const c of extra) {
       try {
         parts.push(await c.start(ctx));

@@ -469,10 +469,12 @@ export const KITFED_SYSTEM_NAMESPACE = 'kitfed-system';
  * federates any served kind and every custom resource, so `update`/`patch` on all resources and
  * their subresources, as kube's garbage collector holds them (RBAC's escalation check still keeps
  * any RBAC object it patches within what it holds); it records Events and keeps its Lease and
- * cleanup ConfigMaps in `kitfed-system` (a Role there), and never creates or deletes user objects
- * in the federation. Both ClusterRoles aggregate: label a ClusterRole
- * `kitfed.io/aggregate-to-controller-manager: "true"` to give the controller manager more, or
- * `kitfed.io/aggregate-to-deployer: "true"` to let the deployer apply a kind `edit` does not cover.
+ * cleanup ConfigMaps in `kitfed-system` (a Role there), and creates and deletes no user objects in
+ * the federation but the ReplicaSets recording Deployment revisions (as kube's deployment
+ * controller does, so `kubectl rollout history` and `undo` work against the federation). Both
+ * ClusterRoles aggregate: label a ClusterRole `kitfed.io/aggregate-to-controller-manager: "true"`
+ * to give the controller manager more, or `kitfed.io/aggregate-to-deployer: "true"` to let the
+ * deployer apply a kind `edit` does not cover.
  */
 export function kitfedPolicy(): KubeObject[] {
   const meta = (name: string, namespace?: string) => ({
@@ -489,6 +491,7 @@ export function kitfedPolicy(): KubeObject[] {
       rules: [
         r(READ, ['*'], ['*']),
         r(['update', 'patch'], ['*'], ['*']),
+        r(['create', 'delete'], ['apps'], ['replicasets']),
         events(),
         r(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews']),
       ],

@@ -5,6 +5,7 @@
  */
 import { isObject, type KubeObject } from '../../core/kube.js';
 import type { KubeClient } from '../../core/kube-client.js';
+import { REVISION_RECORD_LABEL } from '../constants.js';
 
 /** Where a scalable kind keeps its replicas (a `scale` subresource; CRDs name the paths). */
 export interface ScaleSpec {
@@ -81,6 +82,14 @@ export const DEFAULT_EXCLUSIONS: readonly ExclusionRule[] = [
     description: "derived from each member's Services and Pods",
   },
   { id: 'controllerrevisions', resources: ['controllerrevisions'], description: "written by members' controllers" },
+  {
+    id: 'deployment-revisions',
+    resources: ['replicasets'],
+    group: 'apps',
+    label: REVISION_RECORD_LABEL,
+    description:
+      "the federation's record of a Deployment's revisions (kubectl rollout history, undo); members keep their own",
+  },
   {
     id: 'cluster-local',
     resources: ['nodes', 'bindings', 'componentstatuses', 'persistentvolumes', 'volumeattachments', 'csinodes'],
