@@ -10,8 +10,8 @@ export const CONDITIONS_ANNOTATION = 'kitfed.io/conditions';
 export const CLUSTER_SELECTOR_ANNOTATION = 'federation.alpha.kubernetes.io/cluster-selector';
 export const FEDERATION_FINALIZER = 'kitfed.io/federation';
 export const ORPHAN_FINALIZER = 'orphan';
-/** On the federation's ReplicaSets that record a Deployment's revisions (never propagated). */
-export const REVISION_RECORD_LABEL = 'kitfed.io/deployment-revision';
+/** On the federation's records of a workload's revisions (ReplicaSets, ControllerRevisions; never propagated). */
+export const REVISION_RECORD_LABEL = 'kitfed.io/revision-record';
 /** Annotation prefix never copied to members (kitfed's own bookkeeping). */
 export const KITFED_PREFIX = 'kitfed.io/';
 

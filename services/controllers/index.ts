@@ -12,7 +12,7 @@ export {
   type ControllerRegistration,
   type StartedController,
 } from './registry.js';
-export { decide as decideDeploymentHistory, type HistoryInput, type HistoryPlan } from './deployment-history/index.js';
+export { decide as decideRolloutHistory, type HistoryInput, type HistoryPlan } from './rollout-history/index.js';
 export { EventRecorder } from './events.js';
 export { parseClusterSelector, matchesSelector, SelectorError } from './selector.js';
 export * from './constants.js';

@@ -1,4 +1,7 @@
-/** The controller manager: leader election, cluster health, the propagation engine and the registered controllers. */
+/**
+ * The controller manager: leader election, cluster health, the propagation engine, the rollout
+ * history and the registered controllers.
+ */
 import { hasCode, messageOf } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { KubeClient } from '../core/kube-client.js';
@@ -8,7 +11,7 @@ import { startClusterHealth } from './cluster-health.js';
 import { EventRecorder } from './events.js';
 import { exclusionList, type ExclusionRule } from './propagation/catalog.js';
 import { startPropagation, type PropagationEngine } from './propagation/engine.js';
-import { startDeploymentHistory } from './deployment-history/index.js';
+import { startRolloutHistory } from './rollout-history/index.js';
 import {
   controllers as registered,
   type ControllerContext,
@@ -107,7 +110,7 @@ export async function startControllers(options: ControllersOptions): Promise<Run
     parts.push(startClusterHealth(ctx, { periodMs: options.clusterMonitorPeriodMs }));
     const engine = await startPropagation(ctx, { exclusions, workers: options.workers });
     parts.push(engine);
-    parts.push(await startDeploymentHistory(ctx));
+    parts.push(await startRolloutHistory(ctx));
     for (const c of extra) {
       try {
         parts.push(await c.start(ctx));

@@ -1,22 +1,13 @@
+import { CONTROLLER_REVISION_HASH } from '../core/revisions.js';
 import type { KubeObject } from '../core/kube.js';
 import type { SimContext } from './context.js';
 import { createPods, deletePods, podFromTemplate, writeStatus } from './replicasets.js';
 import { ensureRevision, truncateHistory } from './revisions.js';
-import {
-  asObj,
-  condition,
-  intOrPercent,
-  isPodActive,
-  isPodReady,
-  num,
-  specOf,
-  statusOf,
-  templateHash,
-} from './util.js';
+import { asObj, condition, intOrPercent, isPodActive, isPodReady, num, specOf, statusOf } from './util.js';
 
 /** The DaemonSet controller: one pod per matching Ready node, rolling updates within maxUnavailable. */
 
-const HASH = 'controller-revision-hash';
+const HASH = CONTROLLER_REVISION_HASH;
 
 function eligibleNodes(ctx: SimContext, ds: KubeObject): KubeObject[] {
   const selector = asObj(asObj(asObj(specOf(ds).template).spec).nodeSelector) as Record<string, string>;
@@ -32,11 +23,7 @@ function eligibleNodes(ctx: SimContext, ds: KubeObject): KubeObject[] {
 export async function syncDaemonSet(ctx: SimContext, ds: KubeObject): Promise<void> {
   if (ds.metadata.deletionTimestamp) return;
   // kube's controller history: a ControllerRevision per template (`kubectl rollout history/undo ds`).
-  const templateHashed = templateHash(specOf(ds).template);
-  const ensured = await ensureRevision(ctx, ds, num(statusOf(ds).collisionCount, 0), {
-    hash: (collisions) => (collisions ? templateHash([specOf(ds).template, collisions]) : templateHashed),
-    hashLabel: HASH,
-  });
+  const ensured = await ensureRevision(ctx, ds, num(statusOf(ds).collisionCount, 0), { hashLabel: HASH });
   const { update, history, collisionCount } = ensured;
   const hash = update.name.slice(`${ds.metadata.name}-`.length);
   const nodes = eligibleNodes(ctx, ds);

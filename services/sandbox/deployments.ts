@@ -7,7 +7,7 @@ import {
   nextRevisionHistory as revisionHistory,
   revisionOf,
   sameTemplate,
-} from '../core/deployment-revisions.js';
+} from '../core/revisions.js';
 import { CONTROLLER_MANAGER, type SimContext } from './context.js';
 import { writeStatus } from './replicasets.js';
 import {

@@ -1,7 +1,10 @@
 import { hasCode } from '../core/errors.js';
-import { cloneJson, type KubeObject } from '../core/kube.js';
+import type { KubeObject } from '../core/kube.js';
 import { CONTROLLER_MANAGER, type SimContext } from './context.js';
-import { canonicalJson, num, ownerRef, templateHash } from './util.js';
+import { controllerRevisionHash, templateRevisionData } from '../core/revisions.js';
+import { canonicalJson, num, ownerRef } from './util.js';
+
+export { templateOf } from '../core/revisions.js';
 
 /**
  * ControllerRevisions as kube's controller history keeps them (pkg/controller/history): one per
@@ -18,32 +21,10 @@ export interface Revision {
   object?: KubeObject;
 }
 
-/** The revision data of a StatefulSet or DaemonSet: its pod template, to be applied with `$patch: replace`. */
-export function templateRevisionData(owner: KubeObject): Record<string, unknown> {
-  const spec = (owner.spec ?? {}) as Record<string, unknown>;
-  return { spec: { template: { ...cloneJson((spec.template ?? {}) as Record<string, unknown>), $patch: 'replace' } } };
-}
-
-/** The pod template a revision's data holds. */
-export function templateOf(data: unknown): Record<string, unknown> {
-  const spec = ((data as { spec?: { template?: Record<string, unknown> } } | undefined)?.spec ?? {}).template ?? {};
-  const { $patch: _directive, ...template } = spec;
-  void _directive;
-  return template;
-}
-
-/**
- * How an owner names and labels its revisions (StatefulSet: hash of the data; DaemonSet: of its template, labelled).
- */
+/** How an owner labels its revisions (the DaemonSet: its `controller-revision-hash`). */
 export interface RevisionNaming {
-  /** The hash in the revision's name `<owner>-<hash>`, given the collision count. */
-  hash?: (collisionCount: number) => string;
-  /** A label carrying that hash on the revision (the DaemonSet's `controller-revision-hash`). */
+  /** A label carrying the hash on the revision. */
   hashLabel?: string;
-}
-
-function hashOf(data: unknown, naming: RevisionNaming, collisions: number): string {
-  return naming.hash ? naming.hash(collisions) : templateHash(collisions ? [data, collisions] : data);
 }
 
 function toRevision(o: KubeObject): Revision {
@@ -92,7 +73,7 @@ export async function ensureRevision(
   const template = (data.spec as { template: { metadata?: { labels?: Record<string, string> } } }).template;
   const annotations = { ...(owner.metadata.annotations ?? {}) };
   for (let collisions = collisionCount; ; collisions++) {
-    const hash = hashOf(data, naming, collisions);
+    const hash = controllerRevisionHash(owner, collisions);
     const revision: KubeObject = {
       apiVersion: 'apps/v1',
       kind: 'ControllerRevision',

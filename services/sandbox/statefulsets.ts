@@ -1,5 +1,6 @@
 import { hasCode } from '../core/errors.js';
 import { cloneJson, type KubeObject, type OwnerReference } from '../core/kube.js';
+import { CONTROLLER_REVISION_HASH } from '../core/revisions.js';
 import type { SimContext } from './context.js';
 import { keyOf } from './informer.js';
 import { createRefusable, writeStatus } from './replicasets.js';
@@ -16,7 +17,7 @@ import { asObj, isPodReady, num, ownerRef, podPhase, specOf, statusOf, type Obj 
  * (ownerReferences to the set or to a scaled-down pod, so the garbage collector deletes them).
  */
 
-export const REVISION_LABEL = 'controller-revision-hash';
+export const REVISION_LABEL = CONTROLLER_REVISION_HASH;
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 

@@ -25,7 +25,7 @@ export function num(v: unknown, fallback = 0): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
 }
 
-export { canonicalJson, templateHash } from '../core/deployment-revisions.js';
+export { canonicalJson, templateHash } from '../core/revisions.js';
 
 /** Resolves an int-or-percent against `total` (percentages round up or down). */
 export function intOrPercent(v: unknown, total: number, roundUp: boolean, fallback: number): number {

@@ -470,8 +470,8 @@ export const KITFED_SYSTEM_NAMESPACE = 'kitfed-system';
  * their subresources, as kube's garbage collector holds them (RBAC's escalation check still keeps
  * any RBAC object it patches within what it holds); it records Events and keeps its Lease and
  * cleanup ConfigMaps in `kitfed-system` (a Role there), and creates and deletes no user objects in
- * the federation but the ReplicaSets recording Deployment revisions (as kube's deployment
- * controller does, so `kubectl rollout history` and `undo` work against the federation). Both
+ * the federation but the ReplicaSets and ControllerRevisions recording workload revisions (as
+ * kube's controllers do, so `kubectl rollout history` and `undo` work against the federation). Both
  * ClusterRoles aggregate: label a ClusterRole `kitfed.io/aggregate-to-controller-manager: "true"`
  * to give the controller manager more, or `kitfed.io/aggregate-to-deployer: "true"` to let the
  * deployer apply a kind `edit` does not cover.
@@ -491,7 +491,7 @@ export function kitfedPolicy(): KubeObject[] {
       rules: [
         r(READ, ['*'], ['*']),
         r(['update', 'patch'], ['*'], ['*']),
-        r(['create', 'delete'], ['apps'], ['replicasets']),
+        r(['create', 'delete'], ['apps'], ['replicasets', 'controllerrevisions']),
         events(),
         r(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews']),
       ],

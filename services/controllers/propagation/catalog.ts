@@ -83,7 +83,7 @@ export const DEFAULT_EXCLUSIONS: readonly ExclusionRule[] = [
   },
   { id: 'controllerrevisions', resources: ['controllerrevisions'], description: "written by members' controllers" },
   {
-    id: 'deployment-revisions',
+    id: 'revision-records',
     resources: ['replicasets'],
     group: 'apps',
     label: REVISION_RECORD_LABEL,

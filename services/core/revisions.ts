@@ -1,10 +1,11 @@
 import type { KubeObject } from './kube.js';
 
 /**
- * How kube records a Deployment's revisions, shared by the sandbox's Deployment controller (which
- * rolls pods out in a member) and the federation's revision history (which lets `kubectl rollout
- * history` and `undo` work against the federation API): one ReplicaSet per pod template, named
- * `<deployment>-<pod-template-hash>`, its revision in an annotation.
+ * How kube records a workload's revisions, shared by the sandbox's controllers (which roll pods
+ * out in a member) and the federation's rollout history (which lets `kubectl rollout history` and
+ * `undo` work against the federation API). A Deployment: one ReplicaSet per pod template, named
+ * `<deployment>-<pod-template-hash>`, its revision in an annotation. A DaemonSet or StatefulSet: one
+ * ControllerRevision per pod template, `data` the strategic merge patch that restores it.
  */
 
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
@@ -81,4 +82,29 @@ export function nextRevisionHistory(rs: KubeObject): string | undefined {
   let total = history.length + previous.length + 1;
   while (total > REVISION_HISTORY_CHARS && entries.length > 0) total -= entries.shift()!.length + 1;
   return [...entries, previous].join(',');
+}
+
+/** The label a DaemonSet's ControllerRevisions (and pods) carry their hash in. */
+export const CONTROLLER_REVISION_HASH = 'controller-revision-hash';
+
+/** A ControllerRevision's `data` for a StatefulSet or DaemonSet: its pod template, applied with `$patch: replace`. */
+export function templateRevisionData(owner: KubeObject): Record<string, unknown> {
+  const template = structuredClone(asObj(asObj(owner.spec).template));
+  return { spec: { template: { ...template, $patch: 'replace' } } };
+}
+
+/** The pod template a ControllerRevision's data holds. */
+export function templateOf(data: unknown): Record<string, unknown> {
+  const { $patch: _directive, ...template } = asObj(asObj(asObj(data).spec).template);
+  void _directive;
+  return template;
+}
+
+/**
+ * The hash in the name `<owner>-<hash>` of a ControllerRevision, as kube names them: a DaemonSet's
+ * from its template (also its `controller-revision-hash` label), a StatefulSet's from the data.
+ */
+export function controllerRevisionHash(owner: KubeObject, collisions: number): string {
+  const of = owner.kind === 'DaemonSet' ? asObj(owner.spec).template : templateRevisionData(owner);
+  return templateHash(collisions ? [of, collisions] : of);
 }
