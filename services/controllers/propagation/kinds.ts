@@ -209,12 +209,15 @@ export const REPLICA_PREFERENCES_ANNOTATION = 'federation.kubernetes.io/replica-
 
 // ---- status aggregation ---------------------------------------------------------------------
 
-/** What the federation writes back into a kind's own `status`: replica counters, or load-balancer points. */
-export type Aggregation = 'replicas' | 'loadBalancer' | undefined;
+/**
+ * What the federation writes back into a kind's own `status`: the members' counters summed (replicas
+ * of scalable kinds, a DaemonSet's scheduled and ready pods), or load-balancer points.
+ */
+export type Aggregation = 'counters' | 'loadBalancer' | undefined;
 
 export function aggregationOf(kind: KindInfo): Aggregation {
   if (!kind.statusSubresource) return undefined;
-  if (kind.scale) return 'replicas';
+  if (kind.scale || kind.id === 'apps/DaemonSet') return 'counters';
   if (kind.id === 'Service' || kind.id === 'networking.k8s.io/Ingress') return 'loadBalancer';
   return undefined;
 }

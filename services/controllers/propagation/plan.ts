@@ -461,7 +461,7 @@ export function plan(input: PlanInput): Plan {
   const text = JSON.stringify(out.status);
   if (federated.metadata.annotations?.[STATUS_ANNOTATION] !== text) out.statusAnnotation = text;
   const aggregation = aggregationOf(kind);
-  if (aggregation === 'replicas') {
+  if (aggregation === 'counters') {
     kitfedConditions.push(propagatedCondition(out.status));
     const native = aggregateReplicaStatus({
       kind,

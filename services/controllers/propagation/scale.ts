@@ -218,6 +218,15 @@ const COUNTERS: Record<string, readonly string[]> = {
   'apps/ReplicaSet': ['replicas', 'fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'],
   'apps/Deployment': ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas'],
   'apps/StatefulSet': ['replicas', 'readyReplicas', 'currentReplicas', 'updatedReplicas', 'availableReplicas'],
+  'apps/DaemonSet': [
+    'currentNumberScheduled',
+    'numberMisscheduled',
+    'desiredNumberScheduled',
+    'numberReady',
+    'updatedNumberScheduled',
+    'numberAvailable',
+    'numberUnavailable',
+  ],
 };
 
 /** Condition types that are bad news when True; for every other member condition type False is. */
@@ -260,7 +269,7 @@ function counters(kind: KindInfo, members: readonly MemberContribution[]): strin
   return [...names].sort();
 }
 
-/** The federated object's new `status` for a scalable kind. */
+/** The federated object's new `status` for a scalable kind or a DaemonSet: the members' counters summed. */
 export function aggregateReplicaStatus(input: StatusInput): Record<string, unknown> {
   const { kind, federated, members } = input;
   const previous = isObject(federated.status) ? federated.status : {};
