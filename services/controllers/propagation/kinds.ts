@@ -211,13 +211,14 @@ export const REPLICA_PREFERENCES_ANNOTATION = 'federation.kubernetes.io/replica-
 
 /**
  * What the federation writes back into a kind's own `status`: the members' counters summed (replicas
- * of scalable kinds, a DaemonSet's scheduled and ready pods), or load-balancer points.
+ * of scalable kinds, a DaemonSet's scheduled and ready pods, a Job's pods and its completion), or
+ * load-balancer points.
  */
 export type Aggregation = 'counters' | 'loadBalancer' | undefined;
 
 export function aggregationOf(kind: KindInfo): Aggregation {
   if (!kind.statusSubresource) return undefined;
-  if (kind.scale || kind.id === 'apps/DaemonSet') return 'counters';
+  if (kind.scale || kind.id === 'apps/DaemonSet' || kind.id === 'batch/Job') return 'counters';
   if (kind.id === 'Service' || kind.id === 'networking.k8s.io/Ingress') return 'loadBalancer';
   return undefined;
 }

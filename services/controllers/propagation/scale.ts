@@ -227,6 +227,7 @@ const COUNTERS: Record<string, readonly string[]> = {
     'numberAvailable',
     'numberUnavailable',
   ],
+  'batch/Job': ['active', 'succeeded', 'failed', 'ready', 'terminating'],
 };
 
 /** Condition types that are bad news when True; for every other member condition type False is. */
@@ -281,11 +282,46 @@ export function aggregateReplicaStatus(input: StatusInput): Record<string, unkno
   for (const c of counters(kind, members))
     status[c] = members.reduce((sum, m) => sum + num(isObject(m.object.status) ? m.object.status[c] : undefined), 0);
   const prevConditions = Array.isArray(previous.conditions) ? (previous.conditions as Condition[]) : [];
-  const conditions = [...mergeMemberConditions(members), ...input.conditions].map((c) =>
-    withTransitionTime(c, prevConditions, input.now),
-  );
-  if (conditions.length > 0) status.conditions = conditions;
+  const merged = mergeMemberConditions(members);
+  const conditions = [
+    ...(kind.id === 'batch/Job' ? jobConditions(input, merged, status) : merged),
+    ...input.conditions,
+  ];
+  const timed = conditions.map((c) => withTransitionTime(c, prevConditions, input.now));
+  if (timed.length > 0) status.conditions = timed;
   return status;
+}
+
+/** Conditions that say a Job is done: they hold for the federated Job only once every copy has them. */
+const JOB_DONE_CONDITIONS = new Set(['Complete', 'SuccessCriteriaMet']);
+
+/**
+ * A federated Job runs a copy in every placed cluster (as Karmada's aggregation reads it): it is
+ * Complete once every copy is and nothing is pending anywhere, Failed as soon as one copy is; it
+ * started with the first copy and completed with the last. Sets the times on `status`.
+ */
+function jobConditions(
+  input: StatusInput,
+  merged: Array<Omit<Condition, 'lastTransitionTime'>>,
+  status: Record<string, unknown>,
+): Array<Omit<Condition, 'lastTransitionTime'>> {
+  const { members } = input;
+  const times = (field: string) =>
+    members
+      .map((m) => (isObject(m.object.status) ? m.object.status[field] : undefined))
+      .filter((v): v is string => typeof v === 'string')
+      .sort();
+  const has = (m: MemberContribution, type: string) =>
+    isObject(m.object.status) &&
+    Array.isArray(m.object.status.conditions) &&
+    (m.object.status.conditions as Condition[]).some((c) => c?.type === type && c.status === 'True');
+  const done = (type: string) => input.allWritten && members.length > 0 && members.every((m) => has(m, type));
+  const kept = merged.filter((c) => !JOB_DONE_CONDITIONS.has(c.type) || done(c.type));
+  const started = times('startTime');
+  if (started.length > 0) status.startTime = started[0];
+  const completed = times('completionTime');
+  if (done('Complete') && completed.length === members.length) status.completionTime = completed.at(-1);
+  return kept;
 }
 
 /** Member conditions merged per type: the worst member wins; its message names the cluster(s). */

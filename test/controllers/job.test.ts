@@ -1,0 +1,81 @@
+/**
+ * A federated Job runs a copy in every placed cluster. Its status in the federation: the copies'
+ * pod counters summed, Complete only once every copy is (so `kubectl wait --for=condition=complete`
+ * against the federation waits for the last one), Failed as soon as one copy fails.
+ */
+import test from 'ava';
+import type { KubeObject } from '../../services/core/kube.js';
+import { eventually } from '../helpers/eventually.js';
+import { startFederation, waitReady, type Federation } from './helpers.js';
+
+const job = (name: string): KubeObject => ({
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { name, namespace: 'default' },
+  spec: {
+    template: { spec: { restartPolicy: 'Never', containers: [{ name: 'm', image: 'migrate:1' }] } },
+  },
+});
+
+/** What a member's Job controller reports. */
+async function report(fed: Federation, member: number, name: string, status: Record<string, unknown>): Promise<void> {
+  const m = fed.members[member]!;
+  const o = await eventually(() => m.client.get('batch/v1', 'Job', 'default', name));
+  await m.client.update({ ...o, status }, { subresource: 'status' });
+}
+
+const finished = (type: 'Complete' | 'Failed', at: string) => ({
+  startTime: '2026-12-04T10:00:00Z',
+  ...(type === 'Complete' ? { completionTime: at, succeeded: 1 } : { failed: 1 }),
+  conditions: [{ type, status: 'True', reason: type === 'Complete' ? 'Completed' : 'BackoffLimitExceeded' }],
+});
+
+test('a federated Job is complete when every copy is, failed when one is; kubectl wait agrees', async (t) => {
+  const fed = await startFederation(t, 2);
+  await fed.startControllers();
+  await waitReady(fed);
+  const wait = (name: string, condition: string, timeout: string) =>
+    fed.kubectl([
+      '--context=federation',
+      'wait',
+      `--for=condition=${condition}`,
+      `job/${name}`,
+      `--timeout=${timeout}`,
+    ]);
+
+  await fed.client.create(job('migrate'));
+  await report(fed, 0, 'migrate', finished('Complete', '2026-12-04T10:01:00Z'));
+  await report(fed, 1, 'migrate', { startTime: '2026-12-04T10:00:30Z', active: 1 });
+  await eventually(async () => {
+    const o = await fed.client.get('batch/v1', 'Job', 'default', 'migrate');
+    const s = o.status as Record<string, unknown> | undefined;
+    if (s?.succeeded !== 1 || s.active !== 1) throw new Error(JSON.stringify(s));
+  });
+  // One copy of two is done: the federated Job is not.
+  t.not((await wait('migrate', 'complete', '1s')).code, 0);
+
+  await report(fed, 1, 'migrate', finished('Complete', '2026-12-04T10:02:00Z'));
+  const done = await wait('migrate', 'complete', '10s');
+  t.is(done.code, 0, done.stderr);
+  const status = (await fed.client.get('batch/v1', 'Job', 'default', 'migrate')).status as Record<string, unknown>;
+  t.like(status, {
+    succeeded: 2,
+    active: 0,
+    failed: 0,
+    startTime: '2026-12-04T10:00:00Z',
+    completionTime: '2026-12-04T10:02:00Z',
+  });
+
+  // One copy failing fails the federated Job, naming the cluster.
+  await fed.client.create(job('broken'));
+  await report(fed, 1, 'broken', finished('Failed', ''));
+  const failed = await wait('broken', 'failed', '10s');
+  t.is(failed.code, 0, failed.stderr);
+  const conditions = (
+    (await fed.client.get('batch/v1', 'Job', 'default', 'broken')).status as {
+      conditions: Array<{ type: string; status: string; message?: string }>;
+    }
+  ).conditions;
+  t.regex(conditions.find((c) => c.type === 'Failed')!.message ?? '', /^m2: /);
+  t.false(conditions.some((c) => c.type === 'Complete'));
+});
