@@ -30,7 +30,7 @@ import {
 } from './kinds.js';
 import { affects, applyOverrides, type OverrideObject } from './overrides.js';
 import {
-  aggregateReplicaStatus,
+  aggregateCounters,
   PROPAGATED_CONDITION,
   recordedPlan,
   schedule,
@@ -463,7 +463,7 @@ export function plan(input: PlanInput): Plan {
   const aggregation = aggregationOf(kind);
   if (aggregation === 'counters') {
     kitfedConditions.push(propagatedCondition(out.status));
-    const native = aggregateReplicaStatus({
+    const native = aggregateCounters({
       kind,
       federated,
       members: contributions,

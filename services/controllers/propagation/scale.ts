@@ -2,7 +2,9 @@
  * Replicas of any scalable kind (a `scale` subresource: ReplicaSets, Deployments, StatefulSets,
  * custom resources declaring one): preferences, current/capacity from the members (reference
  * §1.5–1.6), the v1 planner, and the aggregated status written back (replica counters, member
- * conditions, `Scheduled`, `Propagated`, observedGeneration). Pure code.
+ * conditions, `Scheduled`, `Propagated`, observedGeneration). The same aggregation of counters
+ * serves DaemonSets (scheduled and ready pods) and Jobs (pods, and completion once every copy has
+ * completed). Pure code.
  */
 import isEqual from 'lodash/isEqual.js';
 import { isObject, objectKey, type Condition, type KubeObject } from '../../core/kube.js';
@@ -271,7 +273,7 @@ function counters(kind: KindInfo, members: readonly MemberContribution[]): strin
 }
 
 /** The federated object's new `status` for a scalable kind or a DaemonSet: the members' counters summed. */
-export function aggregateReplicaStatus(input: StatusInput): Record<string, unknown> {
+export function aggregateCounters(input: StatusInput): Record<string, unknown> {
   const { kind, federated, members } = input;
   const previous = isObject(federated.status) ? federated.status : {};
   const status: Record<string, unknown> = {};
