@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
  * walkthrough, a cluster going offline and coming back, and a capacity-limited cluster.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -19,6 +19,7 @@ import { recordedPlan, startControllers, type RunningControllers } from '../../s
 import { joinCluster } from '../../services/controllers/join.js';
 import { plan, parsePreferences } from '../../services/planner/index.js';
 import { buildKubeconfig, mergeKubeconfigs } from '../../services/core/kubeconfig.js';
+import { deploy } from '../../services/deployer/index.js';
 
 const SEED = fileURLToPath(new URL('../fixtures/seed-walkthrough', import.meta.url));
 const SEED_CLUSTERS = [
@@ -39,6 +40,9 @@ interface Kubectl {
 
 interface Env {
   fed: KubeClient;
+  /** The kubeconfig with contexts `federation` and one per member. */
+  kubeconfig: string;
+  dir: string;
   sandbox: Sandbox;
   controllers: RunningControllers;
   kubectl: Kubectl;
@@ -125,6 +129,8 @@ async function startEnv(t: ExecutionContext, clusters: Array<{ name: string; cap
   });
   return {
     fed,
+    kubeconfig,
+    dir,
     sandbox,
     controllers,
     kubectl,
@@ -607,5 +613,56 @@ test.serial(
     });
     t.true(reasons.includes('CleanupDeferred'), reasons.join(','));
     t.true(reasons.includes('DeferredCleanupDone'), reasons.join(','));
+  },
+);
+
+test.serial(
+  'kitfed deploy --target federation waits for a federated DaemonSet and Job through their aggregated status',
+  async (t) => {
+    const env = await startEnv(t, [{ name: 'gce-us-central1-a' }, { name: 'gce-europe-west1-b' }]);
+    const out = join(env.dir, 'out');
+    await mkdir(join(out, 'federation'), { recursive: true });
+    await writeFile(
+      join(out, 'federation', 'workloads.yaml'),
+      `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: default}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: a, image: "agent:1"}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate, namespace: default}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: m, image: "migrate:1"}]
+`,
+    );
+    const report = await deploy({
+      dir: out,
+      target: 'federation',
+      kubeconfig: env.kubeconfig,
+      context: 'federation',
+      timeoutMs: 30_000,
+    });
+    const federation = report.clusters[0]!;
+    t.is(federation.result, 'succeeded', JSON.stringify(federation.objects));
+    t.is(federation.counts.healthy, 2);
+    const ds = await env.fed.get('apps/v1', 'DaemonSet', 'default', 'agent');
+    const members = await Promise.all(
+      ['gce-us-central1-a', 'gce-europe-west1-b'].map(async (name) =>
+        (await env.member(name)).get('apps/v1', 'DaemonSet', 'default', 'agent'),
+      ),
+    );
+    const sum = members.reduce((n, m) => n + ((m.status as { numberAvailable?: number }).numberAvailable ?? 0), 0);
+    t.true(sum > 0);
+    t.is((ds.status as { numberAvailable?: number }).numberAvailable, sum);
+    const job = await env.fed.get('batch/v1', 'Job', 'default', 'migrate');
+    t.true(conditions(job).some((c) => c.type === 'Complete' && c.status === 'True'));
   },
 );
