@@ -49,7 +49,7 @@ import {
   type KindInfo,
 } from './catalog.js';
 import { DependencyIndex, parseQueueKey, queueKey } from './dependencies.js';
-import { APPLIED_HASH_ANNOTATION, FIELD_MANAGER, POD_OWNING_KINDS } from './kinds.js';
+import { APPLIED_HASH_ANNOTATION, FIELD_MANAGER, HPA_KIND_ID, POD_OWNING_KINDS, scaleTargetOf } from './kinds.js';
 import { OVERRIDE_API_VERSION, OVERRIDE_KIND, orderOverrides, targets, type OverrideObject } from './overrides.js';
 import { isManaged, originUid, plan, recordedStatus, type ClusterView, type MemberView, type Write } from './plan.js';
 import { fullyReady, ownedPods } from './scale.js';
@@ -251,6 +251,7 @@ export class PropagationEngine implements StartedController {
     const k: FederatedKind = { info, informer, active: false };
     const changed = (o: KubeObject) => {
       const key = queueKey(k.info.id, keyOf(o));
+      if (k.info.id === HPA_KIND_ID) this.enqueueScaleTarget(o);
       // A kind with objects in the federation (even only its own, e.g. Secrets in kitfed-system)
       // is watched in members from then on; kinds nobody uses cost no member watches.
       if (!k.active) this.activate(k);
@@ -263,12 +264,30 @@ export class PropagationEngine implements StartedController {
       .onUpdate((_a, b) => changed(b))
       .onDelete((o) => {
         const key = queueKey(k.info.id, keyOf(o));
+        if (k.info.id === HPA_KIND_ID) this.enqueueScaleTarget(o);
         this.observedAt.delete(key);
         this.queue.add(key);
         if (k.info.id === CRD_KIND_ID) this.crdDeleted(o);
       });
     this.kinds.set(info.id, k);
     informer.start();
+  }
+
+  /** A federated HorizontalPodAutoscaler targets `fed` (see PlanInput.autoscaled). */
+  private autoscaled(fed: KubeObject): boolean {
+    const hpas = this.kinds.get(HPA_KIND_ID)?.informer.list() ?? [];
+    const group = fed.apiVersion.includes('/') ? fed.apiVersion.slice(0, fed.apiVersion.indexOf('/')) : '';
+    return hpas.some((h) => {
+      if (h.metadata.namespace !== fed.metadata.namespace || h.metadata.deletionTimestamp) return false;
+      const ref = scaleTargetOf(h);
+      return ref?.kind === fed.kind && ref.name === fed.metadata.name && ref.group === group;
+    });
+  }
+
+  /** An HPA came, changed or went: the object it scales is planned again. */
+  private enqueueScaleTarget(hpa: KubeObject): void {
+    const ref = scaleTargetOf(hpa);
+    if (ref) this.queue.add(queueKey(kindId(ref.group, ref.kind), `${hpa.metadata.namespace}/${ref.name}`));
   }
 
   /** A kind gets its first object to propagate: members start watching it. */
@@ -650,6 +669,7 @@ export class PropagationEngine implements StartedController {
       members,
       overrides: this.overridesFor(fed),
       requiredIn: this.deps.requiredIn(key),
+      autoscaled: k.info.scale !== undefined && this.autoscaled(fed),
       now,
       ...(this.options.syncGraceMs !== undefined ? { syncGraceMs: this.options.syncGraceMs } : {}),
     });

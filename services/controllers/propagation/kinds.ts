@@ -251,3 +251,17 @@ export function podSpecs(obj: KubeObject): Obj[] {
   if (jt && isObject(jt.spec)) out.push(jt.spec);
   return out;
 }
+
+// ---- autoscaling ----------------------------------------------------------------------------
+
+/** The HorizontalPodAutoscaler kind: where it points, its copies in the members own the replicas. */
+export const HPA_KIND_ID = 'autoscaling/HorizontalPodAutoscaler';
+
+/** What an HPA scales: the group, kind and name of its `scaleTargetRef` (same namespace). */
+export function scaleTargetOf(hpa: KubeObject): { group: string; kind: string; name: string } | undefined {
+  const ref = isObject(hpa.spec) && isObject(hpa.spec.scaleTargetRef) ? hpa.spec.scaleTargetRef : undefined;
+  if (!ref || typeof ref.kind !== 'string' || typeof ref.name !== 'string') return undefined;
+  const apiVersion = typeof ref.apiVersion === 'string' ? ref.apiVersion : '';
+  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  return { group, kind: ref.kind, name: ref.name };
+}

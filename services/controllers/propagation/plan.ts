@@ -82,6 +82,11 @@ export interface PlanInput {
   overrides: readonly OverrideObject[];
   /** Clusters where objects that depend on this one land (see dependencies.ts). */
   requiredIn: readonly string[];
+  /**
+   * A federated HorizontalPodAutoscaler targets this object: each member's copy of it scales the
+   * member's copy, so an existing copy keeps the replicas it has (the planner places new copies).
+   */
+  autoscaled?: boolean;
   now: number;
   /** A scalable kind waits this long for a just-Ready cluster's caches before planning without it. @default 5000 */
   syncGraceMs?: number;
@@ -302,7 +307,11 @@ export function plan(input: PlanInput): Plan {
       sched = schedule(kind, federated, planning, planMembers, asked, now);
       out.schedule = sched;
       if (sched.recheckAt !== undefined) out.recheckAt = sched.recheckAt;
-      kitfedConditions.push(scheduledCondition(sched, planning.length));
+      const scheduled = scheduledCondition(sched, planning.length);
+      // The members' autoscalers own the replicas of existing copies: the plan only places new ones.
+      kitfedConditions.push(
+        input.autoscaled && scheduled.status === 'True' ? { ...scheduled, reason: 'Autoscaled' } : scheduled,
+      );
     } catch (err) {
       if (!(err instanceof KitfedError)) throw err;
       error = {
@@ -379,7 +388,12 @@ export function plan(input: PlanInput): Plan {
       const m = input.members[c.name] ?? {};
       const existing = m.object;
       const owned = existing !== undefined && isManaged(existing);
-      const replicas = sched ? (sched.replicas[c.name] ?? 0) : undefined;
+      const replicas =
+        sched && input.autoscaled && existing && owned
+          ? specReplicas(kind, existing)
+          : sched
+            ? (sched.replicas[c.name] ?? 0)
+            : undefined;
       const entry: ClusterStatus = { cluster: c.name, state: 'InSync' };
       if (replicas !== undefined) entry.replicas = replicas;
       if (existing && !owned && !adopt) {
@@ -479,7 +493,7 @@ export function plan(input: PlanInput): Plan {
     );
     if (statusDiffers(federated, native)) out.nativeStatus = native;
   }
-  out.events = events(federated, previous, out, kind.scale !== undefined, sched);
+  out.events = events(federated, previous, out, kind.scale !== undefined, input.autoscaled ? undefined : sched);
   return out;
 }
 
