@@ -1,4 +1,4 @@
-import type { KubeObject } from './kube.js';
+import { isObject, type KubeObject } from './kube.js';
 
 /**
  * How kube records a workload's revisions, shared by the sandbox's controllers (which roll pods
@@ -15,7 +15,7 @@ export const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
 const REVISION_HISTORY_CHARS = 2000;
 
 type Obj = Record<string, unknown>;
-const asObj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const asObj = (v: unknown): Obj => (isObject(v) ? v : {});
 
 /** JSON with sorted keys and without null fields: equal objects give equal text whatever their key order. */
 export function canonicalJson(v: unknown): string {

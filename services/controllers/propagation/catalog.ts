@@ -3,7 +3,7 @@
  * discovery) and every custom resource whose CRD is Established in the federation, minus the
  * exclusion list (docs/federation.md "What is propagated"). Pure code except `discoverKinds`.
  */
-import { isObject, type KubeObject } from '../../core/kube.js';
+import { isObject, parseApiVersion, type KubeObject } from '../../core/kube.js';
 import type { KubeClient } from '../../core/kube-client.js';
 import { REVISION_RECORD_LABEL } from '../constants.js';
 
@@ -384,7 +384,7 @@ export function kindFromCrd(crd: KubeObject): KindInfo | undefined {
  * objects such as service-account tokens and kube-root-ca.crt). For views of "what is federated".
  */
 export function federationOnly(obj: KubeObject): boolean {
-  const group = obj.apiVersion.includes('/') ? obj.apiVersion.slice(0, obj.apiVersion.indexOf('/')) : '';
+  const { group } = parseApiVersion(obj.apiVersion);
   const kind = { group, plural: `${obj.kind.toLowerCase()}s`, namespaced: obj.metadata.namespace !== undefined };
   return DEFAULT_EXCLUSIONS.some((r) => !kindWide(r) && excludedObject([r], kind, obj) !== undefined);
 }

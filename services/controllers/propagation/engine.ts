@@ -16,7 +16,7 @@
  */
 import { hasCode, messageOf } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
-import { isObject, type KubeObject } from '../../core/kube.js';
+import { isObject, parseApiVersion, type KubeObject } from '../../core/kube.js';
 import { ALL_NAMESPACES, resourcePath, type KubeClient } from '../../core/kube-client.js';
 import {
   Informer,
@@ -276,7 +276,7 @@ export class PropagationEngine implements StartedController {
   /** A federated HorizontalPodAutoscaler targets `fed` (see PlanInput.autoscaled). */
   private autoscaled(fed: KubeObject): boolean {
     const hpas = this.kinds.get(HPA_KIND_ID)?.informer.list() ?? [];
-    const group = fed.apiVersion.includes('/') ? fed.apiVersion.slice(0, fed.apiVersion.indexOf('/')) : '';
+    const { group } = parseApiVersion(fed.apiVersion);
     return hpas.some((h) => {
       if (h.metadata.namespace !== fed.metadata.namespace || h.metadata.deletionTimestamp) return false;
       const ref = scaleTargetOf(h);

@@ -4,7 +4,7 @@
  * scalable kind keeps its replicas, and which status the federation aggregates back. Pure code.
  */
 import { createHash } from 'node:crypto';
-import { cloneJson, isObject, type KubeObject } from '../../core/kube.js';
+import { cloneJson, isObject, parseApiVersion, type KubeObject } from '../../core/kube.js';
 import { KITFED_PREFIX, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ORIGIN_UID_ANNOTATION } from '../constants.js';
 import type { KindInfo } from './catalog.js';
 
@@ -261,7 +261,6 @@ export const HPA_KIND_ID = 'autoscaling/HorizontalPodAutoscaler';
 export function scaleTargetOf(hpa: KubeObject): { group: string; kind: string; name: string } | undefined {
   const ref = isObject(hpa.spec) && isObject(hpa.spec.scaleTargetRef) ? hpa.spec.scaleTargetRef : undefined;
   if (!ref || typeof ref.kind !== 'string' || typeof ref.name !== 'string') return undefined;
-  const apiVersion = typeof ref.apiVersion === 'string' ? ref.apiVersion : '';
-  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  const { group } = parseApiVersion(typeof ref.apiVersion === 'string' ? ref.apiVersion : '');
   return { group, kind: ref.kind, name: ref.name };
 }

@@ -272,7 +272,7 @@ function counters(kind: KindInfo, members: readonly MemberContribution[]): strin
   return [...names].sort();
 }
 
-/** The federated object's new `status` for a scalable kind or a DaemonSet: the members' counters summed. */
+/** The federated object's new `status` for a scalable kind, a DaemonSet or a Job: the members' counters summed. */
 export function aggregateCounters(input: StatusInput): Record<string, unknown> {
   const { kind, federated, members } = input;
   const previous = isObject(federated.status) ? federated.status : {};
