@@ -75,3 +75,34 @@ test("a member's HPA owns its copy's replicas while a federated HPA targets the 
     if (n !== 2) throw new Error(`m1 still at ${n}`);
   });
 });
+
+test('an HPA that changes its target leaves the old one to the plan', async (t) => {
+  const fed = await startFederation(t, 2);
+  await fed.startControllers();
+  await waitReady(fed);
+  const [m1] = fed.members as [Member];
+  await fed.client.create(deployment);
+  await fed.client.create(hpa);
+  await eventually(() => m1.client.get('autoscaling/v2', 'HorizontalPodAutoscaler', 'default', 'api'));
+  await eventually(async () => {
+    if (replicasOf(await copy(m1)) !== 2) throw new Error('not planned yet');
+  });
+  const scaled = await copy(m1);
+  await m1.client.update({ ...scaled, spec: { ...(scaled.spec as object), replicas: 7 } });
+  // A pass after the member's change has kept its 7 (an image change that reaches m1).
+  await fed.client.patch('apps/v1', 'Deployment', 'default', 'api', {
+    spec: { template: { spec: { containers: [{ name: 'api', image: 'api:2' }] } } },
+  });
+  await eventually(async () => {
+    if (imageOf(await copy(m1)) !== 'api:2') throw new Error('m1 not updated yet');
+  });
+  t.is(replicasOf(await copy(m1)), 7);
+  await fed.client.patch('autoscaling/v2', 'HorizontalPodAutoscaler', 'default', 'api', {
+    spec: { scaleTargetRef: { name: 'other' } },
+  });
+  await eventually(async () => {
+    const n = replicasOf(await copy(m1));
+    if (n !== 2) throw new Error(`m1 still at ${n}`);
+  });
+  t.is(replicasOf(await copy(m1)), 2);
+});

@@ -261,7 +261,11 @@ export class PropagationEngine implements StartedController {
     };
     informer
       .onAdd(changed)
-      .onUpdate((_a, b) => changed(b))
+      .onUpdate((a, b) => {
+        // An HPA that changed its target leaves the old one to the plan again.
+        if (k.info.id === HPA_KIND_ID) this.enqueueScaleTarget(a);
+        changed(b);
+      })
       .onDelete((o) => {
         const key = queueKey(k.info.id, keyOf(o));
         if (k.info.id === HPA_KIND_ID) this.enqueueScaleTarget(o);
