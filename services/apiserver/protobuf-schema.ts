@@ -4,8 +4,9 @@
  *
  * Field numbers and types follow the public `generated.proto` files of k8s.io/api and
  * k8s.io/apimachinery (core/v1, apps/v1, autoscaling/v1, batch/v1, networking/v1, coordination/v1,
- * meta/v1, runtime, api/resource, util/intstr). Each message is written in a compact
- * notation and compiled into a protobufjs JSON descriptor by `buildDescriptor()`:
+ * policy/v1, scheduling/v1, certificates/v1, meta/v1, runtime, api/resource, util/intstr). Each
+ * message is written in a compact notation and compiled into a protobufjs JSON descriptor by
+ * `buildDescriptor()`:
  *
  *     'name=1:string'                    optional scalar; omitted from JSON when zero (Go `omitempty`)
  *     'replicas=1:int32?'                a Go pointer: kept when present on the wire, even when zero
@@ -33,6 +34,9 @@ export const PACKAGES = {
   rbac: 'k8s.io.api.rbac.v1',
   authentication: 'k8s.io.api.authentication.v1',
   authorization: 'k8s.io.api.authorization.v1',
+  policy: 'k8s.io.api.policy.v1',
+  scheduling: 'k8s.io.api.scheduling.v1',
+  certificates: 'k8s.io.api.certificates.v1',
 } as const;
 
 export type PackageAlias = keyof typeof PACKAGES;
@@ -690,6 +694,63 @@ export const MESSAGES: Record<PackageAlias, Record<string, readonly string[]>> =
     ],
     NonResourceAttributes: ['path=1:string', 'verb=2:string'],
   },
+  policy: {
+    PodDisruptionBudget: [META, 'spec=2:PodDisruptionBudgetSpec', 'status=3:PodDisruptionBudgetStatus'],
+    PodDisruptionBudgetSpec: [
+      'minAvailable=1:intstr.IntOrString',
+      'selector=2:meta.LabelSelector',
+      'maxUnavailable=3:intstr.IntOrString',
+      'unhealthyPodEvictionPolicy=4:string?',
+    ],
+    // The counters have no `omitempty`: Go's JSON writes them even when zero.
+    PodDisruptionBudgetStatus: [
+      'observedGeneration=1:int64',
+      'disruptedPods=2:{meta.Time}',
+      'disruptionsAllowed=3:int32?',
+      'currentHealthy=4:int32?',
+      'desiredHealthy=5:int32?',
+      'expectedPods=6:int32?',
+      'conditions=7:[meta.Condition]',
+    ],
+  },
+  scheduling: {
+    // `value` has no `omitempty`: 0 is a value.
+    PriorityClass: [
+      META,
+      'value=2:int32?',
+      'globalDefault=3:bool',
+      'description=4:string',
+      'preemptionPolicy=5:string?',
+    ],
+  },
+  certificates: {
+    CertificateSigningRequest: [
+      META,
+      'spec=2:CertificateSigningRequestSpec',
+      'status=3:CertificateSigningRequestStatus',
+    ],
+    CertificateSigningRequestSpec: [
+      'request=1:bytes',
+      'signerName=7:string',
+      'expirationSeconds=8:int32?',
+      'usages=5:[string]',
+      'username=2:string',
+      'uid=3:string',
+      'groups=4:[string]',
+      'extra=6:{ExtraValue}',
+    ],
+    // Its JSON is the list itself (see EXTRA_VALUE in protobuf.ts).
+    ExtraValue: ['items=1:[string]'],
+    CertificateSigningRequestStatus: ['conditions=1:[CertificateSigningRequestCondition]', 'certificate=2:bytes'],
+    CertificateSigningRequestCondition: [
+      'type=1:string',
+      'status=6:string',
+      'reason=2:string',
+      'message=3:string',
+      'lastUpdateTime=4:meta.Time',
+      'lastTransitionTime=5:meta.Time',
+    ],
+  },
 };
 
 /**
@@ -723,6 +784,9 @@ export const KINDS: Readonly<Record<string, `${PackageAlias}.${string}`>> = {
   'authorization.k8s.io/v1/SelfSubjectRulesReview': 'authorization.SelfSubjectRulesReview',
   'authorization.k8s.io/v1/SubjectAccessReview': 'authorization.SubjectAccessReview',
   'authorization.k8s.io/v1/LocalSubjectAccessReview': 'authorization.LocalSubjectAccessReview',
+  'policy/v1/PodDisruptionBudget': 'policy.PodDisruptionBudget',
+  'scheduling.k8s.io/v1/PriorityClass': 'scheduling.PriorityClass',
+  'certificates.k8s.io/v1/CertificateSigningRequest': 'certificates.CertificateSigningRequest',
   '*/DeleteOptions': 'meta.DeleteOptions',
 };
 

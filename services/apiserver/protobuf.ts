@@ -24,6 +24,7 @@ const FIELDS_V1 = `${PACKAGES.meta}.FieldsV1`;
 const QUANTITY = `${PACKAGES.resource}.Quantity`;
 const INT_OR_STRING = `${PACKAGES.intstr}.IntOrString`;
 const RAW_EXTENSION = `${PACKAGES.runtime}.RawExtension`;
+const EXTRA_VALUE = `${PACKAGES.certificates}.ExtraValue`;
 /** Seconds of Go's zero time.Time (0001-01-01T00:00:00Z): metav1.Time treats it as unset. */
 const GO_ZERO_TIME_SECONDS = -62135596800;
 
@@ -196,7 +197,8 @@ const NOT_SPECIAL = Symbol('not special');
 
 /**
  * Messages whose JSON form is not an object: Time and MicroTime are RFC 3339 strings, Quantity
- * a string, IntOrString a number or a string, FieldsV1 and RawExtension embedded JSON.
+ * a string, IntOrString a number or a string, FieldsV1 and RawExtension embedded JSON, ExtraValue
+ * its list of strings.
  * Returns undefined to omit the field, NOT_SPECIAL for ordinary messages.
  */
 function special(type: protobuf.Type, msg: Message, keepZero: boolean, where: string): unknown {
@@ -234,6 +236,8 @@ function special(type: protobuf.Type, msg: Message, keepZero: boolean, where: st
         );
       }
     }
+    case EXTRA_VALUE:
+      return Array.isArray(msg.items) ? msg.items : [];
     default:
       return NOT_SPECIAL;
   }

@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -544,4 +544,111 @@ test('Time, MicroTime, pointer zeros and DeleteOptions map to their JSON forms',
   const res = await deleteWith('Background');
   t.is(res.status, 200, await res.text());
   t.is((await fetch(`${server.url}/api/v1/namespaces/default/configmaps/gone`)).status, 404);
+});
+
+test('kubectl create poddisruptionbudget and priorityclass over protobuf: decoded with their zero counters, stored', async (t) => {
+  const h = await harness(t);
+  for (const args of [
+    ['poddisruptionbudget', 'web', '--selector=app=web', '--min-available=2'],
+    ['pdb', 'api', '--selector=app=api', '--max-unavailable=25%'],
+    ['priorityclass', 'batch', '--value=0', '--description=the default'],
+    ['priorityclass', 'high', '--value=1000', '--global-default', '--preemption-policy=Never'],
+  ]) {
+    const { real, decoded } = await createBoth(t, h, args);
+    t.is(real.code, 0, `kubectl create ${args.join(' ')}: ${real.stderr}`);
+    t.truthy(decoded.kind);
+  }
+  const web = await getJson(h, ['pdb', 'web']);
+  t.is(web.spec.minAvailable, 2);
+  t.deepEqual(web.spec.selector, { matchLabels: { app: 'web' } });
+  t.is((await getJson(h, ['pdb', 'api'])).spec.maxUnavailable, '25%');
+  // A value of 0 is a value (Go writes it without omitempty), not a missing field.
+  t.is((await getJson(h, ['priorityclass', 'batch'])).value, 0);
+  const high = await getJson(h, ['priorityclass', 'high']);
+  t.is(high.value, 1000);
+  t.true(high.globalDefault);
+  t.is(high.preemptionPolicy, 'Never');
+});
+
+test('kubectl certificate approve and deny send the CertificateSigningRequest over protobuf: spec kept, condition added', async (t) => {
+  const h = await harness(t);
+  const csrs: Record<string, string> = {};
+  for (const name of ['jane', 'joe']) {
+    const key = join(h.dir, `${name}.key`);
+    const req = join(h.dir, `${name}.csr`);
+    await run('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      req,
+      '-subj',
+      `/CN=${name}`,
+    ]);
+    const request = (await readFile(req)).toString('base64');
+    csrs[name] = request;
+    // Created as another user with extra attributes: the server records them in the spec, and the
+    // approval's protobuf body carries them back (ExtraValue, a list of strings in JSON).
+    const created = await fetch(`${h.server.url}/apis/certificates.k8s.io/v1/certificatesigningrequests`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'Impersonate-User': name,
+        'Impersonate-Group': 'dev',
+        'Impersonate-Extra-Team': 'blue',
+        'Impersonate-Extra-Scopes': 'read',
+      },
+      body: JSON.stringify({
+        apiVersion: 'certificates.k8s.io/v1',
+        kind: 'CertificateSigningRequest',
+        metadata: { name },
+        spec: {
+          request,
+          signerName: 'kubernetes.io/kube-apiserver-client',
+          expirationSeconds: 3600,
+          usages: ['digital signature', 'client auth'],
+        },
+      }),
+    });
+    t.is(created.status, 201, await created.text());
+  }
+  const before = h.protobufBodies.length;
+  const approved = await h.kubectl(['certificate', 'approve', 'jane']);
+  t.is(approved.code, 0, approved.stderr);
+  const denied = await h.kubectl(['certificate', 'deny', 'joe']);
+  t.is(denied.code, 0, denied.stderr);
+  const puts = h.protobufBodies.slice(before).filter((c) => c.method === 'PUT');
+  t.deepEqual(
+    puts.map((p) => p.url.split('?')[0]),
+    [
+      '/apis/certificates.k8s.io/v1/certificatesigningrequests/jane/approval',
+      '/apis/certificates.k8s.io/v1/certificatesigningrequests/joe/approval',
+    ],
+  );
+  const body = decodeKubeProtobuf(puts[0]!.body) as Record<string, any>;
+  t.is(body.kind, 'CertificateSigningRequest');
+  t.is(body.spec.request, csrs.jane);
+  t.is(body.spec.expirationSeconds, 3600);
+  t.deepEqual(body.spec.usages, ['digital signature', 'client auth']);
+  t.is(body.spec.username, 'jane');
+  t.true(body.spec.groups.includes('dev'));
+  t.deepEqual(body.spec.extra, { team: ['blue'], scopes: ['read'] });
+  t.is(body.status.conditions[0].type, 'Approved');
+  t.is(body.status.conditions[0].status, 'True');
+
+  const jane = await getJson(h, ['csr', 'jane']);
+  t.deepEqual(
+    jane.status.conditions.map((c: { type: string; reason: string }) => [c.type, c.reason]),
+    [['Approved', 'KubectlApprove']],
+  );
+  t.deepEqual(jane.spec.extra, { team: ['blue'], scopes: ['read'] });
+  const joe = await getJson(h, ['csr', 'joe']);
+  t.deepEqual(
+    joe.status.conditions.map((c: { type: string }) => c.type),
+    ['Denied'],
+  );
 });
