@@ -25,6 +25,10 @@ function controllerOf(o: Obj): string {
   return `${ref.kind.toLowerCase()}${group ? `.${group}` : ''}/${ref.name}`;
 }
 
+function printBoolPtr(v: unknown): string {
+  return v === true ? 'True' : v === false ? 'False' : '<unset>';
+}
+
 function jobStatus(o: Obj): string {
   const has = (t: string) => conditionStatus(o, t, '') === 'True';
   if (has('Complete')) return 'Complete';
@@ -256,7 +260,8 @@ export const WORKLOADS: ResourceType[] = [
     columns: [
       col('Schedule', (o) => get(o, 'spec.schedule') ?? ''),
       col('Timezone', (o) => get(o, 'spec.timeZone') ?? '<none>'),
-      col('Suspend', (o) => get(o, 'spec.suspend') ?? false, 'boolean'),
+      // kube prints this one as text ("False", "True", "<unset>"), unlike its other boolean cells.
+      col('Suspend', (o) => printBoolPtr(get(o, 'spec.suspend')), 'boolean'),
       col('Active', (o) => list(o, 'status.active').length, 'integer'),
       col('Last Schedule', (o) => since(o, 'status.lastScheduleTime')),
       AGE,
