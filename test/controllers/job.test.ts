@@ -79,3 +79,54 @@ test('a federated Job is complete when every copy is, failed when one is; kubect
   t.regex(conditions.find((c) => c.type === 'Failed')!.message ?? '', /^m2: /);
   t.false(conditions.some((c) => c.type === 'Complete'));
 });
+
+test("a federated CronJob shows its copies' runs: each running Job once, the latest schedule, a success everywhere", async (t) => {
+  const fed = await startFederation(t, 2);
+  await fed.startControllers();
+  await waitReady(fed);
+  await fed.client.create({
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'tick', namespace: 'default' },
+    spec: { schedule: '*/5 * * * *', jobTemplate: { spec: job('unused').spec } },
+  });
+  const run = (name: string, uid: string) => ({ apiVersion: 'batch/v1', kind: 'Job', namespace: 'default', name, uid });
+  const cronReport = async (member: number, status: Record<string, unknown>) => {
+    const m = fed.members[member]!;
+    const o = await eventually(() => m.client.get('batch/v1', 'CronJob', 'default', 'tick'));
+    await m.client.update({ ...o, status }, { subresource: 'status' });
+  };
+  const federated = async () =>
+    (await fed.client.get('batch/v1', 'CronJob', 'default', 'tick')).status as Record<string, unknown> | undefined;
+
+  // The 10:05 run is going in both clusters (same name, each member's own uid); m1 succeeded at 10:00.
+  await cronReport(0, {
+    active: [run('tick-29940545', 'uid-a')],
+    lastScheduleTime: '2026-12-05T10:05:00Z',
+    lastSuccessfulTime: '2026-12-05T10:00:07Z',
+  });
+  await cronReport(1, { active: [run('tick-29940545', 'uid-b')], lastScheduleTime: '2026-12-05T10:05:00Z' });
+  const going = await eventually(async () => {
+    const s = await federated();
+    if (!s?.lastScheduleTime) throw new Error(JSON.stringify(s));
+    return s;
+  });
+  t.deepEqual(going, {
+    active: [{ apiVersion: 'batch/v1', kind: 'Job', namespace: 'default', name: 'tick-29940545' }],
+    lastScheduleTime: '2026-12-05T10:05:00Z',
+  });
+  const table = await fed.kubectl(['--context=federation', 'get', 'cronjob', 'tick', '--no-headers']);
+  t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /^tick\s+\*\/5 \* \* \* \*\s+<none>\s+False\s+1\s+/);
+
+  // Both copies done: nothing active, the latest schedule, and the earlier copy's success (the run
+  // the whole fleet has had).
+  await cronReport(0, { lastScheduleTime: '2026-12-05T10:05:00Z', lastSuccessfulTime: '2026-12-05T10:05:09Z' });
+  await cronReport(1, { lastScheduleTime: '2026-12-05T10:05:01Z', lastSuccessfulTime: '2026-12-05T10:05:12Z' });
+  const done = await eventually(async () => {
+    const s = await federated();
+    if (!s || s.active || !s.lastSuccessfulTime) throw new Error(JSON.stringify(s));
+    return s;
+  });
+  t.deepEqual(done, { lastScheduleTime: '2026-12-05T10:05:01Z', lastSuccessfulTime: '2026-12-05T10:05:09Z' });
+});

@@ -211,16 +211,51 @@ export const REPLICA_PREFERENCES_ANNOTATION = 'federation.kubernetes.io/replica-
 
 /**
  * What the federation writes back into a kind's own `status`: the members' counters summed (replicas
- * of scalable kinds, a DaemonSet's scheduled and ready pods, a Job's pods and its completion), or
- * load-balancer points.
+ * of scalable kinds, a DaemonSet's scheduled and ready pods, a Job's pods and its completion),
+ * load-balancer points, or a CronJob's runs.
  */
-export type Aggregation = 'counters' | 'loadBalancer' | undefined;
+export type Aggregation = 'counters' | 'loadBalancer' | 'cronJob' | undefined;
 
 export function aggregationOf(kind: KindInfo): Aggregation {
   if (!kind.statusSubresource) return undefined;
   if (kind.scale || kind.id === 'apps/DaemonSet' || kind.id === 'batch/Job') return 'counters';
   if (kind.id === 'Service' || kind.id === 'networking.k8s.io/Ingress') return 'loadBalancer';
+  if (kind.id === 'batch/CronJob') return 'cronJob';
   return undefined;
+}
+
+/**
+ * CronJob: each member's CronJob starts its own Jobs, named after the scheduled time, so the same
+ * run has the same name everywhere. `active` lists each running Job once (by namespace and name,
+ * without the member's uid), `lastScheduleTime` is the latest, and `lastSuccessfulTime` holds only
+ * once every copy has succeeded, at the earliest of their times: a run the whole fleet has had.
+ */
+export function cronJobStatus(previous: unknown, members: readonly KubeObject[]): Obj {
+  const statuses = members.map((m) => (isObject(m.status) ? m.status : {}));
+  const active = new Map<string, Obj>();
+  for (const s of statuses) {
+    if (!Array.isArray(s.active)) continue;
+    for (const ref of s.active) {
+      if (!isObject(ref) || typeof ref.name !== 'string') continue;
+      const { uid: _uid, resourceVersion: _rv, ...kept } = ref;
+      active.set(`${String(ref.namespace ?? '')}/${ref.name}`, kept);
+    }
+  }
+  const times = (field: string) =>
+    statuses
+      .map((s) => s[field])
+      .filter((v): v is string => typeof v === 'string')
+      .sort();
+  const status: Obj = isObject(previous) ? { ...previous } : {};
+  delete status.active;
+  delete status.lastScheduleTime;
+  delete status.lastSuccessfulTime;
+  if (active.size > 0) status.active = [...active.keys()].sort().map((k) => active.get(k)!);
+  const scheduled = times('lastScheduleTime');
+  if (scheduled.length > 0) status.lastScheduleTime = scheduled.at(-1);
+  const succeeded = times('lastSuccessfulTime');
+  if (members.length > 0 && succeeded.length === members.length) status.lastSuccessfulTime = succeeded[0];
+  return status;
 }
 
 /** Service/Ingress: the union of the members' load-balancer ingress points, sorted. */

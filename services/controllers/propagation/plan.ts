@@ -21,6 +21,7 @@ import { dependenciesOf } from './dependencies.js';
 import {
   aggregationOf,
   APPLIED_HASH_ANNOTATION,
+  cronJobStatus,
   isSubset,
   loadBalancerStatus,
   memberTemplate,
@@ -486,11 +487,12 @@ export function plan(input: PlanInput): Plan {
       now: new Date(now),
     });
     if (statusDiffers(federated, native)) out.nativeStatus = native;
-  } else if (aggregation === 'loadBalancer') {
-    const native = loadBalancerStatus(
-      federated.status,
-      contributions.map((c) => c.object),
-    );
+  } else if (aggregation === 'loadBalancer' || aggregation === 'cronJob') {
+    const members = contributions.map((c) => c.object);
+    const native =
+      aggregation === 'loadBalancer'
+        ? loadBalancerStatus(federated.status, members)
+        : cronJobStatus(federated.status, members);
     if (statusDiffers(federated, native)) out.nativeStatus = native;
   }
   out.events = events(federated, previous, out, kind.scale !== undefined, input.autoscaled ? undefined : sched);
