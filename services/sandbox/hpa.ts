@@ -1,7 +1,7 @@
 import type { Condition, KubeObject } from '../core/kube.js';
+import { formatQuantity, parseQuantity, resourceList, toNumber, type Quantity } from '../core/quantity.js';
 import type { SimContext, SimulatedKind, SimulatedMetrics } from './context.js';
 import { keyOf } from './informer.js';
-import { formatQuantity, parseQuantity, resourceList, toNumber, type Quantity } from './quantity.js';
 import { writeStatus } from './replicasets.js';
 import { asObj, num, setCondition, specOf, statusOf, type Obj } from './util.js';
 import { kubeTime } from '../core/time.js';

@@ -1,9 +1,9 @@
 import { KitfedError } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
 import type { AdmissionPlugin } from '../apiserver/index.js';
+import { formatQuantity, milliValue, resourceList, type Quantity, type ResourceList } from '../core/quantity.js';
 import type { SimContext } from './context.js';
 import { containersOf, podResources, setResource, type Container } from './podresources.js';
-import { formatQuantity, milliValue, resourceList, type Quantity, type ResourceList } from './quantity.js';
 import { asObj, specOf, type Obj } from './util.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../core/kube.js';
-import { add, canonical, cmp, resourceList, type ResourceList } from './quantity.js';
+import { add, canonical, cmp, resourceList, type ResourceList } from '../core/quantity.js';
 import { asObj, specOf, type Obj } from './util.js';
 
 /** Pod resource arithmetic shared by quota and limit admission (kube's resourcehelper). */

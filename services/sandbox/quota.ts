@@ -1,10 +1,19 @@
 import { KitfedError } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
 import { keyPrefix, storageKey, type AdmissionPlugin, type ResourceType } from '../apiserver/index.js';
+import {
+  add,
+  cmp,
+  formatList,
+  parseQuantity,
+  prettyList,
+  resourceList,
+  zero,
+  type ResourceList,
+} from '../core/quantity.js';
 import type { SimContext } from './context.js';
 import { keyOf } from './informer.js';
 import { containersOf, isBestEffort, podResources } from './podresources.js';
-import { add, cmp, formatList, parseQuantity, prettyList, resourceList, zero, type ResourceList } from './quantity.js';
 import { writeStatus } from './replicasets.js';
 import { asObj, podPhase, specOf, statusOf } from './util.js';
 

@@ -1,10 +1,10 @@
 import { hasCode } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
 import type { AdmissionPlugin } from '../apiserver/index.js';
+import type { parseQuantity } from '../core/quantity.js';
+import { cmp, tryQuantity } from '../core/quantity.js';
 import { CONTROLLER_MANAGER, type SimContext } from './context.js';
 import { keyOf } from './informer.js';
-import type { parseQuantity } from './quantity.js';
-import { cmp, tryQuantity } from './quantity.js';
 import { asObj, specOf, statusOf, type Obj } from './util.js';
 
 /**
