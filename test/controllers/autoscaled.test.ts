@@ -106,3 +106,85 @@ test('an HPA that changes its target leaves the old one to the plan', async (t) 
   });
   t.is(replicasOf(await copy(m1)), 2);
 });
+
+test("a federated HPA's status is its copies' put together: kubectl get hpa reads the fleet", async (t) => {
+  const fed = await startFederation(t, 2);
+  await fed.startControllers();
+  await waitReady(fed);
+  const [m1, m2] = fed.members as [Member, Member];
+  await fed.client.create(deployment);
+  const packets = {
+    type: 'Pods',
+    pods: { metric: { name: 'packets-per-second' }, target: { type: 'AverageValue', averageValue: '1' } },
+  };
+  const queue = {
+    type: 'External',
+    external: { metric: { name: 'queue-depth' }, target: { type: 'Value', value: '30' } },
+  };
+  await fed.client.create({
+    ...hpa,
+    spec: { ...(hpa.spec as object), metrics: [...(hpa.spec as { metrics: unknown[] }).metrics, packets, queue] },
+  });
+  const report = async (m: Member, status: Record<string, unknown>) => {
+    const o = await eventually(() => m.client.get('autoscaling/v2', 'HorizontalPodAutoscaler', 'default', 'api'));
+    await m.client.update({ ...o, status }, { subresource: 'status' });
+  };
+  const condition = (type: string, status: string, reason: string, message: string) => ({
+    type,
+    status,
+    reason,
+    message,
+    lastTransitionTime: '2026-12-05T10:00:00Z',
+  });
+  const readings = (cpu: number, pps: string, depth: string) => [
+    { type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: cpu, averageValue: `${cpu * 2}m` } } },
+    { type: 'Pods', pods: { metric: { name: 'packets-per-second' }, current: { averageValue: pps } } },
+    { type: 'External', external: { metric: { name: 'queue-depth' }, current: { value: depth } } },
+  ];
+  // m1 runs 2 pods at 40 % CPU; m2 runs 6 at 80 % and has hit maxReplicas.
+  await report(m1, {
+    observedGeneration: 1,
+    currentReplicas: 2,
+    desiredReplicas: 2,
+    lastScaleTime: '2026-12-05T10:00:00Z',
+    currentMetrics: readings(40, '100m', '12'),
+    conditions: [
+      condition('AbleToScale', 'True', 'ReadyForNewScale', 'recommended size matches current size'),
+      condition('ScalingLimited', 'False', 'DesiredWithinRange', 'the desired count is within the acceptable range'),
+    ],
+  });
+  await report(m2, {
+    observedGeneration: 1,
+    currentReplicas: 6,
+    desiredReplicas: 7,
+    lastScaleTime: '2026-12-05T10:03:00Z',
+    currentMetrics: readings(80, '300m', '31'),
+    conditions: [
+      condition('AbleToScale', 'True', 'ReadyForNewScale', 'recommended size matches current size'),
+      condition('ScalingLimited', 'True', 'TooManyReplicas', 'the desired replica count is more than the maximum'),
+    ],
+  });
+  const status = await eventually(async () => {
+    const o = await fed.client.get('autoscaling/v2', 'HorizontalPodAutoscaler', 'default', 'api');
+    const s = o.status as Record<string, any> | undefined;
+    if (s?.currentReplicas !== 8 || s.lastScaleTime !== '2026-12-05T10:03:00Z') throw new Error(JSON.stringify(s));
+    return s;
+  });
+  t.is(status.desiredReplicas, 9);
+  // Averages weighted by each member's replicas: (40×2 + 80×6) / 8 = 70 %; (0.1×2 + 0.3×6) / 8 = 250m.
+  // The External value is the largest member's reading.
+  t.deepEqual(status.currentMetrics, [
+    { type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: 70, averageValue: '140m' } } },
+    { type: 'Pods', pods: { metric: { name: 'packets-per-second' }, current: { averageValue: '250m' } } },
+    { type: 'External', external: { metric: { name: 'queue-depth' }, current: { value: '31' } } },
+  ]);
+  const limited = (status.conditions as Array<{ type: string; status: string; message?: string }>).find(
+    (c) => c.type === 'ScalingLimited',
+  );
+  t.is(limited?.status, 'True');
+  t.regex(limited?.message ?? '', /^m2: the desired replica count is more than the maximum/);
+
+  const table = await fed.kubectl(['--context=federation', 'get', 'hpa', 'api', '--no-headers']);
+  t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /cpu: 70%\/50%, 250m\/1 \+ 1 more\.\.\.\s+1\s+10\s+8\s/);
+});

@@ -212,15 +212,16 @@ export const REPLICA_PREFERENCES_ANNOTATION = 'federation.kubernetes.io/replica-
 /**
  * What the federation writes back into a kind's own `status`: the members' counters summed (replicas
  * of scalable kinds, a DaemonSet's scheduled and ready pods, a Job's pods and its completion),
- * load-balancer points, or a CronJob's runs.
+ * load-balancer points, a CronJob's runs, or an autoscaler's replicas and metrics.
  */
-export type Aggregation = 'counters' | 'loadBalancer' | 'cronJob' | undefined;
+export type Aggregation = 'counters' | 'loadBalancer' | 'cronJob' | 'autoscaler' | undefined;
 
 export function aggregationOf(kind: KindInfo): Aggregation {
   if (!kind.statusSubresource) return undefined;
   if (kind.scale || kind.id === 'apps/DaemonSet' || kind.id === 'batch/Job') return 'counters';
   if (kind.id === 'Service' || kind.id === 'networking.k8s.io/Ingress') return 'loadBalancer';
   if (kind.id === 'batch/CronJob') return 'cronJob';
+  if (kind.id === HPA_KIND_ID) return 'autoscaler';
   return undefined;
 }
 

@@ -16,6 +16,7 @@ import {
   ORIGIN_UID_ANNOTATION,
 } from '../constants.js';
 import { matchesSelector, parseClusterSelector } from '../selector.js';
+import { aggregateAutoscaler } from './autoscaler.js';
 import type { KindInfo } from './catalog.js';
 import { dependenciesOf } from './dependencies.js';
 import {
@@ -476,16 +477,17 @@ export function plan(input: PlanInput): Plan {
   const text = JSON.stringify(out.status);
   if (federated.metadata.annotations?.[STATUS_ANNOTATION] !== text) out.statusAnnotation = text;
   const aggregation = aggregationOf(kind);
-  if (aggregation === 'counters') {
+  if (aggregation === 'counters' || aggregation === 'autoscaler') {
     kitfedConditions.push(propagatedCondition(out.status));
-    const native = aggregateCounters({
+    const statusInput = {
       kind,
       federated,
       members: contributions,
       allWritten: !error && out.status.clusters.every((s) => s.state === 'InSync'),
       conditions: kitfedConditions,
       now: new Date(now),
-    });
+    };
+    const native = aggregation === 'counters' ? aggregateCounters(statusInput) : aggregateAutoscaler(statusInput);
     if (statusDiffers(federated, native)) out.nativeStatus = native;
   } else if (aggregation === 'loadBalancer' || aggregation === 'cronJob') {
     const members = contributions.map((c) => c.object);

@@ -233,7 +233,7 @@ const COUNTERS: Record<string, readonly string[]> = {
 };
 
 /** Condition types that are bad news when True; for every other member condition type False is. */
-const NEGATIVE_CONDITIONS = new Set(['ReplicaFailure']);
+const NEGATIVE_CONDITIONS = new Set(['ReplicaFailure', 'ScalingLimited']);
 
 export interface MemberContribution {
   cluster: string;
