@@ -81,7 +81,12 @@ export class KubeClient {
   private readonly discoveredAt = new Map<string, number>();
   private readonly assumed = new Map<string, ResourceInfo>();
 
-  private constructor(server: string, baseOptions: https.RequestOptions, options: KubeClientOptions) {
+  private constructor(
+    server: string,
+    private readonly given: https.RequestOptions,
+    private readonly options: KubeClientOptions,
+  ) {
+    const baseOptions = given;
     this.server = server.replace(/\/+$/, '');
     const { ca, cert, key, pfx, passphrase, ...rest } = baseOptions;
     this.baseOptions = rest;
@@ -136,6 +141,14 @@ export class KubeClient {
       if (token) opts.headers = { Authorization: `Bearer ${token}` };
     }
     return new KubeClient(resolved.server, opts, options);
+  }
+
+  /**
+   * A client with the same credentials for the API under `prefix` of this server, e.g. a member
+   * cluster through the federation's proxy (`/apis/federation.kitfed.io/v1beta1/clusters/NAME/proxy`).
+   */
+  at(prefix: string): KubeClient {
+    return new KubeClient(this.server + prefix.replace(/\/+$/, ''), this.given, this.options);
   }
 
   /** Context names of a kubeconfig, in file order. */
@@ -337,6 +350,54 @@ export class KubeClient {
       });
       if (payload !== undefined) req.write(payload);
       req.end();
+    });
+  }
+
+  /**
+   * One request whose response is read as it arrives (logs, watches, a proxied request): over
+   * HTTP/1.1 on the watch pool, with this client's credentials, `body` piped as the request body.
+   * Only the wait for the response's head is bounded (`headersTimeoutMs`, default the client's
+   * timeout); the caller reads or destroys the response. A connection failure rejects with a 503.
+   */
+  stream(
+    method: string,
+    path: string,
+    opts: {
+      headers?: http.OutgoingHttpHeaders;
+      body?: NodeJS.ReadableStream;
+      headersTimeoutMs?: number;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<http.IncomingMessage> {
+    const url = new URL(this.server + path);
+    const mod = url.protocol === 'https:' ? https : http;
+    const timeout = opts.headersTimeoutMs ?? this.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(url, {
+        ...this.baseOptions,
+        method,
+        agent: this.watchAgent,
+        headers: {
+          'User-Agent': this.userAgent,
+          ...opts.headers,
+          ...(this.baseOptions.headers as Record<string, string> | undefined),
+        },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(errors.timeout(`${method} ${this.server}${url.pathname}: no answer within ${timeout} ms`));
+      }, timeout);
+      req.on('response', (res) => {
+        clearTimeout(timer);
+        resolve(res);
+      });
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err instanceof KitfedError ? err : errors.unavailable(`${this.server}: ${err.message}`, err));
+      });
+      if (opts.body) opts.body.pipe(req);
+      else req.end();
     });
   }
 

@@ -12,6 +12,7 @@ export { LeaderElector, type LeaderElectorOptions } from './leader.js';
 export {
   MemberClusters,
   isClusterReady,
+  memberClient,
   FEDERATION_NAMESPACE,
   CLUSTER_API_VERSION,
   type ClusterObject,

@@ -231,7 +231,7 @@ export class MemberClusters {
         m.client = undefined;
         m.error = undefined;
         try {
-          m.client = await buildClient(server, secret);
+          m.client = await memberClient(server, secret);
         } catch (err) {
           m.error = messageOf(err);
           log.warn({ cluster: name, err: m.error }, 'no client for cluster');
@@ -259,8 +259,12 @@ export class MemberClusters {
   }
 }
 
-/** A client from the credential Secret's `kubeconfig` (or token/ca.crt) and the Cluster's server. */
-async function buildClient(server: string | undefined, secret: KubeObject | undefined): Promise<KubeClient> {
+/**
+ * A member cluster's client, from its credential Secret's `kubeconfig` (or `token`/`ca.crt`) and
+ * the Cluster's server: the controllers' way in, and the federation API server's for
+ * `clusters/proxy`.
+ */
+export async function memberClient(server: string | undefined, secret: KubeObject | undefined): Promise<KubeClient> {
   const data = (secret?.data ?? {}) as Record<string, string>;
   const decode = (k: string) => (data[k] ? Buffer.from(data[k], 'base64').toString('utf8') : undefined);
   const kubeconfig = decode('kubeconfig');
