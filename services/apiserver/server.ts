@@ -7,6 +7,8 @@ import { createLogger } from '../core/log.js';
 import { isObject, type KubeObject } from '../core/kube.js';
 import { kitfedVersion } from '../core/version.js';
 import { AccessControl, type Authenticator, type AuthorizationMode, type ServiceAccountKeys } from './auth/index.js';
+import { CLUSTER_KIND } from './builtin/kitfed.js';
+import { ClusterProxy, clusterProxyTarget } from './cluster-proxy.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { CrdController } from './crd/controller.js';
 import { crdAdmission } from './crd/definition.js';
@@ -213,6 +215,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
         (server as Pick<http.Server, 'closeIdleConnections'>).closeIdleConnections();
         setTimeout(dropAll, 5000).unref();
       });
+      handler.proxy?.close();
       registry.close();
       await store.close();
     },
@@ -270,6 +273,8 @@ class Handler {
   readonly metrics = new ApiServerMetrics();
   /** Responses to indent (`?pretty=true`, or curl, Wget and browsers asking). */
   private readonly pretty = new WeakSet<ServerResponse>();
+  /** `clusters/NAME/proxy/…` (a federation: a server that serves Clusters). */
+  readonly proxy: ClusterProxy | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -279,6 +284,9 @@ class Handler {
   ) {
     this.maxBody = options.maxBodyBytes ?? 3 * 1024 * 1024;
     this.timeoutMs = options.requestTimeoutMs ?? 60_000;
+    const clusters = catalog.byKind(CLUSTER_KIND.group, CLUSTER_KIND.version, CLUSTER_KIND.kind);
+    const secrets = catalog.byKind('', 'v1', 'Secret');
+    if (clusters && secrets) this.proxy = new ClusterProxy(registry, clusters, secrets);
   }
 
   /** Ends every open watch, or those on `types`. */
@@ -297,8 +305,11 @@ class Handler {
     if (prettyPrint(req, url)) this.pretty.add(res);
     try {
       if (this.options.intercept && (await this.options.intercept(req, res))) return;
-      this.access.authorize(this.access.authenticate(req, url.pathname), req.method ?? 'GET', url);
-      await this.route(req, res, url);
+      const user = this.access.authenticate(req, url.pathname);
+      this.access.authorize(user, req.method ?? 'GET', url);
+      const proxied = this.proxy && clusterProxyTarget(url.pathname);
+      if (proxied) await this.proxy.serve(req, res, user, proxied.cluster, proxied.path, url.search);
+      else await this.route(req, res, url);
     } catch (err) {
       this.fail(res, err, req);
     } finally {

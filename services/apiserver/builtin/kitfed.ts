@@ -9,7 +9,8 @@ export const CLUSTER_KIND: ResourceType = {
   plural: 'clusters',
   singular: 'cluster',
   namespaced: false,
-  subresources: ['status'],
+  // `proxy`: the member's API through the federation (services/apiserver/cluster-proxy.ts).
+  subresources: ['status', 'proxy'],
   hasStatus: true,
   columns: [
     col('Ready', (o) => conditionStatus(o, 'Ready')),
