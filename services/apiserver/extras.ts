@@ -164,6 +164,51 @@ function waitingContainer(pod: KubeObject, container: string | null): string | u
 }
 
 /**
+ * A pod's log. No process runs here, so a container's log is what its status says happened:
+ * when it started (with its image and node) and, once it ended, its exit. `timestamps`,
+ * `tailLines`, `sinceSeconds` and `sinceTime` apply as the kubelet applies them (timestamps are
+ * RFC 3339, as Go's RFC3339Nano prints a whole second).
+ */
+function podLog(pod: KubeObject, query: URLSearchParams): string {
+  const spec = isObject(pod.spec) ? pod.spec : {};
+  const containers = Array.isArray(spec.containers) ? (spec.containers as Array<{ name: string; image?: string }>) : [];
+  const name = query.get('container') ?? containers[0]?.name ?? '';
+  const image = containers.find((c) => c.name === name)?.image ?? '';
+  const statuses =
+    isObject(pod.status) && Array.isArray(pod.status.containerStatuses)
+      ? (pod.status.containerStatuses as Array<{
+          name: string;
+          state?: {
+            running?: { startedAt?: string };
+            terminated?: { startedAt?: string; finishedAt?: string; exitCode?: number; reason?: string };
+          };
+        }>)
+      : [];
+  const state = statuses.find((c) => c.name === name)?.state ?? {};
+  const node = isObject(pod.spec) && typeof pod.spec.nodeName === 'string' ? pod.spec.nodeName : '';
+  const lines: Array<{ at: string; text: string }> = [];
+  const started = state.running?.startedAt ?? state.terminated?.startedAt ?? pod.metadata.creationTimestamp ?? '';
+  lines.push({ at: started, text: `sandbox: started container ${name} (image ${image}) on node ${node || '<none>'}` });
+  const ended = state.terminated;
+  if (ended)
+    lines.push({
+      at: ended.finishedAt ?? started,
+      text: `sandbox: container ${name} exited with code ${ended.exitCode ?? 0} (${ended.reason ?? 'Completed'})`,
+    });
+  const sinceSeconds = Number(query.get('sinceSeconds') ?? NaN);
+  const since = Number.isFinite(sinceSeconds)
+    ? Date.now() - sinceSeconds * 1000
+    : query.get('sinceTime')
+      ? Date.parse(query.get('sinceTime')!)
+      : -Infinity;
+  let kept = lines.filter((l) => !(Date.parse(l.at) < since));
+  const tail = Number(query.get('tailLines') ?? NaN);
+  if (Number.isInteger(tail) && tail >= 0) kept = tail === 0 ? [] : kept.slice(-tail);
+  const timestamps = query.get('timestamps') === 'true';
+  return kept.map((l) => `${timestamps ? `${l.at} ` : ''}${l.text}\n`).join('');
+}
+
+/**
  * Serves the request when it is one of the endpoints above; undefined lets the generic handler
  * serve it. `body` reads and parses the request body.
  */
@@ -213,7 +258,7 @@ export async function serveExtra(
       const pod = await podOf(registry, t, namespace, name);
       const waiting = waitingContainer(pod, url.searchParams.get('container'));
       if (waiting) throw errors.badRequest(waiting);
-      return { kind: 'text', code: 200, text: '' };
+      return { kind: 'text', code: 200, text: podLog(pod, url.searchParams) };
     }
     case 'exec':
     case 'attach':
