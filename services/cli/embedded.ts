@@ -297,6 +297,7 @@ export function summary(e: Embedded): string {
     `  kubectl --context=${e.sandbox.clusters[0]?.name ?? 'us-east'} get deploy,svc,hpa`,
     `  ${cli} simulate image ghcr.io/kitfed-demo/hello:master-9f8e7d6 --config ${cfg}`,
     `  ${cli} runs --config ${cfg}`,
+    `  ${cli} logs deploy/hello`,
     '',
     `Ctrl-C stops everything; \`${cli === 'kitfed' ? 'kitfed up' : 'npm start'}\` again resumes the federation state.`,
   ].join('\n');

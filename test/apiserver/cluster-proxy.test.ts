@@ -219,3 +219,107 @@ test('the federation proxies to a member as the caller: its RBAC on clusters/pro
   t.regex(gone.message, /cluster "east" did not answer/);
   t.notRegex(gone.body, /token/i);
 });
+
+function kitfed(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'services/cli/kitfed.ts', ...args],
+      { timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({
+          code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        }),
+    );
+  });
+}
+
+/** A pod of `app` on `node`, its first container running since `at` (or still waiting). */
+async function pod(client: KubeClient, name: string, app: string, node: string, at?: string): Promise<void> {
+  const created = await client.create({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', labels: { app } },
+    spec: {
+      nodeName: node,
+      containers: [
+        { name: 'app', image: `${app}:1` },
+        { name: 'proxy', image: 'envoy:1' },
+      ],
+    },
+  });
+  const state = (n: string, image: string) => ({
+    name: n,
+    image,
+    imageID: '',
+    restartCount: 0,
+    ready: !!at,
+    state: at ? { running: { startedAt: at } } : { waiting: { reason: 'ContainerCreating' } },
+  });
+  await client.update(
+    {
+      ...created,
+      status: {
+        phase: at ? 'Running' : 'Pending',
+        containerStatuses: [state('app', `${app}:1`), state('proxy', 'envoy:1')],
+      },
+    },
+    { subresource: 'status' },
+  );
+}
+
+test("kitfed logs reads a workload's pods in every member through the proxy, prefixed by cluster/pod/container", async (t) => {
+  const fed = await server(t, 'fed');
+  const east = await server(t, 'east');
+  const west = await server(t, 'west');
+  const web: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'default' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'web' } },
+      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1' }] } },
+    },
+  };
+  // The Deployment exists only in the members (as the deployer applies it), not in the federation.
+  for (const m of [east, west]) await m.admin.create(web);
+  await pod(east.admin, 'web-a', 'web', 'east-1', '2026-12-05T10:00:00Z');
+  await pod(east.admin, 'other', 'api', 'east-1', '2026-12-05T10:00:00Z');
+  await pod(west.admin, 'web-b', 'web', 'west-1', '2026-12-05T10:01:00Z');
+  await join_(fed.admin, 'east', east.api.kubeconfig);
+  await join_(fed.admin, 'west', west.api.kubeconfig);
+  const dir = await mkdtemp(join(tmpdir(), 'kitfed-logs-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, fed.api.kubeconfig);
+
+  const all = await kitfed(['logs', 'deploy/web', '--kubeconfig', kubeconfig, '--timestamps']);
+  t.is(all.code, 0, all.stderr);
+  t.deepEqual(all.stdout.trimEnd().split('\n'), [
+    '[east/web-a/app] 2026-12-05T10:00:00Z sandbox: started container app (image web:1) on node east-1',
+    '[west/web-b/app] 2026-12-05T10:01:00Z sandbox: started container app (image web:1) on node west-1',
+  ]);
+  const one = await kitfed(['logs', 'web-b', '--kubeconfig', kubeconfig, '--all-containers', '--no-prefix']);
+  t.is(one.code, 0, one.stderr);
+  t.deepEqual(one.stdout.trimEnd().split('\n'), [
+    'sandbox: started container app (image web:1) on node west-1',
+    'sandbox: started container proxy (image envoy:1) on node west-1',
+  ]);
+
+  // A container still starting: the others print, the failure names cluster/pod/container, exit 1.
+  await pod(west.admin, 'web-c', 'web', 'west-1');
+  const partly = await kitfed(['logs', 'deploy/web', '--kubeconfig', kubeconfig, '--clusters', 'west']);
+  t.is(partly.code, 1);
+  t.is(partly.stdout, '[west/web-b/app] sandbox: started container app (image web:1) on node west-1\n');
+  t.regex(partly.stderr, /west\/web-c\/app: container "app" in pod "web-c" is waiting to start: ContainerCreating/);
+
+  const unknown = await kitfed(['logs', 'deploy/web', '--kubeconfig', kubeconfig, '--clusters', 'mars']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /no cluster "mars" in the federation \(clusters: east, west\)/);
+  const notWorkload = await kitfed(['logs', 'svc/web', '--kubeconfig', kubeconfig]);
+  t.is(notWorkload.code, 2);
+  t.regex(notWorkload.stderr, /"svc" is not a kind with pods/);
+});

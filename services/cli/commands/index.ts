@@ -47,6 +47,12 @@ export const commands: CommandEntry[] = [
     tlsThroughKubeClient: true,
   },
   {
+    name: 'logs',
+    summary: "Print a workload's pod logs from every member cluster",
+    load: () => import('./logs.js'),
+    tlsThroughKubeClient: true,
+  },
+  {
     name: 'plan',
     summary: 'Spread replicas over clusters as Federation v1 does (JSON)',
     load: () => import('./plan.js'),

@@ -25,19 +25,6 @@ export async function federationClient(flags: FederationFlags, timeoutMs = 10_00
   });
 }
 
-/** A client for a joined member, from its credential Secret in kitfed-system. */
-export async function memberClient(federation: KubeClient, cluster: KubeObject): Promise<KubeClient | undefined> {
-  const spec = (cluster.spec ?? {}) as { secretRef?: { name?: string } };
-  const name = spec.secretRef?.name;
-  if (!name) return undefined;
-  const secret = await federation.tryGet('v1', 'Secret', 'kitfed-system', name);
-  const data = (secret?.data ?? {}) as Record<string, string>;
-  if (!data.kubeconfig) return undefined;
-  return KubeClient.fromKubeconfig({ text: Buffer.from(data.kubeconfig, 'base64').toString('utf8') }, undefined, {
-    timeoutMs: 5000,
-  });
-}
-
 export type OutputFormat = 'table' | 'json' | 'yaml' | 'name';
 
 export function parseOutput(value: string | undefined): OutputFormat {
