@@ -270,7 +270,7 @@ async function pod(client: KubeClient, name: string, app: string, node: string, 
   );
 }
 
-test("kitfed logs reads a workload's pods in every member through the proxy, prefixed by cluster/pod/container", async (t) => {
+test("kitfed logs and kitfed get --members read every member through the proxy: a workload's logs, members' tables", async (t) => {
   const fed = await server(t, 'fed');
   const east = await server(t, 'east');
   const west = await server(t, 'west');
@@ -308,6 +308,38 @@ test("kitfed logs reads a workload's pods in every member through the proxy, pre
     'sandbox: started container app (image web:1) on node west-1',
     'sandbox: started container proxy (image envoy:1) on node west-1',
   ]);
+
+  // kitfed get --members: each member's own table (kubectl's columns for pods) under CLUSTER.
+  const listed = await kitfed([
+    'get',
+    'pods',
+    '-n',
+    'default',
+    '-l',
+    'app=web',
+    '--members',
+    '--kubeconfig',
+    kubeconfig,
+  ]);
+  t.is(listed.code, 0, listed.stderr);
+  const rows = listed.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.split(/\s+/));
+  t.deepEqual(rows[0], ['CLUSTER', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);
+  t.deepEqual(
+    rows.slice(1).map((r) => [r[0], r[1], r[2], r[3]]),
+    [
+      ['east', 'web-a', '2/2', 'Running'],
+      ['west', 'web-b', '2/2', 'Running'],
+    ],
+  );
+  const deployments = await kitfed(['get', 'deploy', '--members', '--clusters', 'west', '--kubeconfig', kubeconfig]);
+  t.is(deployments.code, 0, deployments.stderr);
+  t.regex(
+    deployments.stdout,
+    /^CLUSTER\s+NAMESPACE\s+NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nwest\s+default\s+web\s/,
+  );
 
   // A container still starting: the others print, the failure names cluster/pod/container, exit 1.
   await pod(west.admin, 'web-c', 'web', 'west-1');
