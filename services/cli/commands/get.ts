@@ -6,12 +6,15 @@ import { UsageError } from '../lib/usage.js';
 import { completeWith, kindNames, namesOfKind } from '../lib/completion.js';
 import {
   age,
+  CLUSTER_PROXY,
   federationClient,
   parseOutput,
   printData,
   printTable,
   resolveKind,
+  selectClusters,
   syncCells,
+  throughProxy,
   type FederationFlags,
 } from '../lib/federation.js';
 
@@ -23,7 +26,6 @@ interface Flags extends FederationFlags {
   selector?: string;
 }
 
-const PROXY = '/apis/federation.kitfed.io/v1beta1/clusters';
 const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
 
 interface Table {
@@ -109,7 +111,7 @@ export function register(program: Command): void {
         throw new UsageError('--clusters and --selector go with --members');
       if (flags.members && format !== 'table')
         throw new UsageError(
-          `-o ${format} with --members: read one member with kubectl --server <federation>${PROXY}/NAME/proxy`,
+          `-o ${format} with --members: read one member with kubectl --server <federation>${CLUSTER_PROXY}/NAME/proxy`,
         );
       // The API server's own table: no discovery request before the list of a kind it serves.
       const client = (await federationClient(flags)).assume(RESOURCES);
@@ -161,44 +163,31 @@ async function printMembers(
   name: string | undefined,
   flags: Flags,
 ): Promise<boolean> {
-  const clusters = (await fed.list('federation.kitfed.io/v1beta1', 'Cluster')).items;
-  const wanted = flags.clusters
-    ?.split(',')
-    .map((c) => c.trim())
-    .filter(Boolean);
-  for (const w of wanted ?? [])
-    if (!clusters.some((c) => c.metadata.name === w))
-      throw new UsageError(
-        `no cluster ${JSON.stringify(w)} in the federation (clusters: ${clusters.map((c) => c.metadata.name).join(', ')})`,
-      );
+  const clusters = await selectClusters(fed, flags.clusters);
   let ok = true;
   const namespace = flags.namespace ?? '';
   const tables = await Promise.all(
-    clusters
-      .filter((c) => !wanted || wanted.includes(c.metadata.name!))
-      .sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!))
-      .map(async (c) => {
-        const cluster = c.metadata.name!;
-        if (condition(c, 'Ready') !== 'True') {
-          process.stderr.write(`kitfed get: skipped cluster ${cluster}: not Ready\n`);
-          return undefined;
-        }
-        const member = fed.at(`${PROXY}/${encodeURIComponent(cluster)}/proxy`).assume(RESOURCES);
-        try {
-          const path = await member.path(gvk.apiVersion, gvk.kind, namespace || undefined);
-          const query: Record<string, string> = { includeObject: 'Metadata' };
-          if (flags.selector) query.labelSelector = flags.selector;
-          if (name) query.fieldSelector = `metadata.name=${name}`;
-          const table = await member.request<Table>('GET', path, { accept: TABLE, query });
-          return { cluster, table };
-        } catch (err) {
-          ok = false;
-          process.stderr.write(`kitfed get: ${cluster}: ${err instanceof Error ? err.message : String(err)}\n`);
-          return undefined;
-        } finally {
-          member.close();
-        }
-      }),
+    clusters.map(async ({ name: cluster, ready }) => {
+      if (!ready) {
+        process.stderr.write(`kitfed get: skipped cluster ${cluster}: not Ready\n`);
+        return undefined;
+      }
+      const member = throughProxy(fed, cluster).assume(RESOURCES);
+      try {
+        const path = await member.path(gvk.apiVersion, gvk.kind, namespace || undefined);
+        const query: Record<string, string> = { includeObject: 'Metadata' };
+        if (flags.selector) query.labelSelector = flags.selector;
+        if (name) query.fieldSelector = `metadata.name=${name}`;
+        const table = await member.request<Table>('GET', path, { accept: TABLE, query });
+        return { cluster, table };
+      } catch (err) {
+        ok = false;
+        process.stderr.write(`kitfed get: ${cluster}: ${err instanceof Error ? err.message : String(err)}\n`);
+        return undefined;
+      } finally {
+        member.close();
+      }
+    }),
   );
   const read = tables.filter((x): x is { cluster: string; table: Table } => !!x);
   const first = read.find((r) => r.table.columnDefinitions?.length)?.table;

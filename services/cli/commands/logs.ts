@@ -2,7 +2,13 @@ import { Argument, type Command } from 'commander';
 import type { IncomingMessage } from 'node:http';
 import type { KubeClient } from '../../core/kube-client.js';
 import type { KubeObject } from '../../core/kube.js';
-import { federationClient, resolveKind, type FederationFlags } from '../lib/federation.js';
+import {
+  federationClient,
+  resolveKind,
+  selectClusters,
+  throughProxy,
+  type FederationFlags,
+} from '../lib/federation.js';
 import { durationFlag, intFlag } from '../lib/flags.js';
 import { UsageError } from '../lib/usage.js';
 
@@ -18,7 +24,6 @@ interface Flags extends FederationFlags {
   prefix: boolean;
 }
 
-const PROXY = '/apis/federation.kitfed.io/v1beta1/clusters';
 /** Kinds whose pods `TYPE/NAME` finds, by the member object's selector. */
 const POD_OWNERS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicationController']);
 
@@ -100,54 +105,38 @@ export function register(program: Command): void {
           owner = { apiVersion: served.apiVersion, kind: served.kind, name: target.slice(slash + 1) };
         }
         const what = owner ? `${owner.kind} ${flags.namespace}/${owner.name}` : `pod ${flags.namespace}/${target}`;
-        const clusters = (await fed.list('federation.kitfed.io/v1beta1', 'Cluster')).items;
-        const wanted = flags.clusters
-          ?.split(',')
-          .map((c) => c.trim())
-          .filter(Boolean);
-        for (const w of wanted ?? [])
-          if (!clusters.some((c) => c.metadata.name === w))
-            throw new UsageError(
-              `no cluster ${JSON.stringify(w)} in the federation (clusters: ${clusters.map((c) => c.metadata.name).join(', ')})`,
-            );
-        const ready = (c: KubeObject) =>
-          ((c.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some(
-            (x) => x.type === 'Ready' && x.status === 'True',
-          );
+        const clusters = await selectClusters(fed, flags.clusters);
         const streams: Stream[] = [];
         let failed = false;
         await Promise.all(
-          clusters
-            .filter((c) => !wanted || wanted.includes(c.metadata.name!))
-            .map(async (c) => {
-              const cluster = c.metadata.name!;
-              if (!ready(c)) {
-                process.stderr.write(`kitfed logs: skipped cluster ${cluster}: not Ready\n`);
-                return;
+          clusters.map(async ({ name: cluster, ready }) => {
+            if (!ready) {
+              process.stderr.write(`kitfed logs: skipped cluster ${cluster}: not Ready\n`);
+              return;
+            }
+            const client = throughProxy(fed, cluster);
+            members.push(client);
+            try {
+              const pods = owner
+                ? await podsOf(client, owner, flags.namespace)
+                : [await client.tryGet('v1', 'Pod', flags.namespace, target)].filter((p): p is KubeObject => !!p);
+              for (const pod of pods.sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!))) {
+                const containers = (
+                  (pod.spec as { containers?: Array<{ name: string }> } | undefined)?.containers ?? []
+                ).map((x) => x.name);
+                const chosen = flags.container
+                  ? [flags.container]
+                  : flags.allContainers
+                    ? containers
+                    : containers.slice(0, 1);
+                for (const container of chosen)
+                  streams.push({ cluster, pod: pod.metadata.name!, container, client, namespace: flags.namespace });
               }
-              const client = fed.at(`${PROXY}/${encodeURIComponent(cluster)}/proxy`);
-              members.push(client);
-              try {
-                const pods = owner
-                  ? await podsOf(client, owner, flags.namespace)
-                  : [await client.tryGet('v1', 'Pod', flags.namespace, target)].filter((p): p is KubeObject => !!p);
-                for (const pod of pods.sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!))) {
-                  const containers = (
-                    (pod.spec as { containers?: Array<{ name: string }> } | undefined)?.containers ?? []
-                  ).map((x) => x.name);
-                  const chosen = flags.container
-                    ? [flags.container]
-                    : flags.allContainers
-                      ? containers
-                      : containers.slice(0, 1);
-                  for (const container of chosen)
-                    streams.push({ cluster, pod: pod.metadata.name!, container, client, namespace: flags.namespace });
-                }
-              } catch (err) {
-                failed = true;
-                process.stderr.write(`kitfed logs: ${cluster}: ${err instanceof Error ? err.message : String(err)}\n`);
-              }
-            }),
+            } catch (err) {
+              failed = true;
+              process.stderr.write(`kitfed logs: ${cluster}: ${err instanceof Error ? err.message : String(err)}\n`);
+            }
+          }),
         );
         if (streams.length === 0) {
           process.stderr.write(`kitfed logs: no pods of ${what} in the clusters read\n`);

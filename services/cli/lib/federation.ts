@@ -25,6 +25,42 @@ export async function federationClient(flags: FederationFlags, timeoutMs = 10_00
   });
 }
 
+/** Where the federation serves a member's API (`clusters/NAME/proxy`, docs/federation.md "Clusters"). */
+export const CLUSTER_PROXY = '/apis/federation.kitfed.io/v1beta1/clusters';
+
+/** A member's API through the federation's proxy, with the federation client's credentials. */
+export function throughProxy(federation: KubeClient, cluster: string): KubeClient {
+  return federation.at(`${CLUSTER_PROXY}/${encodeURIComponent(cluster)}/proxy`);
+}
+
+/**
+ * The member clusters a fleet-wide command reads, in name order: every Cluster, or those a
+ * `--clusters a,b` flag names (an unknown name is a UsageError listing the clusters there are).
+ */
+export async function selectClusters(
+  federation: KubeClient,
+  flag: string | undefined,
+): Promise<Array<{ name: string; ready: boolean }>> {
+  const clusters = (await federation.list('federation.kitfed.io/v1beta1', 'Cluster')).items;
+  const names = clusters.map((c) => c.metadata.name!).sort();
+  const wanted = flag
+    ?.split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  for (const w of wanted ?? [])
+    if (!names.includes(w))
+      throw new UsageError(`no cluster ${JSON.stringify(w)} in the federation (clusters: ${names.join(', ')})`);
+  return clusters
+    .filter((c) => !wanted || wanted.includes(c.metadata.name!))
+    .map((c) => ({
+      name: c.metadata.name!,
+      ready: (
+        (c.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []
+      ).some((x) => x.type === 'Ready' && x.status === 'True'),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export type OutputFormat = 'table' | 'json' | 'yaml' | 'name';
 
 export function parseOutput(value: string | undefined): OutputFormat {
