@@ -60,7 +60,11 @@ const DROPPED_RESPONSE_HEADERS = new Set([
 export function clusterProxyTarget(pathname: string): { cluster: string; path: string } | undefined {
   const m = PROXY_PATH.exec(pathname);
   if (!m) return undefined;
-  return { cluster: decodeURIComponent(m[1]!), path: m[2] ?? '/' };
+  try {
+    return { cluster: decodeURIComponent(m[1]!), path: m[2] ?? '/' };
+  } catch {
+    return undefined; // a malformed escape: no cluster has that name (the router answers 404)
+  }
 }
 
 /** The impersonation headers that make the member see `user`. */
@@ -81,6 +85,8 @@ interface CachedClient {
 
 export class ClusterProxy {
   private readonly clients = new Map<string, CachedClient>();
+  /** Responses being relayed (watches, `logs -f`): ended when the server stops. */
+  private readonly streams = new Set<IncomingMessage>();
 
   constructor(
     private readonly registry: Registry,
@@ -128,17 +134,25 @@ export class ClusterProxy {
       if (v !== undefined && !DROPPED_RESPONSE_HEADERS.has(k)) out[k] = v;
     res.writeHead(upstream.statusCode ?? 502, out);
     log.debug({ cluster, user: user.name, method: req.method, path, status: upstream.statusCode }, 'cluster proxy');
+    this.streams.add(upstream);
     await new Promise<void>((resolve) => {
       upstream.pipe(res);
       upstream.once('error', () => res.destroy());
       res.once('close', () => {
+        this.streams.delete(upstream);
         upstream.destroy();
         resolve();
       });
     });
   }
 
+  /** Ends every relayed response (the server is stopping: a proxied watch must not hold it). */
+  endStreams(): void {
+    for (const s of this.streams) s.destroy();
+  }
+
   close(): void {
+    this.endStreams();
     for (const c of this.clients.values())
       void c.client.then(
         (k) => k.close(),
@@ -147,7 +161,7 @@ export class ClusterProxy {
     this.clients.clear();
   }
 
-  /** The member's client, built again when its Cluster or credential Secret changed. */
+  /** The member's client, built again when its server or credential Secret changed. */
   private async client(name: string): Promise<KubeClient> {
     const cluster = (await this.registry.get(this.clusterType, undefined, name)) as ClusterObject;
     if (!isClusterReady(cluster)) {
@@ -167,7 +181,8 @@ export class ClusterProxy {
       }
     }
     const server = cluster.spec?.serverAddressByClientCIDRs?.[0]?.serverAddress;
-    const source = `${cluster.metadata.resourceVersion ?? ''}/${secret?.metadata.resourceVersion ?? ''}`;
+    // Not the Cluster's resourceVersion: its status changes with every health probe.
+    const source = `${server ?? ''} ${secret?.metadata.resourceVersion ?? ''}`;
     const cached = this.clients.get(name);
     if (cached?.source === source) return cached.client;
     if (cached)

@@ -207,6 +207,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       crds.stop();
       access.stop();
       handler.endWatches();
+      handler.proxy?.endStreams();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // HTTP/2 sessions finish their streams and go away; idle HTTP/1.1 connections close now.
