@@ -2,6 +2,7 @@ import { Argument, type Command } from 'commander';
 import type { IncomingMessage } from 'node:http';
 import type { KubeClient } from '../../core/kube-client.js';
 import type { KubeObject } from '../../core/kube.js';
+import { labelSelectorText } from '../../core/label-selector.js';
 import {
   federationClient,
   resolveKind,
@@ -26,24 +27,6 @@ interface Flags extends FederationFlags {
 
 /** Kinds whose pods `TYPE/NAME` finds, by the member object's selector. */
 const POD_OWNERS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicationController']);
-
-/** kube's text form of a LabelSelector (`app=web,tier in (a,b),!legacy`). */
-export function selectorText(selector: unknown): string | undefined {
-  if (selector === null || typeof selector !== 'object') return undefined;
-  const s = selector as {
-    matchLabels?: Record<string, string>;
-    matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
-  };
-  const parts = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of s.matchExpressions ?? []) {
-    const values = `(${(e.values ?? []).join(',')})`;
-    if (e.operator === 'In') parts.push(`${e.key} in ${values}`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin ${values}`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.length > 0 ? parts.join(',') : undefined;
-}
 
 interface Stream {
   cluster: string;
@@ -174,7 +157,9 @@ async function podsOf(
   if (!obj) return [];
   const spec = (obj.spec ?? {}) as { selector?: unknown };
   const selector =
-    owner.kind === 'ReplicationController' ? selectorText({ matchLabels: spec.selector }) : selectorText(spec.selector);
+    owner.kind === 'ReplicationController'
+      ? labelSelectorText({ matchLabels: spec.selector })
+      : labelSelectorText(spec.selector);
   if (!selector) return [];
   return (await client.list('v1', 'Pod', namespace, { labelSelector: selector })).items;
 }
