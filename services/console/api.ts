@@ -5,6 +5,7 @@
  */
 import type { ClusterStatus, PropagationStatus } from '../controllers/index.js';
 import type { KubeObject, Status } from '../core/kube.js';
+import type { PodSummary } from '../core/pods.js';
 import type { RolloutAction, RolloutStatus, RunRecord, StageStatus } from '../gitops/index.js';
 import type { SandboxClusterState } from '../sandbox/index.js';
 
@@ -76,6 +77,17 @@ export type StreamMessage =
  */
 export interface RolloutActionBody {
   reason?: string;
+}
+
+export type { PodSummary };
+
+/**
+ * `GET api/pods?namespace=NS&selector=LABELS` (bearer token): the pods the selector matches in
+ * every Ready member, read through the federation's `clusters/proxy` as the signed-in user, so
+ * the federation's RBAC and each member's decide. A member that could not be read has `error`.
+ */
+export interface MemberPods {
+  clusters: Array<{ cluster: string; pods?: PodSummary[]; error?: string }>;
 }
 
 /** The `Status` body of every error the console server answers with. */

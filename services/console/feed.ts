@@ -10,12 +10,27 @@ import { hasCode, KitfedError, messageOf } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
 import { ALL_NAMESPACES, KubeClient } from '../core/kube-client.js';
 import { buildKubeconfig } from '../core/kubeconfig.js';
-import { Informer, dropManagedFields, keyOf } from '../core/controller/index.js';
+import {
+  CLUSTER_API_VERSION,
+  Informer,
+  dropManagedFields,
+  isClusterReady,
+  keyOf,
+  type ClusterObject,
+} from '../core/controller/index.js';
+import { podSummary } from '../core/pods.js';
 import { federationOnly, kindFromCrd } from '../controllers/index.js';
 import { GitopsClient } from '../gitops/index.js';
 import type { Logger } from '../core/log.js';
 import { follow, type Follower, type LongPollAnswer } from '../core/long-poll.js';
-import type { ObjectChange, SandboxClusterView, SessionInfo, StreamMessage, WatchedResource } from './api.js';
+import type {
+  MemberPods,
+  ObjectChange,
+  SandboxClusterView,
+  SessionInfo,
+  StreamMessage,
+  WatchedResource,
+} from './api.js';
 
 export interface FeedSource {
   /** The federation API server and the CA that signed its certificate. */
@@ -307,6 +322,33 @@ export class Feed {
 
   sessionInfo(): SessionInfo {
     return this.session!;
+  }
+
+  /** The pods `selector` matches in `namespace` of every Ready member, read through clusters/proxy with this token. */
+  async memberPods(namespace: string, selector: string): Promise<MemberPods> {
+    const client = this.client!;
+    const clusters = (await client.list<ClusterObject>(CLUSTER_API_VERSION, 'Cluster')).items
+      .filter(isClusterReady)
+      .map((c) => c.metadata.name!)
+      .sort();
+    return {
+      clusters: await Promise.all(
+        clusters.map(async (cluster) => {
+          const member = client.at(`/apis/federation.kitfed.io/v1beta1/clusters/${encodeURIComponent(cluster)}/proxy`);
+          try {
+            const pods = await member.list('v1', 'Pod', namespace, { labelSelector: selector });
+            return {
+              cluster,
+              pods: pods.items.map(podSummary).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+            };
+          } catch (err) {
+            return { cluster, error: messageOf(err) };
+          } finally {
+            member.close();
+          }
+        }),
+      ),
+    };
   }
 
   /** Adds a browser connection: it gets the whole current state at once, then every change. */

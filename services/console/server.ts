@@ -1,7 +1,8 @@
 /**
- * The console's HTTP side: the static front-end, `api/info`, `api/session` and the live
- * `api/stream` (server-sent events). It holds no credentials of its own: every read is made
- * with the bearer token the browser sends, against the federation API and the webhook service.
+ * The console's HTTP side: the static front-end, `api/info`, `api/session`, the live
+ * `api/stream` (server-sent events) and `api/pods` (a workload's pods in the members). It holds
+ * no credentials of its own: every read is made with the bearer token the browser sends, against
+ * the federation API (and, through its clusters/proxy, the members) and the webhook service.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -231,6 +232,14 @@ export async function createConsole(options: ConsoleOptions): Promise<Console> {
     if (path === '/api/info') return sendJson(res, 200, info);
     if (path === '/api/session') return sendJson(res, 200, await feedFor(bearer(req)).then((f) => f.sessionInfo()));
     if (path === '/api/stream') return stream(req, res);
+    if (path === '/api/pods') {
+      const query = new URL(req.url ?? '/', 'http://x').searchParams;
+      const namespace = query.get('namespace');
+      const selector = query.get('selector');
+      if (!namespace || !selector) throw errors.badRequest('api/pods needs ?namespace= and ?selector=');
+      const feed = await feedFor(bearer(req));
+      return sendJson(res, 200, await feed.memberPods(namespace, selector));
+    }
     if (path.startsWith('/api/')) throw errors.notFound({ group: '', plural: 'paths', name: path });
     const name = path === '/' || path === '' ? 'index.html' : path.slice(1);
     if (!serveAsset(req, res, name)) throw errors.notFound({ group: '', plural: 'paths', name: path });

@@ -45,3 +45,41 @@ export function isPodUnschedulable(p: KubeObject): boolean {
     (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
   );
 }
+
+/** A pod as `kubectl get pods` prints it: READY, STATUS (kube's printer rules, simplified), RESTARTS, NODE. */
+export interface PodSummary {
+  name: string;
+  ready: string;
+  status: string;
+  restarts: number;
+  node: string;
+  created: string;
+}
+
+export function podSummary(p: KubeObject): PodSummary {
+  const s = statusOf(p);
+  const spec = isObject(p.spec) ? p.spec : {};
+  const containers = recs(spec.containers);
+  const statuses = recs(s.containerStatuses);
+  let status = typeof s.reason === 'string' && s.reason ? s.reason : typeof s.phase === 'string' ? s.phase : 'Unknown';
+  for (const c of [...recs(s.initContainerStatuses), ...statuses]) {
+    const state = isObject(c.state) ? c.state : {};
+    const waiting = isObject(state.waiting) ? state.waiting : undefined;
+    const terminated = isObject(state.terminated) ? state.terminated : undefined;
+    if (typeof waiting?.reason === 'string' && waiting.reason && waiting.reason !== 'PodInitializing') {
+      status = waiting.reason;
+      break;
+    }
+    if (typeof terminated?.reason === 'string' && terminated.reason && s.phase !== 'Running')
+      status = terminated.reason;
+  }
+  if (p.metadata.deletionTimestamp) status = 'Terminating';
+  return {
+    name: p.metadata.name ?? '',
+    ready: `${statuses.filter((c) => c.ready === true).length}/${containers.length}`,
+    status,
+    restarts: statuses.reduce((n, c) => n + (typeof c.restartCount === 'number' ? c.restartCount : 0), 0),
+    node: typeof spec.nodeName === 'string' ? spec.nodeName : '',
+    created: p.metadata.creationTimestamp ?? '',
+  };
+}

@@ -1,8 +1,8 @@
 /**
  * The console in a real headless Chromium against a `kitfed up` fleet (three sandbox clusters,
  * the webhook service, the local manifests repo): sign in with the printed link, watch the
- * fleet, a federated Deployment's spread, a member going down and coming back, and an image
- * bump's pipeline run.
+ * fleet, a federated Deployment's spread and its pods in the members, a member going down and
+ * coming back, and an image bump's pipeline run.
  */
 import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -93,6 +93,22 @@ test(
       (await page.getAttribute('figure.spread svg', 'aria-label')) ?? '',
       /Replica spread, 6 replicas: asia-east: .*2; eu-west: .*2; us-east: .*2/,
     );
+    // Its pods as each member runs them, read through the federation's clusters/proxy with the
+    // signed-in token. The view read them when it opened; Refresh until all six run.
+    const pods = '[data-testid="member-pods"]';
+    await eventually(
+      async () => {
+        await page.click(`${pods} button:text-is("Refresh")`);
+        await page.waitForSelector(`${pods}[data-loading="false"]`);
+        const running = await page.locator(`${pods} tr[data-pod]:has-text("Running")`).count();
+        if (running !== 6) throw new Error(`${running} pods running`);
+      },
+      30_000,
+      500,
+    );
+    for (const name of ['us-east', 'eu-west', 'asia-east'])
+      t.is(await page.locator(`${pods} tr[data-cluster="${name}"]`).count(), 2, name);
+    t.regex((await page.textContent(`${pods} tbody tr`)) ?? '', /^asia-eastweb-[a-z0-9-]+1\/1Running0asia-east-/);
 
     // A member goes down: Offline in the fleet, its replicas move to the other two.
     const asia = fleet.sandbox.cluster('asia-east');

@@ -2,6 +2,7 @@
 import test from 'ava';
 import type { KubeObject, RolloutStatus, RunRecord, StageStatus } from '../../services/console/index.js';
 import {
+  podSelectorOf,
   age,
   batchText,
   clusterHealth,
@@ -284,4 +285,31 @@ test('durations: milliseconds, seconds, then whole minutes and seconds that neve
   t.is(duration(599_400), '9 m 59 s');
   t.is(duration(600_000), '10 m');
   t.is(duration(3_725_000), '62 m 5 s');
+});
+
+test("pods of a workload: its selector as kubectl's text, a Job's by job-name; none for other kinds", (t) => {
+  const o = (kind: string, spec: unknown): KubeObject => ({
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: { name: 'web', namespace: 'shop' },
+    spec,
+  });
+  t.is(
+    podSelectorOf(
+      o('Deployment', {
+        selector: {
+          matchLabels: { app: 'web' },
+          matchExpressions: [
+            { key: 'tier', operator: 'In', values: ['a', 'b'] },
+            { key: 'legacy', operator: 'DoesNotExist' },
+          ],
+        },
+      }),
+    ),
+    'app=web,tier in (a,b),!legacy',
+  );
+  t.is(podSelectorOf(o('DaemonSet', { selector: { matchLabels: { app: 'agent' } } })), 'app=agent');
+  t.is(podSelectorOf(o('Job', {})), 'job-name=web');
+  t.is(podSelectorOf(o('Deployment', { selector: {} })), undefined);
+  t.is(podSelectorOf(o('ConfigMap', {})), undefined);
 });

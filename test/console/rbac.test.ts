@@ -11,7 +11,12 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFederationApiServer } from '../../services/apiserver/run.js';
-import { federationAccess, startConsoleServer, type StreamMessage } from '../../services/console/index.js';
+import {
+  federationAccess,
+  startConsoleServer,
+  type MemberPods,
+  type StreamMessage,
+} from '../../services/console/index.js';
 import { KubeClient } from '../../services/core/kube-client.js';
 import { openBrowser } from './browser.js';
 import { streamMessages } from './stream.js';
@@ -92,6 +97,23 @@ test('a view-only user sees the fleet in the console; its writes are refused wit
   });
   t.is(minted.status, 201, JSON.stringify(minted.body));
   const token = (minted.body.status as { token: string }).token;
+
+  // The members' pods go through the federation's clusters/proxy, which `view` does not grant:
+  // each member says so, by the federation's own 403.
+  const pods = await fetch(`${console.url}api/pods?namespace=default&selector=app%3Dweb`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  t.is(pods.status, 200);
+  const answer = (await pods.json()) as MemberPods;
+  t.deepEqual(
+    answer.clusters.map((c) => c.cluster),
+    ['east'],
+  );
+  t.regex(answer.clusters[0]?.error ?? '', /cannot get resource "clusters\/proxy" in API group "federation.kitfed.io"/);
+  const noSelector = await fetch(`${console.url}api/pods?namespace=default`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  t.is(noSelector.status, 400);
 
   // The console's session and stream, with the viewer's token: the fleet is there, Secrets are denied.
   const session = await fetch(`${console.url}api/session`, { headers: { Authorization: `Bearer ${token}` } });

@@ -114,7 +114,7 @@ function Shell(props: { state: State; route: Route; onSignOut: () => void }) {
       view = <Objects state={state} route={route} />;
       break;
     case 'object':
-      view = <ObjectView state={state} route={route} />;
+      view = <ObjectView state={state} route={route} pods={(ns, selector) => store.memberPods(ns, selector)} />;
       break;
     case 'runs':
       view = <Runs state={state} />;

@@ -2,6 +2,7 @@
  * What the views show, derived from the streamed objects. Pure functions (no DOM): the
  * placement of a federated object per cluster, cluster health, label selectors, formatting.
  */
+import { labelSelectorText } from '../../core/label-selector.js';
 import type {
   ClusterStatus,
   KubeObject,
@@ -97,6 +98,17 @@ export interface Placement {
 }
 
 export const WORKLOAD_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet']);
+
+/**
+ * The label selector (kubectl's text) of the pods a workload runs in the members: its
+ * `spec.selector` (Deployments, ReplicaSets, StatefulSets, DaemonSets), a Job's `job-name`
+ * label; undefined for other kinds.
+ */
+export function podSelectorOf(o: KubeObject): string | undefined {
+  if (o.kind === 'Job') return o.metadata.name ? `job-name=${o.metadata.name}` : undefined;
+  if (!['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet'].includes(o.kind)) return undefined;
+  return labelSelectorText(isRecord(o.spec) ? o.spec.selector : undefined);
+}
 
 /** The plan recorded in a workload's `Scheduled` condition (`{"plan":{cluster:n},…}`). */
 export function recordedPlan(o: KubeObject): Record<string, number> | undefined {

@@ -6,6 +6,7 @@
  */
 import type {
   KubeObject,
+  MemberPods,
   RolloutAction,
   RolloutActionBody,
   RunRecord,
@@ -175,6 +176,25 @@ export class Store {
     this.stop?.();
     this.stop = undefined;
     this.token = undefined;
+  }
+
+  /**
+   * A workload's pods in every Ready member (`api/pods`), read with the signed-in token; the
+   * error's text when the console server refused.
+   */
+  async memberPods(namespace: string, selector: string): Promise<MemberPods | string> {
+    if (!this.token) return 'not signed in';
+    let res: Response;
+    try {
+      res = await fetch(`api/pods?${new URLSearchParams({ namespace, selector }).toString()}`, {
+        headers: { Authorization: `Bearer ${this.token}` },
+        cache: 'no-store',
+      });
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+    if (!res.ok) return errorText(res);
+    return (await res.json()) as MemberPods;
   }
 
   /**

@@ -49,6 +49,15 @@ const TONES: Record<string, Tone> = {
   'not-configured': 'muted',
   'not-started': 'muted',
   Unknown: 'muted',
+  // Pod states, as kubectl prints them.
+  Running: 'good',
+  Completed: 'good',
+  ContainerCreating: 'info',
+  Terminating: 'muted',
+  CrashLoopBackOff: 'bad',
+  ErrImagePull: 'bad',
+  ImagePullBackOff: 'bad',
+  Error: 'bad',
 };
 
 const LABELS: Record<string, string> = {

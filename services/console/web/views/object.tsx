@@ -1,7 +1,8 @@
-import { useMemo } from 'preact/hooks';
-import type { KubeObject } from '../../api.js';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { KubeObject, MemberPods } from '../../api.js';
 import {
   conditionsOf,
+  podSelectorOf,
   eventsFor,
   eventView,
   overridesOf,
@@ -102,7 +103,85 @@ function KeyValues(props: { values: Record<string, string> | undefined; label: s
   );
 }
 
-export function ObjectView(props: { state: State; route: Extract<Route, { view: 'object' }> }) {
+/** Reads a workload's pods in the members (`api/pods`): the answer, or the error's text. */
+export type PodsReader = (namespace: string, selector: string) => Promise<MemberPods | string>;
+
+/**
+ * The workload's pods as each member runs them, read when the view opens and on *Refresh*
+ * (through the federation's clusters/proxy with the signed-in token: the members' RBAC decides).
+ */
+function MemberPodsSection(props: { namespace: string; selector: string; read: PodsReader; now: number }) {
+  const [answer, setAnswer] = useState<MemberPods | string | undefined>(undefined);
+  const [loading, setLoading] = useState(false);
+  const load = () => {
+    setLoading(true);
+    void props.read(props.namespace, props.selector).then((a) => {
+      setAnswer(a);
+      setLoading(false);
+    });
+  };
+  useEffect(load, [props.namespace, props.selector]);
+  const rows = typeof answer === 'object' ? answer.clusters.flatMap((c) => (c.pods ?? []).map((p) => ({ c, p }))) : [];
+  const failed = typeof answer === 'object' ? answer.clusters.filter((c) => c.error) : [];
+  return (
+    <section aria-labelledby="pods-title" data-testid="member-pods" data-loading={loading ? 'true' : 'false'}>
+      <h2 id="pods-title">Pods in the members</h2>
+      <p class="muted">
+        Pods matching <code>{props.selector}</code>, as each member runs them.{' '}
+        <button type="button" onClick={load} disabled={loading}>
+          {loading ? 'Reading…' : 'Refresh'}
+        </button>
+      </p>
+      {typeof answer === 'string' ? <p class="error">Cannot read the members' pods: {answer}</p> : null}
+      {failed.map((c) => (
+        <p key={c.cluster} class="error" data-cluster={c.cluster}>
+          {c.cluster}: {c.error}
+        </p>
+      ))}
+      {typeof answer === 'object' && rows.length === 0 && failed.length === 0 ? (
+        <p class="muted">No pods in the members.</p>
+      ) : null}
+      {rows.length > 0 ? (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Cluster</th>
+                <th scope="col">Pod</th>
+                <th scope="col">Ready</th>
+                <th scope="col">Status</th>
+                <th scope="col" class="num">
+                  Restarts
+                </th>
+                <th scope="col">Node</th>
+                <th scope="col">Age</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map(({ c, p }) => (
+                <tr key={`${c.cluster}/${p.name}`} data-cluster={c.cluster} data-pod={p.name}>
+                  <td>{c.cluster}</td>
+                  <th scope="row">{p.name}</th>
+                  <td>{p.ready}</td>
+                  <td>
+                    <Badge value={p.status} />
+                  </td>
+                  <td class="num">{p.restarts}</td>
+                  <td>{p.node || '—'}</td>
+                  <td>
+                    <Age iso={p.created} now={props.now} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+export function ObjectView(props: { state: State; route: Extract<Route, { view: 'object' }>; pods?: PodsReader }) {
   const { state, route } = props;
   const now = useNow(1000);
   const key = route.namespace ? `${route.namespace}/${route.name}` : route.name;
@@ -165,6 +244,9 @@ export function ObjectView(props: { state: State; route: Extract<Route, { view: 
           <h2 id="spread-title">Replica spread</h2>
           <Spread rows={rows.filter((p) => p.state !== 'NotPlaced' || (p.planned ?? 0) > 0)} clusters={clusters} />
         </section>
+      ) : null}
+      {props.pods && o.metadata.namespace && podSelectorOf(o) ? (
+        <MemberPodsSection namespace={o.metadata.namespace} selector={podSelectorOf(o)!} read={props.pods} now={now} />
       ) : null}
       <section aria-labelledby="placement-title">
         <h2 id="placement-title">Placement</h2>
