@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { startFederationApiServer, type RunningFederationApiServer } from '../../services/apiserver/run.js';
 import { KubeClient } from '../../services/core/kube-client.js';
 import type { KubeObject } from '../../services/core/kube.js';
+import { kitfed } from '../helpers/kitfed.js';
 
 const run = promisify(execFile);
 const PROXY = '/apis/federation.kitfed.io/v1beta1/clusters';
@@ -219,22 +220,6 @@ test('the federation proxies to a member as the caller: its RBAC on clusters/pro
   t.regex(gone.message, /cluster "east" did not answer/);
   t.notRegex(gone.body, /token/i);
 });
-
-function kitfed(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'services/cli/kitfed.ts', ...args],
-      { timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({
-          code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0,
-          stdout: String(stdout),
-          stderr: String(stderr),
-        }),
-    );
-  });
-}
 
 /** A pod of `app` on `node`, its first container running since `at` (or still waiting). */
 async function pod(client: KubeClient, name: string, app: string, node: string, at?: string): Promise<void> {

@@ -1,26 +1,11 @@
 import test from 'ava';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFederationApiServer } from '../../services/apiserver/run.js';
 import { kubectlFor } from '../helpers/kubectl.js';
-
-function kitfed(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'services/cli/kitfed.ts', ...args],
-      { timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({
-          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
-          stdout: String(stdout),
-          stderr: String(stderr),
-        }),
-    );
-  });
-}
+import { kitfed } from '../helpers/kitfed.js';
 
 const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
 const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
