@@ -255,7 +255,7 @@ async function pod(client: KubeClient, name: string, app: string, node: string, 
   );
 }
 
-test("kitfed logs and kitfed get --members read every member through the proxy: a workload's logs, members' tables", async (t) => {
+test("kitfed logs, get --members and describe read every member through the proxy: logs, tables, a workload's pods", async (t) => {
   const fed = await server(t, 'fed');
   const east = await server(t, 'east');
   const west = await server(t, 'west');
@@ -325,6 +325,16 @@ test("kitfed logs and kitfed get --members read every member through the proxy: 
     deployments.stdout,
     /^CLUSTER\s+NAMESPACE\s+NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nwest\s+default\s+web\s/,
   );
+
+  // kitfed describe of the federated Deployment lists its pods in the members.
+  await fed.admin.create(web);
+  const described = await kitfed(['describe', 'deploy', 'web', '--kubeconfig', kubeconfig]);
+  t.is(described.code, 0, described.stderr);
+  const section = described.stdout.slice(described.stdout.indexOf('Pods in the members:'));
+  t.regex(section, /CLUSTER\s+POD\s+READY\s+STATUS\s+RESTARTS\s+NODE\s+AGE\n/);
+  t.regex(section, /\neast\s+web-a\s+2\/2\s+Running\s+0\s+east-1\s/);
+  t.regex(section, /\nwest\s+web-b\s+2\/2\s+Running\s+0\s+west-1\s/);
+  t.notRegex(section, /other/);
 
   // A container still starting: the others print, the failure names cluster/pod/container, exit 1.
   await pod(west.admin, 'web-c', 'web', 'west-1');

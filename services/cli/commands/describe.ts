@@ -1,16 +1,21 @@
 import { Argument, type Command } from 'commander';
 import type { KindInfo, OverrideObject } from '../../controllers/index.js';
+import type { KubeClient } from '../../core/kube-client.js';
 import type { KubeObject } from '../../core/kube.js';
+import type { PodSummary } from '../../core/pods.js';
 import { UsageError } from '../lib/usage.js';
 import { completeWith, kindNames, namesOfKind } from '../lib/completion.js';
 import {
   age,
   federationClient,
   parseOutput,
+  POD_OWNERS,
+  podsOf,
   printData,
   printTable,
   resolveKind,
   syncStatusOf,
+  throughProxy,
   type FederationFlags,
 } from '../lib/federation.js';
 
@@ -37,7 +42,8 @@ export function register(program: Command): void {
     .command('describe')
     .description(
       'Describe a federated object of any kind: per-cluster state, replicas and effective object ' +
-        '(differences from the template after overrides), recent events',
+        '(differences from the template after overrides), for workloads their pods in the members ' +
+        '(through clusters/proxy, as you), recent events',
     )
     .addArgument(
       completeWith(
@@ -129,8 +135,15 @@ export function register(program: Command): void {
           )
           .slice(-20);
         const overrideNames = applying.map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+        const pods =
+          POD_OWNERS.has(served.kind) && namespace
+            ? await memberPods(fed, clusters, { apiVersion: served.apiVersion, kind: served.kind, name }, namespace)
+            : undefined;
         if (format === 'json' || format === 'yaml')
-          return await printData({ object: obj, status, overrides: overrideNames, clusters: views, events }, format);
+          return await printData(
+            { object: obj, status, overrides: overrideNames, clusters: views, ...(pods ? { pods } : {}), events },
+            format,
+          );
         printDescription(
           obj,
           served.kind,
@@ -139,12 +152,50 @@ export function register(program: Command): void {
           status,
           views,
           overrideNames,
+          pods,
           events,
         );
       } finally {
         fed.close();
       }
     });
+}
+
+interface ClusterPods {
+  cluster: string;
+  pods?: PodSummary[];
+  error?: string;
+}
+
+/** The workload's pods in every Ready member, through the federation's clusters/proxy as the caller. */
+async function memberPods(
+  fed: KubeClient,
+  clusters: KubeObject[],
+  owner: { apiVersion: string; kind: string; name: string },
+  namespace: string,
+): Promise<ClusterPods[]> {
+  const { podSummary } = await import('../../core/pods.js');
+  const ready = clusters
+    .filter((c) =>
+      ((c.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some(
+        (x) => x.type === 'Ready' && x.status === 'True',
+      ),
+    )
+    .map((c) => c.metadata.name!)
+    .sort();
+  return Promise.all(
+    ready.map(async (cluster) => {
+      const member = throughProxy(fed, cluster);
+      try {
+        const pods = (await podsOf(member, owner, namespace)).map(podSummary);
+        return { cluster, pods: pods.sort((a, b) => a.name.localeCompare(b.name)) };
+      } catch (err) {
+        return { cluster, error: err instanceof Error ? err.message : String(err) };
+      } finally {
+        member.close();
+      }
+    }),
+  );
 }
 
 function printDescription(
@@ -155,6 +206,7 @@ function printDescription(
   status: ReturnType<typeof syncStatusOf>,
   views: ClusterView[],
   overrides: string[],
+  pods: ClusterPods[] | undefined,
   events: KubeObject[],
 ): void {
   const out = process.stdout;
@@ -192,6 +244,23 @@ function printDescription(
       out.write(`  ${v.cluster}:\n`);
       for (const c of v.changes) out.write(`    ~ ${c.path}: ${show(c.from)} → ${show(c.to)}\n`);
     }
+  }
+  if (pods) {
+    out.write('\nPods in the members:\n');
+    const rows = pods.flatMap((c) =>
+      (c.pods ?? []).map((p) => [
+        c.cluster,
+        p.name,
+        p.ready,
+        p.status,
+        String(p.restarts),
+        p.node || '<none>',
+        age(p.created),
+      ]),
+    );
+    if (rows.length > 0) printTable(['CLUSTER', 'POD', 'READY', 'STATUS', 'RESTARTS', 'NODE', 'AGE'], rows);
+    else if (pods.every((c) => !c.error)) out.write('  <none>\n');
+    for (const c of pods) if (c.error) out.write(`  ${c.cluster}: ${c.error}\n`);
   }
   out.write('\nEvents:\n');
   if (events.length === 0) out.write('  <none>\n');

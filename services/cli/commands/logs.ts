@@ -2,9 +2,10 @@ import { Argument, type Command } from 'commander';
 import type { IncomingMessage } from 'node:http';
 import type { KubeClient } from '../../core/kube-client.js';
 import type { KubeObject } from '../../core/kube.js';
-import { labelSelectorText } from '../../core/label-selector.js';
 import {
   federationClient,
+  POD_OWNERS,
+  podsOf,
   resolveKind,
   selectClusters,
   throughProxy,
@@ -24,9 +25,6 @@ interface Flags extends FederationFlags {
   timestamps?: boolean;
   prefix: boolean;
 }
-
-/** Kinds whose pods `TYPE/NAME` finds, by the member object's selector. */
-const POD_OWNERS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicationController']);
 
 interface Stream {
   cluster: string;
@@ -145,23 +143,6 @@ export function register(program: Command): void {
         fed.close();
       }
     });
-}
-
-/** The pods of `owner` in one member: none when the member has no such object. */
-async function podsOf(
-  client: KubeClient,
-  owner: { apiVersion: string; kind: string; name: string },
-  namespace: string,
-): Promise<KubeObject[]> {
-  const obj = await client.tryGet(owner.apiVersion, owner.kind, namespace, owner.name);
-  if (!obj) return [];
-  const spec = (obj.spec ?? {}) as { selector?: unknown };
-  const selector =
-    owner.kind === 'ReplicationController'
-      ? labelSelectorText({ matchLabels: spec.selector })
-      : labelSelectorText(spec.selector);
-  if (!selector) return [];
-  return (await client.list('v1', 'Pod', namespace, { labelSelector: selector })).items;
 }
 
 /** One container's log: its text (whole, or written line by line when following) or why it failed. */

@@ -2,6 +2,7 @@ import { columns } from '../../core/columns.js';
 import { existsSync } from 'node:fs';
 import { KubeClient } from '../../core/kube-client.js';
 import type { KubeObject } from '../../core/kube.js';
+import { labelSelectorText } from '../../core/label-selector.js';
 import { UsageError } from './usage.js';
 
 export interface FederationFlags {
@@ -59,6 +60,37 @@ export async function selectClusters(
       ).some((x) => x.type === 'Ready' && x.status === 'True'),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Kinds whose pods a fleet-wide command finds, by the member object's selector. */
+export const POD_OWNERS = new Set([
+  'Deployment',
+  'ReplicaSet',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'ReplicationController',
+]);
+
+/**
+ * The pods of `owner` in one member (a client through the proxy): by the member's own object's
+ * selector, so a workload the deployer applied there directly counts as much as a federated one;
+ * none when the member has no such object.
+ */
+export async function podsOf(
+  member: KubeClient,
+  owner: { apiVersion: string; kind: string; name: string },
+  namespace: string,
+): Promise<KubeObject[]> {
+  const obj = await member.tryGet(owner.apiVersion, owner.kind, namespace, owner.name);
+  if (!obj) return [];
+  const spec = (obj.spec ?? {}) as { selector?: unknown };
+  const selector =
+    owner.kind === 'ReplicationController'
+      ? labelSelectorText({ matchLabels: spec.selector })
+      : labelSelectorText(spec.selector);
+  if (!selector) return [];
+  return (await member.list('v1', 'Pod', namespace, { labelSelector: selector })).items;
 }
 
 export type OutputFormat = 'table' | 'json' | 'yaml' | 'name';
