@@ -83,6 +83,9 @@ try {
   await shot('objects');
   await page.evaluate<string>("location.hash = '#/object/apps%2Fv1%2Fdeployments/shop/web'");
   await page.waitForSelector('[data-testid="replicas"]:has-text("7/7 ready")', { timeout: 60_000 });
+  // Its pods in the members, read again now that all seven run.
+  await page.click('[data-testid="member-pods"] button:text-is("Refresh")');
+  await page.waitForSelector('[data-testid="member-pods"][data-loading="false"] tr[data-pod]:nth-child(7)');
   await shot('workload');
   await page.evaluate<string>("location.hash = '#/runs'");
   await page.waitForSelector(`table.runs tr[data-status="succeeded"]:has(code[title="${commit}"])`, {
