@@ -13,9 +13,10 @@
  * - conditions: per type, the worst member's (`ScalingLimited` is the bad one when True), its
  *   message naming the clusters, plus kitfed's `Propagated`.
  */
-import { isObject, type Condition } from '../../core/kube.js';
+import { isObject } from '../../core/kube.js';
 import { formatQuantity, tryQuantity, type Quantity } from '../../core/quantity.js';
-import { memberObserved, mergeMemberConditions, withTransitionTime, type StatusInput } from './scale.js';
+import { memberTimes } from './kinds.js';
+import { aggregatedStatusBase, mergeMemberConditions, timedConditions, type StatusInput } from './scale.js';
 
 type Obj = Record<string, unknown>;
 
@@ -105,27 +106,20 @@ function fleetMetrics(input: StatusInput): Obj[] {
 
 /** The federated HorizontalPodAutoscaler's new `status`. */
 export function aggregateAutoscaler(input: StatusInput): Obj {
-  const { federated, members } = input;
-  const previous = isObject(federated.status) ? federated.status : {};
-  const status: Obj = {};
-  const caughtUp = input.allWritten && members.every((m) => m.upToDate && memberObserved(m.object));
-  const observed = caughtUp ? (federated.metadata.generation ?? 1) : previous.observedGeneration;
-  if (typeof observed === 'number') status.observedGeneration = observed;
-  const statuses = members.map((m) => (isObject(m.object.status) ? m.object.status : {}));
-  const scaled = statuses
-    .map((s) => s.lastScaleTime)
-    .filter((v): v is string => typeof v === 'string')
-    .sort();
+  const { members } = input;
+  const status = aggregatedStatusBase(input);
+  const scaled = memberTimes(
+    members.map((m) => m.object),
+    'lastScaleTime',
+  );
   if (scaled.length > 0) status.lastScaleTime = scaled.at(-1);
+  const statuses = members.map((m) => (isObject(m.object.status) ? m.object.status : {}));
   const sum = (field: string) => statuses.reduce((n, s) => n + (typeof s[field] === 'number' ? s[field] : 0), 0);
   status.currentReplicas = sum('currentReplicas');
   status.desiredReplicas = sum('desiredReplicas');
   const metrics = fleetMetrics(input);
   if (metrics.length > 0) status.currentMetrics = metrics;
-  const prevConditions = Array.isArray(previous.conditions) ? (previous.conditions as Condition[]) : [];
-  const conditions = [...mergeMemberConditions(members), ...input.conditions].map((c) =>
-    withTransitionTime(c, prevConditions, input.now),
-  );
+  const conditions = timedConditions(input, [...mergeMemberConditions(members), ...input.conditions]);
   if (conditions.length > 0) status.conditions = conditions;
   return status;
 }

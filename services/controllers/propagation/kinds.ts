@@ -225,6 +225,14 @@ export function aggregationOf(kind: KindInfo): Aggregation {
   return undefined;
 }
 
+/** The members' timestamps at `status.<field>` (RFC 3339, so they sort as text), oldest first. */
+export function memberTimes(members: readonly KubeObject[], field: string): string[] {
+  return members
+    .map((m) => (isObject(m.status) ? m.status[field] : undefined))
+    .filter((v): v is string => typeof v === 'string')
+    .sort();
+}
+
 /**
  * CronJob: each member's CronJob starts its own Jobs, named after the scheduled time, so the same
  * run has the same name everywhere. `active` lists each running Job once (by namespace and name,
@@ -242,19 +250,14 @@ export function cronJobStatus(previous: unknown, members: readonly KubeObject[])
       active.set(`${String(ref.namespace ?? '')}/${ref.name}`, kept);
     }
   }
-  const times = (field: string) =>
-    statuses
-      .map((s) => s[field])
-      .filter((v): v is string => typeof v === 'string')
-      .sort();
   const status: Obj = isObject(previous) ? { ...previous } : {};
   delete status.active;
   delete status.lastScheduleTime;
   delete status.lastSuccessfulTime;
   if (active.size > 0) status.active = [...active.keys()].sort().map((k) => active.get(k)!);
-  const scheduled = times('lastScheduleTime');
+  const scheduled = memberTimes(members, 'lastScheduleTime');
   if (scheduled.length > 0) status.lastScheduleTime = scheduled.at(-1);
-  const succeeded = times('lastSuccessfulTime');
+  const succeeded = memberTimes(members, 'lastSuccessfulTime');
   if (members.length > 0 && succeeded.length === members.length) status.lastSuccessfulTime = succeeded[0];
   return status;
 }

@@ -11,7 +11,7 @@ import { isObject, objectKey, type Condition, type KubeObject } from '../../core
 import { isPodReady, isPodUnschedulable, stuckContainer } from '../../core/pods.js';
 import { parsePreferences, plan, replicaState, type ReplicaPreferences } from '../../planner/index.js';
 import type { KindInfo } from './catalog.js';
-import { FIELD_MANAGER, getPath, POD_OWNING_KINDS, preferencesAnnotation, specReplicas } from './kinds.js';
+import { FIELD_MANAGER, getPath, memberTimes, POD_OWNING_KINDS, preferencesAnnotation, specReplicas } from './kinds.js';
 
 type Obj = Record<string, unknown>;
 
@@ -272,24 +272,39 @@ function counters(kind: KindInfo, members: readonly MemberContribution[]): strin
   return [...names].sort();
 }
 
+/**
+ * What every aggregated status starts with: `observedGeneration`, the federated object's
+ * generation once every copy is written and its member saw it (else the previous one).
+ */
+export function aggregatedStatusBase(input: StatusInput): Record<string, unknown> {
+  const { federated, members } = input;
+  const previous = isObject(federated.status) ? federated.status : {};
+  const caughtUp = input.allWritten && members.every((m) => m.upToDate && memberObserved(m.object));
+  const observed = caughtUp ? (federated.metadata.generation ?? 1) : previous.observedGeneration;
+  return typeof observed === 'number' ? { observedGeneration: observed } : {};
+}
+
+/** `conditions` with their transition times carried over from the federated object's status. */
+export function timedConditions(
+  input: StatusInput,
+  conditions: ReadonlyArray<Omit<Condition, 'lastTransitionTime'>>,
+): Condition[] {
+  const previous = isObject(input.federated.status) ? input.federated.status : {};
+  const prevConditions = Array.isArray(previous.conditions) ? (previous.conditions as Condition[]) : [];
+  return conditions.map((c) => withTransitionTime(c, prevConditions, input.now));
+}
+
 /** The federated object's new `status` for a scalable kind, a DaemonSet or a Job: the members' counters summed. */
 export function aggregateCounters(input: StatusInput): Record<string, unknown> {
-  const { kind, federated, members } = input;
-  const previous = isObject(federated.status) ? federated.status : {};
-  const status: Record<string, unknown> = {};
-  const generation = federated.metadata.generation ?? 1;
-  const caughtUp = input.allWritten && members.every((m) => m.upToDate && memberObserved(m.object));
-  const observed = caughtUp ? generation : previous.observedGeneration;
-  if (typeof observed === 'number') status.observedGeneration = observed;
+  const { kind, members } = input;
+  const status = aggregatedStatusBase(input);
   for (const c of counters(kind, members))
     status[c] = members.reduce((sum, m) => sum + num(isObject(m.object.status) ? m.object.status[c] : undefined), 0);
-  const prevConditions = Array.isArray(previous.conditions) ? (previous.conditions as Condition[]) : [];
   const merged = mergeMemberConditions(members);
-  const conditions = [
+  const timed = timedConditions(input, [
     ...(kind.id === 'batch/Job' ? jobConditions(input, merged, status) : merged),
     ...input.conditions,
-  ];
-  const timed = conditions.map((c) => withTransitionTime(c, prevConditions, input.now));
+  ]);
   if (timed.length > 0) status.conditions = timed;
   return status;
 }
@@ -309,10 +324,10 @@ function jobConditions(
 ): Array<Omit<Condition, 'lastTransitionTime'>> {
   const { members } = input;
   const times = (field: string) =>
-    members
-      .map((m) => (isObject(m.object.status) ? m.object.status[field] : undefined))
-      .filter((v): v is string => typeof v === 'string')
-      .sort();
+    memberTimes(
+      members.map((m) => m.object),
+      field,
+    );
   const has = (m: MemberContribution, type: string) =>
     isObject(m.object.status) &&
     Array.isArray(m.object.status.conditions) &&
