@@ -5,7 +5,7 @@
  */
 import type { ClusterStatus, PropagationStatus } from '../controllers/index.js';
 import type { KubeObject, Status } from '../core/kube.js';
-import type { PodSummary } from '../core/pods.js';
+import type { ClusterPods, PodSummary } from '../core/pods.js';
 import type { RolloutAction, RolloutStatus, RunRecord, StageStatus } from '../gitops/index.js';
 import type { SandboxClusterState } from '../sandbox/index.js';
 
@@ -79,7 +79,7 @@ export interface RolloutActionBody {
   reason?: string;
 }
 
-export type { PodSummary };
+export type { ClusterPods, PodSummary };
 
 /**
  * `GET api/pods?namespace=NS&selector=LABELS` (bearer token): the pods the selector matches in
@@ -87,7 +87,7 @@ export type { PodSummary };
  * the federation's RBAC and each member's decide. A member that could not be read has `error`.
  */
 export interface MemberPods {
-  clusters: Array<{ cluster: string; pods?: PodSummary[]; error?: string }>;
+  clusters: ClusterPods[];
 }
 
 /** The `Status` body of every error the console server answers with. */

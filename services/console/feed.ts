@@ -10,15 +10,9 @@ import { hasCode, KitfedError, messageOf } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
 import { ALL_NAMESPACES, KubeClient } from '../core/kube-client.js';
 import { buildKubeconfig } from '../core/kubeconfig.js';
-import {
-  CLUSTER_API_VERSION,
-  Informer,
-  dropManagedFields,
-  isClusterReady,
-  keyOf,
-  type ClusterObject,
-} from '../core/controller/index.js';
-import { podSummary } from '../core/pods.js';
+import { CLUSTER_API_VERSION, isClusterReady, type ClusterObject } from '../core/cluster.js';
+import { Informer, dropManagedFields, keyOf } from '../core/controller/index.js';
+import { podsInMembers } from '../core/pods.js';
 import { federationOnly, kindFromCrd } from '../controllers/index.js';
 import { GitopsClient } from '../gitops/index.js';
 import type { Logger } from '../core/log.js';
@@ -332,21 +326,10 @@ export class Feed {
       .map((c) => c.metadata.name!)
       .sort();
     return {
-      clusters: await Promise.all(
-        clusters.map(async (cluster) => {
-          const member = client.at(`/apis/federation.kitfed.io/v1beta1/clusters/${encodeURIComponent(cluster)}/proxy`);
-          try {
-            const pods = await member.list('v1', 'Pod', namespace, { labelSelector: selector });
-            return {
-              cluster,
-              pods: pods.items.map(podSummary).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-            };
-          } catch (err) {
-            return { cluster, error: messageOf(err) };
-          } finally {
-            member.close();
-          }
-        }),
+      clusters: await podsInMembers(
+        client,
+        clusters,
+        async (member) => (await member.list('v1', 'Pod', namespace, { labelSelector: selector })).items,
       ),
     };
   }

@@ -3,6 +3,9 @@
  * (fail fast on a stuck container), the replica scheduler (which replicas count as current or
  * starting) and the planner's replica state (running and ready).
  */
+import { clusterProxyPath } from './cluster.js';
+import { messageOf } from './errors.js';
+import type { KubeClient } from './kube-client.js';
 import { isObject, type KubeObject } from './kube.js';
 
 /** Container waiting reasons that do not heal by waiting. */
@@ -82,4 +85,36 @@ export function podSummary(p: KubeObject): PodSummary {
     node: typeof spec.nodeName === 'string' ? spec.nodeName : '',
     created: p.metadata.creationTimestamp ?? '',
   };
+}
+
+/** One member's pods, or why they could not be read. */
+export interface ClusterPods {
+  cluster: string;
+  pods?: PodSummary[];
+  error?: string;
+}
+
+/**
+ * The pods `podsIn` finds in each of `clusters`, read through the federation's `clusters/proxy`
+ * with `federation`'s credentials (so as its user), each member's sorted by name; a member that
+ * could not be read has `error`, the others are not held up by it.
+ */
+export function podsInMembers(
+  federation: KubeClient,
+  clusters: readonly string[],
+  podsIn: (member: KubeClient) => Promise<KubeObject[]>,
+): Promise<ClusterPods[]> {
+  return Promise.all(
+    clusters.map(async (cluster) => {
+      const member = federation.at(clusterProxyPath(cluster));
+      try {
+        const pods = (await podsIn(member)).map(podSummary);
+        return { cluster, pods: pods.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+      } catch (err) {
+        return { cluster, error: messageOf(err) };
+      } finally {
+        member.close();
+      }
+    }),
+  );
 }

@@ -1,8 +1,9 @@
 import { Argument, type Command } from 'commander';
 import type { KindInfo, OverrideObject } from '../../controllers/index.js';
+import { isClusterReady } from '../../core/cluster.js';
 import type { KubeClient } from '../../core/kube-client.js';
 import type { KubeObject } from '../../core/kube.js';
-import type { PodSummary } from '../../core/pods.js';
+import type { ClusterPods } from '../../core/pods.js';
 import { UsageError } from '../lib/usage.js';
 import { completeWith, kindNames, namesOfKind } from '../lib/completion.js';
 import {
@@ -15,7 +16,6 @@ import {
   printTable,
   resolveKind,
   syncStatusOf,
-  throughProxy,
   type FederationFlags,
 } from '../lib/federation.js';
 
@@ -161,12 +161,6 @@ export function register(program: Command): void {
     });
 }
 
-interface ClusterPods {
-  cluster: string;
-  pods?: PodSummary[];
-  error?: string;
-}
-
 /** The workload's pods in every Ready member, through the federation's clusters/proxy as the caller. */
 async function memberPods(
   fed: KubeClient,
@@ -174,28 +168,12 @@ async function memberPods(
   owner: { apiVersion: string; kind: string; name: string },
   namespace: string,
 ): Promise<ClusterPods[]> {
-  const { podSummary } = await import('../../core/pods.js');
+  const { podsInMembers } = await import('../../core/pods.js');
   const ready = clusters
-    .filter((c) =>
-      ((c.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some(
-        (x) => x.type === 'Ready' && x.status === 'True',
-      ),
-    )
+    .filter(isClusterReady)
     .map((c) => c.metadata.name!)
     .sort();
-  return Promise.all(
-    ready.map(async (cluster) => {
-      const member = throughProxy(fed, cluster);
-      try {
-        const pods = (await podsOf(member, owner, namespace)).map(podSummary);
-        return { cluster, pods: pods.sort((a, b) => a.name.localeCompare(b.name)) };
-      } catch (err) {
-        return { cluster, error: err instanceof Error ? err.message : String(err) };
-      } finally {
-        member.close();
-      }
-    }),
-  );
+  return podsInMembers(fed, ready, (member) => podsOf(member, owner, namespace));
 }
 
 function printDescription(

@@ -1,12 +1,12 @@
 import { Argument, type Command } from 'commander';
 import { RESOURCES } from '../../apiserver/index.js';
+import { clusterProxyPath } from '../../core/cluster.js';
 import type { KubeClient } from '../../core/kube-client.js';
 import type { KubeObject } from '../../core/kube.js';
 import { UsageError } from '../lib/usage.js';
 import { completeWith, kindNames, namesOfKind } from '../lib/completion.js';
 import {
   age,
-  CLUSTER_PROXY,
   federationClient,
   parseOutput,
   printData,
@@ -111,7 +111,7 @@ export function register(program: Command): void {
         throw new UsageError('--clusters and --selector go with --members');
       if (flags.members && format !== 'table')
         throw new UsageError(
-          `-o ${format} with --members: read one member with kubectl --server <federation>${CLUSTER_PROXY}/NAME/proxy`,
+          `-o ${format} with --members: read one member with kubectl --server <federation>${clusterProxyPath('NAME')}`,
         );
       // The API server's own table: no discovery request before the list of a kind it serves.
       const client = (await federationClient(flags)).assume(RESOURCES);

@@ -1,3 +1,4 @@
+import { CLUSTER_API_VERSION, clusterProxyPath, isClusterReady, type ClusterObject } from '../../core/cluster.js';
 import { columns } from '../../core/columns.js';
 import { existsSync } from 'node:fs';
 import { KubeClient } from '../../core/kube-client.js';
@@ -26,12 +27,9 @@ export async function federationClient(flags: FederationFlags, timeoutMs = 10_00
   });
 }
 
-/** Where the federation serves a member's API (`clusters/NAME/proxy`, docs/federation.md "Clusters"). */
-export const CLUSTER_PROXY = '/apis/federation.kitfed.io/v1beta1/clusters';
-
 /** A member's API through the federation's proxy, with the federation client's credentials. */
 export function throughProxy(federation: KubeClient, cluster: string): KubeClient {
-  return federation.at(`${CLUSTER_PROXY}/${encodeURIComponent(cluster)}/proxy`);
+  return federation.at(clusterProxyPath(cluster));
 }
 
 /**
@@ -42,7 +40,7 @@ export async function selectClusters(
   federation: KubeClient,
   flag: string | undefined,
 ): Promise<Array<{ name: string; ready: boolean }>> {
-  const clusters = (await federation.list('federation.kitfed.io/v1beta1', 'Cluster')).items;
+  const clusters = (await federation.list<ClusterObject>(CLUSTER_API_VERSION, 'Cluster')).items;
   const names = clusters.map((c) => c.metadata.name!).sort();
   const wanted = flag
     ?.split(',')
@@ -53,12 +51,7 @@ export async function selectClusters(
       throw new UsageError(`no cluster ${JSON.stringify(w)} in the federation (clusters: ${names.join(', ')})`);
   return clusters
     .filter((c) => !wanted || wanted.includes(c.metadata.name!))
-    .map((c) => ({
-      name: c.metadata.name!,
-      ready: (
-        (c.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []
-      ).some((x) => x.type === 'Ready' && x.status === 'True'),
-    }))
+    .map((c) => ({ name: c.metadata.name!, ready: isClusterReady(c) }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 

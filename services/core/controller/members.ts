@@ -5,32 +5,17 @@ import { errors, messageOf } from '../errors.js';
 import type { KubeObject } from '../kube.js';
 import { KubeClient } from '../kube-client.js';
 import { buildKubeconfig } from '../kubeconfig.js';
+import { CLUSTER_API_VERSION, FEDERATION_NAMESPACE, isClusterReady, type ClusterObject } from '../cluster.js';
 import { Informer } from './informer.js';
 import { ControllerMetrics } from './metrics.js';
 
-export const FEDERATION_NAMESPACE = 'kitfed-system';
-export const CLUSTER_API_VERSION = 'federation.kitfed.io/v1beta1';
-
-export interface ClusterCondition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  lastProbeTime?: string;
-  lastTransitionTime?: string;
-}
-
-export type ClusterObject = KubeObject & {
-  spec?: {
-    serverAddressByClientCIDRs?: Array<{ clientCIDR?: string; serverAddress: string }>;
-    secretRef?: { name: string };
-  };
-  status?: { conditions?: ClusterCondition[]; zones?: string[]; region?: string };
-};
-
-export function isClusterReady(c: ClusterObject): boolean {
-  return (c.status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True');
-}
+export {
+  CLUSTER_API_VERSION,
+  FEDERATION_NAMESPACE,
+  isClusterReady,
+  type ClusterCondition,
+  type ClusterObject,
+} from '../cluster.js';
 
 export interface MemberClustersOptions {
   federation: KubeClient;
