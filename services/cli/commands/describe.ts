@@ -117,6 +117,7 @@ export function register(program: Command): void {
               { name: cname, labels: c.metadata.labels },
               applying,
               s?.replicas,
+              s?.completions,
             );
             if ('error' in e) view.overrideError = e.error;
             else view.changes = ctl.diffObjects(template, e.object);

@@ -183,7 +183,10 @@ export interface ClusterSyncStatus {
   state: string;
   reason?: string;
   message?: string;
+  /** Replicas; a split Job: its copy's parallelism. */
   replicas?: number;
+  /** A split Job: its copy's completions. */
+  completions?: number;
   conditions?: Array<{ type: string; status: string; reason?: string }>;
 }
 

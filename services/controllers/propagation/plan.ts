@@ -30,6 +30,7 @@ import {
   specReplicas,
   withMarkers,
 } from './kinds.js';
+import { isSplitJob, jobCounts, splitCondition, splitJob, splitSummary, type JobSplit } from './jobs.js';
 import { affects, applyOverrides, type OverrideObject } from './overrides.js';
 import {
   aggregateCounters,
@@ -117,8 +118,10 @@ export interface ClusterStatus {
   state: SyncState;
   reason?: string;
   message?: string;
-  /** Scalable kinds: the replicas this cluster is asked to run. */
+  /** Scalable kinds: the replicas this cluster is asked to run; a split Job: its copy's parallelism. */
   replicas?: number;
+  /** A split Job: the completions this cluster's copy runs. */
+  completions?: number;
   /** The member copy's own status conditions (type, status, reason). */
   conditions?: Array<{ type: string; status: string; reason?: string }>;
   /** The override rules applied to this cluster's copy, in order (`NAMESPACE/NAME rules[i]`). */
@@ -184,7 +187,8 @@ export function recordedStatus(obj: KubeObject): PropagationStatus | undefined {
 
 /**
  * What `cluster` gets of the member template `base` before kitfed's markers: the planned
- * replicas, then the overrides that match the cluster (`kitfed describe` shows the difference).
+ * replicas (a split Job: its parallelism and completions), then the overrides that match the
+ * cluster (`kitfed describe` shows the difference).
  */
 export function effectiveObject(
   kind: KindInfo,
@@ -192,9 +196,12 @@ export function effectiveObject(
   cluster: { name: string; labels?: Readonly<Record<string, string>> | undefined },
   overrides: readonly OverrideObject[],
   replicas: number | undefined,
+  completions?: number,
 ): { object: KubeObject; overrides: string[] } | { error: string } {
   let obj = base;
   if (replicas !== undefined && kind.scale) obj = setPath(obj, kind.scale.specReplicasPath, replicas);
+  else if (replicas !== undefined && kind.id === 'batch/Job') obj = setPath(obj, '.spec.parallelism', replicas);
+  if (completions !== undefined && kind.id === 'batch/Job') obj = setPath(obj, '.spec.completions', completions);
   if (overrides.length > 0 && affects(overrides, cluster)) {
     const r = applyOverrides(obj, overrides, cluster);
     if ('error' in r) return r;
@@ -211,8 +218,9 @@ export function desiredFor(
   cluster: { name: string; labels?: Readonly<Record<string, string>> | undefined },
   overrides: readonly OverrideObject[],
   replicas: number | undefined,
+  completions?: number,
 ): { object: KubeObject; hash: string; overrides: string[] } | { error: string } {
-  const e = effectiveObject(kind, base, cluster, overrides, replicas);
+  const e = effectiveObject(kind, base, cluster, overrides, replicas, completions);
   if ('error' in e) return e;
   const marked = withMarkers(e.object, uid);
   return { object: marked, hash: marked.metadata.annotations![APPLIED_HASH_ANNOTATION]!, overrides: e.overrides };
@@ -281,12 +289,18 @@ export function plan(input: PlanInput): Plan {
   }
   const targets = new Set([...selected, ...input.requiredIn]);
 
-  // 2. Replicas (scalable kinds): the planner over the selected Available clusters.
+  // 2. Replicas (scalable kinds): the planner over the selected Available clusters. Like a split
+  // Job (2b), they wait for a just-Ready cluster's caches first.
+  const splitting = isSplitJob(kind, federated);
+  const grace = input.syncGraceMs ?? 5000;
+  if (
+    (kind.scale || splitting) &&
+    !error &&
+    views.some((c) => c.availability === 'Syncing' && now - (c.readySince ?? 0) < grace)
+  )
+    return { ...out, wait: true };
   let sched: Schedule | undefined;
   if (kind.scale && !error) {
-    const grace = input.syncGraceMs ?? 5000;
-    if (views.some((c) => c.availability === 'Syncing' && now - (c.readySince ?? 0) < grace))
-      return { ...out, wait: true };
     // Planned over the Available clusters, and those waiting for a custom resource's CRD (it
     // follows the replicas there: see dependencies.ts), not those where the CRD failed.
     const planning = views
@@ -336,6 +350,36 @@ export function plan(input: PlanInput): Plan {
     });
   }
 
+  // 2b. A Job with v1's job preferences: its parallelism and completions split over the clusters.
+  let split: JobSplit | undefined;
+  if (splitting && !error) {
+    // A copy being created is not in the caches yet: split once its write is done.
+    if (available.some((c) => input.members[c.name]?.writing && !member(c.name))) return { ...out, wait: true };
+    const held: Record<string, number | undefined> = {};
+    for (const c of available) {
+      const o = targets.has(c.name) ? (mine(c.name) ?? (adopt ? member(c.name) : undefined)) : undefined;
+      if (o) held[c.name] = jobCounts(o).completions;
+    }
+    // The shares recorded for clusters without a copy in view (not Ready now, or the copy was
+    // deleted there): they keep them, so the work is never handed out twice.
+    for (const s of previous?.clusters ?? [])
+      if (!(s.cluster in held) && targets.has(s.cluster) && (s.completions ?? s.replicas ?? 0) > 0)
+        held[s.cluster] = s.completions;
+    try {
+      split = splitJob(
+        federated,
+        available.map((c) => c.name).filter((c) => targets.has(c)),
+        held,
+      );
+      kitfedConditions.push(splitCondition(split));
+    } catch (err) {
+      if (!(err instanceof KitfedError)) throw err;
+      error = { reason: 'InvalidPreferences', message: `${err.message}; nothing is propagated until it is fixed` };
+    }
+  }
+  if (splitting && error)
+    kitfedConditions.push({ type: SCHEDULED_CONDITION, status: 'False', reason: error.reason, message: error.message });
+
   if (error) {
     // Nothing is written; the status says why; kitfed's copies still count in the kind's status.
     out.status = { reason: error.reason, message: error.message, clusters: [] };
@@ -346,12 +390,13 @@ export function plan(input: PlanInput): Plan {
   } else {
     // 3. What each cluster holds, and the writes that get it there.
     const base = memberTemplate(kind, federated);
-    const shared = new Map<number | undefined, ReturnType<typeof desiredFor>>();
-    const desired = (c: ClusterView, replicas: number | undefined) => {
+    const shared = new Map<string, ReturnType<typeof desiredFor>>();
+    const desired = (c: ClusterView, replicas: number | undefined, completions: number | undefined) => {
       if (input.overrides.length > 0 && affects(input.overrides, c))
-        return desiredFor(kind, base, uid, c, input.overrides, replicas);
-      let d = shared.get(replicas);
-      if (!d) shared.set(replicas, (d = desiredFor(kind, base, uid, c, [], replicas)));
+        return desiredFor(kind, base, uid, c, input.overrides, replicas, completions);
+      const key = `${replicas}/${completions}`;
+      let d = shared.get(key);
+      if (!d) shared.set(key, (d = desiredFor(kind, base, uid, c, [], replicas, completions)));
       return d;
     };
     for (const c of views) {
@@ -374,30 +419,40 @@ export function plan(input: PlanInput): Plan {
         }
         // Replicas are planned over Available clusters; the others (not Ready, still being read) do not count.
         if (sched && c.availability !== 'WaitingForCRD') continue;
+        // A split Job's copy there keeps its share; a cluster without one gets none.
+        const share = split?.shares[c.name];
+        if (splitting && !share) continue;
         out.placement.push(c.name);
-        setStatus(
-          c.availability === 'NotReady'
+        setStatus({
+          ...(c.availability === 'NotReady'
             ? { cluster: c.name, state: 'ClusterNotReady', ...(c.message ? { message: c.message } : {}) }
             : {
                 cluster: c.name,
                 state: c.failed ? 'Failed' : 'Pending',
                 reason: c.failed ? 'CRDNotEstablished' : c.availability,
                 ...(c.message ? { message: c.message } : {}),
-              },
-        );
+              }),
+          ...(share ? { replicas: share.parallelism } : {}),
+          ...(share?.completions !== undefined ? { completions: share.completions } : {}),
+        });
         continue;
       }
       const m = input.members[c.name] ?? {};
       const existing = m.object;
       const owned = existing !== undefined && isManaged(existing);
+      const share = split?.shares[c.name];
       const replicas =
         sched && input.autoscaled && existing && owned
           ? specReplicas(kind, existing)
           : sched
             ? (sched.replicas[c.name] ?? 0)
-            : undefined;
+            : splitting
+              ? (share?.parallelism ?? 0)
+              : undefined;
+      const completions = share?.completions;
       const entry: ClusterStatus = { cluster: c.name, state: 'InSync' };
       if (replicas !== undefined) entry.replicas = replicas;
+      if (completions !== undefined) entry.completions = completions;
       if (existing && !owned && !adopt) {
         setStatus({
           ...entry,
@@ -424,7 +479,7 @@ export function plan(input: PlanInput): Plan {
         continue;
       }
       out.placement.push(c.name);
-      const d = desired(c, replicas);
+      const d = desired(c, replicas, completions);
       if ('error' in d) {
         setStatus({ ...entry, state: 'Failed', reason: 'OverrideFailed', message: d.error });
         if (owned) contributions.push({ cluster: c.name, object: existing, upToDate: false });
@@ -451,7 +506,7 @@ export function plan(input: PlanInput): Plan {
       const action = !existing ? 'create' : owned ? 'update' : 'adopt';
       const write: Write = { op: 'apply', cluster: c.name, object: d.object, hash: d.hash, action };
       if (existing?.metadata.uid) write.uid = existing.metadata.uid;
-      if (replicas !== undefined) {
+      if (replicas !== undefined && !splitting) {
         write.replicas = replicas;
         if (existing) write.previousReplicas = specReplicas(kind, existing);
       }
@@ -497,7 +552,14 @@ export function plan(input: PlanInput): Plan {
         : cronJobStatus(federated.status, members);
     if (statusDiffers(federated, native)) out.nativeStatus = native;
   }
-  out.events = events(federated, previous, out, kind.scale !== undefined, input.autoscaled ? undefined : sched);
+  const planned = input.autoscaled
+    ? undefined
+    : sched
+      ? `plan ${Object.entries(sched.replicas)
+          .map(([c, n]) => `${c}=${n}`)
+          .join(', ')}`
+      : split && splitSummary(split);
+  out.events = events(federated, previous, out, kind.scale !== undefined || splitting, planned);
   return out;
 }
 
@@ -534,7 +596,7 @@ function events(
   previous: PropagationStatus | undefined,
   p: Plan,
   scalable: boolean,
-  sched: Schedule | undefined,
+  planned: string | undefined,
 ): PlanEvent[] {
   const out: PlanEvent[] = [];
   // Scalable kinds say it through the Scheduled condition (FailedScheduling below).
@@ -563,14 +625,7 @@ function events(
     if (a && a.message !== b?.message) {
       if (a.status === 'False')
         out.push({ type: 'Warning', reason: 'FailedScheduling', message: `${a.reason}: ${a.message}` });
-      else if (sched)
-        out.push({
-          type: 'Normal',
-          reason: 'ReplicasPlanned',
-          message: `plan ${Object.entries(sched.replicas)
-            .map(([c, n]) => `${c}=${n}`)
-            .join(', ')}`,
-        });
+      else if (planned) out.push({ type: 'Normal', reason: 'ReplicasPlanned', message: planned });
     }
   }
   return out;
