@@ -240,6 +240,41 @@ export interface ApplyResult {
   object: KubeObject;
 }
 
+/** A manager as kube names it in a conflict: `"kubectl-client-side-apply" using apps/v1`. */
+function printManager(e: Pick<ManagedFieldsEntry, 'manager' | 'operation' | 'apiVersion' | 'subresource'>): string {
+  let s = JSON.stringify(e.manager);
+  if (e.subresource) s += ` with subresource ${JSON.stringify(e.subresource)}`;
+  if (e.operation === 'Update') s += ` using ${e.apiVersion}`;
+  return s;
+}
+
+/**
+ * The 409 of an apply that conflicts, in kube's words: one conflict on one line (`Apply failed
+ * with 1 conflict: conflict with "kubectl" using v1: .data.a`), several as a list per manager,
+ * and one `FieldManagerConflict` cause per field.
+ */
+function applyConflict(conflicts: Array<{ manager: ManagedFieldsEntry; field: string }>) {
+  const causes = conflicts.map((c) => ({
+    reason: 'FieldManagerConflict',
+    message: `conflict with ${printManager(c.manager)}`,
+    field: c.field,
+  }));
+  let message: string;
+  if (conflicts.length === 1) message = `Apply failed with 1 conflict: ${causes[0]!.message}: ${causes[0]!.field}`;
+  else {
+    const byManager = new Map<string, string[]>();
+    for (const c of conflicts) {
+      const m = printManager(c.manager);
+      byManager.set(m, [...(byManager.get(m) ?? []), c.field]);
+    }
+    const lines = [...byManager.keys()]
+      .sort()
+      .flatMap((m) => [`conflicts with ${m}:`, ...byManager.get(m)!.map((f) => `- ${f}`)]);
+    message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
+  }
+  return errors.applyConflict(message, causes);
+}
+
 /**
  * Server-side apply of `applied` (a partial object) by `manager` onto `live` (undefined
  * when creating). Conflicts with other managers' fields throw 409 unless `force`.
@@ -275,18 +310,8 @@ export function serverSideApply(
       manager,
       conflicts.map((c) => c.path),
     );
-  if (conflicts.length > 0 && !force && !takeover()) {
-    const causes = conflicts.map((c) => ({
-      reason: 'FieldManagerConflict',
-      message: `conflict with "${c.entry.e.manager}"`,
-      field: describePath(c.path),
-    }));
-    throw errors.conflict(
-      { group: '', plural: applied.kind.toLowerCase(), name: applied.metadata.name ?? '' },
-      `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${causes.map((c) => `${c.message}: ${c.field}`).join('; ')}`,
-      causes,
-    );
-  }
+  if (conflicts.length > 0 && !force && !takeover())
+    throw applyConflict(conflicts.map((c) => ({ manager: c.entry.e, field: describePath(c.path) })));
   for (const c of conflicts) c.entry.set.delete(c.path);
   const othersOwn = new Set<string>();
   for (const x of entries) if (x !== mine) for (const p of x.set) othersOwn.add(p);

@@ -53,6 +53,8 @@ export interface WriteOptions {
   deleting?: boolean;
   /** Internal: a server-side apply, whose managedFields are already computed. */
   applying?: boolean;
+  /** Internal: an update of the object through its scale subresource (its managedFields entry says so). */
+  viaScale?: boolean;
   /** Who asks (RBAC escalation checks); undefined for the API server's own housekeeping. */
   user?: UserInfo;
 }
@@ -866,7 +868,8 @@ export class Registry {
     if (t.kind === 'Service' && !t.custom) prepareServiceUpdate(next, current);
     defaulting(t, next, 'UPDATE');
     await this.admit('UPDATE', t, next, current, opts);
-    if (!opts.applying) recordUpdate(current, next, typeRef(t), opts.fieldManager ?? 'unknown');
+    if (!opts.applying)
+      recordUpdate(current, next, typeRef(t), opts.fieldManager ?? 'unknown', opts.viaScale ? 'scale' : undefined);
     return next;
   }
 
@@ -1022,7 +1025,7 @@ export class Registry {
       ]);
     }
     const rv = isObject(body.metadata) ? (body.metadata.resourceVersion as string | undefined) : undefined;
-    await this.guaranteedUpdate(t, namespace, name, { ...opts, subresource: undefined }, (current) => {
+    await this.guaranteedUpdate(t, namespace, name, { ...opts, subresource: undefined, viaScale: true }, (current) => {
       const next = cloneJson(current!);
       if (t.scale) setAtPath(next, t.scale.specReplicasPath, replicas);
       else (next.spec as Record<string, unknown>).replicas = replicas;

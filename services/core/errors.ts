@@ -67,6 +67,10 @@ export const errors = {
       { name: ref.name, group: ref.group, kind: ref.plural, ...(causes ? { causes } : {}) },
     );
   },
+  /** A server-side apply that conflicts: kube's message as is, one cause per field, no object details. */
+  applyConflict(message: string, causes: StatusCause[]): KitfedError {
+    return new KitfedError(message, 409, 'Conflict', { causes });
+  },
   invalid(ref: { group: string; kind: string; name: string }, causes: StatusCause[]): KitfedError {
     const what = `${ref.kind}${ref.group ? `.${ref.group}` : ''} "${ref.name}"`;
     const list = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ');

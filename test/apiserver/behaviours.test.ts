@@ -249,7 +249,14 @@ spec:
   t.is((await kubectl(['apply', '-f', '-'], before)).code, 0);
   const other = await kubectl(['apply', '--server-side', '--field-manager=not-kubectl', '-f', '-'], after);
   t.is(other.code, 1);
-  t.regex(other.stderr, /conflict with "kubectl-client-side-apply": \.metadata\.labels\.name/);
+  // kube's words: the managers each with their fields, an Update manager with its API version.
+  t.true(
+    other.stderr.includes(
+      'Apply failed with 2 conflicts: conflicts with "kubectl-client-side-apply" using v1:\n' +
+        '- .metadata.labels.name\n- .spec.containers[name="kubernetes-pause"].image\n',
+    ),
+    other.stderr,
+  );
   const upgraded = await kubectl(['apply', '--server-side', '-f', '-'], after);
   t.is(upgraded.code, 0, upgraded.stderr);
   const pod = JSON.parse((await kubectl(['get', 'pod', 'test-pod', '-o', 'json'])).stdout);

@@ -82,7 +82,10 @@ test('apply twice reports unchanged; server-side apply owns fields and reports c
   t.is((await kubectl(['scale', 'rs', 'ssa', '--replicas=7'])).code, 0);
   const conflict = await kubectl(['apply', '--server-side', '-f', '-'], rs('ssa'));
   t.not(conflict.code, 0);
-  t.regex(conflict.stderr, /conflict with "kubectl[^"]*": \.spec\.replicas/);
+  t.regex(
+    conflict.stderr,
+    /Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps\/v1: \.spec\.replicas/,
+  );
   const forced = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], rs('ssa'));
   t.is(forced.code, 0, forced.stderr);
   const obj = JSON.parse((await kubectl(['get', 'rs', 'ssa', '-o', 'json', '--show-managed-fields'])).stdout);
