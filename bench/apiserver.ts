@@ -28,9 +28,14 @@
  *   node --import tsx bench/apiserver.ts [--seconds 3] [--rounds 3] [--backends memory,sqlite,etcd]
  *        [--ops get,list,create,patch,overload,watch] [--no-insecure] [--no-apibench] [--cpu-prof DIR]
  *        [--kitfed OTHER-CHECKOUT] [--before OTHER-CHECKOUT] [--source] [--no-floor] [--node PATH|none]
+ *        [--baseline-kubeconfig FILE [--baseline-pid PID]]
  *
  * `--kitfed` measures another checkout instead of this one; `--before` measures another checkout
  * beside this one, alternating in every round (`<backend> before` lines): a same-run before/after.
+ * `--baseline-kubeconfig` measures a running kube-apiserver (HTTPS, a bearer token) in every round
+ * beside kitfed's servers, with the same clients: the ratios and targets are then against it,
+ * measured in the same run, instead of the issue's fixed table (`--baseline-pid`: its process,
+ * for its CPU time per operation).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -66,6 +71,10 @@ const { values } = parseArgs({
     ops: { type: 'string', default: 'get,list,create,patch,overload,watch' },
     /** A second Node.js for the servers (default: the LTS `.ci/run` installs, if present); `none`: this one only. */
     node: { type: 'string' },
+    /** A running kube-apiserver's kubeconfig (HTTPS, a bearer token): the baseline, measured in the same run. */
+    'baseline-kubeconfig': { type: 'string' },
+    /** The baseline server's process id (its CPU time per operation). */
+    'baseline-pid': { type: 'string' },
   },
 });
 const OPS = new Set(values.ops.split(','));
@@ -133,7 +142,10 @@ function request(
 interface Server {
   url: string;
   kubeconfig: string;
-  child: ChildProcess;
+  /** The server this benchmark started (absent: the baseline given with --baseline-kubeconfig). */
+  child?: ChildProcess;
+  /** Its process id when not started here (--baseline-pid), for its CPU time. */
+  pid?: number;
   /** The `--storage` URL it serves. */
   storage: string;
 }
@@ -220,21 +232,27 @@ async function startServer(
 }
 
 async function stopServer(s: Server): Promise<void> {
-  const exited = new Promise((r) => s.child.once('exit', r));
+  if (!s.child) return;
+  const child = s.child;
+  const exited = new Promise((r) => child.once('exit', r));
   // SIGTERM: a clean stop, so --cpu-prof writes its profile.
-  s.child.kill('SIGTERM');
-  const timer = setTimeout(() => s.child.kill('SIGKILL'), 15_000);
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
 }
 
 async function clientFor(s: Server, maxSockets: number): Promise<Client> {
   const kc = YAML.parse(await readFile(s.kubeconfig, 'utf8')) as {
-    clusters: Array<{ cluster: { server: string; 'certificate-authority-data'?: string } }>;
-    users?: Array<{ user: { token?: string } }>;
+    'current-context'?: string;
+    contexts?: Array<{ name: string; context: { cluster: string; user?: string } }>;
+    clusters: Array<{ name?: string; cluster: { server: string; 'certificate-authority-data'?: string } }>;
+    users?: Array<{ name?: string; user: { token?: string } }>;
   };
-  const cluster = kc.clusters[0]!.cluster;
-  const token = kc.users?.[0]?.user.token;
+  // The current context's cluster and user (a kubeconfig this benchmark wrote has one of each).
+  const context = kc.contexts?.find((c) => c.name === kc['current-context'])?.context;
+  const cluster = (kc.clusters.find((c) => context && c.name === context.cluster) ?? kc.clusters[0]!).cluster;
+  const token = (kc.users?.find((u) => context && u.name === context.user) ?? kc.users?.[0])?.user.token;
   const base = new URL(cluster.server);
   const secure = base.protocol === 'https:';
   const ca = cluster['certificate-authority-data']
@@ -429,7 +447,7 @@ async function measure(s: Server, round: number, floor: boolean): Promise<Figure
   }
   for (let i = 0; i < 100; i++) await request(c, 'POST', `/api/v1/namespaces/${ns}/configmaps`, cm(`seed-${i}`));
   const cms = `/api/v1/namespaces/${ns}/configmaps`;
-  const pid = s.child.pid;
+  const pid = s.child?.pid ?? s.pid;
   const skipped = { perSecond: NaN, errors: 0, latencies: [] as number[], cpuUs: NaN, etcdCpuUs: NaN };
   const etcdPid = s.storage.startsWith('etcd://') ? etcd?.members[0]?.pid : undefined;
   const costed = async (op: string, run: (seconds?: number) => ReturnType<typeof load>) => {
@@ -581,6 +599,8 @@ interface Config {
   served?: string;
   /** The no-op HTTPS server: Node's HTTPS alone, not kitfed. */
   floor?: boolean;
+  /** A server running elsewhere (the --baseline-kubeconfig), measured as it is. */
+  external?: string;
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'kitfed-bench-apiserver-'));
@@ -591,6 +611,21 @@ const configs: Config[] = [];
 let dbN = 0;
 const FLOOR = 'no-op HTTPS';
 if (!values['no-floor']) configs.push({ name: FLOOR, storage: () => '', insecure: false, floor: true });
+const BASELINE = 'kube-apiserver';
+const baselineKubeconfig = values['baseline-kubeconfig'] && resolve(values['baseline-kubeconfig']);
+const baselinePid = values['baseline-pid'] === undefined ? undefined : Number(values['baseline-pid']);
+if (baselinePid !== undefined && !(Number.isInteger(baselinePid) && existsSync(`/proc/${baselinePid}/stat`)))
+  throw new Error(`--baseline-pid ${values['baseline-pid']}: no such process`);
+if (baselineKubeconfig) {
+  // The issue measures HTTPS with a bearer token: refuse anything else before the first round.
+  const probe = await clientFor({ url: '', kubeconfig: baselineKubeconfig, storage: '' }, 1);
+  probe.agent.destroy();
+  if (!probe.secure || !probe.headers.authorization)
+    throw new Error(
+      `--baseline-kubeconfig ${baselineKubeconfig}: its current context needs an https server and a token user`,
+    );
+  configs.push({ name: BASELINE, storage: () => '', insecure: false, external: baselineKubeconfig });
+}
 // A second runtime runs the built bundle (not --source, which runs through this Node's tsx).
 const second = values.node === 'none' || values.source ? undefined : (values.node ?? installedLts());
 const rt = second ? runtime(second) : undefined;
@@ -658,15 +693,17 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate the order from round to round, so neither side of a before/after always runs first.
     for (const cfg of round % 2 === 1 ? [...configs].reverse() : configs) {
-      const server = await startServer(
-        cfg.storage(),
-        dataDir,
-        cfg.insecure,
-        `${cfg.name.replace(/\W+/g, '-')}-${round}`,
-        cfg.served,
-        cfg.floor,
-        cfg.runtime,
-      );
+      const server: Server = cfg.external
+        ? { url: '', kubeconfig: cfg.external, storage: '', ...(baselinePid !== undefined ? { pid: baselinePid } : {}) }
+        : await startServer(
+            cfg.storage(),
+            dataDir,
+            cfg.insecure,
+            `${cfg.name.replace(/\W+/g, '-')}-${round}`,
+            cfg.served,
+            cfg.floor,
+            cfg.runtime,
+          );
       try {
         const f = await measure(server, round, cfg.floor ?? false);
         ours.set(cfg.name, [...(ours.get(cfg.name) ?? []), f]);
@@ -700,10 +737,26 @@ console.log(
   `\nmedians of ${ROUNDS} rounds; load average during the run: median ` +
     `${median(loads).toFixed(1)}, max ${Math.max(...loads).toFixed(1)} on ${cpus().length} cores${loadedNote}`,
 );
+const given = ours.get(BASELINE);
+/** What the ratios are against: the kube-apiserver measured in this run, else the issue's table. */
+const BASE = given
+  ? {
+      get: med(given, 'get'),
+      list: med(given, 'list'),
+      create: med(given, 'create'),
+      patch: med(given, 'patch'),
+      watchP99: med(given, 'watchP99'),
+    }
+  : KUBE;
 console.log(
-  'baseline: kube-apiserver 1.32 + etcd 3.5, HTTPS + token (issue 17 table): GET 2,029/s, LIST(100) 1,061/s, CREATE 1,012/s, PATCH 782/s, watch p99 18.9 ms',
+  given
+    ? `baseline: the kube-apiserver of ${baselineKubeconfig}, measured in this run with the same clients: GET ${BASE.get}/s, ` +
+        `LIST(100) ${BASE.list}/s, CREATE ${BASE.create}/s, PATCH ${BASE.patch}/s, watch p99 ${BASE.watchP99} ms`
+    : 'baseline: kube-apiserver 1.32 + etcd 3.5, HTTPS + token (issue 17 table): ' +
+        'GET 2,029/s, LIST(100) 1,061/s, CREATE 1,012/s, PATCH 782/s, watch p99 18.9 ms',
 );
-const floorFigures = ours.get(FLOOR);
+// Against a baseline measured here there is no other machine to scale to.
+const floorFigures = given ? undefined : ours.get(FLOOR);
 /** This machine's speed-up over the baseline's machine class, per operation (undefined without the no-op server). */
 const speed = floorFigures
   ? {
@@ -717,10 +770,10 @@ type PerOp = { get: number; list: number; create: number; patch: number };
 /** Ratios against the baseline divided by the machine speed-up (undefined without the no-op server). */
 const floorScaled = (x: PerOp): PerOp | undefined =>
   speed && {
-    get: x.get / KUBE.get / speed.get,
-    list: x.list / KUBE.list / speed.list,
-    create: x.create / KUBE.create / speed.create,
-    patch: x.patch / KUBE.patch / speed.patch,
+    get: x.get / BASE.get / speed.get,
+    list: x.list / BASE.list / speed.list,
+    create: x.create / BASE.create / speed.create,
+    patch: x.patch / BASE.patch / speed.patch,
   };
 if (speed)
   console.log(
@@ -739,7 +792,7 @@ for (const [name, fs] of ours) {
   const p = med(fs, 'patch');
   const cell = (v: number, k: number) => `${String(v).padStart(6)} ${ratio(v, k).padStart(6)} `;
   console.log(
-    `${name.padEnd(18)} ${cell(g, KUBE.get)} ${cell(l, KUBE.list)} ${cell(c, KUBE.create)} ${cell(p, KUBE.patch)} ` +
+    `${name.padEnd(18)} ${cell(g, BASE.get)} ${cell(l, BASE.list)} ${cell(c, BASE.create)} ${cell(p, BASE.patch)} ` +
       `${med(fs, 'watchP50').toFixed(1).padStart(6)}/${med(fs, 'watchP99').toFixed(1).padStart(5)} ` +
       `ms   ${String(med(fs, 'overloadMutationP99')).padStart(6)} / ${String(med(fs, 'overloadListP99')).padStart(5)} ` +
       `/ ${String(med(fs, 'overloadGetP99')).padStart(5)} ms   ${fs.reduce((a, f) => a + f.errors, 0)}`,
@@ -767,7 +820,8 @@ for (const [name, fs] of ours) {
   // steady on a shared machine where throughput is not.
   const transport = (k: keyof Figures['cpuUs']) => 1 / pairedRatio(fs, floor, (f) => f.cpuUs[k]);
   // (Only for HTTPS configurations: `--insecure` has no TLS to compare.)
-  const overTls = floor && name !== FLOOR && !configs.find((x) => x.name === name)?.insecure;
+  const served = configs.find((x) => x.name === name);
+  const overTls = floor && name !== FLOOR && served !== undefined && !served.insecure && !served.external;
   if (overTls)
     console.log(
       `${''.padEnd(18)} of which Node's HTTPS (the no-op server's CPU per operation, same rounds): GET ` +
@@ -781,7 +835,7 @@ for (const [name, fs] of ours) {
   const target = cfgOf && !cfgOf.insecure && !name.endsWith(' before') ? TARGET[cfgOf.backend ?? ''] : undefined;
   if (target) {
     // Operations skipped with --ops (NaN) are left out of the verdict.
-    const measured = [g / KUBE.get, l / KUBE.list, c / KUBE.create, p / KUBE.patch].filter((r) => !Number.isNaN(r));
+    const measured = [g / BASE.get, l / BASE.list, c / BASE.create, p / BASE.patch].filter((r) => !Number.isNaN(r));
     const ok = measured.every((r) => r >= target);
     const what = measured.length === 4 ? 'every operation' : `every measured operation (${values.ops})`;
     let scaledVerdict = '';
@@ -809,7 +863,7 @@ for (const [name, fs] of ours) {
     drainPerSecond: drainRate,
     cpuUsPerOp: { get: cpu('get'), list: cpu('list'), create: cpu('create'), patch: cpu('patch') },
     etcdCpuUsPerOp: { get: etcdCpu('get'), list: etcdCpu('list'), create: etcdCpu('create'), patch: etcdCpu('patch') },
-    vsKube: { get: g / KUBE.get, list: l / KUBE.list, create: c / KUBE.create, patch: p / KUBE.patch },
+    vsKube: { get: g / BASE.get, list: l / BASE.list, create: c / BASE.create, patch: p / BASE.patch },
     ...(speed ? { vsKubeFloorScaled: floorScaled({ get: g, list: l, create: c, patch: p }) } : {}),
     ...(overTls
       ? {
@@ -857,10 +911,10 @@ if (shared.size > 0) {
     const m = (k: keyof ApibenchFigures) => median(xs.map((x) => x[k]));
     const scaled = floorScaled({ get: m('get'), list: m('list'), create: m('create'), patch: m('patch') });
     console.log(
-      `${name.padEnd(18)} GET ${m('get')} (${ratio(m('get'), KUBE.get)})  LIST ${m('list')} ` +
-        `(${ratio(m('list'), KUBE.list)})  CREATE ${m('create')} ` +
-        `(${ratio(m('create'), KUBE.create)})  PATCH ${m('patch')} ` +
-        `(${ratio(m('patch'), KUBE.patch)})  watch p99 ${m('watchP99')} ms` +
+      `${name.padEnd(18)} GET ${m('get')} (${ratio(m('get'), BASE.get)})  LIST ${m('list')} ` +
+        `(${ratio(m('list'), BASE.list)})  CREATE ${m('create')} ` +
+        `(${ratio(m('create'), BASE.create)})  PATCH ${m('patch')} ` +
+        `(${ratio(m('patch'), BASE.patch)})  watch p99 ${m('watchP99')} ms` +
         (scaled
           ? `; floor-scaled ${[scaled.get, scaled.list, scaled.create, scaled.patch].map((r) => r.toFixed(2)).join(' / ')}`
           : ''),
@@ -886,7 +940,8 @@ console.log(
     serverNode: runtimes[1]?.label.replace('node ', ''),
     etcd: etcdVersion,
     loadAverage: { median: median(loads), max: Math.max(...loads) },
-    baseline: KUBE,
+    baseline: BASE,
+    baselineMeasured: given !== undefined,
     results: summary,
   }),
 );
