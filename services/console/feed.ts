@@ -10,9 +10,9 @@ import { hasCode, KitfedError, messageOf } from '../core/errors.js';
 import type { KubeObject } from '../core/kube.js';
 import { ALL_NAMESPACES, KubeClient } from '../core/kube-client.js';
 import { buildKubeconfig } from '../core/kubeconfig.js';
-import { CLUSTER_API_VERSION, isClusterReady, type ClusterObject } from '../core/cluster.js';
+import { CLUSTER_API_VERSION, type ClusterObject } from '../core/cluster.js';
 import { Informer, dropManagedFields, keyOf } from '../core/controller/index.js';
-import { podsInMembers } from '../core/pods.js';
+import { podsInFleet } from '../core/pods.js';
 import { federationOnly, kindFromCrd } from '../controllers/index.js';
 import { GitopsClient } from '../gitops/index.js';
 import type { Logger } from '../core/log.js';
@@ -321,12 +321,9 @@ export class Feed {
   /** The pods `selector` matches in `namespace` of every Ready member, read through clusters/proxy with this token. */
   async memberPods(namespace: string, selector: string): Promise<MemberPods> {
     const client = this.client!;
-    const clusters = (await client.list<ClusterObject>(CLUSTER_API_VERSION, 'Cluster')).items
-      .filter(isClusterReady)
-      .map((c) => c.metadata.name!)
-      .sort();
+    const clusters = (await client.list<ClusterObject>(CLUSTER_API_VERSION, 'Cluster')).items;
     return {
-      clusters: await podsInMembers(
+      clusters: await podsInFleet(
         client,
         clusters,
         async (member) => (await member.list('v1', 'Pod', namespace, { labelSelector: selector })).items,

@@ -3,7 +3,7 @@
  * (fail fast on a stuck container), the replica scheduler (which replicas count as current or
  * starting) and the planner's replica state (running and ready).
  */
-import { clusterProxyPath } from './cluster.js';
+import { clusterProxyPath, isClusterReady, type ClusterObject } from './cluster.js';
 import { messageOf } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import { isObject, type KubeObject } from './kube.js';
@@ -117,4 +117,27 @@ export function podsInMembers(
       }
     }),
   );
+}
+
+/** What a member that is not Ready shows instead of its pods. */
+export const NOT_READ = 'not Ready: its pods were not read';
+
+/**
+ * `podsInMembers` over the fleet's Ready clusters; every other registered cluster is listed, in
+ * name order with the rest, as not read (its pods are not known now): a reader never takes a
+ * member it could not reach for one without pods.
+ */
+export async function podsInFleet(
+  federation: KubeClient,
+  clusters: readonly ClusterObject[],
+  podsIn: (member: KubeClient) => Promise<KubeObject[]>,
+): Promise<ClusterPods[]> {
+  const names = (ready: boolean) =>
+    clusters
+      .filter((c) => isClusterReady(c) === ready)
+      .map((c) => c.metadata.name ?? '')
+      .sort();
+  const read = await podsInMembers(federation, names(true), podsIn);
+  const notRead = names(false).map((cluster) => ({ cluster, error: NOT_READ }));
+  return [...read, ...notRead].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0));
 }

@@ -326,8 +326,10 @@ test("kitfed logs, get --members and describe read every member through the prox
     /^CLUSTER\s+NAMESPACE\s+NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nwest\s+default\s+web\s/,
   );
 
-  // kitfed describe of the federated Deployment lists its pods in the members.
+  // kitfed describe of the federated Deployment lists its pods in the members, and says which
+  // member it could not read (north is not Ready).
   await fed.admin.create(web);
+  await join_(fed.admin, 'north', east.api.kubeconfig, false);
   const described = await kitfed(['describe', 'deploy', 'web', '--kubeconfig', kubeconfig]);
   t.is(described.code, 0, described.stderr);
   const section = described.stdout.slice(described.stdout.indexOf('Pods in the members:'));
@@ -335,6 +337,8 @@ test("kitfed logs, get --members and describe read every member through the prox
   t.regex(section, /\neast\s+web-a\s+2\/2\s+Running\s+0\s+east-1\s/);
   t.regex(section, /\nwest\s+web-b\s+2\/2\s+Running\s+0\s+west-1\s/);
   t.notRegex(section, /other/);
+  t.regex(section, /\n {2}north: not Ready: its pods were not read\n/);
+  await fed.admin.delete('federation.kitfed.io/v1beta1', 'Cluster', undefined, 'north');
 
   // A container still starting: the others print, the failure names cluster/pod/container, exit 1.
   await pod(west.admin, 'web-c', 'web', 'west-1');

@@ -94,14 +94,13 @@ test(
       /Replica spread, 6 replicas: asia-east: .*2; eu-west: .*2; us-east: .*2/,
     );
     // Its pods as each member runs them, read through the federation's clusters/proxy with the
-    // signed-in token. The view read them when it opened; Refresh until all six run.
+    // signed-in token, when the view opens and again as the workload changes: no Refresh needed.
     const pods = '[data-testid="member-pods"]';
+    const running = (where = '') => page.locator(`${pods} tr[data-pod]${where}:has-text("Running")`).count();
     await eventually(
       async () => {
-        await page.click(`${pods} button:text-is("Refresh")`);
-        await page.waitForSelector(`${pods}[data-loading="false"]`);
-        const running = await page.locator(`${pods} tr[data-pod]:has-text("Running")`).count();
-        if (running !== 6) throw new Error(`${running} pods running`);
+        const n = await running();
+        if (n !== 6) throw new Error(`${n} pods running`);
       },
       30_000,
       500,
@@ -116,6 +115,24 @@ test(
     await page.waitForSelector('tr[data-cluster="asia-east"][data-state="ClusterNotReady"]', { timeout: 30_000 });
     await page.waitForSelector('figure.spread g[data-cluster="us-east"][data-planned="3"]', { timeout: 30_000 });
     await page.waitForSelector('figure.spread g[data-cluster="eu-west"][data-planned="3"]');
+    // The pods follow by themselves: three in each Ready member, the member down named as not read.
+    await eventually(
+      async () => {
+        const n = [await running('[data-cluster="us-east"]'), await running('[data-cluster="eu-west"]')];
+        if (n[0] !== 3 || n[1] !== 3) throw new Error(`running in us-east, eu-west: ${n.join(', ')}`);
+      },
+      30_000,
+      500,
+    );
+    t.is(await page.locator(`${pods} tr[data-cluster="asia-east"]`).count(), 0);
+    t.regex(
+      (await page.textContent(`${pods} p.error[data-cluster="asia-east"]`)) ?? '',
+      /asia-east: not Ready: its pods were not read/,
+    );
+    // Refresh still reads at once.
+    await page.click(`${pods} button:text-is("Refresh")`);
+    await page.waitForSelector(`${pods}[data-loading="false"]`);
+    t.is(await running(), 6);
     await page.click('nav >> text=Fleet');
     await page.waitForSelector('table.fleet tr[data-cluster="asia-east"][data-health="Offline"]');
     t.regex((await page.textContent('tr[data-cluster="asia-east"]')) ?? '', /Offline.*down/);

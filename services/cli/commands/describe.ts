@@ -1,6 +1,5 @@
 import { Argument, type Command } from 'commander';
 import type { KindInfo, OverrideObject } from '../../controllers/index.js';
-import { isClusterReady } from '../../core/cluster.js';
 import type { KubeClient } from '../../core/kube-client.js';
 import type { KubeObject } from '../../core/kube.js';
 import type { ClusterPods } from '../../core/pods.js';
@@ -162,19 +161,18 @@ export function register(program: Command): void {
     });
 }
 
-/** The workload's pods in every Ready member, through the federation's clusters/proxy as the caller. */
+/**
+ * The workload's pods in every Ready member, through the federation's clusters/proxy as the
+ * caller; a member that is not Ready is listed as not read.
+ */
 async function memberPods(
   fed: KubeClient,
   clusters: KubeObject[],
   owner: { apiVersion: string; kind: string; name: string },
   namespace: string,
 ): Promise<ClusterPods[]> {
-  const { podsInMembers } = await import('../../core/pods.js');
-  const ready = clusters
-    .filter(isClusterReady)
-    .map((c) => c.metadata.name!)
-    .sort();
-  return podsInMembers(fed, ready, (member) => podsOf(member, owner, namespace));
+  const { podsInFleet } = await import('../../core/pods.js');
+  return podsInFleet(fed, clusters, (member) => podsOf(member, owner, namespace));
 }
 
 function printDescription(

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { KubeObject, MemberPods } from '../../api.js';
 import {
   conditionsOf,
@@ -106,21 +106,52 @@ function KeyValues(props: { values: Record<string, string> | undefined; label: s
 /** Reads a workload's pods in the members (`api/pods`): the answer, or the error's text. */
 export type PodsReader = (namespace: string, selector: string) => Promise<MemberPods | string>;
 
+/** The least time between two reads of the members' pods that the workload's changes start. */
+const PODS_READ_INTERVAL_MS = 1000;
+
 /**
- * The workload's pods as each member runs them, read when the view opens and on *Refresh*
- * (through the federation's clusters/proxy with the signed-in token: the members' RBAC decides).
+ * The workload's pods as each member runs them (through the federation's clusters/proxy with the
+ * signed-in token: the members' RBAC decides), read when the view opens, on *Refresh*, and again
+ * whenever the workload changes (its status follows its pods: ready, moved, rolled), at most once
+ * a second; an older answer never replaces a newer one.
  */
-function MemberPodsSection(props: { namespace: string; selector: string; read: PodsReader; now: number }) {
+function MemberPodsSection(props: {
+  namespace: string;
+  selector: string;
+  read: PodsReader;
+  now: number;
+  /** The workload's resourceVersion: a change reads the pods again. */
+  version?: string | undefined;
+}) {
   const [answer, setAnswer] = useState<MemberPods | string | undefined>(undefined);
   const [loading, setLoading] = useState(false);
+  const latest = useRef(0);
+  const lastRead = useRef(0);
+  const scheduled = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  // A scheduled read reads what the view shows when it runs, not when it was scheduled.
+  const current = useRef(props);
+  current.current = props;
   const load = () => {
+    const mine = ++latest.current;
+    lastRead.current = Date.now();
     setLoading(true);
-    void props.read(props.namespace, props.selector).then((a) => {
+    const { read, namespace, selector } = current.current;
+    void read(namespace, selector).then((a) => {
+      if (mine !== latest.current) return;
       setAnswer(a);
       setLoading(false);
     });
   };
-  useEffect(load, [props.namespace, props.selector]);
+  useEffect(() => {
+    // One read scheduled at a time: when it runs it reads the pods as they are then.
+    if (scheduled.current !== undefined) return;
+    const wait = Math.max(0, lastRead.current + PODS_READ_INTERVAL_MS - Date.now());
+    scheduled.current = setTimeout(() => {
+      scheduled.current = undefined;
+      load();
+    }, wait);
+  }, [props.namespace, props.selector, props.version]);
+  useEffect(() => () => clearTimeout(scheduled.current), []);
   const rows = typeof answer === 'object' ? answer.clusters.flatMap((c) => (c.pods ?? []).map((p) => ({ c, p }))) : [];
   const failed = typeof answer === 'object' ? answer.clusters.filter((c) => c.error) : [];
   return (
@@ -246,7 +277,13 @@ export function ObjectView(props: { state: State; route: Extract<Route, { view: 
         </section>
       ) : null}
       {props.pods && o.metadata.namespace && podSelectorOf(o) ? (
-        <MemberPodsSection namespace={o.metadata.namespace} selector={podSelectorOf(o)!} read={props.pods} now={now} />
+        <MemberPodsSection
+          namespace={o.metadata.namespace}
+          selector={podSelectorOf(o)!}
+          read={props.pods}
+          now={now}
+          version={o.metadata.resourceVersion}
+        />
       ) : null}
       <section aria-labelledby="placement-title">
         <h2 id="placement-title">Placement</h2>
