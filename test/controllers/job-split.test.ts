@@ -16,7 +16,7 @@ import {
   type MemberView,
 } from '../../services/controllers/index.js';
 import { eventually } from '../helpers/eventually.js';
-import { startFederation, waitReady } from './helpers.js';
+import { kitfed, startFederation, waitReady } from './helpers.js';
 
 const JOB: KindInfo = {
   id: 'batch/Job',
@@ -191,6 +191,13 @@ test('kubectl: a split Job runs its completions once over the fleet; an Indexed 
     ],
   );
   t.is(await fed.members[2]!.client.get('batch/v1', 'Job', 'default', 'render').catch(() => undefined), undefined);
+  // kitfed describe shows each member's share.
+  const described = await eventually(async () => {
+    const d = await kitfed(['describe', 'job', 'render', '--kubeconfig', fed.kubeconfig]);
+    if (!/\nm2\s+True\s+InSync\s+1\s+2\s*\n/.test(d.stdout)) throw new Error(d.stdout + d.stderr);
+    return d.stdout;
+  });
+  t.regex(described, /CLUSTER\s+READY\s+STATE\s+PARALLELISM\s+COMPLETIONS\s+MESSAGE\nm1\s+True\s+InSync\s+2\s+4\s*\n/);
 
   // Each copy finishes its share: the federated Job has its 6 completions.
   for (const [i, succeeded] of [

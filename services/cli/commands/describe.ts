@@ -28,6 +28,8 @@ interface ClusterView {
   ready: string;
   state: string;
   replicas?: number;
+  /** A split Job: its copy's completions (`replicas` is then its parallelism). */
+  completions?: number;
   message?: string;
   /** The effective object's differences from the template (JSON pointers). */
   changes: Array<{ path: string; from?: unknown; to?: unknown }>;
@@ -108,6 +110,7 @@ export function register(program: Command): void {
             const s = status?.clusters.find((x) => x.cluster === cname);
             const view: ClusterView = { cluster: cname, ready, state: s?.state ?? '-', changes: [] };
             if (s?.replicas !== undefined) view.replicas = s.replicas;
+            if (s?.completions !== undefined) view.completions = s.completions;
             if (s?.message) view.message = s.message;
             else if (s?.reason) view.message = s.reason;
             const e = ctl.effectiveObject(
@@ -202,17 +205,27 @@ function printDescription(
   if (status?.reason) out.write(`Propagation: ${status.reason}: ${status.message ?? ''}\n`);
   out.write(`Overrides:   ${overrides.length > 0 ? overrides.join(', ') : '<none>'}\n\nClusters:\n`);
   if (views.length === 0) out.write('  <none>\n');
-  else
+  else {
+    // A Job split by job preferences shows each copy's share; a scalable kind its replicas.
+    const split = !scalable && views.some((v) => v.replicas !== undefined);
+    const count = (n: number | undefined) => (n === undefined ? '-' : String(n));
     printTable(
-      ['CLUSTER', 'READY', 'STATE', ...(scalable ? ['REPLICAS'] : []), 'MESSAGE'],
+      [
+        'CLUSTER',
+        'READY',
+        'STATE',
+        ...(scalable ? ['REPLICAS'] : split ? ['PARALLELISM', 'COMPLETIONS'] : []),
+        'MESSAGE',
+      ],
       views.map((v) => [
         v.cluster,
         v.ready,
         v.state,
-        ...(scalable ? [v.replicas === undefined ? '-' : String(v.replicas)] : []),
+        ...(scalable ? [count(v.replicas)] : split ? [count(v.replicas), count(v.completions)] : []),
         v.message ?? '',
       ]),
     );
+  }
   out.write('\nEffective object per cluster (differences from the template):\n');
   for (const v of views) {
     if (v.overrideError) out.write(`  ${v.cluster}: overrides do not apply: ${v.overrideError}\n`);
