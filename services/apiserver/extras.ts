@@ -7,8 +7,9 @@ import { fromLabelSelector, matchesLabels } from './selectors.js';
 /**
  * What kube-apiserver serves beside plain CRUD on stored objects: verbs a resource does not
  * have (405), Bindings (`bindings`, `pods/binding`), ComponentStatuses, pod eviction (with
- * PodDisruptionBudgets), and the streaming subresources a sandbox has nothing behind (logs are
- * empty; exec, attach, port-forward and proxies answer as kube does to a plain HTTP request).
+ * PodDisruptionBudgets), and the streaming subresources a sandbox has nothing behind (logs tell
+ * the simulated lifecycle; exec, attach and port-forward answer a plain HTTP request as kube does,
+ * and an upgrade with why it cannot be served; proxies have no endpoints).
  */
 
 export interface ExtraRoute {
@@ -218,6 +219,8 @@ export async function serveExtra(
   method: string,
   url: URL,
   body: () => Promise<unknown>,
+  /** The request asks for a protocol upgrade (exec, attach and port-forward do). */
+  upgrade = false,
 ): Promise<ExtraResponse | undefined> {
   const { type: t, namespace, name, subresource } = route;
   const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
@@ -264,7 +267,12 @@ export async function serveExtra(
     case 'attach':
     case 'portforward':
       await podOf(registry, t, namespace, name);
-      throw errors.badRequest('Upgrade request required');
+      if (!upgrade) throw errors.badRequest('Upgrade request required');
+      // What kubectl exec, attach and port-forward print, instead of kube's own plain-request answer.
+      throw errors.badRequest(
+        `pod "${name}" has no running containers to ${subresource === 'portforward' ? 'forward ports to' : subresource}: ` +
+          'kitfed simulates pods (kubectl logs shows their lifecycle)',
+      );
     default:
       return undefined;
   }

@@ -689,8 +689,13 @@ class Handler {
     if (t.namespaced && !namespace && name)
       throw new KitfedError('the server could not find the requested resource', 404, 'NotFound', {});
     if (t.verbs || route.subresource || t.virtual) {
-      const extra = await serveExtra(this.registry, route, method, url, async () =>
-        this.parseBody(req, await this.readBody(req), route.type.kind),
+      const extra = await serveExtra(
+        this.registry,
+        route,
+        method,
+        url,
+        async () => this.parseBody(req, await this.readBody(req), route.type.kind),
+        req.headers.upgrade !== undefined,
       );
       if (extra) return this.respondExtra(req, res, url, route, extra);
     }

@@ -112,6 +112,34 @@ test('pods/ephemeralcontainers: kubectl debug adds a container; a missing pod is
   t.regex(change.stderr, /existing ephemeral containers "dbg" may not be changed/);
 });
 
+test('exec, attach and port-forward: a plain request is told to upgrade, as kube does; kubectl is told why not', async (t) => {
+  const { kubectl, server } = await startTestServer(t, { resources: MEMBER_RESOURCES });
+  t.is((await kubectl(['create', '-f', '-'], pod('web'))).code, 0);
+  const plain = await fetch(`${server.url}/api/v1/namespaces/default/pods/web/exec?command=true`, { method: 'POST' });
+  t.is(plain.status, 400);
+  t.like(await plain.json(), { kind: 'Status', reason: 'BadRequest', message: 'Upgrade request required' });
+  // kubectl upgrades (WebSocket, then SPDY): the answer says the pod is simulated.
+  const exec = await kubectl(['exec', 'web', '--', 'echo', 'hi']);
+  t.is(exec.code, 1);
+  t.regex(exec.stderr, /pod "web" has no running containers to exec: kitfed simulates pods \(kubectl logs shows/);
+  // kubectl port-forward first checks that the pod runs.
+  const running = [
+    'patch',
+    'pod',
+    'web',
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    '{"status":{"phase":"Running"}}',
+  ];
+  t.is((await kubectl(running)).code, 0);
+  const forward = await kubectl(['port-forward', 'pod/web', '0:80'], undefined, 10_000);
+  t.not(forward.code, 0);
+  t.regex(forward.stderr, /pod "web" has no running containers to forward ports to/);
+  const missing = await kubectl(['exec', 'nope', '--', 'true']);
+  t.regex(missing.stderr, /pods "nope" not found/);
+});
+
 test('bindings, pods/eviction, componentstatuses and verbs a resource lacks answer as kube does', async (t) => {
   const { kubectl, server } = await startTestServer(t, { resources: MEMBER_RESOURCES });
   t.is((await kubectl(['create', '-f', '-'], pod('b'))).code, 0);
