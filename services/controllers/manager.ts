@@ -11,6 +11,7 @@ import { startClusterHealth } from './cluster-health.js';
 import { EventRecorder } from './events.js';
 import { exclusionList, type ExclusionRule } from './propagation/catalog.js';
 import { startPropagation, type PropagationEngine } from './propagation/engine.js';
+import { startJobTtl } from './job-ttl/index.js';
 import { startRolloutHistory } from './rollout-history/index.js';
 import {
   controllers as registered,
@@ -111,6 +112,7 @@ export async function startControllers(options: ControllersOptions): Promise<Run
     const engine = await startPropagation(ctx, { exclusions, workers: options.workers });
     parts.push(engine);
     parts.push(await startRolloutHistory(ctx));
+    parts.push(await startJobTtl(ctx));
     for (const c of extra) {
       try {
         parts.push(await c.start(ctx));

@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import type { KubeObject } from '../../services/core/kube.js';
+import { decide as ttlDecision } from '../../services/controllers/job-ttl/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFederation, waitReady, type Federation } from './helpers.js';
 
@@ -129,4 +130,59 @@ test("a federated CronJob shows its copies' runs: each running Job once, the lat
     return s;
   });
   t.deepEqual(done, { lastScheduleTime: '2026-12-05T10:05:01Z', lastSuccessfulTime: '2026-12-05T10:05:09Z' });
+});
+
+test('ttlSecondsAfterFinished: read from the Complete or Failed transition; kept while running or being deleted', (t) => {
+  const at = Date.parse('2026-12-05T10:00:00Z');
+  const withTtl = (ttl: number | undefined, conditions: unknown[] = [], deleting = false): KubeObject => ({
+    ...job('x'),
+    metadata: { name: 'x', namespace: 'default', ...(deleting ? { deletionTimestamp: '2026-12-05T10:00:00Z' } : {}) },
+    spec: { ...(job('x').spec as object), ...(ttl === undefined ? {} : { ttlSecondsAfterFinished: ttl }) },
+    status: { conditions },
+  });
+  const done = (type: string, status = 'True') => ({ type, status, lastTransitionTime: '2026-12-05T10:00:00Z' });
+  t.deepEqual(ttlDecision(withTtl(60, [done('Complete')]), at + 59_000), { action: 'wait', at: at + 60_000 });
+  t.deepEqual(ttlDecision(withTtl(60, [done('Failed')]), at + 60_000), {
+    action: 'delete',
+    finishedAt: at,
+    ttlSeconds: 60,
+  });
+  t.like(ttlDecision(withTtl(0, [done('Complete')]), at), { action: 'delete' });
+  t.deepEqual(ttlDecision(withTtl(60, [done('Complete', 'False')]), at + 3_600_000), { action: 'keep' });
+  t.deepEqual(ttlDecision(withTtl(undefined, [done('Complete')]), at + 3_600_000), { action: 'keep' });
+  t.deepEqual(ttlDecision(withTtl(60, [done('Complete')], true), at + 3_600_000), { action: 'keep' });
+});
+
+test('a finished Job with ttlSecondsAfterFinished: its copies carry no TTL, the federation deletes it once it is over', async (t) => {
+  const fed = await startFederation(t, 2);
+  await fed.startControllers();
+  await waitReady(fed);
+  const once = job('once');
+  await fed.client.create({ ...once, spec: { ...(once.spec as object), ttlSecondsAfterFinished: 1 } });
+  // A member deleting its finished copy itself would see kitfed create it again (and run it again).
+  for (const m of fed.members) {
+    const copy = await eventually(() => m.client.get('batch/v1', 'Job', 'default', 'once'));
+    t.false('ttlSecondsAfterFinished' in (copy.spec as object));
+  }
+  // One copy done: the federated Job is not, and stays past its TTL.
+  await report(fed, 0, 'once', finished('Complete', '2026-12-05T10:01:00Z'));
+  await new Promise((r) => setTimeout(r, 2000));
+  t.truthy(await fed.client.tryGet('batch/v1', 'Job', 'default', 'once'));
+  // Both done: a second later it is gone, from the federation and from every member.
+  await report(fed, 1, 'once', finished('Complete', '2026-12-05T10:02:00Z'));
+  await eventually(async () => {
+    if (await fed.client.tryGet('batch/v1', 'Job', 'default', 'once')) throw new Error('still in the federation');
+    for (const m of fed.members)
+      if (await m.client.tryGet('batch/v1', 'Job', 'default', 'once')) throw new Error(`still in ${m.name}`);
+  }, 20_000);
+  // A Job without a TTL stays.
+  await fed.client.create(job('kept'));
+  await report(fed, 0, 'kept', finished('Complete', '2026-12-05T10:01:00Z'));
+  await report(fed, 1, 'kept', finished('Complete', '2026-12-05T10:02:00Z'));
+  await eventually(async () => {
+    const s = (await fed.client.get('batch/v1', 'Job', 'default', 'kept')).status as { succeeded?: number };
+    if (s.succeeded !== 2) throw new Error(JSON.stringify(s));
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  t.truthy(await fed.client.tryGet('batch/v1', 'Job', 'default', 'kept'));
 });

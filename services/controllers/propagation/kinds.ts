@@ -50,6 +50,9 @@ function stripAssigned(kind: KindInfo, body: Obj): void {
     case 'batch/Job': {
       if (!spec) return;
       if (spec.manualSelector !== true) delete spec.selector;
+      // The federation ends a finished Job (job-ttl/): a member that deleted its copy itself would
+      // see kitfed create it again, and the Job run again.
+      delete spec.ttlSecondsAfterFinished;
       const template = isObject(spec.template) ? spec.template : undefined;
       const labels = template && isObject(template.metadata) ? template.metadata.labels : undefined;
       if (isObject(labels)) for (const l of JOB_GENERATED_LABELS) delete labels[l];
