@@ -67,30 +67,53 @@ function pass(fed: KubeObject, clusters: ClusterView[], members: Record<string, 
   return { p, shares, scheduled };
 }
 
+/** `fed` as the engine reads it after a pass wrote its status. */
+function recorded(fed: KubeObject, after: ReturnType<typeof pass>): KubeObject {
+  const annotations = { ...fed.metadata.annotations, [STATUS_ANNOTATION]: after.p.statusAnnotation! };
+  return { ...fed, metadata: { ...fed.metadata, annotations }, status: after.p.nativeStatus ?? fed.status };
+}
+
+/** The copies a split Job gets: its first pass records the split, the next creates them. */
+function created(fed: KubeObject, clusters: ClusterView[]) {
+  return pass(recorded(fed, pass(fed, clusters)), clusters);
+}
+
 const ready = (...names: string[]): ClusterView[] => names.map((name) => ({ name, availability: 'Available' }));
 const weights = { clusters: { a: { weight: 2 }, b: { weight: 1 }, c: { weight: 0 } } };
 
 test('a first split: parallelism by weight, completions over the clusters that run pods; none for the rest', (t) => {
   const fed = job('batch', { parallelism: 3, completions: 6 }, weights);
-  const { p, shares, scheduled } = pass(fed, ready('a', 'b', 'c'));
-  t.deepEqual(shares, { a: [2, 4], b: [1, 2] });
-  t.like(scheduled, { status: 'True', reason: 'Planned' });
-  t.deepEqual(JSON.parse(scheduled!.message!), { parallelism: { a: 2, b: 1 }, completions: { a: 4, b: 2 } });
+  // The first pass records the split and creates nothing: a share outlives a failed creation.
+  const first = pass(fed, ready('a', 'b', 'c'));
+  t.deepEqual(first.p.writes, []);
+  t.like(first.scheduled, { status: 'True', reason: 'Planned' });
+  t.deepEqual(JSON.parse(first.scheduled!.message!), { parallelism: { a: 2, b: 1 }, completions: { a: 4, b: 2 } });
   t.deepEqual(
-    p.status.clusters.map((s) => [s.cluster, s.replicas, s.completions]),
+    first.p.status.clusters.map((s) => [s.cluster, s.state, s.replicas, s.completions]),
     [
-      ['a', 2, 4],
-      ['b', 1, 2],
-      ['c', 0, undefined],
+      ['a', 'Pending', 2, 4],
+      ['b', 'Pending', 1, 2],
+      ['c', 'InSync', 0, undefined],
     ],
   );
   t.deepEqual(
-    p.events.map((e) => [e.reason, e.message]),
+    first.p.events.map((e) => [e.reason, e.message]),
     [['ReplicasPlanned', 'split a: parallelism 2, completions 4; b: parallelism 1, completions 2']],
+  );
+  // The next pass creates the copies from the record; a cluster down meanwhile keeps its share.
+  const second = pass(recorded(fed, first), ready('a', 'b', 'c'));
+  t.deepEqual(second.shares, { a: [2, 4], b: [1, 2] });
+  t.deepEqual(second.p.events, []);
+  const bDown: ClusterView[] = [...ready('a'), { name: 'b', availability: 'NotReady' }, ...ready('c')];
+  const meanwhile = pass(recorded(fed, first), bDown);
+  t.deepEqual(meanwhile.shares, { a: [2, 4] });
+  t.like(
+    meanwhile.p.status.clusters.find((x) => x.cluster === 'b'),
+    { state: 'ClusterNotReady', replicas: 1, completions: 2 },
   );
 
   // Fewer completions than clusters with pods: a cluster given no work gets no copy.
-  const few = pass(
+  const few = created(
     job('few', { parallelism: 3, completions: 2 }, { clusters: { '*': { weight: 1 } } }),
     ready('a', 'b', 'c'),
   );
@@ -101,7 +124,7 @@ test('a first split: parallelism by weight, completions over the clusters that r
   );
 
   // A work-queue Job (no completions) has only its parallelism split.
-  const queue = pass(job('queue', { parallelism: 4 }, { clusters: { '*': { weight: 1 } } }), ready('a', 'b'));
+  const queue = created(job('queue', { parallelism: 4 }, { clusters: { '*': { weight: 1 } } }), ready('a', 'b'));
   t.deepEqual(queue.shares, { a: [2, undefined], b: [2, undefined] });
 
   // Without the annotation every cluster runs the whole Job, as before.

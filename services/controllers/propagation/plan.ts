@@ -352,6 +352,8 @@ export function plan(input: PlanInput): Plan {
 
   // 2b. A Job with v1's job preferences: its parallelism and completions split over the clusters.
   let split: JobSplit | undefined;
+  /** A first split: this pass only records it; the next creates the copies from the record. */
+  let recording = false;
   if (splitting && !error) {
     // A copy being created is not in the caches yet: split once its write is done.
     if (available.some((c) => input.members[c.name]?.writing && !member(c.name))) return { ...out, wait: true };
@@ -372,6 +374,10 @@ export function plan(input: PlanInput): Plan {
         held,
       );
       kitfedConditions.push(splitCondition(split));
+      // Recorded before any copy exists, a share survives a copy whose creation fails (or a
+      // cluster that drops out) between two passes: work is neither lost nor handed out twice.
+      recording = Object.keys(held).length === 0 && Object.keys(split.shares).length > 0;
+      if (recording) out.recheckAt = now + 1000;
     } catch (err) {
       if (!(err instanceof KitfedError)) throw err;
       error = { reason: 'InvalidPreferences', message: `${err.message}; nothing is propagated until it is fixed` };
@@ -479,6 +485,10 @@ export function plan(input: PlanInput): Plan {
         continue;
       }
       out.placement.push(c.name);
+      if (recording) {
+        setStatus({ ...entry, state: 'Pending', reason: 'Splitting', message: 'the split is recorded first' });
+        continue;
+      }
       const d = desired(c, replicas, completions);
       if ('error' in d) {
         setStatus({ ...entry, state: 'Failed', reason: 'OverrideFailed', message: d.error });
