@@ -2,6 +2,7 @@ import { CLUSTER_API_VERSION, clusterProxyPath, isClusterReady, type ClusterObje
 import { columns } from '../../core/columns.js';
 import { existsSync } from 'node:fs';
 import { KubeClient } from '../../core/kube-client.js';
+import type { PropagationStatus } from '../../controllers/index.js';
 import type { KubeObject } from '../../core/kube.js';
 import { labelSelectorText } from '../../core/label-selector.js';
 import { UsageError } from './usage.js';
@@ -177,26 +178,15 @@ export async function resolveKind(client: KubeClient, typed: string): Promise<Se
   return undefined;
 }
 
-/** Per-cluster propagation status kitfed records on a federated object (`kitfed.io/status`). */
-export interface ClusterSyncStatus {
-  cluster: string;
-  state: string;
-  reason?: string;
-  message?: string;
-  /** Replicas; a split Job: its copy's parallelism. */
-  replicas?: number;
-  /** A split Job: its copy's completions. */
-  completions?: number;
-  conditions?: Array<{ type: string; status: string; reason?: string }>;
-}
-
-export function syncStatusOf(
-  obj: KubeObject,
-): { reason?: string; message?: string; clusters: ClusterSyncStatus[] } | undefined {
+/**
+ * The propagation status kitfed records on a federated object (`kitfed.io/status`), as the
+ * controllers write it (their types only: the commands that read it do not load the controllers).
+ */
+export function syncStatusOf(obj: KubeObject): PropagationStatus | undefined {
   const text = obj.metadata.annotations?.['kitfed.io/status'];
   if (!text) return undefined;
   try {
-    return JSON.parse(text) as { reason?: string; message?: string; clusters: ClusterSyncStatus[] };
+    return JSON.parse(text) as PropagationStatus;
   } catch {
     return undefined;
   }

@@ -18,7 +18,7 @@ export type TtlDecision =
   | { action: 'delete'; finishedAt: number; ttlSeconds: number };
 
 /** When the Job finished: the transition of its `Complete` or `Failed` condition that is True. */
-export function finishedAt(job: KubeObject): number | undefined {
+function finishedAt(job: KubeObject): number | undefined {
   const status = isObject(job.status) ? job.status : {};
   const conditions = Array.isArray(status.conditions) ? (status.conditions as Condition[]) : [];
   const done = conditions.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');

@@ -4,7 +4,7 @@ import { Informer, WorkQueue, dropManagedFields, keyOf, runController, splitKey 
 import type { ControllerContext, StartedController } from '../registry.js';
 import { decide } from './decide.js';
 
-export { decide, finishedAt, type TtlDecision } from './decide.js';
+export { decide, type TtlDecision } from './decide.js';
 
 /**
  * Deletes finished federated Jobs once their `ttlSecondsAfterFinished` is over (`decide.ts`):
